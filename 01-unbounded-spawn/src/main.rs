@@ -1,0 +1,3 @@
+//! Stage 01 demo (work in progress).
+
+fn main() {}

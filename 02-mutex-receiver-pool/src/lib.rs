@@ -1,0 +1,1 @@
+//! Stage 02 (work in progress).

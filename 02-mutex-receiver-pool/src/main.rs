@@ -1,0 +1,3 @@
+//! Stage 02 demo (work in progress).
+
+fn main() {}

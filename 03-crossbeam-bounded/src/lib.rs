@@ -1,0 +1,145 @@
+//! Stage 03: a worker pool on crossbeam's bounded multi-producer, multi-consumer channel.
+//!
+//! Two changes from stage 02. Each worker owns a clone of the receiver, so no mutex stands
+//! between the workers and the queue. And the queue has a capacity: once it is full, `submit`
+//! waits for a worker to take a task. That wait is backpressure: a producer that is faster than
+//! the workers is slowed down to their pace instead of piling tasks up in memory.
+//!
+//! ```
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use std::sync::Arc;
+//! use stage03_crossbeam_bounded::WorkerPool;
+//!
+//! let done = Arc::new(AtomicUsize::new(0));
+//! let pool = WorkerPool::new(2, 4);
+//! for _ in 0..10 {
+//!     let done = Arc::clone(&done);
+//!     pool.submit(move || {
+//!         done.fetch_add(1, Ordering::SeqCst);
+//!     })
+//!     .expect("the workers are alive");
+//! }
+//! pool.shutdown();
+//! assert_eq!(done.load(Ordering::SeqCst), 10);
+//! ```
+
+use std::error::Error;
+use std::fmt;
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender};
+
+/// A task as the workers receive it: any closure that can move to another thread.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// A fixed set of worker threads fed by a bounded queue.
+///
+/// Dropping the pool, or calling [`WorkerPool::shutdown`], closes the queue, lets the workers
+/// finish every task already queued, and joins them.
+#[derive(Debug)]
+pub struct WorkerPool {
+    // New: crossbeam's `Sender`, created `bounded`, replaces the unbounded `mpsc::Sender`.
+    // An `Option` so that `Drop` can close the channel before joining the workers.
+    sender: Option<Sender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl WorkerPool {
+    /// Starts `workers` threads, named `worker-0`, `worker-1`, ..., sharing a queue that holds
+    /// at most `queue_capacity` waiting tasks.
+    ///
+    /// A capacity of 0 makes a rendezvous channel: nothing waits in a queue, and every `submit`
+    /// waits until a worker is free to take the task from hand to hand.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `workers` is 0 (such a pool could never run a task) or if the operating system
+    /// refuses to start a thread.
+    pub fn new(workers: usize, queue_capacity: usize) -> Self {
+        assert!(workers > 0, "a WorkerPool needs at least one worker");
+        // New: a bounded channel. Its receiver can be cloned, so each worker gets its own.
+        let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
+        let workers = (0..workers)
+            .map(|id| spawn_worker(id, receiver.clone()))
+            .collect();
+        // The pool keeps no receiver of its own: when every worker has exited, the channel
+        // is disconnected and `submit` reports it instead of waiting forever.
+        drop(receiver);
+        WorkerPool {
+            sender: Some(sender),
+            workers,
+        }
+    }
+
+    /// Queues `task` for the workers, waiting while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SubmitError`] if no worker is left to run the task. In this stage a task that
+    /// panics takes its worker down with it (stage 05 fixes that), so once every worker has
+    /// panicked, the pool can only refuse.
+    pub fn submit<F>(&self, task: F) -> Result<(), SubmitError>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let sender = self.sender.as_ref().expect("the sender lives until drop");
+        // New: `send` blocks while the queue is full. This is the backpressure.
+        sender.send(Box::new(task)).map_err(|_| SubmitError)
+    }
+
+    /// How many tasks are waiting in the queue right now (not counting running ones).
+    pub fn queued(&self) -> usize {
+        self.sender.as_ref().map_or(0, Sender::len)
+    }
+
+    /// Whether the next `submit` would have to wait for a free slot (always true for a
+    /// rendezvous queue of capacity 0).
+    pub fn is_full(&self) -> bool {
+        self.sender.as_ref().is_some_and(Sender::is_full)
+    }
+
+    /// Runs every task already queued, then stops and joins the workers.
+    ///
+    /// Dropping the pool does the same; this method names the moment in the code.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        // Closing the channel does not discard queued tasks: the workers' `recv` keeps
+        // returning them until the queue is empty, and only then reports the disconnect.
+        drop(self.sender.take());
+        for worker in self.workers.drain(..) {
+            // A worker that panicked has already printed its panic message; joining the
+            // others matters more than re-raising it here, where a second panic would abort.
+            let _ = worker.join();
+        }
+    }
+}
+
+/// The error [`WorkerPool::submit`] returns when every worker has exited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmitError;
+
+impl fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("every worker has exited, so the task cannot run")
+    }
+}
+
+impl Error for SubmitError {}
+
+fn spawn_worker(id: usize, receiver: Receiver<Job>) -> JoinHandle<()> {
+    thread::Builder::new()
+        .name(format!("worker-{id}"))
+        .spawn(move || {
+            // New: no lock around `recv`. Several workers can wait on the same channel, and
+            // each task goes to exactly one of them.
+            while let Ok(job) = receiver.recv() {
+                job();
+            }
+        })
+        .expect("failed to spawn a worker thread")
+}

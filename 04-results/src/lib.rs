@@ -1,0 +1,1 @@
+//! Stage 04 (work in progress).

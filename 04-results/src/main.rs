@@ -1,0 +1,3 @@
+//! Stage 04 demo (work in progress).
+
+fn main() {}

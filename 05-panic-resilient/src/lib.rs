@@ -1,0 +1,1 @@
+//! Stage 05 (work in progress).

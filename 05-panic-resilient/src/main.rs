@@ -1,0 +1,3 @@
+//! Stage 05 demo (work in progress).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Stage 06 (work in progress).

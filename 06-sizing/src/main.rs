@@ -1,0 +1,3 @@
+//! Stage 06 demo (work in progress).
+
+fn main() {}

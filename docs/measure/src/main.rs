@@ -1,0 +1,3 @@
+//! Measures the stages from outside (work in progress).
+
+fn main() {}
