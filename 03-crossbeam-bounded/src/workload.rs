@@ -37,7 +37,11 @@ impl FromStr for TaskSpec {
         let kind = match kind {
             "sleep" => TaskKind::Sleep,
             "cpu" => TaskKind::Cpu,
-            other => return Err(format!("unknown task kind '{other}' (expected sleep or cpu)")),
+            other => {
+                return Err(format!(
+                    "unknown task kind '{other}' (expected sleep or cpu)"
+                ));
+            }
         };
         let duration = parse_duration(duration)?;
         Ok(TaskSpec { kind, duration })
@@ -59,7 +63,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err("missing duration after the kind, e.g. sleep:100ms".to_string());
     }
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     if number.is_empty() {
         return Err(format!("duration '{text}' must start with a whole number"));
@@ -70,7 +76,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => 1_000_000,
         "s" => 1_000_000_000,
         "" => return Err(format!("duration '{text}' needs a unit: ns, us, ms or s")),
-        other => return Err(format!("unknown unit '{other}' in '{text}' (use ns, us, ms or s)")),
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{text}' (use ns, us, ms or s)"
+            ));
+        }
     };
     number
         .parse::<u64>()
@@ -295,7 +305,13 @@ mod tests {
 
     #[test]
     fn task_specs_round_trip() {
-        for text in ["sleep:100ms", "cpu:10us", "sleep:0ns", "cpu:2s", "sleep:1500us"] {
+        for text in [
+            "sleep:100ms",
+            "cpu:10us",
+            "sleep:0ns",
+            "cpu:2s",
+            "sleep:1500us",
+        ] {
             assert_eq!(text.parse::<TaskSpec>().unwrap().to_string(), text);
         }
     }
@@ -319,7 +335,11 @@ mod tests {
         assert!(parse_positive("0").unwrap_err().contains("at least 1"));
         assert!(parse_positive("-1").unwrap_err().contains("whole number"));
         assert!(parse_positive("abc").unwrap_err().contains("whole number"));
-        assert!(parse_count("99999999999999999999999").unwrap_err().contains("at most"));
+        assert!(
+            parse_count("99999999999999999999999")
+                .unwrap_err()
+                .contains("at most")
+        );
     }
 
     #[test]
