@@ -14,6 +14,14 @@ fn last_line(output: &Output) -> String {
     stdout.lines().last().unwrap_or_default().to_string()
 }
 
+/// The value of `key` in a `summary:` line.
+fn value<'a>(summary: &'a str, key: &str) -> &'a str {
+    summary
+        .split(' ')
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {key} in {summary}"))
+}
+
 #[test]
 fn summary_is_the_last_line_with_every_key_in_order() {
     let output = run(&[
@@ -46,6 +54,8 @@ fn summary_is_the_last_line_with_every_key_in_order() {
         "ideal_ms",
         "tasks_per_s",
         "max_in_flight",
+        "rejected",
+        "ran_in_caller",
     ];
     assert_eq!(keys, expected, "in {summary}");
     assert!(summary.starts_with(
@@ -66,10 +76,8 @@ fn max_in_flight_never_exceeds_the_workers() {
         "--quiet",
     ]);
     let summary = last_line(&output);
-    let max: usize = summary
-        .rsplit("max_in_flight=")
-        .next()
-        .and_then(|n| n.parse().ok())
+    let max: usize = value(&summary, "max_in_flight")
+        .parse()
         .expect("max_in_flight is a number");
     assert!((1..=3).contains(&max), "{summary}");
 }
@@ -85,7 +93,10 @@ fn per_task_lines_unless_quiet() {
             .count(),
         5
     );
-    assert!(stdout.contains("submit"), "no backpressure report in {stdout}");
+    assert!(
+        stdout.contains("submit"),
+        "no backpressure report in {stdout}"
+    );
 }
 
 #[test]
