@@ -1,0 +1,200 @@
+//! The claims of stage 04, checked without sleeps: gated tasks let the test decide which
+//! interleaving happens, and every wait that could hang has a deadline that turns it into a failure.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use stage04_results::{SubmitError, TaskHandle, TaskLost, WorkerPool};
+
+/// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
+const PATIENCE: Duration = Duration::from_secs(10);
+/// How long we watch for something that must not happen (a shutdown returning too early).
+const QUIET_PERIOD: Duration = Duration::from_millis(200);
+
+/// Joins `handle` on another thread, so that a join that never returns fails the test instead of
+/// hanging it.
+fn join_or_fail<R: Send + 'static>(handle: TaskHandle<R>) -> Result<R, TaskLost> {
+    let (outcome_tx, outcome) = bounded(1);
+    thread::spawn(move || outcome_tx.send(handle.join()).unwrap());
+    outcome
+        .recv_timeout(PATIENCE)
+        .expect("join should return, with a value or an error, instead of waiting forever")
+}
+
+/// A task that reports when it starts, blocks until the test opens the gate, then returns `value`.
+fn gated_task<R: Send + 'static>(
+    started: Sender<()>,
+    gate: Receiver<()>,
+    value: R,
+) -> impl FnOnce() -> R + Send + 'static {
+    move || {
+        started.send(()).unwrap();
+        gate.recv_timeout(PATIENCE)
+            .expect("the test opens the gate");
+        value
+    }
+}
+
+fn wait_for_start(started: &Receiver<()>) {
+    started
+        .recv_timeout(PATIENCE)
+        .expect("a worker should have started the task");
+}
+
+#[test]
+fn results_match_their_inputs_in_submission_order() {
+    let pool = WorkerPool::new(3, 4);
+    let handles: Vec<_> = (0..100_u64)
+        .map(|n| pool.submit(move || n * n).unwrap())
+        .collect();
+    let results: Vec<u64> = handles
+        .into_iter()
+        .map(|h| join_or_fail(h).unwrap())
+        .collect();
+    let expected: Vec<u64> = (0..100).map(|n| n * n).collect();
+    assert_eq!(results, expected);
+}
+
+#[test]
+fn each_handle_gets_its_own_result_when_tasks_finish_out_of_order() {
+    let pool = WorkerPool::new(2, 4);
+    let (started_tx, started) = unbounded();
+    let (gate_tx, gate) = unbounded();
+    let first = pool.submit(gated_task(started_tx, gate, "first")).unwrap();
+    wait_for_start(&started);
+    let second = pool.submit(|| "second").unwrap();
+
+    // The first task is still held at its gate, so the second one finishes before it.
+    assert_eq!(join_or_fail(second), Ok("second"));
+    gate_tx.send(()).unwrap();
+    assert_eq!(join_or_fail(first), Ok("first"));
+}
+
+#[test]
+fn a_panicking_task_makes_its_join_fail_instead_of_hanging() {
+    let pool = WorkerPool::new(2, 4);
+    let doomed = pool
+        .submit(|| -> u64 { panic!("this task takes its worker down") })
+        .unwrap();
+    assert_eq!(join_or_fail(doomed), Err(TaskLost));
+
+    // The other worker is still there and keeps returning results.
+    let survivor = pool.submit(|| 7).unwrap();
+    assert_eq!(join_or_fail(survivor), Ok(7));
+}
+
+#[test]
+fn tasks_queued_when_the_last_worker_dies_fail_instead_of_hanging() {
+    let pool = WorkerPool::new(1, 4);
+    let (started_tx, started) = unbounded();
+    let (gate_tx, gate) = unbounded();
+    let doomed = pool
+        .submit(move || -> u64 {
+            started_tx.send(()).unwrap();
+            gate.recv_timeout(PATIENCE)
+                .expect("the test opens the gate");
+            panic!("the only worker dies here");
+        })
+        .unwrap();
+    wait_for_start(&started);
+    let queued: Vec<_> = (0..3_u64)
+        .map(|n| pool.submit(move || n).unwrap())
+        .collect();
+    assert_eq!(pool.queued(), 3, "three tasks wait behind the running one");
+
+    // The only worker dies with three tasks still queued. Nothing will run them, and the
+    // queue keeps them (with their result senders) until the pool is dropped: their handles
+    // must notice that no worker is left rather than wait for the pool.
+    gate_tx.send(()).unwrap();
+    assert_eq!(join_or_fail(doomed), Err(TaskLost));
+    for handle in queued {
+        assert_eq!(join_or_fail(handle), Err(TaskLost));
+    }
+    drop(pool);
+}
+
+#[test]
+fn shutdown_runs_every_queued_task_and_their_handles_deliver_afterwards() {
+    let pool = WorkerPool::new(1, 8);
+    let (started_tx, started) = unbounded();
+    let (gate_tx, gate) = unbounded();
+    let blocker = pool.submit(gated_task(started_tx, gate, 100_u64)).unwrap();
+    wait_for_start(&started);
+    let queued: Vec<_> = (0..8_u64)
+        .map(|n| pool.submit(move || n * n).unwrap())
+        .collect();
+    assert_eq!(
+        pool.queued(),
+        8,
+        "all eight tasks wait behind the gated one"
+    );
+
+    let (finished_tx, finished) = bounded(1);
+    thread::spawn(move || {
+        pool.shutdown();
+        finished_tx.send(()).unwrap();
+    });
+    assert!(
+        finished.recv_timeout(QUIET_PERIOD).is_err(),
+        "shutdown returned while a task was still running and eight were queued"
+    );
+    gate_tx.send(()).unwrap();
+    finished
+        .recv_timeout(PATIENCE)
+        .expect("shutdown should return once the queue is drained");
+
+    // The pool is gone; every result is waiting in its handle.
+    assert_eq!(blocker.join(), Ok(100));
+    let results: Vec<u64> = queued.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results, [0, 1, 4, 9, 16, 25, 36, 49]);
+}
+
+#[test]
+fn dropping_a_handle_does_not_cancel_its_task() {
+    let pool = WorkerPool::new(2, 4);
+    let ran = Arc::new(AtomicUsize::new(0));
+    for _ in 0..10 {
+        let ran = Arc::clone(&ran);
+        let handle = pool
+            .submit(move || ran.fetch_add(1, Ordering::SeqCst))
+            .unwrap();
+        drop(handle);
+    }
+    pool.shutdown();
+    assert_eq!(ran.load(Ordering::SeqCst), 10);
+}
+
+#[test]
+fn submit_fails_instead_of_hanging_when_every_worker_panicked() {
+    let pool = WorkerPool::new(2, 4);
+    let doomed: Vec<_> = (0..2)
+        .map(|_| {
+            pool.submit(|| -> u64 { panic!("this task takes its worker down") })
+                .unwrap()
+        })
+        .collect();
+    // Once both joins have failed, both workers are on their way out; submits may still succeed
+    // until the last one has dropped its receiver, then fail at once. The loop runs on its own
+    // thread so that a submit blocked forever fails the test instead of hanging it.
+    for handle in doomed {
+        assert_eq!(join_or_fail(handle), Err(TaskLost));
+    }
+    let (outcome_tx, outcome) = bounded(1);
+    thread::spawn(move || {
+        let error = (0..1_000).find_map(|_| pool.submit(|| ()).err());
+        outcome_tx.send(error).unwrap();
+    });
+    let error = outcome
+        .recv_timeout(PATIENCE)
+        .expect("submit blocked although every worker was gone");
+    assert_eq!(error, Some(SubmitError));
+}
+
+#[test]
+#[should_panic(expected = "at least one worker")]
+fn a_pool_without_workers_is_rejected() {
+    let _pool = WorkerPool::new(0, 4);
+}
