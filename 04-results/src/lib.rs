@@ -81,12 +81,13 @@ impl WorkerPool {
         }
     }
 
+    // New: any return type `R`, delivered through the returned handle.
     /// Queues `task` for the workers, waiting while the queue is full, and returns a handle to
     /// its result.
     ///
-    /// New: this returns a [`TaskHandle`], not the bare `Receiver<R>` of a result channel. The
-    /// channel stays an implementation detail, and `join` turns "the channel disconnected"
-    /// into an error that says what happened to the task.
+    /// The handle is a named type rather than the bare `Receiver<R>` of the task's result
+    /// channel: the channel stays an implementation detail, and `join` turns "the channel
+    /// disconnected" into an error that says what happened to the task.
     ///
     /// Dropping the handle does not cancel the task: it still runs, and its value is discarded.
     ///
@@ -151,7 +152,8 @@ impl Drop for WorkerPool {
     }
 }
 
-/// New: the caller's side of one submitted task. [`TaskHandle::join`] waits for its result.
+// New: the handle that `submit` returns.
+/// The caller's side of one submitted task. [`TaskHandle::join`] waits for its result.
 ///
 /// A handle owns nothing but a receiving end: dropping it neither cancels the task nor blocks.
 #[must_use = "dropping a TaskHandle discards the task's result (the task still runs)"]
@@ -188,7 +190,8 @@ impl<R> fmt::Debug for TaskHandle<R> {
     }
 }
 
-/// New: the error [`TaskHandle::join`] returns when a task ended without a value.
+// New: the error a handle reports instead of hanging.
+/// The error [`TaskHandle::join`] returns when a task ended without a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskLost;
 
