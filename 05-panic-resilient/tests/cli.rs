@@ -1,0 +1,178 @@
+//! The demo's command line: panics counted and reported, every worker still alive, the checksum
+//! of the tasks that did not panic, and clear errors for bad input.
+
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_05-panic-resilient"))
+        .args(args)
+        .output()
+        .expect("the demo binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn last_line(output: &Output) -> String {
+    stdout(output)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The value of `key=` in the summary line.
+fn value_of<'a>(summary: &'a str, key: &str) -> &'a str {
+    summary
+        .split(' ')
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {key}= in {summary}"))
+}
+
+/// The sum of `i * i` over the tasks that do not panic under `--panic-every every`.
+fn expected_checksum(tasks: u64, every: u64) -> u64 {
+    (0..tasks).filter(|i| i % every != 0).map(|i| i * i).sum()
+}
+
+#[test]
+fn defaults_panic_once_and_keep_every_worker() {
+    let output = run(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = last_line(&output);
+    let keys: Vec<&str> = summary
+        .trim_start_matches("summary: ")
+        .split(' ')
+        .map(|pair| pair.split('=').next().unwrap())
+        .collect();
+    let expected = [
+        "stage",
+        "tasks",
+        "completed",
+        "panicked",
+        "workers",
+        "queue",
+        "task",
+        "elapsed_ms",
+        "ideal_ms",
+        "tasks_per_s",
+        "max_in_flight",
+        "checksum",
+        "active_workers",
+    ];
+    assert_eq!(keys, expected, "in {summary}");
+    assert!(summary.starts_with(
+        "summary: stage=05 tasks=11 completed=10 panicked=1 workers=4 queue=8 task=sleep:100ms "
+    ));
+    assert_eq!(value_of(&summary, "checksum"), "385");
+    assert_eq!(value_of(&summary, "active_workers"), "4");
+
+    let text = stdout(&output);
+    assert!(
+        text.contains("results in submission order: [1, 4, 9, 16, 25, 36, 49, 64, 81, 100]"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"panicked: 1 of 11 tasks, caught and isolated; task 0: "task 0 failed on purpose""#
+        ),
+        "{text}"
+    );
+    // The demo's panic hook: one short line per panic, no location or backtrace note.
+    let errors = stderr(&output);
+    let panic_lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(panic_lines.len(), 1, "{errors}");
+    assert!(
+        panic_lines[0].starts_with("worker-")
+            && panic_lines[0].ends_with(": task panicked: task 0 failed on purpose"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn every_tenth_task_panics_and_the_rest_complete() {
+    let output = run(&[
+        "--tasks",
+        "1000",
+        "--panic-every",
+        "10",
+        "--task",
+        "sleep:0ns",
+        "--quiet",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "--quiet still printed panics");
+    let summary = last_line(&output);
+    assert_eq!(value_of(&summary, "completed"), "900");
+    assert_eq!(value_of(&summary, "panicked"), "100");
+    assert_eq!(value_of(&summary, "active_workers"), "4");
+    assert_eq!(
+        value_of(&summary, "checksum"),
+        expected_checksum(1000, 10).to_string()
+    );
+    // Even quiet, the panics are accounted for.
+    assert!(
+        stdout(&output).contains("panicked: 100 of 1000 tasks, caught and isolated; task 0: "),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn as_completed_gets_every_value_that_was_not_lost_to_a_panic() {
+    let output = run(&[
+        "--tasks",
+        "30",
+        "--panic-every",
+        "3",
+        "--task",
+        "cpu:100us",
+        "--workers",
+        "3",
+        "--as-completed",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let line = text
+        .lines()
+        .find_map(|line| line.strip_prefix("results in completion order: "))
+        .unwrap_or_else(|| panic!("no results line in {text}"));
+    let mut results: Vec<u64> = line
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(", ")
+        .map(|n| n.parse().expect("a result is a number"))
+        .collect();
+    results.sort_unstable();
+    let expected: Vec<u64> = (0..30).filter(|i| i % 3 != 0).map(|i| i * i).collect();
+    assert_eq!(results, expected);
+    let summary = last_line(&output);
+    assert_eq!(value_of(&summary, "panicked"), "10");
+    assert_eq!(value_of(&summary, "active_workers"), "3");
+}
+
+#[test]
+fn bad_input_exits_2_and_names_the_flag() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["--workers", "0"], "--workers"),
+        (&["--tasks", "-1"], "--tasks"),
+        (&["--queue", "-3"], "--queue"),
+        (&["--task", "gpu:1ms"], "--task"),
+        (&["--panic-every", "0"], "--panic-every"),
+        (&["--panic-every", "-2"], "--panic-every"),
+    ];
+    for (args, flag) in cases {
+        let output = run(args);
+        let stderr = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error:") && first.contains(flag),
+            "{args:?}: {first}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
