@@ -1,0 +1,154 @@
+//! What one thread per task means: every task runs at once, and when the operating system
+//! refuses a thread, spawning stops and the threads already started still finish.
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use stage01_unbounded_spawn::{Task, spawn_all, spawn_thread};
+
+/// Long enough to mean "never" on a busy machine; only ever waited for when a test fails.
+const HANG: Duration = Duration::from_secs(10);
+/// How long something that must not happen is given to happen anyway.
+const NOT_YET: Duration = Duration::from_millis(200);
+
+/// Counts running tasks and remembers the most that ever ran together.
+#[derive(Debug, Default)]
+struct Peak {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl Peak {
+    fn enter(&self) {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn max(&self) -> usize {
+        self.max.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn every_task_runs_at_the_same_time_on_its_own_named_thread() {
+    const TASKS: usize = 64;
+    // Every task waits here until all of them have arrived. That can only happen if all 64
+    // run at once: with any limit below 64 on concurrent tasks, the barrier never opens.
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let peak = Arc::new(Peak::default());
+    let names = Arc::new(Mutex::new(Vec::new()));
+    let tasks: Vec<Task> = (0..TASKS)
+        .map(|_| -> Task {
+            let (barrier, peak, names) = (barrier.clone(), peak.clone(), names.clone());
+            Box::new(move || {
+                peak.enter();
+                barrier.wait();
+                let name = thread::current().name().map(str::to_owned);
+                names.lock().unwrap().push(name);
+                peak.leave();
+            })
+        })
+        .collect();
+
+    // Spawn and join on another thread, so that a barrier that never opens fails the test
+    // after a while instead of hanging it.
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let spawned = spawn_all(tasks, spawn_thread);
+        let started = spawned.started();
+        let panicked = spawned.join();
+        done_tx.send((started, panicked)).unwrap();
+    });
+    let (started, panicked) = done_rx
+        .recv_timeout(HANG)
+        .expect("the tasks never all ran at the same time");
+
+    assert_eq!((started, panicked), (TASKS, 0));
+    assert_eq!(peak.max(), TASKS);
+    let mut names = names.lock().unwrap().clone();
+    names.sort();
+    let mut expected: Vec<_> = (0..TASKS).map(|id| Some(format!("task-{id}"))).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+}
+
+#[test]
+fn a_refused_spawn_stops_spawning_and_the_started_threads_still_run() {
+    const TASKS: usize = 10;
+    const ALLOWED: usize = 4;
+    // The started tasks wait at this barrier for the test, so it can check that `join`
+    // really waits for them.
+    let gate = Arc::new(Barrier::new(ALLOWED + 1));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<Task> = (0..TASKS)
+        .map(|_| -> Task {
+            let (gate, ran) = (gate.clone(), ran.clone());
+            Box::new(move || {
+                gate.wait();
+                ran.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    // Spawn on another thread, so that a `spawn_all` that waited for its tasks would fail
+    // the test instead of hanging it: these tasks wait for the test.
+    let (spawned_tx, spawned_rx) = mpsc::channel();
+    thread::spawn(move || {
+        // Plays an operating system that runs out of threads after `ALLOWED` of them.
+        let mut calls = 0;
+        let refuse_after_allowed = |name: String, task: Task| {
+            calls += 1;
+            if calls > ALLOWED {
+                return Err(io::Error::from(io::ErrorKind::WouldBlock));
+            }
+            spawn_thread(name, task)
+        };
+        let spawned = spawn_all(tasks, refuse_after_allowed);
+        spawned_tx.send((calls, spawned)).unwrap();
+    });
+    let (calls, spawned) = spawned_rx
+        .recv_timeout(HANG)
+        .expect("spawn_all returns while its threads still run");
+
+    assert_eq!(calls, ALLOWED + 1, "spawning must stop at the first error");
+    assert_eq!(spawned.started(), ALLOWED);
+    let error = spawned.error().expect("the refusal is reported");
+    assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+
+    let (joined_tx, joined_rx) = mpsc::channel();
+    thread::spawn(move || joined_tx.send(spawned.join()).unwrap());
+    assert_eq!(
+        joined_rx.recv_timeout(NOT_YET),
+        Err(RecvTimeoutError::Timeout),
+        "join returned while the started tasks were still waiting"
+    );
+    gate.wait();
+    assert_eq!(joined_rx.recv_timeout(HANG), Ok(0), "no thread panicked");
+    assert_eq!(ran.load(Ordering::SeqCst), ALLOWED);
+}
+
+#[test]
+fn join_counts_the_threads_that_panicked_and_still_joins_the_rest() {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let tasks = (0..3).map(|id| -> Task {
+        let ran = ran.clone();
+        Box::new(move || {
+            if id == 1 {
+                panic!("task 1 fails on purpose");
+            }
+            ran.fetch_add(1, Ordering::SeqCst);
+        })
+    });
+
+    let spawned = spawn_all(tasks, spawn_thread);
+
+    assert_eq!(spawned.join(), 1);
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+}
