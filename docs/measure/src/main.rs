@@ -1,3 +1,236 @@
-//! Measures the stages from outside (work in progress).
+//! `measure` runs every stage of the workspace (and a few well-known peers) as a child process,
+//! measures each run from outside in the same way, prints the tables, and rewrites the generated
+//! parts of `docs/README.md` and the charts in `docs/charts/`.
+//!
+//! ```text
+//! cargo run --release -p measure                       # every scenario, rewrites docs/
+//! cargo run --release -p measure -- --quick            # small sizes, prints only
+//! cargo run --release -p measure -- --scenario scaling # one scenario
+//! cargo run --release -p measure -- peer tokio --tasks 1000 --task sleep:100ms --workers 2
+//! ```
 
-fn main() {}
+mod chart;
+mod peer;
+mod probe;
+mod report;
+mod scenario;
+mod stages;
+mod workload;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use indicatif::ProgressBar;
+
+use peer::PeerArgs;
+use report::Machine;
+use scenario::{
+    Options, Report, Scenario, Size, granularity, io_at_scale, run_all, same_job, scaling, sizing,
+};
+use stages::{Readiness, Workspace};
+
+/// Measures the stages (threads, memory, throughput) from outside and writes the docs.
+#[derive(Debug, Parser)]
+#[command(version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Small sizes: every scenario in well under a minute, and never more than a few hundred
+    /// threads in one process. Prints the tables; writes only with --out.
+    #[arg(long)]
+    quick: bool,
+
+    /// Run only this scenario (may be repeated).
+    #[arg(long = "scenario", value_name = "NAME", value_enum)]
+    scenarios: Vec<Scenario>,
+
+    /// Also run stage 01 with 50,000 threads in io-at-scale. That can exhaust the machine's
+    /// process ids (32,768 by default, shared with every other process): never use it in CI.
+    #[arg(long = "include-50k", conflicts_with = "quick")]
+    include_50k: bool,
+
+    /// Write each scenario's table (NAME.md), raw data (NAME.tsv) and chart (charts/NAME.svg)
+    /// into DIR instead of rewriting docs/.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+
+    /// Print the tables and write nothing.
+    #[arg(long, conflicts_with = "out")]
+    no_write: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run tasks on a comparison peer, with the stages' flags and summary line.
+    Peer(PeerArgs),
+}
+
+/// Where the results go.
+#[derive(Debug)]
+enum Destination {
+    /// Rewrite the marked blocks of the docs and their charts.
+    Docs(PathBuf),
+    /// Write plain files into a folder.
+    Folder(PathBuf),
+    /// Print only.
+    Nowhere,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Peer(args)) = &cli.command {
+        return peer::run(args);
+    }
+    match measure(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn measure(cli: &Cli) -> io::Result<()> {
+    let started = Instant::now();
+    let options = Options {
+        size: if cli.quick { Size::Quick } else { Size::Full },
+        include_50k: cli.include_50k,
+    };
+    let workspace = Workspace::locate();
+    let destination = match (&cli.out, cli.no_write || cli.quick) {
+        (Some(folder), _) => Destination::Folder(folder.clone()),
+        (None, true) => Destination::Nowhere,
+        (None, false) => Destination::Docs(workspace.root.join("docs")),
+    };
+    let machine = Machine::detect();
+    let command = command_line();
+    let ready = prepare(&workspace);
+    let scenarios = match cli.scenarios.as_slice() {
+        [] => Scenario::all().to_vec(),
+        chosen => chosen.to_vec(),
+    };
+    for scenario in scenarios {
+        let scenario_started = Instant::now();
+        let report = run_scenario(scenario, &ready, options);
+        eprintln!(
+            "{} took {:.0} s",
+            scenario.name(),
+            scenario_started.elapsed().as_secs_f64()
+        );
+        let text = block(&report, &machine, &command);
+        println!("\n## {}\n\n{text}", scenario.name());
+        write(&destination, &report, &text)?;
+    }
+    match destination {
+        Destination::Nowhere => eprintln!("\nnothing written (pass --out DIR to keep the results)"),
+        Destination::Docs(folder) | Destination::Folder(folder) => {
+            eprintln!("\nwrote {}", folder.display());
+        }
+    }
+    eprintln!("measure took {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The command that made the tables, as a reader would type it to make them again.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        "cargo run --release -p measure".to_string()
+    } else {
+        format!("cargo run --release -p measure -- {}", args.join(" "))
+    }
+}
+
+/// Builds every stage in release mode and finds out which ones can be measured.
+fn prepare(workspace: &Workspace) -> Readiness {
+    let spinner = ProgressBar::new_spinner();
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let ready = workspace.prepare(|stage| {
+        spinner.set_message(format!("building and checking {} (release)", stage.bin));
+    });
+    spinner.finish_and_clear();
+    for line in ready.describe() {
+        eprintln!("{line}");
+    }
+    ready
+}
+
+fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Report {
+    // Generous: the longest full-size run takes about 20 s. The limit only turns a hung child
+    // into a failed row instead of a hung measure.
+    let limit = match options.size {
+        Size::Full => Duration::from_secs(300),
+        Size::Quick => Duration::from_secs(30),
+    };
+    let name = scenario.name();
+    match scenario {
+        Scenario::SameJob => same_job::report(run_all(name, same_job::plan(options), ready, limit)),
+        Scenario::Scaling => scaling::report(run_all(name, scaling::plan(options), ready, limit)),
+        Scenario::Granularity => {
+            granularity::report(run_all(name, granularity::plan(options), ready, limit))
+        }
+        Scenario::IoAtScale => io_at_scale::report(
+            run_all(name, io_at_scale::plan(options), ready, limit),
+            io_at_scale::target(options),
+        ),
+        Scenario::Sizing => sizing::run(ready, options),
+    }
+}
+
+/// The generated block: where and how it was measured, the tables, and the chart.
+fn block(report: &Report, machine: &Machine, command: &str) -> String {
+    let mut text = format!(
+        "{}\n\n{}",
+        machine.markdown(command),
+        report.body.trim_end()
+    );
+    if report.chart.is_some() {
+        let name = report.scenario.name();
+        text.push_str(&format!("\n\n![{name} chart](charts/{name}.svg)"));
+    }
+    text.push('\n');
+    text
+}
+
+fn write(destination: &Destination, report: &Report, text: &str) -> io::Result<()> {
+    let name = report.scenario.name();
+    let folder = match destination {
+        Destination::Nowhere => return Ok(()),
+        Destination::Docs(folder) => {
+            let documents = [folder.join("README.md"), folder.join("claims.md")];
+            let documents: Vec<&Path> = documents.iter().map(PathBuf::as_path).collect();
+            if report::rewrite_blocks(&documents, name, text)? == 0 {
+                eprintln!(
+                    "warning: no <!-- measure:begin {name} --> block in {}",
+                    folder.join("README.md").display()
+                );
+            }
+            folder
+        }
+        Destination::Folder(folder) => {
+            fs::create_dir_all(folder)?;
+            fs::write(folder.join(format!("{name}.md")), text)?;
+            fs::write(
+                folder.join(format!("{name}.tsv")),
+                report::tsv(name, &report.runs),
+            )?;
+            folder
+        }
+    };
+    let path = scenario::chart_path(folder, report.scenario);
+    match &report.chart {
+        Some(chart) => {
+            fs::create_dir_all(folder.join("charts"))?;
+            fs::write(path, chart::svg(chart)?)?;
+        }
+        // Nothing was measured: a chart from an earlier run would no longer match the table.
+        None if path.exists() => fs::remove_file(path)?,
+        None => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! The comparison peers: well-known ways to run the same tasks, behind the stages' command line
+//! and printing the stages' `summary:` line, so that `measure` can run and measure them exactly
+//! as it runs the stages.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+
+use crate::workload::{self, Summary, TaskKind, TaskSpec, Tracker, Work};
+
+/// A way to run tasks that is not one of the stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Peer {
+    /// A plain loop on one thread: the baseline every pool must beat.
+    Sequential,
+    /// The `threadpool` crate: fixed workers, unbounded queue, respawns a worker after a panic.
+    Threadpool,
+    /// rayon's `scope` and `spawn`: one task per spawn on a work-stealing pool.
+    RayonScope,
+    /// rayon's `par_iter`: rayon splits the range into chunks itself.
+    RayonParIter,
+    /// tokio tasks on a multi-threaded runtime; a sleep task awaits `tokio::time::sleep`.
+    Tokio,
+}
+
+impl Peer {
+    /// The name used on the command line and in the `stage=` key of the summary.
+    pub fn name(self) -> &'static str {
+        match self {
+            Peer::Sequential => "sequential",
+            Peer::Threadpool => "threadpool",
+            Peer::RayonScope => "rayon-scope",
+            Peer::RayonParIter => "rayon-par-iter",
+            Peer::Tokio => "tokio",
+        }
+    }
+}
+
+/// The stages' flags, minus `--queue`: none of the peers has a bounded queue to size.
+#[derive(Debug, Args)]
+pub struct PeerArgs {
+    /// Which peer runs the tasks.
+    #[arg(value_enum)]
+    pub peer: Peer,
+
+    /// How many tasks to run.
+    #[arg(long, value_name = "N", default_value = "100", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    pub tasks: usize,
+
+    /// What each task does: sleep:DURATION (waits, like IO) or cpu:DURATION (computes).
+    /// Units: ns, us, ms, s.
+    #[arg(long, value_name = "KIND:DURATION", default_value = "sleep:50ms")]
+    pub task: TaskSpec,
+
+    /// Worker threads (the sequential peer has exactly one: the caller).
+    #[arg(long, value_name = "N", default_value = "4", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    pub workers: usize,
+
+    /// Print only the summary, not a line per task.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs the tasks on the chosen peer and prints the summary line.
+pub fn run(args: &PeerArgs) -> ExitCode {
+    let workers = match args.peer {
+        Peer::Sequential => 1,
+        _ => args.workers,
+    };
+    let job = Job {
+        work: Work::new(args.task),
+        spec: args.task,
+        tracker: Tracker::default(),
+        quiet: args.quiet,
+    };
+    let job = Arc::new(job);
+    let start = Instant::now();
+    let outcome = match args.peer {
+        Peer::Sequential => {
+            (0..args.tasks).for_each(|id| job.run(id));
+            Ok(())
+        }
+        Peer::Threadpool => {
+            run_threadpool(&job, args.tasks, workers);
+            Ok(())
+        }
+        Peer::RayonScope => run_rayon_scope(&job, args.tasks, workers).map_err(|e| e.to_string()),
+        Peer::RayonParIter => {
+            run_rayon_par_iter(&job, args.tasks, workers).map_err(|e| e.to_string())
+        }
+        Peer::Tokio => run_tokio(&job, args.tasks, workers).map_err(|e| e.to_string()),
+    };
+    let elapsed = start.elapsed();
+    if let Err(error) = outcome {
+        eprintln!("error: {} could not start: {error}", args.peer.name());
+        return ExitCode::FAILURE;
+    }
+    // tokio does not hold a thread while a task sleeps, so every sleep can overlap.
+    let overlapping = match (args.peer, args.task.kind) {
+        (Peer::Tokio, TaskKind::Sleep) => args.tasks,
+        _ => workers,
+    };
+    let summary = Summary {
+        stage: args.peer.name(),
+        tasks: args.tasks,
+        tracker: Arc::new(job.take_tracker()),
+        workers: Some(workers),
+        queue: None,
+        task: args.task,
+        elapsed,
+        ideal: workload::ideal(args.task, args.tasks, overlapping),
+    };
+    println!("{summary}");
+    ExitCode::SUCCESS
+}
+
+/// What every peer runs: the same calibrated work and the same counting as the stages.
+#[derive(Debug)]
+struct Job {
+    work: Work,
+    spec: TaskSpec,
+    tracker: Tracker,
+    quiet: bool,
+}
+
+impl Job {
+    fn run(&self, id: usize) {
+        let _running = self.tracker.start();
+        self.work.run();
+        self.report(id);
+    }
+
+    /// The async version: a sleep task awaits the runtime's timer instead of blocking a worker.
+    async fn run_async(&self, id: usize) {
+        let _running = self.tracker.start();
+        match self.spec.kind {
+            TaskKind::Sleep => tokio::time::sleep(self.spec.duration).await,
+            TaskKind::Cpu => self.work.run(),
+        }
+        self.report(id);
+    }
+
+    fn report(&self, id: usize) {
+        if !self.quiet {
+            let worker = thread::current();
+            println!("task {id} done on {}", worker.name().unwrap_or("?"));
+        }
+    }
+
+    fn take_tracker(self: Arc<Self>) -> Tracker {
+        // Every peer has joined its workers by now, so this is the last reference.
+        match Arc::try_unwrap(self) {
+            Ok(job) => job.tracker,
+            Err(_) => panic!("a worker outlived its pool"),
+        }
+    }
+}
+
+fn run_threadpool(job: &Arc<Job>, tasks: usize, workers: usize) {
+    let pool = threadpool::ThreadPool::new(workers);
+    for id in 0..tasks {
+        let job = Arc::clone(job);
+        pool.execute(move || job.run(id));
+    }
+    // `join` waits until the queue is empty and every worker is idle; dropping the pool would
+    // not wait at all.
+    pool.join();
+}
+
+fn rayon_pool(workers: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .thread_name(|index| format!("rayon-{index}"))
+        .build()
+}
+
+fn run_rayon_scope(
+    job: &Arc<Job>,
+    tasks: usize,
+    workers: usize,
+) -> Result<(), rayon::ThreadPoolBuildError> {
+    let pool = rayon_pool(workers)?;
+    // `scope` returns once every spawned task has finished; the tasks may borrow `job`.
+    pool.scope(|scope| {
+        for id in 0..tasks {
+            scope.spawn(move |_| job.run(id));
+        }
+    });
+    Ok(())
+}
+
+fn run_rayon_par_iter(
+    job: &Arc<Job>,
+    tasks: usize,
+    workers: usize,
+) -> Result<(), rayon::ThreadPoolBuildError> {
+    let pool = rayon_pool(workers)?;
+    pool.install(|| (0..tasks).into_par_iter().for_each(|id| job.run(id)));
+    Ok(())
+}
+
+fn run_tokio(job: &Arc<Job>, tasks: usize, workers: usize) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("tokio-worker")
+        .enable_time()
+        .build()?;
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..tasks)
+            .map(|id| {
+                let job = Arc::clone(job);
+                tokio::spawn(async move { job.run_async(id).await })
+            })
+            .collect();
+        for handle in handles {
+            // A task that panicked comes back as a `JoinError`; the tracker has already
+            // counted it as panicked while it unwound, so nothing is lost here.
+            let _ = handle.await;
+        }
+    });
+    // Dropping a runtime waits for its workers, but not forever: the tasks are done already.
+    runtime.shutdown_timeout(Duration::from_secs(10));
+    Ok(())
+}

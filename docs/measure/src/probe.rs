@@ -1,0 +1,427 @@
+//! Runs one command as a child process and measures it from outside, the same way for every
+//! stage and peer: peaks sampled from `/proc` while it lives (Linux), resource usage from `wait4`
+//! when it exits (Unix), wall time, and the child's own `summary:` line.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How often the child's `/proc/<pid>/status` is read, and how often we check whether it exited.
+pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
+
+/// The most stderr text kept from a child: enough for the first error message, not for a child
+/// that prints one line per failed thread.
+const STDERR_KEPT: usize = 2_000;
+
+/// Everything measured about one run.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    /// How the child ended: `None` if it was killed for running past its time limit.
+    pub status: Option<ExitStatus>,
+    /// From spawning the child until its exit was noticed (at most one interval late).
+    pub wall: Duration,
+    /// The child's last `summary:` line, parsed.
+    pub summary: Option<Summary>,
+    /// The start of whatever the child wrote to stderr.
+    pub stderr: String,
+    /// Peaks read from `/proc` (Linux only).
+    pub peaks: Option<Peaks>,
+    /// Resource usage reported by the kernel at exit (Unix only).
+    pub usage: Option<Usage>,
+}
+
+impl Measurement {
+    /// A one-line reason why this run did not produce a summary, for tables and errors.
+    pub fn failure(&self) -> Option<String> {
+        let exit = match self.status {
+            None => "killed after its time limit".to_string(),
+            Some(status) if !status.success() => describe_exit(status),
+            Some(_) if self.summary.is_none() => "exited without a summary line".to_string(),
+            Some(_) => return None,
+        };
+        let first_error = self.stderr.lines().find(|line| !line.trim().is_empty());
+        Some(match first_error {
+            Some(line) => format!("{exit}: {}", line.trim()),
+            None => exit,
+        })
+    }
+}
+
+fn describe_exit(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("killed by signal {signal}");
+        }
+    }
+    match status.code() {
+        Some(code) => format!("exit status {code}"),
+        None => "abnormal exit".to_string(),
+    }
+}
+
+/// The highest values seen in `/proc/<pid>/status` while the child ran.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Peaks {
+    /// Most threads seen in one sample (`Threads`).
+    pub threads: u64,
+    /// Largest sampled resident set (`VmRSS`), KiB.
+    pub rss_kib: u64,
+    /// Largest sampled virtual memory (`VmSize`), KiB.
+    pub vm_kib: u64,
+    /// The kernel's own virtual-memory high-water mark (`VmPeak`) at the last sample, KiB.
+    pub vm_peak_kib: u64,
+    /// The kernel's own resident high-water mark (`VmHWM`) at the last sample, KiB.
+    pub rss_hwm_kib: u64,
+    /// How many samples were taken.
+    pub samples: u64,
+}
+
+impl Peaks {
+    /// Folds one `/proc/<pid>/status` text into the peaks. Missing lines (a zombie has no memory
+    /// lines) leave the peaks as they were.
+    pub fn record(&mut self, status: &str) {
+        for line in status.lines() {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let Some(number) = value.split_whitespace().next() else {
+                continue;
+            };
+            let Ok(number) = number.parse::<u64>() else {
+                continue;
+            };
+            let peak = match key {
+                "Threads" => &mut self.threads,
+                "VmRSS" => &mut self.rss_kib,
+                "VmSize" => &mut self.vm_kib,
+                "VmPeak" => &mut self.vm_peak_kib,
+                "VmHWM" => &mut self.rss_hwm_kib,
+                _ => continue,
+            };
+            *peak = (*peak).max(number);
+        }
+        self.samples += 1;
+    }
+}
+
+/// What the kernel counted for the child over its whole life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Peak resident set, KiB (exact: the kernel tracks it, no sampling involved).
+    pub max_rss_kib: u64,
+    /// User plus system CPU time, all threads.
+    pub cpu: Duration,
+    /// Context switches because a thread waited (sleep, lock, IO).
+    pub voluntary_switches: u64,
+    /// Context switches because the scheduler took the core away.
+    pub involuntary_switches: u64,
+}
+
+/// The fields of a `summary:` line that the tables use. Unknown keys are ignored, so a stage
+/// may append its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Tasks the run was asked to do.
+    pub tasks: u64,
+    /// Tasks that returned normally.
+    pub completed: u64,
+    /// Tasks that panicked.
+    pub panicked: u64,
+    /// The pool's own time from first submit to last finish, milliseconds.
+    pub elapsed_ms: f64,
+    /// The shortest possible time for this workload, milliseconds.
+    pub ideal_ms: f64,
+    /// The most tasks that ran at the same moment.
+    pub max_in_flight: u64,
+}
+
+impl Summary {
+    /// Parses a `summary: key=value ...` line; `None` if it is not one or lacks a field.
+    pub fn parse(line: &str) -> Option<Self> {
+        let pairs = line.strip_prefix("summary:")?;
+        let value = |key: &str| {
+            pairs
+                .split_whitespace()
+                .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        };
+        Some(Summary {
+            tasks: value("tasks")?.parse().ok()?,
+            completed: value("completed")?.parse().ok()?,
+            panicked: value("panicked")?.parse().ok()?,
+            elapsed_ms: value("elapsed_ms")?.parse().ok()?,
+            ideal_ms: value("ideal_ms")?.parse().ok()?,
+            max_in_flight: value("max_in_flight")?.parse().ok()?,
+        })
+    }
+}
+
+/// Runs `command` to completion (or until `limit`), measuring it.
+///
+/// # Errors
+///
+/// Returns an error if the command cannot be started or waited for.
+pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = command.spawn()?;
+    // Readers on their own threads: a child blocked on a full pipe would never exit.
+    let stdout = child
+        .stdout
+        .take()
+        .map(|out| thread::spawn(|| last_summary(out)));
+    let stderr = child.stderr.take().map(|err| thread::spawn(|| head(err)));
+    let mut sampler = Sampler::open(child.id());
+
+    let (status, usage) = loop {
+        sampler.sample();
+        if let Some(exit) = try_wait(&mut child)? {
+            break exit;
+        }
+        if start.elapsed() > limit {
+            // Not reaped yet (`try_wait` just said so), so the pid is still this child's.
+            child.kill()?;
+            let (_, usage) = wait(&mut child)?;
+            break (None, usage);
+        }
+        thread::sleep(SAMPLE_INTERVAL);
+    };
+    let wall = start.elapsed();
+    Ok(Measurement {
+        status,
+        wall,
+        summary: joined(stdout).and_then(|line| Summary::parse(&line)),
+        stderr: joined(stderr).unwrap_or_default(),
+        peaks: sampler.finish(),
+        usage,
+    })
+}
+
+fn joined(reader: Option<JoinHandle<String>>) -> Option<String> {
+    reader.and_then(|handle| handle.join().ok())
+}
+
+/// Reads the child's stdout to the end, keeping only the last `summary:` line.
+fn last_summary(out: impl Read) -> String {
+    let mut last = String::new();
+    for line in BufReader::new(out).lines().map_while(Result::ok) {
+        if line.starts_with("summary:") {
+            last = line;
+        }
+    }
+    last
+}
+
+/// Reads the child's stderr to the end, keeping only its first few lines.
+fn head(err: impl Read) -> String {
+    let mut kept = String::new();
+    for line in BufReader::new(err).lines().map_while(Result::ok) {
+        if kept.len() < STDERR_KEPT {
+            kept.push_str(&line);
+            kept.push('\n');
+        }
+    }
+    kept
+}
+
+/// Reads `/proc/<pid>/status` through one open file. A file opened before the child is reaped
+/// keeps referring to that process, so a reused pid can never be sampled by mistake: after the
+/// reap, reads simply fail.
+struct Sampler {
+    #[cfg(target_os = "linux")]
+    file: Option<std::fs::File>,
+    #[cfg(target_os = "linux")]
+    text: String,
+    peaks: Peaks,
+}
+
+impl Sampler {
+    #[cfg(target_os = "linux")]
+    fn open(pid: u32) -> Self {
+        Sampler {
+            file: std::fs::File::open(format!("/proc/{pid}/status")).ok(),
+            text: String::new(),
+            peaks: Peaks::default(),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn open(_pid: u32) -> Self {
+        Sampler {
+            peaks: Peaks::default(),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn sample(&mut self) {
+        use std::io::{Seek, SeekFrom};
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        self.text.clear();
+        let read = file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| file.read_to_string(&mut self.text));
+        match read {
+            Ok(_) => self.peaks.record(&self.text),
+            Err(_) => self.file = None,
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn sample(&mut self) {}
+
+    fn finish(self) -> Option<Peaks> {
+        (self.peaks.samples > 0).then_some(self.peaks)
+    }
+}
+
+/// Reaps the child if it has exited, with the kernel's resource usage for its whole life.
+#[cfg(unix)]
+fn try_wait(child: &mut Child) -> io::Result<Option<(Option<ExitStatus>, Option<Usage>)>> {
+    Ok(wait4(child.id(), libc::WNOHANG)?.map(|(status, usage)| (Some(status), Some(usage))))
+}
+
+#[cfg(not(unix))]
+fn try_wait(child: &mut Child) -> io::Result<Option<(Option<ExitStatus>, Option<Usage>)>> {
+    Ok(child.try_wait()?.map(|status| (Some(status), None)))
+}
+
+/// Reaps a child that was just killed.
+#[cfg(unix)]
+fn wait(child: &mut Child) -> io::Result<(ExitStatus, Option<Usage>)> {
+    let (status, usage) = wait4(child.id(), 0)?.ok_or_else(|| io::Error::other("no exit"))?;
+    Ok((status, Some(usage)))
+}
+
+#[cfg(not(unix))]
+fn wait(child: &mut Child) -> io::Result<(ExitStatus, Option<Usage>)> {
+    Ok((child.wait()?, None))
+}
+
+/// `wait4(2)`: reaps the child `pid` and returns its exit status and resource usage, or `None`
+/// if `options` has `WNOHANG` and it is still running.
+///
+/// The one place this crate needs `unsafe`. std's `Child::wait` gives no resource usage, and
+/// `getrusage(RUSAGE_CHILDREN)` cannot separate one child from the next: its maximum RSS is the
+/// largest over every child ever waited for. Only `wait4` reports a single child.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn wait4(pid: u32, options: libc::c_int) -> io::Result<Option<(ExitStatus, Usage)>> {
+    use std::os::unix::process::ExitStatusExt;
+
+    let pid = libc::pid_t::try_from(pid).map_err(io::Error::other)?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is a plain C struct of integers and `timeval`s, for which all-zero bytes
+    // are a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both pointers come from live, exclusive borrows of correctly typed locals that
+        // outlive the call, and the kernel writes nothing else. `pid` is a child of ours that
+        // has not been reaped (std's `Child` never waited for it), so it cannot name another
+        // process.
+        let reaped = unsafe { libc::wait4(pid, &mut status, options, &mut usage) };
+        match reaped {
+            0 => return Ok(None),
+            -1 => {
+                let error = io::Error::last_os_error();
+                if error.kind() != io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
+            _ => return Ok(Some((ExitStatus::from_raw(status), usage_from(&usage)))),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn usage_from(usage: &libc::rusage) -> Usage {
+    let seconds = |time: libc::timeval| {
+        Duration::from_secs(time.tv_sec.try_into().unwrap_or(0))
+            + Duration::from_micros(time.tv_usec.try_into().unwrap_or(0))
+    };
+    let count = |value: libc::c_long| u64::try_from(value).unwrap_or(0);
+    // Linux and the BSDs report `ru_maxrss` in KiB, macOS in bytes.
+    let max_rss_kib = if cfg!(target_os = "macos") {
+        count(usage.ru_maxrss) / 1024
+    } else {
+        count(usage.ru_maxrss)
+    };
+    Usage {
+        max_rss_kib,
+        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        voluntary_switches: count(usage.ru_nvcsw),
+        involuntary_switches: count(usage.ru_nivcsw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peaks_keep_the_highest_value_of_each_line() {
+        let mut peaks = Peaks::default();
+        peaks.record("Name:\tx\nThreads:\t3\nVmPeak:\t 900 kB\nVmSize:\t 800 kB\nVmRSS:\t 50 kB\n");
+        peaks.record("Threads:\t7\nVmSize:\t 600 kB\nVmRSS:\t 70 kB\nVmHWM:\t 75 kB\n");
+        // A zombie's status has no memory lines and one thread left.
+        peaks.record("State:\tZ (zombie)\nThreads:\t1\n");
+        let expected = Peaks {
+            threads: 7,
+            rss_kib: 70,
+            vm_kib: 800,
+            vm_peak_kib: 900,
+            rss_hwm_kib: 75,
+            samples: 3,
+        };
+        assert_eq!(peaks, expected);
+    }
+
+    #[test]
+    fn summary_lines_parse_and_extra_keys_are_ignored() {
+        let line = "summary: stage=03 tasks=12 completed=11 panicked=1 workers=3 queue=2 \
+                    task=sleep:1ms elapsed_ms=5.5 ideal_ms=4.0 tasks_per_s=2000.0 \
+                    max_in_flight=3 rejected=0";
+        let summary = Summary::parse(line).expect("a summary line");
+        assert_eq!(summary.tasks, 12);
+        assert_eq!(summary.completed, 11);
+        assert_eq!(summary.panicked, 1);
+        assert_eq!(summary.elapsed_ms, 5.5);
+        assert_eq!(summary.ideal_ms, 4.0);
+        assert_eq!(summary.max_in_flight, 3);
+        assert_eq!(Summary::parse("summary: stage=03 tasks=12"), None);
+        assert_eq!(Summary::parse("12 of 12 submits waited"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_child_is_measured_and_its_exit_reported() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo summary: tasks=1 completed=1 panicked=0 elapsed_ms=1.0 ideal_ms=1.0 max_in_flight=1; echo oops >&2; exit 3"]);
+        let run = measure(command, Duration::from_secs(10)).expect("sh runs");
+        assert_eq!(run.status.and_then(|status| status.code()), Some(3));
+        assert_eq!(run.summary.as_ref().map(|s| s.completed), Some(1));
+        assert_eq!(run.failure().as_deref(), Some("exit status 3: oops"));
+        let usage = run.usage.expect("wait4 reports usage on Unix");
+        assert!(usage.max_rss_kib > 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_child_past_its_limit_is_killed() {
+        let mut command = Command::new("sleep");
+        command.arg("30");
+        let run = measure(command, Duration::from_millis(100)).expect("sleep runs");
+        assert_eq!(run.status, None);
+        assert!(
+            run.failure()
+                .unwrap()
+                .starts_with("killed after its time limit")
+        );
+    }
+}

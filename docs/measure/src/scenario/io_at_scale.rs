@@ -1,0 +1,240 @@
+//! `io-at-scale`: tens of thousands of tasks that each wait 100 ms, as calls to a slow service
+//! would. Pools of 4, 64 and 512 workers against tokio, and stage 01 at 10,000 threads.
+
+use std::fmt::Write as _;
+
+use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
+use crate::chart::{Bar, BarPanel, Chart, Panel};
+use crate::peer::Peer;
+use crate::report::{self, Table};
+use crate::stages::stage;
+use crate::workload::cores;
+
+/// Every task waits this long.
+pub const TASK: &str = "sleep:100ms";
+/// Queue capacity of the bounded stages.
+pub const QUEUE: usize = 16;
+/// The pools measured here: the first bounded stage and the last one.
+pub const POOL_STAGES: [&str; 2] = ["03", "05"];
+
+/// The workload's size and the pools' worker counts.
+struct Sizes {
+    /// The number of tasks the scenario is about.
+    target: usize,
+    /// Waves of tasks a pool runs: a pool gets `workers * waves` tasks, at most `target`.
+    waves: usize,
+    /// Worker counts for the pools.
+    workers: &'static [usize],
+    /// Stage 01's task count without `--include-50k`.
+    unbounded: usize,
+}
+
+fn sizes(size: Size) -> Sizes {
+    match size {
+        // A pool of 4 would need 50,000 x 100 ms / 4 = 1,250 s for every task; 100 waves
+        // (10 s) measure its rate as well, and the table projects the rest.
+        Size::Full => Sizes {
+            target: 50_000,
+            waves: 100,
+            workers: &[4, 64, 512],
+            unbounded: 10_000,
+        },
+        // At most a few hundred threads in any child, so that tests may run this.
+        Size::Quick => Sizes {
+            target: 5_000,
+            waves: 10,
+            workers: &[4, 64, 256],
+            unbounded: 200,
+        },
+    }
+}
+
+/// The runs: stage 01, the pools at each size, then tokio with the whole target.
+pub fn plan(options: Options) -> Vec<Job> {
+    let sizes = sizes(options.size);
+    let spec = task(TASK);
+    let unbounded = Runner::Stage(stage("01"));
+    let mut jobs = vec![Job::new(unbounded, sizes.unbounded, spec, 1, QUEUE)];
+    if options.include_50k {
+        jobs.push(Job::new(unbounded, 50_000, spec, 1, QUEUE));
+    }
+    for number in POOL_STAGES {
+        for &workers in sizes.workers {
+            let tasks = (workers * sizes.waves).min(sizes.target);
+            jobs.push(Job::new(
+                Runner::Stage(stage(number)),
+                tasks,
+                spec,
+                workers,
+                QUEUE,
+            ));
+        }
+    }
+    jobs.push(Job::new(
+        Runner::Peer(Peer::Tokio),
+        sizes.target,
+        spec,
+        cores(),
+        QUEUE,
+    ));
+    jobs
+}
+
+fn rate(run: &Run) -> Option<f64> {
+    let elapsed = run.elapsed_ms()? / 1e3;
+    (elapsed > 0.0).then(|| run.job.tasks as f64 / elapsed)
+}
+
+/// The table, the findings and the chart.
+pub fn report(runs: Vec<Run>, target: usize) -> Report {
+    let target_text = report::count(target as u64);
+    let mut table = Table::new(&[
+        "run".to_string(),
+        "workers".to_string(),
+        "tasks".to_string(),
+        "peak threads".to_string(),
+        "peak RSS".to_string(),
+        "peak virtual memory".to_string(),
+        "CPU time".to_string(),
+        "elapsed".to_string(),
+        "tasks/s".to_string(),
+        format!("time for {target_text} tasks"),
+    ]);
+    for run in &runs {
+        let (Some(elapsed), Some(per_second)) = (run.elapsed_ms(), rate(run)) else {
+            continue;
+        };
+        let for_target = if run.job.tasks >= target {
+            report::millis(elapsed)
+        } else {
+            format!(
+                "{} (projected)",
+                report::millis(target as f64 / per_second * 1e3)
+            )
+        };
+        table.row(vec![
+            run.job.runner.label(),
+            run.job.workers.map_or("-".to_string(), |w| w.to_string()),
+            report::count(run.job.tasks as u64),
+            report::opt_count(run.peak_threads()),
+            report::memory(run.peak_rss_kib()),
+            report::memory(run.peak_vm_kib()),
+            report::duration(run.cpu()),
+            report::millis(elapsed),
+            report::rate(per_second),
+            for_target,
+        ]);
+    }
+    let mut body = format!(
+        "Every task is `{TASK}`. Pools get {target_text} tasks or as many as they finish in \
+         about ten seconds, whichever is fewer; the last column projects the rest from the \
+         measured rate. tokio runs on {} worker threads.\n\n",
+        cores()
+    );
+    if !table.is_empty() {
+        body.push_str(&table.markdown());
+    }
+    body.push_str(&problems(&runs));
+    body.push_str(&findings(&runs, target));
+    Report {
+        scenario: Scenario::IoAtScale,
+        chart: chart(&runs, target),
+        body,
+        runs,
+    }
+}
+
+/// The target size of the current run, for the report.
+pub fn target(options: Options) -> usize {
+    sizes(options.size).target
+}
+
+fn findings(runs: &[Run], target: usize) -> String {
+    let mut text = String::new();
+    let tokio = runs
+        .iter()
+        .find(|run| run.job.runner == Runner::Peer(Peer::Tokio) && run.ok().is_some());
+    let biggest_pool = runs
+        .iter()
+        .filter(|run| run.job.runner.is_pool() && run.job.runner != Runner::Peer(Peer::Tokio))
+        .filter(|run| run.ok().is_some())
+        .max_by_key(|run| run.job.workers);
+    if let (Some(tokio), Some(pool)) = (tokio, biggest_pool) {
+        let _ = writeln!(
+            text,
+            "\n- tokio finished {} tasks in {} with {} threads at the peak and {} resident; \
+             the pool of {} workers ({}) needed {} threads and {} resident at {}.",
+            report::count(target as u64),
+            report::millis(tokio.elapsed_ms().unwrap_or(0.0)),
+            report::opt_count(tokio.peak_threads()),
+            report::memory(tokio.peak_rss_kib()),
+            pool.job.workers.unwrap_or(0),
+            pool.job.runner.label(),
+            report::opt_count(pool.peak_threads()),
+            report::memory(pool.peak_rss_kib()),
+            rate(pool).map_or_else(|| "-".to_string(), report::rate),
+        );
+    }
+    for run in runs.iter().filter(|run| !run.job.runner.is_pool()) {
+        if let Some(threads) = run.peak_threads() {
+            let _ = writeln!(
+                text,
+                "- Stage 01 with {} tasks peaked at {} threads and {} of virtual memory.",
+                report::count(run.job.tasks as u64),
+                report::count(threads),
+                report::memory(run.peak_vm_kib()),
+            );
+        }
+    }
+    text
+}
+
+fn chart(runs: &[Run], target: usize) -> Option<Chart> {
+    let measured: Vec<&Run> = runs.iter().filter(|run| run.ok().is_some()).collect();
+    if measured.is_empty() {
+        return None;
+    }
+    let label = |run: &Run| match run.job.workers {
+        Some(workers) if run.job.runner.is_pool() => {
+            format!("{}, {workers} workers", run.job.runner.label())
+        }
+        _ => format!(
+            "{}, {} tasks",
+            run.job.runner.label(),
+            report::count(run.job.tasks as u64)
+        ),
+    };
+    let bars = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Bar> {
+        measured
+            .iter()
+            .filter_map(|run| {
+                Some(Bar {
+                    label: label(run),
+                    key: run.job.runner.key().to_string(),
+                    value: value(run)?,
+                })
+            })
+            .collect()
+    };
+    Some(Chart {
+        title: format!("io-at-scale: tasks of {TASK}"),
+        columns: 2,
+        panels: vec![
+            Panel::Bars(BarPanel {
+                title: format!(
+                    "Time for {} tasks (projected if fewer ran)",
+                    report::count(target as u64)
+                ),
+                axis: "seconds (log scale)".to_string(),
+                log: true,
+                bars: bars(&|run| rate(run).map(|r| target as f64 / r)),
+            }),
+            Panel::Bars(BarPanel {
+                title: "Peak threads".to_string(),
+                axis: "threads (log scale)".to_string(),
+                log: true,
+                bars: bars(&|run| run.peak_threads().map(|t| t as f64)),
+            }),
+        ],
+    })
+}

@@ -1,0 +1,376 @@
+//! What a scenario is made of: jobs (one child process each), the runs they produce, and the
+//! report a scenario writes from its runs.
+
+pub mod granularity;
+pub mod io_at_scale;
+pub mod same_job;
+pub mod scaling;
+pub mod sizing;
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::chart::Chart;
+use crate::peer::Peer;
+use crate::probe::{self, Measurement};
+use crate::stages::{Flags, Readiness, STAGE01_LIMIT, Stage};
+use crate::workload::TaskSpec;
+
+/// The scenarios, in the order a full run does them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Scenario {
+    /// 1,000 sleeping tasks through every stage and peer: threads, memory, context switches.
+    SameJob,
+    /// 1k to 1M tasks: does memory grow with the number of tasks?
+    Scaling,
+    /// CPU tasks from 0 to 1 ms on as many workers as cores: how close to ideal?
+    Granularity,
+    /// 50,000 tasks waiting 100 ms: pools of 4, 64 and 512 workers against tokio.
+    IoAtScale,
+    /// Stage 06's own sweeps over pool sizes, for CPU and for IO work.
+    Sizing,
+}
+
+impl Scenario {
+    /// The name on the command line, in the docs' markers and in the chart's file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::SameJob => "same-job",
+            Scenario::Scaling => "scaling",
+            Scenario::Granularity => "granularity",
+            Scenario::IoAtScale => "io-at-scale",
+            Scenario::Sizing => "sizing",
+        }
+    }
+
+    /// Every scenario.
+    pub fn all() -> &'static [Scenario] {
+        &[
+            Scenario::SameJob,
+            Scenario::Scaling,
+            Scenario::Granularity,
+            Scenario::IoAtScale,
+            Scenario::Sizing,
+        ]
+    }
+}
+
+/// How big the scenarios are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// The sizes the docs are made from: minutes.
+    Full,
+    /// The same scenarios in seconds, with at most a few hundred threads in any child, so
+    /// that tests and CI may run it.
+    Quick,
+}
+
+/// What the command line chose, beyond which scenarios to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Full or quick.
+    pub size: Size,
+    /// Whether stage 01 may start 50,000 threads.
+    pub include_50k: bool,
+}
+
+/// What runs the tasks of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runner {
+    /// A stage binary.
+    Stage(&'static Stage),
+    /// A peer, run as `measure peer NAME`.
+    Peer(Peer),
+}
+
+impl Runner {
+    /// A short name for tables and charts: `03 crossbeam-bounded` or `threadpool (peer)`.
+    pub fn label(self) -> String {
+        match self {
+            Runner::Stage(stage) => {
+                let slug = stage
+                    .bin
+                    .split_once('-')
+                    .map_or(stage.bin, |(_, slug)| slug);
+                format!("{} {slug}", stage.number)
+            }
+            Runner::Peer(peer) => format!("{} (peer)", peer.name()),
+        }
+    }
+
+    /// The key charts use to give each runner the same colour everywhere.
+    pub fn key(self) -> &'static str {
+        match self {
+            Runner::Stage(stage) => stage.number,
+            Runner::Peer(peer) => peer.name(),
+        }
+    }
+
+    /// Whether this runner keeps a fixed set of worker threads.
+    pub fn is_pool(self) -> bool {
+        match self {
+            Runner::Stage(stage) => stage.flags != Flags::Unbounded,
+            Runner::Peer(peer) => peer != Peer::Sequential,
+        }
+    }
+}
+
+/// One run to make: who runs how many of which task, with how many workers.
+#[derive(Debug, Clone, Copy)]
+pub struct Job {
+    /// Stage or peer.
+    pub runner: Runner,
+    /// Number of tasks.
+    pub tasks: usize,
+    /// What each task does.
+    pub task: TaskSpec,
+    /// Worker threads, for runners that have them.
+    pub workers: Option<usize>,
+    /// Queue capacity, for runners that have a bounded queue.
+    pub queue: Option<usize>,
+}
+
+impl Job {
+    /// A job for `runner`, keeping only the settings it accepts.
+    pub fn new(runner: Runner, tasks: usize, task: TaskSpec, workers: usize, queue: usize) -> Self {
+        let (workers, queue) = match runner {
+            Runner::Stage(stage) => match stage.flags {
+                Flags::Unbounded | Flags::Sizing => (None, None),
+                Flags::Workers => (Some(workers), None),
+                Flags::WorkersAndQueue => (Some(workers), Some(queue)),
+            },
+            Runner::Peer(Peer::Sequential) => (None, None),
+            Runner::Peer(_) => (Some(workers), None),
+        };
+        Job {
+            runner,
+            tasks,
+            task,
+            workers,
+            queue,
+        }
+    }
+
+    /// The command-line arguments, after the program (and after `peer NAME` for a peer).
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--tasks".to_string(),
+            self.tasks.to_string(),
+            "--task".to_string(),
+            self.task.to_string(),
+        ];
+        if let Some(workers) = self.workers {
+            args.extend(["--workers".to_string(), workers.to_string()]);
+        }
+        if let Some(queue) = self.queue {
+            args.extend(["--queue".to_string(), queue.to_string()]);
+        }
+        let unbounded =
+            matches!(self.runner, Runner::Stage(stage) if stage.flags == Flags::Unbounded);
+        if unbounded && self.tasks as u64 > STAGE01_LIMIT {
+            args.push("--no-limit".to_string());
+        }
+        args.push("--quiet".to_string());
+        args
+    }
+
+    /// The command as a reader would type it.
+    pub fn command_line(&self) -> String {
+        let program = match self.runner {
+            Runner::Stage(stage) => stage.bin.to_string(),
+            Runner::Peer(peer) => format!("measure peer {}", peer.name()),
+        };
+        format!("{program} {}", self.args().join(" "))
+    }
+
+    fn command(&self, ready: &Readiness) -> Result<Command, String> {
+        let command = match self.runner {
+            Runner::Stage(stage) => {
+                let binary = ready
+                    .binary(stage)
+                    .map_err(|reason| format!("{} {reason}", stage.bin))?;
+                Command::new(binary)
+            }
+            Runner::Peer(peer) => {
+                let me = std::env::current_exe()
+                    .map_err(|error| format!("cannot find the measure binary: {error}"))?;
+                let mut command = Command::new(me);
+                command.args(["peer", peer.name()]);
+                command
+            }
+        };
+        let mut command = command;
+        command.args(self.args());
+        Ok(command)
+    }
+}
+
+/// A job and what became of it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// What was asked for.
+    pub job: Job,
+    /// The measurement, or why the job could not run (its stage is not built yet).
+    pub result: Result<Measurement, String>,
+}
+
+impl Run {
+    /// The measurement, if the run completed with a summary line.
+    pub fn ok(&self) -> Option<&Measurement> {
+        self.result
+            .as_ref()
+            .ok()
+            .filter(|measurement| measurement.failure().is_none())
+    }
+
+    /// Why this run has no numbers, if it has none.
+    pub fn problem(&self) -> Option<String> {
+        match &self.result {
+            Err(reason) => Some(format!("not built yet: {reason}")),
+            Ok(measurement) => measurement
+                .failure()
+                .map(|reason| format!("failed: {reason}")),
+        }
+    }
+
+    /// Peak resident memory in KiB.
+    ///
+    /// On Linux this is the kernel's `VmHWM`, read while the child lives. `wait4`'s `ru_maxrss`
+    /// is not used there: Linux carries the parent's high-water mark over into the child at
+    /// `exec`, so a small child would be reported as large as `measure` itself.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let measurement = self.ok()?;
+        match measurement.peaks {
+            Some(peaks) => Some(peaks.rss_hwm_kib.max(peaks.rss_kib)),
+            None => measurement.usage.map(|usage| usage.max_rss_kib),
+        }
+    }
+
+    /// Peak virtual memory in KiB (`VmPeak`, Linux only).
+    pub fn peak_vm_kib(&self) -> Option<u64> {
+        let peaks = self.ok()?.peaks?;
+        Some(peaks.vm_peak_kib.max(peaks.vm_kib))
+    }
+
+    /// Most threads seen at once (Linux only).
+    pub fn peak_threads(&self) -> Option<u64> {
+        Some(self.ok()?.peaks?.threads)
+    }
+
+    /// Voluntary and involuntary context switches (Unix only).
+    pub fn switches(&self) -> Option<(u64, u64)> {
+        let usage = self.ok()?.usage?;
+        Some((usage.voluntary_switches, usage.involuntary_switches))
+    }
+
+    /// User plus system CPU time (Unix only).
+    pub fn cpu(&self) -> Option<Duration> {
+        Some(self.ok()?.usage?.cpu)
+    }
+
+    /// The pool's own elapsed time, from its summary line, in milliseconds.
+    pub fn elapsed_ms(&self) -> Option<f64> {
+        Some(self.ok()?.summary.as_ref()?.elapsed_ms)
+    }
+}
+
+/// Runs every job as a child process, one after the other, with a progress bar.
+pub fn run_all(title: &str, jobs: Vec<Job>, ready: &Readiness, limit: Duration) -> Vec<Run> {
+    let bar = ProgressBar::new(jobs.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {elapsed:>4} {wide_msg}")
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(title.to_string());
+    let runs = jobs
+        .into_iter()
+        .map(|job| {
+            bar.set_message(job.command_line());
+            let result = job.command(ready).and_then(|command| {
+                probe::measure(command, limit)
+                    .map_err(|error| format!("{} cannot be started: {error}", job.runner.label()))
+            });
+            bar.inc(1);
+            Run { job, result }
+        })
+        .collect();
+    bar.finish_and_clear();
+    runs
+}
+
+/// What a scenario hands back for printing and for the docs.
+#[derive(Debug)]
+pub struct Report {
+    /// The scenario, which names the docs block and the chart.
+    pub scenario: Scenario,
+    /// Markdown: tables, the lines about skipped runs, and generated findings.
+    pub body: String,
+    /// The chart, if there was anything to draw.
+    pub chart: Option<Chart>,
+    /// The raw runs, for `--out`.
+    pub runs: Vec<Run>,
+}
+
+/// Lines for runs that produced no numbers, so that a table never hides a skipped stage: one
+/// line per stage that is not built yet, one per run that failed.
+pub fn problems(runs: &[Run]) -> String {
+    let mut text = String::new();
+    let mut reported: Vec<&str> = Vec::new();
+    for run in runs {
+        match &run.result {
+            Err(reason) if !reported.contains(&reason.as_str()) => {
+                reported.push(reason);
+                let skipped = runs
+                    .iter()
+                    .filter(|other| other.result.as_ref().err() == Some(reason))
+                    .count();
+                let _ = writeln!(text, "- not built yet: {reason}; {skipped} runs skipped");
+            }
+            Err(_) => {}
+            Ok(_) => {
+                if let Some(problem) = run.problem() {
+                    let _ = writeln!(text, "- `{}`: {problem}", run.job.command_line());
+                }
+            }
+        }
+    }
+    if text.is_empty() {
+        text
+    } else {
+        format!("\n{text}")
+    }
+}
+
+/// Every runner that appears in `runs`, in order of first appearance.
+pub fn runners(runs: &[Run]) -> Vec<Runner> {
+    let mut seen = Vec::new();
+    for run in runs {
+        if !seen.contains(&run.job.runner) {
+            seen.push(run.job.runner);
+        }
+    }
+    seen
+}
+
+/// Parses a task written in the code, such as `sleep:20ms`.
+///
+/// # Panics
+///
+/// Panics if `text` is not a valid task: the scenarios only use constants.
+pub fn task(text: &str) -> TaskSpec {
+    text.parse()
+        .unwrap_or_else(|error| panic!("bad task {text}: {error}"))
+}
+
+/// The path of a scenario's chart inside an output folder.
+pub fn chart_path(folder: &Path, scenario: Scenario) -> std::path::PathBuf {
+    folder
+        .join("charts")
+        .join(format!("{}.svg", scenario.name()))
+}

@@ -1,0 +1,223 @@
+//! `same-job`: one workload of sleeping tasks through every stage and peer, to compare what each
+//! costs in threads, memory and context switches for the same result.
+
+use std::fmt::Write as _;
+
+use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
+use crate::chart::{Bar, BarPanel, Chart, Panel};
+use crate::peer::Peer;
+use crate::report::{self, Table};
+use crate::stages::STAGES;
+
+/// Workers and queue capacity of every pool in this scenario.
+pub const WORKERS: usize = 4;
+/// Queue capacity of the bounded stages.
+pub const QUEUE: usize = 16;
+
+/// The runs: every stage but 06, then the peers.
+pub fn plan(options: Options) -> Vec<Job> {
+    let (tasks, spec) = match options.size {
+        Size::Full => (1_000, task("sleep:20ms")),
+        Size::Quick => (100, task("sleep:40ms")),
+    };
+    let stages = STAGES[..5].iter().map(Runner::Stage);
+    let peers = [
+        Peer::Threadpool,
+        Peer::RayonScope,
+        Peer::RayonParIter,
+        Peer::Tokio,
+    ]
+    .map(Runner::Peer);
+    stages
+        .chain(peers)
+        .map(|runner| Job::new(runner, tasks, spec, WORKERS, QUEUE))
+        .collect()
+}
+
+/// The table, the findings and the chart.
+pub fn report(runs: Vec<Run>) -> Report {
+    let mut table = Table::new(&[
+        "run",
+        "workers",
+        "queue",
+        "peak threads",
+        "peak RSS",
+        "peak virtual memory",
+        "context switches (voluntary + involuntary)",
+        "CPU time",
+        "elapsed",
+        "ideal",
+        "elapsed / ideal",
+        "completed",
+    ]);
+    for run in &runs {
+        let Some(summary) = run.ok().and_then(|m| m.summary.as_ref()) else {
+            continue;
+        };
+        let switches = run.switches().map_or_else(
+            || report::NOT_AVAILABLE.to_string(),
+            |(voluntary, involuntary)| {
+                format!(
+                    "{} + {}",
+                    report::count(voluntary),
+                    report::count(involuntary)
+                )
+            },
+        );
+        let dash = |value: Option<usize>| value.map_or("-".to_string(), |v| v.to_string());
+        table.row(vec![
+            run.job.runner.label(),
+            dash(run.job.workers),
+            dash(run.job.queue),
+            report::opt_count(run.peak_threads()),
+            report::memory(run.peak_rss_kib()),
+            report::memory(run.peak_vm_kib()),
+            switches,
+            report::duration(run.cpu()),
+            report::millis(summary.elapsed_ms),
+            report::millis(summary.ideal_ms),
+            ratio(summary.elapsed_ms, summary.ideal_ms),
+            format!(
+                "{} of {}",
+                report::count(summary.completed),
+                report::count(summary.tasks)
+            ),
+        ]);
+    }
+    let mut body = String::new();
+    if let Some(first) = runs.first() {
+        let _ = writeln!(
+            body,
+            "Every run: {} tasks of `{}`; pools with {WORKERS} workers, bounded queues of {QUEUE}.\n",
+            report::count(first.job.tasks as u64),
+            first.job.task
+        );
+    }
+    if !table.is_empty() {
+        body.push_str(&table.markdown());
+    }
+    body.push_str(&problems(&runs));
+    body.push_str(&findings(&runs));
+    Report {
+        scenario: Scenario::SameJob,
+        chart: chart(&runs),
+        body,
+        runs,
+    }
+}
+
+fn ratio(elapsed: f64, ideal: f64) -> String {
+    if ideal > 0.0 {
+        format!("{:.2}x", elapsed / ideal)
+    } else {
+        "-".to_string()
+    }
+}
+
+/// Sentences with the numbers the prose talks about, so that no figure is typed by hand.
+fn findings(runs: &[Run]) -> String {
+    let mut text = String::new();
+    let unbounded = runs
+        .iter()
+        .find(|run| !run.job.runner.is_pool() && run.ok().is_some());
+    let pools: Vec<&Run> = runs
+        .iter()
+        .filter(|run| run.job.runner.is_pool() && run.ok().is_some())
+        .collect();
+    let most_pool_threads = pools.iter().filter_map(|run| run.peak_threads()).max();
+    if let (Some(run), Some(pool_threads)) = (unbounded, most_pool_threads) {
+        let tasks = run.job.tasks as u64;
+        let threads = run.peak_threads().unwrap_or(0);
+        let _ = writeln!(
+            text,
+            "\n- Stage 01 had at most {} threads alive at once for {} tasks ({:.0}% of them); \
+             no pool had more than {}.",
+            report::count(threads),
+            report::count(tasks),
+            100.0 * threads as f64 / tasks as f64,
+            report::count(pool_threads),
+        );
+        if let Some(elapsed) = run.elapsed_ms() {
+            let task_ms = run.job.task.duration.as_secs_f64() * 1e3;
+            let per_thread_us = (elapsed - task_ms).max(0.0) * 1e3 / tasks as f64;
+            let _ = writeln!(
+                text,
+                "- Stage 01 took {} for tasks of {}: starting a thread cost about {} µs here, \
+                 so the first threads had finished before the last ones started whenever \
+                 starting all of them took longer than one task.",
+                report::millis(elapsed),
+                report::millis(task_ms),
+                report::significant(per_thread_us),
+            );
+        }
+        if let (Some(vm), Some(threads)) = (run.peak_vm_kib(), run.peak_threads()) {
+            let smallest_pool_vm = pools.iter().filter_map(|run| run.peak_vm_kib()).min();
+            let per_thread = vm as f64 / 1024.0 / threads.max(1) as f64;
+            let _ = writeln!(
+                text,
+                "- Stage 01 reserved {} of virtual memory, about {} MiB per live thread \
+                 (mostly stack address space, not resident); the smallest pool reserved {}.",
+                report::memory(Some(vm)),
+                report::significant(per_thread),
+                report::memory(smallest_pool_vm),
+            );
+        }
+    }
+    text
+}
+
+fn chart(runs: &[Run]) -> Option<Chart> {
+    let measured: Vec<&Run> = runs.iter().filter(|run| run.ok().is_some()).collect();
+    if measured.is_empty() {
+        return None;
+    }
+    let bars = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Bar> {
+        measured
+            .iter()
+            .filter_map(|run| {
+                Some(Bar {
+                    label: run.job.runner.label(),
+                    key: run.job.runner.key().to_string(),
+                    value: value(run)?,
+                })
+            })
+            .collect()
+    };
+    let mib = |kib: Option<u64>| kib.map(|kib| kib as f64 / 1024.0);
+    let panels = vec![
+        Panel::Bars(BarPanel {
+            title: "Peak threads".to_string(),
+            axis: "threads (log scale)".to_string(),
+            log: true,
+            bars: bars(&|run| run.peak_threads().map(|t| t as f64)),
+        }),
+        Panel::Bars(BarPanel {
+            title: "Peak virtual memory".to_string(),
+            axis: "MiB (log scale)".to_string(),
+            log: true,
+            bars: bars(&|run| mib(run.peak_vm_kib())),
+        }),
+        Panel::Bars(BarPanel {
+            title: "Peak resident memory".to_string(),
+            axis: "MiB".to_string(),
+            log: false,
+            bars: bars(&|run| mib(run.peak_rss_kib())),
+        }),
+        Panel::Bars(BarPanel {
+            title: "Elapsed".to_string(),
+            axis: "seconds (log scale)".to_string(),
+            log: true,
+            bars: bars(&|run| run.elapsed_ms().map(|ms| ms / 1e3)),
+        }),
+    ];
+    let first = measured[0];
+    Some(Chart {
+        title: format!(
+            "same-job: {} tasks of {}, pools of {WORKERS} workers",
+            report::count(first.job.tasks as u64),
+            first.job.task
+        ),
+        panels,
+        columns: 2,
+    })
+}

@@ -1,0 +1,212 @@
+//! `scaling`: the same stages with more and more tasks. Tasks arrive faster than they finish, so
+//! whatever a stage keeps per waiting task (a thread, a queue entry) shows up in its peak memory.
+
+use std::fmt::Write as _;
+
+use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, runners, task};
+use crate::chart::{Chart, Legend, LinePanel, Panel, Series};
+use crate::report::{self, Table};
+use crate::stages::{STAGES, stage};
+
+/// Workers of every pool here: enough to get through a million short tasks in seconds.
+pub const WORKERS: usize = 16;
+/// Queue capacity of the bounded stages.
+pub const QUEUE: usize = 16;
+/// What a pool's task does. Far slower than a submit (well under a microsecond), so an
+/// unbounded queue fills up almost as fast as the tasks are submitted.
+pub const POOL_TASK: &str = "sleep:100us";
+
+/// Task counts for the pools and for stage 01, with stage 01's task.
+fn sizes(size: Size) -> (&'static [usize], &'static [usize], &'static str) {
+    match size {
+        // Stage 01 stops at 10,000 threads. Its tasks sleep long enough that every thread is
+        // still alive when the last one starts: starting a thread can take 100 µs or more.
+        Size::Full => (
+            &[1_000, 10_000, 100_000, 1_000_000],
+            &[1_000, 10_000],
+            "sleep:2s",
+        ),
+        Size::Quick => (&[1_000, 10_000, 100_000], &[100, 200], "sleep:500ms"),
+    }
+}
+
+/// The runs: stage 01 at its sizes, then each pool stage at every size.
+pub fn plan(options: Options) -> Vec<Job> {
+    let (pool_tasks, unbounded_tasks, unbounded_task) = sizes(options.size);
+    let unbounded = unbounded_tasks.iter().map(|&tasks| {
+        Job::new(
+            Runner::Stage(stage("01")),
+            tasks,
+            task(unbounded_task),
+            WORKERS,
+            QUEUE,
+        )
+    });
+    let pools = STAGES[1..5].iter().flat_map(|pool| {
+        pool_tasks.iter().map(move |&tasks| {
+            Job::new(Runner::Stage(pool), tasks, task(POOL_TASK), WORKERS, QUEUE)
+        })
+    });
+    unbounded.chain(pools).collect()
+}
+
+/// Two pivot tables (peak RSS, peak threads), the findings and the chart.
+pub fn report(runs: Vec<Run>) -> Report {
+    let mut counts: Vec<usize> = runs.iter().map(|run| run.job.tasks).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    let pivot = |value: &dyn Fn(&Run) -> String| {
+        let mut header = vec!["stage (task)".to_string()];
+        header.extend(
+            counts
+                .iter()
+                .map(|&n| format!("{} tasks", report::count(n as u64))),
+        );
+        let mut table = Table::new(&header);
+        for runner in runners(&runs) {
+            let mine: Vec<&Run> = runs.iter().filter(|run| run.job.runner == runner).collect();
+            if mine.iter().all(|run| run.ok().is_none()) {
+                continue;
+            }
+            let mut row = vec![format!("{} ({})", runner.label(), mine[0].job.task)];
+            for &count in &counts {
+                let cell = mine
+                    .iter()
+                    .find(|run| run.job.tasks == count)
+                    .map_or_else(|| "-".to_string(), |run| value(run));
+                row.push(cell);
+            }
+            table.row(row);
+        }
+        table
+    };
+    let rss = pivot(&|run| report::memory(run.peak_rss_kib()));
+    let threads = pivot(&|run| report::opt_count(run.peak_threads()));
+    let mut body = format!(
+        "Pools: {WORKERS} workers, bounded queues of {QUEUE}, tasks of `{POOL_TASK}`. \
+         Stage 01 has no pool and sleeps longer (see its row), so that all its threads are \
+         alive together.\n\n"
+    );
+    if !rss.is_empty() {
+        let _ = write!(
+            body,
+            "Peak resident memory:\n\n{}\nPeak threads:\n\n{}",
+            rss.markdown(),
+            threads.markdown()
+        );
+    }
+    body.push_str(&problems(&runs));
+    body.push_str(&findings(&runs));
+    Report {
+        scenario: Scenario::Scaling,
+        chart: chart(&runs),
+        body,
+        runs,
+    }
+}
+
+/// The smallest and largest run of `number` that have numbers.
+fn extremes<'a>(runs: &'a [Run], number: &str) -> Option<(&'a Run, &'a Run)> {
+    let mine = || {
+        runs.iter()
+            .filter(move |run| run.job.runner == Runner::Stage(stage(number)))
+            .filter(|run| run.peak_rss_kib().is_some())
+    };
+    let smallest = mine().min_by_key(|run| run.job.tasks)?;
+    let largest = mine().max_by_key(|run| run.job.tasks)?;
+    Some((smallest, largest))
+}
+
+fn findings(runs: &[Run]) -> String {
+    let mut text = String::new();
+    if let Some((small, large)) = extremes(runs, "02") {
+        let grown =
+            large.peak_rss_kib().unwrap_or(0) as f64 - small.peak_rss_kib().unwrap_or(0) as f64;
+        let added = (large.job.tasks - small.job.tasks).max(1) as f64;
+        let _ = writeln!(
+            text,
+            "\n- Stage 02's unbounded queue grew from {} at {} tasks to {} at {} tasks: \
+             about {} bytes per waiting task.",
+            report::memory(small.peak_rss_kib()),
+            report::count(small.job.tasks as u64),
+            report::memory(large.peak_rss_kib()),
+            report::count(large.job.tasks as u64),
+            report::significant(grown * 1024.0 / added),
+        );
+    }
+    for number in ["03", "04", "05"] {
+        if let Some((small, large)) = extremes(runs, number) {
+            let _ = writeln!(
+                text,
+                "- Stage {number} went from {} at {} tasks to {} at {} tasks ({:.2}x).",
+                report::memory(small.peak_rss_kib()),
+                report::count(small.job.tasks as u64),
+                report::memory(large.peak_rss_kib()),
+                report::count(large.job.tasks as u64),
+                large.peak_rss_kib().unwrap_or(0) as f64
+                    / small.peak_rss_kib().unwrap_or(1).max(1) as f64,
+            );
+        }
+    }
+    if let Some((_, large)) = extremes(runs, "01") {
+        let _ = writeln!(
+            text,
+            "- Stage 01 with {} tasks: {} threads at the peak, {} resident, {} of virtual memory.",
+            report::count(large.job.tasks as u64),
+            report::opt_count(large.peak_threads()),
+            report::memory(large.peak_rss_kib()),
+            report::memory(large.peak_vm_kib()),
+        );
+    }
+    text
+}
+
+fn chart(runs: &[Run]) -> Option<Chart> {
+    let series = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Series> {
+        runners(runs)
+            .into_iter()
+            .filter_map(|runner| {
+                let points: Vec<(f64, f64)> = runs
+                    .iter()
+                    .filter(|run| run.job.runner == runner)
+                    .filter_map(|run| Some((run.job.tasks as f64, value(run)?)))
+                    .collect();
+                let task = runs.iter().find(|run| run.job.runner == runner)?.job.task;
+                (!points.is_empty()).then(|| Series {
+                    name: format!("{} ({task})", runner.label()),
+                    key: runner.key().to_string(),
+                    points,
+                })
+            })
+            .collect()
+    };
+    let rss = series(&|run| run.peak_rss_kib().map(|kib| kib as f64 / 1024.0));
+    if rss.is_empty() {
+        return None;
+    }
+    let threads = series(&|run| run.peak_threads().map(|t| t as f64));
+    Some(Chart {
+        title: "scaling: what a waiting task costs".to_string(),
+        columns: 2,
+        panels: vec![
+            Panel::Lines(LinePanel {
+                title: "Peak resident memory".to_string(),
+                x_axis: "tasks (log scale)".to_string(),
+                y_axis: "MiB (log scale)".to_string(),
+                x_log: true,
+                y_log: true,
+                series: rss,
+                legend: Some(Legend::UpperLeft),
+            }),
+            Panel::Lines(LinePanel {
+                title: "Peak threads".to_string(),
+                x_axis: "tasks (log scale)".to_string(),
+                y_axis: "threads (log scale)".to_string(),
+                x_log: true,
+                y_log: true,
+                series: threads,
+                legend: None,
+            }),
+        ],
+    })
+}

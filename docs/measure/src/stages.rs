@@ -1,0 +1,256 @@
+//! The stage binaries: which exist, how to build them, and which are ready to be measured.
+
+use std::collections::BTreeMap;
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::probe;
+
+/// The command-line flags a stage's demo accepts beyond `--tasks`, `--task` and `--quiet`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flags {
+    /// Stage 01: no pool, so no `--workers` or `--queue`; `--no-limit` above 10,000 tasks.
+    Unbounded,
+    /// Stage 02: `--workers`, but the queue is unbounded.
+    Workers,
+    /// Stages 03 to 05: `--workers` and `--queue`.
+    WorkersAndQueue,
+    /// Stage 06: subcommands that print tables instead of a summary line.
+    Sizing,
+}
+
+/// One stage of the workspace.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Stage {
+    /// Two-digit number, as in the `summary:` line.
+    pub number: &'static str,
+    /// Folder and binary name.
+    pub bin: &'static str,
+    /// Cargo package name.
+    pub package: &'static str,
+    /// Which flags its demo takes.
+    pub flags: Flags,
+}
+
+/// Stage 01 refuses more tasks than this unless it is given `--no-limit`.
+pub const STAGE01_LIMIT: u64 = 10_000;
+
+/// Every stage, in order.
+pub static STAGES: [Stage; 6] = [
+    Stage {
+        number: "01",
+        bin: "01-unbounded-spawn",
+        package: "stage01-unbounded-spawn",
+        flags: Flags::Unbounded,
+    },
+    Stage {
+        number: "02",
+        bin: "02-mutex-receiver-pool",
+        package: "stage02-mutex-receiver-pool",
+        flags: Flags::Workers,
+    },
+    Stage {
+        number: "03",
+        bin: "03-crossbeam-bounded",
+        package: "stage03-crossbeam-bounded",
+        flags: Flags::WorkersAndQueue,
+    },
+    Stage {
+        number: "04",
+        bin: "04-results",
+        package: "stage04-results",
+        flags: Flags::WorkersAndQueue,
+    },
+    Stage {
+        number: "05",
+        bin: "05-panic-resilient",
+        package: "stage05-panic-resilient",
+        flags: Flags::WorkersAndQueue,
+    },
+    Stage {
+        number: "06",
+        bin: "06-sizing",
+        package: "stage06-sizing",
+        flags: Flags::Sizing,
+    },
+];
+
+/// Looks a stage up by its number.
+///
+/// # Panics
+///
+/// Panics if no stage has that number: the callers name stages by constant.
+pub fn stage(number: &str) -> &'static Stage {
+    STAGES
+        .iter()
+        .find(|stage| stage.number == number)
+        .unwrap_or_else(|| panic!("no stage {number}"))
+}
+
+/// Where the workspace and its build output are.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The folder with the workspace's `Cargo.toml`.
+    pub root: PathBuf,
+    /// Cargo's target folder: `CARGO_TARGET_DIR` if set, else `<root>/target`.
+    pub target: PathBuf,
+    cargo: OsString,
+}
+
+impl Workspace {
+    /// The workspace this tool was built in (two folders above its own manifest).
+    ///
+    /// # Panics
+    ///
+    /// Panics if the current directory cannot be read while `CARGO_TARGET_DIR` is relative.
+    pub fn locate() -> Self {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = manifest
+            .parent()
+            .and_then(Path::parent)
+            .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf);
+        let target = match env::var_os("CARGO_TARGET_DIR") {
+            // Cargo reads a relative CARGO_TARGET_DIR from the current directory; so do we,
+            // and hand cargo the absolute path so both agree whatever directory it runs in.
+            Some(dir) => env::current_dir()
+                .expect("the current directory is readable")
+                .join(dir),
+            None => root.join("target"),
+        };
+        // `cargo run` and `cargo test` tell their child which cargo they are.
+        let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        Workspace {
+            root,
+            target,
+            cargo,
+        }
+    }
+
+    /// Where the release build of `bin` lands.
+    pub fn binary(&self, bin: &str) -> PathBuf {
+        self.target
+            .join("release")
+            .join(format!("{bin}{}", env::consts::EXE_SUFFIX))
+    }
+
+    /// Builds one package's binaries in release mode.
+    ///
+    /// # Errors
+    ///
+    /// Returns cargo's first error line if the build fails: a stage that is being edited
+    /// may not compile, and that must not stop the other stages from being measured.
+    pub fn build(&self, package: &str) -> Result<(), String> {
+        let output = Command::new(&self.cargo)
+            .args(["build", "--release", "--bins", "--quiet", "-p", package])
+            .env("CARGO_TARGET_DIR", &self.target)
+            .current_dir(&self.root)
+            .output()
+            .map_err(|error| format!("cannot run cargo: {error}"))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first_error = stderr
+            .lines()
+            .find(|line| line.starts_with("error"))
+            .unwrap_or("cargo build failed");
+        Err(first_error.to_string())
+    }
+
+    /// Builds every stage and checks which ones are ready to be measured, calling `starting`
+    /// before each one (for a progress display).
+    pub fn prepare(&self, mut starting: impl FnMut(&Stage)) -> Readiness {
+        let mut ready = BTreeMap::new();
+        for stage in &STAGES {
+            starting(stage);
+            ready.insert(stage.number, self.check(stage));
+        }
+        Readiness { ready }
+    }
+
+    fn check(&self, stage: &Stage) -> Result<PathBuf, String> {
+        self.build(stage.package)
+            .map_err(|error| format!("does not build yet ({error})"))?;
+        let binary = self.binary(stage.bin);
+        if !binary.exists() {
+            return Err(format!("has no binary at {}", binary.display()));
+        }
+        if stage.flags == Flags::Sizing {
+            return check_sizing(binary);
+        }
+        let mut command = Command::new(&binary);
+        command.args(smoke_args(stage.flags));
+        let smoke = probe::measure(command, Duration::from_secs(10))
+            .map_err(|error| format!("cannot be started ({error})"))?;
+        match smoke.failure() {
+            None if smoke.summary.as_ref().is_some_and(|s| s.completed == 1) => Ok(binary),
+            None => Err("ran one task but did not report it completed".to_string()),
+            Some(reason) => Err(format!("is not ready ({reason})")),
+        }
+    }
+}
+
+/// Stage 06 prints tables rather than a summary line; it is ready once its help lists the two
+/// sweeps that the sizing scenario runs.
+fn check_sizing(binary: PathBuf) -> Result<PathBuf, String> {
+    let help = Command::new(&binary)
+        .arg("--help")
+        .output()
+        .map_err(|error| format!("cannot be started ({error})"))?;
+    let text = String::from_utf8_lossy(&help.stdout);
+    let has = |command: &str| {
+        text.lines()
+            .any(|line| line.trim_start().starts_with(command))
+    };
+    if help.status.success() && has("cpu") && has("io") {
+        Ok(binary)
+    } else {
+        Err("is not ready (its --help lists no cpu and io subcommands)".to_string())
+    }
+}
+
+/// The smallest run that shows whether a stage works: one instant task.
+fn smoke_args(flags: Flags) -> Vec<&'static str> {
+    let one_task = ["--tasks", "1", "--task", "sleep:0ns", "--quiet"];
+    match flags {
+        Flags::Unbounded => one_task.to_vec(),
+        Flags::Workers => [&one_task[..], &["--workers", "1"]].concat(),
+        Flags::WorkersAndQueue => [&one_task[..], &["--workers", "1", "--queue", "1"]].concat(),
+        Flags::Sizing => Vec::new(),
+    }
+}
+
+/// Which stage binaries can be measured, and why the others cannot.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    ready: BTreeMap<&'static str, Result<PathBuf, String>>,
+}
+
+impl Readiness {
+    /// The binary of `stage`, or why it cannot run yet.
+    ///
+    /// # Errors
+    ///
+    /// Returns the reason the stage is not ready, e.g. that it does not build yet.
+    pub fn binary(&self, stage: &Stage) -> Result<&Path, &str> {
+        match self.ready.get(stage.number) {
+            Some(Ok(path)) => Ok(path),
+            Some(Err(reason)) => Err(reason),
+            None => Err("was not built"),
+        }
+    }
+
+    /// One line per stage, for the start of a run.
+    pub fn describe(&self) -> Vec<String> {
+        STAGES
+            .iter()
+            .map(|stage| match self.binary(stage) {
+                Ok(_) => format!("{}: ready", stage.bin),
+                Err(reason) => format!("{}: not built yet: {reason}; skipped", stage.bin),
+            })
+            .collect()
+    }
+}

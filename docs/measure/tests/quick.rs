@@ -1,0 +1,233 @@
+//! The invariants that docs/README.md states, checked on one `measure --quick` run. Each test
+//! names its claim and fails with a message that says which run broke it.
+//!
+//! The quick run builds the stages in release mode and starts at most a few hundred threads in
+//! any child. Its results go to a temporary folder, never into docs/.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// One line of a scenario's `.tsv` file: column name to value.
+#[derive(Debug)]
+struct Row {
+    scenario: String,
+    fields: HashMap<String, String>,
+}
+
+impl Row {
+    fn text(&self, column: &str) -> &str {
+        self.fields
+            .get(column)
+            .unwrap_or_else(|| panic!("{} has no column {column}", self.scenario))
+    }
+
+    fn number(&self, column: &str) -> f64 {
+        let text = self.text(column);
+        text.parse()
+            .unwrap_or_else(|_| panic!("{column} is '{text}' in {}", self.describe()))
+    }
+
+    fn runner(&self) -> &str {
+        self.text("runner")
+    }
+
+    fn tasks(&self) -> f64 {
+        self.number("tasks")
+    }
+
+    fn measured(&self) -> bool {
+        self.text("status") == "ok"
+    }
+
+    fn describe(&self) -> String {
+        format!("{}: `{}`", self.scenario, self.text("command"))
+    }
+}
+
+/// Every row of the quick run. The run happens once, for all tests in this file.
+fn rows() -> &'static [Row] {
+    static ROWS: OnceLock<Vec<Row>> = OnceLock::new();
+    ROWS.get_or_init(run_quick)
+}
+
+fn run_quick() -> Vec<Row> {
+    let out = std::env::temp_dir().join(format!("measure-quick-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_measure"))
+        .args(["--quick", "--out"])
+        .arg(&out)
+        .output()
+        .expect("measure runs");
+    assert!(
+        output.status.success(),
+        "measure --quick failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows = read_rows(&out);
+    fs::remove_dir_all(&out).expect("the temporary results can be removed");
+    for row in &rows {
+        if row.text("status").starts_with("not built yet") {
+            eprintln!("skipped, {}", row.text("status"));
+        }
+    }
+    rows
+}
+
+fn read_rows(folder: &PathBuf) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut files: Vec<PathBuf> = fs::read_dir(folder)
+        .expect("measure wrote its results")
+        .map(|entry| entry.expect("a readable entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "tsv"))
+        .collect();
+    files.sort();
+    for file in files {
+        let text = fs::read_to_string(&file).expect("a readable results file");
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().expect("a header line").split('\t').collect();
+        for line in lines {
+            let fields = header
+                .iter()
+                .zip(line.split('\t'))
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect();
+            let scenario = file.file_stem().unwrap().to_string_lossy().to_string();
+            rows.push(Row { scenario, fields });
+        }
+    }
+    rows
+}
+
+fn measured(scenario: &str) -> impl Iterator<Item = &'static Row> {
+    let scenario = scenario.to_string();
+    rows()
+        .iter()
+        .filter(move |row| row.scenario == scenario && row.measured())
+}
+
+/// The peak RSS of `runner` at `tasks` tasks in the scaling scenario, if it was measured.
+fn scaling_rss(runner: &str, tasks: f64) -> Option<f64> {
+    measured("scaling")
+        .find(|row| row.runner() == runner && row.tasks() == tasks)
+        .map(|row| row.number("peak_rss_kib"))
+}
+
+#[test]
+fn every_run_completes_every_task() {
+    let mut checked = 0;
+    for row in rows() {
+        let status = row.text("status");
+        assert!(
+            status == "ok" || status.starts_with("not built yet"),
+            "claim 'completed == tasks in every run': {} {status}",
+            row.describe()
+        );
+        if row.measured() {
+            assert_eq!(
+                row.number("completed"),
+                row.tasks(),
+                "claim 'completed == tasks in every run' fails for {}",
+                row.describe()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "the quick run measured nothing");
+}
+
+#[test]
+fn unbounded_spawn_keeps_one_thread_per_sleeping_task() {
+    // Every quick-size task of stage 01 sleeps longer than starting all its threads takes, so
+    // all of them are alive together.
+    let runs: Vec<&Row> = rows()
+        .iter()
+        .filter(|row| row.measured() && row.runner() == "01")
+        .collect();
+    for row in &runs {
+        assert!(row.text("task").starts_with("sleep:"), "{}", row.describe());
+        let threads = row.number("peak_threads");
+        assert!(
+            threads >= 0.9 * row.tasks(),
+            "claim '01's peak threads >= 0.9 x tasks for sleep tasks' fails: {threads} threads \
+             for {}",
+            row.describe()
+        );
+    }
+    if runs.is_empty() {
+        eprintln!("stage 01 is not built yet; its claim was not checked");
+    }
+}
+
+#[test]
+fn pools_never_have_more_threads_than_workers_plus_two() {
+    let mut checked = 0;
+    for row in rows().iter().filter(|row| row.measured()) {
+        let Ok(workers) = row.text("workers").parse::<f64>() else {
+            continue;
+        };
+        let threads = row.number("peak_threads");
+        assert!(
+            threads <= workers + 2.0,
+            "claim 'every pool's peak threads <= workers + 2' fails: {threads} threads with \
+             {workers} workers in {}",
+            row.describe()
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "no pool was measured");
+}
+
+#[test]
+fn pools_run_at_most_workers_tasks_at_once() {
+    // tokio is left out on purpose: a sleeping tokio task gives its thread back, so thousands
+    // of tasks are in flight on two threads. That is the point of async.
+    for row in rows()
+        .iter()
+        .filter(|row| row.measured() && row.runner() != "tokio")
+    {
+        let Ok(workers) = row.text("workers").parse::<f64>() else {
+            continue;
+        };
+        let in_flight = row.number("max_in_flight");
+        assert!(
+            in_flight <= workers,
+            "claim 'at most N tasks run at once' fails: {in_flight} tasks at once with \
+             {workers} workers in {}",
+            row.describe()
+        );
+    }
+}
+
+#[test]
+fn unbounded_queue_of_stage_02_costs_memory() {
+    let (Some(unbounded), Some(bounded)) = (scaling_rss("02", 1e5), scaling_rss("03", 1e5)) else {
+        eprintln!("stage 02 or 03 is not built yet; the claim was not checked");
+        return;
+    };
+    assert!(
+        unbounded > 3.0 * bounded,
+        "claim '02's peak RSS at 100k queued tasks is more than 3 x stage 03's' fails: \
+         {unbounded} KiB against {bounded} KiB"
+    );
+}
+
+#[test]
+fn bounded_stages_keep_memory_flat_from_1k_to_100k_tasks() {
+    let mut checked = 0;
+    for runner in ["03", "05"] {
+        let (Some(small), Some(large)) = (scaling_rss(runner, 1e3), scaling_rss(runner, 1e5))
+        else {
+            eprintln!("stage {runner} is not built yet; its claim was not checked");
+            continue;
+        };
+        assert!(
+            large <= 1.5 * small,
+            "claim 'bounded stages' peak RSS within 1.5x from 1k to 100k tasks' fails for \
+             stage {runner}: {small} KiB at 1k, {large} KiB at 100k"
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "no bounded stage was measured");
+}
