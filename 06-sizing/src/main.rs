@@ -1,3 +1,63 @@
-//! Stage 06 demo (work in progress).
+//! Stage 06 demo: measure how many workers a pool needs for CPU-bound, IO-bound and mixed work,
+//! and compare the pool with rayon. Without a subcommand, it runs every experiment at a size that
+//! takes seconds.
 
-fn main() {}
+mod experiments;
+mod workload;
+
+use clap::{Parser, Subcommand};
+use experiments::cpu::{self, CpuArgs};
+use experiments::io::{self, IoArgs};
+use experiments::mixed::{self, MixedArgs};
+use experiments::vs_rayon::{self, RayonArgs};
+use experiments::{Report, parallelism};
+
+/// Sizes a worker pool from measurements. Without a command, runs all four at quick sizes.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Print only the summary lines.
+    #[arg(long, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    experiment: Option<Experiment>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Experiment {
+    /// CPU-bound tasks through pools of 1 to 4 x cores workers: where is the knee?
+    Cpu(CpuArgs),
+    /// Sleeping tasks through growing pools until a target throughput is met, beside Little's law.
+    Io(IoArgs),
+    /// CPU and IO tasks in one shared pool versus a CPU pool and an IO pool.
+    Mixed(MixedArgs),
+    /// The same CPU-bound job through the pool and through rayon's par_iter.
+    Rayon(RayonArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if !cli.quiet {
+        print!("{}", parallelism());
+    }
+    let show = |report: Report| {
+        if !cli.quiet {
+            println!();
+            print!("{}", report.text);
+        }
+        println!("{}", report.summary);
+    };
+    match cli.experiment {
+        Some(Experiment::Cpu(args)) => show(cpu::run(&args)),
+        Some(Experiment::Io(args)) => show(io::run(&args)),
+        Some(Experiment::Mixed(args)) => show(mixed::run(&args)),
+        Some(Experiment::Rayon(args)) => show(vs_rayon::run(&args)),
+        None => {
+            show(cpu::run(&CpuArgs::quick()));
+            show(io::run(&IoArgs::quick()));
+            show(mixed::run(&MixedArgs::quick()));
+            show(vs_rayon::run(&RayonArgs::quick()));
+        }
+    }
+}

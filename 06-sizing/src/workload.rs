@@ -1,0 +1,401 @@
+//! The demo's workload: what one task does, how the command line describes it, and how the run is
+//! counted and summarised. Every stage carries the same copy of this file, so the pools are compared
+//! on exactly the same work and their `summary:` lines can be read side by side.
+//!
+//! New in stage 06: parsers that accept only one kind of task (a CPU sweep of sleeping tasks would
+//! measure nothing), a throughput parser for `--target`, a non-zero duration parser for `--latency`,
+//! and a summary line per experiment instead of per run. The `Tracker` is gone: stage 05's
+//! `TaskHandle::join` already says how each task ended.
+
+use std::fmt;
+use std::hint::black_box;
+use std::str::FromStr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// What a task spends its time on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    /// Blocks the thread without using the CPU, as a database call or an HTTP request would.
+    Sleep,
+    /// Does a fixed amount of arithmetic, so it needs a core for the whole duration.
+    Cpu,
+}
+
+/// A task as given on the command line: `sleep:100ms` or `cpu:10us`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskSpec {
+    /// Sleep or compute.
+    pub kind: TaskKind,
+    /// How long one task takes on one idle core.
+    pub duration: Duration,
+}
+
+impl FromStr for TaskSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (kind, duration) = text
+            .split_once(':')
+            .ok_or_else(|| format!("expected KIND:DURATION such as sleep:100ms, got '{text}'"))?;
+        let kind = match kind {
+            "sleep" => TaskKind::Sleep,
+            "cpu" => TaskKind::Cpu,
+            other => {
+                return Err(format!(
+                    "unknown task kind '{other}' (expected sleep or cpu)"
+                ));
+            }
+        };
+        let duration = parse_duration(duration)?;
+        Ok(TaskSpec { kind, duration })
+    }
+}
+
+impl fmt::Display for TaskSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            TaskKind::Sleep => "sleep",
+            TaskKind::Cpu => "cpu",
+        };
+        write!(f, "{kind}:{}", format_duration(self.duration))
+    }
+}
+
+/// Parses `250ms`-style durations: a whole number followed by `ns`, `us`, `ms` or `s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if text.is_empty() {
+        return Err("missing duration after the kind, e.g. sleep:100ms".to_string());
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    if number.is_empty() {
+        return Err(format!("duration '{text}' must start with a whole number"));
+    }
+    let nanos_per_unit: u64 = match unit {
+        "ns" => 1,
+        "us" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "" => return Err(format!("duration '{text}' needs a unit: ns, us, ms or s")),
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{text}' (use ns, us, ms or s)"
+            ));
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(nanos_per_unit))
+        .map(Duration::from_nanos)
+        .ok_or_else(|| format!("duration '{text}' is too large"))
+}
+
+/// Formats a duration in the largest unit that shows it exactly, so `sleep:50ms` prints back as given.
+pub fn format_duration(duration: Duration) -> String {
+    let nanos = duration.as_nanos();
+    for (unit, size) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
+        if nanos > 0 && nanos % size == 0 {
+            return format!("{}{unit}", nanos / size);
+        }
+    }
+    format!("{nanos}ns")
+}
+
+/// Parses a count that must be at least one (`--tasks`, `--workers`).
+pub fn parse_positive(text: &str) -> Result<usize, String> {
+    match parse_count(text)? {
+        0 => Err("must be at least 1".to_string()),
+        n => Ok(n),
+    }
+}
+
+/// Parses a count that may be zero (`--queue 0` is a rendezvous channel).
+pub fn parse_count(text: &str) -> Result<usize, String> {
+    text.parse::<usize>().map_err(|err| match err.kind() {
+        std::num::IntErrorKind::PosOverflow => format!("must be at most {}", usize::MAX),
+        _ => format!("expected a whole number, got '{text}'"),
+    })
+}
+
+// New: the experiments need one kind of task each, and a duration of zero would divide by zero.
+/// Parses `cpu:DURATION` with a duration above zero, for the experiments that measure computing.
+pub fn parse_cpu_task(text: &str) -> Result<TaskSpec, String> {
+    parse_task_of_kind(text, TaskKind::Cpu)
+}
+
+/// Parses `sleep:DURATION` with a duration above zero, for the tasks that stand for IO.
+pub fn parse_sleep_task(text: &str) -> Result<TaskSpec, String> {
+    parse_task_of_kind(text, TaskKind::Sleep)
+}
+
+fn parse_task_of_kind(text: &str, kind: TaskKind) -> Result<TaskSpec, String> {
+    let spec: TaskSpec = text.parse()?;
+    if spec.kind != kind {
+        let wanted = TaskSpec {
+            kind,
+            duration: spec.duration,
+        };
+        return Err(format!(
+            "this flag takes {wanted}-style tasks, got '{text}'"
+        ));
+    }
+    if spec.duration.is_zero() {
+        return Err(format!("the duration in '{text}' must be longer than 0"));
+    }
+    Ok(spec)
+}
+
+/// Parses a duration that must be longer than zero (`--latency 20ms`).
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        duration if duration.is_zero() => Err("must be longer than 0".to_string()),
+        duration => Ok(duration),
+    }
+}
+
+/// Parses a throughput in tasks per second (`--target 400`, `--target 2.5`): a finite number
+/// above zero.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        Ok(_) => Err(format!("must be a finite number above 0, got '{text}'")),
+        Err(_) => Err(format!(
+            "expected tasks per second such as 400, got '{text}'"
+        )),
+    }
+}
+
+/// A task ready to run: for CPU work, the number of loop iterations that take the requested
+/// duration on this machine.
+#[derive(Debug, Clone, Copy)]
+pub struct Work {
+    spec: TaskSpec,
+    iterations: u64,
+}
+
+impl Work {
+    /// Prepares `spec`, calibrating CPU work once on the current (assumed idle) core.
+    ///
+    /// CPU work is a fixed number of iterations, never "spin until the clock says so": when
+    /// more threads than cores compete, each task must still do all of its work, so the
+    /// cost of oversubscription shows up in the elapsed time instead of being hidden.
+    pub fn new(spec: TaskSpec) -> Self {
+        let iterations = match spec.kind {
+            TaskKind::Sleep => 0,
+            TaskKind::Cpu => {
+                let per_iteration = nanos_per_iteration();
+                (spec.duration.as_nanos() as f64 / per_iteration).round() as u64
+            }
+        };
+        Work { spec, iterations }
+    }
+
+    /// Runs one task on the current thread.
+    pub fn run(&self) {
+        match self.spec.kind {
+            TaskKind::Sleep => thread::sleep(self.spec.duration),
+            TaskKind::Cpu => {
+                black_box(spin(black_box(self.iterations)));
+            }
+        }
+    }
+}
+
+/// A xorshift loop: cheap per iteration, impossible to skip, and `black_box` keeps the compiler from
+/// removing it.
+fn spin(iterations: u64) -> u64 {
+    let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+    for _ in 0..iterations {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    x
+}
+
+/// Best of five timed runs: the fastest run is the one least disturbed by other processes.
+fn nanos_per_iteration() -> f64 {
+    const ITERATIONS: u64 = 2_000_000;
+    let best = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(spin(black_box(ITERATIONS)));
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or(Duration::from_millis(1));
+    best.as_nanos().max(1) as f64 / ITERATIONS as f64
+}
+
+/// The shortest possible run of `tasks` tasks of `spec` on `workers` threads.
+///
+/// Sleep tasks overlap freely, so they run in waves of `workers`. CPU tasks can only overlap as far
+/// as there are cores to run them.
+pub fn ideal(spec: TaskSpec, tasks: usize, workers: usize) -> Duration {
+    let workers = workers.max(1);
+    let waves = match spec.kind {
+        TaskKind::Sleep => tasks.div_ceil(workers) as f64,
+        TaskKind::Cpu => tasks as f64 / workers.min(cores()) as f64,
+    };
+    spec.duration.mul_f64(waves)
+}
+
+/// The number of cores this process may use (cgroup quotas and affinity included).
+pub fn cores() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+// New: stage 06 runs many pools per experiment, so `tasks` and `completed` count every task of
+// every pool, and the results (the sizes found, the throughputs) follow as extra pairs.
+/// The last line of each experiment: `key=value` pairs, the same five first for every experiment,
+/// then the experiment's own keys in a fixed order, so scripts (and `docs/measure`) can read them.
+#[derive(Debug)]
+pub struct Summary {
+    /// The subcommand: `cpu`, `io`, `mixed` or `rayon`.
+    pub experiment: &'static str,
+    /// Tasks submitted, over all the pools the experiment ran.
+    pub tasks: usize,
+    /// Tasks that returned normally.
+    pub completed: usize,
+    /// Tasks that panicked.
+    pub panicked: usize,
+    /// The experiment's own keys and values, in the order they are printed.
+    pub results: Vec<(&'static str, String)>,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "summary: stage=06 experiment={} tasks={} completed={} panicked={}",
+            self.experiment, self.tasks, self.completed, self.panicked
+        )?;
+        for (key, value) in &self.results {
+            write!(f, " {key}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_specs_round_trip() {
+        for text in [
+            "sleep:100ms",
+            "cpu:10us",
+            "sleep:0ns",
+            "cpu:2s",
+            "sleep:1500us",
+        ] {
+            assert_eq!(text.parse::<TaskSpec>().unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn bad_task_specs_say_what_is_wrong() {
+        let error = |text: &str| text.parse::<TaskSpec>().unwrap_err();
+        assert!(error("cpu:").contains("missing duration"));
+        assert!(error("gpu:1ms").contains("unknown task kind 'gpu'"));
+        assert!(error("sleep:10parsecs").contains("unknown unit 'parsecs'"));
+        assert!(error("sleep:10").contains("needs a unit"));
+        assert!(error("sleep").contains("KIND:DURATION"));
+        assert!(error("sleep:ms").contains("whole number"));
+        assert!(error("sleep:99999999999999999999s").contains("too large"));
+    }
+
+    #[test]
+    fn counts_reject_zero_negative_and_overflow() {
+        assert_eq!(parse_positive("4"), Ok(4));
+        assert_eq!(parse_count("0"), Ok(0));
+        assert!(parse_positive("0").unwrap_err().contains("at least 1"));
+        assert!(parse_positive("-1").unwrap_err().contains("whole number"));
+        assert!(parse_positive("abc").unwrap_err().contains("whole number"));
+        assert!(
+            parse_count("99999999999999999999999")
+                .unwrap_err()
+                .contains("at most")
+        );
+    }
+
+    #[test]
+    fn ideal_time_follows_the_kind_of_work() {
+        let sleep = "sleep:50ms".parse().unwrap();
+        assert_eq!(ideal(sleep, 100, 4), Duration::from_millis(1250));
+        assert_eq!(ideal(sleep, 101, 4), Duration::from_millis(1300));
+        let cpu: TaskSpec = "cpu:10ms".parse().unwrap();
+        let expected = Duration::from_millis(10).mul_f64(8.0 / 4.min(cores()) as f64);
+        assert_eq!(ideal(cpu, 8, 4), expected);
+    }
+
+    #[test]
+    fn kind_parsers_reject_the_other_kind_and_zero() {
+        assert_eq!(parse_cpu_task("cpu:50us").unwrap().to_string(), "cpu:50us");
+        assert_eq!(
+            parse_sleep_task("sleep:20ms").unwrap().to_string(),
+            "sleep:20ms"
+        );
+        assert!(
+            parse_cpu_task("sleep:1ms")
+                .unwrap_err()
+                .contains("cpu:1ms-style")
+        );
+        assert!(
+            parse_sleep_task("cpu:1ms")
+                .unwrap_err()
+                .contains("sleep:1ms-style")
+        );
+        assert!(
+            parse_cpu_task("cpu:0ms")
+                .unwrap_err()
+                .contains("longer than 0")
+        );
+        assert!(
+            parse_cpu_task("gpu:1ms")
+                .unwrap_err()
+                .contains("unknown task kind")
+        );
+    }
+
+    #[test]
+    fn rates_and_latencies_must_be_positive() {
+        assert_eq!(parse_rate("400"), Ok(400.0));
+        assert_eq!(parse_rate("2.5"), Ok(2.5));
+        for bad in ["0", "-3", "inf", "NaN", "fast"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_positive_duration("20ms"),
+            Ok(Duration::from_millis(20))
+        );
+        assert!(
+            parse_positive_duration("0s")
+                .unwrap_err()
+                .contains("longer than 0")
+        );
+    }
+
+    #[test]
+    fn summary_puts_the_common_keys_first() {
+        let summary = Summary {
+            experiment: "io",
+            tasks: 10,
+            completed: 9,
+            panicked: 1,
+            results: vec![
+                ("littles_law", "8".to_string()),
+                ("measured", "9".to_string()),
+            ],
+        };
+        assert_eq!(
+            summary.to_string(),
+            "summary: stage=06 experiment=io tasks=10 completed=9 panicked=1 littles_law=8 measured=9"
+        );
+    }
+}

@@ -1,0 +1,246 @@
+//! The demo's command line: every experiment ends with its summary line, `--quiet` leaves only
+//! those lines, and bad input exits with status 2 and a one-line error naming the flag.
+//!
+//! The runs are tiny (a few threads, milliseconds of work) and nothing here checks a time or a
+//! throughput: only keys, counts and the arithmetic that does not depend on the clock.
+
+use std::process::{Command, Output};
+
+/// Runs the demo with `args`, split at spaces.
+fn run(args: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_06-sizing"))
+        .args(args.split_whitespace())
+        .output()
+        .expect("the demo binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The keys of a summary line, in order.
+fn keys(summary: &str) -> Vec<&str> {
+    summary
+        .trim_start_matches("summary: ")
+        .split(' ')
+        .map(|pair| pair.split('=').next().unwrap_or_default())
+        .collect()
+}
+
+/// The value of `key` in a summary line.
+fn value<'a>(summary: &'a str, key: &str) -> &'a str {
+    summary
+        .split(' ')
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {key} in {summary}"))
+}
+
+/// Runs a tiny experiment with `--quiet` and returns its only line, the summary.
+fn quiet_summary(args: &str) -> String {
+    let output = run(&format!("{args} --quiet"));
+    assert!(output.status.success(), "{args:?}: {output:?}");
+    let stdout = stdout(&output);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "--quiet prints only the summary: {stdout}");
+    assert!(lines[0].starts_with("summary: stage=06 "), "{stdout}");
+    // Every task that was submitted was joined, and none panicked.
+    assert_eq!(value(lines[0], "tasks"), value(lines[0], "completed"));
+    assert_eq!(value(lines[0], "panicked"), "0");
+    lines[0].to_string()
+}
+
+const COMMON: [&str; 5] = ["stage", "experiment", "tasks", "completed", "panicked"];
+
+fn expect_keys(summary: &str, own: &[&str]) {
+    let expected: Vec<&str> = COMMON.iter().chain(own).copied().collect();
+    assert_eq!(keys(summary), expected, "in {summary}");
+}
+
+#[test]
+fn cpu_summary_keys_and_task_count() {
+    let summary = quiet_summary("cpu --tasks 3 --task cpu:100us --rounds 2");
+    expect_keys(
+        &summary,
+        &[
+            "task",
+            "cores",
+            "knee_workers",
+            "knee_tasks_per_s",
+            "best_workers",
+            "best_tasks_per_s",
+        ],
+    );
+    assert_eq!(value(&summary, "experiment"), "cpu");
+    assert_eq!(value(&summary, "task"), "cpu:100us");
+    // Two rounds over pools of 1 to 4 x cores workers: every size runs the 3 tasks twice.
+    let cores: usize = value(&summary, "cores").parse().unwrap();
+    let sizes = stage06_sizing::pool_sizes(cores, 4 * cores).len();
+    assert_eq!(value(&summary, "tasks"), (2 * 3 * sizes).to_string());
+    let knee: usize = value(&summary, "knee_workers").parse().unwrap();
+    let best: usize = value(&summary, "best_workers").parse().unwrap();
+    assert!(knee >= 1 && knee <= best && best <= 4 * cores, "{summary}");
+}
+
+#[test]
+fn io_summary_reports_littles_law() {
+    let summary = quiet_summary("io --target 150 --latency 20ms --waves 1 --max-workers 8");
+    expect_keys(
+        &summary,
+        &[
+            "task",
+            "target_per_s",
+            "littles_law",
+            "measured",
+            "mean_latency_ms",
+            "littles_law_measured",
+            "cores_x2",
+        ],
+    );
+    assert_eq!(value(&summary, "task"), "sleep:20ms");
+    // 150 tasks/s x 20 ms = 3 workers busy on average.
+    assert_eq!(value(&summary, "littles_law"), "3");
+    // A sleep lasts at least as long as asked, so the measured latency never asks for fewer.
+    let corrected: usize = value(&summary, "littles_law_measured").parse().unwrap();
+    assert!(corrected >= 3, "{summary}");
+}
+
+#[test]
+fn io_says_when_no_pool_meets_the_target() {
+    // Little's law asks for 100 workers; at most 2 are allowed.
+    let summary = quiet_summary("io --target 10000 --latency 10ms --waves 1 --max-workers 2");
+    assert_eq!(value(&summary, "littles_law"), "100");
+    assert_eq!(value(&summary, "measured"), "-");
+    // The search probed 1 and 2 workers, one wave each.
+    assert_eq!(value(&summary, "tasks"), "3");
+}
+
+#[test]
+fn mixed_summary_compares_both_setups() {
+    let summary =
+        quiet_summary("mixed --tasks 6 --cpu-task cpu:100us --io-task sleep:2ms --io-workers 3");
+    expect_keys(
+        &summary,
+        &[
+            "cpu_task",
+            "io_task",
+            "shared_workers",
+            "shared_cpu_tasks_per_s",
+            "shared_cpu_p95_ms",
+            "split_workers",
+            "split_cpu_tasks_per_s",
+            "split_cpu_p95_ms",
+        ],
+    );
+    // 6 CPU and 6 IO tasks, once per setup.
+    assert_eq!(value(&summary, "tasks"), "24");
+    let cores: usize = value(&summary, "split_workers")
+        .split('+')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("split_workers is CORES+IO");
+    assert_eq!(value(&summary, "split_workers"), format!("{cores}+3"));
+    assert_eq!(value(&summary, "shared_workers"), (cores + 3).to_string());
+}
+
+#[test]
+fn rayon_summary_runs_the_same_job_both_ways() {
+    let summary = quiet_summary("rayon --tasks 20 --task cpu:10us --workers 2 --rounds 2");
+    expect_keys(
+        &summary,
+        &[
+            "task",
+            "pool_workers",
+            "pool_tasks_per_s",
+            "rayon_threads",
+            "rayon_tasks_per_s",
+        ],
+    );
+    assert_eq!(value(&summary, "pool_workers"), "2");
+    // 20 tasks on each engine, in each of 2 rounds.
+    assert_eq!(value(&summary, "tasks"), "80");
+}
+
+#[test]
+fn without_quiet_a_table_comes_before_the_summary() {
+    let output = run("cpu --tasks 2 --task cpu:100us --rounds 1");
+    assert!(output.status.success());
+    let stdout = stdout(&output);
+    assert!(stdout.starts_with("parallelism:"), "{stdout}");
+    for source in [
+        "std::thread::available_parallelism()",
+        "num_cpus::get()",
+        "num_cpus::get_physical()",
+    ] {
+        assert!(stdout.contains(source), "{source} missing from {stdout}");
+    }
+    assert!(
+        stdout.contains("workers  tasks/s  ideal tasks/s"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("knee: "), "{stdout}");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("summary: stage=06 experiment=cpu "),
+        "{last}"
+    );
+}
+
+#[test]
+fn without_a_subcommand_every_experiment_runs() {
+    // `--quiet` is global, so it also works without a subcommand.
+    let output = run("--quiet");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = stdout(&output);
+    let experiments: Vec<&str> = stdout
+        .lines()
+        .map(|line| value(line, "experiment"))
+        .collect();
+    assert_eq!(experiments, ["cpu", "io", "mixed", "rayon"], "{stdout}");
+}
+
+#[test]
+fn bad_input_exits_2_and_names_the_flag() {
+    let cases = [
+        ("cpu --tasks 0", "--tasks"),
+        ("cpu --tasks -1", "--tasks"),
+        ("cpu --tasks 99999999999999999999999", "--tasks"),
+        ("cpu --task sleep:1ms", "--task"),
+        ("cpu --task cpu:", "--task"),
+        ("cpu --task cpu:0ms", "--task"),
+        ("cpu --rounds 0", "--rounds"),
+        ("io --target 0", "--target"),
+        ("io --target fast", "--target"),
+        ("io --target -5", "--target"),
+        ("io --latency 0ms", "--latency"),
+        ("io --latency 20parsecs", "--latency"),
+        ("io --max-workers 0", "--max-workers"),
+        ("mixed --io-task cpu:1ms", "--io-task"),
+        ("mixed --cpu-task sleep:1ms", "--cpu-task"),
+        ("rayon --workers 0", "--workers"),
+        ("cpu --bogus", "--bogus"),
+    ];
+    for (args, flag) in cases {
+        let output = run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error:") && first.contains(flag),
+            "{args:?}: {first}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?} ran anyway");
+    }
+}
+
+#[test]
+fn an_unknown_experiment_exits_2_and_names_it() {
+    let output = run("gpu");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("error:") && first.contains("'gpu'"),
+        "{first}"
+    );
+}
