@@ -251,8 +251,9 @@ pub fn cores() -> usize {
 
 // New: stage 06 runs many pools per experiment, so `tasks` and `completed` count every task of
 // every pool, and the results (the sizes found, the throughputs) follow as extra pairs.
-/// The last line of each experiment: `key=value` pairs, the same five first for every experiment,
-/// then the experiment's own keys in a fixed order, so scripts (and `docs/measure`) can read them.
+/// The last line of each experiment: `key=value` pairs, first the four every stage starts with
+/// (`stage tasks completed panicked`), then `experiment` and the experiment's own keys in a fixed
+/// order, so scripts (and `docs/measure`) can read them.
 #[derive(Debug)]
 pub struct Summary {
     /// The subcommand: `cpu`, `io`, `mixed` or `rayon`.
@@ -271,8 +272,8 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "summary: stage=06 experiment={} tasks={} completed={} panicked={}",
-            self.experiment, self.tasks, self.completed, self.panicked
+            "summary: stage=06 tasks={} completed={} panicked={} experiment={}",
+            self.tasks, self.completed, self.panicked, self.experiment
         )?;
         for (key, value) in &self.results {
             write!(f, " {key}={value}")?;
@@ -395,7 +396,7 @@ mod tests {
         };
         assert_eq!(
             summary.to_string(),
-            "summary: stage=06 experiment=io tasks=10 completed=9 panicked=1 littles_law=8 measured=9"
+            "summary: stage=06 tasks=10 completed=9 panicked=1 experiment=io littles_law=8 measured=9"
         );
     }
 }
