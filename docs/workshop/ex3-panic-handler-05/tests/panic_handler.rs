@@ -11,6 +11,8 @@ use ex3_panic_handler_05::{ResilientPool, TaskHandle, TaskPanicked};
 
 /// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
 const PATIENCE: Duration = Duration::from_secs(10);
+/// How long we watch for something that must not happen (a join returning too early).
+const QUIET_PERIOD: Duration = Duration::from_millis(200);
 
 /// What the handler saw: the name of the thread it ran on, and the panic message.
 type Seen = (String, String);
@@ -34,6 +36,17 @@ fn join<R: Send + 'static>(handle: TaskHandle<R>) -> Result<R, TaskPanicked> {
         .expect("join should return, with a value or an error, instead of waiting forever")
 }
 
+/// A one-worker pool whose panic handler waits until the returned gate opens or is dropped.
+/// Bind the gate after the pool, so that a failing test drops it first: the pool's drop waits
+/// for the worker, which may be waiting in the handler.
+fn pool_with_a_gated_handler() -> (ResilientPool, Sender<()>) {
+    let (gate_tx, gate) = bounded::<()>(0);
+    let pool = ResilientPool::with_panic_handler(1, 4, move |_: &TaskPanicked| {
+        let _ = gate.recv();
+    });
+    (pool, gate_tx)
+}
+
 #[test]
 fn the_handler_sees_every_panic_before_join_returns() {
     let (seen_tx, seen) = unbounded();
@@ -55,6 +68,26 @@ fn the_handler_sees_every_panic_before_join_returns() {
         "the handler must be called once for each panicking task, with its message, before the \
          task's handle returns the error"
     );
+    pool.shutdown();
+}
+
+#[test]
+fn join_returns_only_after_the_handler_has_returned() {
+    let (pool, gate) = pool_with_a_gated_handler();
+    let failure = pool.submit(|| -> u32 { panic!("slow to report") });
+    let (outcome_tx, outcome) = bounded(1);
+    thread::spawn(move || outcome_tx.send(failure.join()));
+
+    assert!(
+        outcome.recv_timeout(QUIET_PERIOD).is_err(),
+        "join returned while the panic handler was still running: call the handler before the \
+         error is sent to the task's handle"
+    );
+    gate.send(()).unwrap();
+    let joined = outcome
+        .recv_timeout(PATIENCE)
+        .expect("join should return once the handler has returned");
+    assert_eq!(joined.unwrap_err().message(), "slow to report");
     pool.shutdown();
 }
 
