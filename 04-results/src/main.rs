@@ -3,14 +3,16 @@
 
 mod workload;
 
+use std::fmt;
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use stage04_results::{TaskHandle, TaskLost, WorkerPool};
+use stage04_results::{SubmitTimeoutError, TaskHandle, TaskLost, TrySubmitError, WorkerPool};
 use workload::{Summary, TaskSpec, Tracker, Work};
 
 /// Runs tasks that return i * i on a bounded pool and collects their results.
@@ -34,6 +36,12 @@ struct Args {
     #[arg(long, value_name = "N", default_value = "8", value_parser = workload::parse_count, allow_hyphen_values = true)]
     queue: usize,
 
+    /// What to do when the queue is full: block (wait for a slot), reject (give the task up and
+    /// count it), caller-runs (run it on the submitting thread) or timeout:DURATION (wait that
+    /// long, then reject).
+    #[arg(long, value_name = "POLICY", default_value = "block")]
+    policy: Policy,
+
     /// Print only the summary, not a line per task nor the results.
     #[arg(long)]
     quiet: bool,
@@ -47,6 +55,97 @@ struct Args {
     panic_task: Option<usize>,
 }
 
+/// What the submitter does when the queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    Block,
+    Reject,
+    CallerRuns,
+    Timeout(Duration),
+}
+
+impl FromStr for Policy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "block" => Ok(Policy::Block),
+            "reject" => Ok(Policy::Reject),
+            "caller-runs" => Ok(Policy::CallerRuns),
+            _ => match text.strip_prefix("timeout:") {
+                Some(duration) => workload::parse_duration(duration).map(Policy::Timeout),
+                None => Err(format!(
+                    "unknown policy '{text}' (expected block, reject, caller-runs or timeout:DURATION)"
+                )),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Policy::Block => f.write_str("block"),
+            Policy::Reject => f.write_str("reject"),
+            Policy::CallerRuns => f.write_str("caller-runs"),
+            Policy::Timeout(limit) => write!(f, "timeout:{}", workload::format_duration(*limit)),
+        }
+    }
+}
+
+// New: a task that went through now has a value to deliver, so stage 03's `Outcome` splits
+// into what was placed (with its handle or value) and why nothing was.
+/// Where [`submit_with`] placed a task.
+#[derive(Debug)]
+enum Placed<R> {
+    /// On the queue: the handle delivers the value.
+    Queued(TaskHandle<R>),
+    /// On the submitting thread, which already has the value.
+    RanInCaller(R),
+}
+
+/// A placed task and its id.
+type PlacedTask<R> = (usize, Placed<R>);
+
+/// Why [`submit_with`] placed no task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    Rejected,
+    NoWorkers,
+}
+
+/// Submits `task` the way `policy` says. A refused task comes back from the pool, so this
+/// function decides its fate explicitly: run it here, or report it as rejected.
+fn submit_with<F, R>(pool: &WorkerPool, policy: Policy, task: F) -> Result<Placed<R>, Refused>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match policy {
+        Policy::Block => match pool.submit(task) {
+            Ok(handle) => Ok(Placed::Queued(handle)),
+            Err(_) => Err(Refused::NoWorkers),
+        },
+        Policy::Reject => match pool.try_submit(task) {
+            Ok(handle) => Ok(Placed::Queued(handle)),
+            Err(TrySubmitError::Full(_)) => Err(Refused::Rejected),
+            Err(TrySubmitError::Closed(_)) => Err(Refused::NoWorkers),
+        },
+        Policy::CallerRuns => match pool.try_submit(task) {
+            Ok(handle) => Ok(Placed::Queued(handle)),
+            // A task that panics here panics the submitting thread: the pool cannot isolate
+            // what it does not run (and in this stage it does not isolate its own tasks either).
+            Err(TrySubmitError::Full(task)) => Ok(Placed::RanInCaller(task())),
+            Err(TrySubmitError::Closed(_)) => Err(Refused::NoWorkers),
+        },
+        Policy::Timeout(limit) => match pool.submit_timeout(task, limit) {
+            Ok(handle) => Ok(Placed::Queued(handle)),
+            Err(SubmitTimeoutError::Timeout(_)) => Err(Refused::Rejected),
+            Err(SubmitTimeoutError::Closed(_)) => Err(Refused::NoWorkers),
+        },
+    }
+}
+
 /// New: what the demo got back from the pool.
 #[derive(Debug, Default)]
 struct Collected {
@@ -57,7 +156,9 @@ struct Collected {
 }
 
 impl Collected {
-    /// The wrapping sum of every value received: a lost or duplicated result changes it.
+    /// The wrapping sum of every value received, from a handle or from a task the caller ran: a
+    /// lost or duplicated result changes it. Rejected tasks never ran and add nothing, so only
+    /// under `block` and `caller-runs` (with no panic) is it the sum of `i * i` over every task.
     fn checksum(&self) -> u64 {
         self.values
             .iter()
@@ -65,29 +166,14 @@ impl Collected {
     }
 }
 
-/// How often submitting was held up by a full queue, and for how long in total.
+/// How the submitting loop went: the waits that make backpressure visible, and the tasks that
+/// did not go through the queue.
 #[derive(Debug, Default)]
-struct Backpressure {
+struct SubmitReport {
     waited: usize,
     waiting_time: Duration,
-}
-
-impl Backpressure {
-    /// The line that makes backpressure visible.
-    fn report(&self, tasks: usize, queue: usize) -> String {
-        let Backpressure {
-            waited,
-            waiting_time,
-        } = self;
-        if *waited == 0 {
-            return format!("no submit waited: the queue of {queue} always had room");
-        }
-        let reason = match queue {
-            0 => "a queue of 0 holds nothing, so each submit waits for a free worker".to_string(),
-            capacity => format!("the queue of {capacity} was full"),
-        };
-        format!("{waited} of {tasks} submits waited ({waiting_time:.1?} in total): {reason}")
-    }
+    rejected: Vec<usize>,
+    ran_in_caller: usize,
 }
 
 fn main() -> ExitCode {
@@ -104,11 +190,11 @@ fn main() -> ExitCode {
 
     let start = Instant::now();
     let outcome = if args.as_completed {
-        collect_as_completed(pool, args.tasks, &square_task)
+        collect_as_completed(pool, args.tasks, args.policy, &square_task)
     } else {
-        collect_in_order(pool, args.tasks, &square_task)
+        collect_in_order(pool, args.tasks, args.policy, &square_task)
     };
-    let Some((collected, pressure)) = outcome else {
+    let Some((collected, report)) = outcome else {
         return ExitCode::FAILURE;
     };
     let elapsed = start.elapsed();
@@ -121,7 +207,7 @@ fn main() -> ExitCode {
         };
         println!("results in {order} order: {:?}", collected.values);
     }
-    println!("{}", pressure.report(args.tasks, args.queue));
+    print_report(&report, &args);
     // New: a lost result is an error. The summary still follows, with the real counts.
     for (id, error) in &collected.lost {
         eprintln!("error: task {id} lost its result: {error}");
@@ -139,12 +225,48 @@ fn main() -> ExitCode {
         elapsed,
         ideal: workload::ideal(args.task, args.tasks, args.workers),
     };
-    // New: `checksum` is appended, so the keys of earlier stages keep their places.
-    println!("{summary} checksum={}", collected.checksum());
+    // New: `checksum` is appended after stage 03's keys, so every key keeps its place.
+    println!(
+        "{summary} rejected={} ran_in_caller={} checksum={}",
+        report.rejected.len(),
+        report.ran_in_caller,
+        collected.checksum()
+    );
     if collected.lost.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Prints what the queue did to the submitter: the line that makes backpressure visible.
+fn print_report(report: &SubmitReport, args: &Args) {
+    let full = match args.queue {
+        0 => "a queue of 0 holds nothing, so a task needs a free worker".to_string(),
+        capacity => format!("the queue of {capacity} was full"),
+    };
+    let tasks = args.tasks;
+    if report.waited > 0 {
+        let waited = report.waited;
+        let total = report.waiting_time;
+        println!("{waited} of {tasks} submits waited ({total:.1?} in total): {full}");
+    }
+    if report.ran_in_caller > 0 {
+        let ran = report.ran_in_caller;
+        println!("{ran} of {tasks} tasks ran on the submitting thread: {full}");
+    }
+    if !report.rejected.is_empty() {
+        let rejected = report.rejected.len();
+        println!("{rejected} of {tasks} tasks were rejected and did not run: {full}");
+        if !args.quiet {
+            println!("rejected task ids: {:?}", report.rejected);
+        }
+    }
+    if report.waited == 0 && report.ran_in_caller == 0 && report.rejected.is_empty() {
+        println!(
+            "every submit found room in the queue (policy {})",
+            args.policy
+        );
     }
 }
 
@@ -195,35 +317,48 @@ impl SquareTask {
     }
 }
 
-/// Submits tasks `0..tasks`, counting the submits that found the queue full. Prints an error and
-/// returns `None` if the pool refused a task.
+/// Submits tasks `0..tasks` the way `policy` says, and reports how it went. Returns the tasks that
+/// were placed, by id; rejected ones are only counted. Prints an error and returns `None` if no
+/// worker was left to take a task.
 fn submit_all<R, F>(
     pool: &WorkerPool,
     tasks: usize,
+    policy: Policy,
     make_task: impl Fn(usize) -> F,
-) -> Option<(Vec<TaskHandle<R>>, Backpressure)>
+) -> Option<(Vec<PlacedTask<R>>, SubmitReport)>
 where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let mut handles = Vec::with_capacity(tasks);
-    let mut pressure = Backpressure::default();
+    // Only these policies ever wait for a slot; the others never block on a full queue.
+    let may_wait = matches!(policy, Policy::Block | Policy::Timeout(_));
+    let mut placed = Vec::with_capacity(tasks);
+    let mut report = SubmitReport::default();
     for id in 0..tasks {
-        let was_full = pool.is_full();
+        // A submit that finds the queue full is a submit that waits (or, under another policy,
+        // does not go through the queue at all).
+        let was_full = may_wait && pool.is_full();
         let before = Instant::now();
-        match pool.submit(make_task(id)) {
-            Ok(handle) => handles.push(handle),
-            Err(error) => {
-                eprintln!("error: task {id} was not submitted: {error}");
+        match submit_with(pool, policy, make_task(id)) {
+            Ok(Placed::Queued(handle)) => {
+                if was_full {
+                    report.waited += 1;
+                    report.waiting_time += before.elapsed();
+                }
+                placed.push((id, Placed::Queued(handle)));
+            }
+            Ok(Placed::RanInCaller(value)) => {
+                report.ran_in_caller += 1;
+                placed.push((id, Placed::RanInCaller(value)));
+            }
+            Err(Refused::Rejected) => report.rejected.push(id),
+            Err(Refused::NoWorkers) => {
+                eprintln!("error: task {id} was not submitted: every worker has exited");
                 return None;
             }
         }
-        if was_full {
-            pressure.waited += 1;
-            pressure.waiting_time += before.elapsed();
-        }
     }
-    Some((handles, pressure))
+    Some((placed, report))
 }
 
 /// New: one handle per task, joined in submission order. A slow early task delays the report
@@ -231,22 +366,26 @@ where
 fn collect_in_order(
     pool: WorkerPool,
     tasks: usize,
+    policy: Policy,
     square_task: &SquareTask,
-) -> Option<(Collected, Backpressure)> {
-    let (handles, pressure) = submit_all(&pool, tasks, |id| {
+) -> Option<(Collected, SubmitReport)> {
+    let (placed, report) = submit_all(&pool, tasks, policy, |id| {
         let square_task = square_task.clone();
         move || square_task.run(id)
     })?;
     let mut collected = Collected::default();
     // Joining while the pool still runs: each value is taken as soon as its turn comes.
-    for (id, handle) in handles.into_iter().enumerate() {
-        match handle.join() {
-            Ok(value) => collected.values.push(value),
-            Err(error) => collected.lost.push((id, error)),
+    for (id, task) in placed {
+        match task {
+            Placed::Queued(handle) => match handle.join() {
+                Ok(value) => collected.values.push(value),
+                Err(error) => collected.lost.push((id, error)),
+            },
+            Placed::RanInCaller(value) => collected.values.push(value),
         }
     }
     pool.shutdown();
-    Some((collected, pressure))
+    Some((collected, report))
 }
 
 /// New: every task sends its value into one shared channel, and a reader takes them in the
@@ -254,15 +393,17 @@ fn collect_in_order(
 fn collect_as_completed(
     pool: WorkerPool,
     tasks: usize,
+    policy: Policy,
     square_task: &SquareTask,
-) -> Option<(Collected, Backpressure)> {
+) -> Option<(Collected, SubmitReport)> {
     // Unbounded: at most one value per task, and a worker must never wait on a slow reader.
     let (done_sender, done) = crossbeam_channel::unbounded();
     thread::scope(|scope| {
         // The reader runs while tasks are still being submitted. Its loop ends when every sender
-        // is gone: ours below, and one per task, dropped when the task finishes or is discarded.
+        // is gone: ours below, and one per task, dropped when the task finishes or is discarded
+        // (a rejected task is discarded at once).
         let reader = scope.spawn(move || done.iter().collect::<Vec<u64>>());
-        let submitted = submit_all(&pool, tasks, |id| {
+        let submitted = submit_all(&pool, tasks, policy, |id| {
             let (square_task, done_sender) = (square_task.clone(), done_sender.clone());
             move || {
                 // The reader outlives every sender, so this send cannot fail.
@@ -275,12 +416,15 @@ fn collect_as_completed(
         // pool drops it.
         pool.shutdown();
         let values = reader.join().expect("the reader does not panic");
-        let (handles, pressure) = submitted?;
-        let lost = handles
+        let (placed, report) = submitted?;
+        // A task run by the caller sent its value like any other; only handles can report a loss.
+        let lost = placed
             .into_iter()
-            .enumerate()
-            .filter_map(|(id, handle)| handle.join().err().map(|error| (id, error)))
+            .filter_map(|(id, task)| match task {
+                Placed::Queued(handle) => handle.join().err().map(|error| (id, error)),
+                Placed::RanInCaller(()) => None,
+            })
             .collect();
-        Some((Collected { values, lost }, pressure))
+        Some((Collected { values, lost }, report))
     })
 }

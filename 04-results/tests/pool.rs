@@ -74,6 +74,27 @@ fn each_handle_gets_its_own_result_when_tasks_finish_out_of_order() {
 }
 
 #[test]
+fn join_waits_for_a_task_that_is_still_running() {
+    let pool = WorkerPool::new(1, 1);
+    let (started_tx, started) = unbounded();
+    let (gate_tx, gate) = unbounded();
+    let handle = pool.submit(gated_task(started_tx, gate, 9_u64)).unwrap();
+    wait_for_start(&started);
+
+    let (outcome_tx, outcome) = bounded(1);
+    thread::spawn(move || outcome_tx.send(handle.join()).unwrap());
+    assert!(
+        outcome.recv_timeout(QUIET_PERIOD).is_err(),
+        "join returned while the task was still running"
+    );
+    gate_tx.send(()).unwrap();
+    let joined = outcome
+        .recv_timeout(PATIENCE)
+        .expect("join should return once the task has finished");
+    assert_eq!(joined, Ok(9));
+}
+
+#[test]
 fn a_panicking_task_makes_its_join_fail_instead_of_hanging() {
     let pool = WorkerPool::new(2, 4);
     let doomed = pool
