@@ -3,15 +3,20 @@
 
 mod workload;
 
+use std::cell::Cell;
+use std::fmt;
 use std::io::{self, Write};
-use std::panic;
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use stage05_panic_resilient::{ResilientPool, TaskHandle, TaskPanicked, panic_message};
+use stage05_panic_resilient::{
+    ResilientPool, SubmitTimeoutError, TaskHandle, TrySubmitError, panic_message,
+};
 use workload::{Summary, TaskSpec, Tracker, Work};
 
 /// Runs tasks that return i * i on a pool that survives panicking tasks.
@@ -35,6 +40,12 @@ struct Args {
     #[arg(long, value_name = "N", default_value = "8", value_parser = workload::parse_count, allow_hyphen_values = true)]
     queue: usize,
 
+    /// What to do when the queue is full: block (wait for a slot), reject (give the task up and
+    /// count it), caller-runs (run it on the submitting thread) or timeout:DURATION (wait that
+    /// long, then reject).
+    #[arg(long, value_name = "POLICY", default_value = "block")]
+    policy: Policy,
+
     /// Print only the summary, not a line per task or per panic, nor the results.
     #[arg(long)]
     quiet: bool,
@@ -48,19 +59,130 @@ struct Args {
     panic_every: Option<usize>,
 }
 
+/// What the submitter does when the queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    Block,
+    Reject,
+    CallerRuns,
+    Timeout(Duration),
+}
+
+impl FromStr for Policy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "block" => Ok(Policy::Block),
+            "reject" => Ok(Policy::Reject),
+            "caller-runs" => Ok(Policy::CallerRuns),
+            _ => match text.strip_prefix("timeout:") {
+                Some(duration) => workload::parse_duration(duration).map(Policy::Timeout),
+                None => Err(format!(
+                    "unknown policy '{text}' (expected block, reject, caller-runs or timeout:DURATION)"
+                )),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Policy::Block => f.write_str("block"),
+            Policy::Reject => f.write_str("reject"),
+            Policy::CallerRuns => f.write_str("caller-runs"),
+            Policy::Timeout(limit) => write!(f, "timeout:{}", workload::format_duration(*limit)),
+        }
+    }
+}
+
+/// Where [`submit_with`] placed a task.
+#[derive(Debug)]
+enum Placed<R> {
+    /// On the queue: the handle delivers the outcome.
+    Queued(TaskHandle<R>),
+    /// New: on the submitting thread, which already has the outcome: the value, or the message
+    /// of the panic it caught.
+    RanInCaller(Result<R, String>),
+}
+
+impl<R> Placed<R> {
+    /// The task's outcome, waiting for it if the task went to the queue: its value, or the
+    /// message it panicked with.
+    fn outcome(self) -> Result<R, String> {
+        match self {
+            Placed::Queued(handle) => handle.join().map_err(|error| error.message().to_string()),
+            Placed::RanInCaller(outcome) => outcome,
+        }
+    }
+}
+
+/// A placed task and its id.
+type PlacedTask<R> = (usize, Placed<R>);
+
+// New: stage 04's `Refused` had a second case, `NoWorkers`. This pool never refuses for that
+// reason (see `ResilientPool::submit`), so the policy's rejection is all that is left.
+/// The policy rejected the task: it did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rejected;
+
+/// Submits `task` the way `policy` says. A refused task comes back from the pool, so this
+/// function decides its fate explicitly: run it here, or report it as rejected.
+fn submit_with<F, R>(pool: &ResilientPool, policy: Policy, task: F) -> Result<Placed<R>, Rejected>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match policy {
+        Policy::Block => Ok(Placed::Queued(pool.submit(task))),
+        Policy::Reject => match pool.try_submit(task) {
+            Ok(handle) => Ok(Placed::Queued(handle)),
+            Err(TrySubmitError::Full(_)) => Err(Rejected),
+        },
+        Policy::CallerRuns => match pool.try_submit(task) {
+            Ok(handle) => Ok(Placed::Queued(handle)),
+            Err(TrySubmitError::Full(task)) => Ok(Placed::RanInCaller(run_in_caller(task))),
+        },
+        Policy::Timeout(limit) => match pool.submit_timeout(task, limit) {
+            Ok(handle) => Ok(Placed::Queued(handle)),
+            Err(SubmitTimeoutError::Timeout(_)) => Err(Rejected),
+        },
+    }
+}
+
+thread_local! {
+    /// New: whether this thread is running a task the pool refused, so that the panic hook
+    /// reports its panics like a worker's.
+    static RUNNING_A_REFUSED_TASK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// New: runs a task on the submitting thread with the pool's promise: a panic costs the task,
+/// never the thread. Without this, `caller-runs` would bring back stage 04's problem on the one
+/// thread that matters most.
+fn run_in_caller<R>(task: impl FnOnce() -> R) -> Result<R, String> {
+    RUNNING_A_REFUSED_TASK.set(true);
+    // Unwind-safe for the reason the pool gives: the task is consumed, and nothing it touched
+    // is used after a panic.
+    let outcome = panic::catch_unwind(AssertUnwindSafe(task));
+    RUNNING_A_REFUSED_TASK.set(false);
+    outcome.map_err(|payload| panic_message(payload.as_ref()).to_string())
+}
+
 /// What the demo got back from the pool.
 #[derive(Debug, Default)]
 struct Collected {
     /// Values in the order they were collected.
     values: Vec<u64>,
-    /// New: tasks that panicked, with the error their handle returned.
-    panics: Vec<(usize, TaskPanicked)>,
+    /// New: tasks that panicked, with their panic message.
+    panics: Vec<(usize, String)>,
     /// New: worker threads alive once every task had finished, read just before shutdown.
     active_workers: usize,
 }
 
 impl Collected {
-    /// The wrapping sum of every value received: a lost or duplicated result changes it.
+    /// The wrapping sum of every value received, from a handle or from a task the caller ran: a
+    /// lost or duplicated result changes it. Panicked and rejected tasks add nothing.
     fn checksum(&self) -> u64 {
         self.values
             .iter()
@@ -74,7 +196,7 @@ impl Collected {
             .panics
             .iter()
             .take(SHOWN)
-            .map(|(id, error)| format!("task {id}: \"{}\"", error.message()))
+            .map(|(id, message)| format!("task {id}: \"{message}\""))
             .collect();
         let mut report = format!(
             "panicked: {} of {tasks} tasks, caught and isolated; {}",
@@ -88,29 +210,14 @@ impl Collected {
     }
 }
 
-/// How often submitting was held up by a full queue, and for how long in total.
+/// How the submitting loop went: the waits that make backpressure visible, and the tasks that
+/// did not go through the queue.
 #[derive(Debug, Default)]
-struct Backpressure {
+struct SubmitReport {
     waited: usize,
     waiting_time: Duration,
-}
-
-impl Backpressure {
-    /// The line that makes backpressure visible.
-    fn report(&self, tasks: usize, queue: usize) -> String {
-        let Backpressure {
-            waited,
-            waiting_time,
-        } = self;
-        if *waited == 0 {
-            return format!("no submit waited: the queue of {queue} always had room");
-        }
-        let reason = match queue {
-            0 => "a queue of 0 holds nothing, so each submit waits for a free worker".to_string(),
-            capacity => format!("the queue of {capacity} was full"),
-        };
-        format!("{waited} of {tasks} submits waited ({waiting_time:.1?} in total): {reason}")
-    }
+    rejected: Vec<usize>,
+    ran_in_caller: usize,
 }
 
 fn main() -> ExitCode {
@@ -126,10 +233,10 @@ fn main() -> ExitCode {
     let pool = ResilientPool::new(args.workers, args.queue);
 
     let start = Instant::now();
-    let (collected, pressure) = if args.as_completed {
-        collect_as_completed(pool, args.tasks, &square_task)
+    let (collected, report) = if args.as_completed {
+        collect_as_completed(pool, args.tasks, args.policy, &square_task)
     } else {
-        collect_in_order(pool, args.tasks, &square_task)
+        collect_in_order(pool, args.tasks, args.policy, &square_task)
     };
     let elapsed = start.elapsed();
 
@@ -141,7 +248,7 @@ fn main() -> ExitCode {
         };
         println!("results in {order} order: {:?}", collected.values);
     }
-    println!("{}", pressure.report(args.tasks, args.queue));
+    print_report(&report, &args);
     // New: the pool survived the panics, but they are never silent: this line accounts for them.
     if !collected.panics.is_empty() {
         println!("{}", collected.panic_report(args.tasks));
@@ -156,9 +263,11 @@ fn main() -> ExitCode {
         elapsed,
         ideal: workload::ideal(args.task, args.tasks, args.workers),
     };
-    // New: `active_workers` is appended after stage 04's `checksum`.
+    // New: `active_workers` is appended after stage 04's keys, so every key keeps its place.
     println!(
-        "{summary} checksum={} active_workers={}",
+        "{summary} rejected={} ran_in_caller={} checksum={} active_workers={}",
+        report.rejected.len(),
+        report.ran_in_caller,
         collected.checksum(),
         collected.active_workers
     );
@@ -166,18 +275,54 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// New: replaces the default panic report for worker threads with one short line.
+/// Prints what the queue did to the submitter: the line that makes backpressure visible.
+fn print_report(report: &SubmitReport, args: &Args) {
+    let full = match args.queue {
+        0 => "a queue of 0 holds nothing, so a task needs a free worker".to_string(),
+        capacity => format!("the queue of {capacity} was full"),
+    };
+    let tasks = args.tasks;
+    if report.waited > 0 {
+        let waited = report.waited;
+        let total = report.waiting_time;
+        println!("{waited} of {tasks} submits waited ({total:.1?} in total): {full}");
+    }
+    if report.ran_in_caller > 0 {
+        let ran = report.ran_in_caller;
+        println!("{ran} of {tasks} tasks ran on the submitting thread: {full}");
+    }
+    if !report.rejected.is_empty() {
+        let rejected = report.rejected.len();
+        println!("{rejected} of {tasks} tasks were rejected and did not run: {full}");
+        if !args.quiet {
+            println!("rejected task ids: {:?}", report.rejected);
+        }
+    }
+    if report.waited == 0 && report.ran_in_caller == 0 && report.rejected.is_empty() {
+        println!(
+            "every submit found room in the queue (policy {})",
+            args.policy
+        );
+    }
+}
+
+/// New: replaces the default panic report for tasks with one short line.
 ///
 /// The default hook prints the location and a backtrace note (or a whole backtrace) for every
 /// panic, caught or not, so a run with a hundred planned panics would bury its own output. The
 /// hook is set here, in the program, never in the library: there is one hook per process, and
-/// only the program knows how it wants panics logged. Panics on other threads, such as `main`,
-/// still get the default report.
+/// only the program knows how it wants panics logged. Tasks run on worker threads, or on the
+/// submitting thread under `caller-runs`; any other panic, such as a bug in `main`, still gets
+/// the default report.
 fn install_panic_hook(quiet: bool) {
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         let thread = thread::current();
-        match thread.name().filter(|name| name.starts_with("worker-")) {
+        let in_a_task = RUNNING_A_REFUSED_TASK.get();
+        match thread
+            .name()
+            .filter(|name| in_a_task || name.starts_with("worker-"))
+        {
             // With --quiet, the `panicked:` line after the run accounts for these panics.
             Some(_) if quiet => {}
             Some(name) => {
@@ -231,29 +376,45 @@ impl SquareTask {
     }
 }
 
-/// Submits tasks `0..tasks`, counting the submits that found the queue full.
+/// Submits tasks `0..tasks` the way `policy` says, and reports how it went. Returns the tasks that
+/// were placed, by id; rejected ones are only counted.
 fn submit_all<R, F>(
     pool: &ResilientPool,
     tasks: usize,
+    policy: Policy,
     make_task: impl Fn(usize) -> F,
-) -> (Vec<TaskHandle<R>>, Backpressure)
+) -> (Vec<PlacedTask<R>>, SubmitReport)
 where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let mut handles = Vec::with_capacity(tasks);
-    let mut pressure = Backpressure::default();
+    // Only these policies ever wait for a slot; the others never block on a full queue.
+    let may_wait = matches!(policy, Policy::Block | Policy::Timeout(_));
+    let mut placed = Vec::with_capacity(tasks);
+    let mut report = SubmitReport::default();
     for id in 0..tasks {
-        let was_full = pool.is_full();
+        // A submit that finds the queue full is a submit that waits (or, under another policy,
+        // does not go through the queue at all).
+        let was_full = may_wait && pool.is_full();
         let before = Instant::now();
-        // New: no error to handle. The pool replaces dead workers, so it never refuses.
-        handles.push(pool.submit(make_task(id)));
-        if was_full {
-            pressure.waited += 1;
-            pressure.waiting_time += before.elapsed();
+        // New: no error for a pool without workers. The pool replaces dead workers, so only
+        // the policy can refuse.
+        match submit_with(pool, policy, make_task(id)) {
+            Ok(Placed::Queued(handle)) => {
+                if was_full {
+                    report.waited += 1;
+                    report.waiting_time += before.elapsed();
+                }
+                placed.push((id, Placed::Queued(handle)));
+            }
+            Ok(Placed::RanInCaller(outcome)) => {
+                report.ran_in_caller += 1;
+                placed.push((id, Placed::RanInCaller(outcome)));
+            }
+            Err(Rejected) => report.rejected.push(id),
         }
     }
-    (handles, pressure)
+    (placed, report)
 }
 
 /// One handle per task, joined in submission order. A slow early task delays the report of
@@ -261,39 +422,43 @@ where
 fn collect_in_order(
     pool: ResilientPool,
     tasks: usize,
+    policy: Policy,
     square_task: &SquareTask,
-) -> (Collected, Backpressure) {
-    let (handles, pressure) = submit_all(&pool, tasks, |id| {
+) -> (Collected, SubmitReport) {
+    let (placed, report) = submit_all(&pool, tasks, policy, |id| {
         let square_task = square_task.clone();
         move || square_task.run(id)
     });
     let mut collected = Collected::default();
     // Joining while the pool still runs: each value is taken as soon as its turn comes.
-    for (id, handle) in handles.into_iter().enumerate() {
-        match handle.join() {
+    for (id, task) in placed {
+        match task.outcome() {
             Ok(value) => collected.values.push(value),
-            Err(error) => collected.panics.push((id, error)),
+            Err(message) => collected.panics.push((id, message)),
         }
     }
     collected.active_workers = pool.active_workers();
     pool.shutdown();
-    (collected, pressure)
+    (collected, report)
 }
 
 /// Every task sends its value into one shared channel, and a reader takes them in the order they
-/// arrive. The handles tell which tasks panicked, and with what message.
+/// arrive. The handles, and the outcomes of the tasks the caller ran, tell which tasks panicked,
+/// and with what message.
 fn collect_as_completed(
     pool: ResilientPool,
     tasks: usize,
+    policy: Policy,
     square_task: &SquareTask,
-) -> (Collected, Backpressure) {
+) -> (Collected, SubmitReport) {
     // Unbounded: at most one value per task, and a worker must never wait on a slow reader.
     let (done_sender, done) = crossbeam_channel::unbounded();
     thread::scope(|scope| {
         // The reader runs while tasks are still being submitted. Its loop ends when every sender
-        // is gone: ours below, and one per task, dropped when the task finishes or is discarded.
+        // is gone: ours below, and one per task, dropped when the task finishes or is discarded
+        // (a rejected task is discarded at once).
         let reader = scope.spawn(move || done.iter().collect::<Vec<u64>>());
-        let (handles, pressure) = submit_all(&pool, tasks, |id| {
+        let (placed, report) = submit_all(&pool, tasks, policy, |id| {
             let (square_task, done_sender) = (square_task.clone(), done_sender.clone());
             move || {
                 // The reader outlives every sender, so this send cannot fail.
@@ -301,10 +466,9 @@ fn collect_as_completed(
             }
         });
         drop(done_sender);
-        let panics = handles
+        let panics = placed
             .into_iter()
-            .enumerate()
-            .filter_map(|(id, handle)| handle.join().err().map(|error| (id, error)))
+            .filter_map(|(id, task)| task.outcome().err().map(|message| (id, message)))
             .collect();
         let active_workers = pool.active_workers();
         // Shut down before waiting for the reader: it stops only when every task has let go of
@@ -316,6 +480,6 @@ fn collect_as_completed(
             panics,
             active_workers,
         };
-        (collected, pressure)
+        (collected, report)
     })
 }

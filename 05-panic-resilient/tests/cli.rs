@@ -61,6 +61,8 @@ fn defaults_panic_once_and_keep_every_worker() {
         "ideal_ms",
         "tasks_per_s",
         "max_in_flight",
+        "rejected",
+        "ran_in_caller",
         "checksum",
         "active_workers",
     ];
@@ -68,6 +70,8 @@ fn defaults_panic_once_and_keep_every_worker() {
     assert!(summary.starts_with(
         "summary: stage=05 tasks=11 completed=10 panicked=1 workers=4 queue=8 task=sleep:100ms "
     ));
+    assert_eq!(value_of(&summary, "rejected"), "0");
+    assert_eq!(value_of(&summary, "ran_in_caller"), "0");
     assert_eq!(value_of(&summary, "checksum"), "385");
     assert_eq!(value_of(&summary, "active_workers"), "4");
 
@@ -156,13 +160,15 @@ fn as_completed_gets_every_value_that_was_not_lost_to_a_panic() {
 
 #[test]
 fn bad_input_exits_2_and_names_the_flag() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--workers", "0"], "--workers"),
         (&["--tasks", "-1"], "--tasks"),
         (&["--queue", "-3"], "--queue"),
         (&["--task", "gpu:1ms"], "--task"),
         (&["--panic-every", "0"], "--panic-every"),
         (&["--panic-every", "-2"], "--panic-every"),
+        (&["--policy", "drop"], "--policy"),
+        (&["--policy", "timeout:soon"], "--policy"),
     ];
     for (args, flag) in cases {
         let output = run(args);

@@ -251,6 +251,34 @@ fn every_submitted_task_is_counted_once() {
 }
 
 #[test]
+fn join_waits_for_a_task_that_is_still_running() {
+    let pool = ResilientPool::new(1, 1);
+    let (started_tx, started) = unbounded();
+    let (gate_tx, gate) = unbounded::<()>();
+    let handle = pool.submit(move || {
+        started_tx.send(()).unwrap();
+        gate.recv_timeout(PATIENCE)
+            .expect("the test opens the gate");
+        9
+    });
+    started
+        .recv_timeout(PATIENCE)
+        .expect("the worker starts the task");
+
+    let (outcome_tx, outcome) = bounded(1);
+    thread::spawn(move || outcome_tx.send(handle.join()).unwrap());
+    assert!(
+        outcome.recv_timeout(QUIET_PERIOD).is_err(),
+        "join returned while the task was still running"
+    );
+    gate_tx.send(()).unwrap();
+    let joined = outcome
+        .recv_timeout(PATIENCE)
+        .expect("join should return once the task has finished");
+    assert_eq!(joined, Ok(9));
+}
+
+#[test]
 fn submit_blocks_while_the_queue_is_full() {
     let pool = Arc::new(ResilientPool::new(1, 1));
     let (started_tx, started) = unbounded();
