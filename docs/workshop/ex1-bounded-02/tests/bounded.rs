@@ -55,6 +55,17 @@ fn execute_in_background(
     returned
 }
 
+/// Calls `execute` where it must not wait, because a worker is idle or the queue has room. On
+/// another thread, so that an `execute` that waits anyway fails the test instead of hanging it.
+fn execute_with_room(pool: &Arc<ThreadPool>, task: impl FnOnce() + Send + 'static) {
+    execute_in_background(pool, task)
+        .recv_timeout(PATIENCE)
+        .expect(
+            "execute waited although a worker was idle or the queue had room: is the capacity \
+             right?",
+        );
+}
+
 #[test]
 fn execute_waits_while_the_workers_and_the_queue_are_full() {
     const WORKERS: usize = 2;
@@ -62,9 +73,9 @@ fn execute_waits_while_the_workers_and_the_queue_are_full() {
     let pool = Arc::new(ThreadPool::new(WORKERS, CAPACITY));
     let (started_tx, started) = mpsc::channel();
     let mut gates = Vec::new();
-    let mut execute_gated = |pool: &ThreadPool| {
+    let mut execute_gated = |pool: &Arc<ThreadPool>| {
         let (task, gate) = gated_task(&started_tx);
-        pool.execute(task);
+        execute_with_room(pool, task);
         gates.push(gate);
     };
 
@@ -97,7 +108,7 @@ fn with_a_capacity_of_zero_execute_waits_for_a_free_worker() {
     let pool = Arc::new(ThreadPool::new(1, 0));
     let (started_tx, started) = mpsc::channel();
     let (task, gate) = gated_task(&started_tx);
-    pool.execute(task);
+    execute_with_room(&pool, task);
     wait_for_starts(&started, 1);
 
     let returned = execute_in_background(&pool, || {});
