@@ -109,11 +109,11 @@ impl ResilientPool {
     /// Panics if `workers` is 0 (such a pool could never run a task) or if the operating system
     /// refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
-        Self::start(workers, queue_capacity, PanicHandler::default())
+        Self::build(workers, queue_capacity, PanicHandler::default())
     }
 
     // Solution: `new`'s body, with the handler as a parameter.
-    fn start(workers: usize, queue_capacity: usize, panic_handler: PanicHandler) -> Self {
+    fn build(workers: usize, queue_capacity: usize, panic_handler: PanicHandler) -> Self {
         assert!(workers > 0, "a ResilientPool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
@@ -151,7 +151,7 @@ impl ResilientPool {
     where
         H: Fn(&TaskPanicked) + Send + Sync + 'static,
     {
-        Self::start(workers, queue_capacity, PanicHandler(Box::new(handler)))
+        Self::build(workers, queue_capacity, PanicHandler(Box::new(handler)))
     }
 
     /// Queues `task` for the workers, waiting while the queue is full, and returns a handle to
