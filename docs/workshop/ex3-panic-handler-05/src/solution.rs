@@ -5,17 +5,130 @@ use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::io::{self, Write};
+use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
 
-/// A task as the workers receive it. The worker passes in what the pool shares, so the job can
-/// record its outcome the moment it is known.
-// Solution: `&Shared` instead of `&Counters`, because the job now needs the panic handler too.
-type Job = Box<dyn FnOnce(&Shared) + Send + 'static>;
+/// A task as the workers receive it.
+///
+/// As in stages 03 and 04, a small trait, so that a job the queue refuses can be turned back into
+/// the caller's task (see [`into_task`]).
+trait Job: Send {
+    // The worker passes in what the pool shares, so the job can record its outcome the moment
+    // it is known.
+    // Solution: `&Shared` instead of `&Counters`, because the job now needs the panic handler too.
+    fn run(self: Box<Self>, shared: &Shared);
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
+/// A task and the place its outcome goes.
+struct WithResult<F, R> {
+    task: F,
+    // The task's outcome, not only its value (see `TaskHandle`).
+    result: ResultSender<Result<R, TaskPanicked>>,
+}
+
+impl<F, R> Job for WithResult<F, R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    fn run(self: Box<Self>, shared: &Shared) {
+        let WithResult { task, result } = *self;
+        run_task(task, result, shared);
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
+
+/// Recovers the task `F` from the job the pool boxed a moment ago.
+fn into_task<F, R>(job: Box<dyn Job>) -> F
+where
+    F: 'static,
+    R: 'static,
+{
+    let job = job
+        .into_any()
+        .downcast::<WithResult<F, R>>()
+        .expect("a refused job is the one the pool just built");
+    // Dropping `job.result` marks a slot lost that no handle will ever read.
+    job.task
+}
+
+// As in stage 04, a result slot rather than a `bounded(1)` channel per task: a channel's heap
+// block (cache-padded indices, wait lists) cost more than an empty task, and one value written once
+// and read once needs only a `Mutex` around a small enum in an `Arc`. A `Condvar` was rejected
+// because its wait cannot also watch `workers_alive` (see `TaskHandle::join`).
+/// The slot a task's outcome waits in until its handle takes it. Shared by the job, which fills
+/// it, and the handle, which empties it.
+struct ResultSlot<T> {
+    state: Mutex<SlotState<T>>,
+}
+
+enum SlotState<T> {
+    /// No outcome yet. A handle that waits for one leaves the sending side of a wake-up channel
+    /// here; filling the slot drops it, and the disconnect wakes the handle.
+    Pending { wake: Option<Sender<()>> },
+    /// The task's outcome.
+    Done(T),
+    /// The job was dropped without running, or the handle took the outcome.
+    Lost,
+}
+
+impl<T> ResultSlot<T> {
+    fn new() -> Arc<Self> {
+        Arc::new(ResultSlot {
+            state: Mutex::new(SlotState::Pending { wake: None }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState<T>> {
+        // The lock is held only to read or replace the enum, never while a task runs, so a
+        // poisoned lock still guards a whole value. Panicking here instead would be worse: the
+        // sender fills the slot from a `Drop`, which may run while its worker unwinds.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores the task's outcome, and wakes the handle if it is waiting.
+    fn fill(&self, outcome: SlotState<T>) {
+        let mut state = self.lock();
+        let previous = mem::replace(&mut *state, outcome);
+        drop(state);
+        // Dropped after unlocking, so that the woken handle does not find the lock still held.
+        drop(previous);
+    }
+}
+
+/// The job's side of a result slot: it fills the slot exactly once, with the outcome or as lost.
+struct ResultSender<T> {
+    // An `Option` so that `send` can take it, and `Drop` knows whether an outcome was sent.
+    slot: Option<Arc<ResultSlot<T>>>,
+}
+
+impl<T> ResultSender<T> {
+    fn send(mut self, outcome: T) {
+        if let Some(slot) = self.slot.take() {
+            slot.fill(SlotState::Done(outcome));
+        }
+    }
+}
+
+impl<T> Drop for ResultSender<T> {
+    fn drop(&mut self) {
+        // Reached with the slot still here only if `send` never ran. Panics are caught now, so
+        // that means the job was dropped unrun: no worker thread was left to take it.
+        if let Some(slot) = self.slot.take() {
+            slot.fill(SlotState::Lost);
+        }
+    }
+}
 
 /// A fixed number of worker threads fed by a bounded queue, isolated from the tasks' panics.
 ///
@@ -31,7 +144,7 @@ type Job = Box<dyn FnOnce(&Shared) + Send + 'static>;
 #[derive(Debug)]
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before joining the workers.
-    sender: Option<Sender<Job>>,
+    sender: Option<Sender<Box<dyn Job>>>,
     // The counters and the list of threads, shared with the worker threads, which update
     // them and add their own replacements to the list.
     shared: Arc<Shared>,
@@ -115,7 +228,7 @@ impl ResilientPool {
     // Solution: `new`'s body, with the handler as a parameter.
     fn build(workers: usize, queue_capacity: usize, panic_handler: PanicHandler) -> Self {
         assert!(workers > 0, "a ResilientPool needs at least one worker");
-        let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
+        let (sender, receiver) = crossbeam_channel::bounded::<Box<dyn Job>>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared {
             panic_handler,
@@ -136,6 +249,7 @@ impl ResilientPool {
         }
     }
 
+    // No `Result`. Stage 04 needed `SubmitError` because panics could kill every worker.
     /// Like [`ResilientPool::new`], and calls `handler` with every panic a task causes.
     ///
     /// The handler runs on the worker thread that caught the panic, after the pool has counted
@@ -167,16 +281,82 @@ impl ResilientPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (result_sender, result) = crossbeam_channel::bounded(1);
-        let job = Box::new(move |shared: &Shared| run_task(task, &result_sender, shared));
-        let sender = self.sender.as_ref().expect("the sender lives until drop");
+        let (job, handle) = self.prepare(task);
         // `send` blocks while the queue is full. This is the backpressure. It fails only when no
-        // worker thread is left at all (see above); the job and its result sender are dropped.
-        let _ = sender.send(job);
-        TaskHandle {
-            result,
-            workers_alive: self.workers_alive.clone(),
+        // worker thread is left at all (see above); the job is dropped and its slot marked lost.
+        let _ = self.sender().send(job);
+        handle
+    }
+
+    /// Queues `task` only if there is room right now; never waits.
+    ///
+    /// This is the building block for policies other than waiting: reject the task, run it on
+    /// the calling thread ("caller runs"), or keep it for later.
+    ///
+    /// # Errors
+    ///
+    /// Returns the task itself inside [`TrySubmitError::Full`] when the queue is full, so it is
+    /// never lost. As with [`submit`](ResilientPool::submit), the case where no worker thread is
+    /// left is reported by the handle's `join`, not here.
+    pub fn try_submit<F, R>(&self, task: F) -> Result<TaskHandle<R>, TrySubmitError<F>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (job, handle) = self.prepare(task);
+        match self.sender().try_send(job) {
+            Err(TrySendError::Full(job)) => Err(TrySubmitError::Full(into_task::<F, R>(job))),
+            // No `Closed` case, for the reason `submit` has no `Result`. The job is dropped
+            // here, which marks its slot lost, so `join` says the task never ran.
+            Ok(()) | Err(TrySendError::Disconnected(_)) => Ok(handle),
         }
+    }
+
+    /// Queues `task`, waiting at most `timeout` for room in the queue.
+    ///
+    /// # Errors
+    ///
+    /// Returns the task itself inside [`SubmitTimeoutError::Timeout`] when no slot freed up in
+    /// time. As with [`submit`](ResilientPool::submit), the case where no worker thread is left
+    /// is reported by the handle's `join`, not here.
+    pub fn submit_timeout<F, R>(
+        &self,
+        task: F,
+        timeout: Duration,
+    ) -> Result<TaskHandle<R>, SubmitTimeoutError<F>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (job, handle) = self.prepare(task);
+        match self.sender().send_timeout(job, timeout) {
+            Err(SendTimeoutError::Timeout(job)) => {
+                Err(SubmitTimeoutError::Timeout(into_task::<F, R>(job)))
+            }
+            // No `Closed` case, as in `try_submit`.
+            Ok(()) | Err(SendTimeoutError::Disconnected(_)) => Ok(handle),
+        }
+    }
+
+    /// Boxes `task` with the sending side of a new result slot, and makes the handle that reads it.
+    fn prepare<F, R>(&self, task: F) -> (Box<dyn Job>, TaskHandle<R>)
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let slot = ResultSlot::new();
+        let result = ResultSender {
+            slot: Some(Arc::clone(&slot)),
+        };
+        let handle = TaskHandle {
+            slot,
+            workers_alive: self.workers_alive.clone(),
+        };
+        (Box::new(WithResult { task, result }), handle)
+    }
+
+    fn sender(&self) -> &Sender<Box<dyn Job>> {
+        self.sender.as_ref().expect("the sender lives until drop")
     }
 
     /// How many tasks are waiting in the queue right now (not counting running ones).
@@ -215,7 +395,7 @@ impl ResilientPool {
     /// Runs every task already queued, then stops and joins every worker thread.
     ///
     /// Dropping the pool does the same; this method names the moment in the code. Handles stay
-    /// valid afterwards: results of finished tasks wait in their channels until joined.
+    /// valid afterwards: results of finished tasks wait in their slots until joined.
     pub fn shutdown(self) {
         drop(self);
     }
@@ -242,14 +422,14 @@ impl Drop for ResilientPool {
 
 /// Runs one task on a worker thread, records how it ended, and hands the outcome to the
 /// task's handle.
-fn run_task<F, R>(task: F, result: &Sender<Result<R, TaskPanicked>>, shared: &Shared)
+fn run_task<F, R>(task: F, result: ResultSender<Result<R, TaskPanicked>>, shared: &Shared)
 where
     F: FnOnce() -> R,
 {
     // `catch_unwind` requires an unwind-safe closure, so that nobody observes state that a panic
     // left half-updated. `AssertUnwindSafe` vouches for it, and that holds here: the task is
     // moved in and consumed, and after a panic nothing of it is used again; only the result
-    // channel, which the task never touched, is. State the task shares through `Arc` is its
+    // slot, which the task never touched, is. State the task shares through `Arc` is its
     // author's concern: a `Mutex` it held while panicking is poisoned, which tells the next user.
     let outcome = panic::catch_unwind(AssertUnwindSafe(task));
     // Counted first, so that the counters already include this task when its handle returns,
@@ -260,17 +440,14 @@ where
         &shared.counters.panicked
     };
     counter.fetch_add(1, Ordering::SeqCst);
-    // A failed send means the caller dropped the handle; nobody wants the outcome then.
     match outcome {
-        Ok(value) => {
-            let _ = result.send(Ok(value));
-        }
+        Ok(value) => result.send(Ok(value)),
         Err(payload) => {
             let error = TaskPanicked::from_payload(payload.as_ref());
             // Solution: before the send, so that a caller whose `join` returned this error can
             // rely on the handler having seen it.
             shared.panic_handler.call(&error);
-            let _ = result.send(Err(error));
+            result.send(Err(error));
             // Dropping the payload runs its destructor, which is arbitrary code and can panic
             // in turn. That panic is not caught: it ends this worker thread, whose `Worker`
             // guard then starts a replacement. The task was counted and reported already.
@@ -281,11 +458,11 @@ where
 
 /// The caller's side of one submitted task. [`TaskHandle::join`] waits for its outcome.
 ///
-/// A handle owns nothing but a receiving end: dropping it neither cancels the task nor blocks.
+/// Dropping a handle neither cancels the task nor blocks.
 #[must_use = "dropping a TaskHandle discards the task's result (the task still runs)"]
 pub struct TaskHandle<R> {
     // The task's outcome, not only its value, so that a panic arrives with its message.
-    result: Receiver<Result<R, TaskPanicked>>,
+    slot: Arc<ResultSlot<Result<R, TaskPanicked>>>,
     workers_alive: Receiver<()>,
 }
 
@@ -298,17 +475,25 @@ impl<R> TaskHandle<R> {
     /// where a task never runs, when no worker thread is left because the operating system
     /// refused to start replacements, the error's message says that instead.
     pub fn join(self) -> Result<R, TaskPanicked> {
-        // As in stage 04: wait for the outcome, but stop waiting once no worker is left, since
-        // a task still queued then would never run, and the queue would keep it until the pool
-        // is dropped.
-        crossbeam_channel::select! {
-            recv(self.result) -> outcome => outcome.unwrap_or_else(|_| Err(TaskPanicked::never_ran())),
-            // Every worker is gone. A worker sends each outcome before it exits, so an outcome
-            // that was produced is in the channel by now.
-            recv(self.workers_alive) -> _ => self
-                .result
-                .try_recv()
-                .unwrap_or_else(|_| Err(TaskPanicked::never_ran())),
+        let mut state = self.slot.lock();
+        if let SlotState::Pending { wake } = &mut *state {
+            // As in stage 04: wait for the outcome, but stop waiting once no worker is left,
+            // since a task still queued then would never run, and the queue would keep it until
+            // the pool is dropped.
+            let (wake_sender, woken) = crossbeam_channel::bounded::<()>(0);
+            *wake = Some(wake_sender);
+            drop(state);
+            crossbeam_channel::select! {
+                recv(woken) -> _ => {}
+                // Every worker is gone. A worker fills the slot of each task it took before it
+                // exits, so a slot still pending now belongs to a task that never ran.
+                recv(self.workers_alive) -> _ => {}
+            }
+            state = self.slot.lock();
+        }
+        match mem::replace(&mut *state, SlotState::Lost) {
+            SlotState::Done(outcome) => outcome,
+            SlotState::Pending { .. } | SlotState::Lost => Err(TaskPanicked::never_ran()),
         }
     }
 }
@@ -371,11 +556,85 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
     }
 }
 
+// A single case each. Stage 04's `Closed(F)` is gone, for the reason `submit` lost its
+// `SubmitError`: workers are replaced, and the one case where none is left (the operating system
+// refused to start replacements) is reported by the handle. A `Closed` case would make every
+// caller handle, at every submit, what `submit` itself leaves to `join`.
+/// Why [`ResilientPool::try_submit`] refused a task; the task comes back.
+pub enum TrySubmitError<F> {
+    /// The queue was full.
+    Full(F),
+}
+
+impl<F> TrySubmitError<F> {
+    /// Takes the refused task back.
+    pub fn into_task(self) -> F {
+        match self {
+            TrySubmitError::Full(task) => task,
+        }
+    }
+}
+
+impl<F> fmt::Display for TrySubmitError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySubmitError::Full(_) => f.write_str("the queue is full"),
+        }
+    }
+}
+
+// Written by hand because the derive would require `F: Debug`, and closures never are.
+impl<F> fmt::Debug for TrySubmitError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySubmitError::Full(_) => f.write_str("Full(..)"),
+        }
+    }
+}
+
+impl<F> Error for TrySubmitError<F> {}
+
+/// Why [`ResilientPool::submit_timeout`] gave up on a task; the task comes back.
+pub enum SubmitTimeoutError<F> {
+    /// The queue stayed full for the whole timeout.
+    Timeout(F),
+}
+
+impl<F> SubmitTimeoutError<F> {
+    /// Takes the refused task back.
+    pub fn into_task(self) -> F {
+        match self {
+            SubmitTimeoutError::Timeout(task) => task,
+        }
+    }
+}
+
+impl<F> fmt::Display for SubmitTimeoutError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitTimeoutError::Timeout(_) => {
+                f.write_str("the queue stayed full until the timeout")
+            }
+        }
+    }
+}
+
+// Written by hand because the derive would require `F: Debug`, and closures never are.
+impl<F> fmt::Debug for SubmitTimeoutError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+        }
+    }
+}
+
+impl<F> Error for SubmitTimeoutError<F> {}
+
 /// What one worker thread owns. It lives on that thread's stack, so its `Drop` runs when the
 /// thread ends, also when a panic ends it. That is the moment to start a replacement.
 struct Worker {
     id: usize,
-    jobs: Receiver<Job>,
+    jobs: Receiver<Box<dyn Job>>,
     alive: Sender<()>,
     shared: Arc<Shared>,
 }
@@ -385,7 +644,7 @@ impl Worker {
         // No lock around `recv`. Several workers can wait on the same channel, and each task
         // goes to exactly one of them.
         while let Ok(job) = self.jobs.recv() {
-            job(&self.shared);
+            job.run(&self.shared);
         }
     }
 }
@@ -412,7 +671,7 @@ impl Drop for Worker {
 /// Starts worker thread `worker-{id}` and lists it in `shared` for shutdown to join.
 fn spawn_worker(
     id: usize,
-    jobs: Receiver<Job>,
+    jobs: Receiver<Box<dyn Job>>,
     alive: Sender<()>,
     shared: Arc<Shared>,
 ) -> io::Result<()> {
