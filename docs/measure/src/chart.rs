@@ -67,23 +67,12 @@ pub struct LinePanel {
     pub y_log: bool,
     /// The lines.
     pub series: Vec<Series>,
-    /// Where the legend goes, if this panel has one.
-    pub legend: Option<Legend>,
-}
-
-/// A corner for a legend, chosen where the lines leave room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Legend {
-    /// Top left.
-    UpperLeft,
-    /// Bottom right.
-    LowerRight,
 }
 
 /// One line.
 #[derive(Debug, Clone)]
 pub struct Series {
-    /// Shown in the legend.
+    /// Shown in the legend under the panels.
     pub name: String,
     /// Picks the colour.
     pub key: String,
@@ -94,6 +83,8 @@ pub struct Series {
 const PANEL_WIDTH: u32 = 520;
 const PANEL_HEIGHT: u32 = 360;
 const TITLE_HEIGHT: u32 = 40;
+const LEGEND_COLUMNS: usize = 3;
+const LEGEND_ROW: u32 = 20;
 
 /// Draws `chart` as an SVG document.
 ///
@@ -103,15 +94,21 @@ const TITLE_HEIGHT: u32 = 40;
 pub fn svg(chart: &Chart) -> io::Result<String> {
     let columns = chart.columns.max(1);
     let rows = chart.panels.len().div_ceil(columns).max(1);
+    let legend = legend_entries(chart);
+    let legend_height = match legend.len() {
+        0 => 0,
+        n => 12 + LEGEND_ROW * n.div_ceil(LEGEND_COLUMNS) as u32,
+    };
     let size = (
         PANEL_WIDTH * columns as u32,
-        TITLE_HEIGHT + PANEL_HEIGHT * rows as u32,
+        TITLE_HEIGHT + PANEL_HEIGHT * rows as u32 + legend_height,
     );
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
         root.fill(&WHITE).map_err(drawing)?;
-        let (title, body) = root.split_vertically(TITLE_HEIGHT);
+        let (title, rest) = root.split_vertically(TITLE_HEIGHT);
+        let (body, legend_area) = rest.split_vertically(PANEL_HEIGHT * rows as u32);
         title
             .titled(&chart.title, ("sans-serif", 22))
             .map_err(drawing)?;
@@ -121,9 +118,45 @@ pub fn svg(chart: &Chart) -> io::Result<String> {
                 Panel::Lines(lines) => draw_lines(area, lines)?,
             }
         }
+        draw_legend(&legend_area, &legend)?;
         root.present().map_err(drawing)?;
     }
     Ok(text)
+}
+
+/// Every line's name and colour, once each, in the order the panels draw them. One legend under
+/// all panels, rather than one inside each, so that it never hides a line.
+fn legend_entries(chart: &Chart) -> Vec<(&str, &str)> {
+    let mut entries: Vec<(&str, &str)> = Vec::new();
+    for panel in &chart.panels {
+        if let Panel::Lines(lines) = panel {
+            for series in &lines.series {
+                let entry = (series.name.as_str(), series.key.as_str());
+                if !entries.contains(&entry) {
+                    entries.push(entry);
+                }
+            }
+        }
+    }
+    entries
+}
+
+fn draw_legend(area: &Area<'_>, entries: &[(&str, &str)]) -> io::Result<()> {
+    let width = area.dim_in_pixel().0 as i32 / LEGEND_COLUMNS as i32;
+    for (index, (name, key)) in entries.iter().enumerate() {
+        let x = 60 + width * (index % LEGEND_COLUMNS) as i32;
+        let y = 10 + LEGEND_ROW as i32 * (index / LEGEND_COLUMNS) as i32;
+        let style = colour(key).stroke_width(3);
+        area.draw(&PathElement::new(vec![(x, y + 7), (x + 24, y + 7)], style))
+            .map_err(drawing)?;
+        area.draw(&Text::new(
+            name.to_string(),
+            (x + 32, y),
+            ("sans-serif", 13),
+        ))
+        .map_err(drawing)?;
+    }
+    Ok(())
 }
 
 fn drawing<E: std::fmt::Debug>(error: E) -> io::Error {
@@ -153,7 +186,7 @@ where
         .caption(&panel.title, ("sans-serif", 16))
         .margin(8)
         .x_label_area_size(36)
-        .y_label_area_size(130)
+        .y_label_area_size(150)
         // Discrete ranges include their end, so n bars need 0..n-1; plotters labels no axis
         // of a single value, so one bar gets an empty row above it.
         .build_cartesian_2d(x, (0..labels.len().max(2) - 1).into_segmented())
@@ -231,9 +264,7 @@ where
         let style = colour(&series.key).stroke_width(2);
         chart
             .draw_series(LineSeries::new(series.points.iter().copied(), style))
-            .map_err(drawing)?
-            .label(&series.name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            .map_err(drawing)?;
         chart
             .draw_series(
                 series
@@ -243,21 +274,6 @@ where
             )
             .map_err(drawing)?;
     }
-    let Some(legend) = panel.legend else {
-        return Ok(());
-    };
-    let position = match legend {
-        Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
-        Legend::LowerRight => SeriesLabelPosition::LowerRight,
-    };
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 12))
-        .draw()
-        .map_err(drawing)?;
     Ok(())
 }
 
@@ -311,6 +327,9 @@ fn colour(key: &str) -> RGBColor {
         "rayon-scope" => RGBColor(140, 86, 75),
         "rayon-par-iter" => RGBColor(227, 119, 194),
         "tokio" => RGBColor(188, 189, 34),
+        "06" => RGBColor(31, 119, 180),
+        "reference" => RGBColor(150, 150, 150),
+        "target" => RGBColor(214, 39, 40),
         _ => RGBColor(127, 127, 127),
     }
 }
@@ -361,7 +380,6 @@ mod tests {
                         key: "03".to_string(),
                         points: vec![(1e3, 2.5), (1e6, 2.6)],
                     }],
-                    legend: Some(Legend::UpperLeft),
                 }),
             ],
         };

@@ -169,13 +169,19 @@ fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Repo
     };
     let name = scenario.name();
     match scenario {
-        Scenario::SameJob => same_job::report(run_all(name, same_job::plan(options), ready, limit)),
-        Scenario::Scaling => scaling::report(run_all(name, scaling::plan(options), ready, limit)),
+        Scenario::SameJob => {
+            same_job::report(run_all(name, same_job::plan(options), ready, limit, 1))
+        }
+        Scenario::Scaling => {
+            scaling::report(run_all(name, scaling::plan(options), ready, limit, 1))
+        }
         Scenario::Granularity => {
-            granularity::report(run_all(name, granularity::plan(options), ready, limit))
+            let rounds = granularity::rounds(options);
+            let runs = run_all(name, granularity::plan(options), ready, limit, rounds);
+            granularity::report(runs, rounds)
         }
         Scenario::IoAtScale => io_at_scale::report(
-            run_all(name, io_at_scale::plan(options), ready, limit),
+            run_all(name, io_at_scale::plan(options), ready, limit, 1),
             io_at_scale::target(options),
         ),
         Scenario::Sizing => sizing::run(ready, options),

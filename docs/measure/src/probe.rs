@@ -14,6 +14,9 @@ pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
 /// that prints one line per failed thread.
 const STDERR_KEPT: usize = 2_000;
 
+/// The most stdout text kept: every table a child prints with `--quiet`, with room to spare.
+const STDOUT_KEPT: usize = 64_000;
+
 /// Everything measured about one run.
 #[derive(Debug, Clone)]
 pub struct Measurement {
@@ -23,6 +26,8 @@ pub struct Measurement {
     pub wall: Duration,
     /// The child's last `summary:` line, parsed.
     pub summary: Option<Summary>,
+    /// The start of whatever the child wrote to stdout.
+    pub stdout: String,
     /// The start of whatever the child wrote to stderr.
     pub stderr: String,
     /// Peaks read from `/proc` (Linux only).
@@ -174,8 +179,11 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
     let stdout = child
         .stdout
         .take()
-        .map(|out| thread::spawn(|| last_summary(out)));
-    let stderr = child.stderr.take().map(|err| thread::spawn(|| head(err)));
+        .map(|out| thread::spawn(|| head(out, STDOUT_KEPT)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|err| thread::spawn(|| head(err, STDERR_KEPT)));
     let mut sampler = Sampler::open(child.id());
 
     let (status, usage) = loop {
@@ -192,10 +200,16 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
         thread::sleep(SAMPLE_INTERVAL);
     };
     let wall = start.elapsed();
+    let stdout = joined(stdout).unwrap_or_default();
+    let summary = stdout
+        .lines()
+        .rfind(|line| line.starts_with("summary:"))
+        .and_then(Summary::parse);
     Ok(Measurement {
         status,
         wall,
-        summary: joined(stdout).and_then(|line| Summary::parse(&line)),
+        summary,
+        stdout,
         stderr: joined(stderr).unwrap_or_default(),
         peaks: sampler.finish(),
         usage,
@@ -206,22 +220,12 @@ fn joined(reader: Option<JoinHandle<String>>) -> Option<String> {
     reader.and_then(|handle| handle.join().ok())
 }
 
-/// Reads the child's stdout to the end, keeping only the last `summary:` line.
-fn last_summary(out: impl Read) -> String {
-    let mut last = String::new();
-    for line in BufReader::new(out).lines().map_while(Result::ok) {
-        if line.starts_with("summary:") {
-            last = line;
-        }
-    }
-    last
-}
-
-/// Reads the child's stderr to the end, keeping only its first few lines.
-fn head(err: impl Read) -> String {
+/// Reads a pipe to the end (so the child never blocks on it), keeping the lines that start
+/// within the first `limit` bytes.
+fn head(pipe: impl Read, limit: usize) -> String {
     let mut kept = String::new();
-    for line in BufReader::new(err).lines().map_while(Result::ok) {
-        if kept.len() < STDERR_KEPT {
+    for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+        if kept.len() < limit {
             kept.push_str(&line);
             kept.push('\n');
         }

@@ -118,8 +118,13 @@ pub fn memory(kib: Option<u64>) -> String {
     }
 }
 
-/// Three significant digits, without a trailing `.0`: 2.61, 26.1, 261, 2610.
+/// Three significant digits below 1,000 (2.61, 26.1, 261), whole numbers with thousands
+/// separators above (2,610).
 pub fn significant(value: f64) -> String {
+    if value.abs() >= 1_000.0 {
+        let sign = if value < 0.0 { "-" } else { "" };
+        return format!("{sign}{}", count(value.abs().round() as u64));
+    }
     let decimals = match value.abs() {
         v if v >= 100.0 => 0,
         v if v >= 10.0 => 1,
@@ -361,6 +366,7 @@ mod tests {
         assert_eq!(memory(None), "n/a");
         assert_eq!(millis(850.0), "850 ms");
         assert_eq!(millis(12_345.0), "12.3 s");
+        assert_eq!(millis(1_252_000.0), "1,252 s");
         assert_eq!(rate(1_500_000.0), "1.50M/s");
         assert_eq!(rate(198.1), "198/s");
     }

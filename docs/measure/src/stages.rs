@@ -186,8 +186,15 @@ impl Workspace {
         let smoke = probe::measure(command, Duration::from_secs(10))
             .map_err(|error| format!("cannot be started ({error})"))?;
         match smoke.failure() {
-            None if smoke.summary.as_ref().is_some_and(|s| s.completed == 1) => Ok(binary),
-            None => Err("ran one task but did not report it completed".to_string()),
+            // Stage 05's demo makes its first task panic on purpose, so a panicked task counts.
+            None if smoke
+                .summary
+                .as_ref()
+                .is_some_and(|s| s.completed + s.panicked == 1) =>
+            {
+                Ok(binary)
+            }
+            None => Err("ran one task but did not account for it".to_string()),
             Some(reason) => Err(format!("is not ready ({reason})")),
         }
     }

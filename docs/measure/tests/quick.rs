@@ -114,6 +114,9 @@ fn scaling_rss(runner: &str, tasks: f64) -> Option<f64> {
         .map(|row| row.number("peak_rss_kib"))
 }
 
+/// Stage 05's demo makes its first task panic on purpose, to show that the pool survives it.
+const PANICS_ON_PURPOSE: &str = "05";
+
 #[test]
 fn every_run_completes_every_task() {
     let mut checked = 0;
@@ -124,15 +127,25 @@ fn every_run_completes_every_task() {
             "claim 'completed == tasks in every run': {} {status}",
             row.describe()
         );
-        if row.measured() {
+        if !row.measured() {
+            continue;
+        }
+        let (completed, panicked) = (row.number("completed"), row.number("panicked"));
+        assert_eq!(
+            completed + panicked,
+            row.tasks(),
+            "claim 'no task is lost: completed + panicked == tasks' fails for {}",
+            row.describe()
+        );
+        if row.runner() != PANICS_ON_PURPOSE {
             assert_eq!(
-                row.number("completed"),
-                row.tasks(),
-                "claim 'completed == tasks in every run' fails for {}",
+                panicked,
+                0.0,
+                "claim 'completed == tasks in every run' fails: tasks panicked in {}",
                 row.describe()
             );
-            checked += 1;
         }
+        checked += 1;
     }
     assert!(checked > 0, "the quick run measured nothing");
 }
@@ -215,8 +228,11 @@ fn unbounded_queue_of_stage_02_costs_memory() {
 
 #[test]
 fn bounded_stages_keep_memory_flat_from_1k_to_100k_tasks() {
+    // Stages 04 and 05 have the same bounded queue, but their demos keep a result handle and a
+    // value per task until the end, so their memory grows with the tasks by design; the docs
+    // show by how much. Stage 03 keeps nothing per task: only the queue could grow.
     let mut checked = 0;
-    for runner in ["03", "05"] {
+    for runner in ["03"] {
         let (Some(small), Some(large)) = (scaling_rss(runner, 1e3), scaling_rss(runner, 1e5))
         else {
             eprintln!("stage {runner} is not built yet; its claim was not checked");

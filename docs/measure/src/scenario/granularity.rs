@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Chart, Legend, LinePanel, Panel, Series};
+use crate::chart::{Chart, LinePanel, Panel, Series};
 use crate::peer::Peer;
 use crate::report::{self, Table};
 use crate::stages::{STAGES, stage};
@@ -18,6 +18,15 @@ pub const QUEUE: usize = 16;
 pub const LARGE_QUEUE: usize = 1_024;
 /// The task size at which the tutorial's bounded pool was no faster than a loop.
 pub const TINY: &str = "cpu:1us";
+
+/// How many times each run is repeated; the fastest counts. Only times matter in this scenario,
+/// and they are the one thing a shared machine disturbs.
+pub fn rounds(options: Options) -> usize {
+    match options.size {
+        Size::Full => 3,
+        Size::Quick => 1,
+    }
+}
 
 /// Task sizes and how many tasks of each make about half a second of ideal time on 2 cores.
 fn sizes(size: Size) -> Vec<(&'static str, usize)> {
@@ -107,7 +116,7 @@ fn colour_key(run: &Run) -> &'static str {
 }
 
 /// The main table, the close-up at the tiny size, findings and the chart.
-pub fn report(runs: Vec<Run>) -> Report {
+pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
     let specs: Vec<_> = {
         let mut specs = Vec::new();
         for run in &runs {
@@ -153,9 +162,14 @@ pub fn report(runs: Vec<Run>) -> Report {
         "Every pool has as many workers as cores ({}); bounded queues hold {QUEUE}. Each cell is \
          the ideal time (the sequential loop's time divided by the cores) over the measured \
          time: 1.00 is perfect, and the sequential loop itself scores {:.2}. The `cpu:0ns` \
-         column is plain throughput, since empty tasks have no ideal time.\n\n",
+         column is plain throughput, since empty tasks have no ideal time. {}\n\n",
         cores(),
         1.0 / cores() as f64,
+        match rounds {
+            1 => "Each run ran once.".to_string(),
+            n =>
+                format!("Each run ran {n} times, the sequential loop included; the fastest counts."),
+        },
     );
     if !table.is_empty() {
         body.push_str(&table.markdown());
@@ -280,7 +294,6 @@ fn chart(runs: &[Run]) -> Option<Chart> {
                 x_log: true,
                 y_log: false,
                 series: fractions,
-                legend: Some(Legend::LowerRight),
             }),
             Panel::Lines(LinePanel {
                 title: "Context switches per task".to_string(),
@@ -289,7 +302,6 @@ fn chart(runs: &[Run]) -> Option<Chart> {
                 x_log: true,
                 y_log: true,
                 series: switches,
-                legend: None,
             }),
         ],
     })

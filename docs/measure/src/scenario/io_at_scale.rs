@@ -106,6 +106,9 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         };
         let for_target = if run.job.tasks >= target {
             report::millis(elapsed)
+        } else if !run.job.runner.is_pool() {
+            // Stage 01's time does not scale with its rate: it would start every thread at once.
+            "-".to_string()
         } else {
             format!(
                 "{} (projected)",
@@ -125,10 +128,19 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
             for_target,
         ]);
     }
+    let task_ms = task(TASK).duration.as_secs_f64() * 1e3;
+    let smallest = runs
+        .iter()
+        .filter(|run| matches!(run.job.runner, Runner::Stage(_)))
+        .filter_map(|run| run.job.workers)
+        .min()
+        .unwrap_or(1);
     let mut body = format!(
-        "Every task is `{TASK}`. Pools get {target_text} tasks or as many as they finish in \
-         about ten seconds, whichever is fewer; the last column projects the rest from the \
-         measured rate. tokio runs on {} worker threads.\n\n",
+        "Every task is `{TASK}`. A pool of {smallest} workers would need {target_text} x \
+         {task_ms} ms / {smallest} = {} to run them all, so pools get {target_text} tasks or as \
+         many as they finish in about ten seconds, whichever is fewer, and the last column \
+         projects the rest from the measured rate. tokio runs on {} worker threads.\n\n",
+        report::millis(target as f64 * task_ms / smallest as f64),
         cores()
     );
     if !table.is_empty() {
@@ -194,13 +206,13 @@ fn chart(runs: &[Run], target: usize) -> Option<Chart> {
     if measured.is_empty() {
         return None;
     }
-    let label = |run: &Run| match run.job.workers {
-        Some(workers) if run.job.runner.is_pool() => {
-            format!("{}, {workers} workers", run.job.runner.label())
-        }
-        _ => format!(
+    // Short labels: the runner's number or name, and what sets its concurrency.
+    let label = |run: &Run| match (run.job.runner, run.job.workers) {
+        (Runner::Peer(peer), Some(workers)) => format!("{}, {workers} threads", peer.name()),
+        (runner, Some(workers)) => format!("{}, {workers} workers", runner.key()),
+        (runner, None) => format!(
             "{}, {} tasks",
-            run.job.runner.label(),
+            runner.key(),
             report::count(run.job.tasks as u64)
         ),
     };
@@ -227,7 +239,11 @@ fn chart(runs: &[Run], target: usize) -> Option<Chart> {
                 ),
                 axis: "seconds (log scale)".to_string(),
                 log: true,
-                bars: bars(&|run| rate(run).map(|r| target as f64 / r)),
+                bars: bars(&|run| {
+                    let measured_all = run.job.tasks >= target;
+                    let projectable = measured_all || run.job.runner.is_pool();
+                    projectable.then(|| rate(run).map(|r| target as f64 / r))?
+                }),
             }),
             Panel::Bars(BarPanel {
                 title: "Peak threads".to_string(),

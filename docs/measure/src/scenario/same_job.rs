@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
+use crate::probe;
 use crate::report::{self, Table};
 use crate::stages::STAGES;
 
@@ -77,11 +78,7 @@ pub fn report(runs: Vec<Run>) -> Report {
             report::millis(summary.elapsed_ms),
             report::millis(summary.ideal_ms),
             ratio(summary.elapsed_ms, summary.ideal_ms),
-            format!(
-                "{} of {}",
-                report::count(summary.completed),
-                report::count(summary.tasks)
-            ),
+            completed(summary),
         ]);
     }
     let mut body = String::new();
@@ -103,6 +100,19 @@ pub fn report(runs: Vec<Run>) -> Report {
         chart: chart(&runs),
         body,
         runs,
+    }
+}
+
+/// `1,000 of 1,000`, with the panicked tasks if there were any.
+fn completed(summary: &probe::Summary) -> String {
+    let text = format!(
+        "{} of {}",
+        report::count(summary.completed),
+        report::count(summary.tasks)
+    );
+    match summary.panicked {
+        0 => text,
+        panicked => format!("{text} ({} panicked)", report::count(panicked)),
     }
 }
 
@@ -130,11 +140,10 @@ fn findings(runs: &[Run]) -> String {
         let threads = run.peak_threads().unwrap_or(0);
         let _ = writeln!(
             text,
-            "\n- Stage 01 had at most {} threads alive at once for {} tasks ({:.0}% of them); \
-             no pool had more than {}.",
+            "\n- Stage 01 had at most {} threads at once (its main thread included) for {} \
+             tasks; no pool had more than {}.",
             report::count(threads),
             report::count(tasks),
-            100.0 * threads as f64 / tasks as f64,
             report::count(pool_threads),
         );
         if let Some(elapsed) = run.elapsed_ms() {
@@ -142,28 +151,45 @@ fn findings(runs: &[Run]) -> String {
             let per_thread_us = (elapsed - task_ms).max(0.0) * 1e3 / tasks as f64;
             let _ = writeln!(
                 text,
-                "- Stage 01 took {} for tasks of {}: starting a thread cost about {} µs here, \
-                 so the first threads had finished before the last ones started whenever \
-                 starting all of them took longer than one task.",
+                "- Stage 01 took {} for tasks of {}: about {} µs per thread started.",
                 report::millis(elapsed),
                 report::millis(task_ms),
                 report::significant(per_thread_us),
             );
         }
-        if let (Some(vm), Some(threads)) = (run.peak_vm_kib(), run.peak_threads()) {
-            let smallest_pool_vm = pools.iter().filter_map(|run| run.peak_vm_kib()).min();
-            let per_thread = vm as f64 / 1024.0 / threads.max(1) as f64;
+        if let Some(vm) = run.peak_vm_kib() {
+            let largest_pool_vm = pools.iter().filter_map(|run| run.peak_vm_kib()).max();
             let _ = writeln!(
                 text,
-                "- Stage 01 reserved {} of virtual memory, about {} MiB per live thread \
-                 (mostly stack address space, not resident); the smallest pool reserved {}.",
+                "- Stage 01 reserved {} of virtual memory; no pool reserved more than {}.",
                 report::memory(Some(vm)),
-                report::significant(per_thread),
-                report::memory(smallest_pool_vm),
+                report::memory(largest_pool_vm),
+            );
+        }
+        let pool_rates: Vec<f64> = pools.iter().filter_map(|run| switch_rate(run)).collect();
+        if let (Some(rate), Some(busiest)) = (
+            switch_rate(run),
+            pool_rates.iter().copied().reduce(f64::max),
+        ) {
+            let total = run.switches().map_or(0, |(v, i)| v + i);
+            let _ = writeln!(
+                text,
+                "- Stage 01 made {} context switches, {} per second of its run; the busiest pool \
+                 made {} per second.",
+                report::count(total),
+                report::count(rate.round() as u64),
+                report::count(busiest.round() as u64),
             );
         }
     }
     text
+}
+
+/// Context switches per second of the pool's own elapsed time.
+fn switch_rate(run: &Run) -> Option<f64> {
+    let (voluntary, involuntary) = run.switches()?;
+    let seconds = run.elapsed_ms()? / 1e3;
+    (seconds > 0.0).then(|| (voluntary + involuntary) as f64 / seconds)
 }
 
 fn chart(runs: &[Run]) -> Option<Chart> {

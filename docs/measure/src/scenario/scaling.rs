@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, runners, task};
-use crate::chart::{Chart, Legend, LinePanel, Panel, Series};
+use crate::chart::{Chart, LinePanel, Panel, Series};
 use crate::report::{self, Table};
 use crate::stages::{STAGES, stage};
 
@@ -117,38 +117,73 @@ fn extremes<'a>(runs: &'a [Run], number: &str) -> Option<(&'a Run, &'a Run)> {
     Some((smallest, largest))
 }
 
+/// A per-task size; below one byte it is noise in a number of KiB.
+fn bytes(value: f64) -> String {
+    if value.abs() < 1.0 {
+        "under 1 byte".to_string()
+    } else {
+        format!("{} bytes", report::significant(value))
+    }
+}
+
+/// The growth in peak RSS between two runs, per task added.
+fn bytes_per_task(small: &Run, large: &Run) -> f64 {
+    let kib = |run: &Run| run.peak_rss_kib().unwrap_or(0) as f64;
+    let added = large.job.tasks.saturating_sub(small.job.tasks).max(1) as f64;
+    (kib(large) - kib(small)) * 1024.0 / added
+}
+
 fn findings(runs: &[Run]) -> String {
     let mut text = String::new();
     if let Some((small, large)) = extremes(runs, "02") {
-        let grown =
-            large.peak_rss_kib().unwrap_or(0) as f64 - small.peak_rss_kib().unwrap_or(0) as f64;
-        let added = (large.job.tasks - small.job.tasks).max(1) as f64;
         let _ = writeln!(
             text,
             "\n- Stage 02's unbounded queue grew from {} at {} tasks to {} at {} tasks: \
-             about {} bytes per waiting task.",
+             about {} per waiting task.",
             report::memory(small.peak_rss_kib()),
             report::count(small.job.tasks as u64),
             report::memory(large.peak_rss_kib()),
             report::count(large.job.tasks as u64),
-            report::significant(grown * 1024.0 / added),
+            bytes(bytes_per_task(small, large)),
         );
     }
     for number in ["03", "04", "05"] {
         if let Some((small, large)) = extremes(runs, number) {
             let _ = writeln!(
                 text,
-                "- Stage {number} went from {} at {} tasks to {} at {} tasks ({:.2}x).",
+                "- Stage {number} went from {} at {} tasks to {} at {} tasks ({:.2}x, {} per \
+                 task).",
                 report::memory(small.peak_rss_kib()),
                 report::count(small.job.tasks as u64),
                 report::memory(large.peak_rss_kib()),
                 report::count(large.job.tasks as u64),
                 large.peak_rss_kib().unwrap_or(0) as f64
                     / small.peak_rss_kib().unwrap_or(1).max(1) as f64,
+                bytes(bytes_per_task(small, large)),
             );
         }
     }
-    if let Some((_, large)) = extremes(runs, "01") {
+    if let Some((small, large)) = extremes(runs, "01") {
+        let threads = |run: &Run| run.peak_threads().unwrap_or(0) as f64;
+        let vm = |run: &Run| run.peak_vm_kib().unwrap_or(0) as f64;
+        let added = threads(large) - threads(small);
+        if added > 0.0 {
+            let vm_per_thread = (vm(large) - vm(small)) / added;
+            let rss_per_thread = (large.peak_rss_kib().unwrap_or(0) as f64
+                - small.peak_rss_kib().unwrap_or(0) as f64)
+                / added;
+            let projected = vm_per_thread * 50_000.0;
+            let _ = writeln!(
+                text,
+                "- Each extra thread of stage 01 reserved {} MiB of virtual memory and {} KiB \
+                 resident. At that rate 50,000 threads would reserve {} ({} GB); projected, \
+                 not measured.",
+                report::significant(vm_per_thread / 1024.0),
+                report::significant(rss_per_thread),
+                report::memory(Some(projected as u64)),
+                report::significant(projected * 1024.0 / 1e9),
+            );
+        }
         let _ = writeln!(
             text,
             "- Stage 01 with {} tasks: {} threads at the peak, {} resident, {} of virtual memory.",
@@ -196,7 +231,6 @@ fn chart(runs: &[Run]) -> Option<Chart> {
                 x_log: true,
                 y_log: true,
                 series: rss,
-                legend: Some(Legend::UpperLeft),
             }),
             Panel::Lines(LinePanel {
                 title: "Peak threads".to_string(),
@@ -205,7 +239,6 @@ fn chart(runs: &[Run]) -> Option<Chart> {
                 x_log: true,
                 y_log: true,
                 series: threads,
-                legend: None,
             }),
         ],
     })

@@ -1,21 +1,288 @@
-//! `sizing`: stage 06's own sweeps over pool sizes, one for CPU work and one for IO work, drawn
-//! as curves.
+//! `sizing`: stage 06's own experiments over pool sizes (CPU work, IO work, and mixed work in
+//! one pool or two), measured from outside like every other run, with its tables quoted and its
+//! sweeps drawn as curves.
 
-use super::{Options, Report, Scenario};
+use std::fmt::Write as _;
+use std::process::Command;
+use std::time::Duration;
+
+use super::{Options, Report, Scenario, Size};
+use crate::chart::{Chart, LinePanel, Panel, Series};
+use crate::probe::{self, Measurement};
+use crate::report::{self, Table};
 use crate::stages::{Readiness, stage};
 
-/// Runs stage 06's sweeps, or says why it cannot yet.
-pub fn run(ready: &Readiness, _options: Options) -> Report {
+/// The experiments, in order, with the arguments for each size.
+fn experiments(size: Size) -> [(&'static str, &'static [&'static str]); 3] {
+    match size {
+        Size::Full => [("cpu", &[]), ("io", &[]), ("mixed", &[])],
+        Size::Quick => [
+            ("cpu", &["--tasks", "100", "--rounds", "1"]),
+            ("io", &["--waves", "2"]),
+            ("mixed", &["--tasks", "50"]),
+        ],
+    }
+}
+
+/// One experiment and its measurement.
+struct Experiment {
+    name: &'static str,
+    command: String,
+    result: Result<Measurement, String>,
+}
+
+impl Experiment {
+    /// The measurement of a run that exited successfully.
+    fn ok(&self) -> Option<&Measurement> {
+        self.result
+            .as_ref()
+            .ok()
+            .filter(|m| m.status.is_some_and(|status| status.success()))
+    }
+
+    /// The experiment's own table: from its heading line up to its summary line.
+    fn table_text(&self) -> Option<String> {
+        let stdout = &self.ok()?.stdout;
+        let heading = format!("{}:", self.name);
+        let lines: Vec<&str> = stdout
+            .lines()
+            .skip_while(|line| !line.starts_with(&heading))
+            .take_while(|line| !line.starts_with("summary:"))
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    /// A `key=value` from the experiment's summary line.
+    fn value(&self, key: &str) -> Option<&str> {
+        let stdout = &self.ok()?.stdout;
+        let summary = stdout.lines().rfind(|line| line.starts_with("summary:"))?;
+        summary
+            .split_whitespace()
+            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+    }
+
+    /// The experiment's table as columns of numbers: `(workers, column)` pairs.
+    fn column(&self, name: &str) -> Vec<(f64, f64)> {
+        let Some(text) = self.table_text() else {
+            return Vec::new();
+        };
+        let mut lines = text.lines().skip_while(|line| !line.starts_with("workers"));
+        let Some(header) = lines.next() else {
+            return Vec::new();
+        };
+        let header = columns(header);
+        let Some(index) = header.iter().position(|title| title == name) else {
+            return Vec::new();
+        };
+        lines
+            .map(columns)
+            .map_while(|row| Some((number(row.first()?)?, number(row.get(index)?)?)))
+            .collect()
+    }
+}
+
+/// Splits a line of stage 06's tables: columns are separated by two or more spaces, while a
+/// title such as `ideal tasks/s` has single spaces.
+fn columns(line: &str) -> Vec<String> {
+    line.split("  ")
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn number(cell: &str) -> Option<f64> {
+    cell.trim_end_matches('%').parse().ok()
+}
+
+/// Runs stage 06's experiments, or says why it cannot yet.
+pub fn run(ready: &Readiness, options: Options) -> Report {
     let sizing = stage("06");
-    let body = match ready.binary(sizing) {
-        Err(reason) => format!("- `{}`: not built yet: {reason}; skipped\n", sizing.bin),
-        Ok(_) => "- stage 06 is built, but this version of measure cannot read its tables yet\n"
-            .to_string(),
+    let binary = match ready.binary(sizing) {
+        Ok(binary) => binary.to_path_buf(),
+        Err(reason) => {
+            return Report {
+                scenario: Scenario::Sizing,
+                body: format!("- not built yet: {} {reason}; skipped\n", sizing.bin),
+                chart: None,
+                runs: Vec::new(),
+            };
+        }
     };
+    let limit = Duration::from_secs(120);
+    let experiments: Vec<Experiment> = experiments(options.size)
+        .into_iter()
+        .map(|(name, args)| {
+            let mut command = Command::new(&binary);
+            command.arg(name).args(args);
+            Experiment {
+                name,
+                command: format!("{} {name} {}", sizing.bin, args.join(" "))
+                    .trim_end()
+                    .to_string(),
+                result: probe::measure(command, limit).map_err(|error| error.to_string()),
+            }
+        })
+        .collect();
     Report {
         scenario: Scenario::Sizing,
-        body,
-        chart: None,
+        body: body(&experiments),
+        chart: chart(&experiments),
         runs: Vec::new(),
+    }
+}
+
+fn body(experiments: &[Experiment]) -> String {
+    let mut text = String::new();
+    let mut runs = Table::new(&["run", "peak threads", "peak RSS", "CPU time", "wall time"]);
+    for experiment in experiments {
+        let Some(measurement) = experiment.ok() else {
+            let reason = match &experiment.result {
+                Err(error) => error.clone(),
+                Ok(measurement) => measurement.failure().unwrap_or_default(),
+            };
+            let _ = writeln!(text, "- `{}` failed: {reason}", experiment.command);
+            continue;
+        };
+        let peaks = measurement.peaks;
+        runs.row(vec![
+            format!("`{}`", experiment.command),
+            report::opt_count(peaks.map(|p| p.threads)),
+            report::memory(peaks.map(|p| p.rss_hwm_kib.max(p.rss_kib))),
+            report::duration(measurement.usage.map(|u| u.cpu)),
+            report::duration(Some(measurement.wall)),
+        ]);
+        if let Some(table) = experiment.table_text() {
+            let _ = write!(
+                text,
+                "`{}`:\n\n```text\n{table}\n```\n\n",
+                experiment.command
+            );
+        }
+    }
+    if !runs.is_empty() {
+        let _ = write!(
+            text,
+            "Each experiment, measured from outside:\n\n{}",
+            runs.markdown()
+        );
+    }
+    text.push_str(&findings(experiments));
+    text
+}
+
+fn findings(experiments: &[Experiment]) -> String {
+    let find = |name: &str| experiments.iter().find(|e| e.name == name);
+    let mut text = String::from("\n");
+    if let Some(cpu) = find("cpu") {
+        if let (Some(knee), Some(cores)) = (cpu.value("knee_workers"), cpu.value("cores")) {
+            let _ = writeln!(
+                text,
+                "- CPU work: the knee (within 10% of the best throughput) is at {knee} workers \
+                 on {cores} cores."
+            );
+        }
+    }
+    if let Some(io) = find("io") {
+        let values = ["target_per_s", "littles_law", "measured", "cores_x2"].map(|k| io.value(k));
+        if let [Some(target), Some(law), Some(measured), Some(rule)] = values {
+            let _ = writeln!(
+                text,
+                "- IO work: to reach {target} tasks/s, Little's law asks for {law} workers and \
+                 the smallest pool that met the target had {measured}; cores x 2 would be {rule}."
+            );
+        }
+    }
+    if let Some(mixed) = find("mixed") {
+        let shared = mixed.value("shared_cpu_p95_ms");
+        let split = mixed.value("split_cpu_p95_ms");
+        if let (Some(shared), Some(split)) = (shared, split) {
+            let _ = writeln!(
+                text,
+                "- Mixed work: 95% of CPU tasks finished within {shared} ms of being submitted \
+                 in one shared pool, within {split} ms with a pool of their own."
+            );
+        }
+    }
+    text
+}
+
+fn chart(experiments: &[Experiment]) -> Option<Chart> {
+    let find = |name: &str| experiments.iter().find(|e| e.name == name);
+    let series = |experiment: &Experiment, column: &str, name: &str, key: &str| Series {
+        name: name.to_string(),
+        key: key.to_string(),
+        points: experiment.column(column),
+    };
+    let mut panels = Vec::new();
+    if let Some(cpu) = find("cpu").filter(|e| !e.column("tasks/s").is_empty()) {
+        panels.push(Panel::Lines(LinePanel {
+            title: "CPU work: throughput by pool size".to_string(),
+            x_axis: "workers".to_string(),
+            y_axis: "tasks/s".to_string(),
+            x_log: false,
+            y_log: false,
+            series: vec![
+                series(cpu, "tasks/s", "measured", "06"),
+                series(
+                    cpu,
+                    "ideal tasks/s",
+                    "ideal: min(workers, cores) / task time",
+                    "reference",
+                ),
+            ],
+        }));
+    }
+    if let Some(io) = find("io").filter(|e| !e.column("tasks/s").is_empty()) {
+        let measured = series(io, "tasks/s", "measured", "06");
+        let mut lines = vec![
+            measured,
+            series(
+                io,
+                "limit W/L",
+                "Little's law: workers / latency",
+                "reference",
+            ),
+        ];
+        if let Some(target) = io.value("target_per_s").and_then(|t| t.parse::<f64>().ok()) {
+            let xs: Vec<f64> = lines[0].points.iter().map(|point| point.0).collect();
+            if let (Some(first), Some(last)) = (xs.first(), xs.last()) {
+                lines.push(Series {
+                    name: "target".to_string(),
+                    key: "target".to_string(),
+                    points: vec![(*first, target), (*last, target)],
+                });
+            }
+        }
+        panels.push(Panel::Lines(LinePanel {
+            title: "IO work: throughput by pool size".to_string(),
+            x_axis: "workers (log scale)".to_string(),
+            y_axis: "tasks/s (log scale)".to_string(),
+            x_log: true,
+            y_log: true,
+            series: lines,
+        }));
+    }
+    (!panels.is_empty()).then(|| Chart {
+        title: "sizing: stage 06's sweeps".to_string(),
+        columns: 2,
+        panels,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_split_on_two_spaces_so_titles_keep_theirs() {
+        assert_eq!(
+            columns("workers  tasks/s  ideal tasks/s  of ideal"),
+            ["workers", "tasks/s", "ideal tasks/s", "of ideal"]
+        );
+        assert_eq!(
+            columns("      2     2141           2000      107%  = cores, knee"),
+            ["2", "2141", "2000", "107%", "= cores, knee"]
+        );
     }
 }
