@@ -40,6 +40,9 @@ impl Peer {
     }
 }
 
+/// Workers when `--workers` is not given, as in the stages.
+const DEFAULT_WORKERS: usize = 4;
+
 /// The stages' flags, minus `--queue`: none of the peers has a bounded queue to size.
 #[derive(Debug, Args)]
 pub struct PeerArgs {
@@ -56,9 +59,10 @@ pub struct PeerArgs {
     #[arg(long, value_name = "KIND:DURATION", default_value = "sleep:50ms")]
     pub task: TaskSpec,
 
-    /// Worker threads (the sequential peer has exactly one: the caller).
-    #[arg(long, value_name = "N", default_value = "4", value_parser = workload::parse_positive, allow_hyphen_values = true)]
-    pub workers: usize,
+    /// Worker threads [default: 4]. The sequential peer runs on the calling thread and takes
+    /// no workers.
+    #[arg(long, value_name = "N", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    pub workers: Option<usize>,
 
     /// Print only the summary, not a line per task.
     #[arg(long)]
@@ -67,9 +71,14 @@ pub struct PeerArgs {
 
 /// Runs the tasks on the chosen peer and prints the summary line.
 pub fn run(args: &PeerArgs) -> ExitCode {
-    let workers = match args.peer {
-        Peer::Sequential => 1,
-        _ => args.workers,
+    let workers = match (args.peer, args.workers) {
+        (Peer::Sequential, None) => 1,
+        (Peer::Sequential, Some(_)) => clap::Error::raw(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--workers does not apply to the sequential peer: it runs every task on the calling thread\n",
+        )
+        .exit(),
+        (_, workers) => workers.unwrap_or(DEFAULT_WORKERS),
     };
     let job = Job {
         work: Work::new(args.task),

@@ -405,3 +405,39 @@ pub fn chart_path(folder: &Path, scenario: Scenario) -> std::path::PathBuf {
         .join("charts")
         .join(format!("{}.svg", scenario.name()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::stage;
+
+    #[test]
+    fn each_runner_gets_only_the_flags_it_accepts() {
+        let spec = task("sleep:20ms");
+        let line = |runner, tasks| Job::new(runner, tasks, spec, 4, 16).command_line();
+        assert_eq!(
+            line(Runner::Stage(stage("01")), 10_000),
+            "01-unbounded-spawn --tasks 10000 --task sleep:20ms --quiet"
+        );
+        assert_eq!(
+            line(Runner::Stage(stage("01")), 50_000),
+            "01-unbounded-spawn --tasks 50000 --task sleep:20ms --no-limit --quiet"
+        );
+        assert_eq!(
+            line(Runner::Stage(stage("02")), 10),
+            "02-mutex-receiver-pool --tasks 10 --task sleep:20ms --workers 4 --quiet"
+        );
+        assert_eq!(
+            line(Runner::Stage(stage("03")), 10),
+            "03-crossbeam-bounded --tasks 10 --task sleep:20ms --workers 4 --queue 16 --quiet"
+        );
+        assert_eq!(
+            line(Runner::Peer(Peer::Sequential), 10),
+            "measure peer sequential --tasks 10 --task sleep:20ms --quiet"
+        );
+        assert_eq!(
+            line(Runner::Peer(Peer::Tokio), 10),
+            "measure peer tokio --tasks 10 --task sleep:20ms --workers 4 --quiet"
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! The command line of `measure`: the peers speak the stages' flags and summary line, and bad
+//! input is refused with a one-line error and status 2 before anything runs.
+
+use std::process::{Command, Output};
+
+fn measure(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_measure"))
+        .args(args)
+        .output()
+        .expect("measure runs")
+}
+
+/// The value of `key` in a `summary:` line.
+fn value<'a>(summary: &'a str, key: &str) -> &'a str {
+    summary
+        .split(' ')
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {key} in {summary}"))
+}
+
+#[test]
+fn every_peer_prints_the_stages_summary_line() {
+    for peer in ["threadpool", "rayon-scope", "rayon-par-iter", "tokio"] {
+        let output = measure(&[
+            "peer",
+            peer,
+            "--tasks",
+            "12",
+            "--task",
+            "sleep:1ms",
+            "--workers",
+            "3",
+            "--quiet",
+        ]);
+        assert!(output.status.success(), "{peer} failed");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let summary = stdout.lines().last().unwrap_or_default();
+        assert!(
+            summary.starts_with(&format!("summary: stage={peer} tasks=12 completed=12 panicked=0 workers=3 queue=- task=sleep:1ms ")),
+            "{summary}"
+        );
+        // tokio's sleeping tasks do not hold a worker, so only the thread pools are bounded.
+        let in_flight: usize = value(summary, "max_in_flight").parse().unwrap();
+        if peer != "tokio" {
+            assert!(in_flight <= 3, "{summary}");
+        }
+    }
+}
+
+#[test]
+fn the_sequential_peer_runs_one_task_at_a_time() {
+    let output = measure(&[
+        "peer",
+        "sequential",
+        "--tasks",
+        "5",
+        "--task",
+        "cpu:100us",
+        "--quiet",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert_eq!(value(summary, "workers"), "1");
+    assert_eq!(value(summary, "max_in_flight"), "1");
+    assert_eq!(value(summary, "completed"), "5");
+}
+
+#[test]
+fn bad_input_exits_2_and_names_the_flag() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["peer", "tokio", "--tasks", "0"], "--tasks"),
+        (&["peer", "threadpool", "--task", "gpu:1ms"], "--task"),
+        (&["peer", "sequential", "--workers", "2"], "--workers"),
+        (&["--quick", "--include-50k"], "--include-50k"),
+        (&["--scenario", "everything"], "--scenario"),
+    ];
+    for (args, flag) in cases {
+        let output = measure(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error:"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(flag),
+            "{args:?} should name {flag}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
