@@ -44,7 +44,7 @@ fn sizes(size: Size) -> Sizes {
             target: 5_000,
             waves: 10,
             workers: &[4, 64, 256],
-            unbounded: 200,
+            unbounded: 100,
         },
     }
 }

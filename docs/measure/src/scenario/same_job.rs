@@ -19,7 +19,9 @@ pub const QUEUE: usize = 16;
 pub fn plan(options: Options) -> Vec<Job> {
     let (tasks, spec) = match options.size {
         Size::Full => (1_000, task("sleep:20ms")),
-        Size::Quick => (100, task("sleep:40ms")),
+        // Long enough sleeps that stage 01 starts every thread before the first one finishes,
+        // even on a busy machine where a spawn can take a few hundred microseconds.
+        Size::Quick => (40, task("sleep:100ms")),
     };
     let stages = STAGES[..5].iter().map(Runner::Stage);
     let peers = [
