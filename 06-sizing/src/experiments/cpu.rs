@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Args;
 use stage06_sizing::{Align, KNEE_TOLERANCE, Sample, Table, knee, pool_sizes};
 
-use super::{Report, Tally, best_of_rounds, millis, percent, rate, run_batch, throughput_cells};
+use super::{Report, Tally, best_of_rounds, count, percent, rate, run_batch, throughput_cells};
 use crate::workload::{self, TaskKind, TaskSpec, Work};
 
 /// Flags of the `cpu` experiment.
@@ -72,7 +72,7 @@ pub fn run(args: &CpuArgs) -> Report {
         ("tasks/s", Align::Right),
         ("ideal tasks/s", Align::Right),
         ("of ideal", Align::Right),
-        ("task ms", Align::Right),
+        ("task time", Align::Right),
         ("", Align::Left),
     ]);
     for (sample, (_, batch)) in samples.iter().zip(&batches) {
@@ -83,31 +83,38 @@ pub fn run(args: &CpuArgs) -> Report {
             sample.workers,
             sample.tasks_per_s,
         ));
-        row.push(batch.service.mean().map_or("-".to_string(), millis));
+        // `{:.1?}` picks the unit, so 20 µs tasks do not show as 0.0 ms.
+        row.push(
+            batch
+                .service
+                .mean()
+                .map_or("-".to_string(), |mean| format!("{mean:.1?}")),
+        );
         row.push(note(sample.workers, cores, knee.workers, best.workers));
         table.push_row(row);
     }
 
     let text = format!(
-        "cpu: {tasks} tasks of {task} through pools of {first} to {last} workers on {cores} cores, \
+        "cpu: {tasks} tasks of {task} through pools of {first} to {last} workers on {cores_text}, \
          best of {rounds} rounds\n\
          {table}\
-         ideal: tasks x {duration} / min(workers, cores); task ms: how long a task held its worker\n\
-         past {cores} workers, the tasks take turns on the cores: each one takes longer, none finish \
+         ideal: tasks x {duration} / min(workers, cores); task time: how long a task held its worker\n\
+         past {cores_text}, the tasks take turns on the cores: each one takes longer, none finish \
          sooner\n\
-         knee: {knee_workers} workers reach {knee_rate} tasks/s, within {tolerance} of the best \
-         ({best_rate} tasks/s with {best_workers})\n",
+         knee: {knee_text} reach {knee_rate} tasks/s, within {tolerance} of the best \
+         ({best_rate} tasks/s with {best_text})\n",
         tasks = args.tasks,
         task = args.task,
         rounds = args.rounds,
         first = sizes[0],
         last = sizes[sizes.len() - 1],
+        cores_text = count(cores, "core"),
         duration = workload::format_duration(args.task.duration),
-        knee_workers = knee.workers,
+        knee_text = count(knee.workers, "worker"),
         knee_rate = rate(knee.tasks_per_s),
         tolerance = percent(KNEE_TOLERANCE),
         best_rate = rate(best.tasks_per_s),
-        best_workers = best.workers,
+        best_text = count(best.workers, "worker"),
     );
     let summary = tally.summary(
         "cpu",

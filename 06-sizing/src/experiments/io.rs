@@ -12,7 +12,7 @@ use stage06_sizing::{
     Align, Latencies, Sample, Table, littles_law_throughput, littles_law_workers, smallest_passing,
 };
 
-use super::{Report, Tally, millis, rate, run_batch};
+use super::{Report, Tally, count, millis, rate, run_batch};
 use crate::workload::{self, TaskKind, TaskSpec, Work};
 
 /// Flags of the `io` experiment.
@@ -94,7 +94,10 @@ pub fn run(args: &IoArgs) -> Report {
 
     let outcome = match measured {
         Some(workers) => {
-            format!("measured: the smallest pool that met the target has {workers} workers")
+            format!(
+                "measured: the smallest pool that met the target has {}",
+                count(workers, "worker")
+            )
         }
         None => format!(
             "measured: no pool of up to {} workers met the target; for that many waiting tasks, \
@@ -105,7 +108,7 @@ pub fn run(args: &IoArgs) -> Report {
     let text = format!(
         "io: tasks of {task}, target {target} tasks/s; a pool of N workers runs {waves} x N tasks\n\
          {table}\
-         Little's law: {target} tasks/s x {latency} = {predicted} workers busy on average\n\
+         Little's law: {target} tasks/s x {latency} = {predicted_text} busy on average\n\
          {outcome}\n\
          the tasks took {mean} ms on average, not {latency}; with that, Little's law says {corrected}\n\
          cores x 2, the rule of thumb, is {rule_of_thumb} workers: at most {rule_rate} tasks/s\n",
@@ -113,6 +116,7 @@ pub fn run(args: &IoArgs) -> Report {
         waves = args.waves,
         latency = workload::format_duration(args.latency),
         mean = millis(mean_latency),
+        predicted_text = count(predicted, "worker"),
         rule_rate = rate(littles_law_throughput(rule_of_thumb, args.latency)),
     );
     let summary = tally.summary(

@@ -228,8 +228,8 @@ pub fn parallelism() -> String {
         ]);
     }
     format!(
-        "parallelism: the experiments size pools with available_parallelism ({} cores)\n{table}",
-        workload::cores()
+        "parallelism: the experiments size pools with available_parallelism ({})\n{table}",
+        count(workload::cores(), "core")
     )
 }
 
@@ -247,6 +247,14 @@ pub fn throughput_cells(
         rate(ideal_per_s),
         percent(tasks_per_s / ideal_per_s),
     ]
+}
+
+/// `n` and a noun, in the plural unless `n` is 1: "1 core", "2 cores".
+pub fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
 }
 
 /// A throughput for a table: whole tasks per second.
