@@ -26,7 +26,6 @@
 //! A task that panics still kills its worker in this stage, and its result is lost: its handle
 //! reports [`TaskLost`] instead of waiting forever. Stage 05 keeps the worker alive.
 
-use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::mem;
@@ -36,126 +35,144 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
 
-/// A task as the workers receive it.
-///
-/// As in stage 03, a small trait rather than `Box<dyn FnOnce() + Send>`, so that a job the queue
-/// refuses can be turned back into the caller's task (see [`into_task`]).
-trait Job: Send {
-    fn run(self: Box<Self>);
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
-}
-
-// New: the queue cannot hold closures of different return types, so each task travels together
-// with the sending side of its result slot, and the worker runs the pair.
-/// A task and the place its value goes.
-struct WithResult<F, R> {
-    task: F,
-    result: ResultSender<R>,
-}
-
-impl<F, R> Job for WithResult<F, R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    fn run(self: Box<Self>) {
-        let WithResult { task, result } = *self;
-        // If `task` panics, `send` is never reached, and dropping `result` while the worker
-        // unwinds marks the slot as lost: the handle learns that no value will come.
-        result.send(task());
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
-        self
-    }
-}
-
-// New: stage 03 boxed the task itself; here the box holds a `WithResult`, and the caller gets
-// back their own closure, not the pair, so that `try_submit` loses nothing.
-/// Recovers the task `F` from the job the pool boxed a moment ago.
-fn into_task<F, R>(job: Box<dyn Job>) -> F
-where
-    F: 'static,
-    R: 'static,
-{
-    let job = job
-        .into_any()
-        .downcast::<WithResult<F, R>>()
-        .expect("a refused job is the one the pool just built");
-    // Dropping `job.result` marks a slot lost that no handle will ever read.
-    job.task
-}
-
-// New: a result slot per task, where the tutorial gives each task a `bounded(1)` channel.
+// New: stage 03's queue holds each task in a `Box`. Here it holds an `Arc` to a `TaskCell` that the
+// task's handle shares: one allocation carries the task to a worker and its value back.
 //
-// A channel is built for many messages: each one is a heap block of several hundred bytes
-// (cache-padded indices, wait lists for senders and receivers), allocated by the submitter and
-// freed by another thread. For a task that does nothing, that allocation was most of its cost.
-// One value, written once and read once, needs only a `Mutex` around a small enum in an `Arc`.
-//
-// Rejected alternatives: a `Condvar` beside the `Mutex` (its wait cannot also watch
-// `workers_alive`, see `TaskHandle::join`); and an atomic state with `thread::park`, which
-// needs `unsafe` to hand the value over without a lock.
-/// The slot a task's value waits in until its handle takes it. Shared by the job, which fills it,
-/// and the handle, which empties it.
-struct ResultSlot<R> {
-    state: Mutex<SlotState<R>>,
+// Rejected alternatives:
+// - The tutorial's `bounded(1)` channel per task. A channel is built for many messages and many
+//   waiting threads: a heap block of several hundred bytes (cache-padded indices, wait lists) plus
+//   one for its buffer. With tiny tasks, making and freeing them cost more than all the rest of
+//   the pool's work.
+// - A small result slot beside stage 03's boxed task: two allocations per task instead of one,
+//   and the worker frees a box that the submitting thread allocated. Measurably slower too.
+// - A `Condvar` to wait on: its wait cannot also watch `workers_alive` (see `TaskCell::join`).
+// - An atomic state with `thread::park`: handing the value over without a lock needs `unsafe`.
+/// What a worker sees of a task: something to run, whatever it returns.
+trait Job: Send + Sync {
+    fn run(&self);
 }
 
-enum SlotState<R> {
-    /// No value yet. A handle that waits for one leaves the sending side of a wake-up channel
-    /// here; filling the slot drops it, and the disconnect wakes the handle.
-    Pending { wake: Option<Sender<()>> },
+/// What a handle sees of a task: a value of type `R`, whatever closure computes it.
+trait Outcome<R>: Send + Sync {
+    fn join(&self, workers_alive: &Receiver<()>) -> Result<R, TaskLost>;
+}
+
+/// One submitted task, shared by the queue and the handle: the closure until a worker takes it
+/// out, then the value it returned.
+struct TaskCell<F, R> {
+    // Locked only to read or replace the enum, never while the task runs.
+    state: Mutex<TaskState<F, R>>,
+}
+
+enum TaskState<F, R> {
+    /// No value yet. `task` is the closure until a worker, or a refused submit, takes it out. A
+    /// handle that waits leaves the sending side of a wake-up channel in `wake`; finishing the
+    /// task drops it, and the disconnect wakes the handle.
+    Pending {
+        task: Option<F>,
+        wake: Option<Sender<()>>,
+    },
     /// The task returned this value.
     Done(R),
-    /// The task panicked, or was dropped without running, or the handle took the value.
+    /// The task panicked, or the handle took the value.
     Lost,
 }
 
-impl<R> ResultSlot<R> {
-    fn new() -> Arc<Self> {
-        Arc::new(ResultSlot {
-            state: Mutex::new(SlotState::Pending { wake: None }),
+impl<F, R> TaskCell<F, R> {
+    fn new(task: F) -> Arc<Self> {
+        Arc::new(TaskCell {
+            state: Mutex::new(TaskState::Pending {
+                task: Some(task),
+                wake: None,
+            }),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, SlotState<R>> {
-        // The lock is held only to read or replace the enum, never while a task runs, so a
-        // poisoned lock still guards a whole value. Panicking here instead would be worse: the
-        // sender fills the slot from a `Drop`, which may run while its worker unwinds.
+    fn lock(&self) -> MutexGuard<'_, TaskState<F, R>> {
+        // Nothing can panic while the lock is held, so a poisoned lock would still guard a whole
+        // value. Panicking here instead would be worse: `finish` also runs while a worker unwinds.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Stores the task's outcome, and wakes the handle if it is waiting.
-    fn fill(&self, outcome: SlotState<R>) {
+    /// Takes the closure out, if nobody has yet.
+    fn take_task(&self) -> Option<F> {
+        match &mut *self.lock() {
+            TaskState::Pending { task, .. } => task.take(),
+            TaskState::Done(_) | TaskState::Lost => None,
+        }
+    }
+
+    /// Stores how the task ended, and wakes the handle if it is waiting.
+    fn finish(&self, end: TaskState<F, R>) {
         let mut state = self.lock();
-        let previous = mem::replace(&mut *state, outcome);
+        let previous = mem::replace(&mut *state, end);
         drop(state);
         // Dropped after unlocking, so that the woken handle does not find the lock still held.
         drop(previous);
     }
+
+    /// Takes back the closure of a task the queue refused. Nothing else can have taken it: a
+    /// refused task never reaches a worker.
+    fn into_refused_task(self: Arc<Self>) -> F {
+        self.take_task()
+            .expect("a refused task is still in its cell")
+    }
 }
 
-/// The job's side of a result slot: it fills the slot exactly once, with the value or as lost.
-struct ResultSender<R> {
-    // An `Option` so that `send` can take it, and `Drop` knows whether a value was sent.
-    slot: Option<Arc<ResultSlot<R>>>,
+impl<F, R> Job for TaskCell<F, R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    fn run(&self) {
+        // Always `Some`: the queue hands each task to one worker, once.
+        let Some(task) = self.take_task() else { return };
+        let _lost_if_it_panics = LostOnUnwind { cell: self };
+        let value = task();
+        self.finish(TaskState::Done(value));
+    }
 }
 
-impl<R> ResultSender<R> {
-    fn send(mut self, value: R) {
-        if let Some(slot) = self.slot.take() {
-            slot.fill(SlotState::Done(value));
+impl<F, R> Outcome<R> for TaskCell<F, R>
+where
+    F: Send,
+    R: Send,
+{
+    fn join(&self, workers_alive: &Receiver<()>) -> Result<R, TaskLost> {
+        let mut state = self.lock();
+        if let TaskState::Pending { wake, .. } = &mut *state {
+            // Only a handle that has to wait pays for a channel. Waiting for the value alone is
+            // not enough: a task still queued when the last worker dies is never run and never
+            // dropped (the queue keeps it until the pool is dropped), so it would stay pending,
+            // possibly forever. So also watch `workers_alive`.
+            let (wake_sender, woken) = crossbeam_channel::bounded::<()>(0);
+            *wake = Some(wake_sender);
+            drop(state);
+            crossbeam_channel::select! {
+                recv(woken) -> _ => {}
+                // Every worker is gone. A worker finishes each task it took before it exits, so
+                // a task still pending now never ran.
+                recv(workers_alive) -> _ => {}
+            }
+            state = self.lock();
+        }
+        match mem::replace(&mut *state, TaskState::Lost) {
+            TaskState::Done(value) => Ok(value),
+            TaskState::Pending { .. } | TaskState::Lost => Err(TaskLost),
         }
     }
 }
 
-impl<R> Drop for ResultSender<R> {
+/// Marks its task lost if it is dropped while the thread unwinds from the task's panic. Without
+/// it, the handle would wait for a value that never comes.
+struct LostOnUnwind<'a, F, R> {
+    cell: &'a TaskCell<F, R>,
+}
+
+impl<F, R> Drop for LostOnUnwind<'_, F, R> {
     fn drop(&mut self) {
-        // Reached with the slot still here only if `send` never ran: the task panicked, or the
-        // job was dropped unrun. Without this the handle would wait for a value that never comes.
-        if let Some(slot) = self.slot.take() {
-            slot.fill(SlotState::Lost);
+        if thread::panicking() {
+            self.cell.finish(TaskState::Lost);
         }
     }
 }
@@ -167,7 +184,7 @@ impl<R> Drop for ResultSender<R> {
 #[derive(Debug)]
 pub struct WorkerPool {
     // An `Option` so that `Drop` can close the channel before joining the workers.
-    sender: Option<Sender<Box<dyn Job>>>,
+    sender: Option<Sender<Arc<dyn Job>>>,
     workers: Vec<JoinHandle<()>>,
     // New: never carries a message. Every worker thread holds a clone of its sender, so this
     // channel disconnects when the last worker has exited, whether it finished or panicked.
@@ -188,7 +205,7 @@ impl WorkerPool {
     /// refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         assert!(workers > 0, "a WorkerPool needs at least one worker");
-        let (sender, receiver) = crossbeam_channel::bounded::<Box<dyn Job>>(queue_capacity);
+        let (sender, receiver) = crossbeam_channel::bounded::<Arc<dyn Job>>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
         let workers = (0..workers)
             .map(|id| spawn_worker(id, receiver.clone(), alive.clone()))
@@ -220,10 +237,12 @@ impl WorkerPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (job, handle) = self.prepare(task);
+        let cell = TaskCell::new(task);
         // `send` blocks while the queue is full. This is the backpressure.
-        self.sender().send(job).map_err(|_| SubmitError)?;
-        Ok(handle)
+        self.sender()
+            .send(Arc::clone(&cell) as Arc<dyn Job>)
+            .map_err(|_| SubmitError)?;
+        Ok(self.handle(cell))
     }
 
     /// Queues `task` only if there is room right now; never waits.
@@ -240,12 +259,14 @@ impl WorkerPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (job, handle) = self.prepare(task);
-        match self.sender().try_send(job) {
-            Ok(()) => Ok(handle),
-            Err(TrySendError::Full(job)) => Err(TrySubmitError::Full(into_task::<F, R>(job))),
-            Err(TrySendError::Disconnected(job)) => {
-                Err(TrySubmitError::Closed(into_task::<F, R>(job)))
+        let cell = TaskCell::new(task);
+        // New: the queue hands a refused job back, but we hold a second `Arc` to the same cell,
+        // so the closure is taken back out of that. Stage 03's `into_any` and downcast are gone.
+        match self.sender().try_send(Arc::clone(&cell) as Arc<dyn Job>) {
+            Ok(()) => Ok(self.handle(cell)),
+            Err(TrySendError::Full(_)) => Err(TrySubmitError::Full(cell.into_refused_task())),
+            Err(TrySendError::Disconnected(_)) => {
+                Err(TrySubmitError::Closed(cell.into_refused_task()))
             }
         }
     }
@@ -265,37 +286,34 @@ impl WorkerPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (job, handle) = self.prepare(task);
-        match self.sender().send_timeout(job, timeout) {
-            Ok(()) => Ok(handle),
-            Err(SendTimeoutError::Timeout(job)) => {
-                Err(SubmitTimeoutError::Timeout(into_task::<F, R>(job)))
+        let cell = TaskCell::new(task);
+        match self
+            .sender()
+            .send_timeout(Arc::clone(&cell) as Arc<dyn Job>, timeout)
+        {
+            Ok(()) => Ok(self.handle(cell)),
+            Err(SendTimeoutError::Timeout(_)) => {
+                Err(SubmitTimeoutError::Timeout(cell.into_refused_task()))
             }
-            Err(SendTimeoutError::Disconnected(job)) => {
-                Err(SubmitTimeoutError::Closed(into_task::<F, R>(job)))
+            Err(SendTimeoutError::Disconnected(_)) => {
+                Err(SubmitTimeoutError::Closed(cell.into_refused_task()))
             }
         }
     }
 
-    // New: one result slot per task, shared by the job and the handle.
-    /// Boxes `task` with the sending side of a new result slot, and makes the handle that reads it.
-    fn prepare<F, R>(&self, task: F) -> (Box<dyn Job>, TaskHandle<R>)
+    // New: the handle shares the task's cell with the queue.
+    fn handle<F, R>(&self, cell: Arc<TaskCell<F, R>>) -> TaskHandle<R>
     where
-        F: FnOnce() -> R + Send + 'static,
+        F: Send + 'static,
         R: Send + 'static,
     {
-        let slot = ResultSlot::new();
-        let result = ResultSender {
-            slot: Some(Arc::clone(&slot)),
-        };
-        let handle = TaskHandle {
-            slot,
+        TaskHandle {
+            task: cell,
             workers_alive: self.workers_alive.clone(),
-        };
-        (Box::new(WithResult { task, result }), handle)
+        }
     }
 
-    fn sender(&self) -> &Sender<Box<dyn Job>> {
+    fn sender(&self) -> &Sender<Arc<dyn Job>> {
         self.sender.as_ref().expect("the sender lives until drop")
     }
 
@@ -313,7 +331,7 @@ impl WorkerPool {
     /// Runs every task already queued, then stops and joins the workers.
     ///
     /// Dropping the pool does the same; this method names the moment in the code. Handles stay
-    /// valid afterwards: results of finished tasks wait in their slots until joined.
+    /// valid afterwards: results of finished tasks wait in their cells until joined.
     pub fn shutdown(self) {
         drop(self);
     }
@@ -338,7 +356,7 @@ impl Drop for WorkerPool {
 /// Dropping a handle neither cancels the task nor blocks.
 #[must_use = "dropping a TaskHandle discards the task's result (the task still runs)"]
 pub struct TaskHandle<R> {
-    slot: Arc<ResultSlot<R>>,
+    task: Arc<dyn Outcome<R>>,
     workers_alive: Receiver<()>,
 }
 
@@ -350,27 +368,7 @@ impl<R> TaskHandle<R> {
     /// Returns [`TaskLost`] if the task will never produce a value: it panicked (and took its
     /// worker down), or every worker exited while the task was still queued.
     pub fn join(self) -> Result<R, TaskLost> {
-        let mut state = self.slot.lock();
-        if let SlotState::Pending { wake } = &mut *state {
-            // Only a handle that has to wait pays for a channel. Waiting on the slot alone is
-            // not enough: a task still queued when the last worker dies is never run and never
-            // dropped (the queue keeps it until the pool is dropped), so its slot would stay
-            // pending, possibly forever. So also watch `workers_alive`.
-            let (wake_sender, woken) = crossbeam_channel::bounded::<()>(0);
-            *wake = Some(wake_sender);
-            drop(state);
-            crossbeam_channel::select! {
-                recv(woken) -> _ => {}
-                // Every worker is gone. A worker fills the slot of each task it took before it
-                // exits, so a slot still pending now belongs to a task that never ran.
-                recv(self.workers_alive) -> _ => {}
-            }
-            state = self.slot.lock();
-        }
-        match mem::replace(&mut *state, SlotState::Lost) {
-            SlotState::Done(value) => Ok(value),
-            SlotState::Pending { .. } | SlotState::Lost => Err(TaskLost),
-        }
+        self.task.join(&self.workers_alive)
     }
 }
 
@@ -483,12 +481,12 @@ impl<F> fmt::Debug for SubmitTimeoutError<F> {
 
 impl<F> Error for SubmitTimeoutError<F> {}
 
-fn spawn_worker(id: usize, receiver: Receiver<Box<dyn Job>>, alive: Sender<()>) -> JoinHandle<()> {
+fn spawn_worker(id: usize, receiver: Receiver<Arc<dyn Job>>, alive: Sender<()>) -> JoinHandle<()> {
     thread::Builder::new()
         .name(format!("worker-{id}"))
         .spawn(move || {
-            // New: held, never used. It is dropped when this thread ends, after every slot of a
-            // task this worker took has been filled, even if a task panicked.
+            // New: held, never used. It is dropped when this thread ends, after every task this
+            // worker took has been finished, even one that panicked.
             let _alive = alive;
             // No lock around `recv`. Several workers can wait on the same channel, and each
             // task goes to exactly one of them.

@@ -6,7 +6,7 @@
 //! [`TaskHandle::join`] returns [`TaskPanicked`] with the panic message, the pool counts it, and
 //! the worker takes the next task. Should a worker thread die anyway (a panic can escape
 //! `catch_unwind`, see [`ResilientPool`]), a replacement with the same name starts in its place.
-//! The bounded queue, the result slots and the policies for a full queue
+//! The bounded queue, the task cells that carry each value back, and the policies for a full queue
 //! ([`ResilientPool::try_submit`], [`ResilientPool::submit_timeout`]) are stage 04's.
 //!
 //! ```
@@ -37,117 +37,121 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
 
-/// A task as the workers receive it.
-///
-/// As in stages 03 and 04, a small trait, so that a job the queue refuses can be turned back into
-/// the caller's task (see [`into_task`]).
-trait Job: Send {
-    // New: the worker passes in the counters, so the job can record its outcome the moment it
-    // is known.
-    fn run(self: Box<Self>, counters: &Counters);
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+// As in stage 04, the queue holds an `Arc` to a `TaskCell` that the task's handle shares: one
+// allocation carries the task to a worker and its outcome back. (A `bounded(1)` channel per task,
+// or a result slot beside a boxed task, cost more than an empty task itself.)
+/// What a worker sees of a task: something to run, whatever it returns.
+trait Job: Send + Sync {
+    // New: the worker passes in the counters, so the task's outcome is counted the moment it is
+    // known.
+    fn run(&self, counters: &Counters);
 }
 
-/// A task and the place its outcome goes.
-struct WithResult<F, R> {
-    task: F,
-    // The task's outcome, not only its value (see `TaskHandle`).
-    result: ResultSender<Result<R, TaskPanicked>>,
+/// What a handle sees of a task: an outcome with a value of type `R`, whatever closure computes it.
+trait Outcome<R>: Send + Sync {
+    fn join(&self, workers_alive: &Receiver<()>) -> Result<R, TaskPanicked>;
 }
 
-impl<F, R> Job for WithResult<F, R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    fn run(self: Box<Self>, counters: &Counters) {
-        let WithResult { task, result } = *self;
-        run_task(task, result, counters);
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
-        self
-    }
+/// One submitted task, shared by the queue and the handle: the closure until a worker takes it
+/// out, then how it ended.
+struct TaskCell<F, R> {
+    // Locked only to read or replace the enum, never while the task runs.
+    state: Mutex<TaskState<F, R>>,
 }
 
-/// Recovers the task `F` from the job the pool boxed a moment ago.
-fn into_task<F, R>(job: Box<dyn Job>) -> F
-where
-    F: 'static,
-    R: 'static,
-{
-    let job = job
-        .into_any()
-        .downcast::<WithResult<F, R>>()
-        .expect("a refused job is the one the pool just built");
-    // Dropping `job.result` marks a slot lost that no handle will ever read.
-    job.task
+enum TaskState<F, R> {
+    /// Not finished. `task` is the closure until a worker, or a refused submit, takes it out. A
+    /// handle that waits leaves the sending side of a wake-up channel in `wake`; finishing the
+    /// task drops it, and the disconnect wakes the handle.
+    Pending {
+        task: Option<F>,
+        wake: Option<Sender<()>>,
+    },
+    // New: the outcome, not only the value, so that a panic arrives with its message.
+    /// The task returned this value, or panicked with this message.
+    Done(Result<R, TaskPanicked>),
+    /// The handle took the outcome.
+    Taken,
 }
 
-// As in stage 04, a result slot rather than a `bounded(1)` channel per task: a channel's heap
-// block (cache-padded indices, wait lists) cost more than an empty task, and one value written once
-// and read once needs only a `Mutex` around a small enum in an `Arc`. A `Condvar` was rejected
-// because its wait cannot also watch `workers_alive` (see `TaskHandle::join`).
-/// The slot a task's outcome waits in until its handle takes it. Shared by the job, which fills
-/// it, and the handle, which empties it.
-struct ResultSlot<T> {
-    state: Mutex<SlotState<T>>,
-}
-
-enum SlotState<T> {
-    /// No outcome yet. A handle that waits for one leaves the sending side of a wake-up channel
-    /// here; filling the slot drops it, and the disconnect wakes the handle.
-    Pending { wake: Option<Sender<()>> },
-    /// The task's outcome.
-    Done(T),
-    /// The job was dropped without running, or the handle took the outcome.
-    Lost,
-}
-
-impl<T> ResultSlot<T> {
-    fn new() -> Arc<Self> {
-        Arc::new(ResultSlot {
-            state: Mutex::new(SlotState::Pending { wake: None }),
+impl<F, R> TaskCell<F, R> {
+    fn new(task: F) -> Arc<Self> {
+        Arc::new(TaskCell {
+            state: Mutex::new(TaskState::Pending {
+                task: Some(task),
+                wake: None,
+            }),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, SlotState<T>> {
-        // The lock is held only to read or replace the enum, never while a task runs, so a
-        // poisoned lock still guards a whole value. Panicking here instead would be worse: the
-        // sender fills the slot from a `Drop`, which may run while its worker unwinds.
+    fn lock(&self) -> MutexGuard<'_, TaskState<F, R>> {
+        // Nothing can panic while the lock is held, so a poisoned lock would still guard a whole
+        // value. Panicking here instead would be worse: it would take a worker down.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Takes the closure out, if nobody has yet.
+    fn take_task(&self) -> Option<F> {
+        match &mut *self.lock() {
+            TaskState::Pending { task, .. } => task.take(),
+            TaskState::Done(_) | TaskState::Taken => None,
+        }
+    }
+
     /// Stores the task's outcome, and wakes the handle if it is waiting.
-    fn fill(&self, outcome: SlotState<T>) {
+    fn finish(&self, outcome: Result<R, TaskPanicked>) {
         let mut state = self.lock();
-        let previous = mem::replace(&mut *state, outcome);
+        let previous = mem::replace(&mut *state, TaskState::Done(outcome));
         drop(state);
         // Dropped after unlocking, so that the woken handle does not find the lock still held.
         drop(previous);
     }
-}
 
-/// The job's side of a result slot: it fills the slot exactly once, with the outcome or as lost.
-struct ResultSender<T> {
-    // An `Option` so that `send` can take it, and `Drop` knows whether an outcome was sent.
-    slot: Option<Arc<ResultSlot<T>>>,
-}
-
-impl<T> ResultSender<T> {
-    fn send(mut self, outcome: T) {
-        if let Some(slot) = self.slot.take() {
-            slot.fill(SlotState::Done(outcome));
-        }
+    /// Takes back the closure of a task the queue refused. Nothing else can have taken it: a
+    /// refused task never reaches a worker.
+    fn into_refused_task(self: Arc<Self>) -> F {
+        self.take_task()
+            .expect("a refused task is still in its cell")
     }
 }
 
-impl<T> Drop for ResultSender<T> {
-    fn drop(&mut self) {
-        // Reached with the slot still here only if `send` never ran. Panics are caught now, so
-        // that means the job was dropped unrun: no worker thread was left to take it.
-        if let Some(slot) = self.slot.take() {
-            slot.fill(SlotState::Lost);
+impl<F, R> Job for TaskCell<F, R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    fn run(&self, counters: &Counters) {
+        // Always `Some`: the queue hands each task to one worker, once.
+        let Some(task) = self.take_task() else { return };
+        run_task(task, self, counters);
+    }
+}
+
+impl<F, R> Outcome<R> for TaskCell<F, R>
+where
+    F: Send,
+    R: Send,
+{
+    fn join(&self, workers_alive: &Receiver<()>) -> Result<R, TaskPanicked> {
+        let mut state = self.lock();
+        if let TaskState::Pending { wake, .. } = &mut *state {
+            // As in stage 04: wait for the outcome, but stop waiting once no worker is left,
+            // since a task still queued then would never run, and the queue would keep it until
+            // the pool is dropped.
+            let (wake_sender, woken) = crossbeam_channel::bounded::<()>(0);
+            *wake = Some(wake_sender);
+            drop(state);
+            crossbeam_channel::select! {
+                recv(woken) -> _ => {}
+                // Every worker is gone. A worker finishes each task it took before it exits, so
+                // a task still pending now never ran.
+                recv(workers_alive) -> _ => {}
+            }
+            state = self.lock();
+        }
+        match mem::replace(&mut *state, TaskState::Taken) {
+            TaskState::Done(outcome) => outcome,
+            TaskState::Pending { .. } | TaskState::Taken => Err(TaskPanicked::never_ran()),
         }
     }
 }
@@ -166,7 +170,7 @@ impl<T> Drop for ResultSender<T> {
 #[derive(Debug)]
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before joining the workers.
-    sender: Option<Sender<Box<dyn Job>>>,
+    sender: Option<Sender<Arc<dyn Job>>>,
     // New: the counters and the list of threads, shared with the worker threads, which update
     // them and add their own replacements to the list.
     shared: Arc<Shared>,
@@ -213,7 +217,7 @@ impl ResilientPool {
     /// refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         assert!(workers > 0, "a ResilientPool needs at least one worker");
-        let (sender, receiver) = crossbeam_channel::bounded::<Box<dyn Job>>(queue_capacity);
+        let (sender, receiver) = crossbeam_channel::bounded::<Arc<dyn Job>>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared::default());
         for id in 0..workers {
@@ -237,7 +241,7 @@ impl ResilientPool {
     ///
     /// There is no `Result` to check: dead workers are replaced, so there is always one to run
     /// the task. (Only if the operating system refused to start replacements could none be
-    /// left; then the task is dropped and its `join` says so.)
+    /// left; then the task never runs, and its `join` says so.)
     ///
     /// Dropping the handle does not cancel the task: it still runs, and its value is discarded.
     pub fn submit<F, R>(&self, task: F) -> TaskHandle<R>
@@ -245,11 +249,12 @@ impl ResilientPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (job, handle) = self.prepare(task);
+        let cell = TaskCell::new(task);
         // `send` blocks while the queue is full. This is the backpressure. It fails only when no
-        // worker thread is left at all (see above); the job is dropped and its slot marked lost.
-        let _ = self.sender().send(job);
-        handle
+        // worker thread is left at all (see above); then the task stays pending in its cell, and
+        // `join`, seeing no worker, says it never ran.
+        let _ = self.sender().send(Arc::clone(&cell) as Arc<dyn Job>);
+        self.handle(cell)
     }
 
     /// Queues `task` only if there is room right now; never waits.
@@ -267,12 +272,12 @@ impl ResilientPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (job, handle) = self.prepare(task);
-        match self.sender().try_send(job) {
-            Err(TrySendError::Full(job)) => Err(TrySubmitError::Full(into_task::<F, R>(job))),
-            // New: no `Closed` case, for the reason `submit` has no `Result`. The job is dropped
-            // here, which marks its slot lost, so `join` says the task never ran.
-            Ok(()) | Err(TrySendError::Disconnected(_)) => Ok(handle),
+        let cell = TaskCell::new(task);
+        match self.sender().try_send(Arc::clone(&cell) as Arc<dyn Job>) {
+            Err(TrySendError::Full(_)) => Err(TrySubmitError::Full(cell.into_refused_task())),
+            // New: no `Closed` case, for the reason `submit` has no `Result`: with no worker
+            // left, the task stays pending, and `join` says it never ran.
+            Ok(()) | Err(TrySendError::Disconnected(_)) => Ok(self.handle(cell)),
         }
     }
 
@@ -292,34 +297,32 @@ impl ResilientPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (job, handle) = self.prepare(task);
-        match self.sender().send_timeout(job, timeout) {
-            Err(SendTimeoutError::Timeout(job)) => {
-                Err(SubmitTimeoutError::Timeout(into_task::<F, R>(job)))
+        let cell = TaskCell::new(task);
+        match self
+            .sender()
+            .send_timeout(Arc::clone(&cell) as Arc<dyn Job>, timeout)
+        {
+            Err(SendTimeoutError::Timeout(_)) => {
+                Err(SubmitTimeoutError::Timeout(cell.into_refused_task()))
             }
             // New: no `Closed` case, as in `try_submit`.
-            Ok(()) | Err(SendTimeoutError::Disconnected(_)) => Ok(handle),
+            Ok(()) | Err(SendTimeoutError::Disconnected(_)) => Ok(self.handle(cell)),
         }
     }
 
-    /// Boxes `task` with the sending side of a new result slot, and makes the handle that reads it.
-    fn prepare<F, R>(&self, task: F) -> (Box<dyn Job>, TaskHandle<R>)
+    /// The handle that shares the task's cell with the queue.
+    fn handle<F, R>(&self, cell: Arc<TaskCell<F, R>>) -> TaskHandle<R>
     where
-        F: FnOnce() -> R + Send + 'static,
+        F: Send + 'static,
         R: Send + 'static,
     {
-        let slot = ResultSlot::new();
-        let result = ResultSender {
-            slot: Some(Arc::clone(&slot)),
-        };
-        let handle = TaskHandle {
-            slot,
+        TaskHandle {
+            task: cell,
             workers_alive: self.workers_alive.clone(),
-        };
-        (Box::new(WithResult { task, result }), handle)
+        }
     }
 
-    fn sender(&self) -> &Sender<Box<dyn Job>> {
+    fn sender(&self) -> &Sender<Arc<dyn Job>> {
         self.sender.as_ref().expect("the sender lives until drop")
     }
 
@@ -360,7 +363,7 @@ impl ResilientPool {
     /// Runs every task already queued, then stops and joins every worker thread.
     ///
     /// Dropping the pool does the same; this method names the moment in the code. Handles stay
-    /// valid afterwards: results of finished tasks wait in their slots until joined.
+    /// valid afterwards: results of finished tasks wait in their cells until joined.
     pub fn shutdown(self) {
         drop(self);
     }
@@ -387,14 +390,14 @@ impl Drop for ResilientPool {
 
 /// New: runs one task on a worker thread, records how it ended, and hands the outcome to the
 /// task's handle.
-fn run_task<F, R>(task: F, result: ResultSender<Result<R, TaskPanicked>>, counters: &Counters)
+fn run_task<F, R>(task: F, cell: &TaskCell<F, R>, counters: &Counters)
 where
     F: FnOnce() -> R,
 {
     // `catch_unwind` requires an unwind-safe closure, so that nobody observes state that a panic
     // left half-updated. `AssertUnwindSafe` vouches for it, and that holds here: the task is
-    // moved in and consumed, and after a panic nothing of it is used again; only the result
-    // slot, which the task never touched, is. State the task shares through `Arc` is its
+    // moved in and consumed, and after a panic nothing of it is used again; only its cell, which
+    // the task never touched, is. State the task shares through `Arc` is its
     // author's concern: a `Mutex` it held while panicking is poisoned, which tells the next user.
     let outcome = panic::catch_unwind(AssertUnwindSafe(task));
     // Counted first, so that the counters already include this task when its handle returns,
@@ -406,9 +409,9 @@ where
     };
     counter.fetch_add(1, Ordering::SeqCst);
     match outcome {
-        Ok(value) => result.send(Ok(value)),
+        Ok(value) => cell.finish(Ok(value)),
         Err(payload) => {
-            result.send(Err(TaskPanicked::from_payload(payload.as_ref())));
+            cell.finish(Err(TaskPanicked::from_payload(payload.as_ref())));
             // Dropping the payload runs its destructor, which is arbitrary code and can panic
             // in turn. That panic is not caught: it ends this worker thread, whose `Worker`
             // guard then starts a replacement. The task was counted and reported already.
@@ -422,8 +425,7 @@ where
 /// Dropping a handle neither cancels the task nor blocks.
 #[must_use = "dropping a TaskHandle discards the task's result (the task still runs)"]
 pub struct TaskHandle<R> {
-    // New: the task's outcome, not only its value, so that a panic arrives with its message.
-    slot: Arc<ResultSlot<Result<R, TaskPanicked>>>,
+    task: Arc<dyn Outcome<R>>,
     workers_alive: Receiver<()>,
 }
 
@@ -436,26 +438,7 @@ impl<R> TaskHandle<R> {
     /// where a task never runs, when no worker thread is left because the operating system
     /// refused to start replacements, the error's message says that instead.
     pub fn join(self) -> Result<R, TaskPanicked> {
-        let mut state = self.slot.lock();
-        if let SlotState::Pending { wake } = &mut *state {
-            // As in stage 04: wait for the outcome, but stop waiting once no worker is left,
-            // since a task still queued then would never run, and the queue would keep it until
-            // the pool is dropped.
-            let (wake_sender, woken) = crossbeam_channel::bounded::<()>(0);
-            *wake = Some(wake_sender);
-            drop(state);
-            crossbeam_channel::select! {
-                recv(woken) -> _ => {}
-                // Every worker is gone. A worker fills the slot of each task it took before it
-                // exits, so a slot still pending now belongs to a task that never ran.
-                recv(self.workers_alive) -> _ => {}
-            }
-            state = self.slot.lock();
-        }
-        match mem::replace(&mut *state, SlotState::Lost) {
-            SlotState::Done(outcome) => outcome,
-            SlotState::Pending { .. } | SlotState::Lost => Err(TaskPanicked::never_ran()),
-        }
+        self.task.join(&self.workers_alive)
     }
 }
 
@@ -597,7 +580,7 @@ impl<F> Error for SubmitTimeoutError<F> {}
 /// thread ends, also when a panic ends it. That is the moment to start a replacement.
 struct Worker {
     id: usize,
-    jobs: Receiver<Box<dyn Job>>,
+    jobs: Receiver<Arc<dyn Job>>,
     alive: Sender<()>,
     shared: Arc<Shared>,
 }
@@ -634,7 +617,7 @@ impl Drop for Worker {
 /// Starts worker thread `worker-{id}` and lists it in `shared` for shutdown to join.
 fn spawn_worker(
     id: usize,
-    jobs: Receiver<Box<dyn Job>>,
+    jobs: Receiver<Arc<dyn Job>>,
     alive: Sender<()>,
     shared: Arc<Shared>,
 ) -> io::Result<()> {
