@@ -34,6 +34,8 @@ pub struct Measurement {
     pub peaks: Option<Peaks>,
     /// Resource usage reported by the kernel at exit (Unix only).
     pub usage: Option<Usage>,
+    /// CPU time that everything else on the machine used while the child ran (Linux only).
+    pub outside_cpu: Option<Duration>,
 }
 
 impl Measurement {
@@ -173,6 +175,7 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let busy_before = machine_busy();
     let start = Instant::now();
     let mut child = command.spawn()?;
     // Readers on their own threads: a child blocked on a full pipe would never exit.
@@ -200,6 +203,12 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
         thread::sleep(SAMPLE_INTERVAL);
     };
     let wall = start.elapsed();
+    let busy = machine_busy()
+        .zip(busy_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let outside_cpu = busy
+        .zip(usage)
+        .map(|(busy, usage)| busy.saturating_sub(usage.cpu));
     let stdout = joined(stdout).unwrap_or_default();
     let summary = stdout
         .lines()
@@ -213,7 +222,30 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
         stderr: joined(stderr).unwrap_or_default(),
         peaks: sampler.finish(),
         usage,
+        outside_cpu,
     })
+}
+
+/// CPU time the whole machine has spent busy since boot, from the first line of `/proc/stat`:
+/// user, nice, system, irq, softirq and steal, in clock ticks of 1/100 s (Linux's `USER_HZ` on
+/// every common architecture). Idle and IO wait are left out.
+fn machine_busy() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    busy_ticks(stat.lines().next()?).map(|ticks| Duration::from_millis(ticks * 10))
+}
+
+fn busy_ticks(cpu_line: &str) -> Option<u64> {
+    let mut fields = cpu_line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let ticks: Vec<u64> = fields.map_while(|field| field.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    let busy = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&index| ticks.get(index))
+        .sum();
+    (ticks.len() >= 4).then_some(busy)
 }
 
 fn joined(reader: Option<JoinHandle<String>>) -> Option<String> {
@@ -384,6 +416,14 @@ mod tests {
             samples: 3,
         };
         assert_eq!(peaks, expected);
+    }
+
+    #[test]
+    fn busy_time_leaves_out_idle_and_io_wait() {
+        let line = "cpu  100 5 20 9000 40 1 2 3 0 0";
+        assert_eq!(busy_ticks(line), Some(100 + 5 + 20 + 1 + 2 + 3));
+        assert_eq!(busy_ticks("cpu0 1 2 3 4"), None);
+        assert_eq!(busy_ticks("intr 1 2 3"), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
+use super::{DISTURBED, Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Chart, LinePanel, Panel, Series};
 use crate::peer::Peer;
 use crate::report::{self, Table};
@@ -148,10 +148,13 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
             let cell = match mine.iter().find(|run| run.job.task == *spec) {
                 None => "-".to_string(),
                 Some(run) if spec.duration.is_zero() => {
-                    tasks_per_second(run).map_or_else(|| "-".to_string(), report::rate)
+                    let rate = tasks_per_second(run).map_or_else(|| "-".to_string(), report::rate);
+                    format!("{rate}{}", mark(run, &runs))
                 }
                 Some(run) => {
-                    fraction(&runs, run).map_or_else(|| "-".to_string(), |f| format!("{f:.2}"))
+                    let share =
+                        fraction(&runs, run).map_or_else(|| "-".to_string(), |f| format!("{f:.2}"));
+                    format!("{share}{}", mark(run, &runs))
                 }
             };
             row.push(cell);
@@ -167,12 +170,27 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
         1.0 / cores() as f64,
         match rounds {
             1 => "Each run ran once.".to_string(),
-            n =>
-                format!("Each run ran {n} times, the sequential loop included; the fastest counts."),
+            n => format!(
+                "Each run ran {n} times, the sequential loop included, and up to {n} more times \
+                 while other programs were using more than {:.0}% of the machine; the fastest \
+                 undisturbed run counts.",
+                DISTURBED * 100.0
+            ),
         },
     );
     if !table.is_empty() {
         body.push_str(&table.markdown());
+    }
+    if runs
+        .iter()
+        .any(|run| run.ok().is_some() && !run.undisturbed())
+    {
+        let _ = writeln!(
+            body,
+            "\n† Other programs used more than {:.0}% of the machine during this run or its \
+             sequential baseline, even after the extra tries: its time is less trustworthy.",
+            DISTURBED * 100.0
+        );
     }
     body.push_str(&close_up(&runs));
     body.push_str(&problems(&runs));
@@ -183,6 +201,18 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
         body,
         runs,
     }
+}
+
+/// A dagger for a cell whose run, or whose sequential baseline, shared the machine with other
+/// programs even after the extra tries.
+fn mark(run: &Run, runs: &[Run]) -> &'static str {
+    let baseline = runs.iter().find(|other| {
+        other.job.runner == Runner::Peer(Peer::Sequential)
+            && other.job.task == run.job.task
+            && other.job.tasks == run.job.tasks
+    });
+    let clean = run.undisturbed() && baseline.is_none_or(Run::undisturbed);
+    if clean { "" } else { " †" }
 }
 
 /// What the tiny tasks cost each runner: CPU time and context switches per task.
@@ -197,6 +227,7 @@ fn close_up(runs: &[Run]) -> String {
         "voluntary switches",
         "involuntary switches",
         "switches per 1,000 tasks",
+        "others' CPU share",
     ]);
     for run in runs.iter().filter(|run| run.job.task == tiny) {
         let Some(elapsed) = run.elapsed_ms() else {
@@ -218,6 +249,10 @@ fn close_up(runs: &[Run]) -> String {
             report::opt_count(voluntary),
             report::opt_count(involuntary),
             per_thousand.unwrap_or_else(|| report::NOT_AVAILABLE.to_string()),
+            run.disturbance().map_or_else(
+                || report::NOT_AVAILABLE.to_string(),
+                |share| format!("{:.0}%", share * 100.0),
+            ),
         ]);
     }
     if table.is_empty() {
