@@ -222,27 +222,28 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
             y_axis: "tasks/s".to_string(),
             x_log: false,
             y_log: false,
+            // The reference first, so that the measured line is drawn on top of it.
             series: vec![
-                series(cpu, "tasks/s", "measured", "06"),
                 series(
                     cpu,
                     "ideal tasks/s",
                     "ideal: min(workers, cores) / task time",
                     "reference",
                 ),
+                series(cpu, "tasks/s", "measured", "06"),
             ],
         }));
     }
     if let Some(io) = find("io").filter(|e| !e.column("tasks/s").is_empty()) {
         let measured = series(io, "tasks/s", "measured", "06");
         let mut lines = vec![
-            measured,
             series(
                 io,
                 "limit W/L",
                 "Little's law: workers / latency",
                 "reference",
             ),
+            measured,
         ];
         if let Some(target) = io.value("target_per_s").and_then(|t| t.parse::<f64>().ok()) {
             let xs: Vec<f64> = lines[0].points.iter().map(|point| point.0).collect();
