@@ -10,6 +10,7 @@
 //! ```
 
 mod chart;
+mod outputs;
 mod peer;
 mod probe;
 mod report;
@@ -68,6 +69,14 @@ struct Cli {
 enum Command {
     /// Run tasks on a comparison peer, with the stages' flags and summary line.
     Peer(PeerArgs),
+    /// Record what each stage prints at its defaults in its output.txt (debug builds, as
+    /// `cargo run --bin` makes them).
+    Outputs {
+        /// Compare with the recorded output.txt files instead of rewriting them; exits 1 and
+        /// names the differences when a stage's output changed shape.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Where the results go.
@@ -83,10 +92,28 @@ enum Destination {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Peer(args)) = &cli.command {
-        return peer::run(args);
+    match &cli.command {
+        Some(Command::Peer(args)) => return peer::run(args),
+        Some(Command::Outputs { check }) => return outputs(*check),
+        None => {}
     }
     match measure(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn outputs(check: bool) -> ExitCode {
+    let workspace = Workspace::locate();
+    let result = if check {
+        outputs::check(&workspace)
+    } else {
+        outputs::record(&workspace)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

@@ -131,8 +131,17 @@ impl Workspace {
 
     /// Where the release build of `bin` lands.
     pub fn binary(&self, bin: &str) -> PathBuf {
+        self.binary_in("release", bin)
+    }
+
+    /// Where the debug build of `bin` lands, the one `cargo run --bin` runs.
+    pub fn debug_binary(&self, bin: &str) -> PathBuf {
+        self.binary_in("debug", bin)
+    }
+
+    fn binary_in(&self, profile: &str, bin: &str) -> PathBuf {
         self.target
-            .join("release")
+            .join(profile)
             .join(format!("{bin}{}", env::consts::EXE_SUFFIX))
     }
 
@@ -143,8 +152,22 @@ impl Workspace {
     /// Returns cargo's first error line if the build fails: a stage that is being edited
     /// may not compile, and that must not stop the other stages from being measured.
     pub fn build(&self, package: &str) -> Result<(), String> {
+        self.cargo_build(package, Some("--release"))
+    }
+
+    /// Builds one package's binaries in debug mode, as `cargo run --bin` would.
+    ///
+    /// # Errors
+    ///
+    /// Returns cargo's first error line if the build fails.
+    pub fn build_debug(&self, package: &str) -> Result<(), String> {
+        self.cargo_build(package, None)
+    }
+
+    fn cargo_build(&self, package: &str, profile: Option<&str>) -> Result<(), String> {
         let output = Command::new(&self.cargo)
-            .args(["build", "--release", "--bins", "--quiet", "-p", package])
+            .args(["build", "--bins", "--quiet", "-p", package])
+            .args(profile)
             .env("CARGO_TARGET_DIR", &self.target)
             .current_dir(&self.root)
             .output()

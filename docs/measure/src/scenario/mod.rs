@@ -273,10 +273,7 @@ impl Run {
     /// The share of the machine's CPU that other processes used while this run lasted (Linux
     /// only): 0.0 is an undisturbed run, 0.5 means another program kept one of two cores busy.
     pub fn disturbance(&self) -> Option<f64> {
-        let measurement = self.ok()?;
-        let capacity = measurement.wall.as_secs_f64() * crate::workload::cores() as f64;
-        let outside = measurement.outside_cpu?.as_secs_f64();
-        (capacity > 0.0).then(|| outside / capacity)
+        self.ok()?.disturbance()
     }
 
     /// Whether other programs left this run alone (or we cannot tell).

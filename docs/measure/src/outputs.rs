@@ -1,0 +1,192 @@
+//! `measure outputs`: what each stage prints at its defaults, recorded in the stage's
+//! `output.txt` so a reader sees the result without running it, and checked so the recording
+//! cannot silently go stale.
+//!
+//! A recording is compared *in shape*, not to the letter: numbers vary from run to run (times,
+//! rates, ids), and the workers' lines come in whatever order the threads finish. So both sides
+//! are normalised (every number becomes `#`, runs of spaces become one, table rows that only
+//! differ in numbers fold into one) and compared as sets of lines, except that the last line, the
+//! summary, must match in place.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::stages::{STAGES, Stage, Workspace};
+
+/// The command that rewrites every `output.txt`; failures name it.
+pub const REGENERATE: &str = "cargo run -p measure -- outputs";
+
+/// Runs every stage at its defaults and rewrites its `output.txt`.
+///
+/// # Errors
+///
+/// Returns a message naming the stage that failed to build, run or be written.
+pub fn record(workspace: &Workspace) -> Result<(), String> {
+    for stage in &STAGES {
+        let text = run_at_defaults(workspace, stage)?;
+        let path = output_path(workspace, stage);
+        fs::write(&path, text).map_err(|error| format!("{}: {error}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Runs every stage at its defaults and compares what it printed with its `output.txt`.
+///
+/// # Errors
+///
+/// Returns one paragraph per stage whose output no longer has the recorded shape, each naming
+/// the lines that differ and the command that records them again.
+pub fn check(workspace: &Workspace) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for stage in &STAGES {
+        let path = output_path(workspace, stage);
+        let recorded = fs::read_to_string(&path)
+            .map_err(|error| format!("{}: {error} (run `{REGENERATE}`)", path.display()))?;
+        let actual = run_at_defaults(workspace, stage)?;
+        if let Some(difference) = compare(&recorded, &actual) {
+            problems.push(format!(
+                "{} no longer prints what {} shows:\n{difference}",
+                stage.bin,
+                path.display()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    problems.push(format!(
+        "If the change is intended, record the outputs again with `{REGENERATE}`."
+    ));
+    Err(problems.join("\n\n"))
+}
+
+fn output_path(workspace: &Workspace, stage: &Stage) -> PathBuf {
+    workspace.root.join(stage.bin).join("output.txt")
+}
+
+/// What `cargo run --bin BIN` shows: the command, then stdout, then anything on stderr.
+fn run_at_defaults(workspace: &Workspace, stage: &Stage) -> Result<String, String> {
+    workspace
+        .build_debug(stage.package)
+        .map_err(|error| format!("{}: {error}", stage.bin))?;
+    let binary = workspace.debug_binary(stage.bin);
+    let output = Command::new(&binary)
+        .output()
+        .map_err(|error| format!("cannot run {}: {error}", binary.display()))?;
+    if !output.status.success() {
+        return Err(format!("{} exited with {}", stage.bin, output.status));
+    }
+    // The two streams are read separately, so their relative order is lost; stderr goes last,
+    // where a reader finds it in one piece.
+    let mut text = format!("$ cargo run --bin {}\n", stage.bin);
+    text.push_str(&String::from_utf8_lossy(&output.stdout));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !stderr.is_empty() {
+        text.push_str("--- stderr ---\n");
+        text.push_str(&stderr);
+    }
+    Ok(text)
+}
+
+/// `None` if `actual` has the shape of `recorded`, else a description of what differs.
+pub fn compare(recorded: &str, actual: &str) -> Option<String> {
+    let shape = |text: &str| -> BTreeSet<String> { text.lines().map(normalise).collect() };
+    let (expected, found) = (shape(recorded), shape(actual));
+    let mut lines = Vec::new();
+    for line in expected.difference(&found) {
+        lines.push(format!("  missing: {line}"));
+    }
+    for line in found.difference(&expected) {
+        lines.push(format!("  new: {line}"));
+    }
+    let last = |text: &str| text.lines().last().map(normalise);
+    if last(recorded) != last(actual) {
+        lines.push(format!(
+            "  last line was `{}`, is now `{}`",
+            last(recorded).unwrap_or_default(),
+            last(actual).unwrap_or_default()
+        ));
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// Replaces every number (with its decimals, thousands separators and time unit) by `#` and
+/// folds runs of spaces, so that two runs of the same program look alike.
+pub fn normalise(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            while chars.next_if(|&c| c.is_ascii_digit() || c == '.' || c == ',').is_some() {}
+            skip_time_unit(&mut chars);
+            out.push('#');
+        } else if c.is_whitespace() {
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out.trim().to_string()
+}
+
+/// Debug-formatted durations change unit with their size (`950µs`, `1.2ms`), so the unit is
+/// part of the number.
+fn skip_time_unit(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    let rest: String = chars.clone().take(3).collect();
+    for unit in ["ns", "µs", "us", "ms", "s"] {
+        let ends_word = rest[unit.len().min(rest.len())..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if rest.starts_with(unit) && ends_word {
+            for _ in 0..unit.chars().count() {
+                chars.next();
+            }
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_time_units_vary_freely() {
+        assert_eq!(
+            normalise("57 of 100 submits waited (1.0s in total): the queue of 16 was full"),
+            normalise("81 of 100 submits waited (950.2ms in total): the queue of 16 was full"),
+        );
+        assert_eq!(normalise("task 7 done on worker-2"), "task # done on worker-#");
+        assert_eq!(normalise("  2   1,760    88%"), "# # #%");
+    }
+
+    #[test]
+    fn words_after_a_number_are_kept() {
+        assert_eq!(normalise("10 workers busy"), "# workers busy");
+        assert_eq!(normalise("at 2 seconds"), "at # seconds");
+    }
+
+    #[test]
+    fn reordered_lines_match_but_changed_ones_do_not() {
+        let recorded = "$ run\ntask 1 done\ntask 0 done\nsummary: a=1\n";
+        let reordered = "$ run\ntask 0 done\ntask 1 done\nsummary: a=2\n";
+        assert_eq!(compare(recorded, reordered), None);
+
+        let changed = "$ run\ntask 0 finished\nsummary: a=2\n";
+        let difference = compare(recorded, changed).unwrap();
+        assert!(difference.contains("missing: task # done"), "{difference}");
+        assert!(difference.contains("new: task # finished"), "{difference}");
+    }
+
+    #[test]
+    fn the_summary_must_stay_last() {
+        let recorded = "$ run\nresult\nsummary: a=1\n";
+        let moved = "$ run\nsummary: a=1\nresult\n";
+        assert!(compare(recorded, moved).unwrap().contains("last line"));
+    }
+}
