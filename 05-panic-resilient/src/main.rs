@@ -285,22 +285,22 @@ fn print_report(report: &SubmitReport, args: &Args) {
     if report.waited > 0 {
         let waited = report.waited;
         let total = report.waiting_time;
-        println!("{waited} of {tasks} submits waited ({total:.1?} in total): {full}");
+        println!("backpressure: {waited} of {tasks} submits waited ({total:.1?} in total): {full}");
     }
     if report.ran_in_caller > 0 {
         let ran = report.ran_in_caller;
-        println!("{ran} of {tasks} tasks ran on the submitting thread: {full}");
+        println!("backpressure: {ran} of {tasks} tasks ran on the submitting thread: {full}");
     }
     if !report.rejected.is_empty() {
         let rejected = report.rejected.len();
-        println!("{rejected} of {tasks} tasks were rejected and did not run: {full}");
+        println!("backpressure: {rejected} of {tasks} tasks were rejected and did not run: {full}");
         if !args.quiet {
             println!("rejected task ids: {:?}", report.rejected);
         }
     }
     if report.waited == 0 && report.ran_in_caller == 0 && report.rejected.is_empty() {
         println!(
-            "every submit found room in the queue (policy {})",
+            "backpressure: none, every submit found room in the queue (policy {})",
             args.policy
         );
     }

@@ -4,9 +4,9 @@
 //!
 //! A recording is compared *in shape*, not to the letter: numbers vary from run to run (times,
 //! rates, ids), and the workers' lines come in whatever order the threads finish. So both sides
-//! are normalised (every number becomes `#`, runs of spaces become one, table rows that only
-//! differ in numbers fold into one) and compared as sets of lines, except that the last line, the
-//! summary, must match in place.
+//! are normalised (every number becomes `#`, runs of spaces become one) and reduced to the shape
+//! of each line (see [`shape`]), then compared as sets of lines; the last line, the summary, must
+//! keep its keys and stay last.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -93,8 +93,8 @@ fn run_at_defaults(workspace: &Workspace, stage: &Stage) -> Result<String, Strin
 
 /// `None` if `actual` has the shape of `recorded`, else a description of what differs.
 pub fn compare(recorded: &str, actual: &str) -> Option<String> {
-    let shape = |text: &str| -> BTreeSet<String> { text.lines().map(normalise).collect() };
-    let (expected, found) = (shape(recorded), shape(actual));
+    let shapes = |text: &str| -> BTreeSet<String> { text.lines().map(shape).collect() };
+    let (expected, found) = (shapes(recorded), shapes(actual));
     let mut lines = Vec::new();
     for line in expected.difference(&found) {
         lines.push(format!("  missing: {line}"));
@@ -113,6 +113,26 @@ pub fn compare(recorded: &str, actual: &str) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
+/// What must stay the same about a line from run to run.
+///
+/// A table row (a line that starts with a number) keeps only its numeric columns: the notes
+/// after them, such as which row is the knee, move with the measurements. A labelled line
+/// (`label: ...`) keeps only its label: the sentence after it may depend on timing, e.g. whether
+/// any submit had to wait. Any other line keeps all of its words.
+pub fn shape(line: &str) -> String {
+    let line = normalise(line);
+    if line.starts_with('#') {
+        let end = line
+            .find(|c: char| !matches!(c, '#' | '%' | ' ' | 'x' | '+' | '-'))
+            .unwrap_or(line.len());
+        return line[..end].trim_end().to_string();
+    }
+    match line.split_once(": ") {
+        Some((label, _)) if label.len() < 40 => format!("{label}:"),
+        _ => line,
+    }
+}
+
 /// Replaces every number (with its decimals, thousands separators and time unit) by `#` and
 /// folds runs of spaces, so that two runs of the same program look alike.
 pub fn normalise(line: &str) -> String {
@@ -120,7 +140,10 @@ pub fn normalise(line: &str) -> String {
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
         if c.is_ascii_digit() {
-            while chars.next_if(|&c| c.is_ascii_digit() || c == '.' || c == ',').is_some() {}
+            while chars
+                .next_if(|&c| c.is_ascii_digit() || c == '.' || c == ',')
+                .is_some()
+            {}
             skip_time_unit(&mut chars);
             out.push('#');
         } else if c.is_whitespace() {
@@ -161,7 +184,10 @@ mod tests {
             normalise("57 of 100 submits waited (1.0s in total): the queue of 16 was full"),
             normalise("81 of 100 submits waited (950.2ms in total): the queue of 16 was full"),
         );
-        assert_eq!(normalise("task 7 done on worker-2"), "task # done on worker-#");
+        assert_eq!(
+            normalise("task 7 done on worker-2"),
+            "task # done on worker-#"
+        );
         assert_eq!(normalise("  2   1,760    88%"), "# # #%");
     }
 
@@ -181,6 +207,19 @@ mod tests {
         let difference = compare(recorded, changed).unwrap();
         assert!(difference.contains("missing: task # done"), "{difference}");
         assert!(difference.contains("new: task # finished"), "{difference}");
+    }
+
+    #[test]
+    fn table_notes_and_labelled_sentences_may_change() {
+        assert_eq!(
+            shape("  2   1760  88%   = cores, knee"),
+            shape("2 1698 85%")
+        );
+        assert_eq!(
+            shape("backpressure: 3 of 11 submits waited (2.1µs in total)"),
+            shape("backpressure: none, every submit found room in the queue")
+        );
+        assert_ne!(shape("one shared pool 10 446"), shape("two pools 10 446"));
     }
 
     #[test]
