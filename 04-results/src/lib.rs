@@ -403,6 +403,7 @@ impl fmt::Display for SubmitError {
 }
 
 impl Error for SubmitError {}
+
 /// Why [`WorkerPool::try_submit`] refused a task; either way the task comes back.
 pub enum TrySubmitError<F> {
     /// The queue was full.
