@@ -30,7 +30,8 @@ use indicatif::ProgressBar;
 use peer::PeerArgs;
 use report::Machine;
 use scenario::{
-    Options, Report, Scenario, Size, granularity, io_at_scale, run_all, same_job, scaling, sizing,
+    Options, Report, Scenario, Size, granularity, io_at_scale, overhead, policies, run_all,
+    same_job, scaling, sizing,
 };
 use stages::{Readiness, Workspace};
 
@@ -225,6 +226,17 @@ fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Repo
             io_at_scale::target(options),
         ),
         Scenario::Sizing => sizing::run(ready, options),
+        Scenario::Policies => {
+            let rounds = policies::rounds(options);
+            let runs = run_all(name, policies::plan(options), ready, limit, rounds);
+            let memory = run_all("memory", policies::memory_plan(options), ready, limit, 1);
+            policies::report(runs, memory, rounds)
+        }
+        Scenario::Overhead => {
+            let rounds = overhead::rounds(options);
+            let runs = run_all(name, overhead::plan(options), ready, limit, rounds);
+            overhead::report(runs, rounds)
+        }
     }
 }
 

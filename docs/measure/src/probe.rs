@@ -151,6 +151,12 @@ pub struct Summary {
     pub ideal_ms: f64,
     /// The most tasks that ran at the same moment.
     pub max_in_flight: u64,
+    /// Tasks the submitter gave up on because the queue was full (`rejected=`, stages 03 to
+    /// 05 only).
+    pub rejected: Option<u64>,
+    /// Tasks the submitter ran itself because the queue was full (`ran_in_caller=`, stages 03
+    /// to 05 only); `completed` counts them too.
+    pub ran_in_caller: Option<u64>,
 }
 
 impl Summary {
@@ -169,6 +175,8 @@ impl Summary {
             elapsed_ms: value("elapsed_ms")?.parse().ok()?,
             ideal_ms: value("ideal_ms")?.parse().ok()?,
             max_in_flight: value("max_in_flight")?.parse().ok()?,
+            rejected: value("rejected").and_then(|text| text.parse().ok()),
+            ran_in_caller: value("ran_in_caller").and_then(|text| text.parse().ok()),
         })
     }
 }
@@ -446,6 +454,8 @@ mod tests {
         assert_eq!(summary.elapsed_ms, 5.5);
         assert_eq!(summary.ideal_ms, 4.0);
         assert_eq!(summary.max_in_flight, 3);
+        assert_eq!(summary.rejected, Some(0));
+        assert_eq!(summary.ran_in_caller, None);
         assert_eq!(Summary::parse("summary: stage=03 tasks=12"), None);
         assert_eq!(Summary::parse("12 of 12 submits waited"), None);
     }

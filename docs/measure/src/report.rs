@@ -150,6 +150,15 @@ pub fn millis(ms: f64) -> String {
     }
 }
 
+/// Nanoseconds in the unit that reads best: `95.3 ns`, `1.05 µs`.
+pub fn nanos(ns: f64) -> String {
+    if ns >= 1000.0 {
+        format!("{} µs", significant(ns / 1000.0))
+    } else {
+        format!("{} ns", significant(ns))
+    }
+}
+
 /// Tasks per second with a `k` or `M` suffix.
 pub fn rate(per_second: f64) -> String {
     if per_second >= 1e6 {
@@ -300,9 +309,9 @@ pub fn rewrite_blocks(documents: &[&Path], name: &str, body: &str) -> io::Result
 /// measured, and a `status` column that says why a run has no numbers.
 pub fn tsv(scenario: &str, runs: &[Run]) -> String {
     let mut text = String::from(
-        "scenario\trunner\ttasks\ttask\tworkers\tqueue\tstatus\tcompleted\tpanicked\t\
-         elapsed_ms\tideal_ms\tmax_in_flight\twall_ms\tpeak_threads\tpeak_rss_kib\t\
-         peak_vm_kib\tcpu_ms\tvoluntary_switches\tinvoluntary_switches\tsamples\tcommand\n",
+        "scenario\trunner\ttasks\ttask\tworkers\tqueue\tpolicy\tstatus\tcompleted\tpanicked\t\
+         rejected\tran_in_caller\telapsed_ms\tideal_ms\tmax_in_flight\twall_ms\tpeak_threads\t\
+         peak_rss_kib\tpeak_vm_kib\tcpu_ms\tvoluntary_switches\tinvoluntary_switches\tsamples\tcommand\n",
     );
     let or_na = |value: Option<String>| value.unwrap_or_else(|| NOT_AVAILABLE.to_string());
     for run in runs {
@@ -316,9 +325,20 @@ pub fn tsv(scenario: &str, runs: &[Run]) -> String {
             job.task.to_string(),
             or_na(job.workers.map(|w| w.to_string())),
             or_na(job.queue.map(|q| q.to_string())),
+            or_na(job.policy.map(|p| p.to_string())),
             status.replace(['\t', '\n'], " "),
             or_na(summary.as_ref().map(|s| s.completed.to_string())),
             or_na(summary.as_ref().map(|s| s.panicked.to_string())),
+            or_na(
+                summary
+                    .as_ref()
+                    .and_then(|s| s.rejected.map(|r| r.to_string())),
+            ),
+            or_na(
+                summary
+                    .as_ref()
+                    .and_then(|s| s.ran_in_caller.map(|r| r.to_string())),
+            ),
             or_na(summary.as_ref().map(|s| s.elapsed_ms.to_string())),
             or_na(summary.as_ref().map(|s| s.ideal_ms.to_string())),
             or_na(summary.as_ref().map(|s| s.max_in_flight.to_string())),
@@ -367,6 +387,8 @@ mod tests {
         assert_eq!(millis(850.0), "850 ms");
         assert_eq!(millis(12_345.0), "12.3 s");
         assert_eq!(millis(1_252_000.0), "1,252 s");
+        assert_eq!(nanos(95.34), "95.3 ns");
+        assert_eq!(nanos(1_050.0), "1.05 µs");
         assert_eq!(rate(1_500_000.0), "1.50M/s");
         assert_eq!(rate(198.1), "198/s");
     }

@@ -29,7 +29,7 @@ pub fn rounds(options: Options) -> usize {
 }
 
 /// Task sizes and how many tasks of each make about half a second of ideal time on 2 cores.
-fn sizes(size: Size) -> Vec<(&'static str, usize)> {
+pub fn sizes(size: Size) -> Vec<(&'static str, usize)> {
     let full = [
         ("cpu:0ns", 500_000),
         (TINY, 500_000),
@@ -45,7 +45,7 @@ fn sizes(size: Size) -> Vec<(&'static str, usize)> {
 }
 
 /// Who runs: the sequential baseline, the pool stages, and the CPU peers.
-fn lineup() -> Vec<Runner> {
+pub fn lineup() -> Vec<Runner> {
     let mut runners = vec![Runner::Peer(Peer::Sequential)];
     runners.extend(STAGES[1..5].iter().map(Runner::Stage));
     runners.extend([Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter].map(Runner::Peer));
@@ -75,7 +75,7 @@ pub fn plan(options: Options) -> Vec<Job> {
 /// The ideal time for a job: the sequential loop's time for the same tasks, spread over every
 /// core. Measured rather than computed from the nominal duration, because the calibrated work
 /// takes longer than nominal on a busy machine, and that would shift every cell alike.
-fn ideal_ms(runs: &[Run], job: &Job) -> Option<f64> {
+pub fn ideal_ms(runs: &[Run], job: &Job) -> Option<f64> {
     let sequential = runs.iter().find(|run| {
         run.job.runner == Runner::Peer(Peer::Sequential)
             && run.job.task == job.task
@@ -168,30 +168,12 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
          column is plain throughput, since empty tasks have no ideal time. {}\n\n",
         cores(),
         1.0 / cores() as f64,
-        match rounds {
-            1 => "Each run ran once.".to_string(),
-            n => format!(
-                "Each run ran {n} times, the sequential loop included, and up to {n} more times \
-                 while other programs were using more than {:.0}% of the machine; the fastest \
-                 undisturbed run counts.",
-                DISTURBED * 100.0
-            ),
-        },
+        repetitions(rounds),
     );
     if !table.is_empty() {
         body.push_str(&table.markdown());
     }
-    if runs
-        .iter()
-        .any(|run| run.ok().is_some() && !run.undisturbed())
-    {
-        let _ = writeln!(
-            body,
-            "\n† Other programs used more than {:.0}% of the machine during this run or its \
-             sequential baseline, even after the extra tries: its time is less trustworthy.",
-            DISTURBED * 100.0
-        );
-    }
+    body.push_str(&disturbed_note(&runs));
     body.push_str(&close_up(&runs));
     body.push_str(&problems(&runs));
     body.push_str(&findings(&runs));
@@ -203,9 +185,37 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
     }
 }
 
+/// How often each run ran, and which one counts: a sentence for under a table's heading.
+pub fn repetitions(rounds: usize) -> String {
+    match rounds {
+        1 => "Each run ran once.".to_string(),
+        n => format!(
+            "Each run ran {n} times, the sequential loop included, and up to {n} more times \
+             while other programs were using more than {:.0}% of the machine; the fastest \
+             undisturbed run counts.",
+            DISTURBED * 100.0
+        ),
+    }
+}
+
+/// The footnote for the daggers of [`mark`], if any run has one.
+pub fn disturbed_note(runs: &[Run]) -> String {
+    if runs
+        .iter()
+        .all(|run| run.ok().is_none() || mark(run, runs).is_empty())
+    {
+        return String::new();
+    }
+    format!(
+        "\n† Other programs used more than {:.0}% of the machine during this run or its \
+         sequential baseline, even after the extra tries: its time is less trustworthy.\n",
+        DISTURBED * 100.0
+    )
+}
+
 /// A dagger for a cell whose run, or whose sequential baseline, shared the machine with other
 /// programs even after the extra tries.
-fn mark(run: &Run, runs: &[Run]) -> &'static str {
+pub fn mark(run: &Run, runs: &[Run]) -> &'static str {
     let baseline = runs.iter().find(|other| {
         other.job.runner == Runner::Peer(Peer::Sequential)
             && other.job.task == run.job.task

@@ -3,6 +3,8 @@
 
 pub mod granularity;
 pub mod io_at_scale;
+pub mod overhead;
+pub mod policies;
 pub mod same_job;
 pub mod scaling;
 pub mod sizing;
@@ -20,6 +22,7 @@ use crate::peer::Peer;
 use crate::probe::{self, Measurement};
 use crate::stages::{Flags, Readiness, STAGE01_LIMIT, Stage};
 use crate::workload::TaskSpec;
+use policies::Policy;
 
 /// The scenarios, in the order a full run does them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -34,6 +37,11 @@ pub enum Scenario {
     IoAtScale,
     /// Stage 06's own sweeps over pool sizes, for CPU and for IO work.
     Sizing,
+    /// CPU tasks through stages 03 to 05 under each policy for a full queue, beside the peers;
+    /// and memory with a million tasks under each policy.
+    Policies,
+    /// Empty tasks on as many workers as cores: what one trip through each pool costs.
+    Overhead,
 }
 
 impl Scenario {
@@ -45,6 +53,8 @@ impl Scenario {
             Scenario::Granularity => "granularity",
             Scenario::IoAtScale => "io-at-scale",
             Scenario::Sizing => "sizing",
+            Scenario::Policies => "policies",
+            Scenario::Overhead => "overhead",
         }
     }
 
@@ -56,6 +66,8 @@ impl Scenario {
             Scenario::Granularity,
             Scenario::IoAtScale,
             Scenario::Sizing,
+            Scenario::Policies,
+            Scenario::Overhead,
         ]
     }
 }
@@ -133,6 +145,9 @@ pub struct Job {
     pub workers: Option<usize>,
     /// Queue capacity, for runners that have a bounded queue.
     pub queue: Option<usize>,
+    /// What the submitter does when the queue is full, for runners that take `--policy`;
+    /// `None` leaves the runner's default (stages 03 to 05 block).
+    pub policy: Option<Policy>,
 }
 
 impl Job {
@@ -153,7 +168,15 @@ impl Job {
             task,
             workers,
             queue,
+            policy: None,
         }
+    }
+
+    /// The same job under `policy`, for runners that take `--policy` (those with a bounded
+    /// queue); others are returned unchanged.
+    pub fn with_policy(self, policy: Policy) -> Self {
+        let policy = self.queue.map(|_| policy);
+        Job { policy, ..self }
     }
 
     /// The command-line arguments, after the program (and after `peer NAME` for a peer).
@@ -169,6 +192,9 @@ impl Job {
         }
         if let Some(queue) = self.queue {
             args.extend(["--queue".to_string(), queue.to_string()]);
+        }
+        if let Some(policy) = self.policy {
+            args.extend(["--policy".to_string(), policy.to_string()]);
         }
         let unbounded =
             matches!(self.runner, Runner::Stage(stage) if stage.flags == Flags::Unbounded);

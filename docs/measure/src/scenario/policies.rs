@@ -1,0 +1,782 @@
+//! `policies`: what should a bounded pool's submitter do when the queue is full? Stages 03 to 05
+//! run CPU tasks from nothing at all to 100 µs under each of their `--policy` values, beside the
+//! peers, on as many workers as cores; then a memory check runs a thousand and a million tasks
+//! under each policy, to see whether any of them gives the bound up.
+
+use std::fmt::{self, Write as _};
+use std::time::Duration;
+
+use super::granularity::{self, QUEUE, TINY};
+use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
+use crate::chart::{Bar, BarPanel, Chart, LinePanel, Panel, Series};
+use crate::peer::Peer;
+use crate::report::{self, Table};
+use crate::stages::STAGES;
+use crate::workload::{self, TaskSpec, cores};
+
+/// What the submitter of stages 03 to 05 does when the queue is full: their `--policy` flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Wait for a slot (`submit`).
+    Block,
+    /// Give the task up and count it (`try_submit`).
+    Reject,
+    /// Run the task on the submitting thread (`try_submit`, then the task itself).
+    CallerRuns,
+    /// Wait up to this long for a slot, then give the task up (`submit_timeout`).
+    Timeout(Duration),
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Policy::Block => f.write_str("block"),
+            Policy::Reject => f.write_str("reject"),
+            Policy::CallerRuns => f.write_str("caller-runs"),
+            Policy::Timeout(limit) => write!(f, "timeout:{}", workload::format_duration(*limit)),
+        }
+    }
+}
+
+/// Every policy, in the order the tables list them.
+pub const POLICIES: [Policy; 4] = [
+    Policy::Block,
+    Policy::Reject,
+    Policy::CallerRuns,
+    Policy::Timeout(Duration::from_millis(1)),
+];
+
+/// `caller-runs` at the tiny size should reach this share of the ideal.
+pub const CALLER_RUNS_TARGET: f64 = 0.95;
+
+/// Peak RSS with the most tasks should stay within this factor of the run with the fewest.
+pub const MEMORY_TARGET: f64 = 1.2;
+
+/// The peers `caller-runs` must keep up with at the tiny size.
+const RIVALS: [Peer; 2] = [Peer::Threadpool, Peer::RayonScope];
+
+/// How many times each run of the main table is repeated: as in `granularity`, only times
+/// matter there.
+pub fn rounds(options: Options) -> usize {
+    granularity::rounds(options)
+}
+
+/// `granularity`'s task sizes, with as many tasks of each, up to 100 µs: by then every pool is
+/// close to the ideal, and the policies differ only in how they handle small tasks.
+fn sizes(size: Size) -> Vec<(&'static str, usize)> {
+    let largest = Duration::from_micros(100);
+    granularity::sizes(size)
+        .into_iter()
+        .filter(|(spec, _)| task(spec).duration <= largest)
+        .collect()
+}
+
+/// The task counts of the memory check: the fewest and the most.
+pub fn memory_sizes(size: Size) -> [usize; 2] {
+    match size {
+        Size::Full => [1_000, 1_000_000],
+        Size::Quick => [1_000, 100_000],
+    }
+}
+
+/// The stages that take `--policy`: 03, 04 and 05.
+fn bounded() -> impl Iterator<Item = Runner> {
+    STAGES[2..5].iter().map(Runner::Stage)
+}
+
+/// The main table's runs: at every size, the sequential baseline, each bounded stage under each
+/// policy, and the CPU peers, all with `workers = cores`.
+pub fn plan(options: Options) -> Vec<Job> {
+    let workers = cores();
+    let mut jobs = Vec::new();
+    for (spec, tasks) in sizes(options.size) {
+        let job = |runner| Job::new(runner, tasks, task(spec), workers, QUEUE);
+        jobs.push(job(Runner::Peer(Peer::Sequential)));
+        for policy in POLICIES {
+            jobs.extend(bounded().map(|runner| job(runner).with_policy(policy)));
+        }
+        let peers = [Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter];
+        jobs.extend(peers.map(|peer| job(Runner::Peer(peer))));
+    }
+    jobs
+}
+
+/// The memory check's runs: the tiny task, which arrives much faster than two workers finish it,
+/// so the queue is full nearly all the time, under each policy at both task counts.
+pub fn memory_plan(options: Options) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for policy in POLICIES {
+        for runner in bounded() {
+            for tasks in memory_sizes(options.size) {
+                let job = Job::new(runner, tasks, task(TINY), cores(), QUEUE);
+                jobs.push(job.with_policy(policy));
+            }
+        }
+    }
+    jobs
+}
+
+/// Tasks that ran, to the end or to a panic: the tasks a rejecting policy did not give up.
+fn ran(run: &Run) -> Option<u64> {
+    let summary = run.ok()?.summary.as_ref()?;
+    Some(summary.completed + summary.panicked)
+}
+
+fn rejected(run: &Run) -> Option<u64> {
+    run.ok()?.summary.as_ref()?.rejected
+}
+
+fn ran_in_caller(run: &Run) -> Option<u64> {
+    run.ok()?.summary.as_ref()?.ran_in_caller
+}
+
+/// The ideal time for the tasks that ran over the measured time: `granularity`'s share of the
+/// ideal, counting only the work that was done, so that rejecting tasks earns nothing.
+fn fraction(runs: &[Run], run: &Run) -> Option<f64> {
+    let elapsed = run.elapsed_ms()?;
+    let share_done = ran(run)? as f64 / run.job.tasks as f64;
+    let ideal = granularity::ideal_ms(runs, &run.job)? * share_done;
+    (!run.job.task.duration.is_zero() && elapsed > 0.0).then(|| ideal / elapsed)
+}
+
+/// Tasks that ran per second.
+fn tasks_per_second(run: &Run) -> Option<f64> {
+    let elapsed = run.elapsed_ms()? / 1e3;
+    let ran = ran(run)? as f64;
+    (elapsed > 0.0).then(|| ran / elapsed)
+}
+
+/// CPU time a process spends outside its timed part (start-up, calibrating the work, exit),
+/// estimated from the sequential loop with the same tasks: the loop keeps one core busy for
+/// exactly its elapsed time, so the rest of its CPU time was spent outside it. Every process
+/// does the same start-up, so this is subtracted from every run's CPU time.
+fn outside_cpu_ns(runs: &[Run], job: &Job) -> f64 {
+    let sequential = runs.iter().find(|run| {
+        run.job.runner == Runner::Peer(Peer::Sequential)
+            && run.job.task == job.task
+            && run.job.tasks == job.tasks
+    });
+    sequential
+        .and_then(|run| Some(run.cpu()?.as_secs_f64() * 1e9 - run.elapsed_ms()? * 1e6))
+        .unwrap_or(0.0)
+        .max(0.0)
+}
+
+/// CPU time per task that ran, in nanoseconds: every thread of the process, start-up excluded
+/// (see [`outside_cpu_ns`]).
+pub fn cpu_per_task_ns(runs: &[Run], run: &Run) -> Option<f64> {
+    let ran = ran(run).filter(|&ran| ran > 0)?;
+    let cpu = run.cpu()?.as_secs_f64() * 1e9 - outside_cpu_ns(runs, &run.job);
+    Some(cpu.max(0.0) / ran as f64)
+}
+
+/// Context switches per 1,000 tasks asked for.
+fn switches_per_thousand(run: &Run) -> Option<f64> {
+    let (voluntary, involuntary) = run.switches()?;
+    Some((voluntary + involuntary) as f64 * 1e3 / run.job.tasks as f64)
+}
+
+/// `03 crossbeam-bounded, caller-runs`, or a peer's label.
+fn row_label(job: &Job) -> String {
+    match job.policy {
+        Some(policy) => format!("{}, {policy}", job.runner.label()),
+        None => job.runner.label(),
+    }
+}
+
+/// A label short enough for a chart's category axis: `03 caller-runs`, `threadpool`.
+fn short_label(job: &Job) -> String {
+    match job.policy {
+        Some(policy) => format!("{} {policy}", job.runner.key()),
+        None => job.runner.key().to_string(),
+    }
+}
+
+/// `12.5% rejected`, for a run that rejected anything.
+fn rejected_share(run: &Run) -> Option<String> {
+    let rejected = rejected(run).filter(|&count| count > 0)?;
+    let share = rejected as f64 * 100.0 / run.job.tasks as f64;
+    Some(format!("{}% rejected", report::significant(share)))
+}
+
+/// Every label in `runs`, in order of first appearance.
+fn labels(runs: &[Run]) -> Vec<String> {
+    let mut labels: Vec<String> = Vec::new();
+    for run in runs {
+        let label = row_label(&run.job);
+        if !labels.contains(&label) {
+            labels.push(label);
+        }
+    }
+    labels
+}
+
+/// Every task size in `runs`, in order of first appearance.
+fn specs(runs: &[Run]) -> Vec<TaskSpec> {
+    let mut specs = Vec::new();
+    for run in runs {
+        if !specs.contains(&run.job.task) {
+            specs.push(run.job.task);
+        }
+    }
+    specs
+}
+
+fn find<'a>(runs: &'a [Run], label: &str, spec: TaskSpec) -> Option<&'a Run> {
+    runs.iter()
+        .find(|run| run.job.task == spec && row_label(&run.job) == label)
+}
+
+/// The tables, the findings and the chart. `runs` are the main table's, `memory` the memory
+/// check's.
+pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
+    let mut body = format!(
+        "Stages 03 to 05 and the peers run as many workers as cores ({}); the stages' queues \
+         hold {QUEUE}, and `--policy` says what their submitter does when the queue is full. \
+         Each cell is the ideal time *for the tasks that ran* (the sequential loop's time for \
+         them, divided by the cores) over the measured time: 1.00 is perfect, and the loop \
+         itself scores {:.2}. A policy that rejects tasks does less work, so its cell counts \
+         only what ran and says which share of the tasks it gave up. The `cpu:0ns` column is \
+         tasks that ran per second, since empty tasks have no ideal time. {}\n\n",
+        cores(),
+        1.0 / cores() as f64,
+        repetitions(rounds),
+    );
+    body.push_str(&matrix(&runs, |run| cell(&runs, run)));
+    body.push_str(&granularity::disturbed_note(&runs));
+    let memory_table = matrix(&runs, |run| report::memory(run.peak_rss_kib()));
+    if !memory_table.is_empty() {
+        let _ = write!(body, "\nPeak resident memory:\n\n{memory_table}");
+    }
+    body.push_str(&close_up(&runs));
+    body.push_str(&memory_check(&memory));
+    body.push_str(&problems(&runs));
+    body.push_str(&problems(&memory));
+    body.push_str(&findings(&runs, &memory));
+    let chart = chart(&runs, &memory);
+    let mut all = runs;
+    all.extend(memory);
+    Report {
+        scenario: Scenario::Policies,
+        chart,
+        body,
+        runs: all,
+    }
+}
+
+fn repetitions(rounds: usize) -> String {
+    match rounds {
+        1 => granularity::repetitions(rounds),
+        _ => format!(
+            "{} The memory check ran once: memory hardly varies.",
+            granularity::repetitions(rounds)
+        ),
+    }
+}
+
+/// A table with a row per runner and policy and a column per task size, filled by `value`.
+fn matrix(runs: &[Run], value: impl Fn(&Run) -> String) -> String {
+    let specs = specs(runs);
+    let mut header = vec!["run".to_string()];
+    header.extend(specs.iter().map(|spec| match spec.duration {
+        Duration::ZERO => format!("`{spec}` (tasks/s)"),
+        _ => format!("`{spec}`"),
+    }));
+    let mut table = Table::new(&header);
+    for label in labels(runs) {
+        let mine: Vec<&Run> = runs
+            .iter()
+            .filter(|run| row_label(&run.job) == label)
+            .collect();
+        if mine.iter().all(|run| run.ok().is_none()) {
+            continue;
+        }
+        let mut row = vec![label.clone()];
+        row.extend(specs.iter().map(|spec| {
+            mine.iter()
+                .find(|run| run.job.task == *spec && run.ok().is_some())
+                .map_or_else(|| "-".to_string(), |run| value(run))
+        }));
+        table.row(row);
+    }
+    if table.is_empty() {
+        String::new()
+    } else {
+        table.markdown()
+    }
+}
+
+/// A cell of the main table: share of the ideal (tasks/s for empty tasks), the share rejected,
+/// and a dagger for a disturbed run.
+fn cell(runs: &[Run], run: &Run) -> String {
+    let value = if run.job.task.duration.is_zero() {
+        tasks_per_second(run).map(report::rate)
+    } else {
+        fraction(runs, run).map(|share| format!("{share:.2}"))
+    };
+    let mut text = value.unwrap_or_else(|| "-".to_string());
+    if let Some(share) = rejected_share(run) {
+        let _ = write!(text, " ({share})");
+    }
+    text.push_str(granularity::mark(run, runs));
+    text
+}
+
+/// Where the time goes at the tiny size: CPU time per task and context switches.
+fn close_up(runs: &[Run]) -> String {
+    let tiny = task(TINY);
+    let mut table = Table::new(&[
+        "run",
+        "ran",
+        "rejected",
+        "ran in caller",
+        "elapsed",
+        "vs ideal",
+        "CPU time",
+        "CPU per task",
+        "voluntary switches",
+        "involuntary switches",
+        "switches per 1,000 tasks",
+        "others' CPU share",
+    ]);
+    for run in runs.iter().filter(|run| run.job.task == tiny) {
+        let Some(elapsed) = run.elapsed_ms() else {
+            continue;
+        };
+        let (voluntary, involuntary) = run.switches().unzip();
+        table.row(vec![
+            row_label(&run.job),
+            report::opt_count(ran(run)),
+            report::opt_count(rejected(run)),
+            report::opt_count(ran_in_caller(run)),
+            report::millis(elapsed),
+            fraction(runs, run).map_or_else(|| "-".to_string(), |f| format!("{f:.2}")),
+            report::duration(run.cpu()),
+            cpu_per_task_ns(runs, run)
+                .map_or_else(|| report::NOT_AVAILABLE.to_string(), report::nanos),
+            report::opt_count(voluntary),
+            report::opt_count(involuntary),
+            switches_per_thousand(run)
+                .map_or_else(|| report::NOT_AVAILABLE.to_string(), |n| format!("{n:.1}")),
+            run.disturbance().map_or_else(
+                || report::NOT_AVAILABLE.to_string(),
+                |share| format!("{:.0}%", share * 100.0),
+            ),
+        ]);
+    }
+    if table.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nClose-up at `{TINY}`: where the time goes. \"Ran in caller\" tasks are counted in \
+         \"ran\" too. CPU time is the whole process's, every thread; CPU per task leaves out \
+         what every process spends starting up and calibrating its work (the sequential \
+         loop's CPU time beyond its elapsed time).\n\n{}",
+        table.markdown()
+    )
+}
+
+/// One stage and policy in the memory check: peak RSS at the fewest and the most tasks.
+struct MemoryRow<'a> {
+    label: String,
+    few: &'a Run,
+    many: &'a Run,
+}
+
+impl MemoryRow<'_> {
+    fn ratio(&self) -> Option<f64> {
+        let few = self.few.peak_rss_kib()?;
+        let many = self.many.peak_rss_kib()?;
+        (few > 0).then(|| many as f64 / few as f64)
+    }
+
+    /// What each task beyond the fewest added to the peak, in bytes.
+    fn bytes_per_task(&self) -> Option<f64> {
+        let grown = self.many.peak_rss_kib()? as f64 - self.few.peak_rss_kib()? as f64;
+        let tasks = self.many.job.tasks - self.few.job.tasks;
+        Some(grown * 1024.0 / tasks as f64)
+    }
+}
+
+/// Pairs each stage and policy's runs at the fewest and the most tasks.
+fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
+    labels(memory)
+        .into_iter()
+        .filter_map(|label| {
+            let mine: Vec<&Run> = memory
+                .iter()
+                .filter(|run| row_label(&run.job) == label && run.ok().is_some())
+                .collect();
+            let few = *mine.iter().min_by_key(|run| run.job.tasks)?;
+            let many = *mine.iter().max_by_key(|run| run.job.tasks)?;
+            (few.job.tasks < many.job.tasks).then_some(MemoryRow { label, few, many })
+        })
+        .collect()
+}
+
+fn memory_check(memory: &[Run]) -> String {
+    let rows = memory_rows(memory);
+    let Some(first) = rows.first() else {
+        return String::new();
+    };
+    let (few, many) = (first.few.job.tasks as u64, first.many.job.tasks as u64);
+    let mut table = Table::new(&[
+        "run".to_string(),
+        format!("{} tasks", report::count(few)),
+        format!("{} tasks", report::count(many)),
+        "ratio".to_string(),
+        format!("within {MEMORY_TARGET}x"),
+        "bytes per extra task".to_string(),
+        format!("rejected of {}", report::count(many)),
+    ]);
+    for row in &rows {
+        let ratio = row.ratio();
+        table.row(vec![
+            row.label.clone(),
+            report::memory(row.few.peak_rss_kib()),
+            report::memory(row.many.peak_rss_kib()),
+            ratio.map_or_else(|| "-".to_string(), |r| format!("{r:.2}x")),
+            ratio.map_or_else(
+                || "-".to_string(),
+                |r| if r <= MEMORY_TARGET { "yes" } else { "no" }.to_string(),
+            ),
+            row.bytes_per_task()
+                .map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}")),
+            report::opt_count(rejected(row.many)),
+        ]);
+    }
+    format!(
+        "\nMemory check: peak resident memory with {} and {} tasks of `{TINY}` under each \
+         policy; the tasks arrive much faster than the workers finish them, so the queue is \
+         full nearly all the time.\n\n{}",
+        report::count(few),
+        report::count(many),
+        table.markdown()
+    )
+}
+
+fn findings(runs: &[Run], memory: &[Run]) -> String {
+    let mut text = String::from("\n");
+    text.push_str(&caller_runs_target(runs));
+    text.push_str(&blocking_cost(runs));
+    text.push_str(&rejections(runs));
+    text.push_str(&memory_target(memory));
+    text
+}
+
+/// Two decimals, as the tables print it, so a bullet never calls 0.949 (shown as 0.95) a miss.
+fn rounded(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// The target for `caller-runs` at the tiny size, stage by stage.
+fn caller_runs_target(runs: &[Run]) -> String {
+    let tiny = task(TINY);
+    let rivals: Vec<(String, f64)> = RIVALS
+        .iter()
+        .filter_map(|&peer| {
+            let label = Runner::Peer(peer).label();
+            let share = fraction(runs, find(runs, &label, tiny)?)?;
+            Some((label, rounded(share)))
+        })
+        .collect();
+    let rivals_text: Vec<String> = rivals
+        .iter()
+        .map(|(label, share)| format!("{label} {share:.2}"))
+        .collect();
+    let mut text = String::new();
+    for runner in bounded() {
+        let label = row_label(&Job::new(runner, 1, tiny, 1, QUEUE).with_policy(Policy::CallerRuns));
+        let Some(share) = find(runs, &label, tiny).and_then(|run| fraction(runs, run)) else {
+            continue;
+        };
+        let share = rounded(share);
+        let (needed, by) = rivals
+            .iter()
+            .map(|(rival, value)| (*value, rival.as_str()))
+            .fold((CALLER_RUNS_TARGET, "the target"), |best, rival| {
+                if rival.0 > best.0 { rival } else { best }
+            });
+        let verdict = if share >= needed {
+            "met".to_string()
+        } else {
+            format!(
+                "missed by {:.2} (it needed {needed:.2}, set by {by})",
+                needed - share
+            )
+        };
+        let _ = writeln!(
+            text,
+            "- Target for {label} at `{TINY}`: at least {CALLER_RUNS_TARGET:.2} of ideal and as \
+             fast as {}. It reached {share:.2}: {verdict}.",
+            match rivals_text.as_slice() {
+                [] => "the peers (not measured)".to_string(),
+                texts => texts.join(" and "),
+            }
+        );
+    }
+    text
+}
+
+/// What blocking costs at the tiny size, against `caller-runs` and the loop: CPU per task and
+/// context switches.
+fn blocking_cost(runs: &[Run]) -> String {
+    let tiny = task(TINY);
+    let sequential = find(runs, &Runner::Peer(Peer::Sequential).label(), tiny);
+    let loop_cpu = sequential.and_then(|run| cpu_per_task_ns(runs, run));
+    let mut text = String::new();
+    for runner in bounded() {
+        let job = |policy| Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy);
+        let block = find(runs, &row_label(&job(Policy::Block)), tiny);
+        let caller = find(runs, &row_label(&job(Policy::CallerRuns)), tiny);
+        let (Some(block), Some(caller)) = (block, caller) else {
+            continue;
+        };
+        let describe = |run: &Run| -> Option<String> {
+            let (voluntary, involuntary) = run.switches()?;
+            let per_thousand = |count: u64| count as f64 * 1e3 / run.job.tasks as f64;
+            Some(format!(
+                "{} of CPU per task, {:.1} voluntary and {:.1} involuntary switches per 1,000 \
+                 tasks",
+                report::nanos(cpu_per_task_ns(runs, run)?),
+                per_thousand(voluntary),
+                per_thousand(involuntary),
+            ))
+        };
+        let (Some(blocking), Some(running)) = (describe(block), describe(caller)) else {
+            continue;
+        };
+        let loop_text = loop_cpu.map_or_else(String::new, |ns| {
+            format!(" (the sequential loop: {})", report::nanos(ns))
+        });
+        let _ = writeln!(
+            text,
+            "- At `{TINY}`, {} under `block`: {blocking}; under `caller-runs`: {running}{loop_text}.",
+            runner.label()
+        );
+    }
+    text
+}
+
+/// How much the rejecting policies gave up at each size, for stage 03.
+fn rejections(runs: &[Run]) -> String {
+    let mut text = String::new();
+    let Some(runner) = bounded().next() else {
+        return text;
+    };
+    let rejecting = POLICIES
+        .into_iter()
+        .filter(|policy| matches!(policy, Policy::Reject | Policy::Timeout(_)));
+    for policy in rejecting {
+        let label = row_label(&Job::new(runner, 1, task(TINY), 1, QUEUE).with_policy(policy));
+        let parts: Vec<String> = specs(runs)
+            .into_iter()
+            .filter_map(|spec| {
+                let run = find(runs, &label, spec)?;
+                Some(format!(
+                    "{} of {} at `{spec}`",
+                    report::count(rejected(run)?),
+                    report::count(run.job.tasks as u64)
+                ))
+            })
+            .collect();
+        if !parts.is_empty() {
+            let _ = writeln!(text, "- {label} rejected {}.", parts.join(", "));
+        }
+    }
+    text
+}
+
+/// The memory target, stage by stage: which policies kept the bound, which did not.
+fn memory_target(memory: &[Run]) -> String {
+    let rows = memory_rows(memory);
+    let mut text = String::new();
+    for runner in bounded() {
+        let mine: Vec<(Policy, f64)> = rows
+            .iter()
+            .filter(|row| row.few.job.runner == runner)
+            .filter_map(|row| Some((row.few.job.policy?, row.ratio()?)))
+            .collect();
+        let Some(first) = rows.iter().find(|row| row.few.job.runner == runner) else {
+            continue;
+        };
+        let list = |met: bool| -> Vec<String> {
+            mine.iter()
+                .filter(|(_, ratio)| (*ratio <= MEMORY_TARGET) == met)
+                .map(|(policy, ratio)| format!("`{policy}` {ratio:.2}x"))
+                .collect()
+        };
+        let (kept, broke) = (list(true), list(false));
+        let verdict = match (kept.is_empty(), broke.is_empty()) {
+            (_, true) => format!("met under every policy ({})", kept.join(", ")),
+            (true, false) => format!("missed under every policy ({})", broke.join(", ")),
+            (false, false) => format!(
+                "met under {}; missed under {}",
+                kept.join(", "),
+                broke.join(", ")
+            ),
+        };
+        let _ = writeln!(
+            text,
+            "- Memory target for {} (peak RSS with {} tasks within {MEMORY_TARGET}x of {}): \
+             {verdict}.",
+            runner.label(),
+            report::count(first.many.job.tasks as u64),
+            report::count(first.few.job.tasks as u64),
+        );
+    }
+    text
+}
+
+fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
+    let mut panels: Vec<Panel> = POLICIES
+        .iter()
+        .map(|&policy| Panel::Lines(policy_panel(runs, policy)))
+        .filter(|panel| matches!(panel, Panel::Lines(lines) if !lines.series.is_empty()))
+        .collect();
+    if panels.is_empty() {
+        return None;
+    }
+    let tiny = task(TINY);
+    let cpu_bars: Vec<Bar> = runs
+        .iter()
+        .filter(|run| run.job.task == tiny)
+        .filter_map(|run| {
+            Some(Bar {
+                label: short_label(&run.job),
+                key: run.job.runner.key().to_string(),
+                value: cpu_per_task_ns(runs, run)? / 1e3,
+            })
+        })
+        .collect();
+    if !cpu_bars.is_empty() {
+        panels.push(Panel::Bars(BarPanel {
+            title: format!("CPU time per task that ran, `{TINY}`"),
+            axis: "µs of CPU per task".to_string(),
+            log: false,
+            bars: cpu_bars,
+        }));
+    }
+    let memory_bars: Vec<Bar> = memory_rows(memory)
+        .iter()
+        .filter_map(|row| {
+            Some(Bar {
+                label: short_label(&row.few.job),
+                key: row.few.job.runner.key().to_string(),
+                value: row.ratio()?,
+            })
+        })
+        .collect();
+    if let Some(row) = memory_rows(memory).first() {
+        panels.push(Panel::Bars(BarPanel {
+            title: format!(
+                "Peak RSS, {} tasks over {}",
+                report::count(row.many.job.tasks as u64),
+                report::count(row.few.job.tasks as u64)
+            ),
+            axis: format!("ratio (log scale; target {MEMORY_TARGET}x)"),
+            log: true,
+            bars: memory_bars,
+        }));
+    }
+    Some(Chart {
+        title: format!(
+            "policies: CPU tasks on {} workers = cores, queue {QUEUE}",
+            cores()
+        ),
+        columns: 2,
+        panels,
+    })
+}
+
+/// One policy's share of the ideal over the task sizes, for each bounded stage, with the peers
+/// and the loop drawn in every panel for reference.
+fn policy_panel(runs: &[Run], policy: Policy) -> LinePanel {
+    let mut runners: Vec<Runner> = vec![Runner::Peer(Peer::Sequential)];
+    runners.extend(bounded());
+    runners.extend([Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter].map(Runner::Peer));
+    let series = runners
+        .into_iter()
+        .filter_map(|runner| {
+            let points: Vec<(f64, f64)> = runs
+                .iter()
+                .filter(|run| run.job.runner == runner && !run.job.task.duration.is_zero())
+                .filter(|run| run.job.policy.is_none_or(|own| own == policy))
+                .filter_map(|run| {
+                    Some((
+                        run.job.task.duration.as_secs_f64() * 1e6,
+                        fraction(runs, run)?,
+                    ))
+                })
+                .collect();
+            (!points.is_empty()).then(|| Series {
+                name: runner.label(),
+                key: runner.key().to_string(),
+                points,
+            })
+        })
+        .collect();
+    LinePanel {
+        title: format!("--policy {policy}"),
+        x_axis: "task duration, µs (log scale)".to_string(),
+        y_axis: "ideal / elapsed, tasks that ran".to_string(),
+        x_log: true,
+        y_log: false,
+        series,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::stage;
+
+    #[test]
+    fn policies_print_as_the_stages_parse_them() {
+        let printed: Vec<String> = POLICIES.iter().map(Policy::to_string).collect();
+        assert_eq!(printed, ["block", "reject", "caller-runs", "timeout:1ms"]);
+    }
+
+    #[test]
+    fn only_bounded_stages_are_given_a_policy() {
+        let spec = task(TINY);
+        let line = |runner| {
+            Job::new(runner, 10, spec, 2, QUEUE)
+                .with_policy(Policy::CallerRuns)
+                .command_line()
+        };
+        assert_eq!(
+            line(Runner::Stage(stage("03"))),
+            "03-crossbeam-bounded --tasks 10 --task cpu:1us --workers 2 --queue 16 \
+             --policy caller-runs --quiet"
+        );
+        assert_eq!(
+            line(Runner::Stage(stage("02"))),
+            "02-mutex-receiver-pool --tasks 10 --task cpu:1us --workers 2 --quiet"
+        );
+        assert_eq!(
+            line(Runner::Peer(Peer::Threadpool)),
+            "measure peer threadpool --tasks 10 --task cpu:1us --workers 2 --quiet"
+        );
+    }
+
+    #[test]
+    fn every_bounded_stage_runs_under_every_policy_at_every_size() {
+        let options = Options {
+            size: Size::Quick,
+            include_50k: false,
+        };
+        let jobs = plan(options);
+        for (spec, tasks) in sizes(Size::Quick) {
+            for policy in POLICIES {
+                let count = jobs
+                    .iter()
+                    .filter(|job| job.task == task(spec) && job.tasks == tasks)
+                    .filter(|job| job.policy == Some(policy))
+                    .count();
+                assert_eq!(count, 3, "{spec} under {policy}");
+            }
+        }
+        assert_eq!(memory_plan(options).len(), POLICIES.len() * 3 * 2);
+    }
+}
