@@ -36,6 +36,9 @@ pub struct Measurement {
     pub usage: Option<Usage>,
     /// CPU time that everything else on the machine used while the child ran (Linux only).
     pub outside_cpu: Option<Duration>,
+    /// CPU time of the child's main thread, the one that submits the tasks in every stage and
+    /// peer, as of the last sample (Linux only).
+    pub main_thread_cpu: Option<Duration>,
 }
 
 impl Measurement {
@@ -236,6 +239,7 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
         summary,
         stdout,
         stderr: joined(stderr).unwrap_or_default(),
+        main_thread_cpu: sampler.main_thread_cpu(),
         peaks: sampler.finish(),
         usage,
         outside_cpu,
@@ -289,6 +293,11 @@ struct Sampler {
     file: Option<std::fs::File>,
     #[cfg(target_os = "linux")]
     text: String,
+    /// `/proc/<pid>/task/<pid>/schedstat`: the main thread's time on a core, in nanoseconds.
+    #[cfg(target_os = "linux")]
+    main_thread: Option<std::fs::File>,
+    #[cfg(target_os = "linux")]
+    main_thread_ns: Option<u64>,
     peaks: Peaks,
 }
 
@@ -298,6 +307,8 @@ impl Sampler {
         Sampler {
             file: std::fs::File::open(format!("/proc/{pid}/status")).ok(),
             text: String::new(),
+            main_thread: std::fs::File::open(format!("/proc/{pid}/task/{pid}/schedstat")).ok(),
+            main_thread_ns: None,
             peaks: Peaks::default(),
         }
     }
@@ -323,10 +334,44 @@ impl Sampler {
             Ok(_) => self.peaks.record(&self.text),
             Err(_) => self.file = None,
         }
+        self.sample_main_thread();
+    }
+
+    /// Reads the main thread's time on a core. The first field of `schedstat` keeps growing
+    /// while the thread lives, so the last successful read is the closest to its total.
+    #[cfg(target_os = "linux")]
+    fn sample_main_thread(&mut self) {
+        use std::io::{Seek, SeekFrom};
+        let Some(file) = self.main_thread.as_mut() else {
+            return;
+        };
+        self.text.clear();
+        let read = file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| file.read_to_string(&mut self.text));
+        match read {
+            Ok(_) => {
+                let first = self.text.split_whitespace().next();
+                if let Some(ns) = first.and_then(|field| field.parse().ok()) {
+                    self.main_thread_ns = Some(ns);
+                }
+            }
+            Err(_) => self.main_thread = None,
+        }
     }
 
     #[cfg(not(target_os = "linux"))]
     fn sample(&mut self) {}
+
+    #[cfg(target_os = "linux")]
+    fn main_thread_cpu(&self) -> Option<Duration> {
+        self.main_thread_ns.map(Duration::from_nanos)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn main_thread_cpu(&self) -> Option<Duration> {
+        None
+    }
 
     fn finish(self) -> Option<Peaks> {
         (self.peaks.samples > 0).then_some(self.peaks)

@@ -311,7 +311,7 @@ pub fn tsv(scenario: &str, runs: &[Run]) -> String {
     let mut text = String::from(
         "scenario\trunner\ttasks\ttask\tworkers\tqueue\tpolicy\tstatus\tcompleted\tpanicked\t\
          rejected\tran_in_caller\telapsed_ms\tideal_ms\tmax_in_flight\twall_ms\tpeak_threads\t\
-         peak_rss_kib\tpeak_vm_kib\tcpu_ms\tvoluntary_switches\tinvoluntary_switches\tsamples\tcommand\n",
+         peak_rss_kib\tpeak_vm_kib\tcpu_ms\tmain_thread_cpu_ms\tvoluntary_switches\tinvoluntary_switches\tsamples\tcommand\n",
     );
     let or_na = |value: Option<String>| value.unwrap_or_else(|| NOT_AVAILABLE.to_string());
     for run in runs {
@@ -351,6 +351,10 @@ pub fn tsv(scenario: &str, runs: &[Run]) -> String {
             or_na(run.peak_vm_kib().map(|v| v.to_string())),
             or_na(
                 run.cpu()
+                    .map(|cpu| format!("{:.1}", cpu.as_secs_f64() * 1e3)),
+            ),
+            or_na(
+                run.main_thread_cpu()
                     .map(|cpu| format!("{:.1}", cpu.as_secs_f64() * 1e3)),
             ),
             or_na(run.switches().map(|(voluntary, _)| voluntary.to_string())),

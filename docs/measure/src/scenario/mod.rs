@@ -312,6 +312,11 @@ impl Run {
         Some(self.ok()?.usage?.cpu)
     }
 
+    /// CPU time of the main thread, which submits the tasks (Linux only).
+    pub fn main_thread_cpu(&self) -> Option<Duration> {
+        self.ok()?.main_thread_cpu
+    }
+
     /// The pool's own elapsed time, from its summary line, in milliseconds.
     pub fn elapsed_ms(&self) -> Option<f64> {
         Some(self.ok()?.summary.as_ref()?.elapsed_ms)

@@ -16,19 +16,22 @@ use crate::workload::cores;
 const EMPTY: &str = "cpu:0ns";
 
 /// How many times each run is repeated; the fastest undisturbed one counts. More than in
-/// `granularity`: the runs are short, and a single number per runner is all this scenario gives.
+/// `granularity`: the runs are short, and from one run to the next the same pool can take twice
+/// as long, depending on which threads the scheduler puts on the same core.
 pub fn rounds(options: Options) -> usize {
     match options.size {
-        Size::Full => 5,
+        Size::Full => 7,
         Size::Quick => 1,
     }
 }
 
-/// Enough tasks that starting the pool, and the first wake-ups, no longer count.
+/// Enough tasks that starting the pool and the first wake-ups no longer count, and few enough
+/// that the memory which stage 02's unbounded queue and the result handles of stages 04 and 05
+/// grow by does not: with a million tasks, faulting in that memory adds to their time per task.
 fn tasks(size: Size) -> usize {
     match size {
-        Size::Full => 1_000_000,
-        Size::Quick => 100_000,
+        Size::Full => 200_000,
+        Size::Quick => 50_000,
     }
 }
 
