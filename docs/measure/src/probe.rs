@@ -322,41 +322,16 @@ impl Sampler {
 
     #[cfg(target_os = "linux")]
     fn sample(&mut self) {
-        use std::io::{Seek, SeekFrom};
-        let Some(file) = self.file.as_mut() else {
-            return;
-        };
-        self.text.clear();
-        let read = file
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| file.read_to_string(&mut self.text));
-        match read {
-            Ok(_) => self.peaks.record(&self.text),
-            Err(_) => self.file = None,
+        if reread(&mut self.file, &mut self.text) {
+            self.peaks.record(&self.text);
         }
-        self.sample_main_thread();
-    }
-
-    /// Reads the main thread's time on a core. The first field of `schedstat` keeps growing
-    /// while the thread lives, so the last successful read is the closest to its total.
-    #[cfg(target_os = "linux")]
-    fn sample_main_thread(&mut self) {
-        use std::io::{Seek, SeekFrom};
-        let Some(file) = self.main_thread.as_mut() else {
-            return;
-        };
-        self.text.clear();
-        let read = file
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| file.read_to_string(&mut self.text));
-        match read {
-            Ok(_) => {
-                let first = self.text.split_whitespace().next();
-                if let Some(ns) = first.and_then(|field| field.parse().ok()) {
-                    self.main_thread_ns = Some(ns);
-                }
+        // The first field of `schedstat` keeps growing while the thread lives, so the last
+        // successful read is the closest to its total.
+        if reread(&mut self.main_thread, &mut self.text) {
+            let first = self.text.split_whitespace().next();
+            if let Some(ns) = first.and_then(|field| field.parse().ok()) {
+                self.main_thread_ns = Some(ns);
             }
-            Err(_) => self.main_thread = None,
         }
     }
 
@@ -376,6 +351,24 @@ impl Sampler {
     fn finish(self) -> Option<Peaks> {
         (self.peaks.samples > 0).then_some(self.peaks)
     }
+}
+
+/// Reads `file` again from its start into `text`. Returns whether that worked; a file that can no
+/// longer be read (its process was reaped) is closed for good.
+#[cfg(target_os = "linux")]
+fn reread(file: &mut Option<std::fs::File>, text: &mut String) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let Some(open) = file.as_mut() else {
+        return false;
+    };
+    text.clear();
+    let read = open
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| open.read_to_string(text));
+    if read.is_err() {
+        *file = None;
+    }
+    read.is_ok()
 }
 
 /// Reaps the child if it has exited, with the kernel's resource usage for its whole life.
@@ -516,6 +509,10 @@ mod tests {
         assert_eq!(run.failure().as_deref(), Some("exit status 3: oops"));
         let usage = run.usage.expect("wait4 reports usage on Unix");
         assert!(usage.max_rss_kib > 0);
+        if cfg!(target_os = "linux") {
+            // Sampled before the reap, while even an exited child still has its /proc entry.
+            assert!(run.main_thread_cpu.is_some(), "no schedstat sample");
+        }
     }
 
     #[cfg(unix)]
