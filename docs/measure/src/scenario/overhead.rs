@@ -90,6 +90,7 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
         "target",
         "verdict",
         "CPU per task",
+        "submitter on a core",
         "switches per 1,000 tasks",
         "others' CPU share",
     ]);
@@ -114,11 +115,9 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
             target.map_or_else(|| "-".to_string(), |ns| format!("<= {}", report::nanos(ns))),
             verdict.unwrap_or_else(|| "-".to_string()),
             cpu_per_task.unwrap_or_else(|| report::NOT_AVAILABLE.to_string()),
+            policies::percent(policies::submitter_busy(&runs, run)),
             switches.unwrap_or_else(|| report::NOT_AVAILABLE.to_string()),
-            run.disturbance().map_or_else(
-                || report::NOT_AVAILABLE.to_string(),
-                |share| format!("{:.0}%", share * 100.0),
-            ),
+            policies::percent(run.disturbance()),
         ]);
     }
     let mut body = format!(
@@ -126,8 +125,9 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
          the stages' queues hold {QUEUE} and block when full. \"Per task\" is the pool's own \
          elapsed time, from the first submit to the last task's end, over the tasks; CPU per \
          task counts every thread, and leaves out what every process spends starting up (the \
-         sequential loop's CPU time beyond its elapsed time). The sequential loop's row is \
-         what an empty task costs with no pool at all. {}\n\n",
+         sequential loop's CPU time beyond its elapsed time); \"submitter on a core\" is the \
+         share of the elapsed time the main thread, which submits the tasks, spent running. \
+         The sequential loop's row is what an empty task costs with no pool at all. {}\n\n",
         cores(),
         granularity::repetitions(rounds),
     );

@@ -171,11 +171,31 @@ pub fn cpu_per_task_ns(runs: &[Run], run: &Run) -> Option<f64> {
 }
 
 /// The share of the run the submitting (main) thread spent on a core, start-up excluded: 1.0
-/// for a thread that never waited off a core, whether it ran tasks or spun on a full queue.
-fn submitter_busy(runs: &[Run], run: &Run) -> Option<f64> {
+/// for a thread that never waited off a core, whether it ran tasks or spun on a full queue. The
+/// start-up is an estimate (see [`outside_cpu_ns`]), so a thread that was always on a core can
+/// come out a little above 1.0; it is shown as 1.0.
+pub fn submitter_busy(runs: &[Run], run: &Run) -> Option<f64> {
     let elapsed_ns = run.elapsed_ms()? * 1e6;
     let main_ns = run.main_thread_cpu()?.as_secs_f64() * 1e9 - outside_cpu_ns(runs, &run.job);
-    (elapsed_ns > 0.0).then(|| main_ns.max(0.0) / elapsed_ns)
+    (elapsed_ns > 0.0).then(|| (main_ns / elapsed_ns).clamp(0.0, 1.0))
+}
+
+/// How many cores' worth of CPU time the threads other than the submitter (the workers) used
+/// over the run: the process's CPU time, minus its start-up and the main thread's.
+fn workers_cores(run: &Run) -> Option<f64> {
+    let elapsed_ns = run.elapsed_ms()? * 1e6;
+    let main_ns = run.main_thread_cpu()?.as_secs_f64() * 1e9;
+    let others_ns = run.cpu()?.as_secs_f64() * 1e9 - main_ns;
+    // The start-up runs on the main thread, so it is already out of `others_ns`.
+    (elapsed_ns > 0.0).then(|| others_ns.max(0.0) / elapsed_ns)
+}
+
+/// A share as a whole percentage, or `n/a`.
+pub fn percent(share: Option<f64>) -> String {
+    share.map_or_else(
+        || report::NOT_AVAILABLE.to_string(),
+        |share| format!("{:.0}%", share * 100.0),
+    )
 }
 
 /// Context switches per 1,000 tasks asked for.
@@ -200,11 +220,16 @@ fn short_label(job: &Job) -> String {
     }
 }
 
-/// `12.5% rejected`, for a run that rejected anything.
+/// `12.5% rejected` for a run that rejected anything, or the count where the share would round
+/// to nothing.
 fn rejected_share(run: &Run) -> Option<String> {
     let rejected = rejected(run).filter(|&count| count > 0)?;
     let share = rejected as f64 * 100.0 / run.job.tasks as f64;
-    Some(format!("{}% rejected", report::significant(share)))
+    Some(if share >= 0.1 {
+        format!("{}% rejected", report::significant(share))
+    } else {
+        format!("{} rejected", report::count(rejected))
+    })
 }
 
 /// Every label in `runs`, in order of first appearance.
@@ -250,9 +275,9 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
         1.0 / cores() as f64,
         repetitions(rounds),
     );
-    body.push_str(&matrix(&runs, |run| cell(&runs, run)));
+    body.push_str(&matrix(&runs, true, |run| cell(&runs, run)));
     body.push_str(&granularity::disturbed_note(&runs));
-    let memory_table = matrix(&runs, |run| report::memory(run.peak_rss_kib()));
+    let memory_table = matrix(&runs, false, |run| report::memory(run.peak_rss_kib()));
     if !memory_table.is_empty() {
         let _ = write!(body, "\nPeak resident memory:\n\n{memory_table}");
     }
@@ -283,11 +308,12 @@ fn repetitions(rounds: usize) -> String {
 }
 
 /// A table with a row per runner and policy and a column per task size, filled by `value`.
-fn matrix(runs: &[Run], value: impl Fn(&Run) -> String) -> String {
+/// `rates` says that the empty tasks' column holds tasks per second.
+fn matrix(runs: &[Run], rates: bool, value: impl Fn(&Run) -> String) -> String {
     let specs = specs(runs);
     let mut header = vec!["run".to_string()];
     header.extend(specs.iter().map(|spec| match spec.duration {
-        Duration::ZERO => format!("`{spec}` (tasks/s)"),
+        Duration::ZERO if rates => format!("`{spec}` (tasks/s)"),
         _ => format!("`{spec}`"),
     }));
     let mut table = Table::new(&header);
@@ -363,18 +389,12 @@ fn close_up(runs: &[Run]) -> String {
             report::duration(run.cpu()),
             cpu_per_task_ns(runs, run)
                 .map_or_else(|| report::NOT_AVAILABLE.to_string(), report::nanos),
-            submitter_busy(runs, run).map_or_else(
-                || report::NOT_AVAILABLE.to_string(),
-                |share| format!("{:.0}%", share * 100.0),
-            ),
+            percent(submitter_busy(runs, run)),
             report::opt_count(voluntary),
             report::opt_count(involuntary),
             switches_per_thousand(run)
                 .map_or_else(|| report::NOT_AVAILABLE.to_string(), |n| format!("{n:.1}")),
-            run.disturbance().map_or_else(
-                || report::NOT_AVAILABLE.to_string(),
-                |share| format!("{:.0}%", share * 100.0),
-            ),
+            percent(run.disturbance()),
         ]);
     }
     if table.is_empty() {
@@ -550,11 +570,20 @@ fn blocking_cost(runs: &[Run]) -> String {
         let describe = |run: &Run| -> Option<String> {
             let (voluntary, involuntary) = run.switches()?;
             let per_thousand = |count: u64| count as f64 * 1e3 / run.job.tasks as f64;
+            let own_tasks = match ran_in_caller(run)? {
+                0 => "running no task".to_string(),
+                count => format!(
+                    "running {:.0}% of the tasks itself",
+                    count as f64 * 100.0 / run.job.tasks as f64
+                ),
+            };
             Some(format!(
-                "{} of CPU per task, the submitter on a core {:.0}% of the run, {:.1} voluntary \
-                 and {:.1} involuntary switches per 1,000 tasks",
+                "{} of CPU per task, the submitter on a core {:.0}% of the run while {own_tasks}, \
+                 the workers on {:.2} cores between them, {:.1} voluntary and {:.1} involuntary \
+                 switches per 1,000 tasks",
                 report::nanos(cpu_per_task_ns(runs, run)?),
                 submitter_busy(runs, run)? * 100.0,
+                workers_cores(run)?,
                 per_thousand(voluntary),
                 per_thousand(involuntary),
             ))
@@ -563,11 +592,14 @@ fn blocking_cost(runs: &[Run]) -> String {
             continue;
         };
         let loop_text = loop_cpu.map_or_else(String::new, |ns| {
-            format!(" (the sequential loop: {})", report::nanos(ns))
+            format!(
+                " The sequential loop: {} of CPU per task.",
+                report::nanos(ns)
+            )
         });
         let _ = writeln!(
             text,
-            "- At `{TINY}`, {} under `block`: {blocking}; under `caller-runs`: {running}{loop_text}.",
+            "- At `{TINY}`, {} under `block`: {blocking}. Under `caller-runs`: {running}.{loop_text}",
             runner.label()
         );
     }
