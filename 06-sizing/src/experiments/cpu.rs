@@ -99,9 +99,9 @@ pub fn run(args: &CpuArgs) -> Report {
          best of {rounds} rounds\n\
          {table}\
          ideal: tasks x {duration} / min(workers, cores); task time: how long a task held its worker\n\
-         past {cores_text}, the tasks take turns on the cores: each one takes longer, none finish \
-         sooner\n\
-         knee: {knee_text} reach {knee_rate} tasks/s, within {tolerance} of the best \
+         with more workers than {cores_text}, the tasks take turns on the cores: each one takes \
+         longer, none finish sooner\n\
+         knee: {knee_rate} tasks/s with {knee_text}, within {tolerance} of the best \
          ({best_rate} tasks/s with {best_text})\n",
         tasks = args.tasks,
         task = args.task,
