@@ -93,7 +93,7 @@ pub fn run(args: &RayonArgs) -> Report {
         "rayon: one job of {tasks} tasks of {task}, through the pool and through par_iter, \
          best of {rounds} rounds\n\
          {table}\
-         the pool pays per task: a boxed closure, a queue slot and a result channel; rayon splits \
+         the pool pays per task: an allocation, a queue slot and a result cell; rayon splits \
          the range into a few pieces\n",
         tasks = args.tasks,
         task = args.task,
