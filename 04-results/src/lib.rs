@@ -2,8 +2,9 @@
 //!
 //! Stage 03's pool runs closures that return nothing; a caller that wants an answer has to build
 //! its own channel. Here [`WorkerPool::submit`] accepts any `FnOnce() -> R` and returns a
-//! [`TaskHandle<R>`]. Each task gets a private result slot: the worker puts the value into it, and
-//! [`TaskHandle::join`] takes it out, waiting if it is not there yet. The pool, the bounded queue,
+//! [`TaskHandle<R>`]. Each task lives in a small cell that the queue and the handle share: the
+//! worker takes the closure out and puts the value in, and [`TaskHandle::join`] takes the value
+//! out, waiting if it is not there yet. The pool, the bounded queue,
 //! backpressure, the policies for a full queue ([`WorkerPool::try_submit`],
 //! [`WorkerPool::submit_timeout`]) and shutdown are stage 03's.
 //!

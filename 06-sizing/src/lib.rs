@@ -1,8 +1,9 @@
 //! Stage 06: how many workers should a pool have?
 //!
 //! The pool itself is stage 05's [`ResilientPool`](stage05_panic_resilient::ResilientPool), used
-//! here as a library: this stage is about choosing its size from numbers instead of folklore. This crate holds the arithmetic that turns
-//! measurements into a size, so that it can be tested without a clock:
+//! here as a library: this stage is about choosing its size from numbers instead of folklore.
+//! This crate holds the arithmetic that turns measurements into a size, so that it can be tested
+//! without a clock:
 //!
 //! - [`littles_law_workers`]: how many workers IO-bound tasks need to reach a throughput.
 //! - [`knee`]: the smallest pool that is nearly as fast as the fastest one measured.
