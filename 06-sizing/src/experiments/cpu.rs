@@ -1,10 +1,10 @@
 //! `cpu`: the same CPU-bound batch through pools of 1 to 4 × cores workers, to find the knee.
 //!
 //! Count the submitting thread too. Here it mostly waits (a full queue makes it spin, yield, then
-//! park), so a pool of `cores` workers gets nearly the whole machine. A submitter that computes before each submit
-//! (parsing a request, say) is one more thread that wants a core: on 2 cores, 2 workers plus a
-//! busy submitter are 3 runnable threads, and no pool size reaches the ideal below, which assumes
-//! the workers have every core to themselves.
+//! park), so a pool of `cores` workers gets nearly the whole machine. A submitter that computes
+//! before each submit (parsing a request, say) is one more thread that wants a core: on 2 cores,
+//! 2 workers plus a busy submitter are 3 runnable threads, and no pool size reaches the ideal
+//! below, which assumes the workers have every core to themselves.
 
 use std::time::Duration;
 
