@@ -243,10 +243,7 @@ fn close_up(runs: &[Run]) -> String {
         let Some(elapsed) = run.elapsed_ms() else {
             continue;
         };
-        let (voluntary, involuntary) = match run.switches() {
-            Some((v, i)) => (Some(v), Some(i)),
-            None => (None, None),
-        };
+        let (voluntary, involuntary) = run.switches().unzip();
         let per_thousand = run
             .switches()
             .map(|(v, i)| format!("{:.1}", (v + i) as f64 * 1e3 / run.job.tasks as f64));
