@@ -105,6 +105,19 @@ pub fn opt_count(value: Option<u64>) -> String {
     value.map_or_else(|| NOT_AVAILABLE.to_string(), count)
 }
 
+/// A share as a whole percentage, or `n/a`.
+pub fn percent(share: Option<f64>) -> String {
+    share.map_or_else(
+        || NOT_AVAILABLE.to_string(),
+        |share| format!("{:.0}%", share * 100.0),
+    )
+}
+
+/// A number with one decimal, or `n/a`.
+pub fn tenths(value: Option<f64>) -> String {
+    value.map_or_else(|| NOT_AVAILABLE.to_string(), |value| format!("{value:.1}"))
+}
+
 /// KiB as MiB or GiB with three significant digits.
 pub fn memory(kib: Option<u64>) -> String {
     let Some(kib) = kib else {

@@ -244,9 +244,6 @@ fn close_up(runs: &[Run]) -> String {
             continue;
         };
         let (voluntary, involuntary) = run.switches().unzip();
-        let per_thousand = run
-            .switches()
-            .map(|(v, i)| format!("{:.1}", (v + i) as f64 * 1e3 / run.job.tasks as f64));
         table.row(vec![
             row_label(run),
             report::count(run.job.tasks as u64),
@@ -255,11 +252,8 @@ fn close_up(runs: &[Run]) -> String {
             report::duration(run.cpu()),
             report::opt_count(voluntary),
             report::opt_count(involuntary),
-            per_thousand.unwrap_or_else(|| report::NOT_AVAILABLE.to_string()),
-            run.disturbance().map_or_else(
-                || report::NOT_AVAILABLE.to_string(),
-                |share| format!("{:.0}%", share * 100.0),
-            ),
+            report::tenths(run.switches_per_thousand_tasks()),
+            report::percent(run.disturbance()),
         ]);
     }
     if table.is_empty() {

@@ -296,6 +296,12 @@ impl Run {
         Some((usage.voluntary_switches, usage.involuntary_switches))
     }
 
+    /// Context switches of both kinds per 1,000 tasks (Unix only).
+    pub fn switches_per_thousand_tasks(&self) -> Option<f64> {
+        let (voluntary, involuntary) = self.switches()?;
+        Some((voluntary + involuntary) as f64 * 1e3 / self.job.tasks as f64)
+    }
+
     /// The share of the machine's CPU that other processes used while this run lasted (Linux
     /// only): 0.0 is an undisturbed run, 0.5 means another program kept one of two cores busy.
     pub fn disturbance(&self) -> Option<f64> {

@@ -101,12 +101,6 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
         let (target, verdict) = verdict(run).unzip();
         let dagger = granularity::mark(run, &runs);
         let cpu_per_task = policies::cpu_per_task_ns(&runs, run).map(report::nanos);
-        let switches = run.switches().map(|(voluntary, involuntary)| {
-            format!(
-                "{:.1}",
-                (voluntary + involuntary) as f64 * 1e3 / run.job.tasks as f64
-            )
-        });
         table.row(vec![
             run.job.runner.label(),
             report::count(run.job.tasks as u64),
@@ -115,9 +109,9 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
             target.map_or_else(|| "-".to_string(), |ns| format!("<= {}", report::nanos(ns))),
             verdict.unwrap_or_else(|| "-".to_string()),
             cpu_per_task.unwrap_or_else(|| report::NOT_AVAILABLE.to_string()),
-            policies::percent(policies::submitter_busy(&runs, run)),
-            switches.unwrap_or_else(|| report::NOT_AVAILABLE.to_string()),
-            policies::percent(run.disturbance()),
+            report::percent(policies::submitter_busy(&runs, run)),
+            report::tenths(run.switches_per_thousand_tasks()),
+            report::percent(run.disturbance()),
         ]);
     }
     let mut body = format!(

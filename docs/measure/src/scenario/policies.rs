@@ -190,20 +190,6 @@ fn workers_cores(run: &Run) -> Option<f64> {
     (elapsed_ns > 0.0).then(|| others_ns.max(0.0) / elapsed_ns)
 }
 
-/// A share as a whole percentage, or `n/a`.
-pub fn percent(share: Option<f64>) -> String {
-    share.map_or_else(
-        || report::NOT_AVAILABLE.to_string(),
-        |share| format!("{:.0}%", share * 100.0),
-    )
-}
-
-/// Context switches per 1,000 tasks asked for.
-fn switches_per_thousand(run: &Run) -> Option<f64> {
-    let (voluntary, involuntary) = run.switches()?;
-    Some((voluntary + involuntary) as f64 * 1e3 / run.job.tasks as f64)
-}
-
 /// `03 crossbeam-bounded, caller-runs`, or a peer's label.
 fn row_label(job: &Job) -> String {
     match job.policy {
@@ -389,12 +375,11 @@ fn close_up(runs: &[Run]) -> String {
             report::duration(run.cpu()),
             cpu_per_task_ns(runs, run)
                 .map_or_else(|| report::NOT_AVAILABLE.to_string(), report::nanos),
-            percent(submitter_busy(runs, run)),
+            report::percent(submitter_busy(runs, run)),
             report::opt_count(voluntary),
             report::opt_count(involuntary),
-            switches_per_thousand(run)
-                .map_or_else(|| report::NOT_AVAILABLE.to_string(), |n| format!("{n:.1}")),
-            percent(run.disturbance()),
+            report::tenths(run.switches_per_thousand_tasks()),
+            report::percent(run.disturbance()),
         ]);
     }
     if table.is_empty() {

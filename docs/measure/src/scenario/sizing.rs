@@ -190,10 +190,7 @@ fn body(experiments: &[Experiment], tries: usize) -> String {
             report::memory(peaks.map(|p| p.rss_hwm_kib.max(p.rss_kib))),
             report::duration(measurement.usage.map(|u| u.cpu)),
             report::duration(Some(measurement.wall)),
-            measurement.disturbance().map_or_else(
-                || report::NOT_AVAILABLE.to_string(),
-                |share| format!("{:.0}%", share * 100.0),
-            ),
+            report::percent(measurement.disturbance()),
         ]);
         if let Some(table) = experiment.table_text() {
             let _ = write!(
