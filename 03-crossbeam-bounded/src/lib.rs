@@ -1,9 +1,10 @@
 //! Stage 03: a worker pool on crossbeam's bounded multi-producer, multi-consumer channel.
 //!
 //! Two changes from stage 02. Each worker owns a clone of the receiver, so no mutex stands
-//! between the workers and the queue. And the queue has a capacity: once it is full, `submit`
-//! waits for a worker to take a task. That wait is backpressure: a producer that is faster than
-//! the workers is slowed down to their pace instead of piling tasks up in memory.
+//! between the workers and the queue. And the queue has a capacity: once it is full,
+//! [`WorkerPool::submit`] waits for a worker to take a task. That wait is backpressure: a producer
+//! that is faster than the workers is slowed down to their pace instead of piling tasks up in
+//! memory. Waiting is one answer to a full queue; the [`policies`] module has the others.
 //!
 //! ```
 //! use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,46 +24,22 @@
 //! assert_eq!(done.load(Ordering::SeqCst), 10);
 //! ```
 
-use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
-use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender};
 
-/// A task as the workers receive it.
+// New: what to do when the queue is full, other than wait.
+pub mod policies;
+
+pub use policies::{SubmitTimeoutError, TrySubmitError};
+
+/// A task as the workers receive it: any closure that can move to another thread.
 ///
-/// New: a small trait instead of `Box<dyn FnOnce() + Send>`. When the queue refuses a task,
-/// crossbeam hands back the box it was given; `into_any` lets us turn that box back into the
-/// caller's own closure type, so [`WorkerPool::try_submit`] can return the task instead of
-/// dropping it. A `Box<dyn FnOnce()>` can only be called, never given back.
-trait Job: Send {
-    fn run(self: Box<Self>);
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
-}
-
-impl<F> Job for F
-where
-    F: FnOnce() + Send + 'static,
-{
-    fn run(self: Box<Self>) {
-        (*self)();
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
-        self
-    }
-}
-
-/// Recovers the closure `F` from the job the pool boxed a moment ago.
-fn into_task<F: 'static>(job: Box<dyn Job>) -> F {
-    let task = job
-        .into_any()
-        .downcast::<F>()
-        .expect("a refused job is the task the caller just gave us");
-    *task
-}
+/// Public in this stage because a full queue hands a refused task back in this form
+/// ([`TrySubmitError::Full`]); the caller can run it, `job()`, or drop it.
+pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// A fixed set of worker threads fed by a bounded queue.
 ///
@@ -72,7 +49,7 @@ fn into_task<F: 'static>(job: Box<dyn Job>) -> F {
 pub struct WorkerPool {
     // New: crossbeam's `Sender`, created `bounded`, replaces the unbounded `mpsc::Sender`.
     // An `Option` so that `Drop` can close the channel before joining the workers.
-    sender: Option<Sender<Box<dyn Job>>>,
+    sender: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -85,19 +62,20 @@ impl WorkerPool {
     ///
     /// # Panics
     ///
-    /// Panics if `workers` is 0 (such a pool could never run a task) or if the operating system
-    /// refuses to start a thread.
+    /// Panics if `workers` is 0 (such a pool could never run a task), if crossbeam cannot
+    /// allocate a queue of `queue_capacity` slots, or if the operating system refuses to start
+    /// a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
-        assert!(workers > 0, "a WorkerPool needs at least one worker");
+        assert!(workers > 0, "a pool needs at least one worker");
         // New: a bounded channel. Its receiver can be cloned, so each worker gets its own.
-        let (sender, receiver) = crossbeam_channel::bounded::<Box<dyn Job>>(queue_capacity);
+        let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let workers = (0..workers)
             .map(|id| spawn_worker(id, receiver.clone()))
             .collect();
-        // The pool keeps no receiver of its own: when every worker has exited, the channel
+        // New: the pool keeps no receiver of its own. When every worker has exited, the channel
         // is disconnected and `submit` reports it instead of waiting forever.
         drop(receiver);
-        WorkerPool {
+        Self {
             sender: Some(sender),
             workers,
         }
@@ -118,58 +96,8 @@ impl WorkerPool {
         self.sender().send(Box::new(task)).map_err(|_| SubmitError)
     }
 
-    /// Queues `task` only if there is room right now; never waits.
-    ///
-    /// This is the building block for policies other than waiting: reject the task, run it on
-    /// the calling thread ("caller runs"), or keep it for later.
-    ///
-    /// # Errors
-    ///
-    /// Returns the task itself inside [`TrySubmitError::Full`] when the queue is full, or inside
-    /// [`TrySubmitError::Closed`] when no worker is left, so it is never lost.
-    pub fn try_submit<F>(&self, task: F) -> Result<(), TrySubmitError<F>>
-    where
-        F: FnOnce() + Send + 'static,
-    {
-        match self.sender().try_send(Box::new(task)) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(job)) => Err(TrySubmitError::Full(into_task(job))),
-            Err(TrySendError::Disconnected(job)) => Err(TrySubmitError::Closed(into_task(job))),
-        }
-    }
-
-    /// Queues `task`, waiting at most `timeout` for room in the queue.
-    ///
-    /// # Errors
-    ///
-    /// Returns the task itself inside [`SubmitTimeoutError::Timeout`] when no slot freed up in
-    /// time, or inside [`SubmitTimeoutError::Closed`] when no worker is left.
-    pub fn submit_timeout<F>(&self, task: F, timeout: Duration) -> Result<(), SubmitTimeoutError<F>>
-    where
-        F: FnOnce() + Send + 'static,
-    {
-        match self.sender().send_timeout(Box::new(task), timeout) {
-            Ok(()) => Ok(()),
-            Err(SendTimeoutError::Timeout(job)) => Err(SubmitTimeoutError::Timeout(into_task(job))),
-            Err(SendTimeoutError::Disconnected(job)) => {
-                Err(SubmitTimeoutError::Closed(into_task(job)))
-            }
-        }
-    }
-
-    fn sender(&self) -> &Sender<Box<dyn Job>> {
+    fn sender(&self) -> &Sender<Job> {
         self.sender.as_ref().expect("the sender lives until drop")
-    }
-
-    /// How many tasks are waiting in the queue right now (not counting running ones).
-    pub fn queued(&self) -> usize {
-        self.sender.as_ref().map_or(0, Sender::len)
-    }
-
-    /// Whether the next `submit` would have to wait for a free slot (always true for a
-    /// rendezvous queue of capacity 0).
-    pub fn is_full(&self) -> bool {
-        self.sender.as_ref().is_some_and(Sender::is_full)
     }
 
     /// Runs every task already queued, then stops and joins the workers.
@@ -193,6 +121,7 @@ impl Drop for WorkerPool {
     }
 }
 
+// New: stage 02's `execute` panicked when no worker was left; `submit` returns this instead.
 /// The error [`WorkerPool::submit`] returns when every worker has exited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubmitError;
@@ -205,92 +134,14 @@ impl fmt::Display for SubmitError {
 
 impl Error for SubmitError {}
 
-/// Why [`WorkerPool::try_submit`] refused a task; either way the task comes back.
-pub enum TrySubmitError<F> {
-    /// The queue was full.
-    Full(F),
-    /// Every worker has exited.
-    Closed(F),
-}
-
-impl<F> TrySubmitError<F> {
-    /// Takes the refused task back.
-    pub fn into_task(self) -> F {
-        match self {
-            TrySubmitError::Full(task) | TrySubmitError::Closed(task) => task,
-        }
-    }
-}
-
-impl<F> fmt::Display for TrySubmitError<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySubmitError::Full(_) => f.write_str("the queue is full"),
-            TrySubmitError::Closed(_) => SubmitError.fmt(f),
-        }
-    }
-}
-
-// Written by hand because the derive would require `F: Debug`, and closures never are.
-impl<F> fmt::Debug for TrySubmitError<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySubmitError::Full(_) => f.write_str("Full(..)"),
-            TrySubmitError::Closed(_) => f.write_str("Closed(..)"),
-        }
-    }
-}
-
-impl<F> Error for TrySubmitError<F> {}
-
-/// Why [`WorkerPool::submit_timeout`] gave up on a task; either way the task comes back.
-pub enum SubmitTimeoutError<F> {
-    /// The queue stayed full for the whole timeout.
-    Timeout(F),
-    /// Every worker has exited.
-    Closed(F),
-}
-
-impl<F> SubmitTimeoutError<F> {
-    /// Takes the refused task back.
-    pub fn into_task(self) -> F {
-        match self {
-            SubmitTimeoutError::Timeout(task) | SubmitTimeoutError::Closed(task) => task,
-        }
-    }
-}
-
-impl<F> fmt::Display for SubmitTimeoutError<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SubmitTimeoutError::Timeout(_) => {
-                f.write_str("the queue stayed full until the timeout")
-            }
-            SubmitTimeoutError::Closed(_) => SubmitError.fmt(f),
-        }
-    }
-}
-
-// Written by hand because the derive would require `F: Debug`, and closures never are.
-impl<F> fmt::Debug for SubmitTimeoutError<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SubmitTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
-            SubmitTimeoutError::Closed(_) => f.write_str("Closed(..)"),
-        }
-    }
-}
-
-impl<F> Error for SubmitTimeoutError<F> {}
-
-fn spawn_worker(id: usize, receiver: Receiver<Box<dyn Job>>) -> JoinHandle<()> {
+fn spawn_worker(id: usize, receiver: Receiver<Job>) -> JoinHandle<()> {
     thread::Builder::new()
         .name(format!("worker-{id}"))
         .spawn(move || {
             // New: no lock around `recv`. Several workers can wait on the same channel, and
             // each task goes to exactly one of them.
             while let Ok(job) = receiver.recv() {
-                job.run();
+                job();
             }
         })
         .expect("failed to spawn a worker thread")
