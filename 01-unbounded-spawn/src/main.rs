@@ -1,71 +1,55 @@
 //! Stage 01 demo: start one OS thread per task, all at once, and see what that costs.
 
-mod workload;
-
 use std::io;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::thread;
 use std::time::Instant;
 
-use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser};
+use clap::Parser;
+use harness::{TaskArgs, Workload};
 use stage01_unbounded_spawn::{Task, likely_limit, spawn_all, spawn_thread};
-use workload::{Summary, TaskSpec, Tracker, Work};
 
 /// Above this many tasks the demo refuses to run without `--no-limit`: one thread per task
 /// goes from slow to harmful somewhere between here and the tutorial's 50,000.
 const SAFETY_LIMIT: usize = 10_000;
 
+const TASKS_HELP: &str =
+    "How many tasks to run, each on its own thread (at most 10000 without --no-limit)";
+
 /// Starts one OS thread per task, with no limit on how many run at once.
 #[derive(Debug, Parser)]
-// The usage line in `refuse_above_limit` comes from `Args::command()`, which never saw argv[0].
-#[command(version, bin_name = "01-unbounded-spawn")]
+#[command(version)]
+// This stage's own default and help for a shared flag: here `--tasks` is also the thread count.
+#[command(mut_arg("tasks", |arg| arg.default_value("1000").help(TASKS_HELP)))]
 struct Args {
-    /// How many tasks to run, each on its own thread (at most 10000 without --no-limit).
-    #[arg(long, value_name = "N", default_value = "1000", value_parser = workload::parse_positive, allow_hyphen_values = true)]
-    tasks: usize,
-
-    /// What each task does: sleep:DURATION (waits, like IO) or cpu:DURATION (computes).
-    /// Units: ns, us, ms, s.
-    #[arg(long, value_name = "KIND:DURATION", default_value = "sleep:100ms")]
-    task: TaskSpec,
+    #[command(flatten)]
+    run: TaskArgs,
 
     /// Allow more than 10000 tasks. At that scale this demo can exhaust the machine's pid
     /// space and stop other programs from starting processes: see the README first.
     #[arg(long)]
     no_limit: bool,
-
-    /// Print only the summary, not a line per task.
-    #[arg(long)]
-    quiet: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if args.tasks > SAFETY_LIMIT && !args.no_limit {
-        refuse_above_limit(args.tasks);
+    let tasks = args.run.tasks;
+    if tasks > SAFETY_LIMIT && !args.no_limit {
+        refuse_above_limit(tasks);
     }
-    let work = Arc::new(Work::new(args.task));
-    let tracker = Arc::new(Tracker::default());
+    let workload = Arc::new(Workload::new(&args.run));
 
     let start = Instant::now();
-    let tasks = (0..args.tasks).map(|id| -> Task {
-        let (work, tracker) = (Arc::clone(&work), Arc::clone(&tracker));
-        let quiet = args.quiet;
-        Box::new(move || {
-            let _running = tracker.start();
-            work.run();
-            if !quiet {
-                let thread = thread::current();
-                println!("task {id} done on {}", thread.name().unwrap_or("?"));
-            }
-        })
-    });
-    let spawned = spawn_all(tasks, spawn_thread);
+    let spawned = spawn_all(
+        (0..tasks).map(|id| -> Task {
+            let workload = Arc::clone(&workload);
+            Box::new(move || workload.run(id))
+        }),
+        spawn_thread,
+    );
     let status = match spawned.error() {
         Some(error) => {
-            report_refusal(error, spawned.started(), args.tasks);
+            report_refusal(error, spawned.started(), tasks);
             ExitCode::FAILURE
         }
         None => ExitCode::SUCCESS,
@@ -75,24 +59,14 @@ fn main() -> ExitCode {
     spawned.join();
     let elapsed = start.elapsed();
 
-    let summary = Summary {
-        stage: "01",
-        tasks: args.tasks,
-        tracker,
-        workers: None,
-        queue: None,
-        task: args.task,
-        elapsed,
-        // One thread per task: every task can overlap with every other one.
-        ideal: workload::ideal(args.task, args.tasks, args.tasks),
-    };
-    println!("{summary}");
+    // No workers and no queue: a thread per task, so every task can overlap with every other one.
+    println!("{}", workload.summary("01", elapsed, None, None));
     status
 }
 
 /// Exits with status 2, like any other bad `--tasks` value, explaining the limit.
 fn refuse_above_limit(tasks: usize) -> ! {
-    let message = format!(
+    harness::exit_invalid::<Args>(format!(
         "--tasks {tasks} is above the safety limit of {SAFETY_LIMIT}; pass --no-limit to run it \
          anyway\n\n\
          Each task gets its own OS thread, so --tasks is also the number of threads. Measured on \
@@ -101,10 +75,7 @@ fn refuse_above_limit(tasks: usize) -> ! {
          machine's pid space was nearly exhausted so other programs could not start processes, \
          virtual memory peaked at 66 GB (resident 274 MB), and a just-started thread then \
          aborted the whole process while setting up its stack guard (SIGABRT)."
-    );
-    Args::command()
-        .error(ErrorKind::ValueValidation, message)
-        .exit()
+    ))
 }
 
 /// Explains on stderr why spawning stopped, while the threads that started are still running.

@@ -1,57 +1,36 @@
 //! Stage 02 demo: run tasks on a fixed number of workers, and see that submitting them never
 //! waits, because the queue has no limit.
 
-mod workload;
-
 use std::sync::Arc;
-use std::thread;
 use std::time::Instant;
 
 use clap::Parser;
+use harness::{PoolArgs, TaskArgs, Workload};
 use stage02_mutex_receiver_pool::ThreadPool;
-use workload::{Summary, TaskSpec, Tracker, Work};
 
 /// Runs tasks on a fixed pool of worker threads that share one unbounded queue.
 #[derive(Debug, Parser)]
 #[command(version)]
+// This stage's own default for a shared flag: five waves of four workers.
+#[command(mut_arg("tasks", |arg| arg.default_value("20")))]
 struct Args {
-    /// How many tasks to run.
-    #[arg(long, value_name = "N", default_value = "20", value_parser = workload::parse_positive, allow_hyphen_values = true)]
-    tasks: usize,
+    #[command(flatten)]
+    run: TaskArgs,
 
-    /// What each task does: sleep:DURATION (waits, like IO) or cpu:DURATION (computes).
-    /// Units: ns, us, ms, s.
-    #[arg(long, value_name = "KIND:DURATION", default_value = "sleep:100ms")]
-    task: TaskSpec,
-
-    /// Worker threads in the pool.
-    #[arg(long, value_name = "N", default_value = "4", value_parser = workload::parse_positive, allow_hyphen_values = true)]
-    workers: usize,
-
-    /// Print only the summary, not a line per task.
-    #[arg(long)]
-    quiet: bool,
+    #[command(flatten)]
+    pool: PoolArgs,
 }
 
 fn main() {
     let args = Args::parse();
-    let work = Arc::new(Work::new(args.task));
-    let tracker = Arc::new(Tracker::default());
+    let workload = Arc::new(Workload::new(&args.run));
     // New: a fixed number of threads, whatever the number of tasks.
-    let pool = ThreadPool::new(args.workers);
+    let pool = ThreadPool::new(args.pool.workers);
 
     let start = Instant::now();
-    for id in 0..args.tasks {
-        let (work, tracker) = (Arc::clone(&work), Arc::clone(&tracker));
-        let quiet = args.quiet;
-        pool.execute(move || {
-            let _running = tracker.start();
-            work.run();
-            if !quiet {
-                let worker = thread::current();
-                println!("task {id} done on {}", worker.name().unwrap_or("?"));
-            }
-        });
+    for id in 0..args.run.tasks {
+        let workload = Arc::clone(&workload);
+        pool.execute(move || workload.run(id));
     }
     // New: this loop never waited for a worker, so it took about as long as queueing the tasks.
     let submitting = start.elapsed();
@@ -61,17 +40,9 @@ fn main() {
 
     println!(
         "submitted {} tasks in {submitting:.1?}: the unbounded queue accepted them all at once",
-        args.tasks
+        args.run.tasks
     );
-    let summary = Summary {
-        stage: "02",
-        tasks: args.tasks,
-        tracker,
-        workers: Some(args.workers),
-        queue: None,
-        task: args.task,
-        elapsed,
-        ideal: workload::ideal(args.task, args.tasks, args.workers),
-    };
+    // `queue=-`: this queue has no limit.
+    let summary = workload.summary("02", elapsed, Some(args.pool.workers), None);
     println!("{summary}");
 }

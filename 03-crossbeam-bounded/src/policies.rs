@@ -118,7 +118,9 @@ impl fmt::Display for TrySubmitError {
 impl fmt::Display for SubmitTimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SubmitTimeoutError::Timeout(_) => f.write_str("the queue stayed full until the timeout"),
+            SubmitTimeoutError::Timeout(_) => {
+                f.write_str("the queue stayed full until the timeout")
+            }
             SubmitTimeoutError::Closed(_) => SubmitError.fmt(f),
         }
     }

@@ -101,7 +101,7 @@ fn per_task_lines_unless_quiet() {
 
 #[test]
 fn bad_input_exits_2_and_names_the_flag() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 11] = [
         (&["--workers", "0"], "--workers"),
         (&["--tasks", "-1"], "--tasks"),
         (&["--tasks", "abc"], "--tasks"),
@@ -110,6 +110,8 @@ fn bad_input_exits_2_and_names_the_flag() {
         (&["--task", "cpu:"], "--task"),
         (&["--task", "gpu:1ms"], "--task"),
         (&["--task", "sleep:10parsecs"], "--task"),
+        (&["--policy", "drop"], "--policy"),
+        (&["--policy", "timeout:soon"], "--policy"),
         (&["--bogus"], "--bogus"),
     ];
     for (args, flag) in cases {

@@ -1,18 +1,23 @@
-//! What happens to a task when the queue is full: `try_submit` and `submit_timeout` hand it back,
-//! so the caller decides its fate and nothing is dropped silently.
+//! What happens to a task when the queue is full, other than waiting: `try_submit` and
+//! `submit_timeout` hand the refused task back as a boxed `Job`, so the caller decides its fate
+//! (run it, drop it, or submit it after all) and nothing is dropped silently. The last two tests
+//! run the demo under `--policy caller-runs` and `--policy reject`.
 
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
-use stage03_crossbeam_bounded::{SubmitTimeoutError, TrySubmitError, WorkerPool};
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use stage03_crossbeam_bounded::{SubmitError, SubmitTimeoutError, TrySubmitError, WorkerPool};
 
+/// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// A pool of one worker blocked on a gate, with its queue of one filled: every further task is
-/// refused until the test sends a token into the returned gate.
+/// A pool of one worker blocked on a gate, with its queue of one filled by a second blocker:
+/// every further task is refused until the test sends a token into the returned gate. Each token
+/// lets one blocker finish; send two before shutting the pool down.
 fn full_pool() -> (WorkerPool, Sender<()>) {
     let pool = WorkerPool::new(1, 1);
     let (started_tx, started) = unbounded::<()>();
@@ -29,36 +34,86 @@ fn full_pool() -> (WorkerPool, Sender<()>) {
         .unwrap();
     started.recv_timeout(PATIENCE).expect("the worker starts");
     pool.submit(blocker(gate, started_tx)).unwrap();
-    assert!(pool.is_full());
     (pool, gate_tx)
+}
+
+/// A task that counts its runs.
+fn counted(ran: &Arc<AtomicUsize>) -> impl FnOnce() + Send + 'static {
+    let ran = Arc::clone(ran);
+    move || {
+        ran.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 #[test]
 fn try_submit_returns_the_task_when_the_queue_is_full() {
     let (pool, gate) = full_pool();
     let ran = Arc::new(AtomicUsize::new(0));
-    let task = {
-        let ran = Arc::clone(&ran);
-        move || {
-            ran.fetch_add(1, Ordering::SeqCst);
-        }
-    };
 
-    let refused = match pool.try_submit(task) {
-        Err(TrySubmitError::Full(task)) => task,
+    let refused = match pool.try_submit(counted(&ran)) {
+        Err(TrySubmitError::Full(job)) => job,
         Err(error) => panic!("expected Full, got {error:?}"),
         Ok(()) => panic!("a full queue accepted a task"),
     };
     assert_eq!(ran.load(Ordering::SeqCst), 0, "a refused task must not run");
 
-    // The task we got back is the caller's own closure: calling it runs it, exactly once.
+    // Caller runs: the job we got back is the caller's own closure, boxed. Calling it runs it,
+    // here on the submitting thread, exactly once.
     refused();
     assert_eq!(ran.load(Ordering::SeqCst), 1);
 
     gate.send(()).unwrap();
     gate.send(()).unwrap();
     pool.shutdown();
-    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        1,
+        "the pool ran a task it refused"
+    );
+}
+
+#[test]
+fn a_refused_job_that_is_dropped_never_runs() {
+    let (pool, gate) = full_pool();
+    let ran = Arc::new(AtomicUsize::new(0));
+
+    // Reject: the caller drops the job it got back. Dropping the box drops the closure, and with
+    // it the closure's clone of `ran`.
+    let refused = pool
+        .try_submit(counted(&ran))
+        .expect_err("the queue is full");
+    assert_eq!(Arc::strong_count(&ran), 2, "the job holds the closure");
+    drop(refused);
+    assert_eq!(Arc::strong_count(&ran), 1, "the closure was not dropped");
+
+    gate.send(()).unwrap();
+    gate.send(()).unwrap();
+    pool.shutdown();
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "a dropped job ran");
+}
+
+#[test]
+fn a_refused_job_can_be_submitted_again_and_runs_on_a_worker() {
+    let (pool, gate) = full_pool();
+    let (ran_on_tx, ran_on) = bounded(1);
+    let job = pool
+        .try_submit(move || {
+            let name = thread::current().name().map(str::to_string);
+            ran_on_tx.send(name).unwrap();
+        })
+        .expect_err("the queue is full")
+        .into_job();
+
+    // Wait after all: a `Job` is itself a task `submit` accepts. It waits for the slot that the
+    // first blocker frees when the test lets it finish.
+    gate.send(()).unwrap();
+    pool.submit(job).expect("the worker is alive");
+    gate.send(()).unwrap();
+    let name = ran_on
+        .recv_timeout(PATIENCE)
+        .expect("the resubmitted job should run");
+    assert_eq!(name.as_deref(), Some("worker-0"));
+    pool.shutdown();
 }
 
 #[test]
@@ -66,44 +121,82 @@ fn submit_timeout_gives_up_after_its_timeout_and_hands_the_task_back() {
     let (pool, gate) = full_pool();
     let timeout = Duration::from_millis(100);
     let ran = Arc::new(AtomicUsize::new(0));
-    let task = {
-        let ran = Arc::clone(&ran);
-        move || {
-            ran.fetch_add(1, Ordering::SeqCst);
-        }
-    };
     let before = Instant::now();
-    let outcome = pool.submit_timeout(task, timeout);
+    let outcome = pool.submit_timeout(counted(&ran), timeout);
     let waited = before.elapsed();
 
-    let task = match outcome {
-        Err(SubmitTimeoutError::Timeout(task)) => task,
+    let job = match outcome {
+        Err(SubmitTimeoutError::Timeout(job)) => job,
         other => panic!("expected a timeout, got {other:?}"),
     };
+    // A lower bound only: how much longer it took depends on the machine.
     assert!(
         waited >= timeout,
         "gave up after {waited:?}, before the timeout"
     );
     assert_eq!(ran.load(Ordering::SeqCst), 0, "a refused task must not run");
-    task();
+    job();
     assert_eq!(
         ran.load(Ordering::SeqCst),
         1,
-        "the task handed back is the one submitted"
+        "the job handed back is the task submitted"
     );
 
     gate.send(()).unwrap();
     gate.send(()).unwrap();
     pool.shutdown();
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
 }
 
 #[test]
 fn submit_timeout_succeeds_when_a_slot_frees_in_time() {
     let (pool, gate) = full_pool();
-    gate.send(()).unwrap(); // the worker finishes and takes the queued task: a slot frees
-    assert!(pool.submit_timeout(|| {}, PATIENCE).is_ok());
+    let ran = Arc::new(AtomicUsize::new(0));
+    // The worker finishes the first blocker and takes the queued one: a slot frees.
+    gate.send(()).unwrap();
+    assert!(pool.submit_timeout(counted(&ran), PATIENCE).is_ok());
     gate.send(()).unwrap();
     pool.shutdown();
+    assert_eq!(ran.load(Ordering::SeqCst), 1, "the accepted task ran");
+}
+
+#[test]
+fn both_hand_the_task_back_when_no_worker_is_left() {
+    // A rendezvous queue and one worker: the panicking task goes straight to the worker, and
+    // nothing can be queued behind it.
+    let pool = WorkerPool::new(1, 0);
+    pool.submit(|| panic!("the only worker dies here")).unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (first, second) = (counted(&ran), counted(&ran));
+    // Runs on its own thread, so that a regression (a submit blocked forever) fails the test
+    // instead of hanging it.
+    let (outcome_tx, outcome) = bounded(1);
+    thread::spawn(move || {
+        // No worker will ever take this one: `submit` waits until the worker has died and
+        // dropped its receiver, and then fails.
+        let submitted = pool.submit(|| {});
+        let tried = pool.try_submit(first);
+        let timed = pool.submit_timeout(second, PATIENCE);
+        outcome_tx.send((submitted, tried, timed)).unwrap();
+    });
+    let (submitted, tried, timed) = outcome
+        .recv_timeout(PATIENCE)
+        .expect("submit blocked although the only worker was gone");
+
+    assert_eq!(submitted, Err(SubmitError));
+    match tried {
+        Err(TrySubmitError::Closed(job)) => job(),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    match timed {
+        Err(SubmitTimeoutError::Closed(job)) => job(),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        2,
+        "both jobs came back and ran here"
+    );
 }
 
 #[test]
@@ -118,7 +211,7 @@ fn caller_runs_runs_every_task_exactly_once() {
             runs[id].fetch_add(1, Ordering::SeqCst);
         };
         if let Err(refused) = pool.try_submit(task) {
-            refused.into_task()();
+            refused.into_job()();
             ran_in_caller += 1;
         }
         if id == TASKS / 2 {
@@ -141,15 +234,41 @@ fn caller_runs_runs_every_task_exactly_once() {
     }
 }
 
-#[test]
-fn the_demo_runs_each_task_once_under_caller_runs() {
+/// Runs the demo and returns its stdout, checking that it succeeded.
+fn demo(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_03-crossbeam-bounded"))
-        .args(["--policy", "caller-runs", "--queue", "0", "--workers", "2"])
-        .args(["--tasks", "100", "--task", "sleep:1ms"])
+        .args(args)
         .output()
         .expect("the demo runs");
-    assert!(output.status.success());
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The value of `key=` in the summary line, as a number.
+fn value(summary: &str, key: &str) -> usize {
+    summary
+        .split(' ')
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {key}= in {summary}"))
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn the_demo_runs_each_task_once_under_caller_runs() {
+    let stdout = demo(&[
+        "--policy",
+        "caller-runs",
+        "--queue",
+        "0",
+        "--workers",
+        "2",
+        "--tasks",
+        "100",
+        "--task",
+        "sleep:1ms",
+    ]);
     let mut seen = vec![0; 100];
     for line in stdout.lines().filter(|line| line.starts_with("task ")) {
         let id: usize = line.split(' ').nth(1).unwrap().parse().unwrap();
@@ -157,29 +276,34 @@ fn the_demo_runs_each_task_once_under_caller_runs() {
     }
     assert!(seen.iter().all(|&count| count == 1), "{stdout}");
     let summary = stdout.lines().last().unwrap();
-    assert!(summary.contains(" completed=100 "), "{summary}");
-    assert!(summary.contains(" rejected=0 "), "{summary}");
+    assert_eq!(value(summary, "completed"), 100, "{summary}");
+    assert_eq!(value(summary, "rejected"), 0, "{summary}");
 }
 
 #[test]
 fn the_demo_reports_rejected_tasks() {
-    let output = Command::new(env!("CARGO_BIN_EXE_03-crossbeam-bounded"))
-        .args(["--policy", "reject", "--queue", "1", "--workers", "1"])
-        .args(["--tasks", "50", "--task", "sleep:1ms", "--quiet"])
-        .output()
-        .expect("the demo runs");
-    assert!(output.status.success());
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    // One worker and a queue of one, with tasks of 50 ms: the submitting loop finds the queue
+    // full long before the worker has finished its first task.
+    let stdout = demo(&[
+        "--policy",
+        "reject",
+        "--queue",
+        "1",
+        "--workers",
+        "1",
+        "--tasks",
+        "50",
+        "--task",
+        "sleep:50ms",
+        "--quiet",
+    ]);
     let summary = stdout.lines().last().unwrap();
-    let value = |key: &str| -> usize {
-        let pair = summary
-            .split(' ')
-            .find(|pair| pair.starts_with(key))
-            .unwrap();
-        pair[key.len()..].parse().unwrap()
-    };
     // Every task either ran or was counted as rejected; none vanished.
-    assert_eq!(value("completed=") + value("rejected="), 50, "{summary}");
-    assert!(value("rejected=") > 0, "{summary}");
+    assert_eq!(
+        value(summary, "completed") + value(summary, "rejected"),
+        50,
+        "{summary}"
+    );
+    assert!(value(summary, "rejected") > 0, "{summary}");
     assert!(stdout.contains("were rejected and did not run"), "{stdout}");
 }

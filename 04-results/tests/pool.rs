@@ -1,5 +1,12 @@
-//! The claims of stage 04, checked without sleeps: gated tasks let the test decide which
-//! interleaving happens, and every wait that could hang has a deadline that turns it into a failure.
+//! The claims of stage 04: each task's value comes back through its own handle, in submission
+//! order when the handles are joined in order; `join` never waits forever, even when a task
+//! panicked and took its worker down, or when no worker is left to run it; once a handle has seen
+//! that no worker is left, `submit` refuses; and stage 03's backpressure and draining shutdown
+//! still hold.
+//!
+//! Gated tasks (each blocks on a channel until the test sends it a token) let the test decide
+//! which interleaving happens, and every wait that could hang has a deadline that turns it into
+//! a failure.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +18,8 @@ use stage04_results::{SubmitError, TaskHandle, TaskLost, WorkerPool};
 
 /// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
 const PATIENCE: Duration = Duration::from_secs(10);
-/// How long we watch for something that must not happen (a shutdown returning too early).
+/// How long we watch for something that must not happen (a join, submit or shutdown returning
+/// too early).
 const QUIET_PERIOD: Duration = Duration::from_millis(200);
 
 /// Joins `handle` on another thread, so that a join that never returns fails the test instead of
@@ -35,6 +43,15 @@ fn gated_task<R: Send + 'static>(
         gate.recv_timeout(PATIENCE)
             .expect("the test opens the gate");
         value
+    }
+}
+
+/// A task that blocks until the test opens the gate, then panics, taking its worker down.
+fn gated_panic(gate: Receiver<()>) -> impl FnOnce() -> u64 + Send + 'static {
+    move || {
+        gate.recv_timeout(PATIENCE)
+            .expect("the test opens the gate");
+        panic!("this task takes its worker down");
     }
 }
 
@@ -95,6 +112,40 @@ fn join_waits_for_a_task_that_is_still_running() {
 }
 
 #[test]
+fn submit_blocks_while_workers_and_queue_are_full() {
+    let pool = Arc::new(WorkerPool::new(1, 1));
+    let (started_tx, started) = unbounded();
+    let (gate_tx, gate) = unbounded();
+    let running = pool
+        .submit(gated_task(started_tx, gate, "running"))
+        .unwrap();
+    wait_for_start(&started);
+    // The only worker is busy, so this one fills the queue.
+    let queued = pool.submit(|| "queued").unwrap();
+
+    let (submitted_tx, submitted) = bounded(1);
+    let submitter = {
+        let pool = Arc::clone(&pool);
+        thread::spawn(move || submitted_tx.send(pool.submit(|| "last")).unwrap())
+    };
+    assert!(
+        submitted.recv_timeout(QUIET_PERIOD).is_err(),
+        "submit returned although the worker was busy and the queue was full"
+    );
+    // The worker finishes its task and takes the queued one: a slot frees.
+    gate_tx.send(()).unwrap();
+    let last = submitted
+        .recv_timeout(PATIENCE)
+        .expect("submit should return once a slot is free")
+        .expect("the worker is alive");
+    submitter.join().unwrap();
+
+    assert_eq!(join_or_fail(running), Ok("running"));
+    assert_eq!(join_or_fail(queued), Ok("queued"));
+    assert_eq!(join_or_fail(last), Ok("last"));
+}
+
+#[test]
 fn a_panicking_task_makes_its_join_fail_instead_of_hanging() {
     let pool = WorkerPool::new(2, 4);
     let doomed = pool
@@ -110,21 +161,20 @@ fn a_panicking_task_makes_its_join_fail_instead_of_hanging() {
 #[test]
 fn tasks_queued_when_the_last_worker_dies_fail_instead_of_hanging() {
     let pool = WorkerPool::new(1, 4);
-    let (started_tx, started) = unbounded();
     let (gate_tx, gate) = unbounded();
-    let doomed = pool
-        .submit(move || -> u64 {
-            started_tx.send(()).unwrap();
-            gate.recv_timeout(PATIENCE)
-                .expect("the test opens the gate");
-            panic!("the only worker dies here");
-        })
-        .unwrap();
-    wait_for_start(&started);
+    let doomed = pool.submit(gated_panic(gate)).unwrap();
+    // The only worker holds the doomed task at its gate, so these three wait in the queue.
+    let ran = Arc::new(AtomicUsize::new(0));
     let queued: Vec<_> = (0..3_u64)
-        .map(|n| pool.submit(move || n).unwrap())
+        .map(|n| {
+            let ran = Arc::clone(&ran);
+            pool.submit(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+                n
+            })
+            .unwrap()
+        })
         .collect();
-    assert_eq!(pool.queued(), 3, "three tasks wait behind the running one");
 
     // The only worker dies with three tasks still queued. Nothing will run them, and the
     // queue keeps them (with their result senders) until the pool is dropped: their handles
@@ -134,24 +184,46 @@ fn tasks_queued_when_the_last_worker_dies_fail_instead_of_hanging() {
     for handle in queued {
         assert_eq!(join_or_fail(handle), Err(TaskLost));
     }
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "a queued task ran after all");
     drop(pool);
 }
 
 #[test]
+fn a_value_sent_before_the_last_worker_died_is_still_delivered() {
+    let pool = WorkerPool::new(1, 4);
+    let finished = pool.submit(|| 5_u64).unwrap();
+    let (gate_tx, gate) = unbounded();
+    let doomed = pool.submit(gated_panic(gate)).unwrap();
+    let queued = pool.submit(|| 6_u64).unwrap();
+
+    // Once the queued task's handle reports, the only worker is gone. The first task finished
+    // before that, on the same worker; its value waits in its channel, and `join` finds it even
+    // though no worker is alive any more.
+    gate_tx.send(()).unwrap();
+    assert_eq!(join_or_fail(queued), Err(TaskLost));
+    assert_eq!(join_or_fail(doomed), Err(TaskLost));
+    assert_eq!(join_or_fail(finished), Ok(5));
+}
+
+#[test]
 fn shutdown_runs_every_queued_task_and_their_handles_deliver_afterwards() {
+    const QUEUED: u64 = 8;
     let pool = WorkerPool::new(1, 8);
     let (started_tx, started) = unbounded();
     let (gate_tx, gate) = unbounded();
     let blocker = pool.submit(gated_task(started_tx, gate, 100_u64)).unwrap();
     wait_for_start(&started);
-    let queued: Vec<_> = (0..8_u64)
-        .map(|n| pool.submit(move || n * n).unwrap())
+    let ran = Arc::new(AtomicUsize::new(0));
+    let queued: Vec<_> = (0..QUEUED)
+        .map(|n| {
+            let ran = Arc::clone(&ran);
+            pool.submit(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+                n * n
+            })
+            .unwrap()
+        })
         .collect();
-    assert_eq!(
-        pool.queued(),
-        8,
-        "all eight tasks wait behind the gated one"
-    );
 
     let (finished_tx, finished) = bounded(1);
     thread::spawn(move || {
@@ -162,10 +234,17 @@ fn shutdown_runs_every_queued_task_and_their_handles_deliver_afterwards() {
         finished.recv_timeout(QUIET_PERIOD).is_err(),
         "shutdown returned while a task was still running and eight were queued"
     );
+    // The only worker is still held at the gate, so none of the queued tasks has run yet.
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
     gate_tx.send(()).unwrap();
     finished
         .recv_timeout(PATIENCE)
         .expect("shutdown should return once the queue is drained");
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        8,
+        "shutdown returned before the queue was drained"
+    );
 
     // The pool is gone; every result is waiting in its handle.
     assert_eq!(blocker.join(), Ok(100));
@@ -190,28 +269,70 @@ fn dropping_a_handle_does_not_cancel_its_task() {
 
 #[test]
 fn submit_fails_instead_of_hanging_when_every_worker_panicked() {
-    let pool = WorkerPool::new(2, 4);
-    let doomed: Vec<_> = (0..2)
-        .map(|_| {
-            pool.submit(|| -> u64 { panic!("this task takes its worker down") })
-                .unwrap()
-        })
-        .collect();
-    // Once both joins have failed, both workers are on their way out; submits may still succeed
-    // until the last one has dropped its receiver, then fail at once. The loop runs on its own
-    // thread so that a submit blocked forever fails the test instead of hanging it.
-    for handle in doomed {
-        assert_eq!(join_or_fail(handle), Err(TaskLost));
+    const WORKERS: usize = 2;
+    let pool = WorkerPool::new(WORKERS, 4);
+    let (gate_tx, gate) = unbounded();
+    // The queue is first in, first out, so the panicking tasks are the first ones taken, one
+    // by each worker, and each kills the worker that takes it.
+    for _ in 0..WORKERS {
+        // Their handles are dropped: the queued task below tells when both workers are gone.
+        drop(pool.submit(gated_panic(gate.clone())).unwrap());
     }
-    let (outcome_tx, outcome) = bounded(1);
-    thread::spawn(move || {
-        let error = (0..1_000).find_map(|_| pool.submit(|| ()).err());
-        outcome_tx.send(error).unwrap();
-    });
-    let error = outcome
-        .recv_timeout(PATIENCE)
-        .expect("submit blocked although every worker was gone");
-    assert_eq!(error, Some(SubmitError));
+    // Submitted while both workers are held at the gate, so it waits in the queue.
+    let queued = pool.submit(|| 0_u64).unwrap();
+    for _ in 0..WORKERS {
+        gate_tx.send(()).unwrap();
+    }
+    assert_eq!(join_or_fail(queued), Err(TaskLost), "no worker was left");
+
+    // The queue has room, so only the disconnect can make `submit` fail; a regression would
+    // make it succeed (a task that never runs), not hang.
+    assert_eq!(pool.submit(|| 1_u64).err(), Some(SubmitError));
+}
+
+#[test]
+fn once_a_handle_has_seen_no_worker_alive_submit_refuses() {
+    // Each worker drops its job receiver before its `alive` sender. Were the order reversed, a
+    // handle could see "no worker alive" while the queue still had a receiver, and a submit made
+    // right then would put a task into a queue nobody reads. That window is short: it lasts while
+    // the dying worker wakes the handles waiting for it. So several handles wait, each on a
+    // thread of its own that submits as soon as its join returns, and the test tries many fresh
+    // pools. (With the fields of `Worker` swapped, it fails within a few rounds.)
+    const ROUNDS: usize = 100;
+    const WAITERS: usize = 8;
+    for round in 0..ROUNDS {
+        // Room in the queue for every submit below, so that none of them can block: a submit
+        // that goes through returns at once, and so does one that is refused.
+        let pool = Arc::new(WorkerPool::new(1, 2 * WAITERS));
+        let (gate_tx, gate) = unbounded();
+        let a = pool.submit(gated_panic(gate)).unwrap();
+        let (outcome_tx, outcome) = unbounded();
+        for _ in 0..WAITERS {
+            // Task A holds the only worker at its gate, so this task B is queued behind it.
+            let b = pool.submit(|| 2_u64).unwrap();
+            let (pool, outcome_tx) = (Arc::clone(&pool), outcome_tx.clone());
+            thread::spawn(move || {
+                let joined = b.join();
+                let refused = pool.submit(|| 3_u64).err();
+                outcome_tx.send((joined, refused)).unwrap();
+            });
+        }
+        gate_tx.send(()).unwrap();
+
+        for _ in 0..WAITERS {
+            let (joined, refused) = outcome
+                .recv_timeout(PATIENCE)
+                .expect("join and submit should both return");
+            // B never ran: its handle learned it from `workers_alive` disconnecting.
+            assert_eq!(joined, Err(TaskLost), "round {round}");
+            assert_eq!(
+                refused,
+                Some(SubmitError),
+                "round {round}: submit accepted a task after a handle had seen the last worker go"
+            );
+        }
+        assert_eq!(join_or_fail(a), Err(TaskLost), "round {round}");
+    }
 }
 
 #[test]

@@ -1,37 +1,59 @@
-//! The claims of stage 05, checked without sleeps: gates and channels decide the interleavings,
-//! and every wait that could hang has a deadline that turns it into a failure.
+//! The claims of stage 05: a panic costs the task, never the worker, and its handle reports the
+//! panic message; the pool counts every outcome; a worker thread that dies anyway (from a panic no
+//! `catch_unwind` covers) is replaced by a thread with the same name, so `active_workers` stays at
+//! the pool size, however many die; and stage 04's handles, backpressure and draining shutdown
+//! still hold, replacements included.
+//!
+//! Gates and channels decide the interleavings, and every wait that could hang has a deadline
+//! that turns it into a failure.
 
+use std::any::Any;
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::panic::panic_any;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use crossbeam_channel::{Sender, bounded, unbounded};
-use stage05_panic_resilient::{ResilientPool, TaskHandle, TaskPanicked};
+use stage05_panic_resilient::{ResilientPool, TaskHandle, TaskPanicked, panic_message};
 
 /// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
 const PATIENCE: Duration = Duration::from_secs(10);
-/// How long we watch for something that must not happen (a submit returning too early).
+/// How long we watch for something that must not happen (a join, submit or shutdown returning
+/// too early).
 const QUIET_PERIOD: Duration = Duration::from_millis(200);
 
 /// Joins `handle` on another thread, so that a join that never returns fails the test instead of
 /// hanging it.
 fn join_or_fail<R: Send + 'static>(handle: TaskHandle<R>) -> Result<R, TaskPanicked> {
-    let (outcome_tx, outcome) = bounded(1);
-    thread::spawn(move || outcome_tx.send(handle.join()).unwrap());
-    outcome
+    join_all_or_fail(vec![handle]).pop().unwrap()
+}
+
+/// Joins every handle, in order, on one other thread, and fails the test if that takes longer
+/// than `PATIENCE`.
+fn join_all_or_fail<R: Send + 'static>(
+    handles: Vec<TaskHandle<R>>,
+) -> Vec<Result<R, TaskPanicked>> {
+    let (outcomes_tx, outcomes) = bounded(1);
+    thread::spawn(move || {
+        let joined: Vec<_> = handles.into_iter().map(TaskHandle::join).collect();
+        outcomes_tx.send(joined).unwrap();
+    });
+    outcomes
         .recv_timeout(PATIENCE)
         .expect("join should return, with a value or an error, instead of waiting forever")
 }
 
-/// A panic payload whose destructor panics too. That second panic happens after `catch_unwind`
-/// has returned, so nothing catches it and it ends the worker thread.
+/// A value whose destructor panics. Dropped by a worker outside any `catch_unwind`, it ends that
+/// worker's thread: as a panic payload (dropped after the catch, once the message has been read),
+/// or as the value of a task whose handle is gone (dropped because nobody can receive it).
 struct PanicOnDrop;
 
 impl Drop for PanicOnDrop {
     fn drop(&mut self) {
-        panic!("the payload's destructor panics as well");
+        panic!("PanicOnDrop's destructor panics");
     }
 }
 
@@ -124,6 +146,17 @@ fn panic_messages_are_recovered_from_every_kind_of_payload() {
 }
 
 #[test]
+fn panic_message_reads_str_and_string_payloads_and_names_the_rest() {
+    // What `panic!("literal")` carries, what `panic!("{x}")` carries, and anything else.
+    let literal: Box<dyn Any + Send> = Box::new("a literal");
+    let formatted: Box<dyn Any + Send> = Box::new(format!("formatted: {}", 7));
+    let number: Box<dyn Any + Send> = Box::new(7_u32);
+    assert_eq!(panic_message(literal.as_ref()), "a literal");
+    assert_eq!(panic_message(formatted.as_ref()), "formatted: 7");
+    assert_eq!(panic_message(number.as_ref()), "<non-string panic payload>");
+}
+
+#[test]
 fn a_dead_worker_is_replaced_and_runs_the_tasks_queued_behind_it() {
     let pool = ResilientPool::new(1, 8);
     let (exited_tx, exited) = unbounded();
@@ -136,8 +169,8 @@ fn a_dead_worker_is_replaced_and_runs_the_tasks_queued_behind_it() {
     let dead = exited
         .recv_timeout(PATIENCE)
         .expect("the payload's destructor should have ended the worker thread");
-    for handle in queued {
-        let (thread, name) = join_or_fail(handle).expect("a queued task was lost");
+    for outcome in join_all_or_fail(queued) {
+        let (thread, name) = outcome.expect("a queued task was lost");
         assert_ne!(thread, dead, "a task ran on the thread that died");
         assert_eq!(
             name, "worker-0",
@@ -149,70 +182,150 @@ fn a_dead_worker_is_replaced_and_runs_the_tasks_queued_behind_it() {
 }
 
 #[test]
-fn active_workers_returns_to_the_pool_size_after_a_worker_dies() {
+fn a_value_that_panics_when_dropped_unclaimed_kills_its_worker_which_is_replaced() {
+    let pool = ResilientPool::new(1, 4);
+    let (exited_tx, exited) = unbounded();
+    let (gate_tx, gate) = unbounded::<()>();
+    let handle = pool.submit(move || {
+        report_exit_of_this_thread(exited_tx);
+        gate.recv_timeout(PATIENCE)
+            .expect("the test opens the gate");
+        PanicOnDrop
+    });
+    // The task is held at its gate until its handle is gone: nobody can receive its value, so
+    // the worker drops it, outside any `catch_unwind`.
+    drop(handle);
+    gate_tx.send(()).unwrap();
+    let dead = exited
+        .recv_timeout(PATIENCE)
+        .expect("the value's destructor should have ended the worker thread");
+
+    let (thread, name) = join_or_fail(pool.submit(where_am_i)).expect("the pool still runs tasks");
+    assert_ne!(thread, dead, "a task ran on the thread that died");
+    assert_eq!(name, "worker-0");
+    assert_eq!(pool.active_workers(), 1);
+    // The task itself returned normally: it counts as completed, not as panicked.
+    assert_eq!((pool.completed_tasks(), pool.panicked_tasks()), (2, 0));
+}
+
+#[test]
+fn active_workers_stays_at_the_pool_size_when_a_worker_dies() {
     const WORKERS: usize = 3;
     let pool = ResilientPool::new(WORKERS, 4);
     assert_eq!(pool.active_workers(), WORKERS);
     let (exited_tx, exited) = unbounded();
     let killer = pool.submit(worker_killer(exited_tx));
     assert!(join_or_fail(killer).is_err());
+    // The dying worker starts its replacement while it unwinds, and the replacement takes its
+    // place in the count: the count never drops, before or after the thread has ended.
+    assert_eq!(pool.active_workers(), WORKERS);
     exited
         .recv_timeout(PATIENCE)
         .expect("the payload's destructor should have ended the worker thread");
-    // The dying worker starts its replacement while it unwinds, before its thread-locals are
-    // dropped at thread exit, so by the time `exited` fired the count was whole again.
     assert_eq!(pool.active_workers(), WORKERS);
 
     let handles: Vec<_> = (0..30_u64).map(|n| pool.submit(move || n * n)).collect();
-    let results: Vec<u64> = handles
+    let results: Vec<u64> = join_all_or_fail(handles)
         .into_iter()
-        .map(|h| join_or_fail(h).unwrap())
+        .map(Result::unwrap)
         .collect();
     assert_eq!(results, (0..30).map(|n| n * n).collect::<Vec<_>>());
     assert_eq!(pool.active_workers(), WORKERS);
 }
 
 #[test]
+fn a_thousand_worker_deaths_leave_the_pool_whole() {
+    const WORKERS: usize = 2;
+    const DEATHS: usize = 1_000;
+    const LATER: usize = 100;
+    let pool = ResilientPool::new(WORKERS, 8);
+    let (exited_tx, exited) = unbounded();
+    // Each killer ends the thread it runs on, so each runs on a different thread: the two that
+    // `new` started, then one replacement after another.
+    let killers: Vec<_> = (0..DEATHS)
+        .map(|_| pool.submit(worker_killer(exited_tx.clone())))
+        .collect();
+    for outcome in join_all_or_fail(killers) {
+        let error = outcome.expect_err("every killer panics");
+        assert_eq!(error.message(), "<non-string panic payload>");
+    }
+    let dead: HashSet<ThreadId> = (0..DEATHS)
+        .map(|_| {
+            exited
+                .recv_timeout(PATIENCE)
+                .expect("each killer should have ended its worker thread")
+        })
+        .collect();
+    assert_eq!(dead.len(), DEATHS, "a thousand different threads died");
+    assert_eq!(pool.active_workers(), WORKERS);
+
+    // The pool is whole: later tasks all run, on live workers with the original names.
+    let later: Vec<_> = (0..LATER)
+        .map(|n| pool.submit(move || (n, where_am_i())))
+        .collect();
+    for (expected, outcome) in join_all_or_fail(later).into_iter().enumerate() {
+        let (n, (thread, name)) = outcome.expect("a later task was lost");
+        assert_eq!(n, expected);
+        assert!(!dead.contains(&thread), "a task ran on a thread that died");
+        assert!(name == "worker-0" || name == "worker-1", "{name}");
+    }
+    assert_eq!(pool.active_workers(), WORKERS);
+    assert_eq!(pool.panicked_tasks(), DEATHS);
+    assert_eq!(pool.completed_tasks(), LATER);
+}
+
+#[test]
 fn shutdown_drains_the_queue_and_joins_the_replacement_threads() {
     let pool = ResilientPool::new(1, 8);
     let (killed_tx, killed) = unbounded();
-    let (exited_tx, exited) = unbounded();
     let (gate_tx, gate) = unbounded::<()>();
     let killer = pool.submit(worker_killer(killed_tx));
-    // Runs on the replacement, holds it until the test opens the gate, and reports when that
-    // thread ends.
+    // With one worker, this runs on the replacement, and holds it until the test opens the gate.
     let on_replacement = pool.submit(move || {
-        report_exit_of_this_thread(exited_tx);
         gate.recv_timeout(PATIENCE)
             .expect("the test opens the gate");
         where_am_i()
     });
-    let queued: Vec<_> = (0..5_u64).map(|n| pool.submit(move || n * n)).collect();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let queued: Vec<_> = (0..5_u64)
+        .map(|n| {
+            let ran = Arc::clone(&ran);
+            pool.submit(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+                n * n
+            })
+        })
+        .collect();
 
     let (finished_tx, finished) = bounded(1);
     thread::spawn(move || {
         pool.shutdown();
         finished_tx.send(()).unwrap();
     });
-    killed
+    let dead = killed
         .recv_timeout(PATIENCE)
         .expect("the payload's destructor should have ended the first worker thread");
-    // Joining only the threads that `new` started would return about now.
+    // The only thread `new` started has ended: a shutdown that waited for it alone would
+    // return about now.
     assert!(
         finished.recv_timeout(QUIET_PERIOD).is_err(),
         "shutdown returned while the replacement was still running a task"
     );
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
     gate_tx.send(()).unwrap();
     finished
         .recv_timeout(PATIENCE)
         .expect("shutdown should return once the queue is drained");
-    assert!(
-        exited.try_recv().is_ok(),
-        "shutdown returned before the replacement thread had ended"
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        5,
+        "shutdown returned before the queue was drained"
     );
 
+    // The pool is gone; every outcome is waiting in its handle.
     assert!(killer.join().is_err());
-    let (_, name) = on_replacement.join().expect("the gated task completes");
+    let (thread, name) = on_replacement.join().expect("the gated task completes");
+    assert_ne!(thread, dead);
     assert_eq!(name, "worker-0");
     let results: Vec<u64> = queued.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(
@@ -234,9 +347,8 @@ fn every_submitted_task_is_counted_once() {
             })
         })
         .collect();
-    let failures = handles
+    let failures = join_all_or_fail(handles)
         .into_iter()
-        .map(join_or_fail)
         .filter(Result::is_err)
         .count();
 
@@ -292,8 +404,8 @@ fn submit_blocks_while_the_queue_is_full() {
     started
         .recv_timeout(PATIENCE)
         .expect("the worker starts the task");
+    // The only worker is busy, so this one fills the queue.
     let queued = pool.submit(|| ());
-    assert!(pool.is_full());
 
     let (submitted_tx, submitted) = bounded(1);
     let submitter = {
@@ -304,13 +416,63 @@ fn submit_blocks_while_the_queue_is_full() {
         submitted.recv_timeout(QUIET_PERIOD).is_err(),
         "submit returned although the worker was busy and the queue was full"
     );
+    // The worker finishes its task and takes the queued one: a slot frees.
     gate_tx.send(()).unwrap();
     let last = submitted
         .recv_timeout(PATIENCE)
         .expect("submit should return once a slot is free");
     submitter.join().unwrap();
-    assert!(running.join().is_ok() && queued.join().is_ok());
+    assert_eq!(join_or_fail(running), Ok(()));
+    assert_eq!(join_or_fail(queued), Ok(()));
     assert_eq!(join_or_fail(last), Ok(3));
+}
+
+#[test]
+fn dropping_a_handle_does_not_cancel_its_task() {
+    let pool = ResilientPool::new(2, 4);
+    let ran = Arc::new(AtomicUsize::new(0));
+    for _ in 0..10 {
+        let ran = Arc::clone(&ran);
+        drop(pool.submit(move || ran.fetch_add(1, Ordering::SeqCst)));
+    }
+    pool.shutdown();
+    assert_eq!(ran.load(Ordering::SeqCst), 10);
+}
+
+#[test]
+fn each_worker_thread_is_named_worker_n() {
+    const WORKERS: usize = 4;
+    let pool = ResilientPool::new(WORKERS, 4);
+    let (names_tx, names) = unbounded();
+    let (gate_tx, gate) = unbounded::<()>();
+    let handles: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (names_tx, gate) = (names_tx.clone(), gate.clone());
+            pool.submit(move || {
+                names_tx.send(where_am_i().1).unwrap();
+                gate.recv_timeout(PATIENCE)
+                    .expect("the test opens the gate");
+            })
+        })
+        .collect();
+    // Each task holds its worker until the gate opens, so the four names come from four
+    // different workers, busy at the same time.
+    let mut seen: Vec<String> = (0..WORKERS)
+        .map(|_| {
+            names
+                .recv_timeout(PATIENCE)
+                .expect("every worker should take a task")
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["worker-0", "worker-1", "worker-2", "worker-3"]);
+
+    for _ in 0..WORKERS {
+        gate_tx.send(()).unwrap();
+    }
+    for outcome in join_all_or_fail(handles) {
+        outcome.expect("the gated task completes");
+    }
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! and compare the pool with rayon. Without a subcommand, it runs every experiment at a size that
 //! takes seconds.
 
+mod cli;
 mod experiments;
-mod workload;
 
 use clap::{Parser, Subcommand};
 use experiments::cpu::{self, CpuArgs};

@@ -9,24 +9,25 @@
 use std::time::Duration;
 
 use clap::Args;
+use harness::{TaskKind, TaskSpec, Work};
 use stage06_sizing::{Align, KNEE_TOLERANCE, Sample, Table, knee, pool_sizes};
 
 use super::{Report, Tally, best_of_rounds, count, percent, rate, run_batch, throughput_cells};
-use crate::workload::{self, TaskKind, TaskSpec, Work};
+use crate::cli;
 
 /// Flags of the `cpu` experiment.
 #[derive(Debug, Clone, Args)]
 pub struct CpuArgs {
     /// Tasks per pool size.
-    #[arg(long, value_name = "N", default_value = "400", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value = "400", value_parser = harness::parse_positive, allow_hyphen_values = true)]
     tasks: usize,
 
     /// What each task computes. Units: ns, us, ms, s.
-    #[arg(long, value_name = "cpu:DURATION", default_value = "cpu:1ms", value_parser = workload::parse_cpu_task)]
+    #[arg(long, value_name = "cpu:DURATION", default_value = "cpu:1ms", value_parser = cli::parse_cpu_task)]
     task: TaskSpec,
 
     /// Sweeps over all sizes; each size keeps its best run.
-    #[arg(long, value_name = "N", default_value = "3", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value = "3", value_parser = harness::parse_positive, allow_hyphen_values = true)]
     rounds: usize,
 }
 
@@ -46,7 +47,7 @@ impl CpuArgs {
 
 /// Runs the sweep and reports every pool size, the knee and the best size.
 pub fn run(args: &CpuArgs) -> Report {
-    let cores = workload::cores();
+    let cores = harness::cores();
     let work = Work::new(args.task);
     let sizes = pool_sizes(cores, 4 * cores);
     let mut tally = Tally::default();
@@ -109,7 +110,7 @@ pub fn run(args: &CpuArgs) -> Report {
         first = sizes[0],
         last = sizes[sizes.len() - 1],
         cores_text = count(cores, "core"),
-        duration = workload::format_duration(args.task.duration),
+        duration = harness::format_duration(args.task.duration),
         knee_text = count(knee.workers, "worker"),
         knee_rate = rate(knee.tasks_per_s),
         tolerance = percent(KNEE_TOLERANCE),

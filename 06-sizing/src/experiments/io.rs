@@ -8,31 +8,32 @@
 use std::time::Duration;
 
 use clap::Args;
+use harness::{TaskKind, TaskSpec, Work};
 use stage06_sizing::{
     Align, Latencies, Sample, Table, littles_law_throughput, littles_law_workers, smallest_passing,
 };
 
 use super::{Report, Tally, count, millis, rate, run_batch};
-use crate::workload::{self, TaskKind, TaskSpec, Work};
+use crate::cli;
 
 /// Flags of the `io` experiment.
 #[derive(Debug, Clone, Args)]
 pub struct IoArgs {
     /// Throughput to reach, in tasks per second.
-    #[arg(long, value_name = "TASKS_PER_S", default_value = "500", value_parser = workload::parse_rate, allow_hyphen_values = true)]
+    #[arg(long, value_name = "TASKS_PER_S", default_value = "500", value_parser = cli::parse_rate, allow_hyphen_values = true)]
     target: f64,
 
     /// How long each task waits, as a database call would. Units: ns, us, ms, s.
-    #[arg(long, value_name = "DURATION", default_value = "20ms", value_parser = workload::parse_positive_duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", default_value = "20ms", value_parser = cli::parse_positive_duration, allow_hyphen_values = true)]
     latency: Duration,
 
     /// Rounds of tasks per pool: a pool of N workers runs WAVES x N tasks, so that every pool runs
     /// for about the same time with all of its workers busy.
-    #[arg(long, value_name = "WAVES", default_value = "5", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "WAVES", default_value = "5", value_parser = harness::parse_positive, allow_hyphen_values = true)]
     waves: usize,
 
     /// The largest pool to try. Each worker is an OS thread.
-    #[arg(long, value_name = "N", default_value = "256", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value = "256", value_parser = harness::parse_positive, allow_hyphen_values = true)]
     max_workers: usize,
 }
 
@@ -74,7 +75,7 @@ pub fn run(args: &IoArgs) -> Report {
 
     let predicted = littles_law_workers(args.target, args.latency);
     let corrected = littles_law_workers(args.target, mean_latency);
-    let rule_of_thumb = 2 * workload::cores();
+    let rule_of_thumb = 2 * harness::cores();
 
     let mut table = Table::new(&[
         ("workers", Align::Right),
@@ -114,7 +115,7 @@ pub fn run(args: &IoArgs) -> Report {
          cores x 2, the rule of thumb, is {rule_of_thumb} workers: at most {rule_rate} tasks/s\n",
         target = rate(args.target),
         waves = args.waves,
-        latency = workload::format_duration(args.latency),
+        latency = harness::format_duration(args.latency),
         mean = millis(mean_latency),
         predicted_text = count(predicted, "worker"),
         rule_rate = rate(littles_law_throughput(rule_of_thumb, args.latency)),

@@ -9,29 +9,30 @@ use std::thread;
 use std::time::Duration;
 
 use clap::Args;
+use harness::{TaskKind, TaskSpec, Work};
 use stage05_panic_resilient::ResilientPool;
 use stage06_sizing::{Align, Latencies, Table};
 
 use super::{Batch, Report, Tally, millis, queue_capacity, rate, submit_all};
-use crate::workload::{self, TaskKind, TaskSpec, Work};
+use crate::cli;
 
 /// Flags of the `mixed` experiment.
 #[derive(Debug, Clone, Args)]
 pub struct MixedArgs {
     /// CPU tasks to run, and as many IO tasks beside them.
-    #[arg(long, value_name = "N", default_value = "200", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value = "200", value_parser = harness::parse_positive, allow_hyphen_values = true)]
     tasks: usize,
 
     /// What each CPU task computes.
-    #[arg(long, value_name = "cpu:DURATION", default_value = "cpu:1ms", value_parser = workload::parse_cpu_task)]
+    #[arg(long, value_name = "cpu:DURATION", default_value = "cpu:1ms", value_parser = cli::parse_cpu_task)]
     cpu_task: TaskSpec,
 
     /// How long each IO task waits.
-    #[arg(long, value_name = "sleep:DURATION", default_value = "sleep:20ms", value_parser = workload::parse_sleep_task)]
+    #[arg(long, value_name = "sleep:DURATION", default_value = "sleep:20ms", value_parser = cli::parse_sleep_task)]
     io_task: TaskSpec,
 
     /// Workers of the IO pool; the shared pool gets these plus one per core.
-    #[arg(long, value_name = "N", default_value = "8", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value = "8", value_parser = harness::parse_positive, allow_hyphen_values = true)]
     io_workers: usize,
 }
 
@@ -63,7 +64,7 @@ fn p95_ms(latencies: &Latencies) -> String {
 
 /// Runs both setups and compares what the CPU tasks saw.
 pub fn run(args: &MixedArgs) -> Report {
-    let cores = workload::cores();
+    let cores = harness::cores();
     let cpu_work = Work::new(args.cpu_task);
     let io_work = Work::new(args.io_task);
     let shared_workers = cores + args.io_workers;
@@ -123,7 +124,7 @@ pub fn run(args: &MixedArgs) -> Report {
         tasks = args.tasks,
         cpu_task = args.cpu_task,
         io_task = args.io_task,
-        io_duration = workload::format_duration(args.io_task.duration),
+        io_duration = harness::format_duration(args.io_task.duration),
     );
     let mut tally = Tally::default();
     for stream in [&shared_cpu, &shared_io, &split_cpu, &split_io] {

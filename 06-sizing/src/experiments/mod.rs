@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use stage05_panic_resilient::{ResilientPool, TaskPanicked};
 use stage06_sizing::{Align, Latencies, Table};
 
-use crate::workload::{self, Summary, TaskSpec, Work};
+use harness::{TaskSpec, Work};
+
+use crate::cli::Summary;
 
 /// What an experiment prints: its tables and explanations, then its summary line.
 #[derive(Debug)]
@@ -205,7 +207,7 @@ pub fn parallelism() -> String {
     ]);
     let rows = [
         (
-            workload::cores(),
+            harness::cores(),
             "std::thread::available_parallelism()",
             "CPUs this process may use: affinity mask and cgroup quota (rounded down)",
         ),
@@ -229,19 +231,19 @@ pub fn parallelism() -> String {
     }
     format!(
         "parallelism: the experiments size pools with available_parallelism ({})\n{table}",
-        count(workload::cores(), "core")
+        count(harness::cores(), "core")
     )
 }
 
 /// Three cells for a table of CPU-bound runs: the measured tasks per second, the ideal for
-/// `workers` workers (see [`workload::ideal`]), and how much of the ideal was reached.
+/// `workers` workers (see [`harness::ideal`]), and how much of the ideal was reached.
 pub fn throughput_cells(
     task: TaskSpec,
     tasks: usize,
     workers: usize,
     tasks_per_s: f64,
 ) -> [String; 3] {
-    let ideal_per_s = tasks as f64 / workload::ideal(task, tasks, workers).as_secs_f64();
+    let ideal_per_s = tasks as f64 / harness::ideal(task, tasks, workers).as_secs_f64();
     [
         rate(tasks_per_s),
         rate(ideal_per_s),

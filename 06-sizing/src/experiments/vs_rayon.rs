@@ -8,29 +8,30 @@
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use harness::{TaskKind, TaskSpec, Work};
 use rayon::prelude::*;
 use stage06_sizing::{Align, Table};
 
 use super::{Report, Tally, rate, run_batch, throughput_cells};
-use crate::workload::{self, TaskKind, TaskSpec, Work};
+use crate::cli;
 
 /// Flags of the `rayon` experiment.
 #[derive(Debug, Clone, Args)]
 pub struct RayonArgs {
     /// Tasks in the job.
-    #[arg(long, value_name = "N", default_value = "4000", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value = "4000", value_parser = harness::parse_positive, allow_hyphen_values = true)]
     tasks: usize,
 
     /// What each task computes. Units: ns, us, ms, s.
-    #[arg(long, value_name = "cpu:DURATION", default_value = "cpu:50us", value_parser = workload::parse_cpu_task)]
+    #[arg(long, value_name = "cpu:DURATION", default_value = "cpu:50us", value_parser = cli::parse_cpu_task)]
     task: TaskSpec,
 
     /// Workers of the pool [default: the number of cores].
-    #[arg(long, value_name = "N", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = harness::parse_positive, allow_hyphen_values = true)]
     workers: Option<usize>,
 
     /// Runs of each engine, alternating; each keeps its best.
-    #[arg(long, value_name = "N", default_value = "3", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value = "3", value_parser = harness::parse_positive, allow_hyphen_values = true)]
     rounds: usize,
 }
 
@@ -51,7 +52,7 @@ impl RayonArgs {
 
 /// Runs the job both ways and prints them side by side.
 pub fn run(args: &RayonArgs) -> Report {
-    let cores = workload::cores();
+    let cores = harness::cores();
     let workers = args.workers.unwrap_or(cores);
     let work = Work::new(args.task);
 

@@ -16,7 +16,6 @@ mod probe;
 mod report;
 mod scenario;
 mod stages;
-mod workload;
 
 use std::fs;
 use std::io;

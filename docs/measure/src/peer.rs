@@ -8,9 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use harness::{Summary, TaskArgs, TaskKind, TaskSpec, Tracker, Work};
 use rayon::prelude::*;
-
-use crate::workload::{self, Summary, TaskKind, TaskSpec, Tracker, Work};
 
 /// A way to run tasks that is not one of the stages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -45,28 +44,21 @@ const DEFAULT_WORKERS: usize = 4;
 
 /// The stages' flags, minus `--queue`: none of the peers has a bounded queue to size.
 #[derive(Debug, Args)]
+// Stage 03's default task, so that a peer and that stage compare at their defaults.
+#[command(mut_arg("task", |arg| arg.default_value("sleep:50ms")))]
 pub struct PeerArgs {
     /// Which peer runs the tasks.
     #[arg(value_enum)]
     pub peer: Peer,
 
-    /// How many tasks to run.
-    #[arg(long, value_name = "N", default_value = "100", value_parser = workload::parse_positive, allow_hyphen_values = true)]
-    pub tasks: usize,
-
-    /// What each task does: sleep:DURATION (waits, like IO) or cpu:DURATION (computes).
-    /// Units: ns, us, ms, s.
-    #[arg(long, value_name = "KIND:DURATION", default_value = "sleep:50ms")]
-    pub task: TaskSpec,
+    /// `--tasks`, `--task` and `--quiet`, as the stages take them.
+    #[command(flatten)]
+    pub run: TaskArgs,
 
     /// Worker threads [default: 4]. The sequential peer runs on the calling thread and takes
     /// no workers.
-    #[arg(long, value_name = "N", value_parser = workload::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = harness::parse_positive, allow_hyphen_values = true)]
     pub workers: Option<usize>,
-
-    /// Print only the summary, not a line per task.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 /// Runs the tasks on the chosen peer and prints the summary line.
@@ -80,28 +72,27 @@ pub fn run(args: &PeerArgs) -> ExitCode {
         .exit(),
         (_, workers) => workers.unwrap_or(DEFAULT_WORKERS),
     };
+    let (tasks, task) = (args.run.tasks, args.run.task);
     let job = Job {
-        work: Work::new(args.task),
-        spec: args.task,
+        work: Work::new(task),
+        spec: task,
         tracker: Tracker::default(),
-        quiet: args.quiet,
+        quiet: args.run.quiet,
     };
     let job = Arc::new(job);
     let start = Instant::now();
     let outcome = match args.peer {
         Peer::Sequential => {
-            (0..args.tasks).for_each(|id| job.run(id));
+            (0..tasks).for_each(|id| job.run(id));
             Ok(())
         }
         Peer::Threadpool => {
-            run_threadpool(&job, args.tasks, workers);
+            run_threadpool(&job, tasks, workers);
             Ok(())
         }
-        Peer::RayonScope => run_rayon_scope(&job, args.tasks, workers).map_err(|e| e.to_string()),
-        Peer::RayonParIter => {
-            run_rayon_par_iter(&job, args.tasks, workers).map_err(|e| e.to_string())
-        }
-        Peer::Tokio => run_tokio(&job, args.tasks, workers).map_err(|e| e.to_string()),
+        Peer::RayonScope => run_rayon_scope(&job, tasks, workers).map_err(|e| e.to_string()),
+        Peer::RayonParIter => run_rayon_par_iter(&job, tasks, workers).map_err(|e| e.to_string()),
+        Peer::Tokio => run_tokio(&job, tasks, workers).map_err(|e| e.to_string()),
     };
     let elapsed = start.elapsed();
     if let Err(error) = outcome {
@@ -109,19 +100,20 @@ pub fn run(args: &PeerArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     // tokio does not hold a thread while a task sleeps, so every sleep can overlap.
-    let overlapping = match (args.peer, args.task.kind) {
-        (Peer::Tokio, TaskKind::Sleep) => args.tasks,
+    let overlapping = match (args.peer, task.kind) {
+        (Peer::Tokio, TaskKind::Sleep) => tasks,
         _ => workers,
     };
+    // Every peer has joined its workers by now, so the counts are final.
     let summary = Summary {
         stage: args.peer.name(),
-        tasks: args.tasks,
-        tracker: Arc::new(job.take_tracker()),
+        tasks,
+        tracker: &job.tracker,
         workers: Some(workers),
         queue: None,
-        task: args.task,
+        task,
         elapsed,
-        ideal: workload::ideal(args.task, args.tasks, overlapping),
+        ideal: harness::ideal(task, tasks, overlapping),
     };
     println!("{summary}");
     ExitCode::SUCCESS
@@ -157,14 +149,6 @@ impl Job {
         if !self.quiet {
             let worker = thread::current();
             println!("task {id} done on {}", worker.name().unwrap_or("?"));
-        }
-    }
-
-    fn take_tracker(self: Arc<Self>) -> Tracker {
-        // Every peer has joined its workers by now, so this is the last reference.
-        match Arc::try_unwrap(self) {
-            Ok(job) => job.tracker,
-            Err(_) => panic!("a worker outlived its pool"),
         }
     }
 }

@@ -45,7 +45,7 @@ impl Measurement {
     /// The share of the machine's CPU that other processes used while the child ran (Linux
     /// only): 0.0 is an undisturbed run, 0.5 means another program kept one of two cores busy.
     pub fn disturbance(&self) -> Option<f64> {
-        let capacity = self.wall.as_secs_f64() * crate::workload::cores() as f64;
+        let capacity = self.wall.as_secs_f64() * harness::cores() as f64;
         let outside = self.outside_cpu?.as_secs_f64();
         (capacity > 0.0).then(|| outside / capacity)
     }

@@ -202,7 +202,7 @@ impl Machine {
     /// Looks at the machine this process runs on.
     pub fn detect() -> Self {
         Machine {
-            cores: crate::workload::cores(),
+            cores: harness::cores(),
             os: os_name(),
             kernel: kernel_release(),
             rustc: rustc_version(),

@@ -16,8 +16,10 @@ pub enum Flags {
     Unbounded,
     /// Stage 02: `--workers`, but the queue is unbounded.
     Workers,
-    /// Stages 03 to 05: `--workers` and `--queue`.
+    /// Stages 04 and 05: `--workers` and `--queue`.
     WorkersAndQueue,
+    /// Stage 03: `--workers`, `--queue`, and `--policy` for what to do when the queue is full.
+    WorkersQueueAndPolicy,
     /// Stage 06: subcommands that print tables instead of a summary line.
     Sizing,
 }
@@ -56,7 +58,7 @@ pub static STAGES: [Stage; 6] = [
         number: "03",
         bin: "03-crossbeam-bounded",
         package: "stage03-crossbeam-bounded",
-        flags: Flags::WorkersAndQueue,
+        flags: Flags::WorkersQueueAndPolicy,
     },
     Stage {
         number: "04",
@@ -248,7 +250,9 @@ fn smoke_args(flags: Flags) -> Vec<&'static str> {
     match flags {
         Flags::Unbounded => one_task.to_vec(),
         Flags::Workers => [&one_task[..], &["--workers", "1"]].concat(),
-        Flags::WorkersAndQueue => [&one_task[..], &["--workers", "1", "--queue", "1"]].concat(),
+        Flags::WorkersAndQueue | Flags::WorkersQueueAndPolicy => {
+            [&one_task[..], &["--workers", "1", "--queue", "1"]].concat()
+        }
         Flags::Sizing => Vec::new(),
     }
 }

@@ -5,12 +5,13 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use harness::cores;
+
 use super::{DISTURBED, Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Chart, LinePanel, Panel, Series};
 use crate::peer::Peer;
 use crate::report::{self, Table};
 use crate::stages::{STAGES, stage};
-use crate::workload::cores;
 
 /// Queue capacity of the bounded stages, as in `same-job`.
 pub const QUEUE: usize = 16;

@@ -3,12 +3,13 @@
 
 use std::fmt::Write as _;
 
+use harness::cores;
+
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
 use crate::report::{self, Table};
 use crate::stages::stage;
-use crate::workload::cores;
 
 /// Every task waits this long.
 pub const TASK: &str = "sleep:100ms";

@@ -15,14 +15,13 @@ use std::process::Command;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use harness::{Policy, TaskSpec};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::probe::{self, Measurement};
 use crate::stages::{Flags, Readiness, STAGE01_LIMIT, Stage};
-use crate::workload::TaskSpec;
-use policies::Policy;
 
 /// The scenarios, in the order a full run does them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -37,8 +36,8 @@ pub enum Scenario {
     IoAtScale,
     /// Stage 06's own sweeps over pool sizes, for CPU and for IO work.
     Sizing,
-    /// CPU tasks through stages 03 to 05 under each policy for a full queue, beside the peers;
-    /// and memory with a million tasks under each policy.
+    /// CPU tasks through stage 03 under each policy for a full queue, beside the peers; and
+    /// memory with a million tasks under each policy.
     Policies,
     /// Empty tasks on as many workers as cores: what one trip through each pool costs.
     Overhead,
@@ -123,6 +122,12 @@ impl Runner {
         }
     }
 
+    /// Whether this runner takes `--policy`: only stage 03 has a choice of what to do when its
+    /// queue is full.
+    pub fn takes_policy(self) -> bool {
+        matches!(self, Runner::Stage(stage) if stage.flags == Flags::WorkersQueueAndPolicy)
+    }
+
     /// Whether this runner keeps a fixed set of worker threads.
     pub fn is_pool(self) -> bool {
         match self {
@@ -146,7 +151,7 @@ pub struct Job {
     /// Queue capacity, for runners that have a bounded queue.
     pub queue: Option<usize>,
     /// What the submitter does when the queue is full, for runners that take `--policy`;
-    /// `None` leaves the runner's default (stages 03 to 05 block).
+    /// `None` leaves the runner's default (stage 03 blocks, as stages 04 and 05 always do).
     pub policy: Option<Policy>,
 }
 
@@ -157,7 +162,9 @@ impl Job {
             Runner::Stage(stage) => match stage.flags {
                 Flags::Unbounded | Flags::Sizing => (None, None),
                 Flags::Workers => (Some(workers), None),
-                Flags::WorkersAndQueue => (Some(workers), Some(queue)),
+                Flags::WorkersAndQueue | Flags::WorkersQueueAndPolicy => {
+                    (Some(workers), Some(queue))
+                }
             },
             Runner::Peer(Peer::Sequential) => (None, None),
             Runner::Peer(_) => (Some(workers), None),
@@ -172,10 +179,10 @@ impl Job {
         }
     }
 
-    /// The same job under `policy`, for runners that take `--policy` (those with a bounded
-    /// queue); others are returned unchanged.
+    /// The same job under `policy`, for runners that take `--policy` (stage 03); others are
+    /// returned unchanged.
     pub fn with_policy(self, policy: Policy) -> Self {
-        let policy = self.queue.map(|_| policy);
+        let policy = self.runner.takes_policy().then_some(policy);
         Job { policy, ..self }
     }
 

@@ -4,13 +4,14 @@
 
 use std::fmt::Write as _;
 
+use harness::cores;
+
 use super::granularity::{self, QUEUE};
 use super::policies;
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::report::{self, Table};
 use crate::stages::Stage;
-use crate::workload::cores;
 
 /// The empty task.
 const EMPTY: &str = "cpu:0ns";

@@ -1,10 +1,13 @@
-//! `policies`: what should a bounded pool's submitter do when the queue is full? Stages 03 to 05
-//! run CPU tasks from nothing at all to 100 µs under each of their `--policy` values, beside the
-//! peers, on as many workers as cores; then a memory check runs a thousand and a million tasks
-//! under each policy, to see whether any of them gives the bound up.
+//! `policies`: what should a bounded pool's submitter do when the queue is full? Stage 03 runs
+//! CPU tasks from nothing at all to 100 µs under each of its `--policy` values, beside the peers,
+//! on as many workers as cores; then a memory check runs a thousand and a million tasks under
+//! each policy, to see whether any of them gives the bound up. (Stages 04 and 05 have no
+//! `--policy`: their submitter always waits for a slot.)
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::time::Duration;
+
+use harness::{Policy, TaskSpec, cores};
 
 use super::granularity::{self, QUEUE, TINY};
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
@@ -12,32 +15,6 @@ use crate::chart::{Bar, BarPanel, Chart, LinePanel, Panel, Series};
 use crate::peer::Peer;
 use crate::report::{self, Table};
 use crate::stages::STAGES;
-use crate::workload::{self, TaskSpec, cores};
-
-/// What the submitter of stages 03 to 05 does when the queue is full: their `--policy` flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    /// Wait for a slot (`submit`).
-    Block,
-    /// Give the task up and count it (`try_submit`).
-    Reject,
-    /// Run the task on the submitting thread (`try_submit`, then the task itself).
-    CallerRuns,
-    /// Wait up to this long for a slot, then give the task up (`submit_timeout`).
-    Timeout(Duration),
-}
-
-impl fmt::Display for Policy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Policy::Block => f.write_str("block"),
-            Policy::Reject => f.write_str("reject"),
-            Policy::CallerRuns => f.write_str("caller-runs"),
-            Policy::Timeout(limit) => write!(f, "timeout:{}", workload::format_duration(*limit)),
-        }
-    }
-}
-
 /// Every policy, in the order the tables list them.
 pub const POLICIES: [Policy; 4] = [
     Policy::Block,
@@ -79,13 +56,16 @@ pub fn memory_sizes(size: Size) -> [usize; 2] {
     }
 }
 
-/// The stages that take `--policy`: 03, 04 and 05.
-fn bounded() -> impl Iterator<Item = Runner> {
-    STAGES[2..5].iter().map(Runner::Stage)
+/// The stages that take `--policy`: only 03.
+fn with_policies() -> impl Iterator<Item = Runner> {
+    STAGES
+        .iter()
+        .map(Runner::Stage)
+        .filter(|runner| runner.takes_policy())
 }
 
-/// The main table's runs: at every size, the sequential baseline, each bounded stage under each
-/// policy, and the CPU peers, all with `workers = cores`.
+/// The main table's runs: at every size, the sequential baseline, each stage that takes
+/// `--policy` under each policy, and the CPU peers, all with `workers = cores`.
 pub fn plan(options: Options) -> Vec<Job> {
     let workers = cores();
     let mut jobs = Vec::new();
@@ -93,7 +73,7 @@ pub fn plan(options: Options) -> Vec<Job> {
         let job = |runner| Job::new(runner, tasks, task(spec), workers, QUEUE);
         jobs.push(job(Runner::Peer(Peer::Sequential)));
         for policy in POLICIES {
-            jobs.extend(bounded().map(|runner| job(runner).with_policy(policy)));
+            jobs.extend(with_policies().map(|runner| job(runner).with_policy(policy)));
         }
         let peers = [Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter];
         jobs.extend(peers.map(|peer| job(Runner::Peer(peer))));
@@ -106,7 +86,7 @@ pub fn plan(options: Options) -> Vec<Job> {
 pub fn memory_plan(options: Options) -> Vec<Job> {
     let mut jobs = Vec::new();
     for policy in POLICIES {
-        for runner in bounded() {
+        for runner in with_policies() {
             for tasks in memory_sizes(options.size) {
                 let job = Job::new(runner, tasks, task(TINY), cores(), QUEUE);
                 jobs.push(job.with_policy(policy));
@@ -250,8 +230,8 @@ fn find<'a>(runs: &'a [Run], label: &str, spec: TaskSpec) -> Option<&'a Run> {
 /// check's.
 pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
     let mut body = format!(
-        "Stages 03 to 05 and the peers run as many workers as cores ({}); the stages' queues \
-         hold {QUEUE}, and `--policy` says what their submitter does when the queue is full. \
+        "Stage 03 and the peers run as many workers as cores ({}); the stage's queue holds \
+         {QUEUE}, and `--policy` says what its submitter does when the queue is full. \
          Each cell is the ideal time *for the tasks that ran* (the sequential loop's time for \
          them, divided by the cores) over the measured time: 1.00 is perfect, and the loop \
          itself scores {:.2}. A policy that rejects tasks does less work, so its cell counts \
@@ -502,7 +482,7 @@ fn caller_runs_target(runs: &[Run]) -> String {
         })
         .collect();
     let mut text = String::new();
-    for runner in bounded() {
+    for runner in with_policies() {
         let label = row_label(&Job::new(runner, 1, tiny, 1, QUEUE).with_policy(Policy::CallerRuns));
         let Some(share) = find(runs, &label, tiny).and_then(|run| fraction(runs, run)) else {
             continue;
@@ -545,7 +525,7 @@ fn blocking_cost(runs: &[Run]) -> String {
     let sequential = find(runs, &Runner::Peer(Peer::Sequential).label(), tiny);
     let loop_cpu = sequential.and_then(|run| cpu_per_task_ns(runs, run));
     let mut text = String::new();
-    for runner in bounded() {
+    for runner in with_policies() {
         let job = |policy| Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy);
         let block = find(runs, &row_label(&job(Policy::Block)), tiny);
         let caller = find(runs, &row_label(&job(Policy::CallerRuns)), tiny);
@@ -594,7 +574,7 @@ fn blocking_cost(runs: &[Run]) -> String {
 /// How much the rejecting policies gave up at each size, for stage 03.
 fn rejections(runs: &[Run]) -> String {
     let mut text = String::new();
-    let Some(runner) = bounded().next() else {
+    let Some(runner) = with_policies().next() else {
         return text;
     };
     let rejecting = POLICIES
@@ -624,7 +604,7 @@ fn rejections(runs: &[Run]) -> String {
 fn memory_target(memory: &[Run]) -> String {
     let rows = memory_rows(memory);
     let mut text = String::new();
-    for runner in bounded() {
+    for runner in with_policies() {
         let mine: Vec<(Policy, f64)> = rows
             .iter()
             .filter(|row| row.few.job.runner == runner)
@@ -722,11 +702,11 @@ fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
     })
 }
 
-/// One policy's share of the ideal over the task sizes, for each bounded stage, with the peers
+/// One policy's share of the ideal over the task sizes, for each stage that takes it, with the peers
 /// and the loop drawn in every panel for reference.
 fn policy_panel(runs: &[Run], policy: Policy) -> LinePanel {
     let mut runners: Vec<Runner> = vec![Runner::Peer(Peer::Sequential)];
-    runners.extend(bounded());
+    runners.extend(with_policies());
     runners.extend([Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter].map(Runner::Peer));
     let series = runners
         .into_iter()
@@ -771,7 +751,7 @@ mod tests {
     }
 
     #[test]
-    fn only_bounded_stages_are_given_a_policy() {
+    fn only_stage_03_is_given_a_policy() {
         let spec = task(TINY);
         let line = |runner| {
             Job::new(runner, 10, spec, 2, QUEUE)
@@ -784,6 +764,10 @@ mod tests {
              --policy caller-runs --quiet"
         );
         assert_eq!(
+            line(Runner::Stage(stage("04"))),
+            "04-results --tasks 10 --task cpu:1us --workers 2 --queue 16 --quiet"
+        );
+        assert_eq!(
             line(Runner::Stage(stage("02"))),
             "02-mutex-receiver-pool --tasks 10 --task cpu:1us --workers 2 --quiet"
         );
@@ -794,7 +778,7 @@ mod tests {
     }
 
     #[test]
-    fn every_bounded_stage_runs_under_every_policy_at_every_size() {
+    fn stage_03_runs_under_every_policy_at_every_size() {
         let options = Options {
             size: Size::Quick,
             include_50k: false,
@@ -807,9 +791,9 @@ mod tests {
                     .filter(|job| job.task == task(spec) && job.tasks == tasks)
                     .filter(|job| job.policy == Some(policy))
                     .count();
-                assert_eq!(count, 3, "{spec} under {policy}");
+                assert_eq!(count, 1, "{spec} under {policy}");
             }
         }
-        assert_eq!(memory_plan(options).len(), POLICIES.len() * 3 * 2);
+        assert_eq!(memory_plan(options).len(), POLICIES.len() * 2);
     }
 }

@@ -1,11 +1,4 @@
-//! The demo's workload: what one task does, how the command line describes it, and how the run is
-//! counted and summarised. Every stage carries the same copy of this file, so the pools are compared
-//! on exactly the same work and their `summary:` lines can be read side by side.
-//!
-//! New in stage 06: parsers that accept only one kind of task (a CPU sweep of sleeping tasks would
-//! measure nothing), a throughput parser for `--target`, a non-zero duration parser for `--latency`,
-//! and a summary line per experiment instead of per run. The `Tracker` is gone: stage 05's
-//! `TaskHandle::join` already says how each task ended.
+//! What one task does, how the command line describes it, and how long a run of them must take.
 
 use std::fmt;
 use std::hint::black_box;
@@ -63,6 +56,11 @@ impl fmt::Display for TaskSpec {
 }
 
 /// Parses `250ms`-style durations: a whole number followed by `ns`, `us`, `ms` or `s`.
+///
+/// # Errors
+///
+/// Returns a message that says what is wrong: no number, no unit, an unknown unit, or a
+/// duration too large to represent.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err("missing duration after the kind, e.g. sleep:100ms".to_string());
@@ -103,70 +101,6 @@ pub fn format_duration(duration: Duration) -> String {
         }
     }
     format!("{nanos}ns")
-}
-
-/// Parses a count that must be at least one (`--tasks`, `--workers`).
-pub fn parse_positive(text: &str) -> Result<usize, String> {
-    match parse_count(text)? {
-        0 => Err("must be at least 1".to_string()),
-        n => Ok(n),
-    }
-}
-
-/// Parses a count that may be zero (`--queue 0` is a rendezvous channel).
-pub fn parse_count(text: &str) -> Result<usize, String> {
-    text.parse::<usize>().map_err(|err| match err.kind() {
-        std::num::IntErrorKind::PosOverflow => format!("must be at most {}", usize::MAX),
-        _ => format!("expected a whole number, got '{text}'"),
-    })
-}
-
-// New: the experiments need one kind of task each, and a duration of zero would divide by zero.
-/// Parses `cpu:DURATION` with a duration above zero, for the experiments that measure computing.
-pub fn parse_cpu_task(text: &str) -> Result<TaskSpec, String> {
-    parse_task_of_kind(text, TaskKind::Cpu)
-}
-
-/// Parses `sleep:DURATION` with a duration above zero, for the tasks that stand for IO.
-pub fn parse_sleep_task(text: &str) -> Result<TaskSpec, String> {
-    parse_task_of_kind(text, TaskKind::Sleep)
-}
-
-fn parse_task_of_kind(text: &str, kind: TaskKind) -> Result<TaskSpec, String> {
-    let spec: TaskSpec = text.parse()?;
-    if spec.kind != kind {
-        let wanted = TaskSpec {
-            kind,
-            duration: spec.duration,
-        };
-        return Err(format!(
-            "this flag takes {wanted}-style tasks, got '{text}'"
-        ));
-    }
-    if spec.duration.is_zero() {
-        return Err(format!("the duration in '{text}' must be longer than 0"));
-    }
-    Ok(spec)
-}
-
-/// Parses a duration that must be longer than zero (`--latency 20ms`).
-pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    match parse_duration(text)? {
-        duration if duration.is_zero() => Err("must be longer than 0".to_string()),
-        duration => Ok(duration),
-    }
-}
-
-/// Parses a throughput in tasks per second (`--target 400`, `--target 2.5`): a finite number
-/// above zero.
-pub fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        Ok(_) => Err(format!("must be a finite number above 0, got '{text}'")),
-        Err(_) => Err(format!(
-            "expected tasks per second such as 400, got '{text}'"
-        )),
-    }
 }
 
 /// A task ready to run: for CPU work, the number of loop iterations that take the requested
@@ -249,39 +183,6 @@ pub fn cores() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-// New: stage 06 runs many pools per experiment, so `tasks` and `completed` count every task of
-// every pool, and the results (the sizes found, the throughputs) follow as extra pairs.
-/// The last line of each experiment: `key=value` pairs, first the four every stage starts with
-/// (`stage tasks completed panicked`), then `experiment` and the experiment's own keys in a fixed
-/// order, so scripts (and `docs/measure`) can read them.
-#[derive(Debug)]
-pub struct Summary {
-    /// The subcommand: `cpu`, `io`, `mixed` or `rayon`.
-    pub experiment: &'static str,
-    /// Tasks submitted, over all the pools the experiment ran.
-    pub tasks: usize,
-    /// Tasks that returned normally.
-    pub completed: usize,
-    /// Tasks that panicked.
-    pub panicked: usize,
-    /// The experiment's own keys and values, in the order they are printed.
-    pub results: Vec<(&'static str, String)>,
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "summary: stage=06 tasks={} completed={} panicked={} experiment={}",
-            self.tasks, self.completed, self.panicked, self.experiment
-        )?;
-        for (key, value) in &self.results {
-            write!(f, " {key}={value}")?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,20 +213,6 @@ mod tests {
     }
 
     #[test]
-    fn counts_reject_zero_negative_and_overflow() {
-        assert_eq!(parse_positive("4"), Ok(4));
-        assert_eq!(parse_count("0"), Ok(0));
-        assert!(parse_positive("0").unwrap_err().contains("at least 1"));
-        assert!(parse_positive("-1").unwrap_err().contains("whole number"));
-        assert!(parse_positive("abc").unwrap_err().contains("whole number"));
-        assert!(
-            parse_count("99999999999999999999999")
-                .unwrap_err()
-                .contains("at most")
-        );
-    }
-
-    #[test]
     fn ideal_time_follows_the_kind_of_work() {
         let sleep = "sleep:50ms".parse().unwrap();
         assert_eq!(ideal(sleep, 100, 4), Duration::from_millis(1250));
@@ -333,70 +220,5 @@ mod tests {
         let cpu: TaskSpec = "cpu:10ms".parse().unwrap();
         let expected = Duration::from_millis(10).mul_f64(8.0 / 4.min(cores()) as f64);
         assert_eq!(ideal(cpu, 8, 4), expected);
-    }
-
-    #[test]
-    fn kind_parsers_reject_the_other_kind_and_zero() {
-        assert_eq!(parse_cpu_task("cpu:50us").unwrap().to_string(), "cpu:50us");
-        assert_eq!(
-            parse_sleep_task("sleep:20ms").unwrap().to_string(),
-            "sleep:20ms"
-        );
-        assert!(
-            parse_cpu_task("sleep:1ms")
-                .unwrap_err()
-                .contains("cpu:1ms-style")
-        );
-        assert!(
-            parse_sleep_task("cpu:1ms")
-                .unwrap_err()
-                .contains("sleep:1ms-style")
-        );
-        assert!(
-            parse_cpu_task("cpu:0ms")
-                .unwrap_err()
-                .contains("longer than 0")
-        );
-        assert!(
-            parse_cpu_task("gpu:1ms")
-                .unwrap_err()
-                .contains("unknown task kind")
-        );
-    }
-
-    #[test]
-    fn rates_and_latencies_must_be_positive() {
-        assert_eq!(parse_rate("400"), Ok(400.0));
-        assert_eq!(parse_rate("2.5"), Ok(2.5));
-        for bad in ["0", "-3", "inf", "NaN", "fast"] {
-            assert!(parse_rate(bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            parse_positive_duration("20ms"),
-            Ok(Duration::from_millis(20))
-        );
-        assert!(
-            parse_positive_duration("0s")
-                .unwrap_err()
-                .contains("longer than 0")
-        );
-    }
-
-    #[test]
-    fn summary_puts_the_common_keys_first() {
-        let summary = Summary {
-            experiment: "io",
-            tasks: 10,
-            completed: 9,
-            panicked: 1,
-            results: vec![
-                ("littles_law", "8".to_string()),
-                ("measured", "9".to_string()),
-            ],
-        };
-        assert_eq!(
-            summary.to_string(),
-            "summary: stage=06 tasks=10 completed=9 panicked=1 experiment=io littles_law=8 measured=9"
-        );
     }
 }

@@ -1,0 +1,237 @@
+//! The flags the demos share, as clap structs to `#[command(flatten)]` into a stage's own `Args`.
+//!
+//! Each stage picks the defaults that make its demo run for about a second, so the defaults
+//! below are only a starting point: a stage replaces one on its own `Args`, where its `--help`
+//! shows it, with `#[command(mut_arg("tasks", |arg| arg.default_value("20")))]`.
+//!
+//! Every value goes through a parser, so bad input ends the program with status 2 and a one-line
+//! `error:` that names the flag, before any task runs.
+
+use std::env;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory};
+
+use crate::task::{TaskSpec, format_duration, parse_duration};
+
+/// The flags every demo takes: how many tasks, what each one does, and how much to print.
+#[derive(Debug, Clone, Args)]
+pub struct TaskArgs {
+    /// How many tasks to run.
+    #[arg(long, value_name = "N", default_value = "100", value_parser = parse_positive, allow_hyphen_values = true)]
+    pub tasks: usize,
+
+    /// What each task does: sleep:DURATION (waits, like IO) or cpu:DURATION (computes).
+    /// Units: ns, us, ms, s.
+    #[arg(long, value_name = "KIND:DURATION", default_value = "sleep:100ms")]
+    pub task: TaskSpec,
+
+    /// Print only the summary and the reports before it: no line per task, no list of results.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The flag of a pool of fixed size whose queue has no limit (stage 02).
+#[derive(Debug, Clone, Args)]
+pub struct PoolArgs {
+    /// Worker threads in the pool.
+    #[arg(long, value_name = "N", default_value = "4", value_parser = parse_positive, allow_hyphen_values = true)]
+    pub workers: usize,
+}
+
+/// The flags of a pool of fixed size with a bounded queue (stages 03 to 05).
+#[derive(Debug, Clone, Args)]
+pub struct BoundedPoolArgs {
+    /// Worker threads in the pool.
+    #[arg(long, value_name = "N", default_value = "4", value_parser = parse_positive, allow_hyphen_values = true)]
+    pub workers: usize,
+
+    /// Tasks the queue holds before submit waits; 0 hands each task straight to a free worker.
+    #[arg(long, value_name = "N", default_value = "8", value_parser = parse_count, allow_hyphen_values = true)]
+    pub queue: usize,
+}
+
+/// The flag of the demos that collect results (stages 04 and 05): in which order.
+#[derive(Debug, Clone, Args)]
+pub struct CollectArgs {
+    /// Collect results in the order the tasks finish instead of the order they were submitted.
+    #[arg(long)]
+    pub as_completed: bool,
+}
+
+/// Parses a count that must be at least one (`--tasks`, `--workers`).
+///
+/// # Errors
+///
+/// Returns a message for zero, for anything that is not a whole number, and for a number too
+/// large for `usize`.
+pub fn parse_positive(text: &str) -> Result<usize, String> {
+    match parse_count(text)? {
+        0 => Err("must be at least 1".to_string()),
+        n => Ok(n),
+    }
+}
+
+/// Parses a count that may be zero (`--queue 0` is a rendezvous channel).
+///
+/// # Errors
+///
+/// Returns a message for anything that is not a whole number, and for a number too large for
+/// `usize`.
+pub fn parse_count(text: &str) -> Result<usize, String> {
+    text.parse::<usize>().map_err(|err| match err.kind() {
+        std::num::IntErrorKind::PosOverflow => format!("must be at most {}", usize::MAX),
+        _ => format!("expected a whole number, got '{text}'"),
+    })
+}
+
+/// What the submitter does when the queue is full: stage 03's `--policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// `block`: wait for a slot.
+    Block,
+    /// `reject`: give the task up, and count it.
+    Reject,
+    /// `caller-runs`: run the task on the submitting thread.
+    CallerRuns,
+    /// `timeout:DURATION`: wait up to this long for a slot, then give the task up.
+    Timeout(Duration),
+}
+
+impl FromStr for Policy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "block" => Ok(Policy::Block),
+            "reject" => Ok(Policy::Reject),
+            "caller-runs" => Ok(Policy::CallerRuns),
+            _ => match text.strip_prefix("timeout:") {
+                Some(duration) => parse_duration(duration).map(Policy::Timeout),
+                None => Err(format!(
+                    "unknown policy '{text}' (expected block, reject, caller-runs or timeout:DURATION)"
+                )),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Policy::Block => f.write_str("block"),
+            Policy::Reject => f.write_str("reject"),
+            Policy::CallerRuns => f.write_str("caller-runs"),
+            Policy::Timeout(limit) => write!(f, "timeout:{}", format_duration(*limit)),
+        }
+    }
+}
+
+/// Exits with status 2 and a one-line `error: {message}`, exactly as clap does for a bad value:
+/// for the checks clap cannot make on its own, such as one flag's value against another's.
+pub fn exit_invalid<A: CommandFactory>(message: impl fmt::Display) -> ! {
+    let mut command = A::command();
+    // `A::parse()` names the usage line after the program as it was started; so do we.
+    if let Some(program) = env::args_os().next() {
+        let name = Path::new(&program).file_name().unwrap_or(&program);
+        command = command.bin_name(name.to_string_lossy());
+    }
+    command.error(ErrorKind::ValueValidation, message).exit()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// A demo's `Args` as the stages write them: shared flags flattened, one default replaced.
+    #[derive(Debug, Parser)]
+    #[command(mut_arg("tasks", |arg| arg.default_value("20")))]
+    struct Demo {
+        #[command(flatten)]
+        run: TaskArgs,
+        #[command(flatten)]
+        pool: BoundedPoolArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Demo, clap::Error> {
+        Demo::try_parse_from(["demo"].iter().chain(args))
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Demo::command().debug_assert();
+    }
+
+    #[test]
+    fn a_stage_replaces_a_default_and_keeps_the_others() {
+        let demo = parse(&[]).unwrap();
+        assert_eq!(demo.run.tasks, 20);
+        assert_eq!(demo.run.task.to_string(), "sleep:100ms");
+        assert!(!demo.run.quiet);
+        assert_eq!((demo.pool.workers, demo.pool.queue), (4, 8));
+    }
+
+    #[test]
+    fn bad_values_name_their_flag() {
+        for (args, flag) in [
+            (&["--tasks", "0"][..], "--tasks"),
+            (&["--tasks", "-1"], "--tasks"),
+            (&["--task", "gpu:1ms"], "--task"),
+            (&["--workers", "0"], "--workers"),
+            (&["--queue", "-3"], "--queue"),
+        ] {
+            let error = parse(args).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::ValueValidation, "{args:?}");
+            assert!(error.to_string().contains(flag), "{args:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn counts_reject_zero_negative_and_overflow() {
+        assert_eq!(parse_positive("4"), Ok(4));
+        assert_eq!(parse_count("0"), Ok(0));
+        assert!(parse_positive("0").unwrap_err().contains("at least 1"));
+        assert!(parse_positive("-1").unwrap_err().contains("whole number"));
+        assert!(parse_positive("abc").unwrap_err().contains("whole number"));
+        assert!(
+            parse_count("99999999999999999999999")
+                .unwrap_err()
+                .contains("at most")
+        );
+    }
+
+    #[test]
+    fn policies_round_trip_and_bad_ones_say_why() {
+        for text in [
+            "block",
+            "reject",
+            "caller-runs",
+            "timeout:1ms",
+            "timeout:250us",
+        ] {
+            assert_eq!(text.parse::<Policy>().unwrap().to_string(), text);
+        }
+        assert_eq!(
+            "timeout:2s".parse(),
+            Ok(Policy::Timeout(Duration::from_secs(2)))
+        );
+        assert!(
+            "drop"
+                .parse::<Policy>()
+                .unwrap_err()
+                .contains("unknown policy 'drop'")
+        );
+        assert!(
+            "timeout:soon"
+                .parse::<Policy>()
+                .unwrap_err()
+                .contains("whole number")
+        );
+    }
+}

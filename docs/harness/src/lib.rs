@@ -1,0 +1,30 @@
+//! What every stage's demo shares, so that each `main.rs` shows only its own pool.
+//!
+//! The stages are compared on exactly the same work, counted in exactly the same way, and each run
+//! ends with the same `summary:` line, so that runs of different stages can be read side by side
+//! (and `docs/measure` can parse them). That common ground lives here, once:
+//!
+//! - [`task`]: what one task does (`sleep:100ms` or `cpu:10us`), calibrated [`Work`], and the
+//!   [`ideal`] time for a run;
+//! - [`track`]: the [`Tracker`] that counts tasks as they run and end;
+//! - [`demo`]: a run's [`Workload`], shared by its tasks, and the results of stages 04 and 05;
+//! - [`args`]: the flags every demo takes, as clap structs to `#[command(flatten)]`, and the
+//!   full-queue [`Policy`];
+//! - [`summary`]: the [`Summary`] line.
+//!
+//! Nothing here knows about a pool: the demos bring their own.
+
+pub mod args;
+pub mod demo;
+pub mod summary;
+pub mod task;
+pub mod track;
+
+pub use args::{
+    BoundedPoolArgs, CollectArgs, Policy, PoolArgs, TaskArgs, exit_invalid, parse_count,
+    parse_positive,
+};
+pub use demo::{Collected, Workload};
+pub use summary::Summary;
+pub use task::{TaskKind, TaskSpec, Work, cores, format_duration, ideal, parse_duration};
+pub use track::{Running, Tracker};
