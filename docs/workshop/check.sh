@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # What CI checks for the workshop's exercises, so that none of them can rot:
+#   - every starting point and solution is what generate.sh makes from the stage it is built on,
+#     so an exercise cannot drift from its stage, and every change in a solution is marked;
 #   - formatting, lints and docs, for the starting points and for the solutions;
 #   - every starting point compiles, and its exercise test FAILS (an exercise must not come
 #     solved);
@@ -7,6 +9,8 @@
 # Run it from anywhere: bash docs/workshop/check.sh
 set -euo pipefail
 cd "$(dirname "$0")"
+
+bash generate.sh --check
 
 cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings

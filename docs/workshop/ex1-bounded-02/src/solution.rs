@@ -1,45 +1,30 @@
-//! The reference solution: stage 02's pool with a bounded queue. The places that differ from the
-//! starting point are marked `Solution:`; `diff src/start.rs src/solution.rs` shows them all.
+//! Exercise 1's reference solution: stage 02's pool with a bounded queue and a `try_execute` that
+//! never waits. Every place that differs from the starting point is marked `Solution:`;
+//! `diff src/start.rs src/solution.rs` shows them all.
 
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
-/// A task as the workers receive it: any closure that can move to another thread.
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
-/// A fixed number of worker threads that run the tasks given to [`ThreadPool::execute`].
-///
-/// Dropping the pool closes the queue, lets the workers finish every task already queued, and
-/// joins them. A task that panics ends the worker that ran it (stage 05 fixes that); the other
-/// workers carry on.
 #[derive(Debug)]
 pub struct ThreadPool {
-    // An `Option` so that `Drop` can drop the sender, which closes the channel, before it joins
-    // the workers.
-    // Solution: a `SyncSender`, the sending half of a bounded channel.
+    // New: tasks go into a channel instead of getting a thread each. An `Option` so that `Drop`
+    // can drop the sender, which closes the channel, before it joins the workers.
+    // Solution: the sending half of a bounded channel.
     sender: Option<SyncSender<Job>>,
-    // The threads are started once, in `new`, and reused for every task.
+    // New: the threads are started once, in `new`, and reused for every task.
     workers: Vec<JoinHandle<()>>,
 }
 
 impl ThreadPool {
-    /// Starts `size` worker threads, named `worker-0`, `worker-1`, ..., sharing a queue that holds
-    /// at most `queue_capacity` waiting tasks.
-    ///
-    /// A capacity of 0 makes a rendezvous channel: nothing waits in a queue, and every `execute`
-    /// waits until a worker is free to take the task from hand to hand.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `size` is 0 (such a pool would queue tasks that never run) or if the operating
-    /// system refuses to start a thread.
     pub fn new(size: usize, queue_capacity: usize) -> Self {
         assert!(size > 0, "a ThreadPool needs at least one worker");
-        // Solution: a channel that holds at most `queue_capacity` tasks. Everything else stays:
-        // the receiver is still single, so the workers still share it behind the mutex.
+        // Solution: a channel that holds at most `queue_capacity` tasks; `send` waits while it is
+        // full. The receiver is still single, so the workers still share it behind the mutex.
         let (sender, receiver) = mpsc::sync_channel::<Job>(queue_capacity);
-        // `mpsc` allows a single receiver, so the workers share it behind a mutex.
+        // New: `mpsc` allows a single receiver, so the workers share it behind a mutex.
         let receiver = Arc::new(Mutex::new(receiver));
         let workers = (0..size)
             .map(|id| spawn_worker(id, Arc::clone(&receiver)))
@@ -50,31 +35,43 @@ impl ThreadPool {
         }
     }
 
-    /// Queues `task` for the next free worker, waiting while the queue is full.
-    ///
-    /// That wait is backpressure: a producer that is faster than the workers is held back to
-    /// their pace instead of piling its tasks up in memory.
-    ///
-    /// # Panics
-    ///
-    /// Panics if every worker has exited, which happens here once each of them has run a task
-    /// that panicked. (Stage 03's `submit` returns an error instead.)
     pub fn execute<F>(&self, task: F)
     where
         F: FnOnce() + Send + 'static,
     {
         let sender = self.sender.as_ref().expect("the sender lives until drop");
-        // Solution: the same call now waits while the queue is full. This is the backpressure.
-        // It still fails only when no receiver is left.
+        // New: `send` on an unbounded channel only fails when no receiver is left.
         sender
             .send(Box::new(task))
             .expect("every worker has exited, so the task cannot run");
+    }
+
+    /// Queues `task` if the queue has room right now; never waits.
+    ///
+    /// # Errors
+    ///
+    /// When the queue is full, hands the task back, boxed as the workers would have received it,
+    /// so that the caller decides what becomes of it: run it (`job()`), drop it, or wait after
+    /// all with `execute`.
+    pub fn try_execute<F>(&self, task: F) -> Result<(), Job>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let sender = self.sender.as_ref().expect("the sender lives until drop");
+        // Solution: `try_send` never waits, and gives back the task it could not queue.
+        match sender.try_send(Box::new(task)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(job)) => Err(job),
+            Err(TrySendError::Disconnected(_)) => {
+                panic!("every worker has exited, so the task cannot run")
+            }
+        }
     }
 }
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        // Closing the channel is the signal to stop. It does not discard queued tasks:
+        // New: closing the channel is the signal to stop. It does not discard queued tasks:
         // `recv` keeps returning them until the queue is empty, and only then reports the
         // disconnect, so the workers finish the backlog before they exit.
         drop(self.sender.take());
@@ -91,14 +88,14 @@ fn spawn_worker(id: usize, receiver: Arc<Mutex<Receiver<Job>>>) -> JoinHandle<()
         .name(format!("worker-{id}"))
         .spawn(move || {
             loop {
-                // The lock is held for this one statement. The guard is a temporary,
+                // New: the lock is held for this one statement. The guard is a temporary,
                 // dropped at the end of the `let`, so the job below runs without the lock and
                 // the other workers can take tasks meanwhile.
                 //
                 // `while let Ok(job) = receiver.lock().unwrap().recv() { job() }` looks the
                 // same but is not: temporaries in a `while let` condition live until the end of
                 // the loop body, so the guard would be held while the job runs, and the workers
-                // would run one job at a time. Stage 02's `tests/pool.rs` shows it.
+                // would run one job at a time. `tests/pool.rs` shows it.
                 //
                 // A poisoned lock is recovered rather than unwrapped. Poison means a thread
                 // panicked while holding the lock, but all that happens under this lock is

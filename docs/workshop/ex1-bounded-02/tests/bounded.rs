@@ -1,6 +1,6 @@
 //! Exercise 1's test: once every worker is busy and the queue holds its capacity, `execute` waits
-//! until a worker frees a slot. No sleeps: the tasks wait on a gate that the test opens, so the
-//! test decides when a slot frees up.
+//! until a worker frees a slot, and `try_execute` hands the task back instead of waiting. No
+//! sleeps: the tasks wait on a gate that the test opens, so the test decides when a slot frees up.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,6 +53,22 @@ fn execute_in_background(
         let _ = returned_tx.send(());
     });
     returned
+}
+
+/// A refused task, as `try_execute` hands it back.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// Calls `try_execute` on another thread, so that a `try_execute` that waits fails the test
+/// instead of hanging it.
+fn try_execute(pool: &Arc<ThreadPool>, task: impl FnOnce() + Send + 'static) -> Result<(), Job> {
+    let (outcome_tx, outcome) = mpsc::channel();
+    let pool = Arc::clone(pool);
+    thread::spawn(move || {
+        let _ = outcome_tx.send(pool.try_execute(task));
+    });
+    outcome
+        .recv_timeout(PATIENCE)
+        .expect("try_execute waited: it must return at once, whether the queue has room or not")
 }
 
 /// Calls `execute` where it must not wait, because a worker is idle or the queue has room. On
@@ -134,4 +150,51 @@ fn dropping_the_pool_still_runs_every_queued_task() {
     }
     drop(pool);
     assert_eq!(done.load(Ordering::SeqCst), 50);
+}
+
+#[test]
+fn try_execute_queues_while_there_is_room_and_hands_the_task_back_when_full() {
+    let pool = Arc::new(ThreadPool::new(1, 1));
+    let (started_tx, started) = mpsc::channel();
+    let (task, gate) = gated_task(&started_tx);
+    execute_with_room(&pool, task);
+    wait_for_starts(&started, 1);
+    let (ran_tx, ran) = mpsc::channel();
+    let report = |name: &'static str| {
+        let ran_tx = ran_tx.clone();
+        move || {
+            let _ = ran_tx.send(name);
+        }
+    };
+
+    // The only worker is busy, and the queue has room for one task.
+    assert!(
+        try_execute(&pool, report("queued")).is_ok(),
+        "try_execute refused a task although the queue had room for it"
+    );
+    // Now the queue is full.
+    let Err(refused) = try_execute(&pool, report("refused")) else {
+        panic!(
+            "try_execute accepted a task although the worker was busy and the queue held its \
+             capacity: is the queue bounded, and does try_execute hand the task back when full?"
+        );
+    };
+    assert!(
+        ran.try_recv().is_err(),
+        "no task may have run yet: the worker is busy"
+    );
+    // Caller runs: the refused task is the caller's own, to run here.
+    refused();
+    assert_eq!(
+        ran.try_recv(),
+        Ok("refused"),
+        "the task handed back is the one given"
+    );
+
+    gate.send(()).unwrap();
+    assert_eq!(
+        ran.recv_timeout(PATIENCE),
+        Ok("queued"),
+        "the queued task should run once the worker is free"
+    );
 }

@@ -1,7 +1,7 @@
-//! The reference solution: stage 03's pool with a high-water mark. The places that differ from
-//! the starting point are marked `Solution:`; `diff src/start.rs src/solution.rs` shows them all.
+//! Exercise 2's reference solution: stage 03's pool with a high-water mark. Every place that
+//! differs from the starting point is marked `Solution:`; `diff src/start.rs src/solution.rs`
+//! shows them all.
 
-use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,186 +10,73 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
 
-/// A task as the workers receive it.
-///
-/// A small trait instead of `Box<dyn FnOnce() + Send>`. When the queue refuses a task,
-/// crossbeam hands back the box it was given; `into_any` lets us turn that box back into the
-/// caller's own closure type, so [`WorkerPool::try_submit`] can return the task instead of
-/// dropping it. A `Box<dyn FnOnce()>` can only be called, never given back.
-trait Job: Send {
-    fn run(self: Box<Self>);
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
-}
+pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
-impl<F> Job for F
-where
-    F: FnOnce() + Send + 'static,
-{
-    fn run(self: Box<Self>) {
-        (*self)();
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
-        self
-    }
-}
-
-/// Recovers the closure `F` from the job the pool boxed a moment ago.
-fn into_task<F: 'static>(job: Box<dyn Job>) -> F {
-    let task = job
-        .into_any()
-        .downcast::<F>()
-        .expect("a refused job is the task the caller just gave us");
-    *task
-}
-
-/// A fixed set of worker threads fed by a bounded queue.
-///
-/// Dropping the pool, or calling [`WorkerPool::shutdown`], closes the queue, lets the workers
-/// finish every task already queued, and joins them.
 #[derive(Debug)]
 pub struct WorkerPool {
-    // Crossbeam's `Sender`, created `bounded`, replaces the unbounded `mpsc::Sender`.
+    // New: crossbeam's `Sender`, created `bounded`, replaces the unbounded `mpsc::Sender`.
     // An `Option` so that `Drop` can close the channel before joining the workers.
-    sender: Option<Sender<Box<dyn Job>>>,
+    sender: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
-    // Solution: the deepest queue seen so far. Only the submitting side can make the queue
-    // deeper, so it is updated there and the workers never touch it.
+    // Solution: the deepest queue seen so far. Only submitting can make the queue deeper, so
+    // only the submitting side updates it; the workers never touch it.
     high_water: AtomicUsize,
 }
 
 impl WorkerPool {
-    /// Starts `workers` threads, named `worker-0`, `worker-1`, ..., sharing a queue that holds
-    /// at most `queue_capacity` waiting tasks.
-    ///
-    /// A capacity of 0 makes a rendezvous channel: nothing waits in a queue, and every `submit`
-    /// waits until a worker is free to take the task from hand to hand.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `workers` is 0 (such a pool could never run a task) or if the operating system
-    /// refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
-        assert!(workers > 0, "a WorkerPool needs at least one worker");
-        // A bounded channel. Its receiver can be cloned, so each worker gets its own.
-        let (sender, receiver) = crossbeam_channel::bounded::<Box<dyn Job>>(queue_capacity);
+        assert!(workers > 0, "a pool needs at least one worker");
+        // New: a bounded channel. Its receiver can be cloned, so each worker gets its own.
+        let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let workers = (0..workers)
             .map(|id| spawn_worker(id, receiver.clone()))
             .collect();
-        // The pool keeps no receiver of its own: when every worker has exited, the channel
+        // New: the pool keeps no receiver of its own. When every worker has exited, the channel
         // is disconnected and `submit` reports it instead of waiting forever.
         drop(receiver);
-        WorkerPool {
+        // Solution: no task has waited yet.
+        Self {
             sender: Some(sender),
             workers,
             high_water: AtomicUsize::new(0),
         }
     }
 
-    /// Queues `task` for the workers, waiting while the queue is full.
-    ///
-    /// # Errors
-    ///
-    /// Returns [`SubmitError`] if no worker is left to run the task. In this stage a task that
-    /// panics takes its worker down with it (stage 05 fixes that), so once every worker has
-    /// panicked, the pool can only refuse.
     pub fn submit<F>(&self, task: F) -> Result<(), SubmitError>
     where
         F: FnOnce() + Send + 'static,
     {
-        // `send` blocks while the queue is full. This is the backpressure.
+        // New: `send` blocks while the queue is full. This is the backpressure.
         self.sender()
             .send(Box::new(task))
             .map_err(|_| SubmitError)?;
+        // Solution: the queue grows only here, and in the other two ways to submit.
         self.record_depth();
         Ok(())
     }
 
-    /// Queues `task` only if there is room right now; never waits.
-    ///
-    /// This is the building block for policies other than waiting: reject the task, run it on
-    /// the calling thread ("caller runs"), or keep it for later.
-    ///
-    /// # Errors
-    ///
-    /// Returns the task itself inside [`TrySubmitError::Full`] when the queue is full, or inside
-    /// [`TrySubmitError::Closed`] when no worker is left, so it is never lost.
-    pub fn try_submit<F>(&self, task: F) -> Result<(), TrySubmitError<F>>
-    where
-        F: FnOnce() + Send + 'static,
-    {
-        match self.sender().try_send(Box::new(task)) {
-            Ok(()) => {
-                self.record_depth();
-                Ok(())
-            }
-            Err(TrySendError::Full(job)) => Err(TrySubmitError::Full(into_task(job))),
-            Err(TrySendError::Disconnected(job)) => Err(TrySubmitError::Closed(into_task(job))),
-        }
-    }
-
-    /// Queues `task`, waiting at most `timeout` for room in the queue.
-    ///
-    /// # Errors
-    ///
-    /// Returns the task itself inside [`SubmitTimeoutError::Timeout`] when no slot freed up in
-    /// time, or inside [`SubmitTimeoutError::Closed`] when no worker is left.
-    pub fn submit_timeout<F>(&self, task: F, timeout: Duration) -> Result<(), SubmitTimeoutError<F>>
-    where
-        F: FnOnce() + Send + 'static,
-    {
-        match self.sender().send_timeout(Box::new(task), timeout) {
-            Ok(()) => {
-                self.record_depth();
-                Ok(())
-            }
-            Err(SendTimeoutError::Timeout(job)) => Err(SubmitTimeoutError::Timeout(into_task(job))),
-            Err(SendTimeoutError::Disconnected(job)) => {
-                Err(SubmitTimeoutError::Closed(into_task(job)))
-            }
-        }
-    }
-
-    // Solution: called after every successful submit, the only moment the queue grows.
-    /// Raises the high-water mark to the current depth if that is deeper.
-    ///
-    /// The depth is read just after the send, so workers that take tasks in between make this
-    /// sample lower than the true peak, never higher. While every worker is busy, which is when
-    /// the queue fills up, the sample is exact.
-    fn record_depth(&self) {
-        // A statistic that guards no other memory, so `Relaxed` is enough; `fetch_max` keeps
-        // two submitters racing here from lowering each other's peak.
-        self.high_water.fetch_max(self.queued(), Ordering::Relaxed);
-    }
-
-    fn sender(&self) -> &Sender<Box<dyn Job>> {
+    fn sender(&self) -> &Sender<Job> {
         self.sender.as_ref().expect("the sender lives until drop")
-    }
-
-    /// How many tasks are waiting in the queue right now (not counting running ones).
-    pub fn queued(&self) -> usize {
-        self.sender.as_ref().map_or(0, Sender::len)
-    }
-
-    /// Whether the next `submit` would have to wait for a free slot (always true for a
-    /// rendezvous queue of capacity 0).
-    pub fn is_full(&self) -> bool {
-        self.sender.as_ref().is_some_and(Sender::is_full)
     }
 
     /// The deepest the queue has been since the pool started: the most tasks that waited in it
     /// at the same moment, not counting running ones.
-    ///
-    /// Next to the queue's capacity it says how much of the queue a run used: a mark at the
-    /// capacity means some submit found the queue full and waited; a mark far below it means
-    /// the queue is larger than this workload needs.
     pub fn high_water_mark(&self) -> usize {
+        // Solution: the mark, not the depth right now.
         self.high_water.load(Ordering::Relaxed)
     }
 
-    /// Runs every task already queued, then stops and joins the workers.
-    ///
-    /// Dropping the pool does the same; this method names the moment in the code.
+    // Solution: called just after a task went into the queue, the only moment it grows.
+    fn record_depth(&self) {
+        // The depth is read after the send, so a worker that takes a task in between makes the
+        // sample lower than the true peak, never higher. While every worker is busy, which is
+        // when the queue fills up, it is exact. `fetch_max` keeps two submitters racing here from
+        // lowering each other's peak, and `Relaxed` is enough for a number that guards no other
+        // memory.
+        self.high_water
+            .fetch_max(self.sender().len(), Ordering::Relaxed);
+    }
+
     pub fn shutdown(self) {
         drop(self);
     }
@@ -208,7 +95,7 @@ impl Drop for WorkerPool {
     }
 }
 
-/// The error [`WorkerPool::submit`] returns when every worker has exited.
+// New: stage 02's `execute` panicked when no worker was left; `submit` returns this instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubmitError;
 
@@ -220,24 +107,82 @@ impl fmt::Display for SubmitError {
 
 impl Error for SubmitError {}
 
-/// Why [`WorkerPool::try_submit`] refused a task; either way the task comes back.
-pub enum TrySubmitError<F> {
-    /// The queue was full.
-    Full(F),
-    /// Every worker has exited.
-    Closed(F),
+fn spawn_worker(id: usize, receiver: Receiver<Job>) -> JoinHandle<()> {
+    thread::Builder::new()
+        .name(format!("worker-{id}"))
+        .spawn(move || {
+            // New: no lock around `recv`. Several workers can wait on the same channel, and
+            // each task goes to exactly one of them.
+            while let Ok(job) = receiver.recv() {
+                job();
+            }
+        })
+        .expect("failed to spawn a worker thread")
 }
 
-impl<F> TrySubmitError<F> {
-    /// Takes the refused task back.
-    pub fn into_task(self) -> F {
+// The stage keeps what follows in a module of its own, `policies`: what to do when the queue is
+// full, other than wait.
+
+impl WorkerPool {
+    pub fn try_submit<F>(&self, task: F) -> Result<(), TrySubmitError>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        // crossbeam gives back the message it could not send: our boxed task.
+        self.sender()
+            .try_send(Box::new(task))
+            .map_err(|error| match error {
+                TrySendError::Full(job) => TrySubmitError::Full(job),
+                TrySendError::Disconnected(job) => TrySubmitError::Closed(job),
+            })?;
+        // Solution: after the `?`, so that a refused task does not count.
+        self.record_depth();
+        Ok(())
+    }
+
+    pub fn submit_timeout<F>(&self, task: F, timeout: Duration) -> Result<(), SubmitTimeoutError>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.sender()
+            .send_timeout(Box::new(task), timeout)
+            .map_err(|error| match error {
+                SendTimeoutError::Timeout(job) => SubmitTimeoutError::Timeout(job),
+                SendTimeoutError::Disconnected(job) => SubmitTimeoutError::Closed(job),
+            })?;
+        // Solution: as in `try_submit`.
+        self.record_depth();
+        Ok(())
+    }
+}
+
+pub enum TrySubmitError {
+    Full(Job),
+    Closed(Job),
+}
+
+impl TrySubmitError {
+    pub fn into_job(self) -> Job {
         match self {
-            TrySubmitError::Full(task) | TrySubmitError::Closed(task) => task,
+            TrySubmitError::Full(job) | TrySubmitError::Closed(job) => job,
         }
     }
 }
 
-impl<F> fmt::Display for TrySubmitError<F> {
+pub enum SubmitTimeoutError {
+    Timeout(Job),
+    Closed(Job),
+}
+
+impl SubmitTimeoutError {
+    pub fn into_job(self) -> Job {
+        match self {
+            SubmitTimeoutError::Timeout(job) | SubmitTimeoutError::Closed(job) => job,
+        }
+    }
+}
+
+impl fmt::Display for TrySubmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrySubmitError::Full(_) => f.write_str("the queue is full"),
@@ -246,36 +191,7 @@ impl<F> fmt::Display for TrySubmitError<F> {
     }
 }
 
-// Written by hand because the derive would require `F: Debug`, and closures never are.
-impl<F> fmt::Debug for TrySubmitError<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySubmitError::Full(_) => f.write_str("Full(..)"),
-            TrySubmitError::Closed(_) => f.write_str("Closed(..)"),
-        }
-    }
-}
-
-impl<F> Error for TrySubmitError<F> {}
-
-/// Why [`WorkerPool::submit_timeout`] gave up on a task; either way the task comes back.
-pub enum SubmitTimeoutError<F> {
-    /// The queue stayed full for the whole timeout.
-    Timeout(F),
-    /// Every worker has exited.
-    Closed(F),
-}
-
-impl<F> SubmitTimeoutError<F> {
-    /// Takes the refused task back.
-    pub fn into_task(self) -> F {
-        match self {
-            SubmitTimeoutError::Timeout(task) | SubmitTimeoutError::Closed(task) => task,
-        }
-    }
-}
-
-impl<F> fmt::Display for SubmitTimeoutError<F> {
+impl fmt::Display for SubmitTimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubmitTimeoutError::Timeout(_) => {
@@ -286,8 +202,17 @@ impl<F> fmt::Display for SubmitTimeoutError<F> {
     }
 }
 
-// Written by hand because the derive would require `F: Debug`, and closures never are.
-impl<F> fmt::Debug for SubmitTimeoutError<F> {
+// Written by hand: a boxed closure has no `Debug`, so the derive cannot be used.
+impl fmt::Debug for TrySubmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySubmitError::Full(_) => f.write_str("Full(..)"),
+            TrySubmitError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl fmt::Debug for SubmitTimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubmitTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
@@ -296,17 +221,6 @@ impl<F> fmt::Debug for SubmitTimeoutError<F> {
     }
 }
 
-impl<F> Error for SubmitTimeoutError<F> {}
+impl Error for TrySubmitError {}
 
-fn spawn_worker(id: usize, receiver: Receiver<Box<dyn Job>>) -> JoinHandle<()> {
-    thread::Builder::new()
-        .name(format!("worker-{id}"))
-        .spawn(move || {
-            // No lock around `recv`. Several workers can wait on the same channel, and
-            // each task goes to exactly one of them.
-            while let Ok(job) = receiver.recv() {
-                job.run();
-            }
-        })
-        .expect("failed to spawn a worker thread")
-}
+impl Error for SubmitTimeoutError {}
