@@ -226,3 +226,52 @@ fn submit_fails_instead_of_hanging_when_every_worker_panicked() {
 fn a_pool_without_workers_is_rejected() {
     let _pool = WorkerPool::new(0, 4);
 }
+
+#[test]
+fn a_pool_dropped_by_its_own_task_still_runs_every_queued_task() {
+    let pool = Arc::new(WorkerPool::new(1, 16));
+    let (gate_tx, gate) = unbounded::<()>();
+    let last_handle = Arc::clone(&pool);
+    pool.submit(move || {
+        gate.recv_timeout(PATIENCE)
+            .expect("the test opens the gate");
+        // By now this task holds the last handle: dropping it runs the pool's `Drop` on the only
+        // worker, which must neither join itself nor give up the tasks queued behind it.
+        drop(last_handle);
+    })
+    .unwrap();
+    let (ran_tx, ran) = unbounded();
+    for id in 0..10 {
+        let ran_tx = ran_tx.clone();
+        pool.submit(move || ran_tx.send(id).unwrap()).unwrap();
+    }
+    drop(pool);
+    gate_tx.send(()).unwrap();
+
+    let order: Vec<usize> = (0..10)
+        .map(|_| {
+            ran.recv_timeout(PATIENCE)
+                .expect("every queued task should still run")
+        })
+        .collect();
+    assert_eq!(order, (0..10).collect::<Vec<_>>());
+}
+
+/// A panic payload whose own `Drop` panics, as a careless type can.
+struct PanicsWhenDropped;
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        panic!("this payload panics when it is dropped");
+    }
+}
+
+#[test]
+fn dropping_the_pool_does_not_panic_on_a_payload_that_panics_when_dropped() {
+    let pool = WorkerPool::new(1, 4);
+    pool.submit(|| std::panic::panic_any(PanicsWhenDropped))
+        .unwrap();
+    // `drop` joins the dead worker and receives the payload; dropping that would panic here.
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(pool)));
+    assert!(dropped.is_ok(), "the pool's Drop panicked");
+}

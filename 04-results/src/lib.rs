@@ -205,8 +205,9 @@ struct Worker {
     // Fields drop in order: the receiver before `alive`, also when a panic ends the thread. So
     // once a handle sees no worker alive, `submit` already refuses new tasks.
     jobs: Receiver<Job>,
-    // Held, never used: dropping it is how a worker says it has exited.
-    _alive: Sender<()>,
+    // Held, never read: dropping it is how a worker says it has exited.
+    #[expect(dead_code)]
+    alive: Sender<()>,
 }
 
 fn spawn_worker(id: usize, jobs: &Receiver<Job>, alive: &Sender<()>) -> io::Result<()> {
@@ -214,10 +215,7 @@ fn spawn_worker(id: usize, jobs: &Receiver<Job>, alive: &Sender<()>) -> io::Resu
     thread::Builder::new()
         .name(format!("worker-{id}"))
         .spawn(move || {
-            let worker = Worker {
-                jobs,
-                _alive: alive,
-            };
+            let worker = Worker { jobs, alive };
             // No lock around `recv`. Several workers can wait on the same channel, and each
             // task goes to exactly one of them.
             while let Ok(job) = worker.jobs.recv() {

@@ -4,6 +4,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::mem;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -88,9 +89,16 @@ impl Drop for WorkerPool {
         // returning them until the queue is empty, and only then reports the disconnect.
         drop(self.sender.take());
         for worker in self.workers.drain(..) {
-            // A worker that panicked has already printed its panic message; joining the
-            // others matters more than re-raising it here, where a second panic would abort.
-            let _ = worker.join();
+            // A task that drops the last handle to its own pool runs this on a worker, which
+            // cannot join itself; that worker drains the rest of the queue once its task returns.
+            if worker.thread().id() == thread::current().id() {
+                continue;
+            }
+            // A worker that panicked has printed its message already. Its payload is forgotten,
+            // not dropped: the payload's own `Drop` could panic, and this `Drop` must not.
+            if let Err(payload) = worker.join() {
+                mem::forget(payload);
+            }
         }
     }
 }
