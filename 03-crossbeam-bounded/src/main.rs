@@ -29,7 +29,8 @@ struct Args {
     policy: Policy,
 }
 
-/// New: what the full queue did to the submitter: the waits that make backpressure visible, and
+// New: this item.
+/// What the full queue did to the submitter: the waits that make backpressure visible, and
 /// the tasks that did not go through the queue.
 #[derive(Debug, Default)]
 struct SubmitReport {
@@ -69,7 +70,8 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// New: submits task `id` the way `policy` says, recording in `report` what a full queue did. It
+// New: this item.
+/// Submits task `id` the way `policy` says, recording in `report` what a full queue did. It
 /// tries without waiting first: only a task that finds the queue full meets the policy, so
 /// `report` counts exactly the submits that waited. Fails only if no worker is left.
 fn submit_with<F>(

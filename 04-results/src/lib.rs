@@ -134,7 +134,8 @@ impl Drop for WorkerPool {
     }
 }
 
-/// New: runs one task on a worker thread and sends its value to the task's handle.
+// New: this item.
+/// Runs one task on a worker thread and sends its value to the task's handle.
 fn run_task<F, R>(task: F, result: &Sender<R>)
 where
     F: FnOnce() -> R,

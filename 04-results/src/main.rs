@@ -71,7 +71,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// New: submits tasks `0..tasks`, made by `make_task(id, panics)` where `panics` is true for the
+// New: this item.
+/// Submits tasks `0..tasks`, made by `make_task(id, panics)` where `panics` is true for the
 /// `--panic-task`, and keeps one handle per task, by id. Prints an error and returns `None` if no
 /// worker was left to take a task (`--workers 1 --panic-task 0` gets there).
 fn submit_all<F, R>(
@@ -96,7 +97,8 @@ where
     Some(handles)
 }
 
-/// New: one handle per task, joined in submission order. A slow early task delays the report
+// New: this item.
+/// One handle per task, joined in submission order. A slow early task delays the report
 /// of every later one, but each value lines up with its input.
 fn collect_in_order(
     pool: WorkerPool,
@@ -113,7 +115,8 @@ fn collect_in_order(
     Some(collected)
 }
 
-/// New: every task sends its value into one shared channel, and a reader takes them in the
+// New: this item.
+/// Every task sends its value into one shared channel, and a reader takes them in the
 /// order they arrive. The handles only tell which tasks never sent anything.
 fn collect_as_completed(
     pool: WorkerPool,

@@ -56,7 +56,8 @@ pub struct ResilientPool {
     workers_alive: Receiver<()>,
 }
 
-/// New: the counters that the pool and its worker threads share.
+// New: this item.
+/// The counters that the pool and its worker threads share.
 #[derive(Debug, Default)]
 struct Shared {
     active_workers: AtomicUsize,
@@ -172,8 +173,8 @@ impl Drop for ResilientPool {
     }
 }
 
-/// New: runs one task on a worker thread, counts how it ended, and sends the outcome to the
-/// task's handle.
+// New: this item.
+/// Runs one task on a worker, counts how it ended, and sends the outcome to its handle.
 fn run_task<F, R>(task: F, result: &Sender<Result<R, TaskPanicked>>, shared: &Shared)
 where
     F: FnOnce() -> R,

@@ -32,7 +32,8 @@ struct Args {
 }
 
 impl Args {
-    /// New: whether task `id` panics: 0, N, 2N, ... for `--panic-every N`, else task 0 alone.
+    // New: this item.
+    /// Whether task `id` panics: 0, N, 2N, ... for `--panic-every N`, else task 0 alone.
     fn panics(&self, id: usize) -> bool {
         match self.panic_every {
             Some(every) => id % every == 0,
@@ -41,7 +42,8 @@ impl Args {
     }
 }
 
-/// New: one line that accounts for every panic: how many, and the first few messages.
+// New: this item.
+/// One line that accounts for every panic: how many, and the first few messages.
 fn panic_report(panics: &[(usize, TaskPanicked)], tasks: usize) -> String {
     const SHOWN: usize = 3;
     let shown: Vec<String> = panics
@@ -89,12 +91,12 @@ fn main() {
     println!("{summary} checksum={checksum} active_workers={active_workers}");
 }
 
-/// New: replaces the default panic report for tasks with one short line.
+// New: this item.
+/// Replaces the default panic report for tasks with one short line.
 ///
-/// The default hook prints the location and a backtrace note (or a whole backtrace) for every
-/// panic, caught or not: a hundred planned panics would bury the output. The hook is set here, in
-/// the program, never in the library: there is one hook per process, and only the program knows
-/// how it wants panics logged. Any other panic, such as a bug in `main`, gets the default report.
+/// The default hook reports every panic, caught or not, with its location and a backtrace note:
+/// planned panics would bury the output. Only the program sets the one hook a process has (never
+/// the library); other panics, such as a bug in `main`, still get the default report.
 fn install_panic_hook(quiet: bool) {
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
@@ -104,8 +106,7 @@ fn install_panic_hook(quiet: bool) {
             Some(_) if quiet => {}
             Some(name) => {
                 let line = format!("{name}: task panicked: {}\n", panic_message(info.payload()));
-                // A single write: `eprintln!` may write the pieces separately, and the tasks'
-                // own output would land in the middle of the line.
+                // One write, so that no task's output lands in the middle of the line.
                 let _ = io::stderr().write_all(line.as_bytes());
             }
             None => default_hook(info),
@@ -113,7 +114,7 @@ fn install_panic_hook(quiet: bool) {
     }));
 }
 
-/// New: what came back, the values and the tasks that panicked, with their panic messages.
+// New: what came back, the values and the tasks that panicked, with their panic messages.
 type Outcomes = Collected<TaskPanicked>;
 
 /// One handle per task, joined in submission order, so each value lines up with its input.
@@ -125,7 +126,6 @@ fn collect_in_order(pool: &ResilientPool, args: &Args, workload: &Arc<Workload>)
             pool.submit(move || workload.square(id, panics))
         })
         .collect();
-    // Joining while the pool still runs: each value is taken as soon as its turn comes.
     Collected::in_order(handles.into_iter().map(TaskHandle::join))
 }
 

@@ -26,6 +26,7 @@ pub struct ResilientPool {
     workers_alive: Receiver<()>,
 }
 
+// New: this item.
 #[derive(Debug, Default)]
 struct Shared {
     active_workers: AtomicUsize,
@@ -140,6 +141,7 @@ impl Drop for ResilientPool {
     }
 }
 
+// New: this item.
 fn run_task<F, R>(task: F, result: &Sender<Result<R, TaskPanicked>>, shared: &Shared)
 where
     F: FnOnce() -> R,
