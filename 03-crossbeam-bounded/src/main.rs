@@ -1,6 +1,7 @@
 //! Stage 03 demo: submit tasks to a crossbeam pool with a bounded queue and watch what happens
 //! whenever the queue is full.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,32 +43,32 @@ struct SubmitReport {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    args.pool.check_threads::<Args>();
     let workload = Arc::new(Workload::new(&args.run));
-    let pool = WorkerPool::new(args.pool.workers, args.pool.queue);
+    let pool = harness::start_pool(|| WorkerPool::new(args.pool.workers, args.pool.queue));
 
     let start = Instant::now();
     let mut report = SubmitReport::default();
+    let mut all_submitted = true;
     for id in 0..args.run.tasks {
         let workload = Arc::clone(&workload);
         let task = move || workload.run(id);
-        if submit_with(&pool, args.policy, id, task, &mut report).is_err() {
-            eprintln!("error: task {id} was not submitted: every worker has exited");
-            return ExitCode::FAILURE;
+        if let Err(error) = submit_with(&pool, args.policy, id, task, &mut report) {
+            // The run still ends with its report and summary, which count what did run.
+            eprintln!("error: task {id} and the ones after it were not submitted: {error}");
+            all_submitted = false;
+            break;
         }
     }
     pool.shutdown();
     let elapsed = start.elapsed();
 
-    print_report(&report, &args);
-    let (workers, queue) = (args.pool.workers, args.pool.queue);
-    let summary = workload.summary("03", elapsed, Some(workers), Some(queue));
+    print_report(&workload, &report, &args);
+    let summary = workload.pool_summary("03", elapsed, &args.pool);
+    let (rejected, ran_in_caller) = (report.rejected.len(), report.ran_in_caller);
     // New: two keys appended after the ones every stage shares.
-    println!(
-        "{summary} rejected={} ran_in_caller={}",
-        report.rejected.len(),
-        report.ran_in_caller
-    );
-    ExitCode::SUCCESS
+    let last = format!("{summary} rejected={rejected} ran_in_caller={ran_in_caller}");
+    workload.finish(last, all_submitted)
 }
 
 // New: this item.
@@ -95,7 +96,8 @@ where
         Policy::Block => pool.submit(job)?,
         Policy::Reject => report.rejected.push(id),
         Policy::CallerRuns => {
-            job();
+            // Caught: on this thread a panic would end `main`; as on a worker, it costs the task.
+            let _ = panic::catch_unwind(AssertUnwindSafe(job));
             report.ran_in_caller += 1;
         }
         Policy::Timeout(limit) => match pool.submit_timeout(job, limit) {
@@ -112,33 +114,31 @@ where
     Ok(())
 }
 
-/// Prints what the queue did to the submitter: the line that makes backpressure visible.
-fn print_report(report: &SubmitReport, args: &Args) {
+/// Prints what the queue did to the submitter: the lines that make backpressure visible.
+fn print_report(workload: &Workload, report: &SubmitReport, args: &Args) {
     let full = match args.pool.queue {
         0 => "a queue of 0 holds nothing, so a task needs a free worker".to_string(),
         capacity => format!("the queue of {capacity} was full"),
     };
+    let waited = format!("submits waited ({:.1?} in total)", report.waiting_time);
+    let outcomes = [
+        (report.waited, waited.as_str()),
+        (report.ran_in_caller, "tasks ran on the submitting thread"),
+        (report.rejected.len(), "tasks were rejected and did not run"),
+    ];
     let tasks = args.run.tasks;
-    if report.waited > 0 {
-        let waited = report.waited;
-        let total = report.waiting_time;
-        println!("backpressure: {waited} of {tasks} submits waited ({total:.1?} in total): {full}");
+    for (count, what) in outcomes.iter().filter(|(count, _)| *count > 0) {
+        workload.line(format_args!(
+            "backpressure: {count} of {tasks} {what}: {full}"
+        ));
     }
-    if report.ran_in_caller > 0 {
-        let ran = report.ran_in_caller;
-        println!("backpressure: {ran} of {tasks} tasks ran on the submitting thread: {full}");
+    if !report.rejected.is_empty() && !args.run.quiet {
+        workload.line(format_args!("rejected task ids: {:?}", report.rejected));
     }
-    if !report.rejected.is_empty() {
-        let rejected = report.rejected.len();
-        println!("backpressure: {rejected} of {tasks} tasks were rejected and did not run: {full}");
-        if !args.run.quiet {
-            println!("rejected task ids: {:?}", report.rejected);
-        }
-    }
-    if report.waited == 0 && report.ran_in_caller == 0 && report.rejected.is_empty() {
-        println!(
-            "backpressure: none, every submit found room in the queue (policy {})",
-            args.policy
-        );
+    if outcomes.iter().all(|(count, _)| *count == 0) {
+        let policy = args.policy;
+        workload.line(format_args!(
+            "backpressure: none, every submit found room in the queue (policy {policy})"
+        ));
     }
 }

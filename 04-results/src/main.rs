@@ -38,17 +38,15 @@ fn main() -> ExitCode {
             "invalid value '{id}' for '--panic-task <N>': tasks are numbered 0 to {last}"
         ));
     }
+    args.pool.check_threads::<Args>();
     let workload = Arc::new(Workload::new(&args.run));
-    let pool = WorkerPool::new(args.pool.workers, args.pool.queue);
+    let pool = harness::start_pool(|| WorkerPool::new(args.pool.workers, args.pool.queue));
 
     let start = Instant::now();
     let collected = if args.collect.as_completed {
         collect_as_completed(pool, &args, &workload)
     } else {
         collect_in_order(pool, &args, &workload)
-    };
-    let Some(collected) = collected else {
-        return ExitCode::FAILURE;
     };
     let elapsed = start.elapsed();
 
@@ -60,41 +58,38 @@ fn main() -> ExitCode {
     if !collected.failed.is_empty() {
         eprintln!("note: in this stage a panic kills its worker; stage 05 keeps the workers alive");
     }
-    let (workers, queue) = (args.pool.workers, args.pool.queue);
-    let summary = workload.summary("04", elapsed, Some(workers), Some(queue));
+    let summary = workload.pool_summary("04", elapsed, &args.pool);
     // New: `checksum` is appended after the keys every stage shares.
-    println!("{summary} checksum={}", collected.checksum());
-    if collected.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    let last = format!("{summary} checksum={}", collected.checksum());
+    // A value for every task, or the run failed: values lost to a panic, or never submitted.
+    workload.finish(last, collected.values.len() == args.run.tasks)
 }
 
 // New: this item.
 /// Submits tasks `0..tasks`, made by `make_task(id, panics)` where `panics` is true for the
-/// `--panic-task`, and keeps one handle per task, by id. Prints an error and returns `None` if no
-/// worker was left to take a task (`--workers 1 --panic-task 0` gets there).
+/// `--panic-task`, and keeps one handle per task, by id. Once no worker is left to take a task
+/// (`--workers 1 --panic-task 0` gets there), says so and stops: the handles so far still count.
 fn submit_all<F, R>(
     pool: &WorkerPool,
     args: &Args,
     make_task: impl Fn(usize, bool) -> F,
-) -> Option<Vec<TaskHandle<R>>>
+) -> Vec<TaskHandle<R>>
 where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let mut handles = Vec::with_capacity(args.run.tasks);
+    // Grows with the tasks submitted, rather than reserving room for all of them up front.
+    let mut handles = Vec::new();
     for id in 0..args.run.tasks {
         match pool.submit(make_task(id, args.panic_task == Some(id))) {
             Ok(handle) => handles.push(handle),
             Err(error) => {
-                eprintln!("error: task {id} was not submitted: {error}");
-                return None;
+                eprintln!("error: task {id} and the ones after it were not submitted: {error}");
+                break;
             }
         }
     }
-    Some(handles)
+    handles
 }
 
 // New: this item.
@@ -104,15 +99,15 @@ fn collect_in_order(
     pool: WorkerPool,
     args: &Args,
     workload: &Arc<Workload>,
-) -> Option<Collected<TaskLost>> {
+) -> Collected<TaskLost> {
     let handles = submit_all(&pool, args, |id, panics| {
         let workload = Arc::clone(workload);
         move || workload.square(id, panics)
-    })?;
+    });
     // Joining while the pool still runs: each value is taken as soon as its turn comes.
     let collected = Collected::in_order(handles.into_iter().map(TaskHandle::join));
     pool.shutdown();
-    Some(collected)
+    collected
 }
 
 // New: this item.
@@ -122,7 +117,7 @@ fn collect_as_completed(
     pool: WorkerPool,
     args: &Args,
     workload: &Arc<Workload>,
-) -> Option<Collected<TaskLost>> {
+) -> Collected<TaskLost> {
     // Unbounded: at most one value per task, and a worker must never wait on a slow reader.
     let (done_sender, done) = crossbeam_channel::unbounded();
     // The reader runs while tasks are still being submitted. Its loop ends when every sender is
@@ -140,9 +135,5 @@ fn collect_as_completed(
     // lets go of its sender only when the pool drops it.
     pool.shutdown();
     let values = reader.join().expect("the reader does not panic");
-    let handles = handles?.into_iter();
-    Some(Collected::as_completed(
-        values,
-        handles.map(TaskHandle::join),
-    ))
+    Collected::as_completed(values, handles.into_iter().map(TaskHandle::join))
 }

@@ -1,13 +1,17 @@
 //! The demo's command line: results in both orders, the checksum, a lost result, and clear errors
 //! for bad input.
 
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+fn demo(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_04-results"));
+    command.args(args);
+    command
+}
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_04-results"))
-        .args(args)
-        .output()
-        .expect("the demo binary runs")
+    demo(args).output().expect("the demo binary runs")
 }
 
 fn stdout(output: &Output) -> String {
@@ -166,5 +170,155 @@ fn bad_input_exits_2_and_names_the_flag() {
             "{args:?}: {first}"
         );
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// Runs the demo with `args` where no thread can start: std maps a stack of `RUST_MIN_STACK`
+/// bytes for every thread that sets no size of its own, and a petabyte cannot be mapped. For the
+/// checks that must stop a run before its first thread: if one breaks, the test fails without
+/// starting thousands of threads.
+fn run_without_threads(args: &[&str]) -> Output {
+    demo(args)
+        .env("RUST_MIN_STACK", (1_u64 << 50).to_string())
+        .output()
+        .expect("the demo binary runs")
+}
+
+/// Runs the demo with `args` and asserts that it stopped at status 2 with a one-line error that
+/// contains each of `expected`, before printing anything.
+fn assert_refused(args: &[&str], expected: &[&str]) {
+    let output = run_without_threads(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "{args:?}: {stderr}");
+    for text in expected {
+        assert!(first.contains(text), "{args:?}: {first}");
+    }
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?} ran anyway");
+}
+
+#[test]
+fn numbers_that_parse_but_cannot_run_are_refused_with_their_limit() {
+    for tasks in ["18446744073709551615", "10000001"] {
+        assert_refused(&["--tasks", tasks], &["'--tasks <N>'", "at most 10000000"]);
+    }
+    for queue in ["18446744073709551615", "100000000000"] {
+        assert_refused(&["--queue", queue], &["'--queue <N>'", "at most 1000000"]);
+    }
+    assert_refused(
+        &["--workers", "18446744073709551615", "--no-limit"],
+        &["'--workers <N>'", "at most 10000000"],
+    );
+}
+
+#[test]
+fn more_workers_than_the_thread_limit_need_no_limit() {
+    // Refused before any thread starts; the explanation is stage 01's, from the harness.
+    assert_refused(
+        &["--workers", "10001"],
+        &["--workers 10001", "10000", "--no-limit"],
+    );
+    let refused = run_without_threads(&["--workers", "10001"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("kernel.pid_max") && stderr.contains("IO at scale"),
+        "{stderr}"
+    );
+    // The escape exists: `--no-limit` is accepted (with few workers, so that nothing is at risk).
+    let output = run(&[
+        "--workers",
+        "2",
+        "--no-limit",
+        "--tasks",
+        "2",
+        "--task",
+        "sleep:0ns",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+}
+
+/// The system refuses the first worker thread, as it does when the process ids run out. Linux
+/// only: elsewhere a stack that size is refused in other ways.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_refused_worker_thread_is_explained_not_a_panic() {
+    let output = run_without_threads(&["--tasks", "3"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("error: the system refused to start a worker thread"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("kernel.pid_max"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Runs the demo with stdout on a pipe that is closed after the first line, as `| head -1` does.
+/// Its output is far larger than a pipe holds, so the demo is still writing when the pipe closes.
+fn run_into_a_closed_pipe(args: &[&str]) -> (String, Output) {
+    let mut child = demo(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the demo binary starts");
+    let mut first = String::new();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    // The reader is dropped at the end of this statement, and the pipe with it.
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a first line");
+    (first, child.wait_with_output().expect("the demo ends"))
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let (first, output) = run_into_a_closed_pipe(&["--tasks", "20000", "--task", "sleep:0ns"]);
+    assert!(first.starts_with("task "), "{first}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // No task is blamed: no worker died in `println!`, and no result was lost.
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_is_reported_once_and_no_task_is_blamed() {
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists on Linux");
+    let output = demo(&["--tasks", "40", "--task", "sleep:1ms"])
+        .stdout(full)
+        .output()
+        .expect("the demo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: could not write to stdout: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_run_with_no_worker_left_still_ends_with_its_summary() {
+    for order in [&[][..], &["--as-completed"][..]] {
+        // The only worker dies on task 0, and the queue holds 8: submitting must stop early.
+        let run_of_20 = "--quiet --panic-task 0 --workers 1 --tasks 20 --task sleep:1ms";
+        let mut args: Vec<&str> = run_of_20.split(' ').collect();
+        args.extend_from_slice(order);
+        let output = run(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("were not submitted"), "{args:?}: {stderr}");
+        let summary = last_line(&output);
+        assert!(
+            summary.starts_with("summary: stage=04 tasks=20 completed=0 panicked=1 "),
+            "{args:?}: {summary}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 use std::panic;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
@@ -62,11 +63,12 @@ fn panic_report(panics: &[(usize, TaskPanicked)], tasks: usize) -> String {
     report
 }
 
-fn main() {
+fn main() -> ExitCode {
     let args = Args::parse();
+    args.pool.check_threads::<Args>();
     install_panic_hook(args.run.quiet);
     let workload = Arc::new(Workload::new(&args.run));
-    let pool = ResilientPool::new(args.pool.workers, args.pool.queue);
+    let pool = harness::start_pool(|| ResilientPool::new(args.pool.workers, args.pool.queue));
 
     let start = Instant::now();
     let collected = if args.collect.as_completed {
@@ -82,13 +84,13 @@ fn main() {
     workload.print_results(&collected.values, args.collect.as_completed);
     // New: the pool survived the panics, but they are never silent: this line accounts for them.
     if !collected.failed.is_empty() {
-        println!("{}", panic_report(&collected.failed, args.run.tasks));
+        workload.line(panic_report(&collected.failed, args.run.tasks));
     }
-    let (workers, queue) = (args.pool.workers, args.pool.queue);
-    let summary = workload.summary("05", elapsed, Some(workers), Some(queue));
+    let summary = workload.pool_summary("05", elapsed, &args.pool);
     // New: `active_workers` is appended after stage 04's keys, so every key keeps its place.
     let checksum = collected.checksum();
-    println!("{summary} checksum={checksum} active_workers={active_workers}");
+    let last = format!("{summary} checksum={checksum} active_workers={active_workers}");
+    workload.finish(last, workload.all_ran())
 }
 
 // New: this item.
@@ -120,12 +122,11 @@ type Outcomes = Collected<TaskPanicked>;
 /// One handle per task, joined in submission order, so each value lines up with its input.
 fn collect_in_order(pool: &ResilientPool, args: &Args, workload: &Arc<Workload>) -> Outcomes {
     // New: no error to handle. The pool replaces dead workers, so `submit` cannot fail.
-    let handles: Vec<_> = (0..args.run.tasks)
-        .map(|id| {
-            let (workload, panics) = (Arc::clone(workload), args.panics(id));
-            pool.submit(move || workload.square(id, panics))
-        })
-        .collect();
+    let mut handles = Vec::new();
+    for id in 0..args.run.tasks {
+        let (workload, panics) = (Arc::clone(workload), args.panics(id));
+        handles.push(pool.submit(move || workload.square(id, panics)));
+    }
     Collected::in_order(handles.into_iter().map(TaskHandle::join))
 }
 
@@ -134,16 +135,15 @@ fn collect_in_order(pool: &ResilientPool, args: &Args, workload: &Arc<Workload>)
 fn collect_as_completed(pool: &ResilientPool, args: &Args, workload: &Arc<Workload>) -> Outcomes {
     // Unbounded: at most one value per task, and a worker must never wait to send one.
     let (done_sender, done) = crossbeam_channel::unbounded();
-    let handles: Vec<_> = (0..args.run.tasks)
-        .map(|id| {
-            let (workload, panics) = (Arc::clone(workload), args.panics(id));
-            let done_sender = done_sender.clone();
-            // `done` outlives every sender, so this send cannot fail.
-            pool.submit(move || {
-                let _ = done_sender.send(workload.square(id, panics));
-            })
-        })
-        .collect();
+    let mut handles = Vec::new();
+    for id in 0..args.run.tasks {
+        let (workload, panics) = (Arc::clone(workload), args.panics(id));
+        let done_sender = done_sender.clone();
+        // `done` outlives every sender, so this send cannot fail.
+        handles.push(pool.submit(move || {
+            let _ = done_sender.send(workload.square(id, panics));
+        }));
+    }
     let outcomes: Vec<_> = handles.into_iter().map(TaskHandle::join).collect();
     // New: no reader thread. Every handle has been joined, so every value is in the channel now.
     Collected::as_completed(done.try_iter().collect(), outcomes)

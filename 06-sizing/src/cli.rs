@@ -9,7 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use harness::{TaskKind, TaskSpec, parse_duration};
+use harness::{MAX_TASKS, THREAD_LIMIT, TaskKind, TaskSpec, parse_duration};
 
 // The experiments need one kind of task each, and a duration of zero would divide by zero.
 /// Parses `cpu:DURATION` with a duration above zero, for the experiments that measure computing.
@@ -37,6 +37,16 @@ fn parse_task_of_kind(text: &str, kind: TaskKind) -> Result<TaskSpec, String> {
         return Err(format!("the duration in '{text}' must be longer than 0"));
     }
     Ok(spec)
+}
+
+/// The most `--waves` of the `io` experiment: its largest pool, of up to [`THREAD_LIMIT`] workers,
+/// runs `waves` x workers tasks, which must stay within [`MAX_TASKS`].
+pub const MAX_WAVES: usize = MAX_TASKS / THREAD_LIMIT;
+
+/// Parses `--waves`: from 1 to [`MAX_WAVES`].
+pub fn parse_waves(text: &str) -> Result<usize, String> {
+    let why = format!("the largest pool, {THREAD_LIMIT} workers, would run {MAX_TASKS} tasks");
+    harness::parse_between(text, 1, MAX_WAVES, &why)
 }
 
 /// Parses a duration that must be longer than zero (`--latency 20ms`).
@@ -123,6 +133,14 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown task kind")
         );
+    }
+
+    #[test]
+    fn waves_stop_where_the_largest_pool_would_pass_the_most_tasks() {
+        assert_eq!(parse_waves("1000"), Ok(MAX_WAVES));
+        assert_eq!(MAX_WAVES * THREAD_LIMIT, MAX_TASKS);
+        assert!(parse_waves("1001").unwrap_err().contains("at most 1000 ("));
+        assert!(parse_waves("0").unwrap_err().contains("at least 1"));
     }
 
     #[test]

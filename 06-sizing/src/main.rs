@@ -5,12 +5,15 @@
 mod cli;
 mod experiments;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 use experiments::cpu::{self, CpuArgs};
 use experiments::io::{self, IoArgs};
 use experiments::mixed::{self, MixedArgs};
 use experiments::vs_rayon::{self, RayonArgs};
 use experiments::{Report, parallelism};
+use harness::{LimitArgs, Output};
 
 /// Sizes a worker pool from measurements. Without a command, runs all four at quick sizes.
 #[derive(Debug, Parser)]
@@ -19,6 +22,9 @@ struct Cli {
     /// Print only the summary lines.
     #[arg(long, global = true)]
     quiet: bool,
+
+    #[command(flatten)]
+    limit: LimitArgs,
 
     #[command(subcommand)]
     experiment: Option<Experiment>,
@@ -36,17 +42,34 @@ enum Experiment {
     Rayon(RayonArgs),
 }
 
-fn main() {
+impl Experiment {
+    /// The flag that sets the largest pool the experiment starts, and its value. `cpu` has none:
+    /// its pools go up to 4 x cores.
+    fn threads(&self) -> Option<(&'static str, usize)> {
+        match self {
+            Experiment::Cpu(_) => None,
+            Experiment::Io(args) => Some(("--max-workers", args.max_workers)),
+            Experiment::Mixed(args) => Some(("--io-workers", args.io_workers)),
+            Experiment::Rayon(args) => args.workers.map(|workers| ("--workers", workers)),
+        }
+    }
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some((flag, threads)) = cli.experiment.as_ref().and_then(Experiment::threads) {
+        cli.limit.check::<Cli>(flag, threads);
+    }
+    let output = Output::default();
     if !cli.quiet {
-        print!("{}", parallelism());
+        output.print(parallelism());
     }
     let show = |report: Report| {
         if !cli.quiet {
-            println!();
-            print!("{}", report.text);
+            output.line("");
+            output.print(&report.text);
         }
-        println!("{}", report.summary);
+        output.line(&report.summary);
     };
     match cli.experiment {
         Some(Experiment::Cpu(args)) => show(cpu::run(&args)),
@@ -60,4 +83,5 @@ fn main() {
             show(vs_rayon::run(&RayonArgs::quick()));
         }
     }
+    output.exit_code(true)
 }

@@ -6,12 +6,16 @@
 
 use std::process::{Command, Output};
 
+/// The demo with `args`, split at spaces.
+fn demo(args: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_06-sizing"));
+    command.args(args.split_whitespace());
+    command
+}
+
 /// Runs the demo with `args`, split at spaces.
 fn run(args: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_06-sizing"))
-        .args(args.split_whitespace())
-        .output()
-        .expect("the demo binary runs")
+    demo(args).output().expect("the demo binary runs")
 }
 
 fn stdout(output: &Output) -> String {
@@ -240,5 +244,105 @@ fn an_unknown_experiment_exits_2_and_names_it() {
     assert!(
         first.starts_with("error:") && first.contains("'gpu'"),
         "{first}"
+    );
+}
+
+/// Runs the demo with `args` where no thread can start: std maps a stack of `RUST_MIN_STACK`
+/// bytes for every thread that sets no size of its own, and a petabyte cannot be mapped. For the
+/// checks that must stop a run before its first thread: if one breaks, the test fails without
+/// starting thousands of threads.
+fn run_without_threads(args: &str) -> Output {
+    demo(args)
+        .env("RUST_MIN_STACK", (1_u64 << 50).to_string())
+        .output()
+        .expect("the demo binary runs")
+}
+
+/// Runs the demo with `args` and asserts that it stopped at status 2 with a one-line error that
+/// contains each of `expected`, before printing anything.
+fn assert_refused(args: &str, expected: &[&str]) {
+    let output = run_without_threads(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "{args:?}: {stderr}");
+    for text in expected {
+        assert!(first.contains(text), "{args:?}: {first}");
+    }
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?} ran anyway");
+}
+
+#[test]
+fn numbers_that_parse_but_cannot_run_are_refused_with_their_limit() {
+    let max = "18446744073709551615";
+    for experiment in ["cpu", "rayon", "mixed"] {
+        let args = format!("{experiment} --tasks {max}");
+        assert_refused(&args, &["'--tasks <N>'", "at most 10000000"]);
+    }
+    // A pool of up to 10,000 workers runs WAVES x workers tasks.
+    assert_refused(&format!("io --waves {max}"), &["'--waves", "at most 1000 "]);
+    assert_refused("io --waves 1001", &["'--waves", "at most 1000 "]);
+    // Once wrapped around: the shared pool has this many workers plus one per core.
+    let wraps = "mixed --io-workers 18446744073709551614 --no-limit";
+    assert_refused(wraps, &["'--io-workers <N>'", "at most 10000000"]);
+}
+
+#[test]
+fn pools_above_the_thread_limit_need_no_limit() {
+    // 1e9 tasks/s of 1 ms would grow the pool to 65,536 threads; refused before the first.
+    let io = "io --target 1e9 --latency 1ms --max-workers 100000";
+    assert_refused(io, &["--max-workers 100000", "10000", "--no-limit"]);
+    assert_refused("rayon --workers 10001", &["--workers 10001", "--no-limit"]);
+    assert_refused(
+        "mixed --io-workers 10001",
+        &["--io-workers 10001", "--no-limit"],
+    );
+    let stderr = String::from_utf8_lossy(&run_without_threads(io).stderr).into_owned();
+    assert!(
+        stderr.contains("kernel.pid_max") && stderr.contains("IO at scale"),
+        "{stderr}"
+    );
+    // `--no-limit` is global: before or after the experiment (with small pools, at no risk).
+    let small = "--target 100 --latency 1ms --waves 1 --max-workers 2";
+    quiet_summary(&format!("--no-limit io {small}"));
+    quiet_summary(&format!("io {small} --no-limit"));
+}
+
+/// The system refuses the first worker thread, as it does when the process ids run out. Linux
+/// only: elsewhere a stack that size is refused in other ways.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_refused_worker_thread_is_explained_not_a_panic() {
+    let output = run_without_threads("io --quiet --waves 1 --max-workers 2");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("error: the system refused to start a worker thread"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("kernel.pid_max"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_is_reported_once_instead_of_a_panic() {
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists on Linux");
+    let output = demo("cpu --tasks 2 --task cpu:100us --rounds 1")
+        .stdout(full)
+        .output()
+        .expect("the demo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: could not write to stdout: "),
+        "{stderr}"
     );
 }

@@ -19,7 +19,7 @@ use crate::cli;
 #[derive(Debug, Clone, Args)]
 pub struct CpuArgs {
     /// Tasks per pool size.
-    #[arg(long, value_name = "N", default_value = "400", value_parser = harness::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value = "400", value_parser = harness::parse_tasks, allow_hyphen_values = true)]
     tasks: usize,
 
     /// What each task computes. Units: ns, us, ms, s.

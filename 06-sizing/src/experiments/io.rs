@@ -29,12 +29,12 @@ pub struct IoArgs {
 
     /// Rounds of tasks per pool: a pool of N workers runs WAVES x N tasks, so that every pool runs
     /// for about the same time with all of its workers busy.
-    #[arg(long, value_name = "WAVES", default_value = "5", value_parser = harness::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "WAVES", default_value = "5", value_parser = cli::parse_waves, allow_hyphen_values = true)]
     waves: usize,
 
-    /// The largest pool to try. Each worker is an OS thread.
-    #[arg(long, value_name = "N", default_value = "256", value_parser = harness::parse_positive, allow_hyphen_values = true)]
-    max_workers: usize,
+    /// The largest pool to try. Each worker is an OS thread (at most 10000 without --no-limit).
+    #[arg(long, value_name = "N", default_value = "256", value_parser = harness::parse_workers, allow_hyphen_values = true)]
+    pub max_workers: usize,
 }
 
 impl IoArgs {

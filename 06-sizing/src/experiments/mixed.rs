@@ -13,14 +13,14 @@ use harness::{TaskKind, TaskSpec, Work};
 use stage05_panic_resilient::ResilientPool;
 use stage06_sizing::{Align, Latencies, Table};
 
-use super::{Batch, Report, Tally, millis, queue_capacity, rate, submit_all};
+use super::{Batch, Report, Tally, millis, rate, start_pool, submit_all};
 use crate::cli;
 
 /// Flags of the `mixed` experiment.
 #[derive(Debug, Clone, Args)]
 pub struct MixedArgs {
     /// CPU tasks to run, and as many IO tasks beside them.
-    #[arg(long, value_name = "N", default_value = "200", value_parser = harness::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value = "200", value_parser = harness::parse_tasks, allow_hyphen_values = true)]
     tasks: usize,
 
     /// What each CPU task computes.
@@ -31,9 +31,10 @@ pub struct MixedArgs {
     #[arg(long, value_name = "sleep:DURATION", default_value = "sleep:20ms", value_parser = cli::parse_sleep_task)]
     io_task: TaskSpec,
 
-    /// Workers of the IO pool; the shared pool gets these plus one per core.
-    #[arg(long, value_name = "N", default_value = "8", value_parser = harness::parse_positive, allow_hyphen_values = true)]
-    io_workers: usize,
+    /// Workers of the IO pool; the shared pool gets these plus one per core (at most 10000
+    /// without --no-limit).
+    #[arg(long, value_name = "N", default_value = "8", value_parser = harness::parse_workers, allow_hyphen_values = true)]
+    pub io_workers: usize,
 }
 
 impl MixedArgs {
@@ -69,13 +70,13 @@ pub fn run(args: &MixedArgs) -> Report {
     let io_work = Work::new(args.io_task);
     let shared_workers = cores + args.io_workers;
 
-    let shared_pool = ResilientPool::new(shared_workers, queue_capacity(shared_workers));
+    let shared_pool = start_pool(shared_workers);
     let (shared_cpu, shared_io) =
         run_streams(&shared_pool, &shared_pool, args.tasks, cpu_work, io_work);
     shared_pool.shutdown();
 
-    let cpu_pool = ResilientPool::new(cores, queue_capacity(cores));
-    let io_pool = ResilientPool::new(args.io_workers, queue_capacity(args.io_workers));
+    let cpu_pool = start_pool(cores);
+    let io_pool = start_pool(args.io_workers);
     let (split_cpu, split_io) = run_streams(&cpu_pool, &io_pool, args.tasks, cpu_work, io_work);
     cpu_pool.shutdown();
     io_pool.shutdown();

@@ -110,20 +110,27 @@ impl Batch {
     }
 }
 
-/// The queue each pool gets: two tasks per worker.
+/// The queue each pool gets: two tasks per worker, up to [`harness::MAX_QUEUE`].
 ///
 /// Enough that a worker that finishes finds its next task waiting even if the submitting thread is
 /// briefly descheduled; small enough that memory stays bounded. A larger queue would not make any
-/// experiment here faster, because the workers are the bottleneck by design.
+/// experiment here faster, because the workers are the bottleneck by design. Only a pool far
+/// beyond [`harness::THREAD_LIMIT`] would reach the cap.
 pub fn queue_capacity(workers: usize) -> usize {
-    workers.saturating_mul(2)
+    workers.saturating_mul(2).min(harness::MAX_QUEUE)
+}
+
+/// Starts a pool of `workers` with a queue of [`queue_capacity`]. If the system refuses one of its
+/// threads, the demo says why and exits (see [`harness::start_pool`]).
+pub fn start_pool(workers: usize) -> ResilientPool {
+    harness::start_pool(|| ResilientPool::new(workers, queue_capacity(workers)))
 }
 
 /// Runs `tasks` tasks of `work` on a fresh pool of `workers` and waits for all of them.
 ///
 /// The pool is started before the clock and shut down after it, so the time is the tasks' alone.
 pub fn run_batch(workers: usize, tasks: usize, work: Work) -> Batch {
-    let pool = ResilientPool::new(workers, queue_capacity(workers));
+    let pool = start_pool(workers);
     let batch = submit_all(&pool, tasks, work);
     pool.shutdown();
     batch
@@ -132,17 +139,18 @@ pub fn run_batch(workers: usize, tasks: usize, work: Work) -> Batch {
 /// Submits `tasks` tasks of `work` to `pool` from the current thread, then joins them all.
 pub fn submit_all(pool: &ResilientPool, tasks: usize, work: Work) -> Batch {
     let start = Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| {
-            let submitted = Instant::now();
-            pool.submit(move || {
-                let started = Instant::now();
-                work.run();
-                let finished = Instant::now();
-                (finished - started, finished - submitted)
-            })
-        })
-        .collect();
+    // A loop rather than `collect`, which would reserve room for every handle before the first
+    // task is submitted.
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let submitted = Instant::now();
+        handles.push(pool.submit(move || {
+            let started = Instant::now();
+            work.run();
+            let finished = Instant::now();
+            (finished - started, finished - submitted)
+        }));
+    }
     let mut tally = Tally::default();
     let (service, latency): (Vec<_>, Vec<_>) = handles
         .into_iter()

@@ -19,16 +19,16 @@ use crate::cli;
 #[derive(Debug, Clone, Args)]
 pub struct RayonArgs {
     /// Tasks in the job.
-    #[arg(long, value_name = "N", default_value = "4000", value_parser = harness::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value = "4000", value_parser = harness::parse_tasks, allow_hyphen_values = true)]
     tasks: usize,
 
     /// What each task computes. Units: ns, us, ms, s.
     #[arg(long, value_name = "cpu:DURATION", default_value = "cpu:50us", value_parser = cli::parse_cpu_task)]
     task: TaskSpec,
 
-    /// Workers of the pool [default: the number of cores].
-    #[arg(long, value_name = "N", value_parser = harness::parse_positive, allow_hyphen_values = true)]
-    workers: Option<usize>,
+    /// Workers of the pool [default: the number of cores] (at most 10000 without --no-limit).
+    #[arg(long, value_name = "N", value_parser = harness::parse_workers, allow_hyphen_values = true)]
+    pub workers: Option<usize>,
 
     /// Runs of each engine, alternating; each keeps its best.
     #[arg(long, value_name = "N", default_value = "3", value_parser = harness::parse_positive, allow_hyphen_values = true)]

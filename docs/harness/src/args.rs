@@ -16,13 +16,14 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory};
 
+use crate::limits::{LimitArgs, parse_queue, parse_tasks, parse_workers};
 use crate::task::{TaskSpec, format_duration, parse_duration};
 
 /// The flags every demo takes: how many tasks, what each one does, and how much to print.
 #[derive(Debug, Clone, Args)]
 pub struct TaskArgs {
-    /// How many tasks to run.
-    #[arg(long, value_name = "N", default_value = "100", value_parser = parse_positive, allow_hyphen_values = true)]
+    /// How many tasks to run (at most 10000000).
+    #[arg(long, value_name = "N", default_value = "100", value_parser = parse_tasks, allow_hyphen_values = true)]
     pub tasks: usize,
 
     /// What each task does: sleep:DURATION (waits, like IO) or cpu:DURATION (computes).
@@ -35,24 +36,49 @@ pub struct TaskArgs {
     pub quiet: bool,
 }
 
-/// The flag of a pool of fixed size whose queue has no limit (stage 02).
+/// The flags of a pool of fixed size whose queue has no limit (stage 02).
 #[derive(Debug, Clone, Args)]
 pub struct PoolArgs {
-    /// Worker threads in the pool.
-    #[arg(long, value_name = "N", default_value = "4", value_parser = parse_positive, allow_hyphen_values = true)]
+    /// Worker threads in the pool (at most 10000 without --no-limit).
+    #[arg(long, value_name = "N", default_value = "4", value_parser = parse_workers, allow_hyphen_values = true)]
     pub workers: usize,
+
+    /// `--no-limit`, for more workers than [`THREAD_LIMIT`](crate::THREAD_LIMIT).
+    #[command(flatten)]
+    pub limit: LimitArgs,
+}
+
+impl PoolArgs {
+    /// Exits with status 2 if `--workers` is above [`THREAD_LIMIT`](crate::THREAD_LIMIT) without
+    /// `--no-limit`: see [`LimitArgs::check`].
+    pub fn check_threads<A: CommandFactory>(&self) {
+        self.limit.check::<A>("--workers", self.workers);
+    }
 }
 
 /// The flags of a pool of fixed size with a bounded queue (stages 03 to 05).
 #[derive(Debug, Clone, Args)]
 pub struct BoundedPoolArgs {
-    /// Worker threads in the pool.
-    #[arg(long, value_name = "N", default_value = "4", value_parser = parse_positive, allow_hyphen_values = true)]
+    /// Worker threads in the pool (at most 10000 without --no-limit).
+    #[arg(long, value_name = "N", default_value = "4", value_parser = parse_workers, allow_hyphen_values = true)]
     pub workers: usize,
 
-    /// Tasks the queue holds before submit waits; 0 hands each task straight to a free worker.
-    #[arg(long, value_name = "N", default_value = "8", value_parser = parse_count, allow_hyphen_values = true)]
+    /// Tasks the queue holds before submit waits, at most 1000000; 0 hands each task straight to a
+    /// free worker.
+    #[arg(long, value_name = "N", default_value = "8", value_parser = parse_queue, allow_hyphen_values = true)]
     pub queue: usize,
+
+    /// `--no-limit`, for more workers than [`THREAD_LIMIT`](crate::THREAD_LIMIT).
+    #[command(flatten)]
+    pub limit: LimitArgs,
+}
+
+impl BoundedPoolArgs {
+    /// Exits with status 2 if `--workers` is above [`THREAD_LIMIT`](crate::THREAD_LIMIT) without
+    /// `--no-limit`: see [`LimitArgs::check`].
+    pub fn check_threads<A: CommandFactory>(&self) {
+        self.limit.check::<A>("--workers", self.workers);
+    }
 }
 
 /// The flag of the demos that collect results (stages 04 and 05): in which order.
@@ -63,7 +89,8 @@ pub struct CollectArgs {
     pub as_completed: bool,
 }
 
-/// Parses a count that must be at least one (`--tasks`, `--workers`).
+/// Parses a count that must be at least one, with no limit of its own (`--rounds`,
+/// `--panic-every`).
 ///
 /// # Errors
 ///
@@ -76,7 +103,8 @@ pub fn parse_positive(text: &str) -> Result<usize, String> {
     }
 }
 
-/// Parses a count that may be zero (`--queue 0` is a rendezvous channel).
+/// Parses a count that may be zero, with no limit of its own (`--panic-task`, which the demo
+/// checks against `--tasks`).
 ///
 /// # Errors
 ///

@@ -1,15 +1,19 @@
 //! A run's tasks as the demos submit them, and what stages 04 and 05 collect from them.
 
+use std::fmt;
+use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use crate::args::TaskArgs;
+use crate::args::{BoundedPoolArgs, TaskArgs};
+use crate::output::Output;
 use crate::summary::Summary;
 use crate::task::{TaskSpec, Work, ideal};
 use crate::track::Tracker;
 
 /// The tasks of one run: how many, the calibrated work each one does, the tracker that counts
-/// them, and whether each prints a line when it is done. The tasks share it through an `Arc`.
+/// them, whether each prints a line when it is done, and the output they print it to. The tasks
+/// share it through an `Arc`.
 #[derive(Debug)]
 pub struct Workload {
     tasks: usize,
@@ -17,6 +21,7 @@ pub struct Workload {
     work: Work,
     tracker: Tracker,
     quiet: bool,
+    output: Output,
 }
 
 impl Workload {
@@ -28,11 +33,13 @@ impl Workload {
             work: Work::new(args.task),
             tracker: Tracker::default(),
             quiet: args.quiet,
+            output: Output::default(),
         }
     }
 
     /// Runs task `id` on the current thread: the work, counted by the tracker, then (unless
-    /// quiet) a line that names the thread it ran on.
+    /// quiet) a line that names the thread it ran on. Never panics: a line that cannot be written
+    /// is the output's failure, not the task's (see [`Output`]).
     pub fn run(&self, id: usize) {
         let _running = self.tracker.start();
         self.work.run();
@@ -63,6 +70,26 @@ impl Workload {
         &self.tracker
     }
 
+    /// Whether every task of the run has run to its end, returning or panicking: false if a task
+    /// was never submitted, or never run. For a demo whose panics are planned (stage 05), this is
+    /// what success means.
+    pub fn all_ran(&self) -> bool {
+        self.tracker.completed() + self.tracker.panicked() == self.tasks
+    }
+
+    /// Prints `line` to the output the tasks print to, which never panics (see [`Output`]).
+    pub fn line(&self, line: impl fmt::Display) {
+        self.output.line(line);
+    }
+
+    /// Ends the run: prints `last`, the summary line with any keys the stage appends to it, and
+    /// returns the exit status, 0 only if the run `succeeded` and its output could be written
+    /// (see [`Output::exit_code`]). Every run that started tasks ends here.
+    pub fn finish(&self, last: impl fmt::Display, succeeded: bool) -> ExitCode {
+        self.output.line(last);
+        self.output.exit_code(succeeded)
+    }
+
     /// The summary line of this run, which took `elapsed` on `workers` threads (`None`: a thread
     /// per task) fed by a queue of `queue` tasks (`None`: no queue, or one without a limit).
     pub fn summary(
@@ -84,6 +111,16 @@ impl Workload {
         }
     }
 
+    /// [`Workload::summary`] for a pool of fixed size with a bounded queue (stages 03 to 05).
+    pub fn pool_summary(
+        &self,
+        stage: &'static str,
+        elapsed: Duration,
+        pool: &BoundedPoolArgs,
+    ) -> Summary<'_> {
+        self.summary(stage, elapsed, Some(pool.workers), Some(pool.queue))
+    }
+
     /// From stage 04 on: prints the values collected (unless quiet), saying in which order they
     /// came: `results in submission order: [0, 1, 4]`, or `completion` order for `--as-completed`.
     pub fn print_results(&self, values: &[u64], as_completed: bool) {
@@ -95,13 +132,15 @@ impl Workload {
         } else {
             "submission"
         };
-        println!("results in {order} order: {values:?}");
+        self.output
+            .line(format_args!("results in {order} order: {values:?}"));
     }
 
     fn print_done(&self, id: usize) {
         if !self.quiet {
             let thread = thread::current();
-            println!("task {id} done on {}", thread.name().unwrap_or("?"));
+            let name = thread.name().unwrap_or("?");
+            self.output.line(format_args!("task {id} done on {name}"));
         }
     }
 }
@@ -156,6 +195,8 @@ impl<E> Collected<E> {
 
 #[cfg(test)]
 mod tests {
+    use std::panic::AssertUnwindSafe;
+
     use super::*;
 
     fn workload() -> Workload {
@@ -179,7 +220,8 @@ mod tests {
     #[test]
     fn a_planned_panic_is_counted_as_one() {
         let workload = workload();
-        let outcome = std::panic::catch_unwind(|| workload.square(2, true));
+        // `AssertUnwindSafe`: the workload is only read after the panic, never left half-updated.
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| workload.square(2, true)));
         assert!(outcome.is_err());
         assert_eq!(workload.tracker().panicked(), 1);
         assert_eq!(workload.tracker().completed(), 0);

@@ -10,12 +10,18 @@
 //! - [`demo`]: a run's [`Workload`], shared by its tasks, and the results of stages 04 and 05;
 //! - [`args`]: the flags every demo takes, as clap structs to `#[command(flatten)]`, and the
 //!   full-queue [`Policy`];
+//! - [`limits`]: the most tasks, queue slots and threads a demo accepts, `--no-limit`, and
+//!   [`start_pool`], which explains a thread the system refused;
+//! - [`output`]: the [`Output`] that prints lines without ever panicking, and decides at the end
+//!   what a failed write means;
 //! - [`summary`]: the [`Summary`] line.
 //!
 //! Nothing here knows about a pool: the demos bring their own.
 
 pub mod args;
 pub mod demo;
+pub mod limits;
+pub mod output;
 pub mod summary;
 pub mod task;
 pub mod track;
@@ -25,6 +31,11 @@ pub use args::{
     parse_positive,
 };
 pub use demo::{Collected, Workload};
+pub use limits::{
+    LimitArgs, MAX_QUEUE, MAX_TASKS, THREAD_LIMIT, THREADS_EXPLAINED, parse_between, parse_queue,
+    parse_tasks, parse_workers, start_pool,
+};
+pub use output::Output;
 pub use summary::Summary;
 pub use task::{TaskKind, TaskSpec, Work, cores, format_duration, ideal, parse_duration};
 pub use track::{Running, Tracker};

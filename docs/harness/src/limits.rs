@@ -1,0 +1,267 @@
+//! The limits on what the demos' flags may ask for, and what a demo does when the system refuses
+//! a thread anyway.
+//!
+//! A number that parses is not always a number a demo can run: a queue of a billion slots is
+//! allocated before the first task, and ten thousand threads can take the process ids of the whole
+//! machine. So every count has a ceiling, checked when the flags are parsed, and the thread count
+//! has a safety limit, checked before the first thread starts, that `--no-limit` lifts.
+
+use std::num::IntErrorKind;
+use std::panic::{self, AssertUnwindSafe};
+use std::process;
+use std::sync::Arc;
+use std::thread;
+
+use clap::{Args, CommandFactory};
+
+use crate::args::exit_invalid;
+
+/// The most tasks a demo runs (`--tasks`), and the most threads it starts even with `--no-limit`.
+///
+/// Far above any run that teaches something: the measurements go up to a million tasks. Stages 04
+/// and 05 keep a handle per task until the end, several hundred bytes each ("Scaling" in
+/// `docs/README.md`), so their memory reaches gigabytes near this limit; above it a demo could
+/// only run out of memory or run for hours. As a thread count, it is reached only with
+/// `--no-limit`, and stage 01 starts a thread per task, so no demo needs more threads than tasks.
+pub const MAX_TASKS: usize = 10_000_000;
+
+/// The most slots a bounded queue may have (`--queue`).
+///
+/// crossbeam's bounded channel allocates every slot when it is created, whether a task ever fills
+/// it or not: a queue of 100 billion slots asks for terabytes before the first task. A million
+/// slots take tens of megabytes, and hold more tasks than any run here needs to keep its workers
+/// busy.
+pub const MAX_QUEUE: usize = 1_000_000;
+
+/// The most threads a demo starts without `--no-limit`: stage 01's tasks, and the workers of a
+/// pool (`--workers`, and stage 06's `--max-workers`, `--io-workers`).
+///
+/// One thread per task goes from slow to harmful somewhere between here and the tutorial's 50,000,
+/// and not only for the demo: see [`THREADS_EXPLAINED`].
+pub const THREAD_LIMIT: usize = 10_000;
+
+/// Why [`THREAD_LIMIT`] exists. Printed under a thread count the demo refuses, and when the system
+/// refuses to start a thread.
+pub const THREADS_EXPLAINED: &str = "\
+Each OS thread takes a process id from a pool that the whole machine shares (kernel.pid_max), \
+counts against the limits on threads (kernel.threads-max, ulimit -u), and maps a stack of its own \
+(vm.max_map_count). Reported from one run on a 2-core Linux VM (pid_max 32,768), the tutorial's \
+50,000 threads ran out at spawn 31,705: other programs could no longer start processes, and the \
+process then aborted. docs/README.md measures what 10,000 threads cost under \"IO at scale\", and \
+stage 01's README tells that run. --no-limit lifts the limit, for a machine nobody else depends on.";
+
+/// The escape from [`THREAD_LIMIT`], taken by every demo that starts threads.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Allow more than 10000 threads. They can use up the process ids of the whole machine and
+    /// stop other programs from starting: read stage 01's README first.
+    // Global, so that stage 06 takes it before or after its subcommand.
+    #[arg(long, global = true)]
+    pub no_limit: bool,
+}
+
+impl LimitArgs {
+    /// Exits with status 2, as for any bad value, if `flag` asks for `threads` threads, more than
+    /// [`THREAD_LIMIT`], and `--no-limit` was not given. Call it before the first thread starts.
+    pub fn check<A: CommandFactory>(&self, flag: &str, threads: usize) {
+        if threads > THREAD_LIMIT && !self.no_limit {
+            exit_invalid::<A>(format!(
+                "{flag} {threads} is above the safety limit of {THREAD_LIMIT} threads without \
+                 --no-limit\n\n{THREADS_EXPLAINED}"
+            ));
+        }
+    }
+}
+
+/// Parses `--tasks`: from 1 to [`MAX_TASKS`].
+///
+/// # Errors
+///
+/// Returns a message that names the bound the number breaks, or says it is not a whole number.
+pub fn parse_tasks(text: &str) -> Result<usize, String> {
+    parse_between(text, 1, MAX_TASKS, "the most tasks a demo runs")
+}
+
+/// Parses a pool's worker count (`--workers`): from 1 to [`MAX_TASKS`], the most threads a demo
+/// starts even with `--no-limit`. [`LimitArgs::check`] applies the lower [`THREAD_LIMIT`].
+///
+/// # Errors
+///
+/// Returns a message that names the bound the number breaks, or says it is not a whole number.
+pub fn parse_workers(text: &str) -> Result<usize, String> {
+    parse_between(
+        text,
+        1,
+        MAX_TASKS,
+        "the most threads a demo starts, even with --no-limit",
+    )
+}
+
+/// Parses `--queue`: from 0 (hand each task straight to a worker) to [`MAX_QUEUE`].
+///
+/// # Errors
+///
+/// Returns a message that names the bound the number breaks, or says it is not a whole number.
+pub fn parse_queue(text: &str) -> Result<usize, String> {
+    parse_between(
+        text,
+        0,
+        MAX_QUEUE,
+        "a bounded queue allocates all of its slots when the pool starts",
+    )
+}
+
+/// Parses a whole number from `min` to `max`, for a flag with a limit of its own; `why`, in the
+/// message for a number above `max`, says where the limit comes from.
+///
+/// # Errors
+///
+/// Returns a message that names the bound the number breaks, or says it is not a whole number.
+pub fn parse_between(text: &str, min: usize, max: usize, why: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n < min => Err(format!("must be at least {min}")),
+        Ok(n) if n <= max => Ok(n),
+        // A number too large for a `usize` is above `max` as well.
+        Err(error) if *error.kind() != IntErrorKind::PosOverflow => {
+            Err(format!("expected a whole number, got '{text}'"))
+        }
+        _ => Err(format!("must be at most {max} ({why})")),
+    }
+}
+
+/// Starts a pool with `start`, such as `|| WorkerPool::new(workers, queue)`; if the pool cannot
+/// start, says why on stderr and exits with status 1.
+///
+/// The stages' `new` panics when the system refuses to start a worker thread, as the tutorial's
+/// pools do; its other panics (no workers, a queue too large to allocate) are ruled out by the
+/// flags' limits. Uncaught, that panic ends the demo with status 101, a backtrace and nothing to
+/// say why. Caught here, it is reported as an error, with [`THREADS_EXPLAINED`].
+pub fn start_pool<P>(start: impl FnOnce() -> P) -> P {
+    match catch_quietly(start) {
+        Ok(pool) => pool,
+        Err(message) => {
+            eprintln!("error: the system refused to start a worker thread, so the pool cannot run");
+            eprintln!("note: the pool's own message: {message}");
+            eprintln!("{THREADS_EXPLAINED}");
+            process::exit(1);
+        }
+    }
+}
+
+/// Runs `f`, and returns the message of its panic instead of letting the panic hook print it.
+///
+/// The hook is the process's one report of every panic, so it is replaced only while `f` runs,
+/// and only for this thread: a panic on any other thread is still reported as before.
+fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let caller = thread::current().id();
+    let previous = Arc::new(panic::take_hook());
+    let for_others = Arc::clone(&previous);
+    panic::set_hook(Box::new(move |info| {
+        if thread::current().id() != caller {
+            for_others(info);
+        }
+    }));
+    // Nothing `f` touched is used after a panic: the demo exits.
+    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    // Taking our hook back drops it, and its clone of `previous` with it.
+    drop(panic::take_hook());
+    if let Ok(previous) = Arc::try_unwrap(previous) {
+        panic::set_hook(previous);
+    }
+    outcome.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied());
+        message.unwrap_or("a panic without a message").to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Demo {
+        #[arg(long, value_parser = parse_workers)]
+        workers: usize,
+        #[command(flatten)]
+        limit: LimitArgs,
+    }
+
+    #[test]
+    fn counts_stop_at_their_limit_and_say_which() {
+        assert_eq!(parse_tasks("10000000"), Ok(MAX_TASKS));
+        assert_eq!(parse_queue("0"), Ok(0));
+        assert_eq!(parse_queue("1000000"), Ok(MAX_QUEUE));
+        assert_eq!(parse_workers("1"), Ok(1));
+        for (parse, text, expected) in [
+            (
+                parse_tasks as fn(&str) -> _,
+                "10000001",
+                "at most 10000000 (",
+            ),
+            (parse_tasks, "18446744073709551615", "at most 10000000 ("),
+            (parse_tasks, "99999999999999999999999", "at most 10000000 ("),
+            (parse_tasks, "0", "at least 1"),
+            (parse_workers, "18446744073709551614", "--no-limit"),
+            (
+                parse_queue,
+                "100000000000",
+                "at most 1000000 (a bounded queue",
+            ),
+            (parse_queue, "-1", "whole number"),
+            (parse_queue, "8 slots", "whole number"),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_limit_help_names_the_limit() {
+        let command = Demo::command();
+        let no_limit = command
+            .get_arguments()
+            .find(|arg| arg.get_id() == "no_limit")
+            .expect("--no-limit is an argument");
+        let help = no_limit
+            .get_help()
+            .expect("--no-limit has help")
+            .to_string();
+        assert!(help.contains(&THREAD_LIMIT.to_string()), "{help}");
+    }
+
+    #[test]
+    fn no_limit_is_a_flag_and_the_explanation_points_at_the_evidence() {
+        let demo = Demo::try_parse_from(["demo", "--workers", "20000", "--no-limit"]).unwrap();
+        assert!(demo.limit.no_limit);
+        let error = Demo::try_parse_from(["demo", "--workers", "0"]).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ValueValidation);
+        assert!(THREADS_EXPLAINED.contains("IO at scale"));
+        assert!(THREADS_EXPLAINED.contains("--no-limit"));
+        // Never a command that would run the harmful case, ready to paste.
+        assert!(!THREADS_EXPLAINED.contains("--tasks"));
+    }
+
+    #[test]
+    fn a_pool_that_starts_is_returned() {
+        assert_eq!(catch_quietly(|| 4), Ok(4));
+    }
+
+    #[test]
+    fn a_refused_thread_comes_back_as_its_message() {
+        let refused = catch_quietly(|| -> u8 {
+            panic!("failed to spawn a worker thread: {}", "os error 11");
+        });
+        assert_eq!(
+            refused,
+            Err("failed to spawn a worker thread: os error 11".to_string())
+        );
+        let literal = catch_quietly(|| -> u8 { panic!("no workers") });
+        assert_eq!(literal, Err("no workers".to_string()));
+    }
+}
