@@ -480,3 +480,33 @@ fn each_worker_thread_is_named_worker_n() {
 fn a_pool_without_workers_is_rejected() {
     let _pool = ResilientPool::new(0, 4);
 }
+
+/// Run only by `rust_min_stack_gives_the_workers_room_for_a_large_value`, in a child process with
+/// a larger stack: on the default 2 MiB stack, this value aborts the process.
+#[test]
+#[ignore = "run by rust_min_stack_gives_the_workers_room_for_a_large_value"]
+fn returns_a_large_value() {
+    const SIZE: usize = 1024 * 1024;
+    let pool = ResilientPool::new(1, 1);
+    let value = pool
+        .submit(|| [7_u8; SIZE])
+        .join()
+        .expect("the task returns");
+    assert_eq!(value[SIZE - 1], 7);
+}
+
+#[test]
+fn rust_min_stack_gives_the_workers_room_for_a_large_value() {
+    // `RUST_MIN_STACK` is read once per process, so the large value runs in a child: this same
+    // test binary, asked to run only the test above.
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "returns_a_large_value", "--quiet"])
+        .env("RUST_MIN_STACK", (64 * 1024 * 1024).to_string())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("the test binary runs");
+    assert!(
+        status.success(),
+        "a 1 MiB value overflowed a 64 MiB worker stack: {status}"
+    );
+}
