@@ -32,7 +32,7 @@ use scenario::{
     Options, Report, Scenario, Size, granularity, io_at_scale, overhead, policies, run_all,
     same_job, scaling, sizing,
 };
-use stages::{Readiness, Workspace};
+use stages::{Profile, Readiness, Workspace};
 
 /// Measures the stages (threads, memory, throughput) from outside and writes the docs.
 #[derive(Debug, Parser)]
@@ -136,7 +136,9 @@ fn measure(cli: &Cli) -> io::Result<()> {
     };
     let machine = Machine::detect();
     let command = command_line();
-    let ready = prepare(&workspace);
+    // Release builds, at every size: a debug build's larger footprint would eat into the
+    // memory margins that the quick run's tests check.
+    let ready = prepare(&workspace, Profile::Release);
     let every_scenario = cli.scenarios.is_empty();
     let scenarios = match cli.scenarios.as_slice() {
         [] => Scenario::all().to_vec(),
@@ -186,12 +188,13 @@ fn command_line() -> String {
     }
 }
 
-/// Builds every stage in release mode and finds out which ones can be measured.
-fn prepare(workspace: &Workspace) -> Readiness {
+/// Builds every stage in `profile` and finds out which ones can be measured.
+fn prepare(workspace: &Workspace, profile: Profile) -> Readiness {
     let spinner = ProgressBar::new_spinner();
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let ready = workspace.prepare(|stage| {
-        spinner.set_message(format!("building and checking {} (release)", stage.bin));
+    spinner.set_message(format!("building the stages ({})", profile.name()));
+    let ready = workspace.prepare(profile, |stage| {
+        spinner.set_message(format!("checking {} ({})", stage.bin, profile.name()));
     });
     spinner.finish_and_clear();
     for line in ready.describe() {

@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
+use std::thread;
 
-use crate::stages::{STAGES, Stage, Workspace};
+use crate::stages::{Profile, STAGES, Stage, Workspace};
 
 /// The command that rewrites every `output.txt`; failures name it.
 pub const REGENERATE: &str = "cargo run -p measure -- outputs";
@@ -24,6 +25,8 @@ pub const REGENERATE: &str = "cargo run -p measure -- outputs";
 ///
 /// Returns a message naming the stage that failed to build, run or be written.
 pub fn record(workspace: &Workspace) -> Result<(), String> {
+    build(workspace)?;
+    // One stage at a time: a recording shows each stage on a machine it has to itself.
     for stage in &STAGES {
         let text = run_at_defaults(workspace, stage)?;
         let path = output_path(workspace, stage);
@@ -40,12 +43,24 @@ pub fn record(workspace: &Workspace) -> Result<(), String> {
 /// Returns one paragraph per stage whose output no longer has the recorded shape, each naming
 /// the lines that differ and the command that records them again.
 pub fn check(workspace: &Workspace) -> Result<(), String> {
+    build(workspace)?;
+    // Every stage at once: the demos mostly wait, and only the shape of what they print is
+    // compared, which sharing the cores does not change.
+    let actual: Vec<Result<String, String>> = thread::scope(|scope| {
+        let runs: Vec<_> = STAGES
+            .iter()
+            .map(|stage| scope.spawn(move || run_at_defaults(workspace, stage)))
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().expect("running a stage does not panic"))
+            .collect()
+    });
     let mut problems = Vec::new();
-    for stage in &STAGES {
+    for (stage, actual) in STAGES.iter().zip(actual) {
         let path = output_path(workspace, stage);
         let recorded = fs::read_to_string(&path)
             .map_err(|error| format!("{}: {error} (run `{REGENERATE}`)", path.display()))?;
-        let actual = run_at_defaults(workspace, stage)?;
+        let actual = actual?;
         if let Some(difference) = compare(&recorded, &actual) {
             problems.push(format!(
                 "{} no longer prints what {} shows:\n{difference}",
@@ -67,12 +82,25 @@ fn output_path(workspace: &Workspace, stage: &Stage) -> PathBuf {
     workspace.root.join(stage.bin).join("output.txt")
 }
 
-/// What `cargo run --bin BIN` shows: the command, then stdout, then anything on stderr.
+/// Builds every stage in debug mode, as `cargo run --bin` does, in one cargo invocation; if
+/// that fails, stage by stage, to name the one that does not build.
+fn build(workspace: &Workspace) -> Result<(), String> {
+    let packages: Vec<&str> = STAGES.iter().map(|stage| stage.package).collect();
+    if workspace.build(&packages, Profile::Debug).is_ok() {
+        return Ok(());
+    }
+    for stage in &STAGES {
+        workspace
+            .build(&[stage.package], Profile::Debug)
+            .map_err(|error| format!("{}: {error}", stage.bin))?;
+    }
+    Ok(())
+}
+
+/// What `cargo run --bin BIN` shows: the command, then stdout, then anything on stderr. The
+/// stage must have been built (see [`build`]).
 fn run_at_defaults(workspace: &Workspace, stage: &Stage) -> Result<String, String> {
-    workspace
-        .build_debug(stage.package)
-        .map_err(|error| format!("{}: {error}", stage.bin))?;
-    let binary = workspace.debug_binary(stage.bin);
+    let binary = workspace.binary(stage.bin, Profile::Debug);
     let output = Command::new(&binary)
         .output()
         .map_err(|error| format!("cannot run {}: {error}", binary.display()))?;

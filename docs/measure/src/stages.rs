@@ -92,6 +92,38 @@ pub fn stage(number: &str) -> &'static Stage {
         .unwrap_or_else(|| panic!("no stage {number}"))
 }
 
+/// Which of cargo's builds of the stages to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `cargo build --release`: what the docs are measured with.
+    Release,
+    /// `cargo build`, as `cargo run --bin` and `cargo test` build the stages.
+    Debug,
+}
+
+impl Profile {
+    /// The folder of the target directory that cargo builds it into.
+    fn folder(self) -> &'static str {
+        match self {
+            Profile::Release => "release",
+            Profile::Debug => "debug",
+        }
+    }
+
+    /// The flag that asks cargo for it.
+    fn flag(self) -> Option<&'static str> {
+        match self {
+            Profile::Release => Some("--release"),
+            Profile::Debug => None,
+        }
+    }
+
+    /// `release` or `debug`.
+    pub fn name(self) -> &'static str {
+        self.folder()
+    }
+}
+
 /// Where the workspace and its build output are.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -131,44 +163,27 @@ impl Workspace {
         }
     }
 
-    /// Where the release build of `bin` lands.
-    pub fn binary(&self, bin: &str) -> PathBuf {
-        self.binary_in("release", bin)
-    }
-
-    /// Where the debug build of `bin` lands, the one `cargo run --bin` runs.
-    pub fn debug_binary(&self, bin: &str) -> PathBuf {
-        self.binary_in("debug", bin)
-    }
-
-    fn binary_in(&self, profile: &str, bin: &str) -> PathBuf {
+    /// Where the `profile` build of `bin` lands.
+    pub fn binary(&self, bin: &str, profile: Profile) -> PathBuf {
         self.target
-            .join(profile)
+            .join(profile.folder())
             .join(format!("{bin}{}", env::consts::EXE_SUFFIX))
     }
 
-    /// Builds one package's binaries in release mode.
+    /// Builds the binaries of `packages` in `profile`, in one cargo invocation.
     ///
     /// # Errors
     ///
     /// Returns cargo's first error line if the build fails: a stage that is being edited
     /// may not compile, and that must not stop the other stages from being measured.
-    pub fn build(&self, package: &str) -> Result<(), String> {
-        self.cargo_build(package, Some("--release"))
+    pub fn build(&self, packages: &[&str], profile: Profile) -> Result<(), String> {
+        self.cargo_build(packages, profile.flag())
     }
 
-    /// Builds one package's binaries in debug mode, as `cargo run --bin` would.
-    ///
-    /// # Errors
-    ///
-    /// Returns cargo's first error line if the build fails.
-    pub fn build_debug(&self, package: &str) -> Result<(), String> {
-        self.cargo_build(package, None)
-    }
-
-    fn cargo_build(&self, package: &str, profile: Option<&str>) -> Result<(), String> {
+    fn cargo_build(&self, packages: &[&str], profile: Option<&str>) -> Result<(), String> {
         let output = Command::new(&self.cargo)
-            .args(["build", "--bins", "--quiet", "-p", package])
+            .args(["build", "--bins", "--quiet"])
+            .args(packages.iter().flat_map(|package| ["-p", package]))
             .args(profile)
             .env("CARGO_TARGET_DIR", &self.target)
             .current_dir(&self.root)
@@ -187,19 +202,27 @@ impl Workspace {
 
     /// Builds every stage and checks which ones are ready to be measured, calling `starting`
     /// before each one (for a progress display).
-    pub fn prepare(&self, mut starting: impl FnMut(&Stage)) -> Readiness {
+    ///
+    /// One cargo invocation builds every stage: they share their dependencies, and cargo starts
+    /// and checks the build once. Only if that fails is each stage built on its own, to find
+    /// the ones that do not build and measure the others.
+    pub fn prepare(&self, profile: Profile, mut starting: impl FnMut(&Stage)) -> Readiness {
+        let packages: Vec<&str> = STAGES.iter().map(|stage| stage.package).collect();
+        let every_stage_built = self.build(&packages, profile).is_ok();
         let mut ready = BTreeMap::new();
         for stage in &STAGES {
             starting(stage);
-            ready.insert(stage.number, self.check(stage));
+            ready.insert(stage.number, self.check(stage, profile, every_stage_built));
         }
         Readiness { ready }
     }
 
-    fn check(&self, stage: &Stage) -> Result<PathBuf, String> {
-        self.build(stage.package)
-            .map_err(|error| format!("does not build yet ({error})"))?;
-        let binary = self.binary(stage.bin);
+    fn check(&self, stage: &Stage, profile: Profile, built: bool) -> Result<PathBuf, String> {
+        if !built {
+            self.build(&[stage.package], profile)
+                .map_err(|error| format!("does not build yet ({error})"))?;
+        }
+        let binary = self.binary(stage.bin, profile);
         if !binary.exists() {
             return Err(format!("has no binary at {}", binary.display()));
         }

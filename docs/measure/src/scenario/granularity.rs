@@ -1,6 +1,8 @@
 //! `granularity`: CPU tasks from nothing at all to 1 ms, on as many workers as cores. How close
 //! does each pool get to the ideal (the sequential time divided by the cores), and what does a
-//! task cost when it is too small to pay for its trip through the pool?
+//! task cost when it is too small to pay for its trip through the pool? A workers sweep then
+//! sets stage 02's locked receiver against stage 03's lock-free one at the smallest real task,
+//! with as many workers as the cores allow.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -19,6 +21,9 @@ pub const QUEUE: usize = 16;
 pub const LARGE_QUEUE: usize = 1_024;
 /// The task size at which the tutorial's bounded pool was no faster than a loop.
 pub const TINY: &str = "cpu:1us";
+/// The worker counts of the sweep that sets stage 02's locked receiver against stage 03's
+/// lock-free one, as far as the machine's cores go (see [`sweep_workers`]).
+pub const SWEEP: [usize; 5] = [1, 2, 4, 8, 16];
 
 /// How many times each run is repeated; the fastest counts. Only times matter in this scenario,
 /// and they are the one thing a shared machine disturbs.
@@ -38,9 +43,11 @@ pub fn sizes(size: Size) -> Vec<(&'static str, usize)> {
         ("cpu:100us", 10_000),
         ("cpu:1ms", 1_000),
     ];
+    // Quick runs last a few milliseconds each: enough for the tests, which check what the runs
+    // account for, not their times.
     let divisor = match size {
         Size::Full => 1,
-        Size::Quick => 10,
+        Size::Quick => 50,
     };
     full.map(|(spec, tasks)| (spec, tasks / divisor)).to_vec()
 }
@@ -53,9 +60,31 @@ pub fn lineup() -> Vec<Runner> {
     runners
 }
 
+/// The sweep's worker counts on a machine with `cores` cores: those of [`SWEEP`] up to the
+/// cores, and the cores themselves. More workers than cores would measure threads taking turns
+/// on a core, not receivers contending for a lock.
+pub fn sweep_workers(cores: usize) -> Vec<usize> {
+    let mut counts: Vec<usize> = SWEEP.into_iter().filter(|&n| n <= cores).collect();
+    if cores < SWEEP[SWEEP.len() - 1] && !counts.contains(&cores) {
+        counts.push(cores);
+    }
+    counts
+}
+
+/// The two pools of the sweep at `workers`: stage 02, and stage 03 with a queue that holds every
+/// task, so that neither submitter ever waits and only the receiving side differs.
+fn sweep_jobs(tasks: usize, workers: usize) -> [Job; 2] {
+    let spec = task(TINY);
+    [
+        Job::new(Runner::Stage(stage("02")), tasks, spec, workers, QUEUE),
+        Job::new(Runner::Stage(stage("03")), tasks, spec, workers, tasks),
+    ]
+}
+
 /// The runs: every runner at every size with `workers = cores`. At the tiny size, stage 03 runs
 /// twice more, with a large queue and with one that can hold every task, to separate the cost of
-/// a small bound from the cost of the pool itself.
+/// a small bound from the cost of the pool itself; then stages 02 and 03 (that queue) run at the
+/// sweep's other worker counts.
 pub fn plan(options: Options) -> Vec<Job> {
     let workers = cores();
     let mut jobs = Vec::new();
@@ -68,9 +97,19 @@ pub fn plan(options: Options) -> Vec<Job> {
             for queue in [LARGE_QUEUE, tasks] {
                 jobs.push(Job::new(runner, tasks, task(spec), workers, queue));
             }
+            for count in sweep_workers(workers) {
+                if count != workers {
+                    jobs.extend(sweep_jobs(tasks, count));
+                }
+            }
         }
     }
     jobs
+}
+
+/// Whether a run belongs to the main table: it has as many workers as cores, or none.
+fn at_cores(run: &Run) -> bool {
+    run.job.workers.is_none_or(|workers| workers == cores())
 }
 
 /// The ideal time for a job: the sequential loop's time for the same tasks, spread over every
@@ -116,8 +155,10 @@ fn colour_key(run: &Run) -> &'static str {
     }
 }
 
-/// The main table, the close-up at the tiny size, findings and the chart.
-pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
+/// The main table, the close-up at the tiny size, the workers sweep, findings and the chart.
+pub fn report(all: Vec<Run>, rounds: usize) -> Report {
+    // The sweep's runs at other worker counts have a section of their own.
+    let runs: Vec<Run> = all.iter().filter(|run| at_cores(run)).cloned().collect();
     let specs: Vec<_> = {
         let mut specs = Vec::new();
         for run in &runs {
@@ -174,16 +215,177 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
     if !table.is_empty() {
         body.push_str(&table.markdown());
     }
-    body.push_str(&disturbed_note(&runs));
+    body.push_str(&disturbed_note(&all));
     body.push_str(&close_up(&runs));
-    body.push_str(&problems(&runs));
+    body.push_str(&sweep_table(&all));
+    body.push_str(&problems(&all));
     body.push_str(&findings(&runs));
+    body.push_str(&sweep_findings(&all));
     Report {
         scenario: Scenario::Granularity,
-        chart: chart(&runs),
+        chart: chart(&runs, &all),
         body,
-        runs,
+        runs: all,
     }
+}
+
+/// One worker count of the sweep: stage 02's run and stage 03's, with a queue that never fills.
+struct SweepPoint<'a> {
+    workers: usize,
+    mutex: Option<&'a Run>,
+    lock_free: Option<&'a Run>,
+}
+
+impl<'a> SweepPoint<'a> {
+    /// Stage 02's run, or stage 03's.
+    fn run(&self, mutex: bool) -> Option<&'a Run> {
+        if mutex { self.mutex } else { self.lock_free }
+    }
+
+    /// Stage 02's rate over stage 03's: above 1.0, the locked receiver was the faster one.
+    fn ratio(&self) -> Option<f64> {
+        let mutex = tasks_per_second(self.mutex?)?;
+        let lock_free = tasks_per_second(self.lock_free?)?;
+        (lock_free > 0.0).then(|| mutex / lock_free)
+    }
+}
+
+/// The sweep, by worker count, from every run at the tiny size.
+fn sweep(runs: &[Run]) -> Vec<SweepPoint<'_>> {
+    let tiny = task(TINY);
+    let find = |workers: usize, number: &str, never_full: bool| {
+        runs.iter().find(|run| {
+            run.job.task == tiny
+                && run.job.workers == Some(workers)
+                && run.job.runner == Runner::Stage(stage(number))
+                && run.job.queue.is_some_and(|queue| queue >= run.job.tasks) == never_full
+                && run.ok().is_some()
+        })
+    };
+    sweep_workers(cores())
+        .into_iter()
+        .map(|workers| SweepPoint {
+            workers,
+            mutex: find(workers, "02", false),
+            lock_free: find(workers, "03", true),
+        })
+        .filter(|point| point.mutex.is_some() || point.lock_free.is_some())
+        .collect()
+}
+
+/// The sweep's table: each pool's rate, and stage 02's over stage 03's.
+fn sweep_table(runs: &[Run]) -> String {
+    let points = sweep(runs);
+    if points.len() < 2 {
+        return String::new();
+    }
+    let mutex = Runner::Stage(stage("02")).label();
+    let lock_free = format!("{}, queue never full", Runner::Stage(stage("03")).label());
+    let mut table = Table::new(&[
+        "workers".to_string(),
+        format!("{mutex} (tasks/s)"),
+        format!("{lock_free} (tasks/s)"),
+        "02 over 03".to_string(),
+    ]);
+    let rate = |run: Option<&Run>| {
+        run.and_then(|run| {
+            Some(format!(
+                "{}{}",
+                report::rate(tasks_per_second(run)?),
+                mark(run, runs)
+            ))
+        })
+        .unwrap_or_else(|| "-".to_string())
+    };
+    for point in &points {
+        table.row(vec![
+            point.workers.to_string(),
+            rate(point.mutex),
+            rate(point.lock_free),
+            point
+                .ratio()
+                .map_or_else(|| "-".to_string(), |ratio| format!("{ratio:.2}")),
+        ]);
+    }
+    let counts: Vec<String> = SWEEP.iter().map(usize::to_string).collect();
+    let (last, others) = counts.split_last().expect("the sweep has worker counts");
+    format!(
+        "\nWorkers sweep at `{TINY}`: stage 02's locked receiver against stage 03's lock-free \
+         one, with a queue that holds every task so that neither submitter ever waits. The \
+         sweep takes {} and {last} workers, up to the machine's {} cores: more workers than \
+         cores would take turns on a core rather than contend for the lock.\n\n{}",
+        others.join(", "),
+        cores(),
+        table.markdown()
+    )
+}
+
+/// What the sweep shows about the claim that the locked receiver is a bottleneck, and what this
+/// machine's cores cannot show.
+fn sweep_findings(runs: &[Run]) -> String {
+    let points = sweep(runs);
+    let measured: Vec<(usize, f64)> = points
+        .iter()
+        .filter_map(|point| Some((point.workers, point.ratio()?)))
+        .collect();
+    let (Some(&(fewest, first)), Some(&(most, last))) = (measured.first(), measured.last()) else {
+        return String::new();
+    };
+    let ratios: Vec<String> = measured
+        .iter()
+        .map(|(workers, ratio)| {
+            let noun = if *workers == 1 { "worker" } else { "workers" };
+            format!("{ratio:.2} with {workers} {noun}")
+        })
+        .collect();
+    let mut text = format!(
+        "- Workers sweep at `{TINY}`: stage 02's rate over stage 03's (queue never full) was {}.",
+        ratios.join(", ")
+    );
+    if fewest == 1 && most > 1 {
+        let change = last / first - 1.0;
+        let percent = (change.abs() * 100.0).round();
+        let verdict = if change <= -0.1 {
+            format!(
+                "it fell by {percent:.0}% from 1 to {most} workers: the locked receiver lost \
+                 ground as receivers were added, as it would if they contended for the lock"
+            )
+        } else if percent >= 1.0 && change < 0.0 {
+            format!(
+                "it fell by {percent:.0}% from 1 to {most} workers, too little to call the lock \
+                 a bottleneck at {most} receivers"
+            )
+        } else if percent < 1.0 {
+            format!(
+                "it stayed level from 1 to {most} workers: no sign of contention at {most} \
+                 receivers"
+            )
+        } else {
+            format!(
+                "it did not fall from 1 to {most} workers (it rose by {percent:.0}%): no sign \
+                 of contention at {most} receivers"
+            )
+        };
+        let _ = write!(
+            text,
+            " With one worker nothing contends for the lock, so the first ratio is what the \
+             channel and an uncontended lock cost; contention shows as the ratio falling while \
+             workers are added. Here {verdict}."
+        );
+    }
+    let largest = SWEEP[SWEEP.len() - 1];
+    let cores = cores();
+    if cores < largest {
+        let _ = write!(
+            text,
+            " On {cores} cores no more than {cores} workers receive at once, so this machine \
+             cannot show whether the lock becomes the bottleneck with more (the sweep goes up \
+             to {largest}): `cargo run --release -p measure -- --scenario granularity` on a \
+             machine with {largest} cores or more runs the whole sweep."
+        );
+    }
+    text.push('\n');
+    text
 }
 
 /// How often each run ran, and which one counts: a sentence for under a table's heading.
@@ -285,7 +487,7 @@ fn findings(runs: &[Run]) -> String {
     text
 }
 
-fn chart(runs: &[Run]) -> Option<Chart> {
+fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
     let series = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Series> {
         let mut labels: Vec<(String, &'static str)> = Vec::new();
         for run in runs {
@@ -320,26 +522,123 @@ fn chart(runs: &[Run]) -> Option<Chart> {
         let (v, i) = run.switches()?;
         Some(((v + i) as f64 / run.job.tasks as f64).max(1e-3))
     });
+    let mut panels = vec![
+        Panel::Lines(LinePanel {
+            title: "Share of the ideal time".to_string(),
+            x_axis: "task duration, µs (log scale)".to_string(),
+            y_axis: "ideal / elapsed (1 = perfect)".to_string(),
+            x_log: true,
+            y_log: false,
+            series: fractions,
+        }),
+        Panel::Lines(LinePanel {
+            title: "Context switches per task".to_string(),
+            x_axis: "task duration, µs (log scale)".to_string(),
+            y_axis: "switches per task (log scale)".to_string(),
+            x_log: true,
+            y_log: true,
+            series: switches,
+        }),
+    ];
+    panels.extend(sweep_panel(all).map(Panel::Lines));
     Some(Chart {
         title: format!("granularity: CPU tasks on {} workers = cores", cores()),
         columns: 2,
-        panels: vec![
-            Panel::Lines(LinePanel {
-                title: "Share of the ideal time".to_string(),
-                x_axis: "task duration, µs (log scale)".to_string(),
-                y_axis: "ideal / elapsed (1 = perfect)".to_string(),
-                x_log: true,
-                y_log: false,
-                series: fractions,
-            }),
-            Panel::Lines(LinePanel {
-                title: "Context switches per task".to_string(),
-                x_axis: "task duration, µs (log scale)".to_string(),
-                y_axis: "switches per task (log scale)".to_string(),
-                x_log: true,
-                y_log: true,
-                series: switches,
-            }),
-        ],
+        panels,
     })
+}
+
+/// The workers sweep as two lines of tasks per second, if it has more than one worker count.
+fn sweep_panel(runs: &[Run]) -> Option<LinePanel> {
+    let points = sweep(runs);
+    if points.len() < 2 {
+        return None;
+    }
+    let line = |mutex: bool| -> Option<Series> {
+        let first = points.iter().find_map(|point| point.run(mutex))?;
+        let values: Vec<(f64, f64)> = points
+            .iter()
+            .filter_map(|point| Some((point.workers as f64, tasks_per_second(point.run(mutex)?)?)))
+            .collect();
+        Some(Series {
+            name: row_label(first),
+            key: colour_key(first).to_string(),
+            points: values,
+        })
+    };
+    let series: Vec<Series> = [line(true), line(false)].into_iter().flatten().collect();
+    Some(LinePanel {
+        title: format!("Workers sweep at `{TINY}`"),
+        x_axis: "workers (log scale)".to_string(),
+        y_axis: "tasks/s".to_string(),
+        x_log: true,
+        y_log: false,
+        series,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::finished;
+
+    #[test]
+    fn the_sweep_stops_at_the_cores() {
+        assert_eq!(sweep_workers(1), [1]);
+        assert_eq!(sweep_workers(2), [1, 2]);
+        assert_eq!(sweep_workers(6), [1, 2, 4, 6]);
+        assert_eq!(sweep_workers(16), [1, 2, 4, 8, 16]);
+        assert_eq!(sweep_workers(64), [1, 2, 4, 8, 16]);
+    }
+
+    #[test]
+    fn the_sweep_runs_stage_02_and_an_unfilled_stage_03_at_each_worker_count() {
+        let options = Options {
+            size: Size::Quick,
+            include_50k: false,
+        };
+        let jobs = plan(options);
+        let tiny = task(TINY);
+        for workers in sweep_workers(cores()) {
+            let at = |number: &str| {
+                jobs.iter()
+                    .filter(|job| job.task == tiny && job.workers == Some(workers))
+                    .filter(|job| job.runner == Runner::Stage(stage(number)))
+                    .filter(|job| number == "02" || job.queue == Some(job.tasks))
+                    .count()
+            };
+            assert_eq!((at("02"), at("03")), (1, 1), "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn the_sweep_verdict_says_what_the_cores_cannot_show() {
+        // Stage 02 loses a quarter of stage 03's rate with each worker count added.
+        let tasks = 100_000;
+        let mut runs = Vec::new();
+        for (index, workers) in sweep_workers(cores()).into_iter().enumerate() {
+            let [mutex, lock_free] = sweep_jobs(tasks, workers);
+            let elapsed = 100.0 / workers as f64;
+            runs.push(finished(mutex, elapsed * (1.0 + 0.25 * index as f64), 0));
+            runs.push(finished(lock_free, elapsed, 0));
+        }
+        let text = sweep_findings(&runs);
+        assert!(text.starts_with("- Workers sweep at `cpu:1us`: stage 02's rate over stage 03's (queue never full) was 1.00 with 1 worker"), "{text}");
+        if cores() > 1 {
+            assert!(text.contains("the locked receiver lost ground"), "{text}");
+        }
+        if cores() < 16 {
+            assert!(
+                text.contains(&format!(
+                    "On {0} cores no more than {0} workers receive at once, so this machine \
+                     cannot show whether the lock becomes the bottleneck",
+                    cores()
+                )),
+                "{text}"
+            );
+        } else {
+            assert!(!text.contains("cannot show"), "{text}");
+        }
+        assert!(sweep_table(&runs).contains("| 02 over 03 |") || cores() == 1);
+    }
 }

@@ -40,10 +40,11 @@ fn sizes(size: Size) -> Sizes {
             workers: &[4, 64, 512],
             unbounded: 10_000,
         },
-        // At most a few hundred threads in any child, so that tests may run this.
+        // At most a few hundred threads in any child, so that tests may run this; one wave
+        // shows a pool's threads and its rate.
         Size::Quick => Sizes {
             target: 5_000,
-            waves: 10,
+            waves: 1,
             workers: &[4, 64, 256],
             unbounded: 100,
         },
@@ -136,12 +137,19 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         .filter_map(|run| run.job.workers)
         .min()
         .unwrap_or(1);
+    // The waves of tasks a pool that did not get every task ran, one task per worker each.
+    let waves = runs
+        .iter()
+        .filter(|run| run.job.runner.is_pool() && run.job.tasks < target)
+        .find_map(|run| Some(run.job.tasks / run.job.workers?))
+        .unwrap_or(1);
     let mut body = format!(
         "Every task is `{TASK}`. A pool of {smallest} workers would need {target_text} x \
          {task_ms} ms / {smallest} = {} to run them all, so pools get {target_text} tasks or as \
-         many as they finish in about ten seconds, whichever is fewer, and the last column \
-         projects the rest from the measured rate. tokio runs on {} worker threads.\n\n",
+         many as they finish in about {}, whichever is fewer, and the last column projects \
+         the rest from the measured rate. tokio runs on {} worker threads.\n\n",
         report::millis(target as f64 * task_ms / smallest as f64),
+        report::millis(waves as f64 * task_ms),
         cores()
     );
     if !table.is_empty() {

@@ -30,7 +30,8 @@ pub enum Scenario {
     SameJob,
     /// 1k to 1M tasks: does memory grow with the number of tasks?
     Scaling,
-    /// CPU tasks from 0 to 1 ms on as many workers as cores: how close to ideal?
+    /// CPU tasks from 0 to 1 ms on as many workers as cores: how close to ideal? And stage 02
+    /// against stage 03 from 1 to 16 workers, as far as the cores go.
     Granularity,
     /// 50,000 tasks waiting 100 ms: pools of 4, 64 and 512 workers against tokio.
     IoAtScale,
@@ -490,6 +491,33 @@ pub fn chart_path(folder: &Path, scenario: Scenario) -> std::path::PathBuf {
     folder
         .join("charts")
         .join(format!("{}.svg", scenario.name()))
+}
+
+/// A run that finished every task in `elapsed_ms`, rejecting `rejected` of them, as the tests of
+/// the reports need it: no resource usage, no peaks.
+#[cfg(test)]
+pub fn finished(job: Job, elapsed_ms: f64, rejected: u64) -> Run {
+    let tasks = job.tasks as u64;
+    let line = format!(
+        "summary: tasks={tasks} completed={} panicked=0 elapsed_ms={elapsed_ms} ideal_ms=1 \
+         max_in_flight=1 rejected={rejected} ran_in_caller=0",
+        tasks - rejected
+    );
+    let measurement = Measurement {
+        status: Some(std::process::ExitStatus::default()),
+        wall: Duration::from_secs_f64(elapsed_ms / 1e3),
+        summary: probe::Summary::parse(&line),
+        stdout: line,
+        stderr: String::new(),
+        peaks: None,
+        usage: None,
+        outside_cpu: None,
+        main_thread_cpu: None,
+    };
+    Run {
+        job,
+        result: Ok(measurement),
+    }
 }
 
 #[cfg(test)]

@@ -20,8 +20,9 @@ pub fn plan(options: Options) -> Vec<Job> {
     let (tasks, spec) = match options.size {
         Size::Full => (1_000, task("sleep:20ms")),
         // Long enough sleeps that stage 01 starts every thread before the first one finishes,
-        // even on a busy machine where a spawn can take a few hundred microseconds.
-        Size::Quick => (40, task("sleep:100ms")),
+        // even on a busy machine where a spawn can take a few hundred microseconds; few enough
+        // tasks that a pool of four gets through them in four waits.
+        Size::Quick => (16, task("sleep:50ms")),
     };
     let stages = STAGES[..5].iter().map(Runner::Stage);
     let peers = [

@@ -17,7 +17,7 @@ fn experiments(size: Size) -> [(&'static str, &'static [&'static str]); 3] {
     match size {
         Size::Full => [("cpu", &[]), ("io", &[]), ("mixed", &[])],
         Size::Quick => [
-            ("cpu", &["--tasks", "100", "--rounds", "1"]),
+            ("cpu", &["--tasks", "40", "--rounds", "1"]),
             ("io", &["--waves", "2"]),
             ("mixed", &["--tasks", "50"]),
         ],
