@@ -49,6 +49,13 @@ pub fn parse_waves(text: &str) -> Result<usize, String> {
     harness::parse_between(text, 1, MAX_WAVES, &why)
 }
 
+/// Parses `batch --items`: from 1 to [`MAX_TASKS`], because in tasks of one item every item is a
+/// task.
+pub fn parse_items(text: &str) -> Result<usize, String> {
+    let why = "in tasks of one item, every item is a task: the most tasks a demo runs";
+    harness::parse_between(text, 1, MAX_TASKS, why)
+}
+
 /// Parses a duration that must be longer than zero (`--latency 20ms`).
 pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     match parse_duration(text)? {
@@ -76,7 +83,7 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 /// order, so scripts (and `docs/measure`) can read them.
 #[derive(Debug)]
 pub struct Summary {
-    /// The subcommand: `cpu`, `io`, `mixed` or `rayon`.
+    /// The subcommand: `cpu`, `io`, `mixed`, `rayon` or `batch`.
     pub experiment: &'static str,
     /// Tasks submitted, over all the pools the experiment ran.
     pub tasks: usize,

@@ -82,7 +82,8 @@ pub fn littles_law_throughput(workers: usize, latency: Duration) -> f64 {
 ///
 /// Throughput rises with workers until the cores are busy, then stays flat or falls. The knee is
 /// where it stops rising: past it, more threads cost memory and context switches and buy nothing.
-/// The samples may come in any order.
+/// The samples may come in any order. The `batch` experiment uses it for the items per task too:
+/// `workers` is then the batch size, the other size worth keeping small.
 ///
 /// # Panics
 ///

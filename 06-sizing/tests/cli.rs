@@ -164,6 +164,117 @@ fn rayon_summary_runs_the_same_job_both_ways() {
     assert_eq!(value(&summary, "tasks"), "80");
 }
 
+/// The batch sizes of stage 06's `batch` experiment.
+const BATCH_SIZES: [usize; 7] = [1, 4, 16, 64, 256, 1024, 4096];
+
+#[test]
+fn batch_summary_keys_and_task_count() {
+    let summary = quiet_summary("batch --items 20 --rounds 2");
+    expect_keys(
+        &summary,
+        &[
+            "item",
+            "items",
+            "slow_every",
+            "slow_item",
+            "cores",
+            "queue",
+            "knee_batch",
+            "knee_items_per_s",
+            "knee_of_ideal",
+            "best_batch",
+            "best_items_per_s",
+            "best_of_ideal",
+            "par_iter_items_per_s",
+            "par_iter_of_ideal",
+            "sequential_items_per_s",
+        ],
+    );
+    assert_eq!(value(&summary, "item"), "cpu:1us");
+    assert_eq!(value(&summary, "slow_every"), "-");
+    assert_eq!(value(&summary, "slow_item"), "-");
+    let cores: usize = value(&summary, "cores").parse().unwrap();
+    assert_eq!(value(&summary, "queue"), (2 * cores).to_string());
+    // 20 items fit batches of 1, 4 and 16: 20 + 5 + 2 tasks on the pool, plus the 20 items of
+    // par_iter, in each of 2 rounds. The sequential loop is no task.
+    assert_eq!(
+        value(&summary, "tasks"),
+        (2 * (20 + 5 + 2 + 20)).to_string()
+    );
+    let knee: usize = value(&summary, "knee_batch").parse().unwrap();
+    let best: usize = value(&summary, "best_batch").parse().unwrap();
+    assert!(
+        [1, 4, 16].contains(&knee) && knee <= best && best <= 16,
+        "{summary}"
+    );
+    for key in ["knee_of_ideal", "best_of_ideal", "par_iter_of_ideal"] {
+        let share: f64 = value(&summary, key).parse().unwrap();
+        assert!(share > 0.0, "{key} in {summary}");
+        // A fraction with two decimals, such as 0.93.
+        assert_eq!(
+            value(&summary, key).split('.').nth(1).map(str::len),
+            Some(2)
+        );
+    }
+}
+
+#[test]
+fn batch_prints_one_row_per_batch_size_then_par_iter_and_the_loop() {
+    let output = run("batch --items 5000 --rounds 1 --queue 16");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = stdout(&output);
+    let header = "items/task  tasks  hand-overs/s  items/s  of ideal  p99 task time";
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .skip_while(|line| !line.starts_with(header))
+        .skip(1)
+        .take_while(|line| !line.starts_with("of ideal:"))
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    let first: Vec<&str> = rows.iter().map(|row| row[0]).collect();
+    // 4,096 is the largest batch size that fits in 5,000 items.
+    assert_eq!(
+        first,
+        [
+            "1",
+            "4",
+            "16",
+            "64",
+            "256",
+            "1024",
+            "4096",
+            "par_iter",
+            "sequential"
+        ],
+        "{stdout}"
+    );
+    for (row, per_task) in rows.iter().zip(BATCH_SIZES) {
+        // The tasks: 5,000 items split into full batches plus one with the remainder.
+        assert_eq!(
+            row[1],
+            5000_usize.div_ceil(per_task).to_string(),
+            "{stdout}"
+        );
+    }
+    // The loop is the yardstick: it scores exactly 1 / cores of the ideal.
+    let last = stdout.lines().last().unwrap_or_default();
+    let cores: f64 = value(last, "cores").parse().unwrap();
+    assert_eq!(rows[8][4], format!("{:.2}", 1.0 / cores), "{stdout}");
+    assert_eq!(value(last, "queue"), "16");
+    assert!(stdout.contains("\nknee: tasks of "), "{stdout}");
+}
+
+#[test]
+fn either_slow_flag_makes_some_items_slow() {
+    let summary = quiet_summary("batch --items 8 --rounds 1 --slow-every 3 --slow-item cpu:20us");
+    assert_eq!(value(&summary, "slow_every"), "3");
+    assert_eq!(value(&summary, "slow_item"), "cpu:20us");
+    let summary = quiet_summary("batch --items 8 --rounds 1 --slow-item cpu:20us");
+    assert_eq!(value(&summary, "slow_every"), "1000");
+    let summary = quiet_summary("batch --items 8 --rounds 1 --slow-every 4");
+    assert_eq!(value(&summary, "slow_item"), "cpu:1ms");
+}
+
 #[test]
 fn without_quiet_a_table_comes_before_the_summary() {
     let output = run("cpu --tasks 2 --task cpu:100us --rounds 1");
@@ -197,7 +308,11 @@ fn without_a_subcommand_every_experiment_runs() {
         .lines()
         .map(|line| value(line, "experiment"))
         .collect();
-    assert_eq!(experiments, ["cpu", "io", "mixed", "rayon"], "{stdout}");
+    assert_eq!(
+        experiments,
+        ["cpu", "io", "mixed", "rayon", "batch"],
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -219,6 +334,14 @@ fn bad_input_exits_2_and_names_the_flag() {
         ("mixed --io-task cpu:1ms", "--io-task"),
         ("mixed --cpu-task sleep:1ms", "--cpu-task"),
         ("rayon --workers 0", "--workers"),
+        ("batch --items 0", "--items"),
+        ("batch --items many", "--items"),
+        ("batch --item sleep:1us", "--item"),
+        ("batch --item cpu:0ns", "--item"),
+        ("batch --slow-every 0", "--slow-every"),
+        ("batch --slow-item sleep:1ms", "--slow-item"),
+        ("batch --queue -1", "--queue"),
+        ("batch --rounds 0", "--rounds"),
         ("cpu --bogus", "--bogus"),
     ];
     for (args, flag) in cases {
@@ -280,6 +403,15 @@ fn numbers_that_parse_but_cannot_run_are_refused_with_their_limit() {
         let args = format!("{experiment} --tasks {max}");
         assert_refused(&args, &["'--tasks <N>'", "at most 10000000"]);
     }
+    // In tasks of one item, every item is a task.
+    assert_refused(
+        &format!("batch --items {max}"),
+        &["'--items <N>'", "at most 10000000", "every item is a task"],
+    );
+    assert_refused(
+        "batch --queue 1000001",
+        &["'--queue <N>'", "at most 1000000 ("],
+    );
     // A pool of up to 10,000 workers runs WAVES x workers tasks.
     assert_refused(&format!("io --waves {max}"), &["'--waves", "at most 1000 "]);
     assert_refused("io --waves 1001", &["'--waves", "at most 1000 "]);

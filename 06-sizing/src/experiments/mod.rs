@@ -1,10 +1,11 @@
-//! The four experiments, one module each, and what they share: running a batch of tasks on a fresh
+//! The five experiments, one module each, and what they share: running a batch of tasks on a fresh
 //! pool, counting how the tasks ended, and formatting numbers for the tables.
 //!
 //! They live beside `main.rs` rather than in the library because they measure and print; the
 //! library keeps the arithmetic that turns measurements into a pool size, which tests can check
 //! without a clock.
 
+pub mod batch;
 pub mod cpu;
 pub mod io;
 pub mod mixed;
