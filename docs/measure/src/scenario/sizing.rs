@@ -1,6 +1,6 @@
 //! `sizing`: stage 06's own experiments over pool sizes (CPU work, IO work, and mixed work in
-//! one pool or two), measured from outside like every other run, with its tables quoted and its
-//! sweeps drawn as curves.
+//! one pool or two) and over task sizes (batches of small items), measured from outside like every
+//! other run, with its tables quoted and its sweeps drawn as curves.
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -13,13 +13,15 @@ use crate::report::{self, Table};
 use crate::stages::{Readiness, stage};
 
 /// The experiments, in order, with the arguments for each size.
-fn experiments(size: Size) -> [(&'static str, &'static [&'static str]); 3] {
+fn experiments(size: Size) -> [(&'static str, &'static [&'static str]); 4] {
     match size {
-        Size::Full => [("cpu", &[]), ("io", &[]), ("mixed", &[])],
+        Size::Full => [("cpu", &[]), ("io", &[]), ("mixed", &[]), ("batch", &[])],
         Size::Quick => [
             ("cpu", &["--tasks", "40", "--rounds", "1"]),
             ("io", &["--waves", "2"]),
             ("mixed", &["--tasks", "50"]),
+            // At least 4,096 items, so that the largest batch still has a row.
+            ("batch", &["--items", "20000", "--rounds", "1"]),
         ],
     }
 }
@@ -61,12 +63,13 @@ impl Experiment {
             .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
     }
 
-    /// The experiment's table as columns of numbers: `(workers, column)` pairs.
-    fn column(&self, name: &str) -> Vec<(f64, f64)> {
+    /// The experiment's table as columns of numbers: `(first column, column)` pairs, such as
+    /// `(workers, tasks/s)`, for the rows whose first column is a number.
+    fn column(&self, first: &str, name: &str) -> Vec<(f64, f64)> {
         let Some(text) = self.table_text() else {
             return Vec::new();
         };
-        let mut lines = text.lines().skip_while(|line| !line.starts_with("workers"));
+        let mut lines = text.lines().skip_while(|line| !line.starts_with(first));
         let Some(header) = lines.next() else {
             return Vec::new();
         };
@@ -241,6 +244,23 @@ fn findings(experiments: &[Experiment]) -> String {
             );
         }
     }
+    if let Some(batch) = find("batch") {
+        let keys = [
+            "best_batch",
+            "best_of_ideal",
+            "knee_batch",
+            "par_iter_of_ideal",
+        ];
+        if let [Some(best), Some(share), Some(knee), Some(par_iter)] = keys.map(|k| batch.value(k))
+        {
+            let _ = writeln!(
+                text,
+                "- Task size: the best batch carried {best} items per task and reached {share} of \
+                 the ideal; within 5% of the best from {knee} items per task; rayon's `par_iter` \
+                 reached {par_iter} in the same run."
+            );
+        }
+    }
     if let Some(mixed) = find("mixed") {
         let shared = mixed.value("shared_cpu_p95_ms");
         let split = mixed.value("split_cpu_p95_ms");
@@ -260,10 +280,10 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
     let series = |experiment: &Experiment, column: &str, name: &str, key: &str| Series {
         name: name.to_string(),
         key: key.to_string(),
-        points: experiment.column(column),
+        points: experiment.column("workers", column),
     };
     let mut panels = Vec::new();
-    if let Some(cpu) = find("cpu").filter(|e| !e.column("tasks/s").is_empty()) {
+    if let Some(cpu) = find("cpu").filter(|e| !e.column("workers", "tasks/s").is_empty()) {
         panels.push(Panel::Lines(LinePanel {
             title: "CPU work: throughput by pool size".to_string(),
             x_axis: "workers".to_string(),
@@ -282,7 +302,7 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
             ],
         }));
     }
-    if let Some(io) = find("io").filter(|e| !e.column("tasks/s").is_empty()) {
+    if let Some(io) = find("io").filter(|e| !e.column("workers", "tasks/s").is_empty()) {
         let measured = series(io, "tasks/s", "measured", "06");
         let mut lines = vec![
             series(
@@ -312,11 +332,44 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
             series: lines,
         }));
     }
+    if let Some(panel) = find("batch").and_then(batch_panel) {
+        panels.push(panel);
+    }
     (!panels.is_empty()).then(|| Chart {
         title: "sizing: stage 06's sweeps".to_string(),
         columns: 2,
         panels,
     })
+}
+
+/// Share of the ideal by items per task, with `par_iter`'s share from the same run as a line.
+fn batch_panel(batch: &Experiment) -> Option<Panel> {
+    let measured = batch.column("items/task", "of ideal");
+    let (first, last) = (measured.first()?.0, measured.last()?.0);
+    let mut series = Vec::new();
+    if let Some(share) = batch
+        .value("par_iter_of_ideal")
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        series.push(Series {
+            name: "rayon par_iter".to_string(),
+            key: "reference".to_string(),
+            points: vec![(first, share), (last, share)],
+        });
+    }
+    series.push(Series {
+        name: "stage 05's pool, one task per batch".to_string(),
+        key: "06".to_string(),
+        points: measured,
+    });
+    Some(Panel::Lines(LinePanel {
+        title: "Task size: share of the ideal by items per task".to_string(),
+        x_axis: "items per task (log scale)".to_string(),
+        y_axis: "share of the ideal".to_string(),
+        x_log: true,
+        y_log: false,
+        series,
+    }))
 }
 
 #[cfg(test)]
