@@ -1,36 +1,12 @@
 //! The demo binary: its summary line, its answer to bad input, and its safety limit.
 
-use std::process::{Command, Output};
+use harness::testing::{Demo, assert_summary_keys, stdout};
 
-fn demo(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_01-unbounded-spawn"));
-    command.args(args);
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    demo(args).output().expect("the demo binary starts")
-}
-
-/// Runs the demo with `args` where no thread can start: std maps a stack of `RUST_MIN_STACK`
-/// bytes for every thread that sets no size of its own, and a petabyte cannot be mapped. For the
-/// checks that must stop a run before its first thread: if one breaks, the test fails without
-/// starting thousands of threads.
-fn run_without_threads(args: &[&str]) -> Output {
-    demo(args)
-        .env("RUST_MIN_STACK", (1_u64 << 50).to_string())
-        .output()
-        .expect("the demo binary starts")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
-}
+const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_01-unbounded-spawn"));
 
 #[test]
 fn prints_a_line_per_task_then_the_summary() {
-    let output = run(&["--tasks", "5", "--task", "sleep:0ms"]);
-    assert!(output.status.success());
+    let output = DEMO.assert_runs(&["--tasks", "5", "--task", "sleep:0ms"]);
     let stdout = stdout(&output);
     let mut lines: Vec<_> = stdout.lines().collect();
     let summary = lines.pop().expect("a summary line");
@@ -39,27 +15,7 @@ fn prints_a_line_per_task_then_the_summary() {
         .map(|id| format!("task {id} done on task-{id}"))
         .collect();
     assert_eq!(lines, expected);
-    let keys: Vec<_> = summary
-        .split_whitespace()
-        .skip(1)
-        .map(|pair| pair.split('=').next().unwrap())
-        .collect();
-    assert_eq!(
-        keys,
-        [
-            "stage",
-            "tasks",
-            "completed",
-            "panicked",
-            "workers",
-            "queue",
-            "task",
-            "elapsed_ms",
-            "ideal_ms",
-            "tasks_per_s",
-            "max_in_flight"
-        ]
-    );
+    assert_summary_keys(summary, &[]);
     assert!(
         summary.starts_with(
             "summary: stage=01 tasks=5 completed=5 panicked=0 workers=- queue=- task=sleep:0ns "
@@ -70,8 +26,7 @@ fn prints_a_line_per_task_then_the_summary() {
 
 #[test]
 fn quiet_prints_only_the_summary() {
-    let output = run(&["--tasks", "5", "--task", "cpu:0ms", "--quiet"]);
-    assert!(output.status.success());
+    let output = DEMO.assert_runs(&["--tasks", "5", "--task", "cpu:0ms", "--quiet"]);
     let stdout = stdout(&output);
     let lines: Vec<_> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "{stdout}");
@@ -99,25 +54,17 @@ fn bad_input_exits_with_status_2_and_names_the_flag() {
         (&["--bogus"], "'--bogus'"),
     ];
     for (args, flag) in cases {
-        let output = run_without_threads(args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let first_line = stderr.lines().next().unwrap_or_default();
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(first_line.starts_with("error: "), "{args:?}: {stderr}");
-        assert!(first_line.contains(flag), "{args:?}: {first_line}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        assert!(output.stdout.is_empty(), "{args:?} ran anyway");
+        DEMO.assert_refused(args, &[flag]);
     }
 }
 
 #[test]
 fn more_than_10000_tasks_are_refused_before_any_thread_starts() {
-    let output = run_without_threads(&["--tasks", "10001", "--task", "sleep:0ms"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    let first_line = stderr.lines().next().unwrap_or_default();
-    assert!(first_line.contains("--tasks 10001"), "{first_line}");
-    assert!(first_line.contains("--no-limit"), "{first_line}");
+    // Every task prints a line and the run ends with a summary; nothing printed means nothing ran.
+    let stderr = DEMO.assert_refused(
+        &["--tasks", "10001", "--task", "sleep:0ms"],
+        &["--tasks 10001", "--no-limit"],
+    );
     assert!(
         stderr.contains("50,000"),
         "the refusal says what 50,000 would do"
@@ -125,28 +72,10 @@ fn more_than_10000_tasks_are_refused_before_any_thread_starts() {
     // It points at the measurements, and never prints the harmful command ready to paste.
     assert!(stderr.contains("IO at scale"), "{stderr}");
     assert!(!stderr.contains("--tasks 50000"), "{stderr}");
-    // Every task prints a line and the run ends with a summary; nothing means nothing ran.
-    assert!(output.stdout.is_empty(), "{}", stdout(&output));
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_stdout_is_reported_once_and_no_task_is_blamed() {
-    let full = std::fs::File::options()
-        .write(true)
-        .open("/dev/full")
-        .expect("/dev/full exists on Linux");
-    let output = demo(&["--tasks", "5", "--task", "sleep:1ms"])
-        .stdout(full)
-        .output()
-        .expect("the demo runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    // One line: no thread panicked in `println!`, and the summary's failure is not reported twice.
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{stderr}");
-    assert!(
-        lines[0].starts_with("error: could not write to stdout: "),
-        "{stderr}"
-    );
+    DEMO.assert_full_stdout_reported_once(&["--tasks", "5", "--task", "sleep:1ms"], &[]);
 }

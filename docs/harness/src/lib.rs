@@ -14,7 +14,8 @@
 //!   [`start_pool`], which explains a thread the system refused;
 //! - [`output`]: the [`Output`] that prints lines without ever panicking, and decides at the end
 //!   what a failed write means;
-//! - [`summary`]: the [`Summary`] line.
+//! - [`summary`]: the [`Summary`] line;
+//! - `testing` (with the cargo feature `testing`): what the stages' `tests/cli.rs` share.
 //!
 //! Nothing here knows about a pool: the demos bring their own.
 
@@ -24,6 +25,8 @@ pub mod limits;
 pub mod output;
 pub mod summary;
 pub mod task;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod track;
 
 pub use args::{
