@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory};
 
-use crate::limits::{LimitArgs, parse_queue, parse_tasks, parse_workers};
+use crate::limits::{LimitArgs, parse_between, parse_queue, parse_tasks, parse_workers};
 use crate::task::{TaskSpec, format_duration, parse_duration};
 
 /// The flags every demo takes: how many tasks, what each one does, and how much to print.
@@ -97,10 +97,7 @@ pub struct CollectArgs {
 /// Returns a message for zero, for anything that is not a whole number, and for a number too
 /// large for `usize`.
 pub fn parse_positive(text: &str) -> Result<usize, String> {
-    match parse_count(text)? {
-        0 => Err("must be at least 1".to_string()),
-        n => Ok(n),
-    }
+    parse_between(text, 1, usize::MAX, NO_LIMIT)
 }
 
 /// Parses a count that may be zero, with no limit of its own (`--panic-task`, which the demo
@@ -111,11 +108,11 @@ pub fn parse_positive(text: &str) -> Result<usize, String> {
 /// Returns a message for anything that is not a whole number, and for a number too large for
 /// `usize`.
 pub fn parse_count(text: &str) -> Result<usize, String> {
-    text.parse::<usize>().map_err(|err| match err.kind() {
-        std::num::IntErrorKind::PosOverflow => format!("must be at most {}", usize::MAX),
-        _ => format!("expected a whole number, got '{text}'"),
-    })
+    parse_between(text, 0, usize::MAX, NO_LIMIT)
 }
+
+/// Why a count with no limit of its own still has a largest value.
+const NO_LIMIT: &str = "the largest number a usize holds";
 
 /// What the submitter does when the queue is full: stage 03's `--policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
