@@ -37,9 +37,6 @@ pub struct Stage {
     pub flags: Flags,
 }
 
-/// Stage 01 refuses more tasks than this unless it is given `--no-limit`.
-pub const STAGE01_LIMIT: u64 = 10_000;
-
 /// Every stage, in order.
 pub static STAGES: [Stage; 6] = [
     Stage {

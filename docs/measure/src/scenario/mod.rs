@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::probe::{self, Measurement};
-use crate::stages::{Flags, Readiness, STAGE01_LIMIT, Stage};
+use crate::stages::{Flags, Readiness, Stage};
 
 /// The scenarios, in the order a full run does them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -206,7 +206,8 @@ impl Job {
         }
         let unbounded =
             matches!(self.runner, Runner::Stage(stage) if stage.flags == Flags::Unbounded);
-        if unbounded && self.tasks as u64 > STAGE01_LIMIT {
+        // Stage 01 starts a thread per task, and refuses more than the harness's limit without it.
+        if unbounded && self.tasks > harness::THREAD_LIMIT {
             args.push("--no-limit".to_string());
         }
         args.push("--quiet".to_string());
