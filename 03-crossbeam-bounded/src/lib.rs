@@ -24,9 +24,11 @@
 //! assert_eq!(done.load(Ordering::SeqCst), 10);
 //! ```
 
+use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
 use std::mem;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -42,6 +44,14 @@ pub use policies::{SubmitTimeoutError, TrySubmitError};
 /// ([`TrySubmitError::Full`]); the caller can run it, `job()`, or drop it.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// The id the next pool gets, so that a worker thread can tell which pool it works for.
+static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// On a worker thread, the id of its pool; `None` on every other thread.
+    static WORKER_OF: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
 /// A fixed set of worker threads fed by a bounded queue.
 ///
 /// Dropping the pool, or calling [`WorkerPool::shutdown`], closes the queue, lets the workers
@@ -52,6 +62,8 @@ pub struct WorkerPool {
     // An `Option` so that `Drop` can close the channel before joining the workers.
     sender: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
+    // Which pool this is, for `Drop` to tell when it runs on one of these workers.
+    pool_id: usize,
 }
 
 impl WorkerPool {
@@ -64,21 +76,23 @@ impl WorkerPool {
     /// # Panics
     ///
     /// Panics if `workers` is 0 (such a pool could never run a task), if crossbeam cannot
-    /// allocate a queue of `queue_capacity` slots, or if the operating system refuses to start
-    /// a thread.
+    /// allocate `queue_capacity` slots, or if the operating system refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         // New: a bounded channel. Its receiver can be cloned, so each worker gets its own.
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
-        let workers = (0..workers)
-            .map(|id| spawn_worker(id, receiver.clone()))
-            .collect();
+        let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
+        let mut handles = Vec::with_capacity(workers);
+        for id in 0..workers {
+            handles.push(spawn_worker(id, pool_id, receiver.clone()));
+        }
         // New: the pool keeps no receiver of its own. When every worker has exited, the channel
         // is disconnected and `submit` reports it instead of waiting forever.
         drop(receiver);
         Self {
             sender: Some(sender),
-            workers,
+            workers: handles,
+            pool_id,
         }
     }
 
@@ -111,15 +125,14 @@ impl WorkerPool {
 
 impl Drop for WorkerPool {
     fn drop(&mut self) {
-        // Closing the channel does not discard queued tasks: the workers' `recv` keeps
-        // returning them until the queue is empty, and only then reports the disconnect.
+        // Closing the channel keeps the queued tasks: `recv` fails only once the queue is empty.
         drop(self.sender.take());
+        // On one of its own workers (a task dropped the pool), it cannot wait for that worker. The
+        // workers, that one too once its task returns, still run every queued task.
+        if WORKER_OF.get() == Some(self.pool_id) {
+            return;
+        }
         for worker in self.workers.drain(..) {
-            // A task that drops the last handle to its own pool runs this on a worker, which
-            // cannot join itself; that worker drains the rest of the queue once its task returns.
-            if worker.thread().id() == thread::current().id() {
-                continue;
-            }
             // A worker that panicked has printed its message already. Its payload is forgotten,
             // not dropped: the payload's own `Drop` could panic, and this `Drop` must not.
             if let Err(payload) = worker.join() {
@@ -142,10 +155,11 @@ impl fmt::Display for SubmitError {
 
 impl Error for SubmitError {}
 
-fn spawn_worker(id: usize, receiver: Receiver<Job>) -> JoinHandle<()> {
+fn spawn_worker(id: usize, pool_id: usize, receiver: Receiver<Job>) -> JoinHandle<()> {
     thread::Builder::new()
         .name(format!("worker-{id}"))
         .spawn(move || {
+            WORKER_OF.set(Some(pool_id));
             // New: no lock around `recv`. Several workers can wait on the same channel, and
             // each task goes to exactly one of them.
             while let Ok(job) = receiver.recv() {

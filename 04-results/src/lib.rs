@@ -26,15 +26,25 @@
 //! reports [`TaskLost`] instead of waiting forever, and so does the handle of a task still queued
 //! when the last worker has died. Stage 05 keeps the workers alive.
 
+use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use crossbeam_channel::{Receiver, Sender};
 
 /// A task as the workers receive it: any closure that can move to another thread.
 type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The id the next pool gets, so that a worker thread can tell which pool it works for.
+static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// On a worker thread, the id of its pool; `None` on every other thread.
+    static WORKER_OF: Cell<Option<usize>> = const { Cell::new(None) };
+}
 
 /// A fixed set of worker threads fed by a bounded queue, returning each task's value.
 ///
@@ -49,6 +59,8 @@ pub struct WorkerPool {
     // Each handle keeps a clone of this receiver to notice that, and so does `Drop`, which
     // needs no `JoinHandle`s any more.
     workers_alive: Receiver<()>,
+    // Which pool this is, for `Drop` to tell when it runs on one of these workers.
+    pool_id: usize,
 }
 
 impl WorkerPool {
@@ -61,14 +73,14 @@ impl WorkerPool {
     /// # Panics
     ///
     /// Panics if `workers` is 0 (such a pool could never run a task), if crossbeam cannot
-    /// allocate a queue of `queue_capacity` slots, or if the operating system refuses to start
-    /// a thread.
+    /// allocate `queue_capacity` slots, or if the operating system refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
+        let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
         for id in 0..workers {
-            spawn_worker(id, &receiver, &alive).expect("failed to spawn a worker thread");
+            spawn_worker(id, pool_id, &receiver, &alive).expect("failed to spawn a worker thread");
         }
         // The pool keeps no receiver of its own. When every worker has exited, the channel
         // is disconnected and `submit` reports it instead of waiting forever.
@@ -78,6 +90,7 @@ impl WorkerPool {
         Self {
             sender: Some(sender),
             workers_alive,
+            pool_id,
         }
     }
 
@@ -124,9 +137,13 @@ impl WorkerPool {
 
 impl Drop for WorkerPool {
     fn drop(&mut self) {
-        // Closing the channel does not discard queued tasks: the workers' `recv` keeps
-        // returning them until the queue is empty, and only then reports the disconnect.
+        // Closing the channel keeps the queued tasks: `recv` fails only once the queue is empty.
         drop(self.sender.take());
+        // On one of its own workers (a task dropped the pool), it cannot wait for that worker. The
+        // workers, that one too once its task returns, still run every queued task.
+        if WORKER_OF.get() == Some(self.pool_id) {
+            return;
+        }
         // New: instead of joining each thread, wait until the last worker has let go of its
         // `alive` sender: `recv` returns an error once the channel disconnects. A worker that
         // panicked has printed its message already.
@@ -211,11 +228,17 @@ struct Worker {
     alive: Sender<()>,
 }
 
-fn spawn_worker(id: usize, jobs: &Receiver<Job>, alive: &Sender<()>) -> io::Result<()> {
+fn spawn_worker(
+    id: usize,
+    pool_id: usize,
+    jobs: &Receiver<Job>,
+    alive: &Sender<()>,
+) -> io::Result<()> {
     let (jobs, alive) = (jobs.clone(), alive.clone());
     thread::Builder::new()
         .name(format!("worker-{id}"))
         .spawn(move || {
+            WORKER_OF.set(Some(pool_id));
             let worker = Worker { jobs, alive };
             // No lock around `recv`. Several workers can wait on the same channel, and each
             // task goes to exactly one of them.

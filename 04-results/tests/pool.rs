@@ -340,3 +340,49 @@ fn once_a_handle_has_seen_no_worker_alive_submit_refuses() {
 fn a_pool_without_workers_is_rejected() {
     let _pool = WorkerPool::new(0, 4);
 }
+
+#[test]
+fn a_pool_dropped_by_its_own_task_still_runs_every_queued_task() {
+    let pool = Arc::new(WorkerPool::new(1, 16));
+    let (gate_tx, gate) = unbounded::<()>();
+    let last_handle = Arc::clone(&pool);
+    let dropper = pool
+        .submit(move || {
+            gate.recv_timeout(PATIENCE)
+                .expect("the test opens the gate");
+            // By now this task holds the last handle: dropping it runs the pool's `Drop` on the
+            // only worker, which must not wait for itself to exit.
+            drop(last_handle);
+        })
+        .unwrap();
+    let queued: Vec<_> = (0..10_u64)
+        .map(|n| pool.submit(move || n * n).unwrap())
+        .collect();
+    drop(pool);
+    gate_tx.send(()).unwrap();
+
+    assert_eq!(join_or_fail(dropper), Ok(()), "the dropping task returns");
+    let squares: Vec<_> = queued.into_iter().map(join_or_fail).collect();
+    let expected: Vec<_> = (0..10_u64).map(|n| Ok(n * n)).collect();
+    assert_eq!(squares, expected, "every task queued behind it still runs");
+}
+
+#[test]
+fn a_task_that_drops_another_pool_still_waits_for_that_pool() {
+    let outer = WorkerPool::new(1, 1);
+    let inner_ran = outer
+        .submit(|| {
+            let ran = Arc::new(AtomicUsize::new(0));
+            let inner = WorkerPool::new(1, 8);
+            for _ in 0..5 {
+                let ran = Arc::clone(&ran);
+                // The handles are dropped: only the inner pool's `Drop` can wait for these tasks.
+                let _ = inner.submit(move || ran.fetch_add(1, Ordering::SeqCst));
+            }
+            // Runs on a worker, but not on one of the inner pool's: it must wait as usual.
+            drop(inner);
+            ran.load(Ordering::SeqCst)
+        })
+        .unwrap();
+    assert_eq!(join_or_fail(inner_ran), Ok(5));
+}

@@ -1,11 +1,11 @@
 //! Stage 05: a pool that survives panicking tasks.
 //!
-//! In stage 04 a panicking task unwinds through its worker and ends the thread: the pool shrinks
-//! by one, and once every worker is gone it can only refuse work. Here each task runs under
-//! [`std::panic::catch_unwind`]. A panic costs the task, never the worker: the handle's
-//! [`TaskHandle::join`] returns [`TaskPanicked`] with the panic message, the pool counts it, and
-//! the worker takes the next task. Should a worker thread die anyway (see [`ResilientPool`]), a
-//! replacement with the same name starts in its place. The rest is stage 04's.
+//! In stage 04 a panicking task ends its worker thread: the pool shrinks by one, and once every
+//! worker is gone it can only refuse work. Here each task runs under [`std::panic::catch_unwind`].
+//! A panic costs the task, never the worker: [`TaskHandle::join`] returns [`TaskPanicked`] with
+//! the panic message, the pool counts it, and the worker takes the next task. Should a worker
+//! thread die anyway (see [`ResilientPool`]), a replacement with the same name starts in its
+//! place. The rest is stage 04's.
 //!
 //! ```
 //! use stage05_panic_resilient::ResilientPool;
@@ -23,6 +23,7 @@
 //! ```
 
 use std::any::Any;
+use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -36,12 +37,19 @@ use crossbeam_channel::{Receiver, Sender};
 /// A task as the workers receive it: any closure that can move to another thread.
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// The id the next pool gets, so that a worker thread can tell which pool it works for.
+static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// On a worker thread, the id of its pool; `None` on every other thread.
+    static WORKER_OF: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
 /// A fixed number of worker threads fed by a bounded queue, isolated from the tasks' panics.
 ///
 /// A task that panics is caught, counted, and reported through its handle; the worker carries on.
-/// A worker thread can still die, from a panic outside any `catch_unwind`: for example in the
-/// `Drop` of the value a task panicked with. Then a replacement with the same name takes over the
-/// same queue, and no queued task is lost.
+/// A worker thread can still die, from a panic outside any `catch_unwind` (in the `Drop` of the
+/// value a task panicked with, say); then a replacement with the same name takes its place.
 ///
 /// Dropping the pool, or calling [`ResilientPool::shutdown`], closes the queue, lets the workers
 /// finish every task already queued, and waits until every worker thread has exited.
@@ -49,11 +57,12 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before waiting for the workers.
     sender: Option<Sender<Job>>,
-    // New: the counters, shared with the workers, which update them. The pool keeps no
-    // `JoinHandle`s: a replacement is started by the dying worker, out of the pool's reach.
+    // New: the counters, shared with the workers, which update them.
     shared: Arc<Shared>,
     // Never carries a message: it disconnects when the last worker thread has exited.
     workers_alive: Receiver<()>,
+    // Which pool this is, for `Drop` to tell when it runs on one of these workers.
+    pool_id: usize,
 }
 
 // New: this item.
@@ -75,17 +84,18 @@ impl ResilientPool {
     /// # Panics
     ///
     /// Panics if `workers` is 0 (such a pool could never run a task), if crossbeam cannot
-    /// allocate a queue of `queue_capacity` slots, or if the operating system refuses to start
-    /// a thread.
+    /// allocate `queue_capacity` slots, or if the operating system refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
+        let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(Shared::default());
         for id in 0..workers {
             // New: counted as it starts; see `Worker`'s `Drop` for when it is uncounted.
             shared.active_workers.fetch_add(1, Ordering::SeqCst);
-            spawn_worker(id, &receiver, &alive, &shared).expect("failed to spawn a worker thread");
+            spawn_worker(id, pool_id, &receiver, &alive, &shared)
+                .expect("failed to spawn a worker thread");
         }
         // As in stage 04, the pool keeps neither a receiver nor an `alive` sender of its own.
         drop(receiver);
@@ -94,6 +104,7 @@ impl ResilientPool {
             sender: Some(sender),
             shared,
             workers_alive,
+            pool_id,
         }
     }
 
@@ -101,18 +112,14 @@ impl ResilientPool {
     /// Queues `task` for the workers, waiting while the queue is full, and returns a handle to
     /// its outcome.
     ///
-    /// There is no `Result` to check: dead workers are replaced, so there is always one to run
-    /// the task. (Unless the operating system refused to start replacements: then `join` says
-    /// the task never ran.)
-    ///
-    /// Dropping the handle does not cancel the task: it still runs, and its value is discarded.
+    /// Dead workers are replaced, so there is always one to run the task (unless the system
+    /// refused to start replacements: then `join` says the task never ran).
     pub fn submit<F, R>(&self, task: F) -> TaskHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        // A channel per task, with room for its one outcome, so the worker never waits to hand
-        // it over.
+        // A channel per task, with room for its one outcome: the worker never waits to send it.
         let (result_sender, result) = crossbeam_channel::bounded(1);
         // New: `run_task` catches the panic and counts the outcome.
         let shared = Arc::clone(&self.shared);
@@ -131,32 +138,26 @@ impl ResilientPool {
     }
 
     // New: this method and the two below.
-    /// How many worker threads the pool has: running, or started to replace one that died.
-    ///
-    /// Equal to the number given to [`ResilientPool::new`], unless the operating system refused
-    /// to start a replacement.
+    /// How many worker threads the pool has, replacements included: the number given to
+    /// [`ResilientPool::new`], unless the system refused to start a replacement.
     pub fn active_workers(&self) -> usize {
         self.shared.active_workers.load(Ordering::SeqCst)
     }
 
-    /// How many tasks have returned normally so far.
-    ///
-    /// A task is counted before its value is sent to its [`TaskHandle`], so once `join` has
-    /// returned, that task is included.
+    /// How many tasks have returned normally so far, each counted before its value is sent: once
+    /// a [`TaskHandle::join`] has returned, its task is included.
     pub fn completed_tasks(&self) -> usize {
         self.shared.completed.load(Ordering::SeqCst)
     }
 
-    /// How many tasks have panicked so far, counted like
-    /// [`completed_tasks`](ResilientPool::completed_tasks).
+    /// How many tasks have panicked so far, counted as [`ResilientPool::completed_tasks`] counts.
     pub fn panicked_tasks(&self) -> usize {
         self.shared.panicked.load(Ordering::SeqCst)
     }
 
     /// Runs every task already queued, then waits until every worker thread has finished.
     ///
-    /// Dropping the pool does the same; this method names the moment in the code. Handles stay
-    /// valid afterwards: the outcomes of finished tasks wait in their channels until joined.
+    /// Dropping the pool does the same. Handles stay valid: finished outcomes wait to be joined.
     pub fn shutdown(self) {
         drop(self);
     }
@@ -164,11 +165,14 @@ impl ResilientPool {
 
 impl Drop for ResilientPool {
     fn drop(&mut self) {
-        // Closing the channel does not discard queued tasks: the workers' `recv` keeps
-        // returning them until the queue is empty, and only then reports the disconnect.
+        // Closing the channel keeps the queued tasks: `recv` fails only once the queue is empty.
         drop(self.sender.take());
-        // New: instead of joining, wait until the last worker, replacements included, has let
-        // go of its `alive` sender: `recv` returns an error once the channel disconnects.
+        // On one of its own workers (a task dropped the pool), it cannot wait for that worker. The
+        // workers, that one too once its task returns, still run every queued task.
+        if WORKER_OF.get() == Some(self.pool_id) {
+            return;
+        }
+        // Wait until the last worker, replacements included, has dropped its `alive` sender.
         let _ = self.workers_alive.recv();
     }
 }
@@ -191,16 +195,14 @@ where
             shared.panicked.fetch_add(1, Ordering::SeqCst);
             let message = panic_message(payload.as_ref()).to_string();
             let _ = result.send(Err(TaskPanicked(message)));
-            // `payload` is dropped here, after its message went out. Its destructor is arbitrary
-            // code and can panic in turn: that panic is not caught, it ends this worker, and
-            // `Worker`'s `Drop` starts a replacement.
+            // `payload` is dropped here, after its message went out. Its destructor can panic in
+            // turn: uncaught, that panic ends this worker, and `Worker`'s `Drop` replaces it.
         }
     }
 }
 
-/// The caller's side of one submitted task. [`TaskHandle::join`] waits for its outcome.
-///
-/// Dropping a handle neither cancels the task nor blocks.
+/// The caller's side of one submitted task: [`TaskHandle::join`] waits for its outcome. Dropping
+/// a handle neither cancels the task nor blocks.
 #[derive(Debug)]
 #[must_use = "dropping a TaskHandle discards the task's value (the task still runs)"]
 pub struct TaskHandle<R> {
@@ -214,12 +216,10 @@ impl<R> TaskHandle<R> {
     ///
     /// # Errors
     ///
-    /// Returns [`TaskPanicked`] with the panic message if the task panicked. In the one case
-    /// where a task never runs, when no worker thread is left because the operating system
-    /// refused to start replacements, the error's message says that instead.
+    /// Returns [`TaskPanicked`] with the panic message if the task panicked, or saying that it
+    /// never ran if no worker was left (the system refused to start replacements).
     pub fn join(self) -> Result<R, TaskPanicked> {
-        // As in stage 04, also watch the workers: a task still queued when the last one has
-        // gone would never run.
+        // As in stage 04, watch the workers too: a task queued after the last one left never runs.
         let value = crossbeam_channel::select! {
             recv(self.result) -> value => value.ok(),
             recv(self.workers_alive) -> _ => self.result.try_recv().ok(),
@@ -252,10 +252,8 @@ impl fmt::Display for TaskPanicked {
 impl Error for TaskPanicked {}
 
 // New: shared by `run_task` and any panic hook.
-/// The text of a panic payload, the value a panic carries.
-///
-/// `panic!` carries a `&'static str` (a literal message) or a `String` (a formatted one); for
-/// anything else, from `std::panic::panic_any`, this returns `"<non-string panic payload>"`.
+/// The text of a panic payload: the `&'static str` or `String` that `panic!` carries, or
+/// `"<non-string panic payload>"` for anything else (from `std::panic::panic_any`, say).
 pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
     if let Some(message) = payload.downcast_ref::<&'static str>() {
         message
@@ -266,11 +264,12 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
     }
 }
 
-/// What a worker thread holds while it runs. It lives on that thread's stack, so its `Drop` runs
-/// when the thread ends, also when a panic ends it.
+/// What a worker thread holds. It lives on that thread's stack: its `Drop` runs when the thread
+/// ends, also when a panic ends it.
 struct Worker {
     // New: what it takes to start a replacement.
     id: usize,
+    pool_id: usize,
     shared: Arc<Shared>,
     // Fields drop in order, `jobs` before `alive`, as in stage 04.
     jobs: Receiver<Job>,
@@ -280,10 +279,9 @@ struct Worker {
 // New: the moment a worker thread ends is the moment to start its replacement.
 impl Drop for Worker {
     fn drop(&mut self) {
-        // The replacement takes the dead worker's place, in `active_workers` too. If the system
-        // refuses to start one, the pool is a worker short, and `active_workers` says so.
+        // The replacement takes the dead worker's place in `active_workers`; with none, it drops.
         if thread::panicking()
-            && spawn_worker(self.id, &self.jobs, &self.alive, &self.shared).is_ok()
+            && spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_ok()
         {
             return;
         }
@@ -293,6 +291,7 @@ impl Drop for Worker {
 
 fn spawn_worker(
     id: usize,
+    pool_id: usize,
     jobs: &Receiver<Job>,
     alive: &Sender<()>,
     shared: &Arc<Shared>,
@@ -301,16 +300,17 @@ fn spawn_worker(
     thread::Builder::new()
         .name(format!("worker-{id}"))
         .spawn(move || {
+            WORKER_OF.set(Some(pool_id));
             // New: built on the new thread, so that its `Drop` runs there, and never for a
             // thread that failed to start.
             let worker = Worker {
                 id,
+                pool_id,
                 shared,
                 jobs,
                 alive,
             };
-            // No lock around `recv`. Several workers can wait on the same channel, and each
-            // task goes to exactly one of them.
+            // No lock around `recv`: each task goes to exactly one of the workers waiting on it.
             while let Ok(job) = worker.jobs.recv() {
                 job();
             }

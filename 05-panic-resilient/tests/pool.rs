@@ -510,3 +510,52 @@ fn rust_min_stack_gives_the_workers_room_for_a_large_value() {
         "a 1 MiB value overflowed a 64 MiB worker stack: {status}"
     );
 }
+
+#[test]
+fn a_pool_dropped_by_its_own_task_on_a_replacement_worker_still_runs_every_queued_task() {
+    let pool = Arc::new(ResilientPool::new(1, 16));
+    // Kill the only worker first, so that the task below runs on its replacement: the pool must
+    // recognise replacements as its own workers too.
+    let (exited_tx, exited) = unbounded();
+    let killer = pool.submit(worker_killer(exited_tx));
+    assert!(join_or_fail(killer).is_err());
+    exited
+        .recv_timeout(PATIENCE)
+        .expect("the payload's destructor should have ended the worker thread");
+
+    let (gate_tx, gate) = unbounded::<()>();
+    let last_handle = Arc::clone(&pool);
+    let dropper = pool.submit(move || {
+        gate.recv_timeout(PATIENCE)
+            .expect("the test opens the gate");
+        // This task now holds the last handle: the pool's `Drop` runs on the replacement worker,
+        // which must not wait for itself to exit.
+        drop(last_handle);
+    });
+    let queued: Vec<_> = (0..10_u64).map(|n| pool.submit(move || n * n)).collect();
+    drop(pool);
+    gate_tx.send(()).unwrap();
+
+    assert_eq!(join_or_fail(dropper), Ok(()), "the dropping task returns");
+    let squares = join_all_or_fail(queued);
+    let expected: Vec<_> = (0..10_u64).map(|n| Ok(n * n)).collect();
+    assert_eq!(squares, expected, "every task queued behind it still runs");
+}
+
+#[test]
+fn a_task_that_drops_another_pool_still_waits_for_that_pool() {
+    let outer = ResilientPool::new(1, 1);
+    let inner_ran = outer.submit(|| {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let inner = ResilientPool::new(1, 8);
+        for _ in 0..5 {
+            let ran = Arc::clone(&ran);
+            // The handles are dropped: only the inner pool's `Drop` can wait for these tasks.
+            let _ = inner.submit(move || ran.fetch_add(1, Ordering::SeqCst));
+        }
+        // Runs on a worker, but not on one of the inner pool's: it must wait as usual.
+        drop(inner);
+        ran.load(Ordering::SeqCst)
+    });
+    assert_eq!(join_or_fail(inner_ran), Ok(5));
+}

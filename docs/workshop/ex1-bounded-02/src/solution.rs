@@ -2,12 +2,20 @@
 //! never waits. Every place that differs from the starting point is marked `Solution:`;
 //! `diff src/start.rs src/solution.rs` shows them all.
 
+use std::cell::Cell;
 use std::mem;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
+
+static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static WORKER_OF: Cell<Option<usize>> = const { Cell::new(None) };
+}
 
 #[derive(Debug)]
 pub struct ThreadPool {
@@ -17,6 +25,8 @@ pub struct ThreadPool {
     sender: Option<SyncSender<Job>>,
     // New: the threads are started once, in `new`, and reused for every task.
     workers: Vec<JoinHandle<()>>,
+    // New: which pool this is, for `Drop` to tell when it runs on one of these workers.
+    pool_id: usize,
 }
 
 impl ThreadPool {
@@ -27,12 +37,15 @@ impl ThreadPool {
         let (sender, receiver) = mpsc::sync_channel::<Job>(queue_capacity);
         // New: `mpsc` allows a single receiver, so the workers share it behind a mutex.
         let receiver = Arc::new(Mutex::new(receiver));
-        let workers = (0..size)
-            .map(|id| spawn_worker(id, Arc::clone(&receiver)))
-            .collect();
+        let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
+        let mut workers = Vec::with_capacity(size);
+        for id in 0..size {
+            workers.push(spawn_worker(id, pool_id, Arc::clone(&receiver)));
+        }
         ThreadPool {
             sender: Some(sender),
             workers,
+            pool_id,
         }
     }
 
@@ -76,12 +89,12 @@ impl Drop for ThreadPool {
         // `recv` keeps returning them until the queue is empty, and only then reports the
         // disconnect, so the workers finish the backlog before they exit.
         drop(self.sender.take());
+        // On one of its own workers (a task dropped the pool), it cannot wait for that worker. The
+        // workers, that one too once its task returns, still run every queued task.
+        if WORKER_OF.get() == Some(self.pool_id) {
+            return;
+        }
         for worker in self.workers.drain(..) {
-            // A task that drops the last handle to its own pool runs this on a worker, which
-            // cannot join itself; that worker drains the rest of the queue once its task returns.
-            if worker.thread().id() == thread::current().id() {
-                continue;
-            }
             // A worker that panicked has printed its message already. Its payload is forgotten,
             // not dropped: the payload's own `Drop` could panic, and this `Drop` must not.
             if let Err(payload) = worker.join() {
@@ -91,10 +104,11 @@ impl Drop for ThreadPool {
     }
 }
 
-fn spawn_worker(id: usize, receiver: Arc<Mutex<Receiver<Job>>>) -> JoinHandle<()> {
+fn spawn_worker(id: usize, pool_id: usize, receiver: Arc<Mutex<Receiver<Job>>>) -> JoinHandle<()> {
     thread::Builder::new()
         .name(format!("worker-{id}"))
         .spawn(move || {
+            WORKER_OF.set(Some(pool_id));
             loop {
                 // New: the lock is held for this one statement. The guard is a temporary,
                 // dropped at the end of the `let`, so the job below runs without the lock and

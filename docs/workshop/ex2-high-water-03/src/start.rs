@@ -3,9 +3,11 @@
 //! until `cargo test` passes; every place to change is marked `Exercise:`. `New:` marks what
 //! stage 03 added to stage 02.
 
+use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
 use std::mem;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -13,12 +15,20 @@ use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
 
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
+static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static WORKER_OF: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
 #[derive(Debug)]
 pub struct WorkerPool {
     // New: crossbeam's `Sender`, created `bounded`, replaces the unbounded `mpsc::Sender`.
     // An `Option` so that `Drop` can close the channel before joining the workers.
     sender: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
+    // Which pool this is, for `Drop` to tell when it runs on one of these workers.
+    pool_id: usize,
     // Exercise: somewhere to remember the deepest the queue has been.
 }
 
@@ -27,16 +37,19 @@ impl WorkerPool {
         assert!(workers > 0, "a pool needs at least one worker");
         // New: a bounded channel. Its receiver can be cloned, so each worker gets its own.
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
-        let workers = (0..workers)
-            .map(|id| spawn_worker(id, receiver.clone()))
-            .collect();
+        let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
+        let mut handles = Vec::with_capacity(workers);
+        for id in 0..workers {
+            handles.push(spawn_worker(id, pool_id, receiver.clone()));
+        }
         // New: the pool keeps no receiver of its own. When every worker has exited, the channel
         // is disconnected and `submit` reports it instead of waiting forever.
         drop(receiver);
         // Exercise: and its value when no task has waited yet.
         Self {
             sender: Some(sender),
-            workers,
+            workers: handles,
+            pool_id,
         }
     }
 
@@ -68,15 +81,14 @@ impl WorkerPool {
 
 impl Drop for WorkerPool {
     fn drop(&mut self) {
-        // Closing the channel does not discard queued tasks: the workers' `recv` keeps
-        // returning them until the queue is empty, and only then reports the disconnect.
+        // Closing the channel keeps the queued tasks: `recv` fails only once the queue is empty.
         drop(self.sender.take());
+        // On one of its own workers (a task dropped the pool), it cannot wait for that worker. The
+        // workers, that one too once its task returns, still run every queued task.
+        if WORKER_OF.get() == Some(self.pool_id) {
+            return;
+        }
         for worker in self.workers.drain(..) {
-            // A task that drops the last handle to its own pool runs this on a worker, which
-            // cannot join itself; that worker drains the rest of the queue once its task returns.
-            if worker.thread().id() == thread::current().id() {
-                continue;
-            }
             // A worker that panicked has printed its message already. Its payload is forgotten,
             // not dropped: the payload's own `Drop` could panic, and this `Drop` must not.
             if let Err(payload) = worker.join() {
@@ -98,10 +110,11 @@ impl fmt::Display for SubmitError {
 
 impl Error for SubmitError {}
 
-fn spawn_worker(id: usize, receiver: Receiver<Job>) -> JoinHandle<()> {
+fn spawn_worker(id: usize, pool_id: usize, receiver: Receiver<Job>) -> JoinHandle<()> {
     thread::Builder::new()
         .name(format!("worker-{id}"))
         .spawn(move || {
+            WORKER_OF.set(Some(pool_id));
             // New: no lock around `recv`. Several workers can wait on the same channel, and
             // each task goes to exactly one of them.
             while let Ok(job) = receiver.recv() {

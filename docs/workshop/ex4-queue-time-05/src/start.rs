@@ -3,6 +3,7 @@
 //! change is marked `Exercise:`. `New:` marks what stage 05 added to stage 04.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -16,15 +17,22 @@ use crossbeam_channel::{Receiver, Sender};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static WORKER_OF: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
 #[derive(Debug)]
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before waiting for the workers.
     sender: Option<Sender<Job>>,
-    // New: the counters, shared with the workers, which update them. The pool keeps no
-    // `JoinHandle`s: a replacement is started by the dying worker, out of the pool's reach.
+    // New: the counters, shared with the workers, which update them.
     shared: Arc<Shared>,
     // Never carries a message: it disconnects when the last worker thread has exited.
     workers_alive: Receiver<()>,
+    // Which pool this is, for `Drop` to tell when it runs on one of these workers.
+    pool_id: usize,
 }
 
 // New: this item.
@@ -40,11 +48,13 @@ impl ResilientPool {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
+        let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(Shared::default());
         for id in 0..workers {
             // New: counted as it starts; see `Worker`'s `Drop` for when it is uncounted.
             shared.active_workers.fetch_add(1, Ordering::SeqCst);
-            spawn_worker(id, &receiver, &alive, &shared).expect("failed to spawn a worker thread");
+            spawn_worker(id, pool_id, &receiver, &alive, &shared)
+                .expect("failed to spawn a worker thread");
         }
         // As in stage 04, the pool keeps neither a receiver nor an `alive` sender of its own.
         drop(receiver);
@@ -53,6 +63,7 @@ impl ResilientPool {
             sender: Some(sender),
             shared,
             workers_alive,
+            pool_id,
         }
     }
 
@@ -62,8 +73,7 @@ impl ResilientPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        // A channel per task, with room for its one outcome, so the worker never waits to hand
-        // it over.
+        // A channel per task, with room for its one outcome: the worker never waits to send it.
         let (result_sender, result) = crossbeam_channel::bounded(1);
         // Exercise: have the task return its value with its `Timings`. The clock starts here.
         // New: `run_task` catches the panic and counts the outcome.
@@ -102,11 +112,14 @@ impl ResilientPool {
 
 impl Drop for ResilientPool {
     fn drop(&mut self) {
-        // Closing the channel does not discard queued tasks: the workers' `recv` keeps
-        // returning them until the queue is empty, and only then reports the disconnect.
+        // Closing the channel keeps the queued tasks: `recv` fails only once the queue is empty.
         drop(self.sender.take());
-        // New: instead of joining, wait until the last worker, replacements included, has let
-        // go of its `alive` sender: `recv` returns an error once the channel disconnects.
+        // On one of its own workers (a task dropped the pool), it cannot wait for that worker. The
+        // workers, that one too once its task returns, still run every queued task.
+        if WORKER_OF.get() == Some(self.pool_id) {
+            return;
+        }
+        // Wait until the last worker, replacements included, has dropped its `alive` sender.
         let _ = self.workers_alive.recv();
     }
 }
@@ -128,9 +141,8 @@ where
             shared.panicked.fetch_add(1, Ordering::SeqCst);
             let message = panic_message(payload.as_ref()).to_string();
             let _ = result.send(Err(TaskPanicked(message)));
-            // `payload` is dropped here, after its message went out. Its destructor is arbitrary
-            // code and can panic in turn: that panic is not caught, it ends this worker, and
-            // `Worker`'s `Drop` starts a replacement.
+            // `payload` is dropped here, after its message went out. Its destructor can panic in
+            // turn: uncaught, that panic ends this worker, and `Worker`'s `Drop` replaces it.
         }
     }
 }
@@ -150,8 +162,7 @@ impl<R> TaskHandle<R> {
     }
 
     pub fn join_timed(self) -> Result<(R, Timings), TaskPanicked> {
-        // As in stage 04, also watch the workers: a task still queued when the last one has
-        // gone would never run.
+        // As in stage 04, watch the workers too: a task queued after the last one left never runs.
         let value = crossbeam_channel::select! {
             recv(self.result) -> value => value.ok(),
             recv(self.workers_alive) -> _ => self.result.try_recv().ok(),
@@ -203,6 +214,7 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
 struct Worker {
     // New: what it takes to start a replacement.
     id: usize,
+    pool_id: usize,
     shared: Arc<Shared>,
     // Fields drop in order, `jobs` before `alive`, as in stage 04.
     jobs: Receiver<Job>,
@@ -212,10 +224,9 @@ struct Worker {
 // New: the moment a worker thread ends is the moment to start its replacement.
 impl Drop for Worker {
     fn drop(&mut self) {
-        // The replacement takes the dead worker's place, in `active_workers` too. If the system
-        // refuses to start one, the pool is a worker short, and `active_workers` says so.
+        // The replacement takes the dead worker's place in `active_workers`; with none, it drops.
         if thread::panicking()
-            && spawn_worker(self.id, &self.jobs, &self.alive, &self.shared).is_ok()
+            && spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_ok()
         {
             return;
         }
@@ -225,6 +236,7 @@ impl Drop for Worker {
 
 fn spawn_worker(
     id: usize,
+    pool_id: usize,
     jobs: &Receiver<Job>,
     alive: &Sender<()>,
     shared: &Arc<Shared>,
@@ -233,16 +245,17 @@ fn spawn_worker(
     thread::Builder::new()
         .name(format!("worker-{id}"))
         .spawn(move || {
+            WORKER_OF.set(Some(pool_id));
             // New: built on the new thread, so that its `Drop` runs there, and never for a
             // thread that failed to start.
             let worker = Worker {
                 id,
+                pool_id,
                 shared,
                 jobs,
                 alive,
             };
-            // No lock around `recv`. Several workers can wait on the same channel, and each
-            // task goes to exactly one of them.
+            // No lock around `recv`: each task goes to exactly one of the workers waiting on it.
             while let Ok(job) = worker.jobs.recv() {
                 job();
             }
