@@ -99,8 +99,8 @@ impl Drop for WorkerPool {
     fn drop(&mut self) {
         // Closing the channel keeps the queued tasks: `recv` fails only once the queue is empty.
         drop(self.sender.take());
-        // On one of its own workers (a task dropped the pool), it cannot wait for that worker. The
-        // workers, that one too once its task returns, still run every queued task.
+        // When a task drops the last handle, this runs on one of the pool's workers, which cannot
+        // wait for itself; the workers, that one too once its task returns, still drain the queue.
         if WORKER_OF.get() == Some(self.pool_id) {
             return;
         }
