@@ -2,7 +2,6 @@
 
 use std::io;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
@@ -30,13 +29,13 @@ fn main() -> ExitCode {
     let tasks = args.run.tasks;
     // A thread per task: above the harness's safety limit, refused unless `--no-limit`.
     args.limit.check::<Args>("--tasks", tasks);
-    let workload = Arc::new(Workload::new(&args.run));
+    let workload = Workload::new(&args.run).leak();
 
     let start = Instant::now();
     let spawned = spawn_all(
         (0..tasks).map(|id| -> Task {
-            let workload = Arc::clone(&workload);
-            Box::new(move || workload.run(id))
+            let task = workload.hand_over(id);
+            Box::new(move || task.run())
         }),
         spawn_thread,
     );

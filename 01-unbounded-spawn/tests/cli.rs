@@ -1,6 +1,9 @@
 //! The demo binary: its summary line, its answer to bad input, and its safety limit.
 
-use harness::testing::{Demo, assert_summary_keys, stdout};
+use harness::record::QUEUE_DEPTH;
+use harness::testing::{
+    Demo, assert_summary_keys, last_line, stdout, timeline, timeline_rows, words,
+};
 
 const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_01-unbounded-spawn"));
 
@@ -78,4 +81,36 @@ fn more_than_10000_tasks_are_refused_before_any_thread_starts() {
 #[test]
 fn a_full_stdout_is_reported_once_and_no_task_is_blamed() {
     DEMO.assert_full_stdout_reported_once(&["--tasks", "5", "--task", "sleep:1ms"], &[]);
+}
+
+#[test]
+fn the_trace_has_a_span_per_task_each_on_its_own_thread() {
+    let (_, trace) = DEMO.run_traced(&words("--tasks 20 --task sleep:1ms --quiet"));
+    let threads = trace.assert_tasks(20, 20);
+    // A thread per task, named after it, and no queue.
+    assert_eq!(threads.len(), 20, "{threads:?}");
+    assert!(
+        threads.iter().all(|name| name.starts_with("task-")),
+        "{threads:?}"
+    );
+    assert!(trace.counter(QUEUE_DEPTH).is_empty());
+}
+
+#[test]
+fn the_timeline_counts_the_live_threads() {
+    let output = DEMO.assert_runs(&words("--tasks 20 --task sleep:1ms --quiet --timeline"));
+    let stdout = stdout(&output);
+    let timeline = timeline(&stdout);
+    assert_eq!(
+        timeline_rows(&timeline),
+        ["threads", "submitter"],
+        "{stdout}"
+    );
+    // The summary stays the last line.
+    assert!(last_line(&output).starts_with("summary: "), "{stdout}");
+}
+
+#[test]
+fn a_trace_that_cannot_be_written_stops_the_run_before_it_starts() {
+    DEMO.assert_unwritable_trace_refused(&["--tasks", "5"]);
 }

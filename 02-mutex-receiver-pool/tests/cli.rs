@@ -1,6 +1,7 @@
 //! The demo binary: its report and summary line, and its answer to bad input.
 
-use harness::testing::{Demo, assert_summary_keys, stdout, value, words};
+use harness::record::QUEUE_DEPTH;
+use harness::testing::{Demo, assert_summary_keys, stdout, timeline, timeline_rows, value, words};
 
 const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_02-mutex-receiver-pool"));
 
@@ -102,4 +103,34 @@ fn numbers_that_parse_but_cannot_run_are_refused_with_their_limit() {
 fn more_workers_than_the_thread_limit_need_no_limit() {
     let escape = words("--workers 2 --no-limit --tasks 2 --task sleep:0ns");
     DEMO.assert_limited_unless_no_limit(&["--workers", "10001"], &escape);
+}
+
+#[test]
+fn the_trace_has_a_span_per_task_on_the_workers_and_the_queue_depth() {
+    let (_, trace) = DEMO.run_traced(&words("--tasks 20 --workers 2 --task sleep:1ms --quiet"));
+    let threads = trace.assert_tasks(20, 2);
+    assert!(
+        threads.iter().all(|name| name.starts_with("worker-")),
+        "{threads:?}"
+    );
+    // The queue has no limit, so the submitter never waits, but tasks do wait in the queue.
+    assert!(trace.waits_on("main").is_empty());
+    assert!(trace.counter(QUEUE_DEPTH).iter().any(|&depth| depth > 0));
+}
+
+#[test]
+fn the_timeline_has_a_row_per_worker_the_submitter_and_the_queue() {
+    let args = words("--tasks 20 --workers 2 --task sleep:1ms --quiet --timeline");
+    let stdout = stdout(&DEMO.assert_runs(&args));
+    let rows = timeline_rows(&timeline(&stdout));
+    assert_eq!(
+        rows,
+        ["worker-0", "worker-1", "submitter", "queue"],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_trace_that_cannot_be_written_stops_the_run_before_it_starts() {
+    DEMO.assert_unwritable_trace_refused(&["--tasks", "5"]);
 }

@@ -3,7 +3,6 @@
 
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -44,16 +43,16 @@ struct SubmitReport {
 fn main() -> ExitCode {
     let args = Args::parse();
     args.pool.check_threads::<Args>();
-    let workload = Arc::new(Workload::new(&args.run));
+    let workload = Workload::new(&args.run).leak();
     let pool = harness::start_pool(|| WorkerPool::new(args.pool.workers, args.pool.queue));
 
     let start = Instant::now();
     let mut report = SubmitReport::default();
     let mut all_submitted = true;
     for id in 0..args.run.tasks {
-        let workload = Arc::clone(&workload);
-        let task = move || workload.run(id);
-        if let Err(error) = submit_with(&pool, args.policy, id, task, &mut report) {
+        let handed = workload.hand_over(id);
+        let task = move || handed.run();
+        if let Err(error) = submit_with(&pool, workload, args.policy, id, task, &mut report) {
             // The run still ends with its report and summary, which count what did run.
             eprintln!("error: task {id} and the ones after it were not submitted: {error}");
             all_submitted = false;
@@ -63,7 +62,7 @@ fn main() -> ExitCode {
     pool.shutdown();
     let elapsed = start.elapsed();
 
-    print_report(&workload, &report, &args);
+    print_report(workload, &report, &args);
     let summary = workload.pool_summary("03", elapsed, &args.pool);
     let (rejected, ran_in_caller) = (report.rejected.len(), report.ran_in_caller);
     // New: two keys appended after the ones every stage shares.
@@ -77,6 +76,7 @@ fn main() -> ExitCode {
 /// `report` counts exactly the submits that waited. Fails only if no worker is left.
 fn submit_with<F>(
     pool: &WorkerPool,
+    workload: &Workload,
     policy: Policy,
     id: usize,
     task: F,
@@ -109,7 +109,8 @@ where
     // Only these two policies wait for a slot: a timed-out task waited too, then was rejected.
     if matches!(policy, Policy::Block | Policy::Timeout(_)) {
         report.waited += 1;
-        report.waiting_time += before.elapsed();
+        // Also noted for `--timeline` and `--trace`, when they are given.
+        report.waiting_time += workload.waited_for_slot(id, before);
     }
     Ok(())
 }

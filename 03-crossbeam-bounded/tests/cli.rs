@@ -1,6 +1,9 @@
 //! The demo's command line: defaults, the summary line, and clear errors for bad input.
 
-use harness::testing::{Demo, assert_summary_keys, last_line, stdout, value, words};
+use harness::record::QUEUE_DEPTH;
+use harness::testing::{
+    Demo, assert_summary_keys, last_line, stdout, timeline, timeline_rows, value, words,
+};
 
 const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_03-crossbeam-bounded"));
 
@@ -119,4 +122,59 @@ fn numbers_that_parse_but_cannot_run_are_refused_with_their_limit() {
 fn more_workers_than_the_thread_limit_need_no_limit() {
     let escape = words("--workers 2 --no-limit --tasks 2 --task sleep:0ns");
     DEMO.assert_limited_unless_no_limit(&["--workers", "10001"], &escape);
+}
+
+#[test]
+fn the_trace_shows_the_tasks_the_waits_for_a_slot_and_the_queue_depth() {
+    let args = words("--tasks 40 --workers 2 --queue 4 --task sleep:1ms --quiet");
+    let (_, trace) = DEMO.run_traced(&args);
+    let threads = trace.assert_tasks(40, 2);
+    assert!(
+        threads.iter().all(|name| name.starts_with("worker-")),
+        "{threads:?}"
+    );
+    // 40 tasks, 2 workers and 4 slots: the submitter must have waited for a slot.
+    let waits = trace.waits_on("main");
+    assert!(!waits.is_empty() && waits.iter().all(|name| name == "wait for a queue slot"));
+    let depth = trace.counter(QUEUE_DEPTH);
+    assert!(
+        depth.contains(&4) && depth.iter().all(|&depth| depth <= 4),
+        "{depth:?}"
+    );
+}
+
+#[test]
+fn under_caller_runs_the_submitter_has_a_track_of_tasks_too() {
+    let args =
+        words("--tasks 30 --workers 2 --queue 0 --task sleep:1ms --policy caller-runs --quiet");
+    let (output, trace) = DEMO.run_traced(&args);
+    let threads = trace.assert_tasks(30, 3);
+    let ran_in_caller: usize = value(&last_line(&output), "ran_in_caller").parse().unwrap();
+    let on_main = trace
+        .task_spans()
+        .iter()
+        .filter(|span| span.thread == "main")
+        .count();
+    assert_eq!(on_main, ran_in_caller, "{threads:?}");
+}
+
+#[test]
+fn the_timeline_shows_the_workers_the_submitter_and_the_queue() {
+    // The command, with tasks of 2 ms rather than 10 to keep the test short.
+    let args = words("--tasks 40 --workers 2 --queue 4 --task sleep:2ms --timeline");
+    let output = DEMO.assert_runs(&args);
+    let stdout = stdout(&output);
+    let rows = timeline_rows(&timeline(&stdout));
+    assert_eq!(
+        rows,
+        ["worker-0", "worker-1", "submitter", "queue"],
+        "{stdout}"
+    );
+    // The summary stays the last line.
+    assert!(last_line(&output).starts_with("summary: "), "{stdout}");
+}
+
+#[test]
+fn a_trace_that_cannot_be_written_stops_the_run_before_it_starts() {
+    DEMO.assert_unwritable_trace_refused(&["--tasks", "5"]);
 }

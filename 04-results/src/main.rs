@@ -2,12 +2,11 @@
 //! order through one handle per task, or in completion order through one shared channel.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
 use clap::Parser;
-use harness::{BoundedPoolArgs, CollectArgs, Collected, TaskArgs, Workload};
+use harness::{BoundedPoolArgs, CollectArgs, Collected, HandedTask, TaskArgs, Workload};
 use stage04_results::{TaskHandle, TaskLost, WorkerPool};
 
 /// Runs tasks that return i * i on a bounded pool and collects their results.
@@ -39,14 +38,14 @@ fn main() -> ExitCode {
         ));
     }
     args.pool.check_threads::<Args>();
-    let workload = Arc::new(Workload::new(&args.run));
+    let workload = Workload::new(&args.run).leak();
     let pool = harness::start_pool(|| WorkerPool::new(args.pool.workers, args.pool.queue));
 
     let start = Instant::now();
     let collected = if args.collect.as_completed {
-        collect_as_completed(pool, &args, &workload)
+        collect_as_completed(pool, &args, workload)
     } else {
-        collect_in_order(pool, &args, &workload)
+        collect_in_order(pool, &args, workload)
     };
     let elapsed = start.elapsed();
 
@@ -66,13 +65,14 @@ fn main() -> ExitCode {
 }
 
 // New: this item.
-/// Submits tasks `0..tasks`, made by `make_task(id, panics)` where `panics` is true for the
+/// Submits tasks `0..tasks`, made by `make_task(task, panics)` where `panics` is true for the
 /// `--panic-task`, and keeps one handle per task, by id. Once no worker is left to take a task
 /// (`--workers 1 --panic-task 0` gets there), says so and stops: the handles so far still count.
 fn submit_all<F, R>(
     pool: &WorkerPool,
     args: &Args,
-    make_task: impl Fn(usize, bool) -> F,
+    workload: &'static Workload,
+    make_task: impl Fn(HandedTask, bool) -> F,
 ) -> Vec<TaskHandle<R>>
 where
     F: FnOnce() -> R + Send + 'static,
@@ -81,7 +81,8 @@ where
     // Grows with the tasks submitted, rather than reserving room for all of them up front.
     let mut handles = Vec::new();
     for id in 0..args.run.tasks {
-        match pool.submit(make_task(id, args.panic_task == Some(id))) {
+        let panics = args.panic_task == Some(id);
+        match workload.hand_over_with(id, |task| pool.submit(make_task(task, panics))) {
             Ok(handle) => handles.push(handle),
             Err(error) => {
                 eprintln!("error: task {id} and the ones after it were not submitted: {error}");
@@ -98,11 +99,10 @@ where
 fn collect_in_order(
     pool: WorkerPool,
     args: &Args,
-    workload: &Arc<Workload>,
+    workload: &'static Workload,
 ) -> Collected<TaskLost> {
-    let handles = submit_all(&pool, args, |id, panics| {
-        let workload = Arc::clone(workload);
-        move || workload.square(id, panics)
+    let handles = submit_all(&pool, args, workload, |task, panics| {
+        move || task.square(panics)
     });
     // Joining while the pool still runs: each value is taken as soon as its turn comes.
     let collected = Collected::in_order(handles.into_iter().map(TaskHandle::join));
@@ -116,18 +116,18 @@ fn collect_in_order(
 fn collect_as_completed(
     pool: WorkerPool,
     args: &Args,
-    workload: &Arc<Workload>,
+    workload: &'static Workload,
 ) -> Collected<TaskLost> {
     // Unbounded: at most one value per task, and a worker must never wait on a slow reader.
     let (done_sender, done) = crossbeam_channel::unbounded();
     // The reader runs while tasks are still being submitted. Its loop ends when every sender is
     // gone: ours below, and one per task, dropped when the task finishes or is discarded.
     let reader = thread::spawn(move || done.iter().collect::<Vec<u64>>());
-    let handles = submit_all(&pool, args, |id, panics| {
-        let (workload, done_sender) = (Arc::clone(workload), done_sender.clone());
+    let handles = submit_all(&pool, args, workload, |task, panics| {
+        let done_sender = done_sender.clone();
         // The reader outlives every sender, so this send cannot fail.
         move || {
-            let _ = done_sender.send(workload.square(id, panics));
+            let _ = done_sender.send(task.square(panics));
         }
     });
     drop(done_sender);

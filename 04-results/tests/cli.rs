@@ -1,7 +1,10 @@
 //! The demo's command line: results in both orders, the checksum, a lost result, and clear errors
 //! for bad input.
 
-use harness::testing::{Demo, assert_summary_keys, last_line, stderr, stdout, value, words};
+use harness::record::QUEUE_DEPTH;
+use harness::testing::{
+    Demo, assert_summary_keys, last_line, stderr, stdout, timeline, timeline_rows, value, words,
+};
 use std::process::Output;
 
 const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_04-results"));
@@ -164,4 +167,38 @@ fn a_run_with_no_worker_left_still_ends_with_its_summary() {
             "{args:?}: {summary}"
         );
     }
+}
+
+#[test]
+fn the_trace_shows_the_tasks_the_submit_calls_and_the_queue_depth() {
+    for order in ["", " --as-completed"] {
+        let args = format!("--tasks 20 --workers 2 --queue 2 --task sleep:1ms --quiet{order}");
+        let (_, trace) = DEMO.run_traced(&words(&args));
+        let threads = trace.assert_tasks(20, 2);
+        assert!(
+            threads.iter().all(|name| name.starts_with("worker-")),
+            "{threads:?}"
+        );
+        // One span per call to `submit`, which waits inside while the queue is full.
+        let waits = trace.waits_on("main");
+        assert_eq!(waits.len(), 20, "{waits:?}");
+        assert!(!trace.counter(QUEUE_DEPTH).is_empty());
+    }
+}
+
+#[test]
+fn the_timeline_shows_the_workers_the_submitter_and_the_queue() {
+    let args = words("--tasks 20 --workers 2 --queue 2 --task sleep:1ms --quiet --timeline");
+    let stdout = stdout(&DEMO.assert_runs(&args));
+    let rows = timeline_rows(&timeline(&stdout));
+    assert_eq!(
+        rows,
+        ["worker-0", "worker-1", "submitter", "queue"],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_trace_that_cannot_be_written_stops_the_run_before_it_starts() {
+    DEMO.assert_unwritable_trace_refused(&["--tasks", "5"]);
 }

@@ -4,7 +4,6 @@
 use std::io::{self, Write};
 use std::panic;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
@@ -52,13 +51,10 @@ fn panic_report(panics: &[(usize, TaskPanicked)], tasks: usize) -> String {
         .take(SHOWN)
         .map(|(id, panicked)| format!("task {id}: \"{}\"", panicked.message()))
         .collect();
-    let mut report = format!(
-        "panicked: {} of {tasks} tasks, caught and isolated; {}",
-        panics.len(),
-        shown.join(", ")
-    );
-    if panics.len() > SHOWN {
-        report.push_str(&format!(" and {} more", panics.len() - SHOWN));
+    let (count, shown) = (panics.len(), shown.join(", "));
+    let mut report = format!("panicked: {count} of {tasks} tasks, caught and isolated; {shown}");
+    if count > SHOWN {
+        report.push_str(&format!(" and {} more", count - SHOWN));
     }
     report
 }
@@ -67,14 +63,14 @@ fn main() -> ExitCode {
     let args = Args::parse();
     args.pool.check_threads::<Args>();
     install_panic_hook(args.run.quiet);
-    let workload = Arc::new(Workload::new(&args.run));
+    let workload = Workload::new(&args.run).leak();
     let pool = harness::start_pool(|| ResilientPool::new(args.pool.workers, args.pool.queue));
 
     let start = Instant::now();
     let collected = if args.collect.as_completed {
-        collect_as_completed(&pool, &args, &workload)
+        collect_as_completed(&pool, &args, workload)
     } else {
-        collect_in_order(&pool, &args, &workload)
+        collect_in_order(&pool, &args, workload)
     };
     // New: read once every task has finished. Each worker that caught a panic is still there.
     let active_workers = pool.active_workers();
@@ -96,9 +92,8 @@ fn main() -> ExitCode {
 // New: this item.
 /// Replaces the default panic report for tasks with one short line.
 ///
-/// The default hook reports every panic, caught or not, with its location and a backtrace note:
-/// planned panics would bury the output. Only the program sets the one hook a process has (never
-/// the library); other panics, such as a bug in `main`, still get the default report.
+/// The default hook reports every panic, caught or not, with its location: planned panics would
+/// bury the output. Only the program sets the one hook a process has (never the library).
 fn install_panic_hook(quiet: bool) {
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
@@ -120,28 +115,33 @@ fn install_panic_hook(quiet: bool) {
 type Outcomes = Collected<TaskPanicked>;
 
 /// One handle per task, joined in submission order, so each value lines up with its input.
-fn collect_in_order(pool: &ResilientPool, args: &Args, workload: &Arc<Workload>) -> Outcomes {
+fn collect_in_order(pool: &ResilientPool, args: &Args, workload: &'static Workload) -> Outcomes {
     // New: no error to handle. The pool replaces dead workers, so `submit` cannot fail.
     let mut handles = Vec::new();
     for id in 0..args.run.tasks {
-        let (workload, panics) = (Arc::clone(workload), args.panics(id));
-        handles.push(pool.submit(move || workload.square(id, panics)));
+        let panics = args.panics(id);
+        handles.push(workload.hand_over_with(id, |task| pool.submit(move || task.square(panics))));
     }
     Collected::in_order(handles.into_iter().map(TaskHandle::join))
 }
 
 /// Every task sends its value into one shared channel the moment it has it, so the channel holds
 /// the values in the order they arrived. The handles tell which tasks panicked, and why.
-fn collect_as_completed(pool: &ResilientPool, args: &Args, workload: &Arc<Workload>) -> Outcomes {
+fn collect_as_completed(
+    pool: &ResilientPool,
+    args: &Args,
+    workload: &'static Workload,
+) -> Outcomes {
     // Unbounded: at most one value per task, and a worker must never wait to send one.
     let (done_sender, done) = crossbeam_channel::unbounded();
     let mut handles = Vec::new();
     for id in 0..args.run.tasks {
-        let (workload, panics) = (Arc::clone(workload), args.panics(id));
-        let done_sender = done_sender.clone();
+        let (panics, done_sender) = (args.panics(id), done_sender.clone());
         // `done` outlives every sender, so this send cannot fail.
-        handles.push(pool.submit(move || {
-            let _ = done_sender.send(workload.square(id, panics));
+        handles.push(workload.hand_over_with(id, |task| {
+            pool.submit(move || {
+                let _ = done_sender.send(task.square(panics));
+            })
         }));
     }
     let outcomes: Vec<_> = handles.into_iter().map(TaskHandle::join).collect();

@@ -1,7 +1,10 @@
 //! The demo's command line: panics counted and reported, every worker still alive, the checksum
 //! of the tasks that did not panic, and clear errors for bad input.
 
-use harness::testing::{Demo, assert_summary_keys, last_line, stderr, stdout, value, words};
+use harness::record::QUEUE_DEPTH;
+use harness::testing::{
+    Demo, assert_summary_keys, last_line, stderr, stdout, timeline, timeline_rows, value, words,
+};
 
 const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_05-panic-resilient"));
 
@@ -155,4 +158,50 @@ fn more_workers_than_the_thread_limit_need_no_limit() {
 #[test]
 fn numbers_that_parse_but_cannot_run_are_refused_with_their_limit() {
     DEMO.assert_counts_refused_above_their_limits(&["--tasks", "--queue", "--workers"]);
+}
+
+#[test]
+fn the_trace_shows_every_task_its_panics_and_the_queue_depth() {
+    let args = words("--tasks 20 --workers 2 --queue 2 --task sleep:1ms --panic-every 5 --quiet");
+    let (output, trace) = DEMO.run_traced(&args);
+    let threads = trace.assert_tasks(20, 2);
+    assert!(
+        threads.iter().all(|name| name.starts_with("worker-")),
+        "{threads:?}"
+    );
+    assert_eq!(value(&last_line(&output), "panicked"), "4");
+    // Tasks 0, 5, 10 and 15 panicked: an instant each, on the worker that ran them.
+    let panics: Vec<&str> = trace
+        .phase("i")
+        .filter_map(|event| event["name"].as_str())
+        .collect();
+    assert_eq!(panics.len(), 4, "{panics:?}");
+    assert!(
+        panics.iter().all(|name| name.ends_with(" panicked")),
+        "{panics:?}"
+    );
+    assert_eq!(trace.waits_on("main").len(), 20);
+    assert!(!trace.counter(QUEUE_DEPTH).is_empty());
+}
+
+#[test]
+fn the_timeline_shows_the_workers_the_submitter_and_the_queue() {
+    let args = words("--tasks 20 --workers 2 --queue 2 --task sleep:1ms --quiet --timeline");
+    let stdout = stdout(&DEMO.assert_runs(&args));
+    let timeline = timeline(&stdout);
+    assert_eq!(
+        timeline_rows(&timeline),
+        ["worker-0", "worker-1", "submitter", "queue"]
+    );
+    // Task 0 panics: its worker's row says so.
+    assert!(
+        timeline
+            .iter()
+            .any(|line| line.starts_with("worker-") && line.contains('!'))
+    );
+}
+
+#[test]
+fn a_trace_that_cannot_be_written_stops_the_run_before_it_starts() {
+    DEMO.assert_unwritable_trace_refused(&["--tasks", "5"]);
 }

@@ -9,7 +9,7 @@
 
 use std::env;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -19,7 +19,8 @@ use clap::{Args, CommandFactory};
 use crate::limits::{LimitArgs, parse_between, parse_queue, parse_tasks, parse_workers};
 use crate::task::{TaskSpec, format_duration, parse_duration};
 
-/// The flags every demo takes: how many tasks, what each one does, and how much to print.
+/// The flags every demo takes: how many tasks, what each one does, how much to print, and what to
+/// record (see [`record`](crate::record)).
 #[derive(Debug, Clone, Args)]
 pub struct TaskArgs {
     /// How many tasks to run (at most 10000000).
@@ -34,6 +35,15 @@ pub struct TaskArgs {
     /// Print only the summary and the reports before it: no line per task, no list of results.
     #[arg(long)]
     pub quiet: bool,
+
+    /// After the run, draw what each thread did over time, and the queue, in at most 100 columns.
+    #[arg(long)]
+    pub timeline: bool,
+
+    /// Write a trace of the run to FILE (Chrome's trace format), to open in ui.perfetto.dev or
+    /// chrome://tracing. Records tasks 0 to 99999.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 /// The flags of a pool of fixed size whose queue has no limit (stage 02).
@@ -200,6 +210,18 @@ mod tests {
         assert_eq!(demo.run.task.to_string(), "sleep:100ms");
         assert!(!demo.run.quiet);
         assert_eq!((demo.pool.workers, demo.pool.queue), (4, 8));
+    }
+
+    #[test]
+    fn the_trace_help_names_the_last_task_it_records() {
+        let command = Demo::command();
+        let trace = command
+            .get_arguments()
+            .find(|arg| arg.get_id() == "trace")
+            .expect("--trace is an argument");
+        let help = trace.get_help().expect("--trace has help").to_string();
+        let last = crate::record::MAX_RECORDED_TASKS - 1;
+        assert!(help.contains(&format!("0 to {last}")), "{help}");
     }
 
     #[test]

@@ -1,19 +1,26 @@
 //! A run's tasks as the demos submit them, and what stages 04 and 05 collect from them.
 
 use std::fmt;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use clap::error::ErrorKind;
 
 use crate::args::{BoundedPoolArgs, TaskArgs};
 use crate::output::Output;
+use crate::record::{Recorder, Shape, TaskRecording, Waiting};
 use crate::summary::Summary;
 use crate::task::{TaskSpec, Work, ideal};
 use crate::track::Tracker;
 
 /// The tasks of one run: how many, the calibrated work each one does, the tracker that counts
-/// them, whether each prints a line when it is done, and the output they print it to. The tasks
-/// share it through an `Arc`.
+/// them, whether each prints a line when it is done, and the output they print it to; and, if
+/// `--timeline` or `--trace` asked for it, the recorder that notes when each task ran. The tasks
+/// borrow it for the whole program: see [`Workload::leak`] and [`Workload::hand_over`].
 #[derive(Debug)]
 pub struct Workload {
     tasks: usize,
@@ -22,11 +29,29 @@ pub struct Workload {
     tracker: Tracker,
     quiet: bool,
     output: Output,
+    /// Present only when the run records: otherwise recording costs a task a branch where it is
+    /// handed over and one where it runs, no more.
+    recorder: Option<Recorder>,
+    timeline: bool,
+    trace: Option<TraceFile>,
+}
+
+/// Where `--trace` writes: the file, created before the run so that a path that cannot be
+/// written stops the demo before it starts, and its path, for the messages.
+#[derive(Debug)]
+struct TraceFile {
+    path: PathBuf,
+    file: File,
 }
 
 impl Workload {
     /// Prepares the run that `args` describe, calibrating CPU work once (see [`Work::new`]).
+    ///
+    /// With `--trace`, creates the trace file first: if it cannot be created, the demo exits with
+    /// status 2 and a one-line `error:` that names the flag and the path, as for any bad value,
+    /// before any task runs.
     pub fn new(args: &TaskArgs) -> Self {
+        let trace = args.trace.as_deref().map(create_trace);
         Workload {
             tasks: args.tasks,
             spec: args.task,
@@ -34,7 +59,61 @@ impl Workload {
             tracker: Tracker::default(),
             quiet: args.quiet,
             output: Output::default(),
+            recorder: (args.timeline || trace.is_some()).then(Recorder::new),
+            timeline: args.timeline,
+            trace,
         }
+    }
+
+    /// Gives the workload the program's lifetime, so that every task can borrow it.
+    ///
+    /// A pool's tasks must be `'static`. Sharing the workload through an `Arc` would do, but a
+    /// clone per task, dropped on the worker, costs more than all of the demo's bookkeeping (see
+    /// "What each feature costs" in `docs/README.md`). A demo runs one workload until it exits,
+    /// so it is leaked on purpose, once: nothing is lost that the exit would not free anyway.
+    pub fn leak(self) -> &'static Workload {
+        Box::leak(Box::new(self))
+    }
+
+    /// Hands task `id` over: returns what it needs to run, to move into the pool's closure,
+    /// `move || task.run()`. When the run records, it notes this moment too: the task waits
+    /// in the queue from here until a worker starts it.
+    ///
+    /// Call it right before handing the task to the pool (or, in stage 01, to its thread).
+    pub fn hand_over(&'static self, id: usize) -> HandedTask {
+        let handed = self
+            .recorder
+            .as_ref()
+            .and_then(|recorder| recorder.handed_over(id));
+        HandedTask {
+            workload: self,
+            id,
+            handed,
+        }
+    }
+
+    /// Hands task `id` over (see [`Workload::hand_over`]) through `submit`, a pool's submit call
+    /// that may wait while the queue is full: `|task| pool.submit(move || task.run())`. Returns
+    /// what `submit` returns. When the run records, the whole call is noted as a wait of the
+    /// submitter, and the task enters the queue when it returns.
+    pub fn hand_over_with<R>(&'static self, id: usize, submit: impl FnOnce(HandedTask) -> R) -> R {
+        let task = self.hand_over(id);
+        let handed = task.handed;
+        let submitted = submit(task);
+        if let (Some(recorder), Some(handed)) = (&self.recorder, handed) {
+            recorder.waited(id, handed, Instant::now(), Waiting::InSubmit);
+        }
+        submitted
+    }
+
+    /// How long the submitter has waited for a slot in the queue for task `id`, since `since`.
+    /// When the run records, notes the wait, which has just ended.
+    pub fn waited_for_slot(&self, id: usize, since: Instant) -> Duration {
+        let now = Instant::now();
+        if let Some(recorder) = &self.recorder {
+            recorder.waited(id, since, now, Waiting::ForSlot);
+        }
+        now.duration_since(since)
     }
 
     /// Runs task `id` on the current thread: the work, counted by the tracker, then (unless
@@ -82,16 +161,67 @@ impl Workload {
         self.output.line(line);
     }
 
-    /// Ends the run: prints `last`, the summary line with any keys the stage appends to it, and
-    /// returns the exit status, 0 only if the run `succeeded` and its output could be written
-    /// (see [`Output::exit_code`]). Every run that started tasks ends here.
+    /// Ends the run: prints the timeline and writes the trace if the flags asked for them, then
+    /// prints `last`, the summary line with any keys the stage appends to it, and returns the exit
+    /// status, 0 only if the run `succeeded`, its trace (if any) was written, and its output could
+    /// be written (see [`Output::exit_code`]). Every run that started tasks ends here, on the
+    /// thread that submitted them, once every task has ended.
     pub fn finish(&self, last: impl fmt::Display, succeeded: bool) -> ExitCode {
+        let recorded = self.show_recording();
         self.output.line(last);
-        self.output.exit_code(succeeded)
+        self.output.exit_code(succeeded && recorded)
+    }
+
+    /// Prints the timeline (`--timeline`) and writes the trace (`--trace`), if asked. Returns
+    /// false if the trace could not be written, once that is said on stderr.
+    fn show_recording(&self) -> bool {
+        let Some(recorder) = &self.recorder else {
+            return true;
+        };
+        let recording = recorder.finish(self.tasks);
+        if recording.missing_threads > 0 {
+            eprintln!(
+                "warning: {} threads did not hand their events over in time: the timeline and \
+                 the trace lack their tasks",
+                recording.missing_threads
+            );
+        }
+        if self.timeline {
+            self.output.print(recording.timeline());
+        }
+        let Some(trace) = &self.trace else {
+            return true;
+        };
+        let mut writer = BufWriter::new(&trace.file);
+        // `flush`, because a `BufWriter` dropped unflushed would lose its error.
+        match recording
+            .write_trace(&mut writer)
+            .and_then(|()| writer.flush())
+        {
+            Ok(()) => {
+                self.output.line(format_args!(
+                    "trace: {} tasks written to {}: open it in https://ui.perfetto.dev or \
+                     chrome://tracing",
+                    recording.recorded_tasks(),
+                    trace.path.display()
+                ));
+                true
+            }
+            Err(error) => {
+                eprintln!(
+                    "error: could not write the trace to {}: {error}",
+                    trace.path.display()
+                );
+                false
+            }
+        }
     }
 
     /// The summary line of this run, which took `elapsed` on `workers` threads (`None`: a thread
     /// per task) fed by a queue of `queue` tasks (`None`: no queue, or one without a limit).
+    ///
+    /// When the run records, this is also how its timeline and trace learn what `stage` it was,
+    /// and whether it had a queue.
     pub fn summary(
         &self,
         stage: &'static str,
@@ -99,6 +229,13 @@ impl Workload {
         workers: Option<usize>,
         queue: Option<usize>,
     ) -> Summary<'_> {
+        if let Some(recorder) = &self.recorder {
+            let shape = match workers {
+                None => Shape::ThreadPerTask,
+                Some(_) => Shape::Pool { queue },
+            };
+            recorder.describe(format!("stage {stage}"), shape);
+        }
         Summary {
             stage,
             tasks: self.tasks,
@@ -141,6 +278,68 @@ impl Workload {
             let thread = thread::current();
             let name = thread.name().unwrap_or("?");
             self.output.line(format_args!("task {id} done on {name}"));
+        }
+    }
+}
+
+/// One task of a [`Workload`], handed over to run: made by [`Workload::hand_over`], and moved
+/// into the closure that a pool (or, in stage 01, a thread) runs.
+///
+/// It borrows the workload for the whole program (see [`Workload::leak`]), so that the closure
+/// is `'static`, as a pool's tasks must be: the pool's threads may outlive any shorter borrow.
+#[derive(Debug)]
+pub struct HandedTask {
+    workload: &'static Workload,
+    id: usize,
+    /// When it was handed over, if the run records it.
+    handed: Option<Instant>,
+}
+
+impl HandedTask {
+    /// The task's number.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// Runs the task on the current thread: see [`Workload::run`].
+    pub fn run(self) {
+        let _recording = self.recording();
+        self.workload.run(self.id);
+    }
+
+    /// Runs the task on the current thread and returns `id * id`, or panics if `panics` is true:
+    /// see [`Workload::square`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if `panics` is true: that is what it is for.
+    pub fn square(self, panics: bool) -> u64 {
+        let _recording = self.recording();
+        self.workload.square(self.id, panics)
+    }
+
+    /// Starts recording the task if the run records it. The guard records the task as it is
+    /// dropped: after the task's own guard, the tracker's, so also when the task panics.
+    fn recording(&self) -> Option<TaskRecording<'_>> {
+        let handed = self.handed?;
+        let recorder = self.workload.recorder.as_ref()?;
+        Some(recorder.start_task(self.id, handed))
+    }
+}
+
+/// Creates the file that `--trace` names, or exits with status 2, as clap does for a bad value.
+fn create_trace(path: &Path) -> TraceFile {
+    match File::create(path) {
+        Ok(file) => TraceFile {
+            path: path.to_path_buf(),
+            file,
+        },
+        Err(error) => {
+            let message = format!(
+                "invalid value '{}' for '--trace <FILE>': cannot create it: {error}\n",
+                path.display()
+            );
+            clap::Error::raw(ErrorKind::ValueValidation, message).exit()
         }
     }
 }
@@ -204,6 +403,8 @@ mod tests {
             tasks: 3,
             task: "sleep:0ns".parse().unwrap(),
             quiet: true,
+            timeline: false,
+            trace: None,
         };
         Workload::new(&args)
     }

@@ -7,7 +7,10 @@
 //! - [`task`]: what one task does (`sleep:100ms` or `cpu:10us`), calibrated [`Work`], and the
 //!   [`ideal`] time for a run;
 //! - [`track`]: the [`Tracker`] that counts tasks as they run and end;
-//! - [`demo`]: a run's [`Workload`], shared by its tasks, and the results of stages 04 and 05;
+//! - [`demo`]: a run's [`Workload`], shared by its tasks ([`HandedTask`]), and the results of
+//!   stages 04 and 05;
+//! - [`record`]: what `--timeline` and `--trace` show, recorded per thread: the [`Recording`],
+//!   drawn as text or written as a trace for Perfetto;
 //! - [`args`]: the flags every demo takes, as clap structs to `#[command(flatten)]`, and the
 //!   full-queue [`Policy`];
 //! - [`limits`]: the most tasks, queue slots and threads a demo accepts, `--no-limit`, and
@@ -23,6 +26,7 @@ pub mod args;
 pub mod demo;
 pub mod limits;
 pub mod output;
+pub mod record;
 pub mod summary;
 pub mod task;
 #[cfg(feature = "testing")]
@@ -33,12 +37,13 @@ pub use args::{
     BoundedPoolArgs, CollectArgs, Policy, PoolArgs, TaskArgs, exit_invalid, parse_count,
     parse_positive,
 };
-pub use demo::{Collected, Workload};
+pub use demo::{Collected, HandedTask, Workload};
 pub use limits::{
     LimitArgs, MAX_QUEUE, MAX_TASKS, THREAD_LIMIT, THREADS_EXPLAINED, parse_between, parse_queue,
     parse_tasks, parse_workers, start_pool,
 };
 pub use output::Output;
+pub use record::Recording;
 pub use summary::Summary;
 pub use task::{TaskKind, TaskSpec, Work, cores, format_duration, ideal, parse_duration};
 pub use track::{Running, Tracker};

@@ -11,9 +11,16 @@
 //! DEMO.assert_refused(&["--workers", "0"], &["'--workers <N>'"]);
 //! ```
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{self, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use serde_json::Value;
+
+use crate::record::TIMELINE_WIDTH;
 use crate::{MAX_QUEUE, MAX_TASKS, THREAD_LIMIT};
 
 /// The keys every stage from 01 to 05 starts its `summary:` line with, in order.
@@ -55,6 +62,28 @@ impl Demo {
         self.command(args).output().expect("the demo binary runs")
     }
 
+    /// Runs the demo with `args` and `--trace` into a file of its own, asserts that it succeeded,
+    /// and returns what it printed and the trace, read back (see [`Trace::read`]).
+    pub fn run_traced(&self, args: &[&str]) -> (Output, Trace) {
+        // Tests run in parallel, in several processes: the demo, the process and a count make
+        // the file's name unique.
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        let demo = Path::new(self.path).file_stem().unwrap_or_default();
+        let run = RUNS.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{}-{}-{run}.json", demo.to_string_lossy(), process::id());
+        let path = std::env::temp_dir().join(name);
+        let path_text = path
+            .to_str()
+            .expect("the temporary directory has a UTF-8 path");
+        let mut traced = args.to_vec();
+        traced.extend(["--trace", path_text]);
+        let output = self.assert_runs(&traced);
+        let trace = Trace::read(&path);
+        // A trace left behind is only a file in the temporary directory.
+        let _ = fs::remove_file(&path);
+        (output, trace)
+    }
+
     /// Runs the demo with `args` and asserts that it succeeded.
     pub fn assert_runs(&self, args: &[&str]) -> Output {
         let output = self.run(args);
@@ -71,6 +100,19 @@ impl Demo {
             .env("RUST_MIN_STACK", (1_u64 << 50).to_string())
             .output()
             .expect("the demo binary runs")
+    }
+
+    /// Asserts that `--trace` into a path that cannot be written (a directory) stops the demo
+    /// with `args` before any task runs, as [`assert_refused`](Self::assert_refused) does, with an
+    /// error that names the flag and the path.
+    pub fn assert_unwritable_trace_refused(&self, args: &[&str]) {
+        let directory = std::env::temp_dir();
+        let directory = directory
+            .to_str()
+            .expect("the temporary directory has a UTF-8 path");
+        let mut refused = args.to_vec();
+        refused.extend(["--trace", directory]);
+        self.assert_refused(&refused, &["'--trace <FILE>'", directory]);
     }
 
     /// Runs the demo with `args` where no thread can start (see
@@ -234,6 +276,169 @@ pub fn assert_thread_limit_explained(stderr: &str) {
         stderr.contains("kernel.pid_max") && stderr.contains("IO at scale"),
         "{stderr}"
     );
+}
+
+/// A trace that `--trace` wrote, read back as JSON.
+#[derive(Debug)]
+pub struct Trace {
+    /// The events, as the file lists them.
+    pub events: Vec<Value>,
+}
+
+/// A task's span in a [`Trace`], in whole nanoseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceSpan {
+    /// The task's number.
+    pub task: usize,
+    /// The name of the thread it ran on.
+    pub thread: String,
+    /// The thread's id in the trace.
+    pub tid: u64,
+    /// When it started.
+    pub start: u64,
+    /// When it ended.
+    pub end: u64,
+}
+
+impl Trace {
+    /// Reads the trace at `path`, and asserts that it is what Perfetto opens: JSON, an object
+    /// with a list `traceEvents`, whose every event has a phase `ph`, a `pid`, a `tid` and a
+    /// `ts`, and every thread that has an event a name.
+    pub fn read(path: &Path) -> Trace {
+        let text = fs::read_to_string(path).expect("the trace file was written");
+        let file: Value = serde_json::from_str(&text).expect("the trace is JSON");
+        let events = file["traceEvents"]
+            .as_array()
+            .expect("the trace has a list of events")
+            .clone();
+        for event in &events {
+            for key in ["ph", "pid", "tid", "ts", "name"] {
+                assert!(!event[key].is_null(), "no {key} in {event}");
+            }
+        }
+        let trace = Trace { events };
+        let names = trace.thread_names();
+        for event in trace.phase("X").chain(trace.phase("i")) {
+            assert!(
+                names.contains_key(&tid(event)),
+                "an unnamed thread: {event}"
+            );
+        }
+        trace
+    }
+
+    /// The events of phase `ph`: `X` for spans, `C` for counters, `M` for names.
+    pub fn phase<'a>(&'a self, ph: &'a str) -> impl Iterator<Item = &'a Value> {
+        self.events.iter().filter(move |event| event["ph"] == ph)
+    }
+
+    /// The name of each thread, by its id.
+    pub fn thread_names(&self) -> BTreeMap<u64, String> {
+        self.phase("M")
+            .filter(|event| event["name"] == "thread_name")
+            .map(|event| {
+                let name = event["args"]["name"].as_str().expect("a thread's name");
+                (tid(event), name.to_string())
+            })
+            .collect()
+    }
+
+    /// The spans whose name starts with `task `: one per task that ran, as the trace says.
+    pub fn task_spans(&self) -> Vec<TraceSpan> {
+        let names = self.thread_names();
+        self.phase("X")
+            .filter(|event| {
+                event["name"]
+                    .as_str()
+                    .is_some_and(|name| name.starts_with("task "))
+            })
+            .map(|event| {
+                let start = nanos(&event["ts"]);
+                TraceSpan {
+                    task: event["args"]["task"].as_u64().expect("the task's number") as usize,
+                    thread: names[&tid(event)].clone(),
+                    tid: tid(event),
+                    start,
+                    end: start + nanos(&event["dur"]),
+                }
+            })
+            .collect()
+    }
+
+    /// The spans of the thread named `thread` that are not tasks: the submitter's waits.
+    pub fn waits_on(&self, thread: &str) -> Vec<String> {
+        let names = self.thread_names();
+        self.phase("X")
+            .filter(|event| names[&tid(event)] == thread)
+            .filter_map(|event| event["name"].as_str())
+            .filter(|name| !name.starts_with("task "))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The values of the counter named `name`, in order.
+    pub fn counter(&self, name: &str) -> Vec<u64> {
+        self.phase("C")
+            .filter(|event| event["name"] == name)
+            .map(|event| event["args"]["tasks"].as_u64().expect("a count"))
+            .collect()
+    }
+
+    /// Asserts what every run's trace promises: one span for each of tasks `0..tasks`, spans
+    /// that never overlap on one thread, and tasks on at most `most_threads` threads. Returns
+    /// the names of the threads that ran tasks.
+    pub fn assert_tasks(&self, tasks: usize, most_threads: usize) -> BTreeSet<String> {
+        let mut spans = self.task_spans();
+        let mut ids: Vec<usize> = spans.iter().map(|span| span.task).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, (0..tasks).collect::<Vec<_>>(), "one span per task");
+        spans.sort_by_key(|span| (span.tid, span.start));
+        for pair in spans.windows(2) {
+            if pair[0].tid == pair[1].tid {
+                assert!(pair[0].end <= pair[1].start, "spans overlap: {pair:?}");
+            }
+        }
+        let threads: BTreeSet<String> = spans.into_iter().map(|span| span.thread).collect();
+        assert!(threads.len() <= most_threads, "{threads:?}");
+        threads
+    }
+}
+
+fn tid(event: &Value) -> u64 {
+    event["tid"].as_u64().expect("a thread id")
+}
+
+/// A time of the trace, in microseconds with three decimals, as whole nanoseconds.
+fn nanos(micros: &Value) -> u64 {
+    (micros.as_f64().expect("a time") * 1_000.0).round() as u64
+}
+
+/// The lines of the `--timeline` in what a run printed: from its heading to the last line of
+/// its legend. Asserts that there is one, and that none is wider than the timeline's 100 columns.
+pub fn timeline(stdout: &str) -> Vec<&str> {
+    let lines: Vec<&str> = stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("timeline of "))
+        .take_while(|line| !line.starts_with("summary: ") && !line.starts_with("trace: "))
+        .collect();
+    assert!(!lines.is_empty(), "no timeline in {stdout}");
+    for line in &lines {
+        let width = line.chars().count();
+        assert!(width <= TIMELINE_WIDTH, "{width} columns: {line}");
+    }
+    lines
+}
+
+/// The labels of the timeline's rows, from the lines [`timeline`] returns: `worker-0`, ...,
+/// `submitter`, `queue`.
+pub fn timeline_rows<'a>(timeline: &[&'a str]) -> Vec<&'a str> {
+    timeline
+        .iter()
+        .skip(1)
+        .take_while(|line| !line.trim_start().starts_with('|'))
+        .filter(|line| !line.starts_with('('))
+        .filter_map(|line| line.split(' ').next())
+        .collect()
 }
 
 /// `args` split at spaces: `words("--tasks 2 --task sleep:0ns")`.

@@ -1,0 +1,336 @@
+//! [`Recording::write_trace`]: a run in the Chrome Trace Event Format, the JSON that the Perfetto
+//! UI (<https://ui.perfetto.dev>) and `chrome://tracing` open.
+//!
+//! The format is a list of events, each an object with a phase `ph`: `M` names a process or a
+//! thread, `X` is a span of time on a thread (`ts` and `dur`, in microseconds), `i` an instant on
+//! one, and `C` a value of a counter. See the format's description:
+//! <https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use super::{Recording, Waiting};
+
+/// The one process of the trace: the demo.
+const PID: u32 = 1;
+
+/// The name of the counter of tasks waiting in the queue.
+pub const QUEUE_DEPTH: &str = "queue depth";
+
+/// The trace file: an object around the list of events.
+#[derive(Serialize)]
+struct TraceFile<'a> {
+    /// How the viewer shows times; the events' own unit is always the microsecond.
+    #[serde(rename = "displayTimeUnit")]
+    display_time_unit: &'static str,
+    #[serde(rename = "traceEvents")]
+    trace_events: EventList<'a>,
+}
+
+/// The events of a recording, written one by one as they are made: a run of many tasks has
+/// hundreds of thousands, and they are never all in memory at once.
+struct EventList<'a>(&'a Recording);
+
+impl Serialize for EventList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.trace_events())
+    }
+}
+
+/// One event of the trace. The fields a phase does not use are left out.
+#[derive(Debug, Serialize)]
+struct TraceEvent<'a> {
+    name: Cow<'a, str>,
+    /// The phase: what kind of event this is.
+    ph: &'static str,
+    pid: u32,
+    tid: usize,
+    /// When it happened, or began: microseconds from the start of the recording.
+    ts: f64,
+    /// How long a span (`X`) lasted, in microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dur: Option<f64>,
+    /// The scope of an instant (`i`): `t`, its thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<&'static str>,
+    args: EventArgs<'a>,
+}
+
+/// What an event carries besides its time and place: shown when it is selected in the viewer.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum EventArgs<'a> {
+    /// A process's or a thread's name (`M`).
+    Name { name: &'a str },
+    /// Where a thread's track goes, among the others (`M`).
+    SortIndex { sort_index: usize },
+    /// A task's span (`X`): which task, and how long it waited to start after it was handed
+    /// over.
+    Task {
+        task: usize,
+        waited_to_start_us: f64,
+    },
+    /// A submitter's wait (`X`), or a panic (`i`): which task.
+    ForTask { task: usize },
+    /// A counter's value (`C`).
+    Count { tasks: usize },
+}
+
+impl<'a> TraceEvent<'a> {
+    /// An event of phase `ph` on thread `tid`, at `ts`.
+    fn new(
+        name: impl Into<Cow<'a, str>>,
+        ph: &'static str,
+        tid: usize,
+        ts: Duration,
+        args: EventArgs<'a>,
+    ) -> Self {
+        TraceEvent {
+            name: name.into(),
+            ph,
+            pid: PID,
+            tid,
+            ts: micros(ts),
+            dur: None,
+            s: None,
+            args,
+        }
+    }
+
+    /// A span (`X`) from `start` to `end` on thread `tid`.
+    fn span(
+        name: impl Into<Cow<'a, str>>,
+        tid: usize,
+        start: Duration,
+        end: Duration,
+        args: EventArgs<'a>,
+    ) -> Self {
+        TraceEvent {
+            dur: Some(micros(end.saturating_sub(start))),
+            ..TraceEvent::new(name, "X", tid, start, args)
+        }
+    }
+}
+
+impl Recording {
+    /// Writes the recording to `writer` in the Chrome Trace Event Format (JSON), for the Perfetto
+    /// UI or `chrome://tracing`:
+    ///
+    /// - a track per thread, named after it (`M` events named `thread_name`), the submitter's
+    ///   first;
+    /// - a span (`X`) named `task N` for each task, on the track of the thread that ran it;
+    /// - a span for each of the submitter's waits on its own track: `wait for a queue slot` in
+    ///   stage 03, `submit (waits while the queue is full)` for each call to a pool's `submit` in
+    ///   stages 04 and 05;
+    /// - an instant (`i`) named `task N panicked` where a task panicked;
+    /// - for a pool, the counter (`C`) [`QUEUE_DEPTH`]: the tasks waiting in the queue (see
+    ///   [`Recording::queue_depth`]).
+    ///
+    /// # Errors
+    ///
+    /// Returns the writer's error, if a write fails.
+    pub fn write_trace(&self, writer: impl Write) -> io::Result<()> {
+        let file = TraceFile {
+            display_time_unit: "ms",
+            trace_events: EventList(self),
+        };
+        serde_json::to_writer(writer, &file)?;
+        Ok(())
+    }
+
+    /// The events of the trace, in the order they are written.
+    fn trace_events(&self) -> impl Iterator<Item = TraceEvent<'_>> {
+        let name = |name| EventArgs::Name { name };
+        let process = TraceEvent::new("process_name", "M", 0, Duration::ZERO, name(&self.title));
+        // Thread ids are the threads' places in the recording, from 1: the submitter, then the
+        // others by name. `thread_sort_index` keeps the tracks in that order in the viewer.
+        let threads = self.threads.iter().zip(1..).flat_map(move |(thread, tid)| {
+            let named = [
+                TraceEvent::new("thread_name", "M", tid, Duration::ZERO, name(&thread.name)),
+                TraceEvent::new(
+                    "thread_sort_index",
+                    "M",
+                    tid,
+                    Duration::ZERO,
+                    EventArgs::SortIndex { sort_index: tid },
+                ),
+            ];
+            let tasks = thread.tasks.iter().flat_map(move |task| {
+                let waited_to_start_us = micros(task.start.saturating_sub(task.handed));
+                let args = EventArgs::Task {
+                    task: task.id,
+                    waited_to_start_us,
+                };
+                let span =
+                    TraceEvent::span(format!("task {}", task.id), tid, task.start, task.end, args);
+                let panic = task.panicked.then(|| TraceEvent {
+                    s: Some("t"),
+                    ..TraceEvent::new(
+                        format!("task {} panicked", task.id),
+                        "i",
+                        tid,
+                        task.end,
+                        EventArgs::ForTask { task: task.id },
+                    )
+                });
+                [Some(span), panic].into_iter().flatten()
+            });
+            let waits = thread.waits.iter().map(move |wait| {
+                let name = match wait.kind {
+                    Waiting::ForSlot => "wait for a queue slot",
+                    Waiting::InSubmit => "submit (waits while the queue is full)",
+                };
+                let args = EventArgs::ForTask { task: wait.id };
+                TraceEvent::span(name, tid, wait.start, wait.end, args)
+            });
+            named.into_iter().chain(tasks).chain(waits)
+        });
+        // A counter belongs to the process, not to a thread: thread id 0. A thread per task has
+        // no queue, and no depth.
+        let counter = self.queue_depth().into_iter().map(|(at, tasks)| {
+            TraceEvent::new(QUEUE_DEPTH, "C", 0, at, EventArgs::Count { tasks })
+        });
+        std::iter::once(process).chain(threads).chain(counter)
+    }
+}
+
+/// Microseconds, the trace's unit, to the nanosecond.
+fn micros(duration: Duration) -> f64 {
+    duration.as_nanos() as f64 / 1_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::super::{Shape, TaskSpan, ThreadRecord, WaitSpan};
+    use super::*;
+
+    fn us(n: u64) -> Duration {
+        Duration::from_micros(n)
+    }
+
+    fn recording() -> Recording {
+        let task = |id, start, panicked| TaskSpan {
+            id,
+            handed: us(0),
+            start: us(start),
+            end: us(start + 10),
+            panicked,
+        };
+        Recording {
+            title: "stage 03".to_string(),
+            shape: Shape::Pool { queue: Some(1) },
+            tasks: 3,
+            threads: vec![
+                ThreadRecord {
+                    name: "main".to_string(),
+                    submitter: true,
+                    tasks: vec![task(2, 1, false)],
+                    waits: vec![WaitSpan {
+                        id: 1,
+                        start: us(0),
+                        end: us(1),
+                        kind: Waiting::ForSlot,
+                    }],
+                },
+                ThreadRecord {
+                    name: "worker-0".to_string(),
+                    submitter: false,
+                    tasks: vec![task(0, 0, false), task(1, 10, true)],
+                    waits: Vec::new(),
+                },
+            ],
+            missing_threads: 0,
+        }
+    }
+
+    fn events() -> Vec<Value> {
+        let mut json = Vec::new();
+        recording().write_trace(&mut json).unwrap();
+        let trace: Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(trace["displayTimeUnit"], "ms");
+        trace["traceEvents"].as_array().unwrap().clone()
+    }
+
+    fn named<'a>(events: &'a [Value], ph: &str) -> Vec<&'a Value> {
+        events.iter().filter(|event| event["ph"] == ph).collect()
+    }
+
+    #[test]
+    fn every_thread_is_named_and_the_process_too() {
+        let events = events();
+        let names: Vec<(&Value, &Value)> = named(&events, "M")
+            .into_iter()
+            .filter(|event| event["name"] != "thread_sort_index")
+            .map(|event| (&event["tid"], &event["args"]["name"]))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (&Value::from(0), &Value::from("stage 03")),
+                (&Value::from(1), &Value::from("main")),
+                (&Value::from(2), &Value::from("worker-0")),
+            ]
+        );
+    }
+
+    #[test]
+    fn tasks_are_spans_on_their_threads_in_microseconds() {
+        let events = events();
+        let spans = named(&events, "X");
+        let task_1 = spans.iter().find(|span| span["name"] == "task 1").unwrap();
+        assert_eq!(
+            (&task_1["tid"], &task_1["ts"], &task_1["dur"]),
+            (&2.into(), &10.0.into(), &10.0.into())
+        );
+        assert_eq!(task_1["args"]["waited_to_start_us"], 10.0);
+        // The task that ran on the submitter is on its track, beside its wait.
+        let on_main: Vec<&Value> = spans
+            .iter()
+            .filter(|span| span["tid"] == 1)
+            .map(|span| &span["name"])
+            .collect();
+        assert_eq!(on_main, ["task 2", "wait for a queue slot"]);
+    }
+
+    #[test]
+    fn a_panic_is_an_instant_on_its_thread() {
+        let events = events();
+        let panics = named(&events, "i");
+        assert_eq!(panics.len(), 1);
+        assert_eq!(
+            (&panics[0]["name"], &panics[0]["tid"], &panics[0]["s"]),
+            (&"task 1 panicked".into(), &2.into(), &"t".into())
+        );
+    }
+
+    #[test]
+    fn the_queue_depth_is_a_counter() {
+        let events = events();
+        let depth: Vec<(f64, u64)> = named(&events, "C")
+            .into_iter()
+            .map(|event| {
+                assert_eq!(event["name"], QUEUE_DEPTH);
+                (
+                    event["ts"].as_f64().unwrap(),
+                    event["args"]["tasks"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        // Task 1 waited from its wait's end (1 us) until it started (10 us).
+        assert_eq!(depth, [(1.0, 1), (10.0, 0)]);
+    }
+
+    #[test]
+    fn a_thread_per_task_has_no_queue_counter() {
+        let mut run = recording();
+        run.shape = Shape::ThreadPerTask;
+        let mut json = Vec::new();
+        run.write_trace(&mut json).unwrap();
+        assert!(!String::from_utf8(json).unwrap().contains(QUEUE_DEPTH));
+    }
+}
