@@ -1,4 +1,4 @@
-//! Per-task cost of each pool, measured in-process: no child process, no sampler, no demo.
+//! Per-task cost of each pool, measured in-process: no child process, no sampler.
 //!
 //! Every benchmark runs one batch of tasks per iteration (100,000 under `cargo bench`) on a pool
 //! of as many workers as the process has cores, with a queue of 1,024 slots for the bounded pools.
@@ -9,12 +9,14 @@
 //!
 //! The groups:
 //!
-//! - `bare_crossbeam`: boxed closures over a `crossbeam_channel::bounded` queue, written here in
-//!   a few lines. The floor that stage 03 is compared with.
+//! - `bare_crossbeam`: boxed closures over a `crossbeam_channel::bounded` queue, written in a few
+//!   lines. The floor that stage 03 is compared with.
 //! - `stage02`: stage 02's `ThreadPool` (`Arc<Mutex<mpsc::Receiver>>`, unbounded queue).
 //! - `stage03`: stage 03's `WorkerPool`, `submit` with its default blocking policy.
-//! - `stage03_tracker`: the same pool, each task counted by a [`harness::Tracker`] through an
-//!   `Arc` cloned per task, as the demos count theirs: what the demo's bookkeeping adds.
+//! - `stage03_demo`: the same pool driven the way stage 03's demo drives it: each task handed
+//!   over by the demo's [`harness::Workload`] (borrowed for the whole program), `try_submit`
+//!   first, and the task run as the demo runs it (its work, counted by its [`harness::Tracker`]).
+//!   What the demo's bookkeeping adds to the pool.
 //! - `stage04_join_each`: stage 04, one handle (and one result channel) per task; every handle
 //!   kept and joined after the last submit, as stage 04's demo does.
 //! - `stage04_join_batch`: stage 04, the handles joined after every 1,024 submits.
@@ -25,23 +27,24 @@
 //! - `rayon_par_iter`: a rayon pool, `into_par_iter().for_each` over the task numbers; rayon
 //!   splits the range into chunks itself, so it pays far fewer than one hand-over per task.
 //!
-//! Run them with `cargo bench -p measure` (all), or `cargo bench -p measure -- stage03` (the
-//! groups whose name contains `stage03`). Under `cargo test -p measure --benches` each case runs
-//! once, on 1,000 tasks, to check that it works.
+//! The stages' runs are in [`runs`], which `examples/costs.rs` times too. Run them with
+//! `cargo bench -p measure` (all), or `cargo bench -p measure -- stage03` (the groups whose name
+//! contains `stage03`). Under `cargo test -p measure --benches` each case runs once, on 1,000
+//! tasks, to check that it works.
 
-use std::sync::{Arc, OnceLock};
-use std::thread;
+// Some runs serve only the feature ladder of `examples/costs.rs`.
+#[allow(dead_code)]
+mod runs;
+
+use std::sync::OnceLock;
 
 use divan::Bencher;
-use harness::{Tracker, Work};
+use harness::Work;
 use rayon::prelude::*;
 
 fn main() {
     divan::main();
 }
-
-/// Each bounded pool's queue, in slots.
-const QUEUE: usize = 1_024;
 
 /// The task kinds every group runs; see [`Task`].
 const KINDS: [&str; 2] = ["empty", "cpu:1us"];
@@ -86,143 +89,72 @@ impl Task {
         }
     }
 
-    fn run(self) {
-        if let Task::Cpu(work) = self {
-            work.run();
+    /// The task as the runs take it: a function of the task's id, which it ignores.
+    fn body(self) -> impl runs::Task {
+        move |_id| {
+            if let Task::Cpu(work) = self {
+                work.run();
+            }
         }
     }
 }
 
-/// The floor: boxed closures over a bounded crossbeam channel, one receiver clone per worker.
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn bare_crossbeam(bencher: Bencher<'_, '_>, kind: &str) {
-    type Job = Box<dyn FnOnce() + Send>;
-    let task = Task::named(kind);
-    bencher.bench_local(|| {
-        let (sender, receiver) = crossbeam_channel::bounded::<Job>(QUEUE);
-        let threads: Vec<_> = (0..workers())
-            .map(|_| {
-                let receiver = receiver.clone();
-                thread::spawn(move || {
-                    for job in receiver {
-                        job();
-                    }
-                })
-            })
-            .collect();
-        for _ in 0..tasks() {
-            sender
-                .send(Box::new(move || task.run()))
-                .expect("workers alive");
-        }
-        drop(sender);
-        for thread in threads {
-            thread.join().expect("no task panics");
-        }
-    });
+    let task = Task::named(kind).body();
+    bencher.bench_local(|| runs::bare_boxed(workers(), tasks(), task));
 }
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn stage02(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind);
-    bencher.bench_local(|| {
-        let pool = stage02_mutex_receiver_pool::ThreadPool::new(workers());
-        for _ in 0..tasks() {
-            pool.execute(move || task.run());
-        }
-        drop(pool);
-    });
+    let task = Task::named(kind).body();
+    bencher.bench_local(|| runs::stage02(workers(), tasks(), task));
 }
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn stage03(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind);
-    bencher.bench_local(|| {
-        let pool = stage03_crossbeam_bounded::WorkerPool::new(workers(), QUEUE);
-        for _ in 0..tasks() {
-            pool.submit(move || task.run()).expect("workers alive");
-        }
-        pool.shutdown();
-    });
+    let task = Task::named(kind).body();
+    bencher.bench_local(|| runs::stage03(workers(), tasks(), task));
 }
 
-/// Stage 03 with the demos' bookkeeping: an `Arc` clone per task, and the tracker's guard
-/// (`start`, then its drop) around the work.
+/// Stage 03 as its demo drives it. The demo runs an empty task as `cpu:0ns`, as the
+/// measurements run it; the workload is made (and its CPU work calibrated) once per case, and
+/// keeps counting from one iteration to the next.
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage03_tracker(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind);
-    bencher.bench_local(|| {
-        let tracker = Arc::new(Tracker::default());
-        let pool = stage03_crossbeam_bounded::WorkerPool::new(workers(), QUEUE);
-        for _ in 0..tasks() {
-            let tracker = Arc::clone(&tracker);
-            pool.submit(move || {
-                let _running = tracker.start();
-                task.run();
-            })
-            .expect("workers alive");
-        }
-        pool.shutdown();
-        assert_eq!(tracker.completed(), tasks());
-    });
+fn stage03_demo(bencher: Bencher<'_, '_>, kind: &str) {
+    let task = match kind {
+        "empty" => "cpu:0ns",
+        other => other,
+    };
+    let workload = runs::quiet_workload(tasks(), task).leak();
+    bencher.bench_local(|| runs::stage03_demo(workers(), tasks(), workload));
 }
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn stage04_join_each(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind);
-    bencher.bench_local(|| {
-        let pool = stage04_results::WorkerPool::new(workers(), QUEUE);
-        let handles: Vec<_> = (0..tasks())
-            .map(|_| pool.submit(move || task.run()).expect("workers alive"))
-            .collect();
-        for handle in handles {
-            handle.join().expect("no task panics");
-        }
-        pool.shutdown();
-    });
+    let task = Task::named(kind).body();
+    bencher.bench_local(|| runs::stage04_join_each(workers(), tasks(), task));
 }
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn stage04_join_batch(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind);
-    bencher.bench_local(|| {
-        let pool = stage04_results::WorkerPool::new(workers(), QUEUE);
-        let mut handles = Vec::with_capacity(QUEUE);
-        let mut left = tasks();
-        while left > 0 {
-            let batch = left.min(QUEUE);
-            handles.extend((0..batch).map(|_| pool.submit(move || task.run()).expect("alive")));
-            for handle in handles.drain(..) {
-                handle.join().expect("no task panics");
-            }
-            left -= batch;
-        }
-        pool.shutdown();
-    });
+    let task = Task::named(kind).body();
+    bencher.bench_local(|| runs::stage04_join_batch(workers(), tasks(), task));
 }
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn stage05(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind);
-    bencher.bench_local(|| {
-        let pool = stage05_panic_resilient::ResilientPool::new(workers(), QUEUE);
-        let handles: Vec<_> = (0..tasks())
-            .map(|_| pool.submit(move || task.run()))
-            .collect();
-        for handle in handles {
-            handle.join().expect("no task panics");
-        }
-        pool.shutdown();
-    });
+    let task = Task::named(kind).body();
+    bencher.bench_local(|| runs::stage05_join_each(workers(), tasks(), task));
 }
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn threadpool(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind);
+    let task = Task::named(kind).body();
     bencher.bench_local(|| {
         let pool = threadpool::ThreadPool::new(workers());
-        for _ in 0..tasks() {
-            pool.execute(move || task.run());
+        for id in 0..tasks() {
+            pool.execute(move || task(id));
         }
         pool.join();
     });
@@ -237,12 +169,12 @@ fn rayon_pool() -> rayon::ThreadPool {
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn rayon_scope(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind);
+    let task = Task::named(kind).body();
     bencher.bench_local(|| {
         let pool = rayon_pool();
         pool.scope(|scope| {
-            for _ in 0..tasks() {
-                scope.spawn(move |_| task.run());
+            for id in 0..tasks() {
+                scope.spawn(move |_| task(id));
             }
         });
     });
@@ -250,9 +182,9 @@ fn rayon_scope(bencher: Bencher<'_, '_>, kind: &str) {
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn rayon_par_iter(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind);
+    let task = Task::named(kind).body();
     bencher.bench_local(|| {
         let pool = rayon_pool();
-        pool.install(|| (0..tasks()).into_par_iter().for_each(|_| task.run()));
+        pool.install(|| (0..tasks()).into_par_iter().for_each(task));
     });
 }

@@ -16,6 +16,7 @@ mod probe;
 mod report;
 mod scenario;
 mod stages;
+mod timeline;
 
 use std::fs;
 use std::io;
@@ -29,8 +30,8 @@ use indicatif::ProgressBar;
 use peer::PeerArgs;
 use report::Machine;
 use scenario::{
-    Options, Report, Scenario, Size, granularity, io_at_scale, overhead, policies, run_all,
-    same_job, scaling, sizing,
+    Options, Report, Scenario, Size, costs, granularity, io_at_scale, overhead, policies, run_all,
+    same_job, scaling, sizing, timelines,
 };
 use stages::{Profile, Readiness, Workspace};
 
@@ -146,6 +147,17 @@ fn measure(cli: &Cli) -> io::Result<()> {
     };
     for scenario in scenarios {
         let scenario_started = Instant::now();
+        if scenario == Scenario::Timelines {
+            // Not a table and a chart, but a chart per run, in blocks of two sections.
+            let drawn = timelines::run(&ready, options);
+            eprintln!(
+                "{} took {:.0} s",
+                scenario.name(),
+                scenario_started.elapsed().as_secs_f64()
+            );
+            write_timelines(&destination, &drawn, &machine, &command)?;
+            continue;
+        }
         let report = run_scenario(scenario, &ready, options);
         eprintln!(
             "{} took {:.0} s",
@@ -239,6 +251,9 @@ fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Repo
             let runs = run_all(name, overhead::plan(options), ready, limit, rounds);
             overhead::report(runs, rounds)
         }
+        // In-process, by an example that links the stages: it needs the workspace to build it.
+        Scenario::Costs => costs::run(&Workspace::locate(), options),
+        Scenario::Timelines => unreachable!("measure() draws the timelines with write_timelines"),
     }
 }
 
@@ -291,6 +306,63 @@ fn write(destination: &Destination, report: &Report, text: &str) -> io::Result<(
         // Nothing was measured: a chart from an earlier run would no longer match the table.
         None if path.exists() => fs::remove_file(path)?,
         None => {}
+    }
+    Ok(())
+}
+
+/// Prints and writes the timelines: a block for each section of the docs that shows them, and a
+/// chart per run. `--out` gets `NAME.md` per block, `timelines.tsv` and the charts.
+fn write_timelines(
+    destination: &Destination,
+    drawn: &timelines::Timelines,
+    machine: &Machine,
+    command: &str,
+) -> io::Result<()> {
+    let name = Scenario::Timelines.name();
+    for section in timelines::Section::ALL {
+        let block = section.block();
+        let text = format!(
+            "{}\n\n{}\n",
+            machine.markdown(command),
+            drawn.block(section).trim_end()
+        );
+        println!("\n## {block}\n\n{text}");
+        match destination {
+            Destination::Nowhere => {}
+            Destination::Docs(folder) => {
+                let readme = folder.join("README.md");
+                if report::rewrite_blocks(&[&readme], block, &text)? == 0 {
+                    eprintln!(
+                        "warning: no <!-- measure:begin {block} --> block in {}",
+                        readme.display()
+                    );
+                }
+            }
+            Destination::Folder(folder) => {
+                fs::create_dir_all(folder)?;
+                fs::write(folder.join(format!("{block}.md")), text)?;
+            }
+        }
+    }
+    let folder = match destination {
+        Destination::Nowhere => return Ok(()),
+        Destination::Docs(folder) => folder,
+        Destination::Folder(folder) => {
+            fs::write(
+                folder.join(format!("{name}.tsv")),
+                report::tsv(name, &drawn.runs()),
+            )?;
+            folder
+        }
+    };
+    fs::create_dir_all(folder.join("charts"))?;
+    for (path, svg) in drawn.charts(folder) {
+        match svg {
+            Some(svg) => fs::write(path, svg)?,
+            // Not drawn this time: the block no longer shows the chart of an earlier run.
+            None if path.exists() => fs::remove_file(path)?,
+            None => {}
+        }
     }
     Ok(())
 }

@@ -3,7 +3,6 @@
 //! as it runs the stages.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -72,6 +71,13 @@ pub fn run(args: &PeerArgs) -> ExitCode {
         .exit(),
         (_, workers) => workers.unwrap_or(DEFAULT_WORKERS),
     };
+    if args.run.timeline || args.run.trace.is_some() {
+        clap::Error::raw(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--timeline and --trace record the stages' demos; the peers record nothing\n",
+        )
+        .exit();
+    }
     let (tasks, task) = (args.run.tasks, args.run.task);
     let job = Job {
         work: Work::new(task),
@@ -79,7 +85,9 @@ pub fn run(args: &PeerArgs) -> ExitCode {
         tracker: Tracker::default(),
         quiet: args.run.quiet,
     };
-    let job = Arc::new(job);
+    // Borrowed by every task for the rest of the process, as the stages' demos borrow their
+    // workload (`Workload::leak`): no reference count to update per task.
+    let job: &'static Job = Box::leak(Box::new(job));
     let start = Instant::now();
     let outcome = match args.peer {
         Peer::Sequential => {
@@ -87,12 +95,12 @@ pub fn run(args: &PeerArgs) -> ExitCode {
             Ok(())
         }
         Peer::Threadpool => {
-            run_threadpool(&job, tasks, workers);
+            run_threadpool(job, tasks, workers);
             Ok(())
         }
-        Peer::RayonScope => run_rayon_scope(&job, tasks, workers).map_err(|e| e.to_string()),
-        Peer::RayonParIter => run_rayon_par_iter(&job, tasks, workers).map_err(|e| e.to_string()),
-        Peer::Tokio => run_tokio(&job, tasks, workers).map_err(|e| e.to_string()),
+        Peer::RayonScope => run_rayon_scope(job, tasks, workers).map_err(|e| e.to_string()),
+        Peer::RayonParIter => run_rayon_par_iter(job, tasks, workers).map_err(|e| e.to_string()),
+        Peer::Tokio => run_tokio(job, tasks, workers).map_err(|e| e.to_string()),
     };
     let elapsed = start.elapsed();
     if let Err(error) = outcome {
@@ -153,10 +161,9 @@ impl Job {
     }
 }
 
-fn run_threadpool(job: &Arc<Job>, tasks: usize, workers: usize) {
+fn run_threadpool(job: &'static Job, tasks: usize, workers: usize) {
     let pool = threadpool::ThreadPool::new(workers);
     for id in 0..tasks {
-        let job = Arc::clone(job);
         pool.execute(move || job.run(id));
     }
     // `join` waits until the queue is empty and every worker is idle; dropping the pool would
@@ -172,7 +179,7 @@ fn rayon_pool(workers: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuil
 }
 
 fn run_rayon_scope(
-    job: &Arc<Job>,
+    job: &'static Job,
     tasks: usize,
     workers: usize,
 ) -> Result<(), rayon::ThreadPoolBuildError> {
@@ -187,7 +194,7 @@ fn run_rayon_scope(
 }
 
 fn run_rayon_par_iter(
-    job: &Arc<Job>,
+    job: &'static Job,
     tasks: usize,
     workers: usize,
 ) -> Result<(), rayon::ThreadPoolBuildError> {
@@ -196,7 +203,7 @@ fn run_rayon_par_iter(
     Ok(())
 }
 
-fn run_tokio(job: &Arc<Job>, tasks: usize, workers: usize) -> std::io::Result<()> {
+fn run_tokio(job: &'static Job, tasks: usize, workers: usize) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("tokio-worker")
@@ -204,10 +211,7 @@ fn run_tokio(job: &Arc<Job>, tasks: usize, workers: usize) -> std::io::Result<()
         .build()?;
     runtime.block_on(async {
         let handles: Vec<_> = (0..tasks)
-            .map(|id| {
-                let job = Arc::clone(job);
-                tokio::spawn(async move { job.run_async(id).await })
-            })
+            .map(|id| tokio::spawn(async move { job.run_async(id).await }))
             .collect();
         for handle in handles {
             // A task that panicked comes back as a `JoinError`; the tracker has already

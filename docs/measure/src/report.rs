@@ -15,6 +15,8 @@ use crate::scenario::Run;
 pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
+    /// How many columns, from the first, hold text rather than numbers.
+    text_columns: usize,
 }
 
 impl Table {
@@ -27,6 +29,16 @@ impl Table {
                 .map(|title| title.as_ref().to_string())
                 .collect(),
             rows: Vec::new(),
+            text_columns: 1,
+        }
+    }
+
+    /// The same table with its first `count` columns left-aligned, for text, and the others
+    /// right-aligned, for numbers.
+    pub fn text_columns(self, count: usize) -> Self {
+        Table {
+            text_columns: count,
+            ..self
         }
     }
 
@@ -58,9 +70,12 @@ impl Table {
             let padded: Vec<String> = cells
                 .iter()
                 .enumerate()
-                .map(|(column, text)| match column {
-                    0 => format!("{text:<width$}", width = widths[column]),
-                    _ => format!("{text:>width$}", width = widths[column]),
+                .map(|(column, text)| {
+                    if column < self.text_columns {
+                        format!("{text:<width$}", width = widths[column])
+                    } else {
+                        format!("{text:>width$}", width = widths[column])
+                    }
                 })
                 .collect();
             format!("| {} |\n", padded.join(" | "))
@@ -69,9 +84,12 @@ impl Table {
         let rule: Vec<String> = widths
             .iter()
             .enumerate()
-            .map(|(column, width)| match column {
-                0 => "-".repeat(*width),
-                _ => format!("{}:", "-".repeat(width - 1)),
+            .map(|(column, width)| {
+                if column < self.text_columns {
+                    "-".repeat(*width)
+                } else {
+                    format!("{}:", "-".repeat(width - 1))
+                }
             })
             .collect();
         let _ = writeln!(text, "| {} |", rule.join(" | "));
@@ -437,6 +455,12 @@ mod tests {
         assert_eq!(
             table.markdown(),
             "| run | threads |\n| --- | ------: |\n| 01  |   1,000 |\n"
+        );
+        let mut table = Table::new(&["run", "on", "ns"]).text_columns(2);
+        table.row(vec!["a".to_string(), "b".to_string(), "1".to_string()]);
+        assert_eq!(
+            table.markdown(),
+            "| run | on  |  ns |\n| --- | --- | --: |\n| a   | b   |   1 |\n"
         );
     }
 }

@@ -174,12 +174,36 @@ impl Workspace {
     /// Returns cargo's first error line if the build fails: a stage that is being edited
     /// may not compile, and that must not stop the other stages from being measured.
     pub fn build(&self, packages: &[&str], profile: Profile) -> Result<(), String> {
-        self.cargo_build(packages, profile.flag())
+        self.cargo_build(&["--bins"], packages, profile.flag())
     }
 
-    fn cargo_build(&self, packages: &[&str], profile: Option<&str>) -> Result<(), String> {
+    /// Builds the example `name` of this tool's own package (`docs/measure/examples/NAME.rs`) in
+    /// `profile`, and returns where its binary landed.
+    ///
+    /// # Errors
+    ///
+    /// Returns cargo's first error line if the build fails: the examples link the stages'
+    /// libraries, so a stage that is being edited may keep them from building.
+    pub fn build_example(&self, name: &str, profile: Profile) -> Result<PathBuf, String> {
+        let package = env!("CARGO_PKG_NAME");
+        self.cargo_build(&["--example", name], &[package], profile.flag())?;
+        Ok(self
+            .target
+            .join(profile.folder())
+            .join("examples")
+            .join(format!("{name}{}", env::consts::EXE_SUFFIX)))
+    }
+
+    fn cargo_build(
+        &self,
+        targets: &[&str],
+        packages: &[&str],
+        profile: Option<&str>,
+    ) -> Result<(), String> {
         let output = Command::new(&self.cargo)
-            .args(["build", "--bins", "--quiet"])
+            .arg("build")
+            .args(targets)
+            .arg("--quiet")
             .args(packages.iter().flat_map(|package| ["-p", package]))
             .args(profile)
             .env("CARGO_TARGET_DIR", &self.target)

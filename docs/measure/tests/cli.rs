@@ -67,8 +67,10 @@ fn the_sequential_peer_runs_one_task_at_a_time() {
 
 #[test]
 fn bad_input_exits_2_and_names_the_flag() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["peer", "tokio", "--tasks", "0"], "--tasks"),
+        (&["peer", "rayon-scope", "--timeline"], "--timeline"),
+        (&["peer", "threadpool", "--trace", "peer.json"], "--trace"),
         (&["peer", "threadpool", "--task", "gpu:1ms"], "--task"),
         (&["peer", "sequential", "--workers", "2"], "--workers"),
         (&["--quick", "--include-50k"], "--include-50k"),

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -66,6 +66,22 @@ fn rows() -> &'static [Row] {
     ROWS.get_or_init(run_quick)
 }
 
+/// The timelines the quick run drew (`charts/timeline-*.svg`): file name and SVG text.
+static TIMELINES: OnceLock<HashMap<String, String>> = OnceLock::new();
+
+fn timelines() -> &'static HashMap<String, String> {
+    rows();
+    TIMELINES.get().expect("the quick run reads its timelines")
+}
+
+/// The costs section the quick run wrote (`costs.md`): its table and bullets, in markdown.
+static COSTS: OnceLock<String> = OnceLock::new();
+
+fn costs() -> &'static str {
+    rows();
+    COSTS.get().expect("the quick run reads its costs section")
+}
+
 fn run_quick() -> Vec<Row> {
     let out = std::env::temp_dir().join(format!("measure-quick-{}", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_measure"))
@@ -79,6 +95,12 @@ fn run_quick() -> Vec<Row> {
         String::from_utf8_lossy(&output.stderr)
     );
     let rows = read_rows(&out);
+    TIMELINES
+        .set(read_timelines(&out))
+        .expect("the quick run happens once");
+    COSTS
+        .set(fs::read_to_string(out.join("costs.md")).expect("the quick run writes costs.md"))
+        .expect("the quick run happens once");
     fs::remove_dir_all(&out).expect("the temporary results can be removed");
     for row in &rows {
         if row.text("status").starts_with("not built yet") {
@@ -111,6 +133,24 @@ fn read_rows(folder: &PathBuf) -> Vec<Row> {
         }
     }
     rows
+}
+
+fn read_timelines(folder: &Path) -> HashMap<String, String> {
+    let Ok(entries) = fs::read_dir(folder.join("charts")) else {
+        return HashMap::new();
+    };
+    entries
+        .map(|entry| entry.expect("a readable entry").path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("timeline-"))
+        })
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().to_string();
+            let svg = fs::read_to_string(&path).expect("a readable timeline");
+            (name, svg)
+        })
+        .collect()
 }
 
 fn measured(scenario: &str) -> impl Iterator<Item = &'static Row> {
@@ -347,5 +387,100 @@ fn bounded_policies_keep_stage_03_memory_flat() {
     }
     if checked == 0 {
         eprintln!("stage 03 is not built yet; its memory claim was not checked");
+    }
+}
+
+/// The colours of a task's bar and of a task that panicked, in the timelines' SVG
+/// (`timeline::TASK` and `timeline::PANICKED`). Task bars are the only `<rect>` elements in them.
+const TASK_FILL: &str = "fill=\"#1F77B4\"";
+const PANICKED_FILL: &str = "fill=\"#D62728\"";
+
+#[test]
+fn timelines_draw_a_bar_per_task() {
+    let mut checked = 0;
+    for row in measured("timelines") {
+        // The files are named after the stage, and stage 03's after its policy.
+        let file = match (row.runner(), row.policy()) {
+            ("05", _) => "timeline-05-panic".to_string(),
+            (runner, "n/a") => format!("timeline-{runner}"),
+            (runner, policy) => format!("timeline-{runner}-{policy}"),
+        };
+        let svg = timelines()
+            .get(&file)
+            .unwrap_or_else(|| panic!("no {file}.svg for {}", row.describe()));
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{file}.svg is not a whole SVG document"
+        );
+        let bars = |fill: &str| {
+            svg.lines()
+                .filter(|line| line.starts_with("<rect") && line.contains(fill))
+                .count() as f64
+        };
+        assert_eq!(
+            bars(TASK_FILL) + bars(PANICKED_FILL),
+            row.tasks(),
+            "claim 'a timeline draws a bar per task' fails for {file}.svg of {}",
+            row.describe()
+        );
+        assert_eq!(
+            bars(PANICKED_FILL),
+            row.number("panicked"),
+            "claim 'a timeline draws each task that panicked in its own colour' fails for \
+             {file}.svg of {}",
+            row.describe()
+        );
+        checked += 1;
+    }
+    if checked == 0 {
+        eprintln!("no stage writes a trace yet; the timelines were not checked");
+    }
+}
+
+/// The rows of the in-process ladder (`examples/costs.rs`), by the name the section gives them,
+/// each with the run it builds on.
+const LADDER: [(&str, &str); 8] = [
+    ("bare pool", "-"),
+    ("stage 03's pool", "bare pool"),
+    ("stage 04's pool", "stage 03's pool"),
+    ("stage 04 + `catch_unwind`", "stage 04's pool"),
+    ("stage 05's pool", "stage 04 + `catch_unwind`"),
+    ("stage 03, `try_submit` first", "stage 03's pool"),
+    ("stage 03 + `Tracker`", "stage 03, `try_submit` first"),
+    ("stage 03's demo", "stage 03 + `Tracker`"),
+];
+
+#[test]
+fn costs_has_a_row_and_an_explanation_per_feature() {
+    let text = costs();
+    if text.starts_with("- not built yet") || text.contains("\n- not built yet") {
+        eprintln!("the costs example is not built yet; its claims were not checked");
+        return;
+    }
+    for (name, built_on) in LADDER {
+        let row = text
+            .lines()
+            .find(|line| line.starts_with(&format!("| {name} ")))
+            .unwrap_or_else(|| panic!("claim 'every feature has a row' fails for {name}:\n{text}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        // | run | adds | built on | per task | middle half | added | x |
+        assert_eq!(
+            cells[3], built_on,
+            "claim 'each row names the run it builds on' fails for {name}: {row}"
+        );
+        assert!(
+            cells[4].ends_with(" ns") || cells[4].ends_with(" µs"),
+            "claim 'each row has a time per task' fails for {name}: {row}"
+        );
+        assert!(
+            text.contains(&format!("- **{name}** (")),
+            "claim 'each feature's cost is explained' fails for {name}:\n{text}"
+        );
+    }
+    for word in ["target", "missed"] {
+        assert!(
+            !text.to_lowercase().contains(word),
+            "claim 'no cost is graded against a target' fails: '{word}' in\n{text}"
+        );
     }
 }

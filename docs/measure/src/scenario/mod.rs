@@ -1,6 +1,7 @@
 //! What a scenario is made of: jobs (one child process each), the runs they produce, and the
 //! report a scenario writes from its runs.
 
+pub mod costs;
 pub mod granularity;
 pub mod io_at_scale;
 pub mod overhead;
@@ -8,6 +9,7 @@ pub mod policies;
 pub mod same_job;
 pub mod scaling;
 pub mod sizing;
+pub mod timelines;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -28,6 +30,9 @@ use crate::stages::{Flags, Readiness, Stage};
 pub enum Scenario {
     /// 1,000 sleeping tasks through every stage and peer: threads, memory, context switches.
     SameJob,
+    /// A small job traced task by task through stages 01, 02, 03 (under `block` and
+    /// `caller-runs`) and 05, drawn as timelines for the Same job and Policies sections.
+    Timelines,
     /// 1k to 1M tasks: does memory grow with the number of tasks?
     Scaling,
     /// CPU tasks from 0 to 1 ms on as many workers as cores: how close to ideal? And stage 02
@@ -42,6 +47,9 @@ pub enum Scenario {
     Policies,
     /// Empty tasks on as many workers as cores: what one trip through each pool costs.
     Overhead,
+    /// Empty tasks through a ladder of runs, in-process, each adding one feature of the
+    /// stages: what each feature costs per task.
+    Costs,
 }
 
 impl Scenario {
@@ -49,12 +57,14 @@ impl Scenario {
     pub fn name(self) -> &'static str {
         match self {
             Scenario::SameJob => "same-job",
+            Scenario::Timelines => "timelines",
             Scenario::Scaling => "scaling",
             Scenario::Granularity => "granularity",
             Scenario::IoAtScale => "io-at-scale",
             Scenario::Sizing => "sizing",
             Scenario::Policies => "policies",
             Scenario::Overhead => "overhead",
+            Scenario::Costs => "costs",
         }
     }
 
@@ -62,12 +72,14 @@ impl Scenario {
     pub fn all() -> &'static [Scenario] {
         &[
             Scenario::SameJob,
+            Scenario::Timelines,
             Scenario::Scaling,
             Scenario::Granularity,
             Scenario::IoAtScale,
             Scenario::Sizing,
             Scenario::Policies,
             Scenario::Overhead,
+            Scenario::Costs,
         ]
     }
 }

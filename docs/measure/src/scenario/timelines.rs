@@ -1,0 +1,461 @@
+//! `timelines`: one small job, traced task by task, through stage 01, stage 02, stage 03 under
+//! `block` and under `caller-runs`, and stage 05 with a task that panics, each drawn as a
+//! timeline (`charts/timeline-*.svg`, see [`crate::timeline`]). The other scenarios count threads
+//! and waits; a timeline shows when each task ran, on which thread, when the submitter waited,
+//! and how full the queue was.
+//!
+//! Each run is its stage's demo with `--trace FILE`. The timelines go to two sections of
+//! `docs/README.md`, each with a generated block of its own (see [`Section`]): Same job shows
+//! stages 01, 02, 03 and 05, and Policies shows stage 03 under `block` beside `caller-runs`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use harness::Policy;
+
+use super::{Job, Options, Run, Runner, Size, problems, task};
+use crate::probe;
+use crate::report;
+use crate::stages::{Readiness, stage};
+use crate::timeline::{Frame, Span, SpanKind, Trace};
+
+/// Workers of every pool in this scenario: few enough for a row each.
+pub const WORKERS: usize = 4;
+/// Queue capacity of the bounded stages: small enough to fill, so that the submitter waits.
+pub const QUEUE: usize = 4;
+
+/// The most a traced run may take: the longest takes well under a second.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A section of `docs/README.md` that shows timelines, in a generated block of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// "Same job": the stages one after the other.
+    SameJob,
+    /// "Policies": what the submitter does when the queue is full.
+    Policies,
+}
+
+impl Section {
+    /// Both sections, in the order of the docs.
+    pub const ALL: [Section; 2] = [Section::SameJob, Section::Policies];
+
+    /// The name of its block, in the docs' markers and in `--out`'s file names.
+    pub fn block(self) -> &'static str {
+        match self {
+            Section::SameJob => "same-job-timelines",
+            Section::Policies => "policies-timelines",
+        }
+    }
+}
+
+/// One timeline to draw: a job, the chart it goes to, and where the docs show it.
+#[derive(Debug, Clone, Copy)]
+pub struct Planned {
+    /// The run.
+    pub job: Job,
+    /// The chart's file name in `charts/`, without `.svg`.
+    pub file: &'static str,
+    /// The sections that show it.
+    pub sections: &'static [Section],
+}
+
+/// The runs, in the order the sections show them.
+pub fn plan(options: Options) -> Vec<Planned> {
+    let (tasks, spec) = match options.size {
+        // Ten tasks per worker: enough for the queue to fill and the submitter to wait, few
+        // enough for every bar to be seen.
+        Size::Full => (40, task("sleep:10ms")),
+        // As in `same-job`: sleeps long enough that stage 01 starts every thread before the
+        // first one ends, which the quick run's tests check.
+        Size::Quick => (16, task("sleep:50ms")),
+    };
+    let job = |number| Job::new(Runner::Stage(stage(number)), tasks, spec, WORKERS, QUEUE);
+    vec![
+        Planned {
+            job: job("01"),
+            file: "timeline-01",
+            sections: &[Section::SameJob],
+        },
+        Planned {
+            job: job("02"),
+            file: "timeline-02",
+            sections: &[Section::SameJob],
+        },
+        Planned {
+            job: job("03").with_policy(Policy::Block),
+            file: "timeline-03-block",
+            sections: &[Section::SameJob, Section::Policies],
+        },
+        Planned {
+            job: job("03").with_policy(Policy::CallerRuns),
+            file: "timeline-03-caller-runs",
+            sections: &[Section::Policies],
+        },
+        // Stage 05's demo makes its first task panic, as the tutorial does.
+        Planned {
+            job: job("05"),
+            file: "timeline-05-panic",
+            sections: &[Section::SameJob],
+        },
+    ]
+}
+
+/// One traced run and what became of it.
+#[derive(Debug)]
+pub struct Timeline {
+    /// What was planned.
+    pub planned: Planned,
+    /// The run, measured like any other.
+    pub run: Run,
+    /// The trace it wrote, or why there is none.
+    pub trace: Result<Trace, String>,
+    /// The drawing, if there is a trace.
+    pub svg: Option<String>,
+}
+
+/// What the scenario hands back: the timelines, for the docs blocks, the charts and `--out`.
+#[derive(Debug)]
+pub struct Timelines {
+    /// Every planned timeline, drawn or not.
+    pub timelines: Vec<Timeline>,
+}
+
+/// Runs every planned job with `--trace`, reads the traces and draws them on one time axis.
+pub fn run(ready: &Readiness, options: Options) -> Timelines {
+    let folder = std::env::temp_dir().join(format!("measure-timelines-{}", std::process::id()));
+    let mut timelines: Vec<Timeline> = plan(options)
+        .into_iter()
+        .map(|planned| {
+            let path = folder.join(format!("{}.json", planned.file));
+            let (run, trace) = traced(planned.job, ready, &path);
+            Timeline {
+                planned,
+                run,
+                trace,
+                svg: None,
+            }
+        })
+        .collect();
+    // Nothing else is in the folder; it is gone with the last trace, or was never made.
+    let _ = fs::remove_dir_all(&folder);
+    // One time axis for all, so that the lengths of the runs compare from picture to picture.
+    let until = timelines
+        .iter()
+        .filter_map(|timeline| timeline.trace.as_ref().ok())
+        .map(Trace::end)
+        .fold(0.0, f64::max);
+    for timeline in &mut timelines {
+        let Ok(trace) = &timeline.trace else {
+            continue;
+        };
+        let frame = Frame {
+            title: title(&timeline.planned.job),
+            until_ms: Some(until),
+            capacity: timeline.planned.job.queue.map(|queue| queue as f64),
+        };
+        match crate::timeline::svg(trace, &frame) {
+            Ok(svg) => timeline.svg = Some(svg),
+            Err(error) => timeline.trace = Err(error.to_string()),
+        }
+    }
+    Timelines { timelines }
+}
+
+/// Runs `job` with `--trace path` and reads the trace back. A stage that is not built, or whose
+/// demo has no `--trace` yet, is skipped like a stage that does not build.
+fn traced(job: Job, ready: &Readiness, path: &Path) -> (Run, Result<Trace, String>) {
+    let skipped = |reason: String| {
+        let run = Run {
+            job,
+            result: Err(reason.clone()),
+        };
+        (run, Err(reason))
+    };
+    let Runner::Stage(stage) = job.runner else {
+        return skipped("only the stages write traces".to_string());
+    };
+    let binary = match ready.binary(stage) {
+        Ok(binary) => binary,
+        Err(reason) => return skipped(format!("{} {reason}", stage.bin)),
+    };
+    if !takes_trace(binary) {
+        return skipped(format!("{} has no --trace yet", stage.bin));
+    }
+    if let Err(error) = fs::create_dir_all(path.parent().unwrap_or(Path::new("."))) {
+        return skipped(format!("cannot make a folder for the trace: {error}"));
+    }
+    let mut command = Command::new(binary);
+    command.args(job.args()).arg("--trace").arg(path);
+    let result = probe::measure(command, LIMIT)
+        .map_err(|error| format!("{} cannot be started: {error}", job.runner.label()));
+    let run = Run { job, result };
+    let trace = match run.problem() {
+        Some(problem) => Err(problem),
+        None => fs::read_to_string(path)
+            .map_err(|error| format!("no trace at {}: {error}", path.display()))
+            .and_then(|json| Trace::parse(&json)),
+    };
+    let _ = fs::remove_file(path);
+    (run, trace)
+}
+
+/// Whether the demo at `binary` lists `--trace` in its help.
+fn takes_trace(binary: &Path) -> bool {
+    Command::new(binary)
+        .arg("--help")
+        .output()
+        .is_ok_and(|help| String::from_utf8_lossy(&help.stdout).contains("--trace"))
+}
+
+/// `03 crossbeam-bounded, --policy block: 40 tasks of sleep:10ms, 4 workers, queue of 4`.
+fn title(job: &Job) -> String {
+    let mut title = job.runner.label();
+    if let Some(policy) = job.policy {
+        let _ = write!(title, ", --policy {policy}");
+    }
+    let _ = write!(title, ": {} tasks of {}", job.tasks, job.task);
+    match (job.workers, job.queue) {
+        (Some(workers), Some(queue)) => {
+            let _ = write!(title, ", {workers} workers, queue of {queue}");
+        }
+        (Some(workers), None) => {
+            let _ = write!(title, ", {workers} workers, unbounded queue");
+        }
+        _ => title.push_str(", a thread each"),
+    }
+    title
+}
+
+impl Timelines {
+    /// The runs, for `--out`'s `timelines.tsv`.
+    pub fn runs(&self) -> Vec<Run> {
+        self.timelines
+            .iter()
+            .map(|timeline| timeline.run.clone())
+            .collect()
+    }
+
+    /// Each chart's path under `folder`, and its SVG: `None` for a timeline that could not be
+    /// drawn this time (whose chart from an earlier run must go, since the block no longer shows
+    /// it).
+    pub fn charts(&self, folder: &Path) -> Vec<(PathBuf, Option<&str>)> {
+        self.timelines
+            .iter()
+            .map(|timeline| {
+                let path = folder
+                    .join("charts")
+                    .join(format!("{}.svg", timeline.planned.file));
+                (path, timeline.svg.as_deref())
+            })
+            .collect()
+    }
+
+    /// The markdown of `section`'s block (without the line that says where it was measured):
+    /// what the runs were, a line of what each trace shows, its problems, and the charts.
+    pub fn block(&self, section: Section) -> String {
+        let mine: Vec<&Timeline> = self
+            .timelines
+            .iter()
+            .filter(|timeline| timeline.planned.sections.contains(&section))
+            .collect();
+        let mut text = String::new();
+        if let Some(first) = mine.first() {
+            let job = first.planned.job;
+            let _ = writeln!(
+                text,
+                "Every timeline: {} tasks of `{}`; pools with {WORKERS} workers, bounded queues \
+                 of {QUEUE}. Each run is the stage's demo with `--trace FILE`; `measure` draws \
+                 the trace. All the timelines share one time axis, so their lengths compare.\n",
+                report::count(job.tasks as u64),
+                job.task,
+            );
+        }
+        for timeline in &mine {
+            if let Ok(trace) = &timeline.trace {
+                let _ = writeln!(text, "- {}", describe(&timeline.planned.job, trace));
+            }
+        }
+        let runs: Vec<Run> = mine.iter().map(|timeline| timeline.run.clone()).collect();
+        text.push_str(&problems(&runs));
+        for timeline in &mine {
+            match (&timeline.trace, &timeline.svg) {
+                (Ok(_), Some(_)) => {
+                    let _ = write!(
+                        text,
+                        "\n![timeline of {}](charts/{}.svg)\n",
+                        title(&timeline.planned.job),
+                        timeline.planned.file
+                    );
+                }
+                // A run that failed is already listed by `problems`; a trace that could not be
+                // read or drawn is not.
+                (Err(reason), _) if timeline.run.problem().is_none() => {
+                    let _ = writeln!(
+                        text,
+                        "- `{}`: no timeline: {reason}",
+                        timeline.run.job.command_line()
+                    );
+                }
+                _ => {}
+            }
+        }
+        text
+    }
+}
+
+/// One line of what a trace shows, with the numbers the prose around the pictures refers to.
+fn describe(job: &Job, trace: &Trace) -> String {
+    let label = match job.policy {
+        Some(policy) => format!("{} under `{policy}`", job.runner.label()),
+        None => job.runner.label(),
+    };
+    let tasks = trace.tasks().count();
+    let threads = trace
+        .threads
+        .iter()
+        .filter(|thread| thread.tasks().next().is_some())
+        .count();
+    let mut text = format!(
+        "{label}: {} tasks on {} threads, at most {} running at once",
+        report::count(tasks as u64),
+        report::count(threads as u64),
+        trace.running().max(),
+    );
+    for submitter in trace.threads.iter().filter(|thread| thread.is_submitter()) {
+        let mut did = Vec::new();
+        let own = submitter.tasks().count();
+        if own > 0 {
+            did.push(format!("ran {} itself", counted(own, "task", "tasks")));
+        }
+        let waits: Vec<&Span> = submitter
+            .spans
+            .iter()
+            .filter(|span| span.kind() == SpanKind::Wait)
+            .collect();
+        match waits.first() {
+            Some(first) => did.push(format!(
+                "spent {} in {} of `{}`",
+                report::millis(waits.iter().map(|span| span.duration()).sum()),
+                counted(waits.len(), "span", "spans"),
+                first.name
+            )),
+            None => did.push("never waited".to_string()),
+        }
+        let _ = write!(text, "; the submitter {}", did.join(" and "));
+    }
+    if let Some(depth) = trace.counters.iter().find(|c| c.name.contains("queue")) {
+        let most = depth.max() as usize;
+        let _ = write!(
+            text,
+            "; the queue held at most {}",
+            counted(most, "task", "tasks")
+        );
+    }
+    let panicked: Vec<(usize, f64)> = trace
+        .threads
+        .iter()
+        .enumerate()
+        .flat_map(|(index, thread)| {
+            thread
+                .tasks()
+                .filter(|span| span.panicked)
+                .map(move |span| (index, span.end))
+        })
+        .collect();
+    if !panicked.is_empty() {
+        // What the threads that ran a panicking task did afterwards: a pool that survives panics
+        // keeps running tasks on them.
+        let after: usize = panicked
+            .iter()
+            .map(|&(index, end)| {
+                let thread = &trace.threads[index];
+                thread.tasks().filter(|span| span.start >= end).count()
+            })
+            .sum();
+        let (threads, them) = match panicked.len() {
+            1 => ("thread", "it"),
+            _ => ("threads", "them"),
+        };
+        let _ = write!(
+            text,
+            "; {} panicked, and the {threads} that ran {them} went on to run {after} more",
+            counted(panicked.len(), "task", "tasks"),
+        );
+    }
+    text.push('.');
+    text
+}
+
+/// `1 task`, `2 tasks`.
+fn counted(count: usize, one: &str, many: &str) -> String {
+    match count {
+        1 => format!("1 {one}"),
+        _ => format!("{} {many}", report::count(count as u64)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUICK: Options = Options {
+        size: Size::Quick,
+        include_50k: false,
+    };
+
+    #[test]
+    fn the_plan_covers_both_sections_with_the_timelines_the_docs_name() {
+        let plan = plan(QUICK);
+        let files = |section| -> Vec<&str> {
+            plan.iter()
+                .filter(|planned| planned.sections.contains(&section))
+                .map(|planned| planned.file)
+                .collect()
+        };
+        assert_eq!(
+            files(Section::SameJob),
+            [
+                "timeline-01",
+                "timeline-02",
+                "timeline-03-block",
+                "timeline-05-panic"
+            ]
+        );
+        assert_eq!(
+            files(Section::Policies),
+            ["timeline-03-block", "timeline-03-caller-runs"]
+        );
+        assert_eq!(
+            plan[3].job.command_line(),
+            "03-crossbeam-bounded --tasks 16 --task sleep:50ms --workers 4 --queue 4 --policy \
+             caller-runs --quiet"
+        );
+    }
+
+    #[test]
+    fn a_trace_is_described_with_its_own_numbers() {
+        let trace = Trace::parse(
+            r#"[{"ph":"M","name":"thread_name","pid":1,"tid":1,"args":{"name":"main"}},
+                {"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"worker-0"}},
+                {"ph":"X","name":"task 0","pid":1,"tid":2,"ts":0,"dur":10000},
+                {"ph":"i","name":"task 0 panicked","pid":1,"tid":2,"ts":10000,"s":"t"},
+                {"ph":"X","name":"wait for a queue slot","pid":1,"tid":1,"ts":100,"dur":9900},
+                {"ph":"X","name":"task 1","pid":1,"tid":2,"ts":10010,"dur":10000},
+                {"ph":"X","name":"task 2","pid":1,"tid":1,"ts":10020,"dur":10000},
+                {"ph":"C","name":"queue depth","pid":1,"tid":0,"ts":50,"args":{"tasks":1}}]"#,
+        )
+        .unwrap();
+        let job = Job::new(Runner::Stage(stage("05")), 3, task("sleep:10ms"), 1, 1);
+        assert_eq!(
+            describe(&job, &trace),
+            "05 panic-resilient: 3 tasks on 2 threads, at most 2 running at once; the \
+             submitter ran 1 task itself and spent 9.90 ms in 1 span of `wait for a queue \
+             slot`; the queue held at most 1 task; 1 task panicked, and the thread that ran it \
+             went on to run 1 more."
+        );
+    }
+}
