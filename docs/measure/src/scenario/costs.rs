@@ -227,8 +227,8 @@ fn describe(key: &str) -> Option<Description> {
             "stage 05 counts each outcome with a `fetch_add` on counters that every worker \
              updates, and gives every job an `Arc` clone of them, which the worker drops when \
              the task ends: the reference count's cache line moves between the submitter and \
-             a worker for every task, as it does for stage 03's demo (compare what each of \
-             the two rows adds)",
+             a worker for every task, as in the row of an `Arc` per task above (compare what \
+             each of the two rows adds)",
         ),
         "try-submit" => (
             "stage 03, `try_submit` first",
