@@ -131,6 +131,24 @@ fn the_timeline_has_a_row_per_worker_the_submitter_and_the_queue() {
 }
 
 #[test]
+fn workers_without_a_task_still_have_a_row() {
+    let args = words("--tasks 1 --workers 3 --task sleep:1ms --quiet --timeline");
+    let stdout = stdout(&DEMO.assert_runs(&args));
+    let timeline = timeline(&stdout);
+    assert!(timeline[0].starts_with("timeline of stage 02: 1 task ran;"));
+    assert_eq!(
+        timeline_rows(&timeline),
+        ["worker-0", "worker-1", "worker-2", "submitter", "queue"],
+        "{stdout}"
+    );
+    // No queue bound: the submitter never waits, and never runs a task itself.
+    assert!(
+        timeline.contains(&"submitter: > handed tasks over"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_trace_that_cannot_be_written_stops_the_run_before_it_starts() {
     DEMO.assert_unwritable_trace_refused(&["--tasks", "5"]);
 }

@@ -12,7 +12,7 @@ use clap::error::ErrorKind;
 
 use crate::args::{BoundedPoolArgs, TaskArgs};
 use crate::output::Output;
-use crate::record::{Recorder, Shape, TaskRecording, Waiting};
+use crate::record::{Recorder, Shape, TaskRecording, Waiting, counted};
 use crate::summary::Summary;
 use crate::task::{TaskSpec, Work, ideal};
 use crate::track::Tracker;
@@ -47,11 +47,16 @@ struct TraceFile {
 impl Workload {
     /// Prepares the run that `args` describe, calibrating CPU work once (see [`Work::new`]).
     ///
-    /// With `--trace`, creates the trace file first: if it cannot be created, the demo exits with
-    /// status 2 and a one-line `error:` that names the flag and the path, as for any bad value,
-    /// before any task runs.
+    /// With `--trace`, creates the trace file first: if it cannot be created, or is `-` (which
+    /// would mean stdout, where the demo prints its own lines), the demo exits with status 2 and
+    /// a one-line `error:` that names the flag and the path, as for any bad value, before any
+    /// task runs.
     pub fn new(args: &TaskArgs) -> Self {
-        let trace = args.trace.as_deref().map(create_trace);
+        let trace = args.trace.as_deref().map(|path| {
+            create_trace(path).unwrap_or_else(|message| {
+                clap::Error::raw(ErrorKind::ValueValidation, message).exit()
+            })
+        });
         Workload {
             tasks: args.tasks,
             spec: args.task,
@@ -133,9 +138,25 @@ impl Workload {
     ///
     /// Panics if `panics` is true: that is what it is for.
     pub fn square(&self, id: usize, panics: bool) -> u64 {
+        self.square_recorded(id, panics, None)
+    }
+
+    /// [`Workload::square`], for a task whose run is being recorded, if `recording`.
+    fn square_recorded(
+        &self,
+        id: usize,
+        panics: bool,
+        recording: Option<TaskRecording<'_>>,
+    ) -> u64 {
         let _running = self.tracker.start();
         self.work.run();
         if panics {
+            // The task ends here. Its recording notes so now: the panic hook runs before the
+            // unwinding that would drop the recording, and a hook that prints a backtrace takes
+            // longer than many a task. The tracker's guard still counts the panic as it unwinds.
+            if let Some(recording) = recording {
+                recording.end(true);
+            }
             panic!("task {id} failed on purpose");
         }
         self.print_done(id);
@@ -181,9 +202,9 @@ impl Workload {
         let recording = recorder.finish(self.tasks);
         if recording.missing_threads > 0 {
             eprintln!(
-                "warning: {} threads did not hand their events over in time: the timeline and \
-                 the trace lack their tasks",
-                recording.missing_threads
+                "warning: {} did not hand their events over in time: the timeline and the trace \
+                 lack their tasks",
+                counted(recording.missing_threads, "thread")
             );
         }
         if self.timeline {
@@ -200,9 +221,9 @@ impl Workload {
         {
             Ok(()) => {
                 self.output.line(format_args!(
-                    "trace: {} tasks written to {}: open it in https://ui.perfetto.dev or \
+                    "trace: {} written to {}: open it in https://ui.perfetto.dev or \
                      chrome://tracing",
-                    recording.recorded_tasks(),
+                    counted(recording.recorded_tasks(), "task"),
                     trace.path.display()
                 ));
                 true
@@ -221,7 +242,7 @@ impl Workload {
     /// per task) fed by a queue of `queue` tasks (`None`: no queue, or one without a limit).
     ///
     /// When the run records, this is also how its timeline and trace learn what `stage` it was,
-    /// and whether it had a queue.
+    /// how many workers it had, and whether it had a queue.
     pub fn summary(
         &self,
         stage: &'static str,
@@ -232,7 +253,7 @@ impl Workload {
         if let Some(recorder) = &self.recorder {
             let shape = match workers {
                 None => Shape::ThreadPerTask,
-                Some(_) => Shape::Pool { queue },
+                Some(workers) => Shape::Pool { workers, queue },
             };
             recorder.describe(format!("stage {stage}"), shape);
         }
@@ -314,12 +335,13 @@ impl HandedTask {
     ///
     /// Panics if `panics` is true: that is what it is for.
     pub fn square(self, panics: bool) -> u64 {
-        let _recording = self.recording();
-        self.workload.square(self.id, panics)
+        self.workload
+            .square_recorded(self.id, panics, self.recording())
     }
 
     /// Starts recording the task if the run records it. The guard records the task as it is
-    /// dropped: after the task's own guard, the tracker's, so also when the task panics.
+    /// dropped (after the task's own guard, the tracker's, so also when the task panics), unless
+    /// the task ends it first.
     fn recording(&self) -> Option<TaskRecording<'_>> {
         let handed = self.handed?;
         let recorder = self.workload.recorder.as_ref()?;
@@ -327,20 +349,26 @@ impl HandedTask {
     }
 }
 
-/// Creates the file that `--trace` names, or exits with status 2, as clap does for a bad value.
-fn create_trace(path: &Path) -> TraceFile {
+/// Creates the file that `--trace` names, or says why it cannot, as clap words a bad value.
+fn create_trace(path: &Path) -> Result<TraceFile, String> {
+    let invalid = |why: String| {
+        let path = path.display();
+        format!("invalid value '{path}' for '--trace <FILE>': {why}\n")
+    };
+    // Many tools read `-` as stdout; created as a file it would surprise, and stdout carries the
+    // demo's own lines, which a trace must not mix with.
+    if path == Path::new("-") {
+        return Err(invalid(
+            "the trace cannot go to stdout, which carries the demo's lines: name a file"
+                .to_string(),
+        ));
+    }
     match File::create(path) {
-        Ok(file) => TraceFile {
+        Ok(file) => Ok(TraceFile {
             path: path.to_path_buf(),
             file,
-        },
-        Err(error) => {
-            let message = format!(
-                "invalid value '{}' for '--trace <FILE>': cannot create it: {error}\n",
-                path.display()
-            );
-            clap::Error::raw(ErrorKind::ValueValidation, message).exit()
-        }
+        }),
+        Err(error) => Err(invalid(format!("cannot create it: {error}"))),
     }
 }
 
@@ -394,19 +422,23 @@ impl<E> Collected<E> {
 
 #[cfg(test)]
 mod tests {
-    use std::panic::AssertUnwindSafe;
+    use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
+    use std::sync::Arc;
 
     use super::*;
 
-    fn workload() -> Workload {
-        let args = TaskArgs {
+    fn workload_args() -> TaskArgs {
+        TaskArgs {
             tasks: 3,
             task: "sleep:0ns".parse().unwrap(),
             quiet: true,
             timeline: false,
             trace: None,
-        };
-        Workload::new(&args)
+        }
+    }
+
+    fn workload() -> Workload {
+        Workload::new(&workload_args())
     }
 
     #[test]
@@ -426,6 +458,62 @@ mod tests {
         assert!(outcome.is_err());
         assert_eq!(workload.tracker().panicked(), 1);
         assert_eq!(workload.tracker().completed(), 0);
+    }
+
+    #[test]
+    fn a_planned_panic_ends_its_recording_before_the_panic_hook_runs() {
+        // Far longer than the task, which does nothing before it panics.
+        const HOOK_DELAY: Duration = Duration::from_millis(250);
+        const THREAD: &str = "worker-with-a-slow-panic-hook";
+        // The panic hook is the whole process's: this one is slow only for the panics of the
+        // thread below, and hands every other panic to the hook it replaces, as it was.
+        let previous: Arc<dyn Fn(&PanicHookInfo<'_>) + Send + Sync> = Arc::from(panic::take_hook());
+        let others = Arc::clone(&previous);
+        panic::set_hook(Box::new(move |info| {
+            if thread::current().name() == Some(THREAD) {
+                thread::sleep(HOOK_DELAY);
+            } else {
+                others(info);
+            }
+        }));
+        let args = TaskArgs {
+            timeline: true,
+            ..workload_args()
+        };
+        let workload = Workload::new(&args).leak();
+        let task = workload.hand_over(0);
+        let outcome = thread::Builder::new()
+            .name(THREAD.to_string())
+            .spawn(move || task.square(true))
+            .unwrap()
+            .join();
+        drop(panic::take_hook());
+        panic::set_hook(Box::new(move |info| previous(info)));
+
+        assert!(outcome.is_err());
+        assert_eq!(
+            workload.tracker().panicked(),
+            1,
+            "counted once, as it unwound"
+        );
+        let recording = workload.recorder.as_ref().unwrap().finish(1);
+        let task = recording.all_tasks().next().unwrap();
+        assert!(task.panicked);
+        let ran = task.end - task.start;
+        assert!(
+            ran < HOOK_DELAY,
+            "the task's span took in the hook: {ran:?}"
+        );
+    }
+
+    #[test]
+    fn a_trace_to_stdout_is_refused() {
+        let error = create_trace(Path::new("-")).unwrap_err();
+        assert!(
+            error.starts_with("invalid value '-' for '--trace <FILE>'"),
+            "{error}"
+        );
+        assert!(error.contains("stdout"), "{error}");
     }
 
     #[test]

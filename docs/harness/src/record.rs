@@ -40,10 +40,12 @@ use std::time::{Duration, Instant};
 
 /// The most tasks a run records: tasks `0` to `MAX_RECORDED_TASKS - 1`. The rest run unrecorded.
 ///
-/// A recorded task costs 64 bytes while the run lasts, and about 290 bytes of trace: its span, and
-/// two changes of the queue's depth; 410 in stages 04 and 05, which add a span per `submit` call.
-/// So this many make a trace of 29 to 41 MB, which the Perfetto UI and `chrome://tracing` still
-/// open without trouble. A run this long is far too dense for the timeline's 100 columns anyway.
+/// A recorded task costs a [`TaskSpan`] in its thread's buffer while the run lasts (a few tens of
+/// bytes, and up to twice that while the buffer grows), and about 290 bytes of trace: its span,
+/// and two changes of the queue's depth; 410 in stages 04 and 05, which add a span per `submit`
+/// call. So this many make a trace of 29 to 41 MB, which the Perfetto UI and `chrome://tracing`
+/// still open without trouble. A run this long is far too dense for the timeline's 100 columns
+/// anyway.
 pub const MAX_RECORDED_TASKS: usize = 100_000;
 
 /// How long [`Recorder::finish`] waits for the threads that recorded to hand their events over.
@@ -61,8 +63,11 @@ pub enum Shape {
     /// A thread per task (stage 01): no queue, and too many threads for a row each, so the
     /// timeline counts the live threads instead.
     ThreadPerTask,
-    /// A pool of worker threads fed by a queue that holds at most `queue` tasks (`None`: no limit).
+    /// A pool of `workers` worker threads fed by a queue that holds at most `queue` tasks
+    /// (`None`: no limit).
     Pool {
+        /// How many worker threads the pool has: those that ran no task get an empty row too.
+        workers: usize,
         /// The queue's capacity, if it has one.
         queue: Option<usize>,
     },
@@ -215,20 +220,24 @@ impl Recording {
             .unwrap_or_default()
     }
 
-    /// How many tasks waited in the queue over time, as steps: from each `(time, depth)` on, until
-    /// the next, the queue held `depth` tasks. Empty for [`Shape::ThreadPerTask`], which has no
-    /// queue.
+    /// How many recorded tasks waited in the queue over time, as steps: from each `(time, depth)`
+    /// on, until the next, the queue held `depth` of them. Empty for [`Shape::ThreadPerTask`],
+    /// which has no queue.
     ///
-    /// No pool is asked: the depth follows from the recording. A task is in the queue from the
-    /// moment it was handed over (or, if the submitter had to wait, the end of that wait) until a
-    /// worker starts it. A task that ran on the submitting thread, or never ran (rejected), was
-    /// never queued. For a queue with a capacity, the depth is capped at it: the moments are noted
-    /// next to, not inside, the queue's own operations, so for the instant between a worker
-    /// taking a task and noting its start, the count can be one over.
+    /// No pool is asked: the depth follows from the recording, which sees a task enter the queue
+    /// and a worker start it, and nothing in between. So what is counted is each task that a
+    /// worker started, from the moment it was handed over (or, if the submitter had to wait, the
+    /// end of that wait) until that start. A task that no worker started is not counted at all:
+    /// one that ran on the submitting thread or was rejected, which was never queued, but also one
+    /// that was queued and never ran, such as the tasks left behind a dead worker in stage 04.
+    ///
+    /// For a queue with a capacity, the depth is capped at it: the moments are noted next to, not
+    /// inside, the queue's own operations, so between taking a task from the queue and noting its
+    /// start, each worker can leave one task counted that is no longer there.
     pub fn queue_depth(&self) -> Vec<(Duration, usize)> {
         let capacity = match self.shape {
             Shape::ThreadPerTask => return Vec::new(),
-            Shape::Pool { queue } => queue.unwrap_or(usize::MAX),
+            Shape::Pool { queue, .. } => queue.unwrap_or(usize::MAX),
         };
         let waits = self
             .submitter()
@@ -239,11 +248,25 @@ impl Recording {
             let entered = queued_at.get(&task.id).copied().unwrap_or_default();
             (entered.max(task.handed), task.start)
         });
-        count_over_time(in_queue)
-            .into_iter()
-            .map(|(at, depth)| (at, depth.min(capacity)))
-            .collect()
+        let mut steps: Vec<(Duration, usize)> = Vec::new();
+        for (at, depth) in count_over_time(in_queue) {
+            let depth = depth.min(capacity);
+            // Capped, two steps in a row can hold the same depth: the second changes nothing.
+            if steps.last().is_none_or(|&(_, last)| last != depth) {
+                steps.push((at, depth));
+            }
+        }
+        steps
     }
+}
+
+/// What happens to the count of open intervals at a moment. `Close` sorts before `Open`: when
+/// one interval closes as another opens, the close comes first, and the two are never counted
+/// at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Change {
+    Close,
+    Open,
 }
 
 /// How many of `intervals` are open over time, as steps: from each `(time, count)` on, until the
@@ -251,20 +274,18 @@ impl Recording {
 pub fn count_over_time(
     intervals: impl Iterator<Item = (Duration, Duration)>,
 ) -> Vec<(Duration, usize)> {
-    // `false` sorts before `true`: when one interval closes as another opens, the close comes
-    // first, and the two are never counted at once.
-    let mut changes: Vec<(Duration, bool)> = intervals
+    let mut changes: Vec<(Duration, Change)> = intervals
         .filter(|(open, close)| open < close)
-        .flat_map(|(open, close)| [(open, true), (close, false)])
+        .flat_map(|(open, close)| [(open, Change::Open), (close, Change::Close)])
         .collect();
+    // By time, then closes before opens (see `Change`).
     changes.sort_unstable();
     let mut steps: Vec<(Duration, usize)> = Vec::new();
     let mut count = 0;
-    for (at, opens) in changes {
-        if opens {
-            count += 1;
-        } else {
-            count -= 1;
+    for (at, change) in changes {
+        match change {
+            Change::Open => count += 1,
+            Change::Close => count -= 1,
         }
         match steps.last_mut() {
             // Several changes at one moment make one step.
@@ -273,6 +294,12 @@ pub fn count_over_time(
         }
     }
     steps
+}
+
+/// `count` and `noun`, plural unless the count is one: `1 task`, `2 tasks`.
+pub(crate) fn counted(count: usize, noun: &str) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {noun}{plural}")
 }
 
 /// Sorts `worker-2` before `worker-10`: by the name without its trailing number, then by that
@@ -287,8 +314,8 @@ fn name_order(name: &str) -> (&str, u64) {
 /// [`Recording`].
 ///
 /// Made on the submitting thread (the demo's `main`), which [`Recorder::finish`] must be called
-/// on too: its events are handed over there, while the other threads hand theirs over as they
-/// end.
+/// on too, once: the submitter's events are handed over there, while the other threads hand
+/// theirs over as they end.
 #[derive(Debug)]
 pub struct Recorder {
     /// Event times are noted relative to this moment, when the recorder was made.
@@ -310,6 +337,8 @@ struct Collector {
 
 #[derive(Debug, Default)]
 struct Collected {
+    /// Whether [`Recorder::finish`] has been called: it takes the buffers only once.
+    finished: bool,
     /// How many threads have started a buffer.
     counted: usize,
     /// The buffers handed over so far.
@@ -392,7 +421,8 @@ impl Recorder {
 
     /// Starts recording task `id`, handed over at `handed` (see [`Recorder::handed_over`]), on
     /// the current thread. The returned guard records the task when it is dropped: when the task
-    /// returns, or as its panic unwinds.
+    /// returns, or as its panic unwinds. A task about to panic on purpose ends it first, with
+    /// [`TaskRecording::end`].
     pub fn start_task(&self, id: usize, handed: Instant) -> TaskRecording<'_> {
         TaskRecording {
             recorder: self,
@@ -417,9 +447,33 @@ impl Recorder {
     }
 
     /// Collects every thread's events and returns the recording of a run of `tasks` tasks. Call
-    /// it on the thread that made the recorder, once every task has ended: it waits up to
+    /// it once, on the thread that made the recorder, once every task has ended: it waits up to
     /// [`HAND_OVER_TIMEOUT`] for the threads that recorded to hand their events over.
+    ///
+    /// The events are taken by the first call: a second one returns at once a recording with no
+    /// threads.
+    ///
+    /// # Panics
+    ///
+    /// In a debug build, panics if called on another thread than the one that made the recorder:
+    /// that thread's events could not be handed over, and it would wait the whole
+    /// [`HAND_OVER_TIMEOUT`] for them, in vain.
     pub fn finish(&self, tasks: usize) -> Recording {
+        debug_assert_eq!(
+            thread::current().id(),
+            self.submitter,
+            "a recording is finished on the thread that made its recorder"
+        );
+        let (title, shape) = self.described.get().cloned().unwrap_or_else(|| {
+            let shape = Shape::Pool {
+                workers: 0,
+                queue: None,
+            };
+            ("a run".to_string(), shape)
+        });
+        if mem::replace(&mut self.collector.lock().finished, true) {
+            return Recording::new(title, shape, tasks, Vec::new(), 0);
+        }
         // This thread is still running, so its buffer is handed over here, by dropping it.
         let _ = BUFFER.try_with(|slot| {
             let mut slot = slot.borrow_mut();
@@ -444,11 +498,6 @@ impl Recorder {
         let missing = state.counted - state.threads.len();
         let threads = mem::take(&mut state.threads);
         drop(state);
-        let (title, shape) = self
-            .described
-            .get()
-            .cloned()
-            .unwrap_or_else(|| ("a run".to_string(), Shape::Pool { queue: None }));
         Recording::new(title, shape, tasks, threads, missing)
     }
 
@@ -476,7 +525,8 @@ impl Recorder {
     }
 }
 
-/// A task being recorded: made by [`Recorder::start_task`], it records the task when dropped.
+/// A task being recorded: made by [`Recorder::start_task`], it records the task when dropped,
+/// or when [`TaskRecording::end`] ends it.
 #[derive(Debug)]
 pub struct TaskRecording<'a> {
     recorder: &'a Recorder,
@@ -485,18 +535,37 @@ pub struct TaskRecording<'a> {
     start: Instant,
 }
 
-impl Drop for TaskRecording<'_> {
-    fn drop(&mut self) {
+impl TaskRecording<'_> {
+    /// Records the task as ending now, `panicked` or not.
+    ///
+    /// A task that is about to panic calls it with `true` right before `panic!`. Dropped while
+    /// the panic unwinds, the guard would note the end too late: unwinding starts only once the
+    /// panic hook has run, and a hook that prints a backtrace takes far longer than a short task.
+    pub fn end(self, panicked: bool) {
+        self.record(panicked);
+        // Skips `Drop`, which would record the task a second time. Nothing is leaked: the guard
+        // holds a reference and two instants, which need no dropping.
+        mem::forget(self);
+    }
+
+    fn record(&self, panicked: bool) {
         let recorder = self.recorder;
         let task = TaskSpan {
             id: self.id,
             handed: recorder.since_origin(self.handed),
             start: recorder.since_origin(self.start),
             end: recorder.since_origin(Instant::now()),
-            // A drop during a panic's unwinding: the task panicked.
-            panicked: thread::panicking(),
+            panicked,
         };
         recorder.with_buffer(|record| record.tasks.push(task));
+    }
+}
+
+impl Drop for TaskRecording<'_> {
+    fn drop(&mut self) {
+        // A drop during a panic's unwinding: the task panicked, in a way that did not end its
+        // recording first, so its end includes the time the panic hook took.
+        self.record(thread::panicking());
     }
 }
 
@@ -511,7 +580,11 @@ mod tests {
     #[test]
     fn events_from_several_threads_come_back_in_order() {
         let recorder = Arc::new(Recorder::new());
-        recorder.describe("test".to_string(), Shape::Pool { queue: Some(2) });
+        let shape = Shape::Pool {
+            workers: 2,
+            queue: Some(2),
+        };
+        recorder.describe("test".to_string(), shape);
         let threads: Vec<_> = [10, 2]
             .into_iter()
             .map(|n| {
@@ -560,6 +633,47 @@ mod tests {
     }
 
     #[test]
+    fn a_task_ended_before_its_panic_is_recorded_once_as_panicked() {
+        let recorder = Recorder::new();
+        let handed = recorder.handed_over(0).unwrap();
+        let outcome = std::panic::catch_unwind(|| {
+            recorder.start_task(0, handed).end(true);
+            panic!("on purpose");
+        });
+        assert!(outcome.is_err());
+        recorder.start_task(1, Instant::now()).end(false);
+        let recording = recorder.finish(2);
+        let ended: Vec<(usize, bool)> = recording
+            .all_tasks()
+            .map(|task| (task.id, task.panicked))
+            .collect();
+        assert_eq!(ended, [(0, true), (1, false)]);
+    }
+
+    #[test]
+    fn a_second_finish_returns_at_once_with_nothing() {
+        let recorder = Arc::new(Recorder::new());
+        let worker = Arc::clone(&recorder);
+        let handed = recorder.handed_over(0).unwrap();
+        thread::spawn(move || drop(worker.start_task(0, handed)))
+            .join()
+            .unwrap();
+        recorder.waited(1, handed, Instant::now(), Waiting::ForSlot);
+        assert_eq!(recorder.finish(2).threads.len(), 2);
+        let before = Instant::now();
+        let again = recorder.finish(2);
+        assert!(before.elapsed() < HAND_OVER_TIMEOUT / 2);
+        assert_eq!((again.threads.len(), again.missing_threads), (0, 0));
+    }
+
+    #[test]
+    fn plurals_agree_with_their_count() {
+        assert_eq!(counted(1, "task"), "1 task");
+        assert_eq!(counted(0, "task"), "0 tasks");
+        assert_eq!(counted(2, "thread"), "2 threads");
+    }
+
+    #[test]
     fn tasks_beyond_the_limit_are_not_recorded() {
         let recorder = Recorder::new();
         assert!(recorder.handed_over(MAX_RECORDED_TASKS).is_none());
@@ -579,7 +693,10 @@ mod tests {
         };
         let recording = Recording {
             title: "test".to_string(),
-            shape: Shape::Pool { queue: Some(1) },
+            shape: Shape::Pool {
+                workers: 1,
+                queue: Some(1),
+            },
             tasks: 4,
             threads: vec![
                 ThreadRecord {
@@ -604,11 +721,8 @@ mod tests {
             missing_threads: 0,
         };
         // Task 1 waits from 0 to 10, task 2 from the end of its wait (4) to 20; the count of two
-        // from 4 to 10 is capped at the capacity of 1.
-        assert_eq!(
-            recording.queue_depth(),
-            [(ms(0), 1), (ms(4), 1), (ms(10), 1), (ms(20), 0)]
-        );
+        // from 4 to 10 is capped at the capacity of 1, which leaves one step from 0 to 20.
+        assert_eq!(recording.queue_depth(), [(ms(0), 1), (ms(20), 0)]);
     }
 
     #[test]

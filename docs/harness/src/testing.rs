@@ -102,9 +102,10 @@ impl Demo {
             .expect("the demo binary runs")
     }
 
-    /// Asserts that `--trace` into a path that cannot be written (a directory) stops the demo
-    /// with `args` before any task runs, as [`assert_refused`](Self::assert_refused) does, with an
-    /// error that names the flag and the path.
+    /// Asserts that `--trace` into a path that cannot be written (a directory), or into `-`
+    /// (stdout, to many tools), stops the demo with `args` before any task runs, as
+    /// [`assert_refused`](Self::assert_refused) does, with an error that names the flag and the
+    /// path.
     pub fn assert_unwritable_trace_refused(&self, args: &[&str]) {
         let directory = std::env::temp_dir();
         let directory = directory
@@ -113,6 +114,9 @@ impl Demo {
         let mut refused = args.to_vec();
         refused.extend(["--trace", directory]);
         self.assert_refused(&refused, &["'--trace <FILE>'", directory]);
+        let mut to_stdout = args.to_vec();
+        to_stdout.extend(["--trace", "-"]);
+        self.assert_refused(&to_stdout, &["'--trace <FILE>'", "'-'", "stdout"]);
     }
 
     /// Runs the demo with `args` where no thread can start (see

@@ -19,7 +19,7 @@
 //! Task bars are the only `<rect>` elements drawn in [`TASK`] or [`PANICKED`]'s colour (the legend
 //! draws its swatches as polygons), which lets a test count them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 
 use plotters::coord::Shift;
@@ -162,6 +162,8 @@ struct RawSpan {
 struct Reader {
     /// Every thread, in the order first mentioned.
     order: Vec<ThreadId>,
+    /// Where each thread is in `order`: a trace of a thread per task mentions thousands.
+    places: HashMap<ThreadId, usize>,
     names: BTreeMap<ThreadId, String>,
     spans: BTreeMap<ThreadId, Vec<RawSpan>>,
     /// `B` events still waiting for their `E`, innermost last.
@@ -173,7 +175,8 @@ struct Reader {
 
 impl Reader {
     fn mention(&mut self, thread: &ThreadId) {
-        if !self.order.contains(thread) {
+        if !self.places.contains_key(thread) {
+            self.places.insert(thread.clone(), self.order.len());
             self.order.push(thread.clone());
         }
     }
@@ -315,7 +318,7 @@ impl Reader {
             .map(|(name, at, thread, panic)| Mark {
                 name,
                 at: ms(at),
-                thread: thread.and_then(|id| self.order.iter().position(|known| *known == id)),
+                thread: thread.and_then(|id| self.places.get(&id).copied()),
                 panic,
             })
             .collect();
@@ -596,7 +599,9 @@ impl TimeAxis {
         LABELS + (ms.clamp(0.0, self.until) / self.until * width).round() as i32
     }
 
-    /// Round steps (1, 2 or 5 times a power of ten) that put six to twelve ticks on the axis.
+    /// Ticks at a round step (1, 2 or 5 times a power of ten), the shortest at least an eighth of
+    /// the axis: that puts four to nine ticks on it, 0 included. Also the decimals their labels
+    /// need.
     fn ticks(self) -> (Vec<f64>, usize) {
         let rough = self.until / 8.0;
         let power = 10f64.powf(rough.log10().floor());
@@ -1127,5 +1132,9 @@ mod tests {
         let (ticks, decimals) = TimeAxis { until: 0.9 }.ticks();
         assert_eq!(ticks.len(), 5, "0 to 0.8 in steps of 0.2: {ticks:?}");
         assert_eq!(decimals, 1);
+        // The fewest and the most: a step just over an eighth of the axis rounds up to 2.5 times
+        // it, and an eighth that is round already is the step.
+        assert_eq!(TimeAxis { until: 16.01 }.ticks().0, [0.0, 5.0, 10.0, 15.0]);
+        assert_eq!(TimeAxis { until: 80.0 }.ticks().0.len(), 9);
     }
 }

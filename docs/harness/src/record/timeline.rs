@@ -1,9 +1,11 @@
 //! [`Recording::timeline`]: a run drawn as text, at most [`TIMELINE_WIDTH`] columns wide, with a row per
 //! worker thread, one for the submitter and one for the queue, over a time axis.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::time::Duration;
 
-use super::{Recording, Shape, TaskSpan, count_over_time};
+use super::{MAX_RECORDED_TASKS, Recording, Shape, TaskSpan, Waiting, count_over_time, counted};
 
 /// The widest line the timeline prints: it must fit a terminal, and read on a projector.
 pub const TIMELINE_WIDTH: usize = 100;
@@ -17,11 +19,18 @@ const TICK_EVERY: usize = 10;
 /// Room kept right of the plot, for the label of the last tick (`1.25ms`) to fit in [`TIMELINE_WIDTH`].
 const LAST_LABEL: usize = 8;
 
+/// The symbols of a worker's row, and what each means in the legend.
+const WORKER_SYMBOLS: [(char, &str); 3] = [
+    ('#', "ran tasks for at least half of the column"),
+    ('.', "ran some for less"),
+    ('!', "a task panicked"),
+];
+
 /// One row of the timeline, before it is drawn.
 enum Row<'a> {
     /// A worker thread (or several threads of the same name, such as a replaced worker): when it
-    /// ran tasks.
-    Worker(&'a str, Vec<&'a TaskSpan>),
+    /// ran tasks. A worker that ran none has an empty row.
+    Worker(Cow<'a, str>, Vec<&'a TaskSpan>),
     /// How many workers ran a task, when there are too many for a row each.
     Busy(Vec<(Duration, usize)>),
     /// How many task threads were alive, for a thread per task.
@@ -35,7 +44,7 @@ enum Row<'a> {
 impl Row<'_> {
     fn label(&self) -> &str {
         match self {
-            Row::Worker(name, _) => name,
+            Row::Worker(name, _) => name.as_ref(),
             Row::Busy(_) => "busy",
             Row::Threads(_) => "threads",
             Row::Submitter => "submitter",
@@ -50,49 +59,73 @@ impl Recording {
     /// every line ends with a newline.
     ///
     /// Each column stands for the same stretch of time, a round one (1, 2, 2.5 or 5 times a power
-    /// of ten), chosen so that the whole run fits. A worker's row shows `#` where it ran a task
-    /// for most of the column, `.` where it ran one for less, and `!` where a task panicked. The
-    /// submitter's row shows `>` where it handed tasks over, `~` where it waited for a slot in the
-    /// queue, and `#` where it ran a task itself. Counts (the queue, and the busy workers or the
-    /// live threads when there are too many for a row each) are the most in each column, as a
-    /// digit, `.` for none.
+    /// of ten), chosen so that the whole run fits. A worker's row shows `#` where it ran tasks
+    /// for at least half of the column, `.` where it ran some for less, and `!` where a task
+    /// panicked; a worker that ran no task has an empty row. The submitter's row shows `>` where
+    /// it handed tasks over, `~` where it waited (for a slot in the queue, or inside a `submit`
+    /// that waits while the queue is full: see [`Waiting`]), and `#` where it ran a task itself.
+    /// Counts (the queue, and the busy workers or the live threads when there are too many for a
+    /// row each) are the most in each column, as a digit, `.` for none. The legend explains only
+    /// the symbols that appear.
     ///
     /// A thread per task ([`Shape::ThreadPerTask`]) gets a row that counts the live threads
     /// instead of a row each, and no queue. Pure: the same recording always gives the same text.
     pub fn timeline(&self) -> String {
         let recorded = self.recorded_tasks();
-        let mut text = format!("timeline of {}: {recorded} tasks ran", self.title);
+        let mut text = format!(
+            "timeline of {}: {} ran",
+            self.title,
+            counted(recorded, "task")
+        );
         if recorded == 0 {
             text.push('\n');
             return text;
         }
         let rows = self.rows();
         let label_width = rows.iter().map(|row| row.label().len()).max().unwrap_or(0) + 1;
-        let scale = Scale::fit(self.end(), TIMELINE_WIDTH - label_width - LAST_LABEL);
+        let plot_width = TIMELINE_WIDTH
+            .saturating_sub(label_width)
+            .saturating_sub(LAST_LABEL);
+        let scale = Scale::fit(self.end(), plot_width);
         text.push_str(&format!("; 1 column = {}\n", short_duration(scale.column)));
-        if self.tasks > recorded && self.tasks > super::MAX_RECORDED_TASKS {
-            let last = super::MAX_RECORDED_TASKS - 1;
+        if self.cut_off() {
+            let last = MAX_RECORDED_TASKS - 1;
             text.push_str(&format!(
-                "(only tasks 0 to {last} of {} were recorded)\n",
+                "(only tasks 0 to {last} of {} were recorded: the timeline ends with the last of \
+                 them)\n",
                 self.tasks
             ));
         }
         if self.missing_threads > 0 {
             text.push_str(&format!(
-                "(the tasks of {} threads are missing: they did not hand their events over)\n",
-                self.missing_threads
+                "(the tasks of {} are missing: they did not hand their events over)\n",
+                counted(self.missing_threads, "thread")
             ));
         }
         let mut legend = Vec::new();
+        // The worker rows share one line of the legend, which explains what any of them shows.
+        let mut all_worker_cells = String::new();
         for row in &rows {
-            let (cells, explained) = self.cells(row, &scale);
+            let cells = match row {
+                Row::Worker(_, tasks) => {
+                    let cells = worker_cells(tasks, &scale);
+                    all_worker_cells.push_str(&cells);
+                    cells
+                }
+                _ => {
+                    let (cells, explained) = self.cells(row, &scale);
+                    legend.extend(explained);
+                    cells
+                }
+            };
             let line = format!("{:<label_width$}{cells}", row.label());
             text.push_str(line.trim_end());
             text.push('\n');
-            legend.push(explained);
         }
-        // The worker rows share one line of the legend.
-        legend.dedup();
+        // The worker rows come first, and so does their line.
+        if let Some(explained) = symbol_legend("workers", &WORKER_SYMBOLS, &all_worker_cells) {
+            legend.insert(0, explained);
+        }
         text.push_str(&" ".repeat(label_width));
         text.push_str(&scale.axis());
         text.push('\n');
@@ -105,6 +138,11 @@ impl Recording {
         text
     }
 
+    /// Whether the run had more tasks than a recording keeps, so that the last ones are missing.
+    fn cut_off(&self) -> bool {
+        self.tasks > MAX_RECORDED_TASKS && self.tasks > self.recorded_tasks()
+    }
+
     /// The rows to draw, in order: the workers, the submitter, the queue.
     fn rows(&self) -> Vec<Row<'_>> {
         let mut workers: Vec<Row<'_>> = Vec::new();
@@ -114,7 +152,10 @@ impl Recording {
                 Some(Row::Worker(name, tasks)) if *name == thread.name => {
                     tasks.extend(&thread.tasks);
                 }
-                _ => workers.push(Row::Worker(&thread.name, thread.tasks.iter().collect())),
+                _ => workers.push(Row::Worker(
+                    Cow::Borrowed(&thread.name),
+                    thread.tasks.iter().collect(),
+                )),
             }
         }
         let worker_tasks = || self.workers().flat_map(|thread| &thread.tasks);
@@ -124,11 +165,14 @@ impl Recording {
                 let alive = worker_tasks().map(|task| (task.handed, task.end));
                 vec![Row::Threads(count_over_time(alive))]
             }
-            Shape::Pool { .. } if workers.len() > MOST_THREAD_ROWS => {
+            Shape::Pool { workers: pool, .. } if workers.len().max(pool) > MOST_THREAD_ROWS => {
                 let running = worker_tasks().map(|task| (task.start, task.end));
                 vec![Row::Busy(count_over_time(running))]
             }
-            Shape::Pool { .. } => workers,
+            Shape::Pool { workers: pool, .. } => {
+                add_idle_workers(&mut workers, pool);
+                workers
+            }
         };
         rows.push(Row::Submitter);
         if let Shape::Pool { .. } = self.shape {
@@ -137,16 +181,18 @@ impl Recording {
         rows
     }
 
-    /// The cells of `row`, one per column, and the line of the legend that explains them.
-    fn cells(&self, row: &Row<'_>, scale: &Scale) -> (String, String) {
-        match row {
-            Row::Worker(_, tasks) => {
-                let explained = "workers: # ran a task for most of the column, . for part of it, \
-                                 ! a task panicked";
-                (worker_cells(tasks, scale), explained.to_string())
-            }
+    /// The cells of a row other than a worker's, one per column, and the line of the legend that
+    /// explains them, if they show anything.
+    fn cells(&self, row: &Row<'_>, scale: &Scale) -> (String, Option<String>) {
+        let (cells, explained) = match row {
+            Row::Worker(_, tasks) => return (worker_cells(tasks, scale), None),
             Row::Busy(steps) => {
-                let workers = self.workers().count();
+                // The pool's size, not its threads: a replaced worker is one worker.
+                let workers = match self.shape {
+                    Shape::Pool { workers, .. } if workers > 0 => workers,
+                    // A run that never said its size: the threads that ran tasks.
+                    _ => self.workers().count(),
+                };
                 let what = format!("busy: the most of the {workers} workers running tasks at once");
                 count_cells(steps, scale, &what)
             }
@@ -154,31 +200,55 @@ impl Recording {
                 count_cells(steps, scale, "threads: the most task threads alive at once")
             }
             Row::Submitter => {
-                let explained = match self.shape {
-                    Shape::ThreadPerTask => "submitter: > started threads for tasks",
-                    Shape::Pool { .. } => {
-                        "submitter: > handed tasks over, ~ waited for a slot in the queue, \
-                         # ran a task itself"
-                    }
-                };
-                (self.submitter_cells(scale), explained.to_string())
+                let cells = self.submitter_cells(scale);
+                let explained = symbol_legend("submitter", &self.submitter_symbols(), &cells);
+                return (cells, explained);
             }
             Row::Queue(steps) => {
                 let capacity = match self.shape {
                     Shape::Pool {
                         queue: Some(capacity),
+                        ..
                     } => format!("it holds {capacity}"),
                     _ => "it has no limit".to_string(),
                 };
-                let what = format!("queue: the most tasks waiting in it at once ({capacity})");
+                // A run cut off at the limit of recorded tasks counts only those.
+                let tasks = if self.cut_off() {
+                    "recorded tasks"
+                } else {
+                    "tasks"
+                };
+                let what = format!("queue: the most {tasks} waiting in it at once ({capacity})");
                 count_cells(steps, scale, &what)
             }
-        }
+        };
+        (cells, Some(explained))
     }
 
-    /// The submitter's row: `#` where it ran a task itself, `~` where it waited, for most of the
-    /// column (or for part of it, if it handed nothing over there), else `>` where it handed tasks
-    /// over.
+    /// The symbols the submitter's row may show, and what each means for this run.
+    fn submitter_symbols(&self) -> Vec<(char, &'static str)> {
+        if self.shape == Shape::ThreadPerTask {
+            return vec![('>', "started threads for tasks")];
+        }
+        let waits = self
+            .submitter()
+            .into_iter()
+            .flat_map(|thread| &thread.waits);
+        // A run waits in one way only: the way its stage submits.
+        let waited = match waits.map(|wait| wait.kind).next() {
+            Some(Waiting::InSubmit) => "inside submit, which waits while the queue is full",
+            Some(Waiting::ForSlot) | None => "waited for a slot in the queue",
+        };
+        vec![
+            ('>', "handed tasks over"),
+            ('~', waited),
+            ('#', "ran a task itself"),
+        ]
+    }
+
+    /// The submitter's row: `#` where it ran a task itself, `~` where it waited, for at least
+    /// half of the column (or for less, if it handed nothing over there), else `>` where it handed
+    /// tasks over.
     fn submitter_cells(&self, scale: &Scale) -> String {
         let (ran, waited) = match self.submitter() {
             Some(thread) => (
@@ -206,6 +276,34 @@ impl Recording {
             })
             .collect()
     }
+}
+
+/// Adds an empty row for each worker of the pool's `workers` that ran no task, so that the rows
+/// show the whole pool. The pools name their workers `worker-0` to `worker-{workers - 1}`, so an
+/// idle one gets the first such name that no row has; the rows stay sorted by name.
+fn add_idle_workers<'a>(rows: &mut Vec<Row<'a>>, workers: usize) {
+    let idle = workers.saturating_sub(rows.len());
+    let named: HashSet<String> = rows.iter().map(|row| row.label().to_string()).collect();
+    let names = (0..)
+        .map(|number| format!("worker-{number}"))
+        .filter(|name| !named.contains(name));
+    rows.extend(
+        names
+            .take(idle)
+            .map(|name| Row::Worker(Cow::Owned(name), Vec::new())),
+    );
+    rows.sort_by(|a, b| super::name_order(a.label()).cmp(&super::name_order(b.label())));
+}
+
+/// The line of the legend for a row drawn with `symbols`: `what`, then the meaning of each
+/// symbol that appears in `cells`. `None` if none does: an empty row needs no explaining.
+fn symbol_legend(what: &str, symbols: &[(char, &str)], cells: &str) -> Option<String> {
+    let shown: Vec<String> = symbols
+        .iter()
+        .filter(|(symbol, _)| cells.contains(*symbol))
+        .map(|(symbol, meaning)| format!("{symbol} {meaning}"))
+        .collect();
+    (!shown.is_empty()).then(|| format!("{what}: {}", shown.join(", ")))
 }
 
 /// A worker's row: `!` where a task panicked, `#` where it ran tasks for at least half of the
@@ -361,7 +459,9 @@ impl Scale {
                 0 => "0".to_string(),
                 _ => short_duration(index as u64 * self.column),
             };
-            line.push_str(&" ".repeat(indent + index - line.len()));
+            // Saturating: a label wider than the space to the next tick pushes that one along.
+            let gap = (indent + index).saturating_sub(line.len());
+            line.push_str(&" ".repeat(gap));
             line.push_str(&label);
         }
         line
@@ -436,10 +536,15 @@ mod tests {
         }
     }
 
+    /// A run of a pool whose workers all ran tasks.
     fn pool(queue: usize, threads: Vec<ThreadRecord>) -> Recording {
+        let workers = threads.iter().filter(|thread| !thread.submitter).count();
         Recording {
             title: "stage 03".to_string(),
-            shape: Shape::Pool { queue: Some(queue) },
+            shape: Shape::Pool {
+                workers,
+                queue: Some(queue),
+            },
             tasks: threads.iter().map(|thread| thread.tasks.len()).sum(),
             threads,
             missing_threads: 0,
@@ -483,8 +588,8 @@ submitter ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 queue     2222222222222222222211111111111111111111....................
           |---------|---------|---------|---------|---------|---------
           0         5ms       10ms      15ms      20ms      25ms
-workers: # ran a task for most of the column, . for part of it, ! a task panicked
-submitter: > handed tasks over, ~ waited for a slot in the queue, # ran a task itself
+workers: # ran tasks for at least half of the column
+submitter: ~ waited for a slot in the queue
 queue: the most tasks waiting in it at once (it holds 2), . for none
 ";
         assert_eq!(blocked().timeline(), expected);
@@ -533,11 +638,97 @@ submitter ########################################>         >
 queue     222222222222222222222222222222222222222211111111112222222222....................
           |---------|---------|---------|---------|---------|---------|---------|---------
           0         5ms       10ms      15ms      20ms      25ms      30ms      35ms
-workers: # ran a task for most of the column, . for part of it, ! a task panicked
-submitter: > handed tasks over, ~ waited for a slot in the queue, # ran a task itself
+workers: # ran tasks for at least half of the column, . ran some for less, ! a task panicked
+submitter: > handed tasks over, # ran a task itself
 queue: the most tasks waiting in it at once (it holds 2), . for none
 ";
         assert_eq!(caller_runs().timeline(), expected);
+    }
+
+    #[test]
+    fn workers_that_ran_no_task_get_empty_rows() {
+        let mut run = pool(
+            2,
+            vec![
+                submitter(vec![], vec![]),
+                thread("worker-2", vec![task(0, 0, 0, 10_000)]),
+            ],
+        );
+        run.shape = Shape::Pool {
+            workers: 3,
+            queue: Some(2),
+        };
+        let timeline = run.timeline();
+        let rows: Vec<&str> = timeline.lines().skip(1).take(3).collect();
+        assert_eq!(rows[0], "worker-0");
+        assert_eq!(rows[1], "worker-1");
+        assert!(rows[2].starts_with("worker-2  ####"), "{timeline}");
+    }
+
+    #[test]
+    fn the_submitter_legend_explains_only_what_its_row_shows() {
+        // Stage 02: no bound on the queue, so the submitter only ever hands tasks over.
+        let mut unbounded = pool(
+            0,
+            vec![
+                submitter(vec![], vec![]),
+                thread("worker-0", vec![task(0, 0, 0, 10_000)]),
+            ],
+        );
+        unbounded.shape = Shape::Pool {
+            workers: 1,
+            queue: None,
+        };
+        let timeline = unbounded.timeline();
+        assert!(
+            timeline.contains("\nsubmitter: > handed tasks over\n"),
+            "{timeline}"
+        );
+        assert!(timeline.contains("(it has no limit)"), "{timeline}");
+        // Stages 04 and 05 time each whole call to `submit`.
+        let mut in_submit = blocked();
+        for wait in &mut in_submit.threads[0].waits {
+            wait.kind = Waiting::InSubmit;
+        }
+        let timeline = in_submit.timeline();
+        assert!(
+            timeline
+                .contains("\nsubmitter: ~ inside submit, which waits while the queue is full\n"),
+            "{timeline}"
+        );
+    }
+
+    #[test]
+    fn one_task_is_one_task() {
+        let run = pool(
+            1,
+            vec![
+                submitter(vec![], vec![]),
+                thread("worker-0", vec![task(0, 0, 0, 1_000)]),
+            ],
+        );
+        assert!(
+            run.timeline()
+                .starts_with("timeline of stage 03: 1 task ran;")
+        );
+    }
+
+    #[test]
+    fn a_run_cut_off_at_the_limit_says_what_it_counts() {
+        let mut run = blocked();
+        run.tasks = MAX_RECORDED_TASKS + 1;
+        let timeline = run.timeline();
+        assert!(
+            timeline.contains(
+                "(only tasks 0 to 99999 of 100001 were recorded: the timeline ends with the \
+                 last of them)"
+            ),
+            "{timeline}"
+        );
+        assert!(
+            timeline.contains("queue: the most recorded tasks waiting in it"),
+            "{timeline}"
+        );
     }
 
     /// Stage 01: a thread per task, started 100 us apart, each running 1 ms after it starts.

@@ -129,6 +129,9 @@ impl Recording {
     /// - for a pool, the counter (`C`) [`QUEUE_DEPTH`]: the tasks waiting in the queue (see
     ///   [`Recording::queue_depth`]).
     ///
+    /// The JSON goes out in many small writes, so pass a buffered writer (a
+    /// [`BufWriter`](std::io::BufWriter) around a file), and flush it after.
+    ///
     /// # Errors
     ///
     /// Returns the writer's error, if a write fails.
@@ -223,7 +226,10 @@ mod tests {
         };
         Recording {
             title: "stage 03".to_string(),
-            shape: Shape::Pool { queue: Some(1) },
+            shape: Shape::Pool {
+                workers: 1,
+                queue: Some(1),
+            },
             tasks: 3,
             threads: vec![
                 ThreadRecord {

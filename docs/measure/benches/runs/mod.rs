@@ -43,7 +43,8 @@ pub fn quiet_workload(tasks: usize, task: &str) -> Workload {
 
 /// [`quiet_workload`] that also records each task as `--timeline` and `--trace` do. Nothing is
 /// shown or written: that happens when a demo finishes, which a measurement never does, so the
-/// recorded events stay in memory (about a hundred bytes per recorded task).
+/// recorded events stay in memory (a [`TaskSpan`](harness::record::TaskSpan) per recorded task,
+/// see [`MAX_RECORDED_TASKS`](harness::record::MAX_RECORDED_TASKS)).
 ///
 /// # Panics
 ///
