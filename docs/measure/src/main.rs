@@ -147,26 +147,20 @@ fn measure(cli: &Cli) -> io::Result<()> {
     };
     for scenario in scenarios {
         let scenario_started = Instant::now();
-        if scenario == Scenario::Timelines {
-            // Not a table and a chart, but a chart per run, in blocks of two sections.
-            let drawn = timelines::run(&ready, options);
-            eprintln!(
-                "{} took {:.0} s",
-                scenario.name(),
-                scenario_started.elapsed().as_secs_f64()
-            );
-            write_timelines(&destination, &drawn, &machine, &command)?;
-            continue;
-        }
-        let report = run_scenario(scenario, &ready, options);
+        let outcome = run_scenario(scenario, &ready, options);
         eprintln!(
             "{} took {:.0} s",
             scenario.name(),
             scenario_started.elapsed().as_secs_f64()
         );
-        let text = block(&report, &machine, &command);
-        println!("\n## {}\n\n{text}", scenario.name());
-        write(&destination, &report, &text)?;
+        match outcome {
+            Outcome::Report(report) => {
+                let text = block(&report, &machine, &command);
+                println!("\n## {}\n\n{text}", scenario.name());
+                write(&destination, &report, &text)?;
+            }
+            Outcome::Timelines(drawn) => write_timelines(&destination, &drawn, &machine, &command)?,
+        }
     }
     let took = started.elapsed();
     if let (Destination::Docs(folder), true, Size::Full) =
@@ -215,7 +209,16 @@ fn prepare(workspace: &Workspace, profile: Profile) -> Readiness {
     ready
 }
 
-fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Report {
+/// What a scenario made.
+#[derive(Debug)]
+enum Outcome {
+    /// Tables and a chart, for one block of the docs: every scenario but one.
+    Report(Report),
+    /// A chart per run, shown in two sections of the docs.
+    Timelines(timelines::Timelines),
+}
+
+fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Outcome {
     // Generous: the longest full-size run takes about 20 s. The limit only turns a hung child
     // into a failed row instead of a hung measure.
     let limit = match options.size {
@@ -223,7 +226,7 @@ fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Repo
         Size::Quick => Duration::from_secs(30),
     };
     let name = scenario.name();
-    match scenario {
+    let report = match scenario {
         Scenario::SameJob => {
             same_job::report(run_all(name, same_job::plan(options), ready, limit, 1))
         }
@@ -253,8 +256,9 @@ fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Repo
         }
         // In-process, by an example that links the stages: it needs the workspace to build it.
         Scenario::Costs => costs::run(&Workspace::locate(), options),
-        Scenario::Timelines => unreachable!("measure() draws the timelines with write_timelines"),
-    }
+        Scenario::Timelines => return Outcome::Timelines(timelines::run(ready, options)),
+    };
+    Outcome::Report(report)
 }
 
 /// The generated block: where and how it was measured, the tables, and the chart.
