@@ -79,48 +79,39 @@ fn timed<P>(start: impl FnOnce() -> P, submit_all: impl FnOnce(P)) -> Duration {
 /// The floor: a bounded crossbeam channel of task ids, and workers that call one function, known
 /// at compile time, for each id. Nothing is allocated per task.
 pub fn bare_ids(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || {
-            let (sender, receiver) = crossbeam_channel::bounded::<usize>(QUEUE);
-            let threads: Vec<_> = (0..workers)
-                .map(|_| {
-                    let receiver = receiver.clone();
-                    thread::spawn(move || receiver.into_iter().for_each(task))
-                })
-                .collect();
-            (sender, threads)
-        },
-        |(sender, threads)| {
-            for id in 0..tasks {
-                sender.send(id).expect("the workers are alive");
-            }
-            drop(sender);
-            for thread in threads {
-                thread.join().expect("no task panics");
-            }
-        },
-    )
+    bare_channel(workers, tasks, |id| id, task)
 }
 
 /// Boxed closures over a bounded crossbeam channel, in a few lines: what stage 03's pool does,
 /// without the pool around it.
 pub fn bare_boxed(workers: usize, tasks: usize, task: impl Task) -> Duration {
     type Job = Box<dyn FnOnce() + Send>;
+    let job = move |id| -> Job { Box::new(move || task(id)) };
+    bare_channel(workers, tasks, job, |job: Job| job())
+}
+
+/// A bounded crossbeam channel of whatever `message` makes of each task id, and `workers`
+/// threads that hand each message they receive to `run`: a pool with nothing around it.
+fn bare_channel<M: Send + 'static>(
+    workers: usize,
+    tasks: usize,
+    message: impl Fn(usize) -> M,
+    run: impl Fn(M) + Copy + Send + 'static,
+) -> Duration {
     timed(
         || {
-            let (sender, receiver) = crossbeam_channel::bounded::<Job>(QUEUE);
+            let (sender, receiver) = crossbeam_channel::bounded::<M>(QUEUE);
             let threads: Vec<_> = (0..workers)
                 .map(|_| {
                     let receiver = receiver.clone();
-                    thread::spawn(move || receiver.into_iter().for_each(|job| job()))
+                    thread::spawn(move || receiver.into_iter().for_each(run))
                 })
                 .collect();
             (sender, threads)
         },
         |(sender, threads)| {
             for id in 0..tasks {
-                let job: Job = Box::new(move || task(id));
-                sender.send(job).expect("the workers are alive");
+                sender.send(message(id)).expect("the workers are alive");
             }
             drop(sender);
             for thread in threads {
