@@ -169,12 +169,21 @@ fn submit_blocking_when_full(
 /// Stage 03's pool, each task offered with `try_submit` first and every wait timed: the path
 /// of the demo's policies.
 pub fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    try_first_each(workers, tasks, move |id| move || task(id))
+}
+
+/// [`stage03_try_first`] with each task's closure made by `job(id)`, for the runs whose tasks
+/// capture more than their id.
+fn try_first_each<J>(workers: usize, tasks: usize, mut job: impl FnMut(usize) -> J) -> Duration
+where
+    J: FnOnce() + Send + 'static,
+{
     timed(
         || WorkerPool::new(workers, QUEUE),
         |pool| {
             let mut waiting_time = Duration::ZERO;
             for id in 0..tasks {
-                if let Some(since) = submit_blocking_when_full(&pool, move || task(id)) {
+                if let Some(since) = submit_blocking_when_full(&pool, job(id)) {
                     waiting_time += since.elapsed();
                 }
             }
@@ -184,14 +193,22 @@ pub fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -> Durat
     )
 }
 
-/// [`stage03_try_first`] with each task run by `workload`, as the demo runs it (its work, counted
-/// by its `Tracker`), reached through a `&'static` reference: the tracker's cost alone.
-pub fn stage03_tracked(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
+/// Runs `run`, which puts `tasks` tasks of `workload` through a pool, and checks that its
+/// tracker counted every one of them: a run that lost tasks would time less work.
+fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) -> Duration {
     let completed = workload.tracker().completed();
-    let elapsed = stage03_try_first(workers, tasks, move |id| workload.run(id));
+    let elapsed = run();
     let counted = workload.tracker().completed() - completed;
     assert_eq!(counted, tasks, "every task counted");
     elapsed
+}
+
+/// [`stage03_try_first`] with each task run by `workload`, as the demo runs it (its work, counted
+/// by its `Tracker`), reached through a `&'static` reference: the tracker's cost alone.
+pub fn stage03_tracked(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
+    counted(workload, tasks, || {
+        stage03_try_first(workers, tasks, move |id| workload.run(id))
+    })
 }
 
 /// What stage 03's demo (`03-crossbeam-bounded/src/main.rs`) does for each task under its
@@ -200,48 +217,34 @@ pub fn stage03_tracked(workers: usize, tasks: usize, workload: &'static Workload
 /// noted by the workload), and the handed task's `run` on the worker. Run it with a `quiet`
 /// workload, as the measurements run the demo, so that no task prints.
 pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
-    let completed = workload.tracker().completed();
-    let elapsed = timed(
-        || WorkerPool::new(workers, QUEUE),
-        |pool| {
-            let (mut waited, mut waiting_time) = (0_usize, Duration::ZERO);
-            for id in 0..tasks {
-                let handed = workload.hand_over(id);
-                if let Some(since) = submit_blocking_when_full(&pool, move || handed.run()) {
-                    waited += 1;
-                    waiting_time += workload.waited_for_slot(id, since);
+    let run = || {
+        timed(
+            || WorkerPool::new(workers, QUEUE),
+            |pool| {
+                let (mut waited, mut waiting_time) = (0_usize, Duration::ZERO);
+                for id in 0..tasks {
+                    let handed = workload.hand_over(id);
+                    if let Some(since) = submit_blocking_when_full(&pool, move || handed.run()) {
+                        waited += 1;
+                        waiting_time += workload.waited_for_slot(id, since);
+                    }
                 }
-            }
-            pool.shutdown();
-            black_box((waited, waiting_time));
-        },
-    );
-    let counted = workload.tracker().completed() - completed;
-    assert_eq!(counted, tasks, "every task counted");
-    elapsed
+                pool.shutdown();
+                black_box((waited, waiting_time));
+            },
+        )
+    };
+    counted(workload, tasks, run)
 }
 
 /// [`stage03_tracked`] with the workload shared through an `Arc` cloned for each task, as a
 /// demo would have to share it without `Workload::leak`: what the reference count costs.
 pub fn stage03_arc_per_task(workers: usize, tasks: usize, workload: &Arc<Workload>) -> Duration {
-    let completed = workload.tracker().completed();
-    let elapsed = timed(
-        || WorkerPool::new(workers, QUEUE),
-        |pool| {
-            let mut waiting_time = Duration::ZERO;
-            for id in 0..tasks {
-                let workload = Arc::clone(workload);
-                if let Some(since) = submit_blocking_when_full(&pool, move || workload.run(id)) {
-                    waiting_time += since.elapsed();
-                }
-            }
-            pool.shutdown();
-            black_box(waiting_time);
-        },
-    );
-    let counted = workload.tracker().completed() - completed;
-    assert_eq!(counted, tasks, "every task counted");
-    elapsed
+    let job = |id| {
+        let workload = Arc::clone(workload);
+        move || workload.run(id)
+    };
+    counted(workload, tasks, || try_first_each(workers, tasks, job))
 }
 
 /// Stage 04's `WorkerPool`: a result channel per task, behind a handle. Every handle is kept
