@@ -70,6 +70,21 @@ impl ThreadPool {
     /// Panics if `size` is 0 (such a pool would queue tasks that never run) or if the operating
     /// system refuses to start a thread.
     pub fn new(size: usize) -> Self {
+        Self::start(size, None)
+    }
+
+    // New: the pool builds its own threads, so it can choose their stack.
+    /// Like [`ThreadPool::new`], with a stack of at least `stack_size` bytes for each worker
+    /// instead of the standard library's default (2 MiB, or `RUST_MIN_STACK` if set).
+    ///
+    /// # Panics
+    ///
+    /// As [`ThreadPool::new`]; a stack too large for the system to reserve is a refused thread.
+    pub fn with_stack_size(size: usize, stack_size: usize) -> Self {
+        Self::start(size, Some(stack_size))
+    }
+
+    fn start(size: usize, stack_size: Option<usize>) -> Self {
         assert!(size > 0, "a ThreadPool needs at least one worker");
         let (sender, receiver) = mpsc::channel::<Job>();
         // New: `mpsc` allows a single receiver, so the workers share it behind a mutex.
@@ -77,7 +92,7 @@ impl ThreadPool {
         let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
         let mut workers = Vec::with_capacity(size);
         for id in 0..size {
-            workers.push(spawn_worker(id, pool_id, Arc::clone(&receiver)));
+            workers.push(spawn_worker(id, pool_id, stack_size, Arc::clone(&receiver)));
         }
         ThreadPool {
             sender: Some(sender),
@@ -128,9 +143,17 @@ impl Drop for ThreadPool {
     }
 }
 
-fn spawn_worker(id: usize, pool_id: usize, receiver: Arc<Mutex<Receiver<Job>>>) -> JoinHandle<()> {
-    thread::Builder::new()
-        .name(format!("worker-{id}"))
+fn spawn_worker(
+    id: usize,
+    pool_id: usize,
+    stack_size: Option<usize>,
+    receiver: Arc<Mutex<Receiver<Job>>>,
+) -> JoinHandle<()> {
+    let mut builder = thread::Builder::new().name(format!("worker-{id}"));
+    if let Some(bytes) = stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    builder
         .spawn(move || {
             WORKER_OF.set(Some(pool_id));
             loop {

@@ -61,6 +61,16 @@ fn queue_gated_tasks(
         .collect()
 }
 
+/// Twice the standard library's default stack of 2 MiB: kept on the stack of a worker started by
+/// `new`, it overflows that stack, and a stack overflow aborts the whole test process.
+const LARGE: usize = 4 * 1024 * 1024;
+
+/// Keeps `LARGE` bytes on the stack of the thread that runs it, and returns their sum.
+fn sum_of_a_large_array_on_the_stack() -> u64 {
+    let bytes = std::hint::black_box([1_u8; LARGE]);
+    bytes.iter().map(|&byte| u64::from(byte)).sum()
+}
+
 #[test]
 fn never_more_tasks_at_once_than_workers_and_every_worker_busy_while_tasks_wait() {
     const WORKERS: usize = 3;
@@ -274,4 +284,18 @@ fn dropping_the_pool_does_not_panic_on_a_payload_that_panics_when_dropped() {
     // `drop` joins the dead worker and receives the payload; dropping that would panic here.
     let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(pool)));
     assert!(dropped.is_ok(), "the pool's Drop panicked");
+}
+
+#[test]
+fn with_stack_size_gives_the_workers_room_for_a_large_array_on_their_stack() {
+    let pool = ThreadPool::with_stack_size(1, 4 * LARGE);
+    let (done_tx, done) = mpsc::channel();
+    pool.execute(move || {
+        let name = thread::current().name().unwrap_or_default().to_owned();
+        done_tx
+            .send((name, sum_of_a_large_array_on_the_stack()))
+            .unwrap();
+    });
+    let (name, sum) = done.recv_timeout(HANG).expect("the task should have run");
+    assert_eq!((name.as_str(), sum), ("worker-0", LARGE as u64));
 }

@@ -78,13 +78,27 @@ impl WorkerPool {
     /// Panics if `workers` is 0 (such a pool could never run a task), if crossbeam cannot
     /// allocate `queue_capacity` slots, or if the operating system refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
+        Self::start(workers, queue_capacity, None)
+    }
+
+    /// Like [`WorkerPool::new`], with a stack of at least `stack_size` bytes for each worker
+    /// instead of the standard library's default (2 MiB, or `RUST_MIN_STACK` if set).
+    ///
+    /// # Panics
+    ///
+    /// As [`WorkerPool::new`]; a stack too large for the system to reserve is a refused thread.
+    pub fn with_stack_size(workers: usize, queue_capacity: usize, stack_size: usize) -> Self {
+        Self::start(workers, queue_capacity, Some(stack_size))
+    }
+
+    fn start(workers: usize, queue_capacity: usize, stack_size: Option<usize>) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         // New: a bounded channel. Its receiver can be cloned, so each worker gets its own.
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
         let mut handles = Vec::with_capacity(workers);
         for id in 0..workers {
-            handles.push(spawn_worker(id, pool_id, receiver.clone()));
+            handles.push(spawn_worker(id, pool_id, stack_size, receiver.clone()));
         }
         // New: the pool keeps no receiver of its own. When every worker has exited, the channel
         // is disconnected and `submit` reports it instead of waiting forever.
@@ -155,9 +169,17 @@ impl fmt::Display for SubmitError {
 
 impl Error for SubmitError {}
 
-fn spawn_worker(id: usize, pool_id: usize, receiver: Receiver<Job>) -> JoinHandle<()> {
-    thread::Builder::new()
-        .name(format!("worker-{id}"))
+fn spawn_worker(
+    id: usize,
+    pool_id: usize,
+    stack_size: Option<usize>,
+    receiver: Receiver<Job>,
+) -> JoinHandle<()> {
+    let mut builder = thread::Builder::new().name(format!("worker-{id}"));
+    if let Some(bytes) = stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    builder
         .spawn(move || {
             WORKER_OF.set(Some(pool_id));
             // New: no lock around `recv`. Several workers can wait on the same channel, and

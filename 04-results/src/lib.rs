@@ -2,9 +2,8 @@
 //!
 //! Stage 03's pool runs closures that return nothing; a caller that wants an answer has to build
 //! its own channel. Here [`WorkerPool::submit`] accepts any `FnOnce() -> R` and does that for it:
-//! each task gets a channel with room for one value, the worker sends the task's value into it,
-//! and the caller keeps the receiving end inside a [`TaskHandle`]. [`TaskHandle::join`] waits for
-//! the value. The bounded queue, backpressure and shutdown are stage 03's.
+//! each task gets a channel with room for one value, which the worker sends, and the caller keeps
+//! the receiving end in a [`TaskHandle`]. The bounded queue and shutdown are stage 03's.
 //!
 //! ```
 //! use stage04_results::WorkerPool;
@@ -13,8 +12,7 @@
 //! let handles: Vec<_> = (1..=5_u64)
 //!     .map(|n| pool.submit(move || n * n).expect("the workers are alive"))
 //!     .collect();
-//! // Joining in submission order gives the results in submission order, whatever order the
-//! // workers finished in.
+//! // Joined in submission order, the values come in that order, whichever task finished first.
 //! let squares: Vec<u64> = handles
 //!     .into_iter()
 //!     .map(|handle| handle.join().expect("no task panicked"))
@@ -54,10 +52,8 @@ thread_local! {
 pub struct WorkerPool {
     // An `Option` so that `Drop` can close the channel before waiting for the workers.
     sender: Option<Sender<Job>>,
-    // New: never carries a message. Every worker thread holds a clone of its sender, so this
-    // channel disconnects when the last worker has exited, whether it finished or panicked.
-    // Each handle keeps a clone of this receiver to notice that, and so does `Drop`, which
-    // needs no `JoinHandle`s any more.
+    // New: never carries a message. Every worker holds a clone of its sender, so it disconnects
+    // when the last worker has exited, finished or panicked. The handles and `Drop` watch it.
     workers_alive: Receiver<()>,
     // Which pool this is, for `Drop` to tell when it runs on one of these workers.
     pool_id: usize,
@@ -65,22 +61,34 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     /// Starts `workers` threads, named `worker-0`, `worker-1`, ..., sharing a queue that holds
-    /// at most `queue_capacity` waiting tasks.
-    ///
-    /// A capacity of 0 makes a rendezvous channel: nothing waits in a queue, and every `submit`
-    /// waits until a worker is free to take the task from hand to hand.
+    /// at most `queue_capacity` waiting tasks; with 0, each `submit` waits for a free worker.
     ///
     /// # Panics
     ///
     /// Panics if `workers` is 0 (such a pool could never run a task), if crossbeam cannot
     /// allocate `queue_capacity` slots, or if the operating system refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
+        Self::start(workers, queue_capacity, None)
+    }
+
+    /// Like [`WorkerPool::new`], with a stack of at least `stack_size` bytes for each worker
+    /// instead of the standard library's default (2 MiB, or `RUST_MIN_STACK` if set).
+    ///
+    /// # Panics
+    ///
+    /// As [`WorkerPool::new`]; a stack too large for the system to reserve is a refused thread.
+    pub fn with_stack_size(workers: usize, queue_capacity: usize, stack_size: usize) -> Self {
+        Self::start(workers, queue_capacity, Some(stack_size))
+    }
+
+    fn start(workers: usize, queue_capacity: usize, stack_size: Option<usize>) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
         let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
         for id in 0..workers {
-            spawn_worker(id, pool_id, &receiver, &alive).expect("failed to spawn a worker thread");
+            spawn_worker(id, pool_id, stack_size, &receiver, &alive)
+                .expect("failed to spawn a worker thread");
         }
         // The pool keeps no receiver of its own. When every worker has exited, the channel
         // is disconnected and `submit` reports it instead of waiting forever.
@@ -98,20 +106,16 @@ impl WorkerPool {
     /// Queues `task` for the workers, waiting while the queue is full, and returns a handle to
     /// its value.
     ///
-    /// Dropping the handle does not cancel the task: it still runs, and its value is discarded.
-    ///
     /// # Errors
     ///
-    /// Returns [`SubmitError`] if no worker is left to run the task. In this stage a task that
-    /// panics takes its worker down with it (stage 05 fixes that), so once every worker has
-    /// panicked, the pool can only refuse.
+    /// Returns [`SubmitError`] if no worker is left to run the task: in this stage each task that
+    /// panics takes its worker down (stage 05 fixes that).
     pub fn submit<F, R>(&self, task: F) -> Result<TaskHandle<R>, SubmitError>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        // New: a channel per task, with room for its one value, so the worker never waits
-        // to hand it over.
+        // New: a channel per task, with room for its one value: the worker never waits to send.
         let (result_sender, result) = crossbeam_channel::bounded(1);
         let job = Box::new(move || run_task(task, &result_sender));
         // `send` blocks while the queue is full. This is the backpressure.
@@ -128,8 +132,7 @@ impl WorkerPool {
 
     /// Runs every task already queued, then waits until every worker has exited.
     ///
-    /// Dropping the pool does the same; this method names the moment in the code. Handles stay
-    /// valid afterwards: the values of finished tasks wait in their channels until joined.
+    /// Dropping the pool does the same. Handles stay valid: finished values wait to be joined.
     pub fn shutdown(self) {
         drop(self);
     }
@@ -144,9 +147,8 @@ impl Drop for WorkerPool {
         if WORKER_OF.get() == Some(self.pool_id) {
             return;
         }
-        // New: instead of joining each thread, wait until the last worker has let go of its
-        // `alive` sender: `recv` returns an error once the channel disconnects. A worker that
-        // panicked has printed its message already.
+        // New: instead of joining each thread, wait until the last worker has dropped its
+        // `alive` sender: `recv` returns an error once the channel disconnects.
         let _ = self.workers_alive.recv();
     }
 }
@@ -162,9 +164,8 @@ where
 }
 
 // New: what `submit` returns instead of `()`.
-/// The caller's side of one submitted task. [`TaskHandle::join`] waits for its value.
-///
-/// Dropping a handle neither cancels the task nor blocks.
+/// The caller's side of one submitted task: [`TaskHandle::join`] waits for its value. Dropping a
+/// handle neither cancels the task nor blocks.
 #[derive(Debug)]
 #[must_use = "dropping a TaskHandle discards the task's value (the task still runs)"]
 pub struct TaskHandle<R> {
@@ -231,12 +232,16 @@ struct Worker {
 fn spawn_worker(
     id: usize,
     pool_id: usize,
+    stack_size: Option<usize>,
     jobs: &Receiver<Job>,
     alive: &Sender<()>,
 ) -> io::Result<()> {
     let (jobs, alive) = (jobs.clone(), alive.clone());
-    thread::Builder::new()
-        .name(format!("worker-{id}"))
+    let mut builder = thread::Builder::new().name(format!("worker-{id}"));
+    if let Some(bytes) = stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    builder
         .spawn(move || {
             WORKER_OF.set(Some(pool_id));
             let worker = Worker { jobs, alive };

@@ -61,6 +61,16 @@ fn wait_for_start(started: &Receiver<()>) {
         .expect("a worker should have started the task");
 }
 
+/// Twice the standard library's default stack of 2 MiB: kept on the stack of a worker started by
+/// `new`, it overflows that stack, and a stack overflow aborts the whole test process.
+const LARGE: usize = 4 * 1024 * 1024;
+
+/// Keeps `LARGE` bytes on the stack of the thread that runs it, and returns their sum.
+fn sum_of_a_large_array_on_the_stack() -> u64 {
+    let bytes = std::hint::black_box([1_u8; LARGE]);
+    bytes.iter().map(|&byte| u64::from(byte)).sum()
+}
+
 #[test]
 fn results_match_their_inputs_in_submission_order() {
     let pool = WorkerPool::new(3, 4);
@@ -385,4 +395,17 @@ fn a_task_that_drops_another_pool_still_waits_for_that_pool() {
         })
         .unwrap();
     assert_eq!(join_or_fail(inner_ran), Ok(5));
+}
+
+#[test]
+fn with_stack_size_gives_the_workers_room_for_a_large_array_on_their_stack() {
+    let pool = WorkerPool::with_stack_size(1, 1, 4 * LARGE);
+    let handle = pool
+        .submit(|| {
+            let name = thread::current().name().unwrap_or_default().to_owned();
+            (name, sum_of_a_large_array_on_the_stack())
+        })
+        .expect("the worker is alive");
+    let (name, sum) = join_or_fail(handle).expect("the task returns");
+    assert_eq!((name.as_str(), sum), ("worker-0", LARGE as u64));
 }

@@ -1,11 +1,10 @@
 //! Stage 05: a pool that survives panicking tasks.
 //!
-//! In stage 04 a panicking task ends its worker thread: the pool shrinks by one, and once every
-//! worker is gone it can only refuse work. Here each task runs under [`std::panic::catch_unwind`].
-//! A panic costs the task, never the worker: [`TaskHandle::join`] returns [`TaskPanicked`] with
-//! the panic message, the pool counts it, and the worker takes the next task. Should a worker
-//! thread die anyway (see [`ResilientPool`]), a replacement with the same name starts in its
-//! place. The rest is stage 04's.
+//! In stage 04 a panicking task ends its worker thread, and once every worker is gone the pool can
+//! only refuse work. Here each task runs under [`std::panic::catch_unwind`]: a panic costs the
+//! task, never the worker. [`TaskHandle::join`] returns [`TaskPanicked`] with the panic message,
+//! the pool counts it, and the worker takes the next task. A worker thread that dies anyway (see
+//! [`ResilientPool`]) is replaced by one with the same name.
 //!
 //! ```
 //! use stage05_panic_resilient::ResilientPool;
@@ -13,7 +12,6 @@
 //! let pool = ResilientPool::new(2, 4);
 //! let answer = pool.submit(|| 6 * 7);
 //! let failure = pool.submit(|| -> u32 { panic!("bad input") });
-//!
 //! assert_eq!(answer.join(), Ok(42));
 //! assert_eq!(failure.join().unwrap_err().message(), "bad input");
 //! // The worker that caught the panic is still there, and both outcomes were counted.
@@ -45,19 +43,15 @@ thread_local! {
     static WORKER_OF: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
-/// A fixed number of worker threads fed by a bounded queue, isolated from the tasks' panics.
-///
-/// A task that panics is caught, counted, and reported through its handle; the worker carries on.
-/// A worker thread can still die, from a panic outside any `catch_unwind` (in the `Drop` of the
-/// value a task panicked with, say); then a replacement with the same name takes its place.
-///
-/// Dropping the pool, or calling [`ResilientPool::shutdown`], closes the queue, lets the workers
-/// finish every task already queued, and waits until every worker thread has exited.
+/// A fixed number of worker threads fed by a bounded queue, isolated from the tasks' panics. A
+/// worker thread can still die, from a panic outside any `catch_unwind` (in the `Drop` of the value
+/// a task panicked with, say); then a replacement with the same name takes its place. Dropping the
+/// pool runs every task already queued first, as [`ResilientPool::shutdown`] does.
 #[derive(Debug)]
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before waiting for the workers.
     sender: Option<Sender<Job>>,
-    // New: the counters, shared with the workers, which update them.
+    // New: the counters and the stack size, shared with the workers.
     shared: Arc<Shared>,
     // Never carries a message: it disconnects when the last worker thread has exited.
     workers_alive: Receiver<()>,
@@ -66,9 +60,10 @@ pub struct ResilientPool {
 }
 
 // New: this item.
-/// The counters that the pool and its worker threads share.
+/// What the pool and its worker threads share: the counters, and the workers' stack size.
 #[derive(Debug, Default)]
 struct Shared {
+    stack_size: Option<usize>,
     active_workers: AtomicUsize,
     completed: AtomicUsize,
     panicked: AtomicUsize,
@@ -76,21 +71,35 @@ struct Shared {
 
 impl ResilientPool {
     /// Starts `workers` threads, named `worker-0`, `worker-1`, ..., sharing a queue that holds
-    /// at most `queue_capacity` waiting tasks.
-    ///
-    /// A capacity of 0 makes a rendezvous channel: nothing waits in a queue, and every `submit`
-    /// waits until a worker is free to take the task from hand to hand.
+    /// at most `queue_capacity` waiting tasks; with 0, each `submit` waits for a free worker.
     ///
     /// # Panics
     ///
     /// Panics if `workers` is 0 (such a pool could never run a task), if crossbeam cannot
     /// allocate `queue_capacity` slots, or if the operating system refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
+        Self::start(workers, queue_capacity, None)
+    }
+
+    /// Like [`ResilientPool::new`], with a stack of at least `stack_size` bytes for each worker
+    /// instead of the standard library's default (2 MiB, or `RUST_MIN_STACK` if set).
+    ///
+    /// # Panics
+    ///
+    /// As [`ResilientPool::new`]; a stack too large for the system to reserve is a refused thread.
+    pub fn with_stack_size(workers: usize, queue_capacity: usize, stack_size: usize) -> Self {
+        Self::start(workers, queue_capacity, Some(stack_size))
+    }
+
+    fn start(workers: usize, queue_capacity: usize, stack_size: Option<usize>) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
         let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            stack_size,
+            ..Shared::default()
+        });
         for id in 0..workers {
             // New: counted as it starts; see `Worker`'s `Drop` for when it is uncounted.
             shared.active_workers.fetch_add(1, Ordering::SeqCst);
@@ -109,11 +118,9 @@ impl ResilientPool {
     }
 
     // New: no `Result`. Stage 04 needed `SubmitError` because panics could kill every worker.
-    /// Queues `task` for the workers, waiting while the queue is full, and returns a handle to
-    /// its outcome.
-    ///
-    /// Dead workers are replaced, so there is always one to run the task (unless the system
-    /// refused to start replacements: then `join` says the task never ran).
+    /// Queues `task` for the workers, waiting while the queue is full, and returns a handle to its
+    /// outcome. Dead workers are replaced, so the task finds one (if the system refuses to start
+    /// replacements, `join` says the task never ran).
     pub fn submit<F, R>(&self, task: F) -> TaskHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -138,14 +145,12 @@ impl ResilientPool {
     }
 
     // New: this method and the two below.
-    /// How many worker threads the pool has, replacements included: the number given to
-    /// [`ResilientPool::new`], unless the system refused to start a replacement.
+    /// How many worker threads the pool has, replacements included.
     pub fn active_workers(&self) -> usize {
         self.shared.active_workers.load(Ordering::SeqCst)
     }
 
-    /// How many tasks have returned normally so far, each counted before its value is sent: once
-    /// a [`TaskHandle::join`] has returned, its task is included.
+    /// How many tasks have returned normally so far, counted before `join` can see their values.
     pub fn completed_tasks(&self) -> usize {
         self.shared.completed.load(Ordering::SeqCst)
     }
@@ -155,9 +160,7 @@ impl ResilientPool {
         self.shared.panicked.load(Ordering::SeqCst)
     }
 
-    /// Runs every task already queued, then waits until every worker thread has finished.
-    ///
-    /// Dropping the pool does the same. Handles stay valid: finished outcomes wait to be joined.
+    /// Runs every queued task, then waits for every worker thread. Handles stay valid afterwards.
     pub fn shutdown(self) {
         drop(self);
     }
@@ -193,8 +196,7 @@ where
         }
         Err(payload) => {
             shared.panicked.fetch_add(1, Ordering::SeqCst);
-            let message = panic_message(payload.as_ref()).to_string();
-            let _ = result.send(Err(TaskPanicked(message)));
+            let _ = result.send(Err(TaskPanicked(panic_message(&*payload).to_string())));
             // `payload` is dropped here, after its message went out. Its destructor can panic in
             // turn: uncaught, that panic ends this worker, and `Worker`'s `Drop` replaces it.
         }
@@ -219,6 +221,7 @@ impl<R> TaskHandle<R> {
     /// Returns [`TaskPanicked`] with the panic message if the task panicked, or saying that it
     /// never ran if no worker was left (the system refused to start replacements).
     pub fn join(self) -> Result<R, TaskPanicked> {
+        const NEVER_RAN: &str = "the task never ran: no worker was left to run it";
         // As in stage 04, watch the workers too: a task queued after the last one left never runs.
         let value = crossbeam_channel::select! {
             recv(self.result) -> value => value.ok(),
@@ -227,9 +230,6 @@ impl<R> TaskHandle<R> {
         value.unwrap_or_else(|| Err(TaskPanicked(NEVER_RAN.to_string())))
     }
 }
-
-/// Why a task never ran: the operating system refused to start replacements for dead workers.
-const NEVER_RAN: &str = "the task never ran: no worker was left to run it";
 
 // New: replaces stage 04's `TaskLost`, and carries the panic message.
 /// The error [`TaskHandle::join`] returns when the task panicked, with the panic message.
@@ -279,13 +279,12 @@ struct Worker {
 // New: the moment a worker thread ends is the moment to start its replacement.
 impl Drop for Worker {
     fn drop(&mut self) {
-        // The replacement takes the dead worker's place in `active_workers`; with none, it drops.
-        if thread::panicking()
-            && spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_ok()
+        // A worker leaves `active_workers` unless a replacement takes its place.
+        if !thread::panicking()
+            || spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_err()
         {
-            return;
+            self.shared.active_workers.fetch_sub(1, Ordering::SeqCst);
         }
-        self.shared.active_workers.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -297,12 +296,14 @@ fn spawn_worker(
     shared: &Arc<Shared>,
 ) -> io::Result<()> {
     let (jobs, alive, shared) = (jobs.clone(), alive.clone(), Arc::clone(shared));
-    thread::Builder::new()
-        .name(format!("worker-{id}"))
+    let mut builder = thread::Builder::new().name(format!("worker-{id}"));
+    if let Some(bytes) = shared.stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    builder
         .spawn(move || {
             WORKER_OF.set(Some(pool_id));
-            // New: built on the new thread, so that its `Drop` runs there, and never for a
-            // thread that failed to start.
+            // New: built on the new thread, so that its `Drop` runs there, not for a failed start.
             let worker = Worker {
                 id,
                 pool_id,
@@ -310,7 +311,6 @@ fn spawn_worker(
                 jobs,
                 alive,
             };
-            // No lock around `recv`: each task goes to exactly one of the workers waiting on it.
             while let Ok(job) = worker.jobs.recv() {
                 job();
             }

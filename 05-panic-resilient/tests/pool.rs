@@ -98,6 +98,16 @@ fn where_am_i() -> (ThreadId, String) {
     (thread.id(), thread.name().unwrap_or_default().to_string())
 }
 
+/// Twice the standard library's default stack of 2 MiB: kept on the stack of a worker started by
+/// `new`, it overflows that stack, and a stack overflow aborts the whole test process.
+const LARGE: usize = 4 * 1024 * 1024;
+
+/// Keeps `LARGE` bytes on the stack of the thread that runs it, and returns their sum.
+fn sum_of_a_large_array_on_the_stack() -> u64 {
+    let bytes = std::hint::black_box([1_u8; LARGE]);
+    bytes.iter().map(|&byte| u64::from(byte)).sum()
+}
+
 #[test]
 fn a_panic_costs_the_task_not_the_worker() {
     let pool = ResilientPool::new(1, 4);
@@ -558,4 +568,28 @@ fn a_task_that_drops_another_pool_still_waits_for_that_pool() {
         ran.load(Ordering::SeqCst)
     });
     assert_eq!(join_or_fail(inner_ran), Ok(5));
+}
+
+#[test]
+fn with_stack_size_gives_the_workers_room_for_a_large_array_on_their_stack() {
+    let pool = ResilientPool::with_stack_size(1, 1, 4 * LARGE);
+    let handle = pool.submit(|| (where_am_i().1, sum_of_a_large_array_on_the_stack()));
+    let (name, sum) = join_or_fail(handle).expect("the task returns");
+    assert_eq!((name.as_str(), sum), ("worker-0", LARGE as u64));
+}
+
+#[test]
+fn a_replacement_worker_gets_the_stack_size_the_pool_was_built_with() {
+    let pool = ResilientPool::with_stack_size(1, 1, 4 * LARGE);
+    let (exited_tx, exited) = unbounded();
+    let killer = pool.submit(worker_killer(exited_tx));
+    assert!(join_or_fail(killer).is_err());
+    let dead = exited
+        .recv_timeout(PATIENCE)
+        .expect("the payload's destructor should have ended the worker thread");
+
+    let handle = pool.submit(|| (where_am_i().0, sum_of_a_large_array_on_the_stack()));
+    let (thread, sum) = join_or_fail(handle).expect("the task returns");
+    assert_ne!(thread, dead, "the task should have run on the replacement");
+    assert_eq!(sum, LARGE as u64);
 }

@@ -32,6 +32,15 @@ pub struct ThreadPool {
 
 impl ThreadPool {
     pub fn new(size: usize, queue_capacity: usize) -> Self {
+        Self::start(size, queue_capacity, None)
+    }
+
+    // New: the pool builds its own threads, so it can choose their stack.
+    pub fn with_stack_size(size: usize, queue_capacity: usize, stack_size: usize) -> Self {
+        Self::start(size, queue_capacity, Some(stack_size))
+    }
+
+    fn start(size: usize, queue_capacity: usize, stack_size: Option<usize>) -> Self {
         assert!(size > 0, "a ThreadPool needs at least one worker");
         // Exercise: `queue_capacity` is ignored, and `mpsc::channel` has no bound, so `execute`
         // never waits. `std::sync::mpsc` has a bounded channel too.
@@ -42,7 +51,7 @@ impl ThreadPool {
         let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
         let mut workers = Vec::with_capacity(size);
         for id in 0..size {
-            workers.push(spawn_worker(id, pool_id, Arc::clone(&receiver)));
+            workers.push(spawn_worker(id, pool_id, stack_size, Arc::clone(&receiver)));
         }
         ThreadPool {
             sender: Some(sender),
@@ -100,9 +109,17 @@ impl Drop for ThreadPool {
     }
 }
 
-fn spawn_worker(id: usize, pool_id: usize, receiver: Arc<Mutex<Receiver<Job>>>) -> JoinHandle<()> {
-    thread::Builder::new()
-        .name(format!("worker-{id}"))
+fn spawn_worker(
+    id: usize,
+    pool_id: usize,
+    stack_size: Option<usize>,
+    receiver: Arc<Mutex<Receiver<Job>>>,
+) -> JoinHandle<()> {
+    let mut builder = thread::Builder::new().name(format!("worker-{id}"));
+    if let Some(bytes) = stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    builder
         .spawn(move || {
             WORKER_OF.set(Some(pool_id));
             loop {

@@ -26,7 +26,7 @@ thread_local! {
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before waiting for the workers.
     sender: Option<Sender<Job>>,
-    // New: the counters, shared with the workers, which update them.
+    // New: the counters and the stack size, shared with the workers.
     shared: Arc<Shared>,
     // Never carries a message: it disconnects when the last worker thread has exited.
     workers_alive: Receiver<()>,
@@ -37,6 +37,7 @@ pub struct ResilientPool {
 // New: this item.
 #[derive(Debug, Default)]
 struct Shared {
+    stack_size: Option<usize>,
     active_workers: AtomicUsize,
     completed: AtomicUsize,
     panicked: AtomicUsize,
@@ -57,16 +58,26 @@ impl fmt::Debug for PanicHandler {
 impl ResilientPool {
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         // Solution: `new` is `with_panic_handler` without a handler.
-        Self::start(workers, queue_capacity, None)
+        Self::start(workers, queue_capacity, None, None)
     }
 
-    // Solution: stage 05's `new`, given what to keep in `Shared`.
-    fn start(workers: usize, queue_capacity: usize, panic_handler: Option<PanicHandler>) -> Self {
+    pub fn with_stack_size(workers: usize, queue_capacity: usize, stack_size: usize) -> Self {
+        Self::start(workers, queue_capacity, Some(stack_size), None)
+    }
+
+    // Solution: stage 05's `start`, given the handler to keep in `Shared` too.
+    fn start(
+        workers: usize,
+        queue_capacity: usize,
+        stack_size: Option<usize>,
+        panic_handler: Option<PanicHandler>,
+    ) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
         let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(Shared {
+            stack_size,
             panic_handler,
             ..Shared::default()
         });
@@ -95,7 +106,7 @@ impl ResilientPool {
     {
         // Solution: boxed, so that `Shared` needs no type parameter.
         let handler = PanicHandler(Box::new(handler));
-        Self::start(workers, queue_capacity, Some(handler))
+        Self::start(workers, queue_capacity, None, Some(handler))
     }
 
     // New: no `Result`. Stage 04 needed `SubmitError` because panics could kill every worker.
@@ -169,7 +180,7 @@ where
         }
         Err(payload) => {
             shared.panicked.fetch_add(1, Ordering::SeqCst);
-            let error = TaskPanicked(panic_message(payload.as_ref()).to_string());
+            let error = TaskPanicked(panic_message(&*payload).to_string());
             // Solution: before the send, so that a caller whose `join` returned the error can
             // rely on the handler having seen it. The handler is code from outside, like the
             // task, and gets the same treatment: if it panics, the panic hook reports that, and
@@ -195,6 +206,7 @@ pub struct TaskHandle<R> {
 
 impl<R> TaskHandle<R> {
     pub fn join(self) -> Result<R, TaskPanicked> {
+        const NEVER_RAN: &str = "the task never ran: no worker was left to run it";
         // As in stage 04, watch the workers too: a task queued after the last one left never runs.
         let value = crossbeam_channel::select! {
             recv(self.result) -> value => value.ok(),
@@ -203,8 +215,6 @@ impl<R> TaskHandle<R> {
         value.unwrap_or_else(|| Err(TaskPanicked(NEVER_RAN.to_string())))
     }
 }
-
-const NEVER_RAN: &str = "the task never ran: no worker was left to run it";
 
 // New: replaces stage 04's `TaskLost`, and carries the panic message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,13 +258,12 @@ struct Worker {
 // New: the moment a worker thread ends is the moment to start its replacement.
 impl Drop for Worker {
     fn drop(&mut self) {
-        // The replacement takes the dead worker's place in `active_workers`; with none, it drops.
-        if thread::panicking()
-            && spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_ok()
+        // A worker leaves `active_workers` unless a replacement takes its place.
+        if !thread::panicking()
+            || spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_err()
         {
-            return;
+            self.shared.active_workers.fetch_sub(1, Ordering::SeqCst);
         }
-        self.shared.active_workers.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -266,12 +275,14 @@ fn spawn_worker(
     shared: &Arc<Shared>,
 ) -> io::Result<()> {
     let (jobs, alive, shared) = (jobs.clone(), alive.clone(), Arc::clone(shared));
-    thread::Builder::new()
-        .name(format!("worker-{id}"))
+    let mut builder = thread::Builder::new().name(format!("worker-{id}"));
+    if let Some(bytes) = shared.stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    builder
         .spawn(move || {
             WORKER_OF.set(Some(pool_id));
-            // New: built on the new thread, so that its `Drop` runs there, and never for a
-            // thread that failed to start.
+            // New: built on the new thread, so that its `Drop` runs there, not for a failed start.
             let worker = Worker {
                 id,
                 pool_id,
@@ -279,7 +290,6 @@ fn spawn_worker(
                 jobs,
                 alive,
             };
-            // No lock around `recv`: each task goes to exactly one of the workers waiting on it.
             while let Ok(job) = worker.jobs.recv() {
                 job();
             }

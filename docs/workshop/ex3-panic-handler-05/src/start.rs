@@ -26,7 +26,7 @@ thread_local! {
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before waiting for the workers.
     sender: Option<Sender<Job>>,
-    // New: the counters, shared with the workers, which update them.
+    // New: the counters and the stack size, shared with the workers.
     shared: Arc<Shared>,
     // Never carries a message: it disconnects when the last worker thread has exited.
     workers_alive: Receiver<()>,
@@ -37,6 +37,7 @@ pub struct ResilientPool {
 // New: this item.
 #[derive(Debug, Default)]
 struct Shared {
+    stack_size: Option<usize>,
     active_workers: AtomicUsize,
     completed: AtomicUsize,
     panicked: AtomicUsize,
@@ -46,12 +47,23 @@ struct Shared {
 
 impl ResilientPool {
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
+        Self::start(workers, queue_capacity, None)
+    }
+
+    pub fn with_stack_size(workers: usize, queue_capacity: usize, stack_size: usize) -> Self {
+        Self::start(workers, queue_capacity, Some(stack_size))
+    }
+
+    fn start(workers: usize, queue_capacity: usize, stack_size: Option<usize>) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
         let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
-        // Exercise: `with_panic_handler` needs all of `new`, with its handler in `Shared`.
-        let shared = Arc::new(Shared::default());
+        // Exercise: `with_panic_handler` needs `start` to keep its handler in `Shared` too.
+        let shared = Arc::new(Shared {
+            stack_size,
+            ..Shared::default()
+        });
         for id in 0..workers {
             // New: counted as it starts; see `Worker`'s `Drop` for when it is uncounted.
             shared.active_workers.fetch_add(1, Ordering::SeqCst);
@@ -151,9 +163,8 @@ where
         }
         Err(payload) => {
             shared.panicked.fetch_add(1, Ordering::SeqCst);
-            let message = panic_message(payload.as_ref()).to_string();
             // Exercise: call the pool's handler, if it has one, before the send.
-            let _ = result.send(Err(TaskPanicked(message)));
+            let _ = result.send(Err(TaskPanicked(panic_message(&*payload).to_string())));
             // `payload` is dropped here, after its message went out. Its destructor can panic in
             // turn: uncaught, that panic ends this worker, and `Worker`'s `Drop` replaces it.
         }
@@ -170,6 +181,7 @@ pub struct TaskHandle<R> {
 
 impl<R> TaskHandle<R> {
     pub fn join(self) -> Result<R, TaskPanicked> {
+        const NEVER_RAN: &str = "the task never ran: no worker was left to run it";
         // As in stage 04, watch the workers too: a task queued after the last one left never runs.
         let value = crossbeam_channel::select! {
             recv(self.result) -> value => value.ok(),
@@ -178,8 +190,6 @@ impl<R> TaskHandle<R> {
         value.unwrap_or_else(|| Err(TaskPanicked(NEVER_RAN.to_string())))
     }
 }
-
-const NEVER_RAN: &str = "the task never ran: no worker was left to run it";
 
 // New: replaces stage 04's `TaskLost`, and carries the panic message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,13 +233,12 @@ struct Worker {
 // New: the moment a worker thread ends is the moment to start its replacement.
 impl Drop for Worker {
     fn drop(&mut self) {
-        // The replacement takes the dead worker's place in `active_workers`; with none, it drops.
-        if thread::panicking()
-            && spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_ok()
+        // A worker leaves `active_workers` unless a replacement takes its place.
+        if !thread::panicking()
+            || spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_err()
         {
-            return;
+            self.shared.active_workers.fetch_sub(1, Ordering::SeqCst);
         }
-        self.shared.active_workers.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -241,12 +250,14 @@ fn spawn_worker(
     shared: &Arc<Shared>,
 ) -> io::Result<()> {
     let (jobs, alive, shared) = (jobs.clone(), alive.clone(), Arc::clone(shared));
-    thread::Builder::new()
-        .name(format!("worker-{id}"))
+    let mut builder = thread::Builder::new().name(format!("worker-{id}"));
+    if let Some(bytes) = shared.stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    builder
         .spawn(move || {
             WORKER_OF.set(Some(pool_id));
-            // New: built on the new thread, so that its `Drop` runs there, and never for a
-            // thread that failed to start.
+            // New: built on the new thread, so that its `Drop` runs there, not for a failed start.
             let worker = Worker {
                 id,
                 pool_id,
@@ -254,7 +265,6 @@ fn spawn_worker(
                 jobs,
                 alive,
             };
-            // No lock around `recv`: each task goes to exactly one of the workers waiting on it.
             while let Ok(job) = worker.jobs.recv() {
                 job();
             }

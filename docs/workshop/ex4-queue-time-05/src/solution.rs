@@ -27,7 +27,7 @@ thread_local! {
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before waiting for the workers.
     sender: Option<Sender<Job>>,
-    // New: the counters, shared with the workers, which update them.
+    // New: the counters and the stack size, shared with the workers.
     shared: Arc<Shared>,
     // Never carries a message: it disconnects when the last worker thread has exited.
     workers_alive: Receiver<()>,
@@ -38,6 +38,7 @@ pub struct ResilientPool {
 // New: this item.
 #[derive(Debug, Default)]
 struct Shared {
+    stack_size: Option<usize>,
     active_workers: AtomicUsize,
     completed: AtomicUsize,
     panicked: AtomicUsize,
@@ -45,11 +46,22 @@ struct Shared {
 
 impl ResilientPool {
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
+        Self::start(workers, queue_capacity, None)
+    }
+
+    pub fn with_stack_size(workers: usize, queue_capacity: usize, stack_size: usize) -> Self {
+        Self::start(workers, queue_capacity, Some(stack_size))
+    }
+
+    fn start(workers: usize, queue_capacity: usize, stack_size: Option<usize>) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
         let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            stack_size,
+            ..Shared::default()
+        });
         for id in 0..workers {
             // New: counted as it starts; see `Worker`'s `Drop` for when it is uncounted.
             shared.active_workers.fetch_add(1, Ordering::SeqCst);
@@ -149,8 +161,7 @@ where
         }
         Err(payload) => {
             shared.panicked.fetch_add(1, Ordering::SeqCst);
-            let message = panic_message(payload.as_ref()).to_string();
-            let _ = result.send(Err(TaskPanicked(message)));
+            let _ = result.send(Err(TaskPanicked(panic_message(&*payload).to_string())));
             // `payload` is dropped here, after its message went out. Its destructor can panic in
             // turn: uncaught, that panic ends this worker, and `Worker`'s `Drop` replaces it.
         }
@@ -172,6 +183,7 @@ impl<R> TaskHandle<R> {
     }
 
     pub fn join_timed(self) -> Result<(R, Timings), TaskPanicked> {
+        const NEVER_RAN: &str = "the task never ran: no worker was left to run it";
         // As in stage 04, watch the workers too: a task queued after the last one left never runs.
         let value = crossbeam_channel::select! {
             recv(self.result) -> value => value.ok(),
@@ -188,8 +200,6 @@ pub struct Timings {
     pub waiting: Duration,
     pub running: Duration,
 }
-
-const NEVER_RAN: &str = "the task never ran: no worker was left to run it";
 
 // New: replaces stage 04's `TaskLost`, and carries the panic message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,13 +243,12 @@ struct Worker {
 // New: the moment a worker thread ends is the moment to start its replacement.
 impl Drop for Worker {
     fn drop(&mut self) {
-        // The replacement takes the dead worker's place in `active_workers`; with none, it drops.
-        if thread::panicking()
-            && spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_ok()
+        // A worker leaves `active_workers` unless a replacement takes its place.
+        if !thread::panicking()
+            || spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_err()
         {
-            return;
+            self.shared.active_workers.fetch_sub(1, Ordering::SeqCst);
         }
-        self.shared.active_workers.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -251,12 +260,14 @@ fn spawn_worker(
     shared: &Arc<Shared>,
 ) -> io::Result<()> {
     let (jobs, alive, shared) = (jobs.clone(), alive.clone(), Arc::clone(shared));
-    thread::Builder::new()
-        .name(format!("worker-{id}"))
+    let mut builder = thread::Builder::new().name(format!("worker-{id}"));
+    if let Some(bytes) = shared.stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    builder
         .spawn(move || {
             WORKER_OF.set(Some(pool_id));
-            // New: built on the new thread, so that its `Drop` runs there, and never for a
-            // thread that failed to start.
+            // New: built on the new thread, so that its `Drop` runs there, not for a failed start.
             let worker = Worker {
                 id,
                 pool_id,
@@ -264,7 +275,6 @@ fn spawn_worker(
                 jobs,
                 alive,
             };
-            // No lock around `recv`: each task goes to exactly one of the workers waiting on it.
             while let Ok(job) = worker.jobs.recv() {
                 job();
             }
