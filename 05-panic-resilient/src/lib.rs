@@ -145,7 +145,7 @@ impl ResilientPool {
     }
 
     // New: this method and the two below.
-    /// How many worker threads the pool has, replacements included.
+    /// How many worker threads the pool has, replacements included; fewer if one was refused.
     pub fn active_workers(&self) -> usize {
         self.shared.active_workers.load(Ordering::SeqCst)
     }
@@ -303,7 +303,7 @@ fn spawn_worker(
     builder
         .spawn(move || {
             WORKER_OF.set(Some(pool_id));
-            // New: built on the new thread, so that its `Drop` runs there, not for a failed start.
+            // New: built on the new thread, so that its `Drop` runs there, and only if it started.
             let worker = Worker {
                 id,
                 pool_id,

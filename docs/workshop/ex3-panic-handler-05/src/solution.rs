@@ -282,7 +282,7 @@ fn spawn_worker(
     builder
         .spawn(move || {
             WORKER_OF.set(Some(pool_id));
-            // New: built on the new thread, so that its `Drop` runs there, not for a failed start.
+            // New: built on the new thread, so that its `Drop` runs there, and only if it started.
             let worker = Worker {
                 id,
                 pool_id,
