@@ -92,6 +92,18 @@ fn worker_killer(exited: Sender<ThreadId>) -> impl FnOnce() + Send + 'static {
     }
 }
 
+/// Kills one worker of `pool` with [`worker_killer`] and waits until its thread has ended, so that
+/// what the test submits next runs on another thread (the replacement, in a one-worker pool).
+/// Returns the dead thread's id.
+fn kill_a_worker(pool: &ResilientPool) -> ThreadId {
+    let (exited_tx, exited) = unbounded();
+    let killer = pool.submit(worker_killer(exited_tx));
+    assert!(join_or_fail(killer).is_err());
+    exited
+        .recv_timeout(PATIENCE)
+        .expect("the payload's destructor should have ended the worker thread")
+}
+
 /// A task that returns the id and the name of the thread it ran on.
 fn where_am_i() -> (ThreadId, String) {
     let thread = thread::current();
@@ -526,12 +538,7 @@ fn a_pool_dropped_by_its_own_task_on_a_replacement_worker_still_runs_every_queue
     let pool = Arc::new(ResilientPool::new(1, 16));
     // Kill the only worker first, so that the task below runs on its replacement: the pool must
     // recognise replacements as its own workers too.
-    let (exited_tx, exited) = unbounded();
-    let killer = pool.submit(worker_killer(exited_tx));
-    assert!(join_or_fail(killer).is_err());
-    exited
-        .recv_timeout(PATIENCE)
-        .expect("the payload's destructor should have ended the worker thread");
+    kill_a_worker(&pool);
 
     let (gate_tx, gate) = unbounded::<()>();
     let last_handle = Arc::clone(&pool);
@@ -581,12 +588,7 @@ fn with_stack_size_gives_the_workers_room_for_a_large_array_on_their_stack() {
 #[test]
 fn a_replacement_worker_gets_the_stack_size_the_pool_was_built_with() {
     let pool = ResilientPool::with_stack_size(1, 1, 4 * LARGE);
-    let (exited_tx, exited) = unbounded();
-    let killer = pool.submit(worker_killer(exited_tx));
-    assert!(join_or_fail(killer).is_err());
-    let dead = exited
-        .recv_timeout(PATIENCE)
-        .expect("the payload's destructor should have ended the worker thread");
+    let dead = kill_a_worker(&pool);
 
     let handle = pool.submit(|| (where_am_i().0, sum_of_a_large_array_on_the_stack()));
     let (thread, sum) = join_or_fail(handle).expect("the task returns");
