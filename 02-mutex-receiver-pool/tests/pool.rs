@@ -61,16 +61,6 @@ fn queue_gated_tasks(
         .collect()
 }
 
-/// Twice the standard library's default stack of 2 MiB: kept on the stack of a worker started by
-/// `new`, it overflows that stack, and a stack overflow aborts the whole test process.
-const LARGE: usize = 4 * 1024 * 1024;
-
-/// Keeps `LARGE` bytes on the stack of the thread that runs it, and returns their sum.
-fn sum_of_a_large_array_on_the_stack() -> u64 {
-    let bytes = std::hint::black_box([1_u8; LARGE]);
-    bytes.iter().map(|&byte| u64::from(byte)).sum()
-}
-
 #[test]
 fn never_more_tasks_at_once_than_workers_and_every_worker_busy_while_tasks_wait() {
     const WORKERS: usize = 3;
@@ -238,64 +228,4 @@ fn a_while_let_receive_holds_the_lock_while_the_job_runs_so_jobs_take_turns() {
     assert_eq!(started.recv_timeout(HANG), Ok("second"));
     drop(pool);
     assert_eq!(peak.max(), 1);
-}
-
-#[test]
-fn a_pool_dropped_by_its_own_task_still_runs_every_queued_task() {
-    let pool = Arc::new(ThreadPool::new(1));
-    let (gate_tx, gate) = mpsc::channel::<()>();
-    let last_handle = Arc::clone(&pool);
-    pool.execute(move || {
-        gate.recv_timeout(HANG).expect("the test opens the gate");
-        // By now this task holds the last handle: dropping it runs the pool's `Drop` on the only
-        // worker, which must neither join itself nor give up the tasks queued behind it.
-        drop(last_handle);
-    });
-    let (ran_tx, ran) = mpsc::channel();
-    for id in 0..10 {
-        let ran_tx = ran_tx.clone();
-        pool.execute(move || ran_tx.send(id).unwrap());
-    }
-    drop(pool);
-    gate_tx.send(()).unwrap();
-
-    let order: Vec<usize> = (0..10)
-        .map(|_| {
-            ran.recv_timeout(HANG)
-                .expect("every queued task should still run")
-        })
-        .collect();
-    assert_eq!(order, (0..10).collect::<Vec<_>>());
-}
-
-/// A panic payload whose own `Drop` panics, as a careless type can.
-struct PanicsWhenDropped;
-
-impl Drop for PanicsWhenDropped {
-    fn drop(&mut self) {
-        panic!("this payload panics when it is dropped");
-    }
-}
-
-#[test]
-fn dropping_the_pool_does_not_panic_on_a_payload_that_panics_when_dropped() {
-    let pool = ThreadPool::new(1);
-    pool.execute(|| std::panic::panic_any(PanicsWhenDropped));
-    // `drop` joins the dead worker and receives the payload; dropping that would panic here.
-    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(pool)));
-    assert!(dropped.is_ok(), "the pool's Drop panicked");
-}
-
-#[test]
-fn with_stack_size_gives_the_workers_room_for_a_large_array_on_their_stack() {
-    let pool = ThreadPool::with_stack_size(1, 4 * LARGE);
-    let (done_tx, done) = mpsc::channel();
-    pool.execute(move || {
-        let name = thread::current().name().unwrap_or_default().to_owned();
-        done_tx
-            .send((name, sum_of_a_large_array_on_the_stack()))
-            .unwrap();
-    });
-    let (name, sum) = done.recv_timeout(HANG).expect("the task should have run");
-    assert_eq!((name.as_str(), sum), ("worker-0", LARGE as u64));
 }

@@ -24,11 +24,8 @@
 //! assert_eq!(done.load(Ordering::SeqCst), 10);
 //! ```
 
-use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
-use std::mem;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -44,14 +41,6 @@ pub use policies::{SubmitTimeoutError, TrySubmitError};
 /// ([`TrySubmitError::Full`]); the caller can run it, `job()`, or drop it.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
-/// The id the next pool gets, so that a worker thread can tell which pool it works for.
-static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// On a worker thread, the id of its pool; `None` on every other thread.
-    static WORKER_OF: Cell<Option<usize>> = const { Cell::new(None) };
-}
-
 /// A fixed set of worker threads fed by a bounded queue.
 ///
 /// Dropping the pool, or calling [`WorkerPool::shutdown`], closes the queue, lets the workers
@@ -62,8 +51,6 @@ pub struct WorkerPool {
     // An `Option` so that `Drop` can close the channel before joining the workers.
     sender: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
-    // Which pool this is, for `Drop` to tell when it runs on one of these workers.
-    pool_id: usize,
 }
 
 impl WorkerPool {
@@ -78,27 +65,12 @@ impl WorkerPool {
     /// Panics if `workers` is 0 (such a pool could never run a task), if crossbeam cannot
     /// allocate `queue_capacity` slots, or if the operating system refuses to start a thread.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
-        Self::start(workers, queue_capacity, None)
-    }
-
-    /// Like [`WorkerPool::new`], with a stack of at least `stack_size` bytes for each worker
-    /// instead of the standard library's default (2 MiB, or `RUST_MIN_STACK` if set).
-    ///
-    /// # Panics
-    ///
-    /// As [`WorkerPool::new`]; a stack too large for the system to reserve is a refused thread.
-    pub fn with_stack_size(workers: usize, queue_capacity: usize, stack_size: usize) -> Self {
-        Self::start(workers, queue_capacity, Some(stack_size))
-    }
-
-    fn start(workers: usize, queue_capacity: usize, stack_size: Option<usize>) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         // New: a bounded channel. Its receiver can be cloned, so each worker gets its own.
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
-        let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
         let mut handles = Vec::with_capacity(workers);
         for id in 0..workers {
-            handles.push(spawn_worker(id, pool_id, stack_size, receiver.clone()));
+            handles.push(spawn_worker(id, receiver.clone()));
         }
         // New: the pool keeps no receiver of its own. When every worker has exited, the channel
         // is disconnected and `submit` reports it instead of waiting forever.
@@ -106,7 +78,6 @@ impl WorkerPool {
         Self {
             sender: Some(sender),
             workers: handles,
-            pool_id,
         }
     }
 
@@ -141,17 +112,9 @@ impl Drop for WorkerPool {
     fn drop(&mut self) {
         // Closing the channel keeps the queued tasks: `recv` fails only once the queue is empty.
         drop(self.sender.take());
-        // When a task drops the last handle, this runs on one of the pool's workers, which cannot
-        // wait for itself; the workers, that one too once its task returns, still drain the queue.
-        if WORKER_OF.get() == Some(self.pool_id) {
-            return;
-        }
         for worker in self.workers.drain(..) {
-            // A worker that panicked has printed its message already. Its payload is forgotten,
-            // not dropped: the payload's own `Drop` could panic, and this `Drop` must not.
-            if let Err(payload) = worker.join() {
-                mem::forget(payload);
-            }
+            // As in stage 02: a worker that panicked has printed its message already.
+            let _ = worker.join();
         }
     }
 }
@@ -169,19 +132,10 @@ impl fmt::Display for SubmitError {
 
 impl Error for SubmitError {}
 
-fn spawn_worker(
-    id: usize,
-    pool_id: usize,
-    stack_size: Option<usize>,
-    receiver: Receiver<Job>,
-) -> JoinHandle<()> {
-    let mut builder = thread::Builder::new().name(format!("worker-{id}"));
-    if let Some(bytes) = stack_size {
-        builder = builder.stack_size(bytes);
-    }
-    builder
+fn spawn_worker(id: usize, receiver: Receiver<Job>) -> JoinHandle<()> {
+    thread::Builder::new()
+        .name(format!("worker-{id}"))
         .spawn(move || {
-            WORKER_OF.set(Some(pool_id));
             // New: no lock around `recv`. Several workers can wait on the same channel, and
             // each task goes to exactly one of them.
             while let Ok(job) = receiver.recv() {

@@ -52,16 +52,6 @@ fn queue_is_full(pool: &WorkerPool) -> bool {
     }
 }
 
-/// Twice the standard library's default stack of 2 MiB: kept on the stack of a worker started by
-/// `new`, it overflows that stack, and a stack overflow aborts the whole test process.
-const LARGE: usize = 4 * 1024 * 1024;
-
-/// Keeps `LARGE` bytes on the stack of the thread that runs it, and returns their sum.
-fn sum_of_a_large_array_on_the_stack() -> u64 {
-    let bytes = std::hint::black_box([1_u8; LARGE]);
-    bytes.iter().map(|&byte| u64::from(byte)).sum()
-}
-
 #[test]
 fn never_more_than_workers_tasks_run_at_once() {
     const WORKERS: usize = 3;
@@ -235,70 +225,4 @@ fn submit_fails_instead_of_hanging_when_every_worker_panicked() {
 #[should_panic(expected = "at least one worker")]
 fn a_pool_without_workers_is_rejected() {
     let _pool = WorkerPool::new(0, 4);
-}
-
-#[test]
-fn a_pool_dropped_by_its_own_task_still_runs_every_queued_task() {
-    let pool = Arc::new(WorkerPool::new(1, 16));
-    let (gate_tx, gate) = unbounded::<()>();
-    let last_handle = Arc::clone(&pool);
-    pool.submit(move || {
-        gate.recv_timeout(PATIENCE)
-            .expect("the test opens the gate");
-        // By now this task holds the last handle: dropping it runs the pool's `Drop` on the only
-        // worker, which must neither join itself nor give up the tasks queued behind it.
-        drop(last_handle);
-    })
-    .unwrap();
-    let (ran_tx, ran) = unbounded();
-    for id in 0..10 {
-        let ran_tx = ran_tx.clone();
-        pool.submit(move || ran_tx.send(id).unwrap()).unwrap();
-    }
-    drop(pool);
-    gate_tx.send(()).unwrap();
-
-    let order: Vec<usize> = (0..10)
-        .map(|_| {
-            ran.recv_timeout(PATIENCE)
-                .expect("every queued task should still run")
-        })
-        .collect();
-    assert_eq!(order, (0..10).collect::<Vec<_>>());
-}
-
-/// A panic payload whose own `Drop` panics, as a careless type can.
-struct PanicsWhenDropped;
-
-impl Drop for PanicsWhenDropped {
-    fn drop(&mut self) {
-        panic!("this payload panics when it is dropped");
-    }
-}
-
-#[test]
-fn dropping_the_pool_does_not_panic_on_a_payload_that_panics_when_dropped() {
-    let pool = WorkerPool::new(1, 4);
-    pool.submit(|| std::panic::panic_any(PanicsWhenDropped))
-        .unwrap();
-    // `drop` joins the dead worker and receives the payload; dropping that would panic here.
-    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(pool)));
-    assert!(dropped.is_ok(), "the pool's Drop panicked");
-}
-
-#[test]
-fn with_stack_size_gives_the_workers_room_for_a_large_array_on_their_stack() {
-    let pool = WorkerPool::with_stack_size(1, 1, 4 * LARGE);
-    let (done_tx, done) = bounded(1);
-    pool.submit(move || {
-        let name = thread::current().name().unwrap_or_default().to_owned();
-        done_tx
-            .send((name, sum_of_a_large_array_on_the_stack()))
-            .unwrap();
-    })
-    .expect("the worker is alive");
-    let (name, sum) = done
-        .recv_timeout(PATIENCE)
-        .expect("the task should have run");
-    assert_eq!((name.as_str(), sum), ("worker-0", LARGE as u64));
 }

@@ -203,6 +203,42 @@ fn a_dead_worker_is_replaced_and_runs_the_tasks_queued_behind_it() {
     assert_eq!((pool.completed_tasks(), pool.panicked_tasks()), (5, 1));
 }
 
+/// A value whose destructor panics with a [`PanicOnDrop`]: a second panic waits in the payload of
+/// the first. Left to the standard library, that payload aborts the process when dropped.
+struct PanicsWithAPanicOnDrop;
+
+impl Drop for PanicsWithAPanicOnDrop {
+    fn drop(&mut self) {
+        panic_any(PanicOnDrop);
+    }
+}
+
+#[test]
+fn nested_panics_in_drop_never_abort_and_never_cost_a_worker_for_good() {
+    let pool = ResilientPool::new(1, 4);
+    // A panic payload whose destructor panics with a payload whose destructor panics.
+    let payload = pool.submit(|| -> u64 { panic_any(PanicsWithAPanicOnDrop) });
+    assert_eq!(
+        join_or_fail(payload).unwrap_err().message(),
+        "<non-string panic payload>"
+    );
+    // A value nobody claims, whose destructor does the same.
+    let (gate_tx, gate) = unbounded::<()>();
+    let value = pool.submit(move || {
+        gate.recv_timeout(PATIENCE)
+            .expect("the test opens the gate");
+        PanicsWithAPanicOnDrop
+    });
+    drop(value);
+    gate_tx.send(()).unwrap();
+    // Each of the two killed a worker thread; the process is still here, and so is the pool.
+    let (_, name) = join_or_fail(pool.submit(where_am_i)).expect("the pool still runs tasks");
+    assert_eq!(name, "worker-0");
+    assert_eq!(pool.active_workers(), 1);
+    assert_eq!((pool.completed_tasks(), pool.panicked_tasks()), (2, 1));
+    pool.shutdown();
+}
+
 #[test]
 fn a_value_that_panics_when_dropped_unclaimed_kills_its_worker_which_is_replaced() {
     let pool = ResilientPool::new(1, 4);

@@ -1,0 +1,118 @@
+//! What this pool does not handle, shown safely: each test below demonstrates one "Known limits"
+//! entry of the README, a limit that stage 05 removes. None of them hangs: a wait that could last
+//! forever has a deadline, and the one limit that aborts the process runs in a child process.
+
+use std::any::Any;
+use std::env;
+use std::panic::{self, AssertUnwindSafe};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use stage02_mutex_receiver_pool::ThreadPool;
+
+/// Long enough to mean "never" on a busy machine; only ever waited for when a test fails.
+const HANG: Duration = Duration::from_secs(10);
+
+/// A value whose destructor panics, as a careless type's can.
+struct PanicsWhenDropped;
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        panic!("this value panics when it is dropped");
+    }
+}
+
+/// Calls `execute` with an empty task until it panics, which it does once no worker is left;
+/// `None` if it still accepts tasks after `HANG`.
+fn wait_until_execute_panics(pool: &ThreadPool) -> Option<Box<dyn Any + Send>> {
+    let deadline = Instant::now() + HANG;
+    while Instant::now() < deadline {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| pool.execute(|| {}))) {
+            return Some(payload);
+        }
+        thread::yield_now();
+    }
+    None
+}
+
+#[test]
+fn a_panicking_task_kills_its_worker_and_then_execute_panics() {
+    let pool = ThreadPool::new(1);
+    pool.execute(|| panic!("a task that panics"));
+    // The only worker dies of that panic, and with it the receiver: nothing can run a task now.
+    let payload = wait_until_execute_panics(&pool).expect("execute should panic without workers");
+    // `expect` formats its message with the error, so the payload is a `String`.
+    let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("every worker has exited"), "{message}");
+}
+
+#[test]
+fn dropping_the_pool_panics_when_a_panic_payload_panics_when_dropped() {
+    let pool = ThreadPool::new(1);
+    pool.execute(|| panic::panic_any(PanicsWhenDropped));
+    // `Drop` joins the dead worker and drops the payload it gets back: that drop panics, inside
+    // the pool's `Drop`. Stage 05 catches it.
+    let dropped = panic::catch_unwind(AssertUnwindSafe(|| drop(pool)));
+    assert!(dropped.is_err(), "dropping the pool should have panicked");
+}
+
+/// A thread cannot join itself: on Unix the standard library's `join` panics (the system reports
+/// a deadlock); on Windows it would wait forever, so this runs on Unix only.
+#[cfg(unix)]
+#[test]
+fn a_pool_dropped_inside_its_own_task_panics_in_that_task() {
+    let pool = Arc::new(ThreadPool::new(1));
+    let last_handle = Arc::clone(&pool);
+    let (gate_tx, gate) = mpsc::channel::<()>();
+    let (outcome_tx, outcome) = mpsc::channel();
+    pool.execute(move || {
+        gate.recv_timeout(HANG).expect("the test opens the gate");
+        // By now this task holds the last handle, so the pool's `Drop` runs here, on its only
+        // worker, and joins that worker: this very thread.
+        let dropped = panic::catch_unwind(AssertUnwindSafe(move || drop(last_handle)));
+        outcome_tx.send(dropped.is_err()).unwrap();
+    });
+    drop(pool);
+    gate_tx.send(()).unwrap();
+    let panicked = outcome.recv_timeout(HANG).expect("the task should report");
+    assert!(panicked, "joining its own thread should have panicked");
+}
+
+/// The environment variable that tells a test it runs in the child process.
+const IN_CHILD: &str = "STAGE02_KNOWN_LIMITS_CHILD";
+
+/// Run only in a child process, by the test after it: this aborts the process it runs in.
+#[test]
+#[ignore = "aborts the process; run by a_queued_task_that_panics_when_dropped_aborts_the_process"]
+fn queue_a_task_that_panics_when_dropped_behind_one_that_panics() {
+    if env::var_os(IN_CHILD).is_none() {
+        return;
+    }
+    let pool = ThreadPool::new(1);
+    pool.execute(|| panic!("a task that panics"));
+    let value = PanicsWhenDropped;
+    pool.execute(move || drop(value));
+    drop(pool);
+}
+
+#[test]
+fn a_queued_task_that_panics_when_dropped_aborts_the_process() {
+    // The only worker dies of the first task's panic. As it unwinds it drops the last receiver,
+    // the channel discards the task still queued, and that task's value panics in its `Drop`:
+    // a panic during a panic, which the standard library answers by aborting the process.
+    let output = Command::new(env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "--nocapture"])
+        .arg("queue_a_task_that_panics_when_dropped_behind_one_that_panics")
+        .env(IN_CHILD, "1")
+        .output()
+        .expect("the test binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the child should have aborted");
+    assert!(
+        stderr.contains("panic in a destructor during cleanup"),
+        "the child should abort on the second panic, and it printed:\n{stderr}"
+    );
+}

@@ -1,0 +1,101 @@
+//! What this pool does not handle, shown safely: each test below demonstrates one "Known limits"
+//! entry of the README, a limit that stage 05 removes. None of them hangs: a wait that could last
+//! forever has a deadline, and the one limit that aborts the process runs in a child process.
+
+use std::env;
+use std::panic::{self, AssertUnwindSafe};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::bounded;
+use stage03_crossbeam_bounded::WorkerPool;
+
+/// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A value whose destructor panics, as a careless type's can.
+struct PanicsWhenDropped;
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        panic!("this value panics when it is dropped");
+    }
+}
+
+#[test]
+fn dropping_the_pool_panics_when_a_panic_payload_panics_when_dropped() {
+    let pool = WorkerPool::new(1, 4);
+    pool.submit(|| panic::panic_any(PanicsWhenDropped))
+        .expect("the worker is alive");
+    // `Drop` joins the dead worker and drops the payload it gets back: that drop panics, inside
+    // the pool's `Drop`. Stage 05 catches it.
+    let dropped = panic::catch_unwind(AssertUnwindSafe(|| drop(pool)));
+    assert!(dropped.is_err(), "dropping the pool should have panicked");
+}
+
+/// A thread cannot join itself: on Unix the standard library's `join` panics (the system reports
+/// a deadlock); on Windows it would wait forever, so this runs on Unix only.
+#[cfg(unix)]
+#[test]
+fn a_pool_dropped_inside_its_own_task_panics_in_that_task() {
+    let pool = Arc::new(WorkerPool::new(1, 4));
+    let last_handle = Arc::clone(&pool);
+    let (gate_tx, gate) = bounded::<()>(1);
+    let (outcome_tx, outcome) = bounded(1);
+    pool.submit(move || {
+        gate.recv_timeout(PATIENCE)
+            .expect("the test opens the gate");
+        // By now this task holds the last handle, so the pool's `Drop` runs here, on its only
+        // worker, and joins that worker: this very thread.
+        let dropped = panic::catch_unwind(AssertUnwindSafe(move || drop(last_handle)));
+        outcome_tx.send(dropped.is_err()).unwrap();
+    })
+    .expect("the worker is alive");
+    drop(pool);
+    gate_tx.send(()).unwrap();
+    let panicked = outcome
+        .recv_timeout(PATIENCE)
+        .expect("the task should report");
+    assert!(panicked, "joining its own thread should have panicked");
+}
+
+/// The environment variable that tells a test it runs in the child process.
+const IN_CHILD: &str = "STAGE03_KNOWN_LIMITS_CHILD";
+
+/// Run only in a child process, by the test after it: this ends the process it runs in.
+#[test]
+#[ignore = "ends its process; run by a_queued_task_that_panics_when_dropped_ends_the_process"]
+fn queue_a_task_that_panics_when_dropped_behind_one_that_panics() {
+    if env::var_os(IN_CHILD).is_none() {
+        return;
+    }
+    let pool = WorkerPool::new(1, 4);
+    pool.submit(|| panic!("a task that panics"))
+        .expect("the worker is alive");
+    let value = PanicsWhenDropped;
+    pool.submit(move || drop(value))
+        .expect("the worker is alive");
+    pool.shutdown();
+}
+
+#[test]
+fn a_queued_task_that_panics_when_dropped_ends_the_process() {
+    // The only worker dies of the first task's panic, and the second task is never run: it is
+    // dropped with the channel, and its value panics. Which thread drops it depends on who lets
+    // go of the channel last. If `shutdown` has already dropped the sender, it is the worker, as
+    // it unwinds: a panic during a panic, and the process aborts. Otherwise it is `shutdown`,
+    // and the panic escapes the pool's `Drop`. The process ends either way.
+    let output = Command::new(env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "--nocapture"])
+        .arg("queue_a_task_that_panics_when_dropped_behind_one_that_panics")
+        .env(IN_CHILD, "1")
+        .output()
+        .expect("the test binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the child should have failed");
+    assert!(
+        stderr.contains("this value panics when it is dropped"),
+        "the queued task's value should have panicked, and the child printed:\n{stderr}"
+    );
+}
