@@ -112,7 +112,7 @@ impl Drop for WorkerPool {
     }
 }
 
-// New: this function.
+// New: the worker's side of a task: run it, then send its value to the handle.
 /// Runs one task on a worker thread and sends its value to the task's handle.
 fn run_task<F, R>(task: F, result: &Sender<R>)
 where

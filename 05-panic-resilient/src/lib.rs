@@ -100,6 +100,7 @@ impl ResilientPool {
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         // New: every worker holds a clone of `alive`; the pool keeps only the receiving end.
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
+        // New: the pool's id, from a counter that every pool shares.
         let shared = Arc::new(Shared {
             pool_id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             stack_size,
@@ -108,6 +109,7 @@ impl ResilientPool {
         for id in 0..workers {
             // New: counted as it starts; `run_worker` uncounts it when it ends for good.
             shared.active_workers.fetch_add(1, Ordering::SeqCst);
+            // Changed: each thread gets a whole `Worker`, the parts a replacement needs too.
             let worker = Worker {
                 id,
                 shared: Arc::clone(&shared),
@@ -116,8 +118,8 @@ impl ResilientPool {
             };
             spawn_worker(worker).expect("failed to spawn a worker thread");
         }
-        // The pool keeps no receiver of its own, nor an `alive` sender. When every worker has
-        // exited, the channel is disconnected and a send fails instead of waiting forever.
+        // Changed: the pool keeps no receiver of its own, nor an `alive` sender. When every
+        // worker has exited, the channel is disconnected and a send fails instead of waiting.
         drop(receiver);
         drop(alive);
         Self {
@@ -154,7 +156,7 @@ impl ResilientPool {
         self.sender.as_ref().expect("the sender lives until drop")
     }
 
-    // New: this method and the two below.
+    // New: the counters, for the caller to watch; the demo's summary prints them.
     /// How many worker threads the pool has, replacements included; fewer if one was refused.
     pub fn active_workers(&self) -> usize {
         self.shared.active_workers.load(Ordering::SeqCst)
@@ -190,7 +192,7 @@ impl Drop for ResilientPool {
     }
 }
 
-// New: the task runs under `catch_unwind`, and its outcome is counted.
+// Changed: the task runs under `catch_unwind`, and its outcome is counted.
 /// Runs one task on a worker, counts how it ended, and sends the outcome to its handle.
 fn run_task<F, R>(task: F, result: &Sender<Result<R, TaskPanicked>>, shared: &Shared)
 where
@@ -288,7 +290,8 @@ struct Worker {
     // Fields drop in order: the receiver before `alive`. So once a handle sees no worker alive,
     // `submit` already refuses new tasks.
     jobs: Receiver<Job>,
-    #[expect(dead_code, reason = "held, never read: dropping it says this worker has exited")]
+    // Held, never read: dropping it is how a worker says it has exited.
+    #[expect(dead_code, reason = "dropped when the worker exits")]
     alive: Sender<()>,
 }
 
