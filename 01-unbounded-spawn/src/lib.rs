@@ -101,12 +101,16 @@ impl Spawned {
     /// Waits for every thread that started, and returns how many of them panicked.
     ///
     /// A panic ends only the thread it happens in, so the other threads are still joined.
+    ///
+    /// # Panics
+    ///
+    /// Panics, once every thread has been joined, if dropping a panicked thread's payload
+    /// panics: a panic can carry any value, and that value's `Drop` runs here.
     pub fn join(self) -> usize {
-        self.threads
-            .into_iter()
-            .map(JoinHandle::join)
-            .filter(Result::is_err)
-            .count()
+        // Every thread is joined before any payload is dropped, so that such a panic cannot
+        // leave the remaining threads unjoined.
+        let outcomes: Vec<_> = self.threads.into_iter().map(JoinHandle::join).collect();
+        outcomes.iter().filter(|outcome| outcome.is_err()).count()
     }
 }
 

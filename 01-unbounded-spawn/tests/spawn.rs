@@ -152,3 +152,43 @@ fn join_counts_the_threads_that_panicked_and_still_joins_the_rest() {
     assert_eq!(spawned.join(), 1);
     assert_eq!(ran.load(Ordering::SeqCst), 2);
 }
+
+/// A panic payload whose destructor panics, as a careless type's can.
+struct PanicsWhenDropped;
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        panic!("this payload panics when it is dropped");
+    }
+}
+
+#[test]
+fn join_joins_every_thread_before_it_drops_a_payload_that_panics_when_dropped() {
+    let (gate_tx, gate) = mpsc::channel::<()>();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let still_running = Arc::clone(&finished);
+    let tasks: Vec<Task> = vec![
+        Box::new(|| std::panic::panic_any(PanicsWhenDropped)),
+        Box::new(move || {
+            gate.recv_timeout(HANG).expect("the test opens the gate");
+            still_running.fetch_add(1, Ordering::SeqCst);
+        }),
+    ];
+    let spawned = spawn_all(tasks, spawn_thread);
+    let (joined_tx, joined) = mpsc::channel();
+    thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| spawned.join()));
+        joined_tx.send(outcome.is_err()).unwrap();
+    });
+
+    // The second thread waits at its gate, so `join` must still be waiting for it.
+    assert_eq!(
+        joined.recv_timeout(NOT_YET),
+        Err(RecvTimeoutError::Timeout),
+        "join returned while a thread was still running"
+    );
+    gate_tx.send(()).unwrap();
+    let panicked = joined.recv_timeout(HANG).expect("join should return");
+    assert!(panicked, "dropping the payload should panic, after the joins");
+    assert_eq!(finished.load(Ordering::SeqCst), 1);
+}
