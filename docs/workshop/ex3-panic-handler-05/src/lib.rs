@@ -1,9 +1,9 @@
 //! Workshop exercise 3: a panic handler for stage 05's pool.
 //!
-//! Stage 05 catches every panic and hands it to the task's handle. But a handle that is dropped
-//! or joined late hides the panic, and every caller has to report failures on its own. Give the
-//! pool one place that sees them all, as rayon's `ThreadPoolBuilder::panic_handler` does:
-//! [`ResilientPool::with_panic_handler`] takes a closure that the worker calls with each caught
+//! Stage 05 catches every task's panic and hands it to the task's handle. But a handle that is
+//! dropped or joined late hides the panic, and every caller has to report failures on its own.
+//! Give the pool one place that sees them all, as rayon's `ThreadPoolBuilder::panic_handler` does:
+//! [`ResilientPool::with_panic_handler`] takes a closure that the worker calls with each task's
 //! panic, before the task's handle receives the error.
 //!
 //! - `src/start.rs`: stage 05's pool plus a stub that drops the handler unused. Edit it.

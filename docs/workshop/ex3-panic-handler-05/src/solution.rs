@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
 use std::io;
+use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +17,8 @@ use crossbeam_channel::{Receiver, Sender};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+// New: each pool gets an id, and each worker thread records its pool's id, so that `Drop` can
+// tell when it runs on one of the pool's own workers (see `ResilientPool`'s `Drop`).
 static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
@@ -26,17 +29,17 @@ thread_local! {
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before waiting for the workers.
     sender: Option<Sender<Job>>,
-    // New: the counters and the stack size, shared with the workers.
+    // New: what the pool and its workers share: its id, the stack size, the counters.
     shared: Arc<Shared>,
-    // Never carries a message: it disconnects when the last worker thread has exited.
+    // Changed: no `JoinHandle`s. Replacement threads are started by the workers, so the pool
+    // could not join them; it watches this channel instead. It never carries a message, and it
+    // disconnects when the last worker thread, replacements included, has exited.
     workers_alive: Receiver<()>,
-    // Which pool this is, for `Drop` to tell when it runs on one of these workers.
-    pool_id: usize,
 }
 
-// New: this item.
 #[derive(Debug, Default)]
 struct Shared {
+    pool_id: usize,
     stack_size: Option<usize>,
     active_workers: AtomicUsize,
     completed: AtomicUsize,
@@ -61,6 +64,7 @@ impl ResilientPool {
         Self::start(workers, queue_capacity, None, None)
     }
 
+    // New: a task's locals live on its worker's stack, and a stack overflow aborts the process.
     pub fn with_stack_size(workers: usize, queue_capacity: usize, stack_size: usize) -> Self {
         Self::start(workers, queue_capacity, Some(stack_size), None)
     }
@@ -74,32 +78,42 @@ impl ResilientPool {
     ) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
+        // New: every worker holds a clone of `alive`; the pool keeps only the receiving end.
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
-        let pool_id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
+        // New: the pool's id, from a counter that every pool shares.
         let shared = Arc::new(Shared {
+            pool_id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             stack_size,
+            // Solution: kept with the counters, where `run_task` finds it.
             panic_handler,
             ..Shared::default()
         });
         for id in 0..workers {
-            // New: counted as it starts; see `Worker`'s `Drop` for when it is uncounted.
+            // New: counted as it starts; `run_worker` uncounts it when it ends for good.
             shared.active_workers.fetch_add(1, Ordering::SeqCst);
-            spawn_worker(id, pool_id, &receiver, &alive, &shared)
-                .expect("failed to spawn a worker thread");
+            // Changed: each thread gets a whole `Worker`, the parts a replacement needs too.
+            let worker = Worker {
+                id,
+                shared: Arc::clone(&shared),
+                jobs: receiver.clone(),
+                alive: alive.clone(),
+            };
+            spawn_worker(worker).expect("failed to spawn a worker thread");
         }
-        // As in stage 04, the pool keeps neither a receiver nor an `alive` sender of its own.
+        // Changed: the pool keeps no receiver of its own, nor an `alive` sender. When every
+        // worker has exited, the channel is disconnected and a send fails instead of waiting.
         drop(receiver);
         drop(alive);
         Self {
             sender: Some(sender),
             shared,
             workers_alive,
-            pool_id,
         }
     }
 
-    /// Like `new`, and the workers call `handler` with every panic they catch: after counting it,
-    /// before the task's handle gets the error. A panicking handler costs neither worker nor task.
+    /// Like `new`, and the workers call `handler` with every task's panic that `run_task` catches:
+    /// after counting it, before the task's handle gets the error. A panicking handler costs
+    /// neither worker nor task.
     pub fn with_panic_handler<H>(workers: usize, queue_capacity: usize, handler: H) -> Self
     where
         H: Fn(&TaskPanicked) + Send + Sync + 'static,
@@ -109,7 +123,7 @@ impl ResilientPool {
         Self::start(workers, queue_capacity, None, Some(handler))
     }
 
-    // New: no `Result`. Stage 04 needed `SubmitError` because panics could kill every worker.
+    // Changed: no `Result`. Stage 04 needed `SubmitError` because panics could kill every worker.
     pub fn submit<F, R>(&self, task: F) -> TaskHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -117,7 +131,7 @@ impl ResilientPool {
     {
         // A channel per task, with room for its one outcome: the worker never waits to send it.
         let (result_sender, result) = crossbeam_channel::bounded(1);
-        // New: `run_task` catches the panic and counts the outcome.
+        // Changed: `run_task` catches the panic and counts the outcome.
         let shared = Arc::clone(&self.shared);
         let job = Box::new(move || run_task(task, &result_sender, &shared));
         // `send` blocks while the queue is full. This is the backpressure. It fails only when
@@ -133,7 +147,7 @@ impl ResilientPool {
         self.sender.as_ref().expect("the sender lives until drop")
     }
 
-    // New: this method and the two below.
+    // New: the counters, for the caller to watch; the demo's summary prints them.
     pub fn active_workers(&self) -> usize {
         self.shared.active_workers.load(Ordering::SeqCst)
     }
@@ -155,17 +169,17 @@ impl Drop for ResilientPool {
     fn drop(&mut self) {
         // Closing the channel keeps the queued tasks: `recv` fails only once the queue is empty.
         drop(self.sender.take());
-        // When a task drops the last handle, this runs on one of the pool's workers, which cannot
-        // wait for itself; the workers, that one too once its task returns, still drain the queue.
-        if WORKER_OF.get() == Some(self.pool_id) {
-            return;
+        // New: when a task drops the last handle, this runs on one of the pool's workers, which
+        // cannot wait for itself; the workers, that one too once its task returns, still drain
+        // the queue. Anywhere else, wait until the last worker, replacements included, has
+        // dropped its `alive` sender.
+        if WORKER_OF.get() != Some(self.shared.pool_id) {
+            let _ = self.workers_alive.recv();
         }
-        // Wait until the last worker, replacements included, has dropped its `alive` sender.
-        let _ = self.workers_alive.recv();
     }
 }
 
-// New: this item.
+// Changed: the task runs under `catch_unwind`, and its outcome is counted.
 fn run_task<F, R>(task: F, result: &Sender<Result<R, TaskPanicked>>, shared: &Shared)
 where
     F: FnOnce() -> R,
@@ -176,6 +190,9 @@ where
         Ok(value) => {
             // Counted before the value is sent, so that `join` returns after the count.
             shared.completed.fetch_add(1, Ordering::SeqCst);
+            // If the handle is gone, `send` hands the value back and it is dropped here. Should
+            // its `Drop` panic, nothing catches that in this function: the worker dies of it,
+            // and `run_worker` replaces it.
             let _ = result.send(Ok(value));
         }
         Err(payload) => {
@@ -184,14 +201,15 @@ where
             // Solution: before the send, so that a caller whose `join` returned the error can
             // rely on the handler having seen it. The handler is code from outside, like the
             // task, and gets the same treatment: if it panics, the panic hook reports that, and
-            // the worker still sends the task's outcome. Without `catch_unwind` the worker would
-            // die here, and the handle would report that the task never ran.
+            // the worker still sends the task's outcome. Without `catch_unwind` the panic would
+            // end this worker's loop, dropping `result` unsent: `run_worker` would start a
+            // replacement, and the handle would report that the task never ran.
             if let Some(handler) = &shared.panic_handler {
                 let _ = panic::catch_unwind(AssertUnwindSafe(|| (handler.0)(&error)));
             }
             let _ = result.send(Err(error));
-            // `payload` is dropped here, after its message went out. Its destructor can panic in
-            // turn: uncaught, that panic ends this worker, and `Worker`'s `Drop` replaces it.
+            // `payload` is dropped here, after its message went out. Its `Drop` can panic in
+            // turn, like the value's above, and `run_worker` deals with that.
         }
     }
 }
@@ -199,15 +217,18 @@ where
 #[derive(Debug)]
 #[must_use = "dropping a TaskHandle discards the task's value (the task still runs)"]
 pub struct TaskHandle<R> {
-    // New: the outcome, not only the value, so that a panic arrives with its message.
+    // Changed: the outcome, not only the value, so that a panic arrives with its message.
     result: Receiver<Result<R, TaskPanicked>>,
+    // New: a task queued after the last worker thread left is never run, nor dropped.
     workers_alive: Receiver<()>,
 }
 
 impl<R> TaskHandle<R> {
     pub fn join(self) -> Result<R, TaskPanicked> {
         const NEVER_RAN: &str = "the task never ran: no worker was left to run it";
-        // As in stage 04, watch the workers too: a task queued after the last one left never runs.
+        // Changed: wait for the outcome or for the last worker to exit, whichever comes first.
+        // Each worker sends the outcome of every task it took before it exits, so an outcome
+        // that has not arrived by then never will.
         let value = crossbeam_channel::select! {
             recv(self.result) -> value => value.ok(),
             recv(self.workers_alive) -> _ => self.result.try_recv().ok(),
@@ -216,7 +237,7 @@ impl<R> TaskHandle<R> {
     }
 }
 
-// New: replaces stage 04's `TaskLost`, and carries the panic message.
+// Changed: replaces stage 04's `TaskLost`, and carries the panic message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskPanicked(String);
 
@@ -245,55 +266,53 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
     }
 }
 
+// New: what a worker thread holds, and what it takes to start a replacement.
+#[derive(Clone)]
 struct Worker {
-    // New: what it takes to start a replacement.
     id: usize,
-    pool_id: usize,
     shared: Arc<Shared>,
-    // Fields drop in order, `jobs` before `alive`, as in stage 04.
+    // Fields drop in order: the receiver before `alive`. So once a handle sees no worker alive,
+    // `submit` already refuses new tasks.
     jobs: Receiver<Job>,
+    // Held, never read: dropping it is how a worker says it has exited.
+    #[expect(dead_code, reason = "dropped when the worker exits")]
     alive: Sender<()>,
 }
 
-// New: the moment a worker thread ends is the moment to start its replacement.
-impl Drop for Worker {
-    fn drop(&mut self) {
-        // A worker leaves `active_workers` unless a replacement takes its place.
-        if !thread::panicking()
-            || spawn_worker(self.id, self.pool_id, &self.jobs, &self.alive, &self.shared).is_err()
-        {
-            self.shared.active_workers.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-}
-
-fn spawn_worker(
-    id: usize,
-    pool_id: usize,
-    jobs: &Receiver<Job>,
-    alive: &Sender<()>,
-    shared: &Arc<Shared>,
-) -> io::Result<()> {
-    let (jobs, alive, shared) = (jobs.clone(), alive.clone(), Arc::clone(shared));
-    let mut builder = thread::Builder::new().name(format!("worker-{id}"));
-    if let Some(bytes) = shared.stack_size {
+// Changed: takes a whole `Worker`, sets the stack size when one was given, and returns the
+// system's refusal instead of panicking: for a replacement, `run_worker` decides what it means.
+fn spawn_worker(worker: Worker) -> io::Result<()> {
+    let mut builder = thread::Builder::new().name(format!("worker-{}", worker.id));
+    if let Some(bytes) = worker.shared.stack_size {
         builder = builder.stack_size(bytes);
     }
-    builder
-        .spawn(move || {
-            WORKER_OF.set(Some(pool_id));
-            // New: built on the new thread, so that its `Drop` runs there, and only if it started.
-            let worker = Worker {
-                id,
-                pool_id,
-                shared,
-                jobs,
-                alive,
-            };
-            while let Ok(job) = worker.jobs.recv() {
-                job();
-            }
-        })
-        // Detached, as in stage 04: a pool whose workers die again and again piles up nothing.
-        .map(drop)
+    // New: the handle is dropped, which detaches the thread: the pool waits on `workers_alive`,
+    // and the system frees a dead worker's stack at once, however many die.
+    builder.spawn(move || run_worker(worker)).map(drop)
+}
+
+// New: the loop of stage 04's `spawn_worker`, under `catch_unwind`.
+fn run_worker(worker: Worker) {
+    WORKER_OF.set(Some(worker.shared.pool_id));
+    let ended = panic::catch_unwind(AssertUnwindSafe(|| {
+        while let Ok(job) = worker.jobs.recv() {
+            job();
+        }
+    }));
+    // A panic is caught rather than left to end the thread: the standard library would drop the
+    // payload of a detached thread itself, and a payload that panics when dropped aborts there.
+    // A fresh thread rather than the same loop again: the panic may have left this thread's
+    // thread-locals half-updated.
+    if let Err(payload) = ended {
+        // That panic's payload can panic when dropped as well: caught, and its own payload
+        // leaked rather than dropped, since that one could panic again, and so on.
+        if let Err(nested) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            mem::forget(nested);
+        }
+        if spawn_worker(worker.clone()).is_ok() {
+            return;
+        }
+    }
+    // Ended for good: the queue is closed and empty, or the system refused a replacement.
+    worker.shared.active_workers.fetch_sub(1, Ordering::SeqCst);
 }
