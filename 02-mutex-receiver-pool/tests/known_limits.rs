@@ -1,6 +1,6 @@
 //! What this pool does not handle, shown safely: each test below demonstrates one "Known limits"
 //! entry of the README, a limit that stage 05 removes. None of them hangs: a wait that could last
-//! forever has a deadline, and the one limit that aborts the process runs in a child process.
+//! forever has a deadline, and the limits that end the process run in a child process.
 
 use std::any::Any;
 use std::env;
@@ -45,7 +45,10 @@ fn a_panicking_task_kills_its_worker_and_then_execute_panics() {
     // The only worker dies of that panic, and with it the receiver: nothing can run a task now.
     let payload = wait_until_execute_panics(&pool).expect("execute should panic without workers");
     // `expect` formats its message with the error, so the payload is a `String`.
-    let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
     assert!(message.contains("every worker has exited"), "{message}");
 }
 
@@ -114,5 +117,46 @@ fn a_queued_task_that_panics_when_dropped_aborts_the_process() {
     assert!(
         stderr.contains("panic in a destructor during cleanup"),
         "the child should abort on the second panic, and it printed:\n{stderr}"
+    );
+}
+
+/// Twice the standard library's default stack of 2 MiB.
+const LARGE: usize = 4 * 1024 * 1024;
+
+/// Run only in a child process, by the test after it: this overflows a worker's stack.
+#[test]
+#[ignore = "aborts the process; run by a_task_that_needs_a_larger_stack_aborts_the_process"]
+fn keep_a_large_array_on_a_workers_stack() {
+    if env::var_os(IN_CHILD).is_none() {
+        return;
+    }
+    let pool = ThreadPool::new(1);
+    pool.execute(|| {
+        let bytes = std::hint::black_box([1_u8; LARGE]);
+        assert_eq!(
+            bytes.iter().map(|&byte| usize::from(byte)).sum::<usize>(),
+            LARGE
+        );
+    });
+    drop(pool);
+}
+
+#[test]
+fn a_task_that_needs_a_larger_stack_aborts_the_process() {
+    // The workers get the standard library's default stack, and nothing in this pool can ask for
+    // more. A stack overflow is no panic: the whole process aborts. (`RUST_MIN_STACK` would raise
+    // the stack of every thread in the process, so the child runs without it.)
+    let output = Command::new(env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "--nocapture"])
+        .arg("keep_a_large_array_on_a_workers_stack")
+        .env(IN_CHILD, "1")
+        .env_remove("RUST_MIN_STACK")
+        .output()
+        .expect("the test binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the child should have aborted");
+    assert!(
+        stderr.contains("has overflowed its stack"),
+        "the child should abort on a stack overflow, and it printed:\n{stderr}"
     );
 }

@@ -1,6 +1,6 @@
 //! What this pool does not handle, shown safely: each test below demonstrates one "Known limits"
 //! entry of the README, a limit that stage 05 removes. None of them hangs: a wait that could last
-//! forever has a deadline, and the one limit that can abort the process runs in a child process.
+//! forever has a deadline, and the limits that end the process run in a child process.
 
 use std::env;
 use std::panic::{self, AssertUnwindSafe};
@@ -103,7 +103,11 @@ fn a_pool_dropped_inside_its_own_task_panics_in_that_task() {
         .expect("the worker is alive");
     drop(pool);
     gate_tx.send(()).unwrap();
-    assert_eq!(dropper.join(), Ok(true), "joining its own thread should have panicked");
+    assert_eq!(
+        dropper.join(),
+        Ok(true),
+        "joining its own thread should have panicked"
+    );
 }
 
 /// The environment variable that tells a test it runs in the child process.
@@ -145,5 +149,48 @@ fn a_queued_task_that_panics_when_dropped_ends_the_process() {
     assert!(
         stderr.contains("this value panics when it is dropped"),
         "the queued task's value should have panicked, and the child printed:\n{stderr}"
+    );
+}
+
+/// Twice the standard library's default stack of 2 MiB.
+const LARGE: usize = 4 * 1024 * 1024;
+
+/// Run only in a child process, by the test after it: this overflows a worker's stack.
+#[test]
+#[ignore = "aborts the process; run by a_task_that_needs_a_larger_stack_aborts_the_process"]
+fn keep_a_large_array_on_a_workers_stack() {
+    if env::var_os(IN_CHILD).is_none() {
+        return;
+    }
+    let pool = WorkerPool::new(1, 1);
+    let _overflows = pool
+        .submit(|| {
+            let bytes = std::hint::black_box([1_u8; LARGE]);
+            assert_eq!(
+                bytes.iter().map(|&byte| usize::from(byte)).sum::<usize>(),
+                LARGE
+            );
+        })
+        .expect("the worker is alive");
+    drop(pool);
+}
+
+#[test]
+fn a_task_that_needs_a_larger_stack_aborts_the_process() {
+    // The workers get the standard library's default stack, and nothing in this pool can ask for
+    // more. A stack overflow is no panic: the whole process aborts. (`RUST_MIN_STACK` would raise
+    // the stack of every thread in the process, so the child runs without it.)
+    let output = Command::new(env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "--nocapture"])
+        .arg("keep_a_large_array_on_a_workers_stack")
+        .env(IN_CHILD, "1")
+        .env_remove("RUST_MIN_STACK")
+        .output()
+        .expect("the test binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the child should have aborted");
+    assert!(
+        stderr.contains("has overflowed its stack"),
+        "the child should abort on a stack overflow, and it printed:\n{stderr}"
     );
 }
