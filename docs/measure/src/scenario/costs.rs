@@ -206,9 +206,7 @@ fn describe(key: &str) -> Option<Description> {
             "04",
             "stage 04 makes a channel of one slot per task for its value: a second allocation, \
              shared by the handle and the worker and freed by whichever lets go last; a bigger \
-             job; a `send` on the worker; and a `join` that waits with `select!` on the value \
-             and on the channel that says whether any worker is alive, whose receiver every \
-             handle clones. The handles here are joined every 1,024 submits, so that their \
+             job; a `send` on the worker; and a `join` that waits for the value. The handles here are joined every 1,024 submits, so that their \
              memory stays flat; stage 04's demo keeps every handle until the end",
         ),
         "catch-unwind" => (

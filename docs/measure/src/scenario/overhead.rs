@@ -95,13 +95,14 @@ fn explanation(runner: Runner) -> Option<String> {
             ),
             "04" => "stage 03's trip, plus a channel per task for its result: the submitter \
                      allocates a crossbeam channel for every task, the worker sends the value \
-                     through it, and `join` waits on it with `select!`; the demo also keeps \
-                     every handle until it joins it"
+                     through it, and `join` waits on it; the demo also keeps every handle until \
+                     it joins it"
                 .to_string(),
             "05" => "stage 04's trip, plus `catch_unwind` around each task, which costs next \
-                     to nothing while no task panics, and, for the pool's own counts of \
-                     finished and panicked tasks, an `Arc` clone and an atomic increment per \
-                     task"
+                     to nothing while no task panics; for the pool's own counts of finished \
+                     and panicked tasks, an `Arc` clone and an atomic increment per task; and \
+                     a `join` that waits with `select!` on the value and on the channel that \
+                     says whether any worker is alive, whose receiver every handle clones"
                 .to_string(),
             _ => return None,
         },
