@@ -226,7 +226,9 @@ fn describe(key: &str) -> Option<Description> {
              updates, and gives every job an `Arc` clone of them, which the worker drops when \
              the task ends: the reference count's cache line moves between the submitter and \
              a worker for every task, as in the row of an `Arc` per task above (compare what \
-             each of the two rows adds)",
+             each of the two rows adds). Each handle also clones the receiver of the channel \
+             that says whether any worker is alive, and `join` waits with `select!` on it and \
+             on the value",
         ),
         "try-submit" => (
             "stage 03, `try_submit` first",
