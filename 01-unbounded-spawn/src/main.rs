@@ -57,15 +57,15 @@ fn main() -> ExitCode {
 
 /// Explains on stderr why spawning stopped, while the threads that started are still running.
 fn report_refusal(error: &io::Error, started: usize, tasks: usize) {
-    eprintln!(
+    harness::report(format_args!(
         "error: the OS refused to start thread {} of {tasks}: {error}",
         started + 1
-    );
-    eprintln!(
+    ));
+    harness::report(format_args!(
         "{started} threads started and will be joined; the other {} tasks will not run",
         tasks - started
-    );
+    ));
     if let Some(limit) = likely_limit(error) {
-        eprintln!("{limit}");
+        harness::report(limit);
     }
 }

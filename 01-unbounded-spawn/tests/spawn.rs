@@ -189,6 +189,9 @@ fn join_joins_every_thread_before_it_drops_a_payload_that_panics_when_dropped() 
     );
     gate_tx.send(()).unwrap();
     let panicked = joined.recv_timeout(HANG).expect("join should return");
-    assert!(panicked, "dropping the payload should panic, after the joins");
+    assert!(
+        panicked,
+        "dropping the payload should panic, after the joins"
+    );
     assert_eq!(finished.load(Ordering::SeqCst), 1);
 }

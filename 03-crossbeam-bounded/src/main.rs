@@ -54,7 +54,9 @@ fn main() -> ExitCode {
         let task = move || handed.run();
         if let Err(error) = submit_with(&pool, workload, args.policy, id, task, &mut report) {
             // The run still ends with its report and summary, which count what did run.
-            eprintln!("error: task {id} and the ones after it were not submitted: {error}");
+            harness::report(format_args!(
+                "error: task {id} and the ones after it were not submitted: {error}"
+            ));
             all_submitted = false;
             break;
         }

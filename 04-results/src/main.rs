@@ -52,10 +52,12 @@ fn main() -> ExitCode {
     workload.print_results(&collected.values, args.collect.as_completed);
     // New: a lost result is an error. The summary still follows, with the real counts.
     for (id, error) in &collected.failed {
-        eprintln!("error: task {id} lost its result: {error}");
+        harness::report(format_args!("error: task {id} lost its result: {error}"));
     }
     if !collected.failed.is_empty() {
-        eprintln!("note: in this stage a panic kills its worker; stage 05 keeps the workers alive");
+        harness::report(
+            "note: in this stage a panic kills its worker; stage 05 keeps the workers alive",
+        );
     }
     let summary = workload.pool_summary("04", elapsed, &args.pool);
     // New: `checksum` is appended after the keys every stage shares.
@@ -85,7 +87,9 @@ where
         match workload.hand_over_with(id, |task| pool.submit(make_task(task, panics))) {
             Ok(handle) => handles.push(handle),
             Err(error) => {
-                eprintln!("error: task {id} and the ones after it were not submitted: {error}");
+                harness::report(format_args!(
+                    "error: task {id} and the ones after it were not submitted: {error}"
+                ));
                 break;
             }
         }
@@ -104,10 +108,11 @@ fn collect_in_order(
     let handles = submit_all(&pool, args, workload, |task, panics| {
         move || task.square(panics)
     });
-    // Joining while the pool still runs: each value is taken as soon as its turn comes.
-    let collected = Collected::in_order(handles.into_iter().map(TaskHandle::join));
+    // Shut down before joining: a task still queued when the last worker died is dropped only
+    // with the pool, and its `join` would wait until then. Finished values wait in their
+    // channels, so nothing is lost by joining afterwards.
     pool.shutdown();
-    collected
+    Collected::in_order(handles.into_iter().map(TaskHandle::join))
 }
 
 // New: this item.

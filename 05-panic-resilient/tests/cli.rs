@@ -205,3 +205,30 @@ fn the_timeline_shows_the_workers_the_submitter_and_the_queue() {
 fn a_trace_that_cannot_be_written_stops_the_run_before_it_starts() {
     DEMO.assert_unwritable_trace_refused(&["--tasks", "5"]);
 }
+
+/// A trace to `/dev/full` cannot be written: the demo says so on stderr, and ends with status 1.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stderr_that_cannot_be_written_loses_only_its_messages() {
+    let args = words("--tasks 3 --task sleep:0ns --quiet --trace /dev/full");
+    DEMO.assert_unwritable_stderr_loses_only_messages(&args, 1);
+}
+
+/// Linux only: see `Demo::assert_thread_refused`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_refused_worker_thread_with_an_unwritable_stderr_is_not_a_panic() {
+    DEMO.assert_thread_refused_with_unwritable_stderr(&words("--tasks 3"), 1);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_and_stderr_end_with_status_1_not_a_panic() {
+    DEMO.assert_full_stdout_and_stderr_end_with_status_1(&words("--tasks 3 --task sleep:0ns"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_trace_into_the_file_stdout_goes_to_is_refused_by_any_name() {
+    DEMO.assert_trace_into_stdout_refused(&words("--tasks 5"));
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::error::ErrorKind;
 
 use crate::args::{BoundedPoolArgs, TaskArgs};
-use crate::output::Output;
+use crate::output::{Output, report};
 use crate::record::{Recorder, Shape, TaskRecording, Waiting, counted};
 use crate::summary::Summary;
 use crate::task::{TaskSpec, Work, ideal};
@@ -47,10 +47,10 @@ struct TraceFile {
 impl Workload {
     /// Prepares the run that `args` describe, calibrating CPU work once (see [`Work::new`]).
     ///
-    /// With `--trace`, creates the trace file first: if it cannot be created, or is `-` (which
-    /// would mean stdout, where the demo prints its own lines), the demo exits with status 2 and
-    /// a one-line `error:` that names the flag and the path, as for any bad value, before any
-    /// task runs.
+    /// With `--trace`, creates the trace file first: if it cannot be created, or is stdout (`-`, or
+    /// any name of the file that stdout goes to, such as `/dev/stdout`), where the demo prints its
+    /// own lines, the demo exits with status 2 and a one-line `error:` that names the flag and the
+    /// path, as for any bad value, before any task runs.
     pub fn new(args: &TaskArgs) -> Self {
         let trace = args.trace.as_deref().map(|path| {
             create_trace(path).unwrap_or_else(|message| {
@@ -201,11 +201,11 @@ impl Workload {
         };
         let recording = recorder.finish(self.tasks);
         if recording.missing_threads > 0 {
-            eprintln!(
+            report(format_args!(
                 "warning: {} did not hand their events over in time: the timeline and the trace \
                  lack their tasks",
                 counted(recording.missing_threads, "thread")
-            );
+            ));
         }
         if self.timeline {
             self.output.print(recording.timeline());
@@ -229,10 +229,10 @@ impl Workload {
                 true
             }
             Err(error) => {
-                eprintln!(
+                report(format_args!(
                     "error: could not write the trace to {}: {error}",
                     trace.path.display()
-                );
+                ));
                 false
             }
         }
@@ -363,6 +363,14 @@ fn create_trace(path: &Path) -> Result<TraceFile, String> {
                 .to_string(),
         ));
     }
+    // Checked before `File::create`, which would empty the file that stdout writes to.
+    if is_stdout(path) {
+        return Err(invalid(
+            "it is the file that stdout goes to, which carries the demo's lines: name another \
+             file"
+                .to_string(),
+        ));
+    }
     match File::create(path) {
         Ok(file) => Ok(TraceFile {
             path: path.to_path_buf(),
@@ -370,6 +378,37 @@ fn create_trace(path: &Path) -> Result<TraceFile, String> {
         }),
         Err(error) => Err(invalid(format!("cannot create it: {error}"))),
     }
+}
+
+/// Whether `path` is the file that stdout writes to, however it is spelled: `/dev/stdout`,
+/// `/dev/fd/1`, or the file that stdout was redirected to, by any of its names. Two names are
+/// the same file when they have the same device and inode, which is what this compares.
+#[cfg(unix)]
+fn is_stdout(path: &Path) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    use std::{fs, io};
+
+    // Nothing there yet: a file still to be created cannot be stdout.
+    let Ok(named) = fs::metadata(path) else {
+        return false;
+    };
+    // A copy of stdout's descriptor, to ask what it points at. None: stdout is closed, so
+    // nothing can mix with the trace.
+    let Ok(stdout) = io::stdout().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let Ok(stdout) = File::from(stdout).metadata() else {
+        return false;
+    };
+    (named.dev(), named.ino()) == (stdout.dev(), stdout.ino())
+}
+
+/// Whether `path` is the file that stdout writes to: never, here. Windows has no device and inode
+/// to compare, nor a path for stdout; `-` is the one name for it that [`create_trace`] refuses.
+#[cfg(not(unix))]
+fn is_stdout(_path: &Path) -> bool {
+    false
 }
 
 /// What the tasks of stages 04 and 05 gave back: their values, and the tasks that gave none.
@@ -514,6 +553,21 @@ mod tests {
             "{error}"
         );
         assert!(error.contains("stdout"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stdout_is_known_by_any_of_its_names_and_other_files_are_not() {
+        // Whatever this test's stdout is, a terminal, a pipe or a file, these name it.
+        for name in ["/dev/stdout", "/dev/fd/1"] {
+            assert!(is_stdout(Path::new(name)), "{name}");
+        }
+        let elsewhere = std::env::temp_dir().join(format!("trace-{}.json", std::process::id()));
+        assert!(!is_stdout(&elsewhere), "a file that does not exist yet");
+        File::create(&elsewhere).unwrap();
+        let other = is_stdout(&elsewhere);
+        std::fs::remove_file(&elsewhere).unwrap();
+        assert!(!other, "a file of its own");
     }
 
     #[test]

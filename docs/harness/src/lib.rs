@@ -16,7 +16,7 @@
 //! - [`limits`]: the most tasks, queue slots and threads a demo accepts, `--no-limit`, and
 //!   [`start_pool`], which explains a thread the system refused;
 //! - [`output`]: the [`Output`] that prints lines without ever panicking, and decides at the end
-//!   what a failed write means;
+//!   what a failed write means, and [`report`], which writes to stderr without ever panicking;
 //! - [`summary`]: the [`Summary`] line;
 //! - `testing` (with the cargo feature `testing`): what the stages' `tests/cli.rs` share.
 //!
@@ -28,6 +28,7 @@ pub mod limits;
 pub mod output;
 pub mod record;
 pub mod summary;
+pub mod table;
 pub mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -42,8 +43,9 @@ pub use limits::{
     LimitArgs, MAX_QUEUE, MAX_TASKS, THREAD_LIMIT, THREADS_EXPLAINED, parse_between, parse_queue,
     parse_tasks, parse_workers, start_pool,
 };
-pub use output::Output;
+pub use output::{Output, report};
 pub use record::Recording;
 pub use summary::Summary;
+pub use table::{Align, Table};
 pub use task::{TaskKind, TaskSpec, Work, cores, format_duration, ideal, parse_duration};
 pub use track::{Running, Tracker};

@@ -15,6 +15,7 @@ use std::thread;
 use clap::{Args, CommandFactory};
 
 use crate::args::exit_invalid;
+use crate::output::report;
 
 /// The most tasks a demo runs (`--tasks`), and the most threads it starts even with `--no-limit`.
 ///
@@ -130,7 +131,7 @@ pub fn parse_between(text: &str, min: usize, max: usize, why: &str) -> Result<us
 }
 
 /// Starts a pool with `start`, such as `|| WorkerPool::new(workers, queue)`; if the pool cannot
-/// start, says why on stderr and exits with status 1.
+/// start, says why on stderr (see [`report`]) and exits with status 1.
 ///
 /// The stages' `new` panics when the system refuses to start a worker thread, as the tutorial's
 /// pools do; its other panics (no workers, a queue too large to allocate) are ruled out by the
@@ -140,9 +141,11 @@ pub fn start_pool<P>(start: impl FnOnce() -> P) -> P {
     match catch_quietly(start) {
         Ok(pool) => pool,
         Err(message) => {
-            eprintln!("error: the system refused to start a worker thread, so the pool cannot run");
-            eprintln!("note: the pool's own message: {message}");
-            eprintln!("{THREADS_EXPLAINED}");
+            report(format_args!(
+                "error: the system refused to start a worker thread, so the pool cannot run\n\
+                 note: the pool's own message: {message}\n\
+                 {THREADS_EXPLAINED}"
+            ));
             process::exit(1);
         }
     }

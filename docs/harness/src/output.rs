@@ -1,11 +1,15 @@
-//! Standard output the way command-line tools treat it: a write that fails ends nothing but the
-//! output, and the program says so once, at the end.
+//! Standard output and standard error the way command-line tools treat them: a write that fails
+//! ends nothing but that output, and never the program.
 //!
 //! `println!` panics when stdout is a closed pipe (`demo | head -1`) or a full disk
 //! (`demo > /dev/full`). Called from a task, that panic is blamed on the task: it kills a worker,
 //! or is counted as the task's own panic. Here a failed write is remembered instead, later lines
 //! are skipped, and [`Output::exit_code`] decides at the end: a closed pipe means the reader has
 //! seen enough, so the program ends quietly; any other error is reported once, with status 1.
+//!
+//! `eprintln!` panics the same way when stderr cannot be written (`demo 2>/dev/full`, or
+//! `demo 2>&1 | head -1`), and a panic in `main` ends the demo with status 101 before its summary.
+//! So the demos write to stderr only through [`report`], which drops what it cannot write.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -42,7 +46,7 @@ impl Output {
     pub fn exit_code(&self, succeeded: bool) -> ExitCode {
         self.record(io::stdout().flush());
         if let Some(error) = self.failure() {
-            eprintln!("error: could not write to stdout: {error}");
+            report(format_args!("error: could not write to stdout: {error}"));
             return ExitCode::FAILURE;
         }
         if succeeded {
@@ -66,6 +70,19 @@ impl Output {
             .get()
             .filter(|error| error.kind() != io::ErrorKind::BrokenPipe)
     }
+}
+
+/// Writes `message` and a newline to stderr, like `eprintln!`, but never panics: a message that
+/// cannot be written is dropped. Use it for every line a demo prints on stderr.
+///
+/// Dropped, because there is nowhere left to say it: stdout carries the demo's lines, whose last
+/// must stay the summary. Nothing else is lost: the run goes on, still ends with its summary, and
+/// with the exit status it would have had.
+pub fn report(message: impl fmt::Display) {
+    // Formatted first and written at once: stderr is unbuffered, so `writeln!` would write each
+    // piece on its own, and a panic message, which takes no lock, could land between them.
+    let line = format!("{message}\n");
+    let _ = io::stderr().write_all(line.as_bytes());
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{self, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -62,16 +62,31 @@ impl Demo {
         self.command(args).output().expect("the demo binary runs")
     }
 
+    /// Runs `command`, one of this demo's, with its stdout and stderr where `stdout` and `stderr`
+    /// say, and returns the run: what it printed on the streams that are [`Stream::Read`].
+    pub fn run_into(&self, mut command: Command, stdout: Stream, stderr: Stream) -> Output {
+        command
+            .stdout(stdout.stdio(self))
+            .stderr(stderr.stdio(self))
+            .output()
+            .expect("the demo binary runs")
+    }
+
+    /// A path in the temporary directory for a file of this demo's run, ending with `.{ext}`.
+    fn temporary_file(&self, ext: &str) -> PathBuf {
+        // Tests run in parallel, in several processes: the demo, the process and a count make
+        // the file's name unique.
+        static FILES: AtomicUsize = AtomicUsize::new(0);
+        let demo = Path::new(self.path).file_stem().unwrap_or_default();
+        let file = FILES.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{}-{}-{file}.{ext}", demo.to_string_lossy(), process::id());
+        std::env::temp_dir().join(name)
+    }
+
     /// Runs the demo with `args` and `--trace` into a file of its own, asserts that it succeeded,
     /// and returns what it printed and the trace, read back (see [`Trace::read`]).
     pub fn run_traced(&self, args: &[&str]) -> (Output, Trace) {
-        // Tests run in parallel, in several processes: the demo, the process and a count make
-        // the file's name unique.
-        static RUNS: AtomicUsize = AtomicUsize::new(0);
-        let demo = Path::new(self.path).file_stem().unwrap_or_default();
-        let run = RUNS.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{}-{}-{run}.json", demo.to_string_lossy(), process::id());
-        let path = std::env::temp_dir().join(name);
+        let path = self.temporary_file("json");
         let path_text = path
             .to_str()
             .expect("the temporary directory has a UTF-8 path");
@@ -96,10 +111,17 @@ impl Demo {
     /// the checks that must stop a run before its first thread: if one breaks, the test fails
     /// without starting thousands of threads.
     pub fn run_without_threads(&self, args: &[&str]) -> Output {
-        self.command(args)
-            .env("RUST_MIN_STACK", (1_u64 << 50).to_string())
+        self.command_without_threads(args)
             .output()
             .expect("the demo binary runs")
+    }
+
+    /// The command that runs the demo with `args` where no thread can start (see
+    /// [`run_without_threads`](Self::run_without_threads)), for a test to adjust before it runs it.
+    pub fn command_without_threads(&self, args: &[&str]) -> Command {
+        let mut command = self.command(args);
+        command.env("RUST_MIN_STACK", (1_u64 << 50).to_string());
+        command
     }
 
     /// Asserts that `--trace` into a path that cannot be written (a directory), or into `-`
@@ -117,6 +139,46 @@ impl Demo {
         let mut to_stdout = args.to_vec();
         to_stdout.extend(["--trace", "-"]);
         self.assert_refused(&to_stdout, &["'--trace <FILE>'", "'-'", "stdout"]);
+    }
+
+    /// Asserts that `--trace` into the file that stdout goes to stops the demo with `args` before
+    /// any task runs, whatever the name: `/dev/stdout` with stdout on a pipe (see
+    /// [`assert_refused`](Self::assert_refused)), and the plain path of the file that stdout is
+    /// redirected to, which stays empty. Each error names the flag, the path and stdout.
+    ///
+    /// Unix only: elsewhere a demo cannot tell which file stdout goes to.
+    #[cfg(unix)]
+    pub fn assert_trace_into_stdout_refused(&self, args: &[&str]) {
+        let mut to_dev_stdout = args.to_vec();
+        to_dev_stdout.extend(["--trace", "/dev/stdout"]);
+        self.assert_refused(
+            &to_dev_stdout,
+            &["'--trace <FILE>'", "'/dev/stdout'", "stdout"],
+        );
+
+        // As `demo --trace out.txt > out.txt`.
+        let path = self.temporary_file("txt");
+        let stdout = fs::File::create(&path).expect("a file in the temporary directory");
+        let path_text = path
+            .to_str()
+            .expect("the temporary directory has a UTF-8 path");
+        let mut to_its_file = args.to_vec();
+        to_its_file.extend(["--trace", path_text]);
+        let output = self
+            .command_without_threads(&to_its_file)
+            .stdout(stdout)
+            .output()
+            .expect("the demo binary runs");
+        let written = fs::read_to_string(&path).expect("stdout's file is still there");
+        // Only a file in the temporary directory, if it is left behind.
+        let _ = fs::remove_file(&path);
+        let stderr = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{to_its_file:?}: {stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        for expected in ["error: ", "'--trace <FILE>'", path_text, "stdout"] {
+            assert!(first.contains(expected), "{to_its_file:?}: {stderr}");
+        }
+        assert!(written.is_empty(), "{to_its_file:?} ran anyway: {written}");
     }
 
     /// Runs the demo with `args` where no thread can start (see
@@ -196,6 +258,38 @@ impl Demo {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 
+    /// Asserts that a stderr that cannot be written loses the demo with `args` nothing but its
+    /// messages. `args` must make the demo write on stderr, and end with `status`, which this
+    /// checks first. Then, with stderr on a closed pipe, and on Linux on `/dev/full`, the run
+    /// still ends with `status`, not with a panic's 101, and its summary is still the last line
+    /// of stdout; with stdout closed too, as after `2>&1 | head -1`, it still ends with `status`.
+    pub fn assert_unwritable_stderr_loses_only_messages(&self, args: &[&str], status: i32) {
+        let output = self.run(args);
+        let said = stderr(&output);
+        assert_eq!(output.status.code(), Some(status), "{args:?}: {said}");
+        assert!(!said.is_empty(), "{args:?} wrote nothing on stderr");
+        for &stream in Stream::UNWRITABLE {
+            let output = self.run_into(self.command(args), Stream::Read, stream);
+            let summary = last_line(&output);
+            assert_eq!(output.status.code(), Some(status), "{args:?}, {stream:?}");
+            assert!(summary.starts_with("summary: "), "{args:?}, {stream:?}");
+        }
+        let output = self.run_into(self.command(args), Stream::Closed, Stream::Closed);
+        assert_eq!(output.status.code(), Some(status), "{args:?}, both closed");
+    }
+
+    /// Asserts that the demo with `args` where no thread can start (see
+    /// [`run_without_threads`](Self::run_without_threads)) still ends with `status` when its
+    /// stderr, where it would explain why, is a closed pipe, or on Linux `/dev/full`: its
+    /// explanation is lost, but the run does not end with a panic's 101.
+    pub fn assert_thread_refused_with_unwritable_stderr(&self, args: &[&str], status: i32) {
+        for &stream in Stream::UNWRITABLE {
+            let command = self.command_without_threads(args);
+            let output = self.run_into(command, Stream::Read, stream);
+            assert_eq!(output.status.code(), Some(status), "{args:?}, {stream:?}");
+        }
+    }
+
     /// Runs the demo with stdout on a pipe that is closed after the first line, as `| head -1`
     /// does, and returns that line and the rest of the run. For a demo whose output is far larger
     /// than a pipe holds, so that it is still writing when the pipe closes.
@@ -240,14 +334,16 @@ impl Demo {
     /// Runs the demo with stdout on `/dev/full`, where every write fails, and returns the run.
     #[cfg(target_os = "linux")]
     pub fn run_into_a_full_stdout(&self, args: &[&str]) -> Output {
-        let full = std::fs::File::options()
-            .write(true)
-            .open("/dev/full")
-            .expect("/dev/full exists on Linux");
-        self.command(args)
-            .stdout(full)
-            .output()
-            .expect("the demo runs")
+        self.run_into(self.command(args), Stream::Full, Stream::Read)
+    }
+
+    /// Runs the demo with `args` with stdout and stderr both on `/dev/full`, as
+    /// `demo > /dev/full 2>&1` does, and asserts that it ends with status 1, for the output it
+    /// could not write, and not with a panic's 101 as it fails to say so.
+    #[cfg(target_os = "linux")]
+    pub fn assert_full_stdout_and_stderr_end_with_status_1(&self, args: &[&str]) {
+        let output = self.run_into(self.command(args), Stream::Full, Stream::Full);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
     }
 
     /// Runs the demo with `args` into a full stdout (see
@@ -270,6 +366,62 @@ impl Demo {
             "{args:?}: {stderr}"
         );
     }
+}
+
+/// Where a test points one of a demo's output streams: see [`Demo::run_into`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// A pipe that the test reads to the end: what the demo writes comes back in the [`Output`].
+    Read,
+    /// A pipe that nobody reads any more, as after `| head -1` has read its line: every write
+    /// fails with a broken pipe.
+    Closed,
+    /// `/dev/full`, where every write fails with "no space left on device".
+    #[cfg(target_os = "linux")]
+    Full,
+}
+
+impl Stream {
+    /// Every stream here that fails every write: [`Stream::Closed`], and on Linux
+    /// [`Stream::Full`].
+    pub const UNWRITABLE: &[Stream] = &[
+        Stream::Closed,
+        #[cfg(target_os = "linux")]
+        Stream::Full,
+    ];
+
+    /// The stream, for `demo`'s command.
+    fn stdio(self, demo: &Demo) -> Stdio {
+        match self {
+            Stream::Read => Stdio::piped(),
+            Stream::Closed => closed_pipe(demo),
+            #[cfg(target_os = "linux")]
+            Stream::Full => {
+                let full = fs::File::options().write(true).open("/dev/full");
+                Stdio::from(full.expect("/dev/full exists on Linux"))
+            }
+        }
+    }
+}
+
+/// The writing end of a pipe whose reader has gone, so that every write to it fails.
+///
+/// std makes pipes only to a child process, so a child is the reader: the demo itself, asked for
+/// its version, which exits without reading its stdin. Once it has exited, nothing holds the
+/// pipe's reading end any more: it is closed before the demo under test starts, not after some
+/// delay.
+fn closed_pipe(demo: &Demo) -> Stdio {
+    let mut reader = demo
+        .command(&["--version"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the demo binary starts");
+    let writer = reader.stdin.take().expect("stdin is piped");
+    reader
+        .wait()
+        .expect("the demo prints its version and exits");
+    Stdio::from(writer)
 }
 
 /// Asserts that a refusal of too many threads (the `stderr` that
@@ -440,7 +592,8 @@ pub fn timeline_rows<'a>(timeline: &[&'a str]) -> Vec<&'a str> {
         .iter()
         .skip(1)
         .take_while(|line| !line.trim_start().starts_with('|'))
-        .filter(|line| !line.starts_with('('))
+        // Not the notes in parentheses, nor the indented rest of a line too long for one.
+        .filter(|line| !line.starts_with('(') && !line.starts_with(' '))
         .filter_map(|line| line.split(' ').next())
         .collect()
 }

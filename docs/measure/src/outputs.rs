@@ -176,11 +176,14 @@ pub fn shape(line: &str) -> String {
     }
 }
 
-/// Replaces every number (with its decimals, thousands separators and time unit) by `#` and
-/// folds runs of spaces, so that two runs of the same program look alike.
+/// Replaces every number (with its decimals, thousands separators and time unit) by `#`, the
+/// word it counts by its singular, and folds runs of spaces, so that two runs of the same program
+/// look alike, on any machine: `on 2 cores` and `on 1 core` both become `on # core`.
 pub fn normalise(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut chars = line.chars().peekable();
+    // Whether the last thing written was a number: the word after it, past a space, counts.
+    let mut after_number = false;
     while let Some(c) = chars.next() {
         if c.is_ascii_digit() {
             while chars
@@ -189,14 +192,39 @@ pub fn normalise(line: &str) -> String {
             {}
             skip_time_unit(&mut chars);
             out.push('#');
-        } else if c.is_whitespace() {
+            after_number = true;
+            continue;
+        }
+        if c.is_whitespace() {
             while chars.next_if(|c| c.is_whitespace()).is_some() {}
             out.push(' ');
+            // `2 cores`: the space between a number and its word keeps them together.
+            continue;
+        }
+        if after_number && c.is_alphabetic() && out.ends_with(' ') {
+            let mut word = String::from(c);
+            while let Some(c) = chars.next_if(|c| c.is_alphabetic()) {
+                word.push(c);
+            }
+            // A key of the summary (`cores=2`) is a name, whatever number comes before it.
+            let key = chars.peek() == Some(&'=');
+            out.push_str(if key { &word } else { singular(&word) });
         } else {
             out.push(c);
         }
+        after_number = false;
     }
     out.trim().to_string()
+}
+
+/// `word` without the `s` of a plural: the number before it differs from machine to machine
+/// (the cores) and from run to run, and the word agrees with it. Short words (`is`, `was`) and
+/// words in `ss` (`process`) are left whole: they are not plurals.
+fn singular(word: &str) -> &str {
+    match word.strip_suffix('s') {
+        Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem,
+        _ => word,
+    }
 }
 
 /// Debug-formatted durations change unit with their size (`950µs`, `1.2ms`), so the unit is
@@ -235,9 +263,23 @@ mod tests {
     }
 
     #[test]
-    fn words_after_a_number_are_kept() {
-        assert_eq!(normalise("10 workers busy"), "# workers busy");
-        assert_eq!(normalise("at 2 seconds"), "at # seconds");
+    fn words_after_a_number_are_kept_in_the_singular() {
+        assert_eq!(normalise("10 workers busy"), "# worker busy");
+        assert_eq!(normalise("at 2 seconds"), "at # second");
+        assert_eq!(normalise("1 task was lost"), "# task was lost");
+        assert_eq!(normalise("2 was"), "# was");
+        assert_eq!(normalise("3 process"), "# process");
+        // Only the word a number counts: the others keep their plural, and so do keys.
+        assert_eq!(normalise("tasks on 2 cores"), "tasks on # core");
+        assert_eq!(normalise("items=5 cores=2"), "items=# cores=#");
+    }
+
+    #[test]
+    fn a_count_agrees_with_its_word_on_any_machine() {
+        let two_cores = "with more workers than 2 cores, the tasks take turns on the cores";
+        let one_core = "with more workers than 1 core, the tasks take turns on the cores";
+        assert_eq!(shape(two_cores), shape(one_core));
+        assert_eq!(compare(two_cores, one_core), None);
     }
 
     #[test]

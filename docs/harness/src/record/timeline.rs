@@ -13,6 +13,10 @@ pub const TIMELINE_WIDTH: usize = 100;
 /// With more worker threads than this, one row counts the busy workers instead of a row each.
 const MOST_THREAD_ROWS: usize = 16;
 
+/// What a line of the timeline that is too long to fit continues after: an indent, so that the
+/// continuation reads as part of the line above, not as a line of its own.
+const CONTINUED: &str = "  ";
+
 /// Columns between two ticks of the time axis.
 const TICK_EVERY: usize = 10;
 
@@ -55,8 +59,9 @@ impl Row<'_> {
 
 impl Recording {
     /// The run drawn as text: a heading, a row per worker thread, a row for the submitter and one
-    /// for the queue, a time axis, and a legend. No line is wider than [`TIMELINE_WIDTH`], and
-    /// every line ends with a newline.
+    /// for the queue, a time axis, and a legend. No line is wider than [`TIMELINE_WIDTH`], however
+    /// large the counts: a line of text too long for it goes on over the next, indented. Every
+    /// line ends with a newline.
     ///
     /// Each column stands for the same stretch of time, a round one (1, 2, 2.5 or 5 times a power
     /// of ten), chosen so that the whole run fits. A worker's row shows `#` where it ran tasks
@@ -72,13 +77,14 @@ impl Recording {
     /// instead of a row each, and no queue. Pure: the same recording always gives the same text.
     pub fn timeline(&self) -> String {
         let recorded = self.recorded_tasks();
-        let mut text = format!(
+        let mut text = String::new();
+        let heading = format!(
             "timeline of {}: {} ran",
             self.title,
             counted(recorded, "task")
         );
         if recorded == 0 {
-            text.push('\n');
+            push_wrapped(&mut text, &heading);
             return text;
         }
         let rows = self.rows();
@@ -87,20 +93,23 @@ impl Recording {
             .saturating_sub(label_width)
             .saturating_sub(LAST_LABEL);
         let scale = Scale::fit(self.end(), plot_width);
-        text.push_str(&format!("; 1 column = {}\n", short_duration(scale.column)));
+        let column = short_duration(scale.column);
+        push_wrapped(&mut text, &format!("{heading}; 1 column = {column}"));
         if self.cut_off() {
             let last = MAX_RECORDED_TASKS - 1;
-            text.push_str(&format!(
+            let note = format!(
                 "(only tasks 0 to {last} of {} were recorded: the timeline ends with the last of \
-                 them)\n",
+                 them)",
                 self.tasks
-            ));
+            );
+            push_wrapped(&mut text, &note);
         }
         if self.missing_threads > 0 {
-            text.push_str(&format!(
-                "(the tasks of {} are missing: they did not hand their events over)\n",
+            let note = format!(
+                "(the tasks of {} are missing: they did not hand their events over)",
                 counted(self.missing_threads, "thread")
-            ));
+            );
+            push_wrapped(&mut text, &note);
         }
         let mut legend = Vec::new();
         // The worker rows share one line of the legend, which explains what any of them shows.
@@ -131,9 +140,10 @@ impl Recording {
         text.push('\n');
         text.push_str(scale.axis_labels(label_width).trim_end());
         text.push('\n');
+        // The legend's counts grow with the flags (`--queue 1000000`, `--workers 10000000`), so
+        // its lines are the ones that may need a second line.
         for line in legend {
-            text.push_str(&line);
-            text.push('\n');
+            push_wrapped(&mut text, &line);
         }
         text
     }
@@ -304,6 +314,35 @@ fn symbol_legend(what: &str, symbols: &[(char, &str)], cells: &str) -> Option<St
         .map(|(symbol, meaning)| format!("{symbol} {meaning}"))
         .collect();
     (!shown.is_empty()).then(|| format!("{what}: {}", shown.join(", ")))
+}
+
+/// Appends `line` to `text`, broken at spaces into lines of at most [`TIMELINE_WIDTH`] columns,
+/// each ending with a newline. The lines it continues on are indented by [`CONTINUED`], so that
+/// they read as part of it; a word longer than a whole line is cut.
+fn push_wrapped(text: &mut String, line: &str) {
+    let mut current = String::new();
+    for word in line.split(' ') {
+        let width = current.chars().count();
+        if width == 0 {
+            current.push_str(word);
+        } else if width + 1 + word.chars().count() <= TIMELINE_WIDTH {
+            current.push(' ');
+            current.push_str(word);
+        } else {
+            text.push_str(&current);
+            text.push('\n');
+            current = format!("{CONTINUED}{word}");
+        }
+        while let Some((cut, _)) = current.char_indices().nth(TIMELINE_WIDTH) {
+            let rest = format!("{CONTINUED}{}", &current[cut..]);
+            current.truncate(cut);
+            text.push_str(&current);
+            text.push('\n');
+            current = rest;
+        }
+    }
+    text.push_str(&current);
+    text.push('\n');
 }
 
 /// A worker's row: `!` where a task panicked, `#` where it ran tasks for at least half of the
@@ -488,6 +527,7 @@ fn short_duration(nanos: u64) -> String {
 mod tests {
     use super::super::{ThreadRecord, WaitSpan, Waiting};
     use super::*;
+    use crate::{MAX_QUEUE, MAX_TASKS};
 
     fn us(n: u64) -> Duration {
         Duration::from_micros(n)
@@ -798,6 +838,97 @@ submitter: > started threads for tasks
                 );
             }
         }
+    }
+
+    /// A run at the largest counts the flags allow: `--tasks 10000000`, of which the first
+    /// [`MAX_RECORDED_TASKS`] are recorded, on as many workers (`--no-limit`) with `queue`
+    /// slots. Every recorded task is handed over at once, waits in the queue, and then they all
+    /// run at once, so that the queue and the busy workers reach the most a recording holds. A
+    /// pool's submitter shows all three of its symbols, and every thread but one is missing.
+    fn largest(shape: Shape) -> Recording {
+        let ms = Duration::from_millis;
+        let tasks = (1..MAX_RECORDED_TASKS).map(|id| TaskSpan {
+            id,
+            // One task is handed over late, where the submitter does nothing else.
+            handed: if id == 1 { us(950) } else { Duration::ZERO },
+            start: ms(1) + Duration::from_nanos(id as u64),
+            end: ms(3),
+            panicked: false,
+        });
+        // Stage 01's submitter only starts threads.
+        let submitter = match shape {
+            Shape::ThreadPerTask => submitter(vec![], vec![]),
+            Shape::Pool { .. } => {
+                let mut waits = vec![wait(0, 0, 500)];
+                waits[0].kind = Waiting::InSubmit;
+                submitter(vec![task(0, 500, 500, 900)], waits)
+            }
+        };
+        Recording {
+            title: "stage 04".to_string(),
+            shape,
+            tasks: MAX_TASKS,
+            threads: vec![submitter, thread("worker-0", tasks.collect())],
+            missing_threads: MAX_TASKS - 1,
+        }
+    }
+
+    #[test]
+    fn every_line_fits_with_the_largest_counts_the_flags_allow() {
+        let pool = |queue| Shape::Pool {
+            workers: MAX_TASKS,
+            queue,
+        };
+        let shapes = [pool(Some(MAX_QUEUE)), pool(None), Shape::ThreadPerTask];
+        for run in shapes.map(largest) {
+            let timeline = run.timeline();
+            for line in timeline.lines() {
+                let width = line.chars().count();
+                assert!(
+                    width <= TIMELINE_WIDTH,
+                    "{width} columns: {line}\n{timeline}"
+                );
+            }
+            // A legend too long for one line goes on over the next, and says all of it.
+            let unwrapped = timeline.replace(&format!("\n{CONTINUED}"), " ");
+            let legend = match run.shape {
+                Shape::ThreadPerTask => "threads: the most task threads alive at once",
+                Shape::Pool { queue: None, .. } => {
+                    "queue: the most recorded tasks waiting in it at once (it has no limit), \
+                     in units of 20000 rounded up, . for none"
+                }
+                Shape::Pool { .. } => {
+                    "queue: the most recorded tasks waiting in it at once (it holds 1000000), \
+                     in units of 20000 rounded up, . for none"
+                }
+            };
+            assert!(unwrapped.contains(legend), "{timeline}");
+            if run.shape != Shape::ThreadPerTask {
+                let busy = "busy: the most of the 10000000 workers running tasks at once, \
+                            in units of 20000 rounded up, . for none";
+                assert!(unwrapped.contains(busy), "{timeline}");
+                let submitter = "submitter: > handed tasks over, ~ inside submit, which waits \
+                                 while the queue is full, # ran a task itself";
+                assert!(unwrapped.contains(submitter), "{timeline}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_lines_go_on_indented_and_long_words_are_cut() {
+        let mut text = String::new();
+        let words = ["word"; 30].join(" ");
+        push_wrapped(&mut text, &words);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0].len(), 99, "{text}");
+        assert_eq!(lines[1], format!("{CONTINUED}{}", ["word"; 10].join(" ")));
+
+        let mut text = String::new();
+        push_wrapped(&mut text, &"x".repeat(2 * TIMELINE_WIDTH));
+        let widths: Vec<usize> = text.lines().map(str::len).collect();
+        assert_eq!(widths, [TIMELINE_WIDTH, TIMELINE_WIDTH, 4], "{text}");
+        assert!(text.ends_with('\n'));
     }
 
     #[test]
