@@ -240,6 +240,23 @@ fn nested_panics_in_drop_never_abort_and_never_cost_a_worker_for_good() {
 }
 
 #[test]
+fn a_task_queued_behind_a_panic_still_runs_even_if_its_value_panics_when_dropped() {
+    // Stage 04's known limit: with one worker, the first task's panic killed it, and the task
+    // queued behind it was dropped unrun with the channel, ending the process. Here the worker
+    // survives the first panic, the second task runs, and its panic is the task's own.
+    let pool = ResilientPool::new(1, 4);
+    let first = pool.submit(|| -> u64 { panic!("a task that panics") });
+    let value = PanicOnDrop;
+    let second = pool.submit(move || drop(value));
+    pool.shutdown();
+    assert_eq!(join_or_fail(first).unwrap_err().message(), "a task that panics");
+    assert_eq!(
+        join_or_fail(second).unwrap_err().message(),
+        "PanicOnDrop's destructor panics"
+    );
+}
+
+#[test]
 fn a_value_that_panics_when_dropped_unclaimed_kills_its_worker_which_is_replaced() {
     let pool = ResilientPool::new(1, 4);
     let (exited_tx, exited) = unbounded();
