@@ -249,7 +249,7 @@ impl Workload {
         elapsed: Duration,
         workers: Option<usize>,
         queue: Option<usize>,
-    ) -> Summary<'_> {
+    ) -> Summary {
         if let Some(recorder) = &self.recorder {
             let shape = match workers {
                 None => Shape::ThreadPerTask,
@@ -257,16 +257,16 @@ impl Workload {
             };
             recorder.describe(format!("stage {stage}"), shape);
         }
-        Summary {
+        Summary::new(
             stage,
-            tasks: self.tasks,
-            tracker: &self.tracker,
+            self.tasks,
+            &self.tracker,
             workers,
             queue,
-            task: self.spec,
+            self.spec,
             elapsed,
-            ideal: ideal(self.spec, self.tasks, workers.unwrap_or(self.tasks)),
-        }
+            ideal(self.spec, self.tasks, workers.unwrap_or(self.tasks)),
+        )
     }
 
     /// [`Workload::summary`] for a pool of fixed size with a bounded queue (stages 03 to 05).
@@ -275,7 +275,7 @@ impl Workload {
         stage: &'static str,
         elapsed: Duration,
         pool: &BoundedPoolArgs,
-    ) -> Summary<'_> {
+    ) -> Summary {
         self.summary(stage, elapsed, Some(pool.workers), Some(pool.queue))
     }
 

@@ -21,22 +21,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::Value;
 
 use crate::record::TIMELINE_WIDTH;
+use crate::summary::{self, Summary};
 use crate::{MAX_QUEUE, MAX_TASKS, THREAD_LIMIT};
-
-/// The keys every stage from 01 to 05 starts its `summary:` line with, in order.
-pub const SUMMARY_KEYS: [&str; 11] = [
-    "stage",
-    "tasks",
-    "completed",
-    "panicked",
-    "workers",
-    "queue",
-    "task",
-    "elapsed_ms",
-    "ideal_ms",
-    "tasks_per_s",
-    "max_in_flight",
-];
 
 /// A stage's demo binary, by its path: `Demo::new(env!("CARGO_BIN_EXE_04-results"))`.
 #[derive(Clone, Copy, Debug)]
@@ -272,7 +258,7 @@ impl Demo {
             let output = self.run_into(self.command(args), Stream::Read, stream);
             let summary = last_line(&output);
             assert_eq!(output.status.code(), Some(status), "{args:?}, {stream:?}");
-            assert!(summary.starts_with("summary: "), "{args:?}, {stream:?}");
+            assert!(summary.starts_with(summary::PREFIX), "{args:?}, {stream:?}");
         }
         let output = self.run_into(self.command(args), Stream::Closed, Stream::Closed);
         assert_eq!(output.status.code(), Some(status), "{args:?}, both closed");
@@ -575,7 +561,7 @@ pub fn timeline(stdout: &str) -> Vec<&str> {
     let lines: Vec<&str> = stdout
         .lines()
         .skip_while(|line| !line.starts_with("timeline of "))
-        .take_while(|line| !line.starts_with("summary: ") && !line.starts_with("trace: "))
+        .take_while(|line| !line.starts_with(summary::PREFIX) && !line.starts_with("trace: "))
         .collect();
     assert!(!lines.is_empty(), "no timeline in {stdout}");
     for line in &lines {
@@ -622,25 +608,37 @@ pub fn last_line(output: &Output) -> String {
         .to_string()
 }
 
-/// The keys of a `summary:` line, in order.
+/// The keys of any `summary:` line, in order (stage 06's too); none if `summary` is not one.
 pub fn keys(summary: &str) -> Vec<&str> {
-    summary
-        .trim_start_matches("summary: ")
-        .split(' ')
-        .map(|pair| pair.split('=').next().unwrap_or_default())
+    summary::pairs(summary)
+        .into_iter()
+        .flatten()
+        .map(|(key, _)| key)
         .collect()
 }
 
-/// Asserts that the keys of `summary` are [`SUMMARY_KEYS`] followed by the stage's `own`.
-pub fn assert_summary_keys(summary: &str, own: &[&str]) {
-    let expected: Vec<&str> = SUMMARY_KEYS.iter().chain(own).copied().collect();
-    assert_eq!(keys(summary), expected, "in {summary}");
+/// Reads a `summary:` line of stages 01 to 05 (see [`Summary`]); panics if it is not one.
+pub fn summary(line: &str) -> Summary {
+    line.parse().unwrap_or_else(|error| panic!("{error}"))
 }
 
-/// The value of `key` in a `summary:` line; panics if the line has no such key.
+/// Asserts that `summary` reads as a [`Summary`], whose shared keys come first, followed by the
+/// stage's `own`.
+pub fn assert_summary_keys(line: &str, own: &[&str]) {
+    let extra: Vec<String> = summary(line)
+        .extra
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(extra, own, "in {line}");
+}
+
+/// The value of `key` in any `summary:` line (stage 06's too); panics if the line has no such
+/// key.
 pub fn value<'a>(summary: &'a str, key: &str) -> &'a str {
-    summary
-        .split(' ')
-        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+    summary::pairs(summary)
+        .into_iter()
+        .flatten()
+        .find_map(|(found, value)| (found == key).then_some(value))
         .unwrap_or_else(|| panic!("no {key} in {summary}"))
 }

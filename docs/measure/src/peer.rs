@@ -113,16 +113,16 @@ pub fn run(args: &PeerArgs) -> ExitCode {
         _ => workers,
     };
     // Every peer has joined its workers by now, so the counts are final.
-    let summary = Summary {
-        stage: args.peer.name(),
+    let summary = Summary::new(
+        args.peer.name(),
         tasks,
-        tracker: &job.tracker,
-        workers: Some(workers),
-        queue: None,
+        &job.tracker,
+        Some(workers),
+        None,
         task,
         elapsed,
-        ideal: harness::ideal(task, tasks, overlapping),
-    };
+        harness::ideal(task, tasks, overlapping),
+    );
     println!("{summary}");
     ExitCode::SUCCESS
 }

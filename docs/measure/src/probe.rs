@@ -7,6 +7,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use harness::Summary;
+use harness::summary;
+
 /// How often the child's `/proc/<pid>/status` is read, and how often we check whether it exited.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
 
@@ -138,52 +141,6 @@ pub struct Usage {
     pub involuntary_switches: u64,
 }
 
-/// The fields of a `summary:` line that the tables use. Unknown keys are ignored, so a stage
-/// may append its own.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    /// Tasks the run was asked to do.
-    pub tasks: u64,
-    /// Tasks that returned normally.
-    pub completed: u64,
-    /// Tasks that panicked.
-    pub panicked: u64,
-    /// The pool's own time from first submit to last finish, milliseconds.
-    pub elapsed_ms: f64,
-    /// The shortest possible time for this workload, milliseconds.
-    pub ideal_ms: f64,
-    /// The most tasks that ran at the same moment.
-    pub max_in_flight: u64,
-    /// Tasks the submitter gave up on because the queue was full (`rejected=`, stages 03 to
-    /// 05 only).
-    pub rejected: Option<u64>,
-    /// Tasks the submitter ran itself because the queue was full (`ran_in_caller=`, stages 03
-    /// to 05 only); `completed` counts them too.
-    pub ran_in_caller: Option<u64>,
-}
-
-impl Summary {
-    /// Parses a `summary: key=value ...` line; `None` if it is not one or lacks a field.
-    pub fn parse(line: &str) -> Option<Self> {
-        let pairs = line.strip_prefix("summary:")?;
-        let value = |key: &str| {
-            pairs
-                .split_whitespace()
-                .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
-        };
-        Some(Summary {
-            tasks: value("tasks")?.parse().ok()?,
-            completed: value("completed")?.parse().ok()?,
-            panicked: value("panicked")?.parse().ok()?,
-            elapsed_ms: value("elapsed_ms")?.parse().ok()?,
-            ideal_ms: value("ideal_ms")?.parse().ok()?,
-            max_in_flight: value("max_in_flight")?.parse().ok()?,
-            rejected: value("rejected").and_then(|text| text.parse().ok()),
-            ran_in_caller: value("ran_in_caller").and_then(|text| text.parse().ok()),
-        })
-    }
-}
-
 /// Runs `command` to completion (or until `limit`), measuring it.
 ///
 /// # Errors
@@ -231,8 +188,8 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
     let stdout = joined(stdout).unwrap_or_default();
     let summary = stdout
         .lines()
-        .rfind(|line| line.starts_with("summary:"))
-        .and_then(Summary::parse);
+        .rfind(|line| line.starts_with(summary::PREFIX))
+        .and_then(|line| line.parse().ok());
     Ok(Measurement {
         status,
         wall,
@@ -478,24 +435,6 @@ mod tests {
         assert_eq!(busy_ticks(line), Some(100 + 5 + 20 + 1 + 2 + 3));
         assert_eq!(busy_ticks("cpu0 1 2 3 4"), None);
         assert_eq!(busy_ticks("intr 1 2 3"), None);
-    }
-
-    #[test]
-    fn summary_lines_parse_and_extra_keys_are_ignored() {
-        let line = "summary: stage=03 tasks=12 completed=11 panicked=1 workers=3 queue=2 \
-                    task=sleep:1ms elapsed_ms=5.5 ideal_ms=4.0 tasks_per_s=2000.0 \
-                    max_in_flight=3 rejected=0";
-        let summary = Summary::parse(line).expect("a summary line");
-        assert_eq!(summary.tasks, 12);
-        assert_eq!(summary.completed, 11);
-        assert_eq!(summary.panicked, 1);
-        assert_eq!(summary.elapsed_ms, 5.5);
-        assert_eq!(summary.ideal_ms, 4.0);
-        assert_eq!(summary.max_in_flight, 3);
-        assert_eq!(summary.rejected, Some(0));
-        assert_eq!(summary.ran_in_caller, None);
-        assert_eq!(Summary::parse("summary: stage=03 tasks=12"), None);
-        assert_eq!(Summary::parse("12 of 12 submits waited"), None);
     }
 
     #[cfg(unix)]

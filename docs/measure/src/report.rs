@@ -363,12 +363,12 @@ pub fn tsv(scenario: &str, runs: &[Run]) -> String {
             or_na(
                 summary
                     .as_ref()
-                    .and_then(|s| s.rejected.map(|r| r.to_string())),
+                    .and_then(|s| s.own::<u64>("rejected").map(|r| r.to_string())),
             ),
             or_na(
                 summary
                     .as_ref()
-                    .and_then(|s| s.ran_in_caller.map(|r| r.to_string())),
+                    .and_then(|s| s.own::<u64>("ran_in_caller").map(|r| r.to_string())),
             ),
             or_na(summary.as_ref().map(|s| s.elapsed_ms.to_string())),
             or_na(summary.as_ref().map(|s| s.ideal_ms.to_string())),

@@ -510,17 +510,27 @@ pub fn chart_path(folder: &Path, scenario: Scenario) -> std::path::PathBuf {
 /// the reports need it: no resource usage, no peaks.
 #[cfg(test)]
 pub fn finished(job: Job, elapsed_ms: f64, rejected: u64) -> Run {
-    let tasks = job.tasks as u64;
-    let line = format!(
-        "summary: tasks={tasks} completed={} panicked=0 elapsed_ms={elapsed_ms} ideal_ms=1 \
-         max_in_flight=1 rejected={rejected} ran_in_caller=0",
-        tasks - rejected
-    );
+    let summary = harness::Summary {
+        stage: "test".to_string(),
+        tasks: job.tasks,
+        completed: job.tasks - rejected as usize,
+        panicked: 0,
+        workers: job.workers,
+        queue: job.queue,
+        task: job.task,
+        elapsed_ms,
+        ideal_ms: 1.0,
+        tasks_per_s: 0.0,
+        max_in_flight: 1,
+        extra: Vec::new(),
+    }
+    .with("rejected", rejected)
+    .with("ran_in_caller", 0);
     let measurement = Measurement {
         status: Some(std::process::ExitStatus::default()),
         wall: Duration::from_secs_f64(elapsed_ms / 1e3),
-        summary: probe::Summary::parse(&line),
-        stdout: line,
+        stdout: summary.to_string(),
+        summary: Some(summary),
         stderr: String::new(),
         peaks: None,
         usage: None,

@@ -94,15 +94,15 @@ pub fn memory_plan(options: Options) -> Vec<Job> {
 /// Tasks that ran, to the end or to a panic: the tasks a rejecting policy did not give up.
 fn ran(run: &Run) -> Option<u64> {
     let summary = run.ok()?.summary.as_ref()?;
-    Some(summary.completed + summary.panicked)
+    Some((summary.completed + summary.panicked) as u64)
 }
 
 fn rejected(run: &Run) -> Option<u64> {
-    run.ok()?.summary.as_ref()?.rejected
+    run.ok()?.summary.as_ref()?.own("rejected")
 }
 
 fn ran_in_caller(run: &Run) -> Option<u64> {
-    run.ok()?.summary.as_ref()?.ran_in_caller
+    run.ok()?.summary.as_ref()?.own("ran_in_caller")
 }
 
 /// The ideal time for the tasks that ran over the measured time: `granularity`'s share of the

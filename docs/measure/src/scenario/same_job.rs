@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
-use crate::probe;
 use crate::report::{self, Table};
 use crate::stages::STAGES;
 
@@ -107,15 +106,15 @@ pub fn report(runs: Vec<Run>) -> Report {
 }
 
 /// `1,000 of 1,000`, with the panicked tasks if there were any.
-fn completed(summary: &probe::Summary) -> String {
+fn completed(summary: &harness::Summary) -> String {
     let text = format!(
         "{} of {}",
-        report::count(summary.completed),
-        report::count(summary.tasks)
+        report::count(summary.completed as u64),
+        report::count(summary.tasks as u64)
     );
     match summary.panicked {
         0 => text,
-        panicked => format!("{text} ({} panicked)", report::count(panicked)),
+        panicked => format!("{text} ({} panicked)", report::count(panicked as u64)),
     }
 }
 

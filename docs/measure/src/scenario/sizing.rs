@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::Duration;
 
+use harness::summary;
+
 use super::{DISTURBED, Options, Report, Scenario, Size};
 use crate::chart::{Chart, LinePanel, Panel, Series};
 use crate::probe::{self, Measurement};
@@ -18,7 +20,7 @@ fn experiments(size: Size) -> [(&'static str, &'static [&'static str]); 4] {
         Size::Full => [("cpu", &[]), ("io", &[]), ("mixed", &[]), ("batch", &[])],
         Size::Quick => [
             ("cpu", &["--tasks", "40", "--rounds", "1"]),
-            ("io", &["--waves", "2"]),
+            ("io", &[]),
             ("mixed", &["--tasks", "50"]),
             // At least 4,096 items, so that the largest batch still has a row.
             ("batch", &["--items", "20000", "--rounds", "1"]),
@@ -49,7 +51,7 @@ impl Experiment {
         let lines: Vec<&str> = stdout
             .lines()
             .skip_while(|line| !line.starts_with(&heading))
-            .take_while(|line| !line.starts_with("summary:"))
+            .take_while(|line| !line.starts_with(summary::PREFIX))
             .collect();
         (!lines.is_empty()).then(|| lines.join("\n"))
     }
@@ -57,10 +59,10 @@ impl Experiment {
     /// A `key=value` from the experiment's summary line.
     fn value(&self, key: &str) -> Option<&str> {
         let stdout = &self.ok()?.stdout;
-        let summary = stdout.lines().rfind(|line| line.starts_with("summary:"))?;
-        summary
-            .split_whitespace()
-            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        let line = stdout
+            .lines()
+            .rfind(|line| line.starts_with(summary::PREFIX))?;
+        summary::pairs(line)?.find_map(|(found, value)| (found == key).then_some(value))
     }
 
     /// The experiment's table as columns of numbers: `(first column, column)` pairs, such as
