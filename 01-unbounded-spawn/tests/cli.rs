@@ -8,8 +8,8 @@ use harness::testing::{
 const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_01-unbounded-spawn"));
 
 #[test]
-fn prints_a_line_per_task_then_the_summary() {
-    let output = DEMO.assert_runs(&["--tasks", "5", "--task", "sleep:0ms"]);
+fn each_prints_a_line_per_task_then_the_summary() {
+    let output = DEMO.assert_runs(&["--tasks", "5", "--task", "sleep:0ms", "--each"]);
     let stdout = stdout(&output);
     let mut lines: Vec<_> = stdout.lines().collect();
     let summary = lines.pop().expect("a summary line");
@@ -25,6 +25,15 @@ fn prints_a_line_per_task_then_the_summary() {
         ),
         "{summary}"
     );
+}
+
+#[test]
+fn by_default_a_thousand_threads_print_only_the_summary() {
+    let output = DEMO.assert_runs(&["--task", "sleep:0ms"]);
+    let stdout = stdout(&output);
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(lines[0].starts_with("summary: stage=01 tasks=1000 completed=1000 "));
 }
 
 #[test]
@@ -63,7 +72,7 @@ fn bad_input_exits_with_status_2_and_names_the_flag() {
 
 #[test]
 fn more_than_10000_tasks_are_refused_before_any_thread_starts() {
-    // Every task prints a line and the run ends with a summary; nothing printed means nothing ran.
+    // A run that started tasks ends with a summary; nothing printed means nothing ran.
     let stderr = DEMO.assert_refused(
         &["--tasks", "10001", "--task", "sleep:0ms"],
         &["--tasks 10001", "--no-limit"],
@@ -80,7 +89,8 @@ fn more_than_10000_tasks_are_refused_before_any_thread_starts() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_stdout_is_reported_once_and_no_task_is_blamed() {
-    DEMO.assert_full_stdout_reported_once(&["--tasks", "5", "--task", "sleep:1ms"], &[]);
+    // `--each`: every task writes to the full stdout too.
+    DEMO.assert_full_stdout_reported_once(&words("--tasks 5 --task sleep:1ms --each"), &[]);
 }
 
 #[test]

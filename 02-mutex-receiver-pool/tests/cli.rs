@@ -6,8 +6,9 @@ use harness::testing::{Demo, assert_summary_keys, stdout, timeline, timeline_row
 const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_02-mutex-receiver-pool"));
 
 #[test]
-fn prints_task_lines_the_submit_report_then_the_summary() {
-    let output = DEMO.assert_runs(&["--tasks", "5", "--workers", "2", "--task", "sleep:0ms"]);
+fn each_prints_task_lines_the_submit_report_then_the_summary() {
+    let args = words("--tasks 5 --workers 2 --task sleep:0ms --each");
+    let output = DEMO.assert_runs(&args);
     let stdout = stdout(&output);
     let lines: Vec<_> = stdout.lines().collect();
     let [task_lines @ .., report, summary] = lines.as_slice() else {
@@ -39,9 +40,18 @@ fn prints_task_lines_the_submit_report_then_the_summary() {
 
 #[test]
 fn a_closed_pipe_ends_the_output_quietly() {
-    let args = ["--tasks", "20000", "--task", "sleep:0ns"];
+    // `--each`: far more lines than a pipe holds, so the demo is still writing when it closes.
+    let args = ["--tasks", "20000", "--task", "sleep:0ns", "--each"];
     // No task is blamed: no worker died in `println!`, so `execute` never found the pool empty.
     DEMO.assert_closed_pipe_ends_quietly(&args, "task ", &[]);
+}
+
+#[test]
+fn by_default_only_the_report_and_the_summary() {
+    let stdout = stdout(&DEMO.assert_runs(&words("--tasks 40 --task sleep:0ms")));
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("submitted 40 tasks in "), "{stdout}");
 }
 
 #[test]
@@ -65,7 +75,8 @@ fn quiet_keeps_only_the_report_and_the_summary() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_stdout_is_reported_once_and_no_task_is_blamed() {
-    DEMO.assert_full_stdout_reported_once(&["--tasks", "40", "--task", "sleep:1ms"], &[]);
+    // `--each`: every task writes to the full stdout too.
+    DEMO.assert_full_stdout_reported_once(&words("--tasks 40 --task sleep:1ms --each"), &[]);
 }
 
 #[test]

@@ -30,7 +30,8 @@ fn summary_is_the_last_line_with_every_key_in_order() {
 
 #[test]
 fn a_closed_pipe_ends_the_output_quietly() {
-    let args = ["--tasks", "20000", "--task", "sleep:0ns"];
+    // `--each`: far more lines than a pipe holds, so the demo is still writing when it closes.
+    let args = ["--tasks", "20000", "--task", "sleep:0ns", "--each"];
     // No task is blamed: no worker died in `println!`, and every task was submitted.
     DEMO.assert_closed_pipe_ends_quietly(&args, "task ", &[]);
 }
@@ -61,26 +62,28 @@ fn a_full_stdout_is_reported_once_and_no_task_is_blamed() {
         &["--policy", "caller-runs", "--queue", "0"],
     ];
     for policy in policies {
-        let mut args = vec!["--tasks", "40", "--task", "sleep:1ms"];
+        // `--each`: every task writes to the full stdout too.
+        let mut args = vec!["--tasks", "40", "--task", "sleep:1ms", "--each"];
         args.extend_from_slice(policy);
         DEMO.assert_full_stdout_reported_once(&args, &[]);
     }
 }
 
 #[test]
-fn per_task_lines_unless_quiet() {
-    let stdout = stdout(&DEMO.run(&["--tasks", "5", "--task", "sleep:0ms"]));
-    assert_eq!(
+fn per_task_lines_only_with_each() {
+    let task_lines = |stdout: &str| {
         stdout
             .lines()
             .filter(|line| line.starts_with("task "))
-            .count(),
-        5
-    );
-    assert!(
-        stdout.contains("submit"),
-        "no backpressure report in {stdout}"
-    );
+            .count()
+    };
+    let each = stdout(&DEMO.assert_runs(&["--tasks", "5", "--task", "sleep:0ms", "--each"]));
+    assert_eq!(task_lines(&each), 5, "{each}");
+    assert!(each.contains("submit"), "no backpressure report in {each}");
+    // By default: the backpressure report and the summary, which a line per task would bury.
+    let default = stdout(&DEMO.assert_runs(&["--tasks", "5", "--task", "sleep:0ms"]));
+    assert_eq!(task_lines(&default), 0, "{default}");
+    assert!(default.starts_with("backpressure: "), "{default}");
 }
 
 /// Linux only: see `Demo::assert_thread_refused`.

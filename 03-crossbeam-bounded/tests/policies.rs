@@ -268,6 +268,8 @@ fn the_demo_runs_each_task_once_under_caller_runs() {
         "100",
         "--task",
         "sleep:1ms",
+        // A line per task, to count how often each one ran.
+        "--each",
     ]);
     let mut seen = vec![0; 100];
     for line in stdout.lines().filter(|line| line.starts_with("task ")) {

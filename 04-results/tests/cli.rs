@@ -45,7 +45,8 @@ fn defaults_print_the_squares_in_submission_order_and_their_checksum() {
 
 #[test]
 fn a_closed_pipe_ends_the_output_quietly() {
-    let args = ["--tasks", "20000", "--task", "sleep:0ns"];
+    // `--each`: far more lines than a pipe holds, so the demo is still writing when it closes.
+    let args = ["--tasks", "20000", "--task", "sleep:0ns", "--each"];
     // No task is blamed: no worker died in `println!`, and no result was lost.
     DEMO.assert_closed_pipe_ends_quietly(&args, "task ", &[]);
 }
@@ -66,7 +67,8 @@ fn the_checksum_accounts_for_every_result() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_stdout_is_reported_once_and_no_task_is_blamed() {
-    let args = ["--tasks", "40", "--task", "sleep:1ms"];
+    // `--each`: every task writes to the full stdout too.
+    let args = ["--tasks", "40", "--task", "sleep:1ms", "--each"];
     DEMO.assert_full_stdout_reported_once(&args, &[]);
 }
 

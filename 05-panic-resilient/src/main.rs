@@ -11,11 +11,17 @@ use clap::Parser;
 use harness::{BoundedPoolArgs, CollectArgs, Collected, TaskArgs, Workload};
 use stage05_panic_resilient::{ResilientPool, TaskHandle, TaskPanicked, panic_message};
 
+const EACH_HELP: &str = "Also print a line as each task ends: the thread it ran on, or, on stderr, \
+                         what it panicked with. Off by default: the panicked: line accounts for \
+                         the panics";
+
 /// Runs tasks that return i * i on a pool that survives panicking tasks.
 #[derive(Debug, Parser)]
 #[command(version)]
 // This stage's own default for a shared flag: task 0 panics, and the ten others return 1 to 100.
 #[command(mut_arg("tasks", |arg| arg.default_value("11")))]
+// A panicked task ends too, so here `--each` also gives it its line.
+#[command(mut_arg("each", |arg| arg.help(EACH_HELP)))]
 struct Args {
     #[command(flatten)]
     run: TaskArgs,
@@ -62,7 +68,7 @@ fn panic_report(panics: &[(usize, TaskPanicked)], tasks: usize) -> String {
 fn main() -> ExitCode {
     let args = Args::parse();
     args.pool.check_threads::<Args>();
-    install_panic_hook(args.run.quiet);
+    install_panic_hook(args.run.each);
     let workload = Workload::new(&args.run).leak();
     let pool = harness::start_pool(|| ResilientPool::new(args.pool.workers, args.pool.queue));
 
@@ -90,17 +96,19 @@ fn main() -> ExitCode {
 }
 
 // New: this item.
-/// Replaces the default panic report for tasks with one short line.
+/// Replaces the default panic report for tasks with one short line, printed only if `each` task
+/// gets a line (`--each`).
 ///
 /// The default hook reports every panic, caught or not, with its location: planned panics would
 /// bury the output. Only the program sets the one hook a process has (never the library).
-fn install_panic_hook(quiet: bool) {
+fn install_panic_hook(each: bool) {
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         let thread = thread::current();
         match thread.name().filter(|name| name.starts_with("worker-")) {
-            // With --quiet, the `panicked:` line after the run accounts for these panics.
-            Some(_) if quiet => {}
+            // A line per panic is a line per task: on request only. Without it, the `panicked:`
+            // line after the run accounts for these panics.
+            Some(_) if !each => {}
             Some(name) => {
                 let line = format!("{name}: task panicked: {}\n", panic_message(info.payload()));
                 // One write, so that no task's output lands in the middle of the line.

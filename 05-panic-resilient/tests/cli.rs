@@ -36,6 +36,19 @@ fn defaults_panic_once_and_keep_every_worker() {
         ),
         "{text}"
     );
+    // A line per panic is on request (`--each`): the `panicked:` line accounts for it.
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+}
+
+#[test]
+fn each_prints_a_line_per_task_and_one_short_line_per_panic() {
+    let output = DEMO.assert_runs(&["--each"]);
+    let text = stdout(&output);
+    let task_lines = text
+        .lines()
+        .filter(|line| line.starts_with("task "))
+        .count();
+    assert_eq!(task_lines, 10, "the ten tasks that returned: {text}");
     // The demo's panic hook: one short line per panic, no location or backtrace note.
     let errors = stderr(&output);
     let panic_lines: Vec<&str> = errors.lines().collect();
@@ -49,7 +62,8 @@ fn defaults_panic_once_and_keep_every_worker() {
 
 #[test]
 fn a_closed_pipe_ends_the_output_quietly() {
-    let args = ["--tasks", "20000", "--task", "sleep:0ns"];
+    // `--each`: far more lines than a pipe holds, so the demo is still writing when it closes.
+    let args = ["--tasks", "20000", "--task", "sleep:0ns", "--each"];
     // Only the planned panic of task 0 is reported: no task panicked in `println!`.
     let planned = ": task panicked: task 0 failed on purpose";
     let stderr = DEMO.assert_closed_pipe_ends_quietly(&args, "task ", &[planned]);
@@ -88,7 +102,8 @@ fn every_tenth_task_panics_and_the_rest_complete() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_stdout_is_reported_once_and_no_task_is_blamed() {
-    let args = ["--tasks", "40", "--task", "sleep:1ms"];
+    // `--each`: every task writes to the full stdout too.
+    let args = ["--tasks", "40", "--task", "sleep:1ms", "--each"];
     DEMO.assert_full_stdout_reported_once(&args, &["task 0 failed on purpose"]);
 }
 
@@ -171,13 +186,13 @@ fn the_trace_shows_every_task_its_panics_and_the_queue_depth() {
     );
     assert_eq!(value(&last_line(&output), "panicked"), "4");
     // Tasks 0, 5, 10 and 15 panicked: an instant each, on the worker that ran them.
-    let panics: Vec<&str> = trace
-        .phase("i")
-        .filter_map(|event| event["name"].as_str())
-        .collect();
-    assert_eq!(panics.len(), 4, "{panics:?}");
+    let panics = trace.panics();
+    let tasks: Vec<usize> = panics.iter().map(|(task, _)| *task).collect();
+    assert_eq!(tasks, [0, 5, 10, 15], "{panics:?}");
     assert!(
-        panics.iter().all(|name| name.ends_with(" panicked")),
+        panics
+            .iter()
+            .all(|(_, thread)| thread.starts_with("worker-")),
         "{panics:?}"
     );
     assert_eq!(trace.waits_on("main").len(), 20);

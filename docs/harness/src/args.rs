@@ -21,6 +21,11 @@ use crate::task::{TaskSpec, format_duration, parse_duration};
 
 /// The flags every demo takes: how many tasks, what each one does, how much to print, and what to
 /// record (see [`record`](crate::record)).
+///
+/// How much to print has three levels: `--quiet`, only the reports and the summary; the default,
+/// which adds what the stage collects (stage 04's list of results, stage 03's rejected ids); and
+/// `--each`, which adds a line per task. A line per task is on request only, so that a run at a
+/// stage's defaults fits a screen and ends with what the stage teaches.
 #[derive(Debug, Clone, Args)]
 pub struct TaskArgs {
     /// How many tasks to run (at most 10000000).
@@ -32,9 +37,15 @@ pub struct TaskArgs {
     #[arg(long, value_name = "KIND:DURATION", default_value = "sleep:100ms")]
     pub task: TaskSpec,
 
-    /// Print only the summary and the reports before it: no line per task, no list of results.
+    /// Print only the reports and the summary: no list with an entry per task, such as the
+    /// results or the ids of rejected tasks.
     #[arg(long)]
     pub quiet: bool,
+
+    /// Also print a line as each task ends, naming the thread it ran on. Off by default: a
+    /// thousand tasks would bury the reports and the summary under a thousand lines.
+    #[arg(long, conflicts_with = "quiet")]
+    pub each: bool,
 
     /// After the run, draw what each thread did over time, and the queue, in at most 100 columns.
     #[arg(long)]
@@ -209,7 +220,20 @@ mod tests {
         assert_eq!(demo.run.tasks, 20);
         assert_eq!(demo.run.task.to_string(), "sleep:100ms");
         assert!(!demo.run.quiet);
+        assert!(!demo.run.each, "a line per task only on request");
         assert_eq!((demo.pool.workers, demo.pool.queue), (4, 8));
+    }
+
+    #[test]
+    fn each_and_quiet_contradict_each_other() {
+        assert!(parse(&["--each"]).unwrap().run.each);
+        let error = parse(&["--quiet", "--each"]).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ArgumentConflict);
+        let message = error.to_string();
+        assert!(
+            message.contains("--quiet") && message.contains("--each"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Workload {
     work: Work,
     tracker: Tracker,
     quiet: bool,
+    /// `--each`: a line per task as it ends.
+    each: bool,
     output: Output,
     /// Present only when the run records: otherwise recording costs a task a branch where it is
     /// handed over and one where it runs, no more.
@@ -63,6 +65,7 @@ impl Workload {
             work: Work::new(args.task),
             tracker: Tracker::default(),
             quiet: args.quiet,
+            each: args.each,
             output: Output::default(),
             recorder: (args.timeline || trace.is_some()).then(Recorder::new),
             timeline: args.timeline,
@@ -121,9 +124,9 @@ impl Workload {
         now.duration_since(since)
     }
 
-    /// Runs task `id` on the current thread: the work, counted by the tracker, then (unless
-    /// quiet) a line that names the thread it ran on. Never panics: a line that cannot be written
-    /// is the output's failure, not the task's (see [`Output`]).
+    /// Runs task `id` on the current thread: the work, counted by the tracker, then (with
+    /// `--each`) a line that names the thread it ran on. Never panics: a line that cannot be
+    /// written is the output's failure, not the task's (see [`Output`]).
     pub fn run(&self, id: usize) {
         let _running = self.tracker.start();
         self.work.run();
@@ -295,7 +298,7 @@ impl Workload {
     }
 
     fn print_done(&self, id: usize) {
-        if !self.quiet {
+        if self.each {
             let thread = thread::current();
             let name = thread.name().unwrap_or("?");
             self.output.line(format_args!("task {id} done on {name}"));
@@ -471,6 +474,7 @@ mod tests {
             tasks: 3,
             task: "sleep:0ns".parse().unwrap(),
             quiet: true,
+            each: false,
             timeline: false,
             trace: None,
         }
