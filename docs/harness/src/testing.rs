@@ -18,9 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{self, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde_json::Value;
-
 use crate::record::TIMELINE_WIDTH;
+use crate::record::trace::{self, Meaning, TraceEvent};
 use crate::summary::{self, Summary};
 use crate::{MAX_QUEUE, MAX_TASKS, THREAD_LIMIT};
 
@@ -420,11 +419,12 @@ pub fn assert_thread_limit_explained(stderr: &str) {
     );
 }
 
-/// A trace that `--trace` wrote, read back as JSON.
+/// A trace that `--trace` wrote, read back strictly: every event is a [`TraceEvent`] that the
+/// demo writes, and means what [`TraceEvent::meaning`] says.
 #[derive(Debug)]
 pub struct Trace {
     /// The events, as the file lists them.
-    pub events: Vec<Value>,
+    pub events: Vec<TraceEvent<'static>>,
 }
 
 /// A task's span in a [`Trace`], in whole nanoseconds.
@@ -435,7 +435,7 @@ pub struct TraceSpan {
     /// The name of the thread it ran on.
     pub thread: String,
     /// The thread's id in the trace.
-    pub tid: u64,
+    pub tid: usize,
     /// When it started.
     pub start: u64,
     /// When it ended.
@@ -443,86 +443,93 @@ pub struct TraceSpan {
 }
 
 impl Trace {
-    /// Reads the trace at `path`, and asserts that it is what Perfetto opens: JSON, an object
-    /// with a list `traceEvents`, whose every event has a phase `ph`, a `pid`, a `tid` and a
-    /// `ts`, and every thread that has an event a name.
+    /// Reads the trace at `path`, and asserts that it is what the demos write (see
+    /// [`trace::read`]), and that every thread that has an event has a name.
     pub fn read(path: &Path) -> Trace {
         let text = fs::read_to_string(path).expect("the trace file was written");
-        let file: Value = serde_json::from_str(&text).expect("the trace is JSON");
-        let events = file["traceEvents"]
-            .as_array()
-            .expect("the trace has a list of events")
-            .clone();
-        for event in &events {
-            for key in ["ph", "pid", "tid", "ts", "name"] {
-                assert!(!event[key].is_null(), "no {key} in {event}");
-            }
-        }
+        let events = trace::read(&text).unwrap_or_else(|error| panic!("{error}: {text}"));
         let trace = Trace { events };
         let names = trace.thread_names();
-        for event in trace.phase("X").chain(trace.phase("i")) {
-            assert!(
-                names.contains_key(&tid(event)),
-                "an unnamed thread: {event}"
-            );
+        for event in &trace.events {
+            let on_a_thread = !matches!(event.meaning(), Meaning::Name { .. } | Meaning::Layout);
+            if on_a_thread && event.tid != 0 {
+                assert!(
+                    names.contains_key(&event.tid),
+                    "an unnamed thread: {event:?}"
+                );
+            }
         }
         trace
     }
 
-    /// The events of phase `ph`: `X` for spans, `C` for counters, `M` for names.
-    pub fn phase<'a>(&'a self, ph: &'a str) -> impl Iterator<Item = &'a Value> {
-        self.events.iter().filter(move |event| event["ph"] == ph)
-    }
-
     /// The name of each thread, by its id.
-    pub fn thread_names(&self) -> BTreeMap<u64, String> {
-        self.phase("M")
-            .filter(|event| event["name"] == "thread_name")
-            .map(|event| {
-                let name = event["args"]["name"].as_str().expect("a thread's name");
-                (tid(event), name.to_string())
+    pub fn thread_names(&self) -> BTreeMap<usize, String> {
+        self.events
+            .iter()
+            .filter(|event| event.tid != 0)
+            .filter_map(|event| match event.meaning() {
+                Meaning::Name { name, .. } => Some((event.tid, name.to_string())),
+                _ => None,
             })
             .collect()
     }
 
-    /// The spans whose name starts with `task `: one per task that ran, as the trace says.
+    /// The tasks' spans: one per task that ran, as the trace says.
     pub fn task_spans(&self) -> Vec<TraceSpan> {
         let names = self.thread_names();
-        self.phase("X")
-            .filter(|event| {
-                event["name"]
-                    .as_str()
-                    .is_some_and(|name| name.starts_with("task "))
-            })
-            .map(|event| {
-                let start = nanos(&event["ts"]);
-                TraceSpan {
-                    task: event["args"]["task"].as_u64().expect("the task's number") as usize,
-                    thread: names[&tid(event)].clone(),
-                    tid: tid(event),
-                    start,
-                    end: start + nanos(&event["dur"]),
+        self.events
+            .iter()
+            .filter_map(|event| match event.meaning() {
+                Meaning::Task(task) => {
+                    let (start, end) = event.span_us();
+                    Some(TraceSpan {
+                        task,
+                        thread: names[&event.tid].clone(),
+                        tid: event.tid,
+                        start: nanos(start),
+                        end: nanos(end),
+                    })
                 }
+                _ => None,
             })
             .collect()
     }
 
-    /// The spans of the thread named `thread` that are not tasks: the submitter's waits.
+    /// The names of the waits of the thread named `thread`: the submitter's.
     pub fn waits_on(&self, thread: &str) -> Vec<String> {
         let names = self.thread_names();
-        self.phase("X")
-            .filter(|event| names[&tid(event)] == thread)
-            .filter_map(|event| event["name"].as_str())
-            .filter(|name| !name.starts_with("task "))
-            .map(str::to_string)
+        self.events
+            .iter()
+            .filter(|event| matches!(event.meaning(), Meaning::Wait(_)))
+            .filter(|event| names[&event.tid] == thread)
+            .map(|event| event.name.to_string())
             .collect()
+    }
+
+    /// The tasks that panicked, in order, each with the name of the thread it panicked on.
+    pub fn panics(&self) -> Vec<(usize, String)> {
+        let names = self.thread_names();
+        let mut panics: Vec<(usize, String)> = self
+            .events
+            .iter()
+            .filter_map(|event| match event.meaning() {
+                Meaning::Panic(task) => Some((task, names[&event.tid].clone())),
+                _ => None,
+            })
+            .collect();
+        panics.sort();
+        panics
     }
 
     /// The values of the counter named `name`, in order.
-    pub fn counter(&self, name: &str) -> Vec<u64> {
-        self.phase("C")
-            .filter(|event| event["name"] == name)
-            .map(|event| event["args"]["tasks"].as_u64().expect("a count"))
+    pub fn counter(&self, name: &str) -> Vec<usize> {
+        self.events
+            .iter()
+            .filter(|event| event.name == name)
+            .filter_map(|event| match event.meaning() {
+                Meaning::Count(tasks) => Some(tasks),
+                _ => None,
+            })
             .collect()
     }
 
@@ -546,13 +553,9 @@ impl Trace {
     }
 }
 
-fn tid(event: &Value) -> u64 {
-    event["tid"].as_u64().expect("a thread id")
-}
-
 /// A time of the trace, in microseconds with three decimals, as whole nanoseconds.
-fn nanos(micros: &Value) -> u64 {
-    (micros.as_f64().expect("a time") * 1_000.0).round() as u64
+fn nanos(micros: f64) -> u64 {
+    (micros * 1_000.0).round() as u64
 }
 
 /// The lines of the `--timeline` in what a run printed: from its heading to the last line of

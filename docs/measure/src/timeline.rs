@@ -1,92 +1,74 @@
-//! Timelines: the trace of one run, in the Chrome Trace Event Format that Perfetto and
-//! `chrome://tracing` read, drawn as an SVG with a row per thread and milliseconds across.
+//! Timelines: the trace of one run, as the stages write it with `--trace FILE`, drawn as an SVG
+//! with a row per thread and milliseconds across.
 //!
-//! The stages write such a trace with `--trace FILE`. It is read here without assuming more
-//! than the format promises:
-//!
-//! - complete events (`"ph":"X"`, or a `B` and an `E` event) are spans on their thread's row;
-//! - `thread_name` metadata events (`"ph":"M"`) name the rows;
-//! - counter events (`"ph":"C"`) become a step row of their own, one per counter (the queue's
-//!   depth);
-//! - instant events (`"ph":"i"`) become markers; one that mentions a panic marks the task it
-//!   ended as panicked.
-//!
-//! What a row means comes from the names: a span whose name mentions "wait" is the submitter
-//! waiting for a queue slot, one that mentions "task" is a task, and the thread that waits (or the
-//! one called `main`) is the submitter. A row at the top counts the tasks running at each moment.
+//! The trace is read with the harness's own types ([`harness::record::trace`]), so a span is a
+//! task or a wait, an instant is a panic and a thread is the submitter because the trace's
+//! events say so ([`Meaning`]), not because of the words in their names. A row at the top
+//! counts the tasks running at each moment.
 //!
 //! The drawing is a function of the trace alone, so the same trace always gives the same SVG.
 //! Task bars are the only `<rect>` elements drawn in [`TASK`] or [`PANICKED`]'s colour (the legend
 //! draws its swatches as polygons), which lets a test count them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io;
 
+use harness::record::trace::{self, Meaning, Phase, TraceEvent};
 use plotters::coord::Shift;
 use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use serde_json::{Map, Value};
 
-/// A run's trace: its threads and their spans, its counters and its instant events. Times are
+/// A run's trace: its threads and their spans, its counters and its panics. Times are
 /// milliseconds since the trace's first timed event.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Trace {
-    /// Every thread that was named or has spans, in the order the trace first mentions it.
+    /// Every named thread, in the trace's order: the submitter first.
     pub threads: Vec<Thread>,
     /// The counters, by name.
     pub counters: Vec<Counter>,
-    /// The instant events, in time order.
+    /// The panics, in time order.
     pub marks: Vec<Mark>,
 }
 
 /// One thread of a trace.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Thread {
-    /// Its `thread_name`, or `thread TID` for a thread the trace does not name.
+    /// Its name.
     pub name: String,
+    /// Whether it submits the tasks.
+    pub submitter: bool,
     /// Its spans, by start time.
     pub spans: Vec<Span>,
 }
 
-/// Something a thread did from `start` to `end`.
+/// Something a thread did for a task, from `start` to `end`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Span {
     /// The event's name, such as `task 7` or `wait for a queue slot`.
     pub name: String,
+    /// Whether it ran the task or waited to hand it over.
+    pub kind: SpanKind,
+    /// The task's number.
+    pub task: usize,
     /// Milliseconds since the first event.
     pub start: f64,
     /// Milliseconds since the first event.
     pub end: f64,
-    /// Whether the span is a task that panicked: its name or arguments say so, or it is the
-    /// last task its thread started before a panic's instant event on that thread.
+    /// Whether the span is a task that panicked.
     pub panicked: bool,
 }
 
-/// What a span stands for, read from its name.
+/// What a span stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpanKind {
-    /// A task (the name mentions "task").
+    /// A task.
     Task,
-    /// The submitter waiting for room in the queue (the name mentions "wait").
+    /// The submitter waiting to hand a task over.
     Wait,
-    /// Anything else.
-    Other,
 }
 
 impl Span {
-    /// What the span stands for.
-    pub fn kind(&self) -> SpanKind {
-        let name = self.name.to_lowercase();
-        if name.contains("wait") {
-            SpanKind::Wait
-        } else if name.contains("task") {
-            SpanKind::Task
-        } else {
-            SpanKind::Other
-        }
-    }
-
     /// How long it lasted, in milliseconds.
     pub fn duration(&self) -> f64 {
         self.end - self.start
@@ -94,27 +76,16 @@ impl Span {
 }
 
 impl Thread {
-    /// Whether this thread submits the tasks: it waits for queue slots, or it is the program's
-    /// main thread (which submits in every stage, even when it never has to wait).
-    pub fn is_submitter(&self) -> bool {
-        let name = self.name.to_lowercase();
-        name == "main"
-            || name.contains("submit")
-            || self.spans.iter().any(|span| span.kind() == SpanKind::Wait)
-    }
-
     /// Its task spans.
     pub fn tasks(&self) -> impl Iterator<Item = &Span> {
-        self.spans
-            .iter()
-            .filter(|span| span.kind() == SpanKind::Task)
+        self.spans.iter().filter(|span| span.kind == SpanKind::Task)
     }
 }
 
 /// A counter's values over time: the level is `value` from `time` until the next point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Counter {
-    /// The counter event's name (with the argument's name, when one event carries several).
+    /// The counter's name.
     pub name: String,
     /// `(milliseconds since the first event, value)`, in time order.
     pub points: Vec<(f64, f64)>,
@@ -130,269 +101,117 @@ impl Counter {
     }
 }
 
-/// An instant event.
+/// A task's panic.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mark {
     /// The event's name.
     pub name: String,
     /// Milliseconds since the first event.
     pub at: f64,
-    /// The index in [`Trace::threads`] of the thread it happened on; `None` for an event of the
-    /// whole process.
+    /// The index in [`Trace::threads`] of the thread it happened on.
     pub thread: Option<usize>,
-    /// Whether it reports a panic (its name or an argument's name says so).
-    pub panic: bool,
-}
-
-/// A thread as the trace identifies it: process id and thread id, as they were written (ids may
-/// be numbers or strings).
-type ThreadId = (String, String);
-
-/// A span as read, before the times are made relative to the first event.
-#[derive(Debug)]
-struct RawSpan {
-    name: String,
-    start_us: f64,
-    end_us: f64,
-    panicked: bool,
-}
-
-/// The events of a trace as they are read, before they are put in order.
-#[derive(Debug, Default)]
-struct Reader {
-    /// Every thread, in the order first mentioned.
-    order: Vec<ThreadId>,
-    /// Where each thread is in `order`: a trace of a thread per task mentions thousands.
-    places: HashMap<ThreadId, usize>,
-    names: BTreeMap<ThreadId, String>,
-    spans: BTreeMap<ThreadId, Vec<RawSpan>>,
-    /// `B` events still waiting for their `E`, innermost last.
-    open: BTreeMap<ThreadId, Vec<(String, f64, bool)>>,
-    counters: BTreeMap<String, Vec<(f64, f64)>>,
-    /// `(name, microseconds, thread or process-wide, panic)`.
-    marks: Vec<(String, f64, Option<ThreadId>, bool)>,
-}
-
-impl Reader {
-    fn mention(&mut self, thread: &ThreadId) {
-        if !self.places.contains_key(thread) {
-            self.places.insert(thread.clone(), self.order.len());
-            self.order.push(thread.clone());
-        }
-    }
-
-    fn read(&mut self, event: &Map<String, Value>) {
-        let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or_default();
-        let id = |key: &str| match event.get(key) {
-            Some(Value::String(text)) => text.clone(),
-            Some(value) => value.to_string(),
-            None => String::new(),
-        };
-        let thread = (id("pid"), id("tid"));
-        let name = text("name").to_string();
-        let args = event.get("args").and_then(Value::as_object);
-        let ts = event.get("ts").and_then(Value::as_f64);
-        match (text("ph"), ts) {
-            ("M", _) if name == "thread_name" => {
-                if let Some(label) = args
-                    .and_then(|args| args.get("name"))
-                    .and_then(Value::as_str)
-                {
-                    self.mention(&thread);
-                    self.names.insert(thread, label.to_string());
-                }
-            }
-            ("X", Some(start_us)) => {
-                let duration = event.get("dur").and_then(Value::as_f64).unwrap_or(0.0);
-                self.mention(&thread);
-                let panicked = mentions_panic(&name, args);
-                self.spans.entry(thread).or_default().push(RawSpan {
-                    name,
-                    start_us,
-                    end_us: start_us + duration.max(0.0),
-                    panicked,
-                });
-            }
-            ("B", Some(start_us)) => {
-                self.mention(&thread);
-                let panicked = mentions_panic(&name, args);
-                self.open
-                    .entry(thread)
-                    .or_default()
-                    .push((name, start_us, panicked));
-            }
-            ("E", Some(end_us)) => {
-                let begun = self.open.get_mut(&thread).and_then(Vec::pop);
-                if let Some((name, start_us, panicked)) = begun {
-                    self.spans.entry(thread).or_default().push(RawSpan {
-                        name,
-                        start_us,
-                        end_us: end_us.max(start_us),
-                        panicked: panicked || mentions_panic("", args),
-                    });
-                }
-            }
-            ("C", Some(at_us)) => {
-                let values: Vec<(&String, f64)> = args
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(key, value)| Some((key, value.as_f64()?)))
-                    .collect();
-                let several = values.len() > 1;
-                for (key, value) in values {
-                    let series = if several {
-                        format!("{name} ({key})")
-                    } else {
-                        name.clone()
-                    };
-                    self.counters
-                        .entry(series)
-                        .or_default()
-                        .push((at_us, value));
-                }
-            }
-            ("i" | "I", Some(at_us)) => {
-                // Scope `g` (global) and `p` (process) belong to no thread; `t`, the default, does.
-                let scope = text("s");
-                let on = (scope != "g" && scope != "p").then(|| {
-                    self.mention(&thread);
-                    thread
-                });
-                let panic = mentions_panic(&name, args);
-                self.marks.push((name, at_us, on, panic));
-            }
-            _ => {}
-        }
-    }
-
-    fn finish(self) -> Trace {
-        let times = self
-            .spans
-            .values()
-            .flatten()
-            .map(|span| span.start_us)
-            .chain(self.counters.values().flatten().map(|&(at, _)| at))
-            .chain(self.marks.iter().map(|mark| mark.1));
-        let first = times.fold(f64::INFINITY, f64::min);
-        let first = if first.is_finite() { first } else { 0.0 };
-        let ms = |us: f64| (us - first) / 1e3;
-        let mut spans = self.spans;
-        let threads: Vec<Thread> = self
-            .order
-            .iter()
-            .map(|id| {
-                let name = self
-                    .names
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("thread {}", id.1));
-                let mut spans: Vec<Span> = spans
-                    .remove(id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|raw| Span {
-                        name: raw.name,
-                        start: ms(raw.start_us),
-                        end: ms(raw.end_us),
-                        panicked: raw.panicked,
-                    })
-                    .collect();
-                spans.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.end.total_cmp(&b.end)));
-                Thread { name, spans }
-            })
-            .collect();
-        let counters = self
-            .counters
-            .into_iter()
-            .map(|(name, mut points)| {
-                points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                Counter {
-                    name,
-                    points: points.into_iter().map(|(at, v)| (ms(at), v)).collect(),
-                }
-            })
-            .collect();
-        let mut marks: Vec<Mark> = self
-            .marks
-            .into_iter()
-            .map(|(name, at, thread, panic)| Mark {
-                name,
-                at: ms(at),
-                thread: thread.and_then(|id| self.places.get(&id).copied()),
-                panic,
-            })
-            .collect();
-        marks.sort_by(|a, b| a.at.total_cmp(&b.at));
-        let mut trace = Trace {
-            threads,
-            counters,
-            marks,
-        };
-        trace.mark_panicked_tasks();
-        trace
-    }
-}
-
-/// Whether an event's name, or the name of one of its arguments, mentions a panic.
-fn mentions_panic(name: &str, args: Option<&Map<String, Value>>) -> bool {
-    let panic = |text: &str| text.to_lowercase().contains("panic");
-    panic(name)
-        || args.is_some_and(|args| {
-            args.iter()
-                .any(|(key, value)| panic(key) && value != &Value::Bool(false))
-        })
 }
 
 impl Trace {
-    /// Reads a trace: a JSON object with a `traceEvents` array, or a bare array of events (which
-    /// the format allows to lack its closing bracket, as a program that stopped mid-write leaves
-    /// it). Events of kinds a timeline does not draw are skipped.
+    /// Reads a trace that a stage's `--trace` wrote (see [`trace::read`]).
     ///
     /// # Errors
     ///
-    /// Returns a message if the text is not JSON, or holds no list of events.
+    /// Returns a message if the text is not such a trace.
     pub fn parse(json: &str) -> Result<Trace, String> {
-        let root: Value = serde_json::from_str(json)
-            .or_else(|error| {
-                let cut = json.trim_end().trim_end_matches(',');
-                if cut.trim_start().starts_with('[') {
-                    serde_json::from_str(&format!("{cut}]")).map_err(|_| error)
-                } else {
-                    Err(error)
-                }
-            })
-            .map_err(|error| format!("the trace is not JSON: {error}"))?;
-        let events = match &root {
-            Value::Array(events) => events,
-            Value::Object(object) => object
-                .get("traceEvents")
-                .and_then(Value::as_array)
-                .ok_or("the trace is an object without a traceEvents array")?,
-            _ => return Err("the trace is neither an object nor an array of events".to_string()),
-        };
-        let mut reader = Reader::default();
-        for event in events.iter().filter_map(Value::as_object) {
-            reader.read(event);
-        }
-        Ok(reader.finish())
+        let events = trace::read(json).map_err(|error| format!("not a stage's trace: {error}"))?;
+        Ok(Trace::from_events(&events))
     }
 
-    /// Marks as panicked each task that a panic's instant event on the same thread ended: the
-    /// last task the thread started before the event (the one the event falls within, or the
-    /// one just before it, for a panic recorded as the task ended).
-    fn mark_panicked_tasks(&mut self) {
-        for mark in self.marks.iter().filter(|mark| mark.panic) {
-            let Some(thread) = mark.thread.and_then(|index| self.threads.get_mut(index)) else {
-                continue;
+    /// The trace of `events`, as [`Recording::write_trace`](harness::Recording::write_trace)
+    /// wrote them.
+    pub fn from_events(events: &[TraceEvent<'_>]) -> Trace {
+        let first = events
+            .iter()
+            .filter(|event| event.ph != Phase::Metadata)
+            .map(|event| event.ts)
+            .fold(f64::INFINITY, f64::min);
+        let first = if first.is_finite() { first } else { 0.0 };
+        let ms = |us: f64| (us - first) / 1e3;
+        // By thread id: the writer numbers the threads in the order they are drawn.
+        let mut threads: BTreeMap<usize, Thread> = BTreeMap::new();
+        let mut counters: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut marks = Vec::new();
+        for event in events {
+            let (start, end) = event.span_us();
+            let span = |kind, task| Span {
+                name: event.name.to_string(),
+                kind,
+                task,
+                start: ms(start),
+                end: ms(end),
+                panicked: false,
             };
-            let ended = thread
+            match event.meaning() {
+                // Thread 0 is the process.
+                Meaning::Name { name, submitter } if event.tid != 0 => {
+                    let thread = threads.entry(event.tid).or_default();
+                    thread.name = name.to_string();
+                    thread.submitter = submitter;
+                }
+                Meaning::Task(task) => threads
+                    .entry(event.tid)
+                    .or_default()
+                    .spans
+                    .push(span(SpanKind::Task, task)),
+                Meaning::Wait(task) => threads
+                    .entry(event.tid)
+                    .or_default()
+                    .spans
+                    .push(span(SpanKind::Wait, task)),
+                Meaning::Panic(task) => {
+                    marks.push((event.name.to_string(), ms(start), event.tid, task));
+                }
+                Meaning::Count(tasks) => counters
+                    .entry(event.name.to_string())
+                    .or_default()
+                    .push((ms(start), tasks as f64)),
+                Meaning::Name { .. } | Meaning::Layout => {}
+            }
+        }
+        let places: BTreeMap<usize, usize> =
+            threads.keys().zip(0..).map(|(&t, i)| (t, i)).collect();
+        let mut threads: Vec<Thread> = threads.into_values().collect();
+        for (_, _, tid, task) in &marks {
+            // A panic is written after its task's span: mark the span now that both are read.
+            let ended = threads[places[tid]]
                 .spans
                 .iter_mut()
-                .rev()
-                .find(|span| span.kind() == SpanKind::Task && span.start <= mark.at);
+                .find(|span| span.kind == SpanKind::Task && span.task == *task);
             if let Some(span) = ended {
                 span.panicked = true;
             }
+        }
+        for thread in &mut threads {
+            thread
+                .spans
+                .sort_by(|a, b| a.start.total_cmp(&b.start).then(a.end.total_cmp(&b.end)));
+        }
+        let mut marks: Vec<Mark> = marks
+            .into_iter()
+            .map(|(name, at, tid, _)| Mark {
+                name,
+                at,
+                thread: places.get(&tid).copied(),
+            })
+            .collect();
+        marks.sort_by(|a, b| a.at.total_cmp(&b.at));
+        let counters = counters
+            .into_iter()
+            .map(|(name, mut points)| {
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                Counter { name, points }
+            })
+            .collect();
+        Trace {
+            threads,
+            counters,
+            marks,
         }
     }
 
@@ -402,7 +221,6 @@ impl Trace {
             .iter()
             .flat_map(|thread| thread.tasks().map(move |span| (thread, span)))
     }
-
     /// How many tasks ran at each moment, as a step counter: one point wherever it changed.
     pub fn running(&self) -> Counter {
         let mut changes: Vec<(f64, f64)> = self
@@ -453,7 +271,6 @@ pub const TASK: RGBColor = RGBColor(31, 119, 180);
 pub const PANICKED: RGBColor = RGBColor(214, 39, 40);
 /// The colour of the submitter's waits for a queue slot.
 pub const WAIT: RGBColor = RGBColor(255, 127, 14);
-const OTHER: RGBColor = RGBColor(150, 150, 150);
 const MARK: RGBColor = RGBColor(110, 0, 0);
 const RUNNING_LINE: RGBColor = RGBColor(118, 82, 160);
 const RUNNING_FILL: RGBColor = RGBColor(222, 211, 236);
@@ -533,7 +350,7 @@ fn rows(trace: &Trace, frame: &Frame) -> Vec<Row> {
     }
     rows.push(Row::Gap);
     let (submitters, mut others): (Vec<usize>, Vec<usize>) =
-        (0..trace.threads.len()).partition(|&index| trace.threads[index].is_submitter());
+        (0..trace.threads.len()).partition(|&index| trace.threads[index].submitter);
     for &index in &submitters {
         let label = match submitters.len() {
             1 => "submitter".to_string(),
@@ -845,11 +662,10 @@ fn draw_thread(
         )?;
     }
     for span in &thread.spans {
-        let colour = match span.kind() {
+        let colour = match span.kind {
             SpanKind::Task if span.panicked => PANICKED,
             SpanKind::Task => TASK,
             SpanKind::Wait => WAIT,
-            SpanKind::Other => OTHER,
         };
         let start = axis.x(span.start);
         // One pixel of white between spans that follow each other, and at least one of colour.
@@ -862,7 +678,6 @@ fn draw_thread(
     let middle = top + height / 2;
     for mark in trace.marks.iter().filter(|mark| mark.thread == Some(index)) {
         let x = axis.x(mark.at);
-        let colour = if mark.panic { MARK } else { FAINT };
         let size = (height / 2 - 1).clamp(2, 7);
         let diamond = vec![
             (x, middle - size),
@@ -870,7 +685,7 @@ fn draw_thread(
             (x, middle + size),
             (x - size, middle),
         ];
-        draw(area, Polygon::new(diamond, colour))?;
+        draw(area, Polygon::new(diamond, MARK))?;
     }
     Ok(())
 }
@@ -887,24 +702,18 @@ enum Swatch {
 fn legend(trace: &Trace) -> Vec<(String, Swatch)> {
     let spans = || trace.threads.iter().flat_map(|thread| &thread.spans);
     let mut entries = Vec::new();
-    if spans().any(|span| span.kind() == SpanKind::Task && !span.panicked) {
+    if spans().any(|span| span.kind == SpanKind::Task && !span.panicked) {
         entries.push(("task".to_string(), Swatch::Bar(TASK)));
     }
-    if spans().any(|span| span.kind() == SpanKind::Task && span.panicked) {
+    if spans().any(|span| span.kind == SpanKind::Task && span.panicked) {
         entries.push(("task that panicked".to_string(), Swatch::Bar(PANICKED)));
     }
-    if let Some(wait) = spans().find(|span| span.kind() == SpanKind::Wait) {
+    if let Some(wait) = spans().find(|span| span.kind == SpanKind::Wait) {
         entries.push((wait.name.clone(), Swatch::Bar(WAIT)));
     }
-    if spans().any(|span| span.kind() == SpanKind::Other) {
-        entries.push(("other span".to_string(), Swatch::Bar(OTHER)));
-    }
     let on_a_row = |mark: &&Mark| mark.thread.is_some();
-    if let Some(panic) = trace.marks.iter().filter(on_a_row).find(|mark| mark.panic) {
+    if let Some(panic) = trace.marks.iter().find(on_a_row) {
         entries.push((panic.name.clone(), Swatch::Diamond(MARK)));
-    }
-    if let Some(other) = trace.marks.iter().filter(on_a_row).find(|mark| !mark.panic) {
-        entries.push((other.name.clone(), Swatch::Diamond(FAINT)));
     }
     entries
 }
@@ -965,30 +774,76 @@ fn draw_legend(area: &Area<'_>, lines: &[Vec<(String, Swatch)>], top: i32) -> io
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use harness::Recording;
+    use harness::record::{Shape, TaskSpan, ThreadRecord, WaitSpan, Waiting};
+
     use super::*;
 
-    /// A run of stage 03 as its `--trace` would record it: two workers, a submitter that waits
-    /// once for a slot, the queue's depth, and a task that panics.
-    const FIXTURE: &str = r#"{"traceEvents":[
-        {"ph":"M","name":"process_name","pid":1,"tid":1,"args":{"name":"03-crossbeam-bounded"}},
-        {"ph":"M","name":"thread_name","pid":1,"tid":1,"args":{"name":"main"}},
-        {"ph":"M","name":"thread_name","pid":1,"tid":3,"args":{"name":"worker-1"}},
-        {"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"worker-0"}},
-        {"ph":"C","name":"queue depth","pid":1,"tid":1,"ts":1000,"args":{"depth":1}},
-        {"ph":"X","name":"task 0","pid":1,"tid":2,"ts":1000,"dur":10000},
-        {"ph":"C","name":"queue depth","pid":1,"tid":1,"ts":1010,"args":{"depth":0}},
-        {"ph":"X","name":"task 1","pid":1,"tid":3,"ts":1020,"dur":10000},
-        {"ph":"C","name":"queue depth","pid":1,"tid":1,"ts":1030,"args":{"depth":1}},
-        {"ph":"X","name":"wait for a queue slot","pid":1,"tid":1,"ts":1040,"dur":9970},
-        {"ph":"X","name":"task 2","pid":1,"tid":2,"ts":11010,"dur":10000},
-        {"ph":"C","name":"queue depth","pid":1,"tid":1,"ts":11010,"args":{"depth":1}},
-        {"ph":"i","name":"task 2 panicked","pid":1,"tid":2,"ts":21010,"s":"t"},
-        {"ph":"X","name":"task 3","pid":1,"tid":3,"ts":11030,"dur":10000},
-        {"ph":"C","name":"queue depth","pid":1,"tid":1,"ts":11030,"args":{"depth":0}}
-    ]}"#;
+    fn us(n: u64) -> Duration {
+        Duration::from_micros(n)
+    }
 
+    fn thread(name: &str, tasks: Vec<TaskSpan>) -> ThreadRecord {
+        ThreadRecord {
+            name: name.to_string(),
+            submitter: false,
+            tasks,
+            waits: Vec::new(),
+        }
+    }
+
+    fn task(id: usize, handed: u64, start: u64, panicked: bool) -> TaskSpan {
+        TaskSpan {
+            id,
+            handed: us(handed),
+            start: us(start),
+            end: us(start + 10_000),
+            panicked,
+        }
+    }
+
+    /// The trace that `recording` writes, read back.
+    fn traced(recording: &Recording) -> Trace {
+        let mut json = Vec::new();
+        recording.write_trace(&mut json).unwrap();
+        Trace::parse(std::str::from_utf8(&json).unwrap()).expect("a stage's trace")
+    }
+
+    /// A run of stage 03: two workers, named out of order, a submitter that waits once for a
+    /// slot, the queue's depth, and a task that panics.
     fn fixture() -> Trace {
-        Trace::parse(FIXTURE).expect("the fixture is a trace")
+        let main = ThreadRecord {
+            submitter: true,
+            waits: vec![WaitSpan {
+                id: 3,
+                start: us(1_040),
+                end: us(11_010),
+                kind: Waiting::ForSlot,
+            }],
+            ..thread("main", Vec::new())
+        };
+        traced(&Recording {
+            title: "stage 03".to_string(),
+            shape: Shape::Pool {
+                workers: 2,
+                queue: Some(1),
+            },
+            tasks: 4,
+            threads: vec![
+                main,
+                thread(
+                    "worker-1",
+                    vec![task(1, 1_010, 1_020, false), task(3, 11_010, 11_030, false)],
+                ),
+                thread(
+                    "worker-0",
+                    vec![task(0, 1_000, 1_000, false), task(2, 1_030, 11_010, true)],
+                ),
+            ],
+            missing_threads: 0,
+        })
     }
 
     /// Task bars: the `<rect>` elements in a task colour.
@@ -1006,10 +861,10 @@ mod tests {
         let names: Vec<&str> = trace.threads.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["main", "worker-1", "worker-0"]);
         let main = &trace.threads[0];
-        assert!(main.is_submitter());
-        assert!(!trace.threads[1].is_submitter());
+        assert!(main.submitter);
+        assert!(!trace.threads[1].submitter);
         assert_eq!(main.spans.len(), 1);
-        assert_eq!(main.spans[0].kind(), SpanKind::Wait);
+        assert_eq!(main.spans[0].kind, SpanKind::Wait);
         assert_eq!(main.spans[0].start, 0.04);
         let task_0 = &trace.threads[2].spans[0];
         assert_eq!((task_0.start, task_0.end), (0.0, 10.0));
@@ -1026,7 +881,6 @@ mod tests {
             .collect();
         assert_eq!(panicked, ["task 2"]);
         assert_eq!(trace.marks.len(), 1);
-        assert!(trace.marks[0].panic);
         assert_eq!(trace.marks[0].thread, Some(2));
     }
 
@@ -1044,15 +898,12 @@ mod tests {
     }
 
     #[test]
-    fn a_bare_array_even_without_its_closing_bracket_is_a_trace() {
-        let events = r#"[{"ph":"X","name":"task 0","pid":7,"tid":"a","ts":5,"dur":3},
-                         {"ph":"B","name":"task 1","pid":7,"tid":"b","ts":6},
-                         {"ph":"E","pid":7,"tid":"b","ts":9},"#;
-        let trace = Trace::parse(events).expect("a bare array is a trace");
-        let names: Vec<&str> = trace.threads.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["thread a", "thread b"]);
-        assert_eq!(trace.threads[1].spans[0].end, 0.004);
-        assert!(Trace::parse("{\"events\":[]}").is_err());
+    fn only_a_stage_s_trace_is_read() {
+        assert!(Trace::parse("[]").is_err(), "a bare array");
+        assert!(
+            Trace::parse(r#"{"traceEvents":[]}"#).is_err(),
+            "no time unit"
+        );
         assert!(Trace::parse("not json").is_err());
     }
 
@@ -1096,21 +947,25 @@ mod tests {
 
     #[test]
     fn many_threads_share_thin_rows() {
-        let events: Vec<String> = (0..40)
-            .map(|task| {
-                format!(
-                    r#"{{"ph":"X","name":"task {task}","pid":1,"tid":{},"ts":{},"dur":10000}}"#,
-                    task + 2,
-                    task * 50
-                )
-            })
-            .collect();
-        let trace = Trace::parse(&format!("[{}]", events.join(","))).unwrap();
+        let trace = traced(&Recording {
+            title: "stage 01".to_string(),
+            shape: Shape::ThreadPerTask,
+            tasks: 40,
+            threads: (0..40)
+                .map(|id| {
+                    thread(
+                        &format!("spawned-{id}"),
+                        vec![task(id, 0, 50 * id as u64, false)],
+                    )
+                })
+                .collect(),
+            missing_threads: 0,
+        });
         let svg = svg(&trace, &Frame::default()).unwrap();
         assert_eq!(bars(&svg, TASK), 40);
         assert!(svg.contains("40 threads, one per row"));
         assert!(
-            !svg.contains("thread 41"),
+            !svg.contains("spawned-39"),
             "thin rows have no label of their own"
         );
         assert_eq!(trace.running().max(), 40.0);

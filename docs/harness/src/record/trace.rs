@@ -1,16 +1,20 @@
-//! [`Recording::write_trace`]: a run in the Chrome Trace Event Format, the JSON that the Perfetto
-//! UI (<https://ui.perfetto.dev>) and `chrome://tracing` open.
+//! The trace of a run in the Chrome Trace Event Format, the JSON that the Perfetto UI
+//! (<https://ui.perfetto.dev>) and `chrome://tracing` open: [`TraceFile`] and [`TraceEvent`],
+//! which [`Recording::write_trace`] writes and [`read`] reads back, for the stages' tests and the
+//! timelines of `docs/measure`.
 //!
 //! The format is a list of events, each an object with a phase `ph`: `M` names a process or a
 //! thread, `X` is a span of time on a thread (`ts` and `dur`, in microseconds), `i` an instant on
 //! one, and `C` a value of a counter. See the format's description:
-//! <https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>.
+//! <https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>. What an
+//! event means here is in its phase and its arguments (see [`TraceEvent::meaning`]), never in
+//! its name, which is only a label for people.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::{Recording, Waiting};
 
@@ -20,14 +24,17 @@ const PID: u32 = 1;
 /// The name of the counter of tasks waiting in the queue.
 pub const QUEUE_DEPTH: &str = "queue depth";
 
-/// The trace file: an object around the list of events.
-#[derive(Serialize)]
-struct TraceFile<'a> {
+/// The trace file: an object around the list of events, `E`. [`Recording::write_trace`] writes
+/// them one by one as it makes them; [`read`] reads them into a `Vec`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceFile<E> {
     /// How the viewer shows times; the events' own unit is always the microsecond.
     #[serde(rename = "displayTimeUnit")]
-    display_time_unit: &'static str,
+    pub display_time_unit: Cow<'static, str>,
+    /// The events.
     #[serde(rename = "traceEvents")]
-    trace_events: EventList<'a>,
+    pub trace_events: E,
 }
 
 /// The events of a recording, written one by one as they are made: a run of many tasks has
@@ -41,49 +48,152 @@ impl Serialize for EventList<'_> {
 }
 
 /// One event of the trace. The fields a phase does not use are left out.
-#[derive(Debug, Serialize)]
-struct TraceEvent<'a> {
-    name: Cow<'a, str>,
-    /// The phase: what kind of event this is.
-    ph: &'static str,
-    pid: u32,
-    tid: usize,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceEvent<'a> {
+    /// A label for people: `task 7`, `wait for a queue slot`, `thread_name`.
+    pub name: Cow<'a, str>,
+    /// What kind of event this is.
+    pub ph: Phase,
+    /// The process: always the demo's.
+    pub pid: u32,
+    /// The thread: its place in the recording, from 1; 0 for the process's own events.
+    pub tid: usize,
     /// When it happened, or began: microseconds from the start of the recording.
-    ts: f64,
+    pub ts: f64,
     /// How long a span (`X`) lasted, in microseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dur: Option<f64>,
-    /// The scope of an instant (`i`): `t`, its thread.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    s: Option<&'static str>,
-    args: EventArgs<'a>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dur: Option<f64>,
+    /// The scope of an instant (`i`): its thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s: Option<Scope>,
+    /// What the event carries besides its time and place.
+    pub args: EventArgs<'a>,
+}
+
+/// The phase of a [`TraceEvent`]: the ones this trace uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    /// `M`: names a process or a thread, or places a thread's track.
+    #[serde(rename = "M")]
+    Metadata,
+    /// `X`: a span of time on a thread.
+    #[serde(rename = "X")]
+    Complete,
+    /// `i`: a moment on a thread.
+    #[serde(rename = "i")]
+    Instant,
+    /// `C`: a counter's value from this moment on.
+    #[serde(rename = "C")]
+    Counter,
+}
+
+/// The scope of an instant event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Scope {
+    /// `t`: it happened on its thread.
+    #[serde(rename = "t")]
+    Thread,
 }
 
 /// What an event carries besides its time and place: shown when it is selected in the viewer.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-enum EventArgs<'a> {
-    /// A process's or a thread's name (`M`).
-    Name { name: &'a str },
+/// Untagged: each variant has keys of its own, tried in this order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum EventArgs<'a> {
+    /// A process's or a thread's name (`M`), and whether that thread submits the tasks.
+    Name {
+        /// The name.
+        name: Cow<'a, str>,
+        /// True only for the thread that submits the tasks.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        submitter: bool,
+    },
     /// Where a thread's track goes, among the others (`M`).
-    SortIndex { sort_index: usize },
+    SortIndex {
+        /// Its place, from 1.
+        sort_index: usize,
+    },
     /// A task's span (`X`): which task, and how long it waited to start after it was handed
     /// over.
     Task {
+        /// The task's number.
         task: usize,
+        /// From being handed over to starting, in microseconds.
         waited_to_start_us: f64,
     },
     /// A submitter's wait (`X`), or a panic (`i`): which task.
-    ForTask { task: usize },
+    ForTask {
+        /// The task's number.
+        task: usize,
+    },
     /// A counter's value (`C`).
-    Count { tasks: usize },
+    Count {
+        /// Tasks counted.
+        tasks: usize,
+    },
+}
+
+/// What a [`TraceEvent`] stands for, from its phase and arguments.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Meaning<'e> {
+    /// The name of the process (thread 0) or of a thread.
+    Name {
+        /// The name.
+        name: &'e str,
+        /// Whether the thread submits the tasks.
+        submitter: bool,
+    },
+    /// Task `task` ran on the event's thread for the event's span.
+    Task(usize),
+    /// The submitter spent the event's span getting task `task` into the queue.
+    Wait(usize),
+    /// Task `task` panicked at the event's time.
+    Panic(usize),
+    /// The counter named after the event held `tasks` from the event's time on.
+    Count(usize),
+    /// Nothing a reader of the trace needs: where a track goes.
+    Layout,
+}
+
+impl TraceEvent<'_> {
+    /// What the event stands for.
+    pub fn meaning(&self) -> Meaning<'_> {
+        match (&self.args, self.ph) {
+            (EventArgs::Name { name, submitter }, _) => Meaning::Name {
+                name,
+                submitter: *submitter,
+            },
+            (EventArgs::Task { task, .. }, _) => Meaning::Task(*task),
+            (EventArgs::ForTask { task }, Phase::Instant) => Meaning::Panic(*task),
+            (EventArgs::ForTask { task }, _) => Meaning::Wait(*task),
+            (EventArgs::Count { tasks }, _) => Meaning::Count(*tasks),
+            (EventArgs::SortIndex { .. }, _) => Meaning::Layout,
+        }
+    }
+
+    /// When the event began, and ended, in microseconds: a span lasts `dur`, the others no time.
+    pub fn span_us(&self) -> (f64, f64) {
+        (self.ts, self.ts + self.dur.unwrap_or(0.0))
+    }
+}
+
+/// Reads a trace that [`Recording::write_trace`] wrote.
+///
+/// # Errors
+///
+/// Returns serde's error if `json` is not such a trace: an event of another kind, or a key this
+/// trace never writes, is an error, not something to guess about.
+pub fn read(json: &str) -> serde_json::Result<Vec<TraceEvent<'static>>> {
+    let file: TraceFile<Vec<TraceEvent<'static>>> = serde_json::from_str(json)?;
+    Ok(file.trace_events)
 }
 
 impl<'a> TraceEvent<'a> {
     /// An event of phase `ph` on thread `tid`, at `ts`.
     fn new(
         name: impl Into<Cow<'a, str>>,
-        ph: &'static str,
+        ph: Phase,
         tid: usize,
         ts: Duration,
         args: EventArgs<'a>,
@@ -110,7 +220,7 @@ impl<'a> TraceEvent<'a> {
     ) -> Self {
         TraceEvent {
             dur: Some(micros(end.saturating_sub(start))),
-            ..TraceEvent::new(name, "X", tid, start, args)
+            ..TraceEvent::new(name, Phase::Complete, tid, start, args)
         }
     }
 }
@@ -137,7 +247,7 @@ impl Recording {
     /// Returns the writer's error, if a write fails.
     pub fn write_trace(&self, writer: impl Write) -> io::Result<()> {
         let file = TraceFile {
-            display_time_unit: "ms",
+            display_time_unit: "ms".into(),
             trace_events: EventList(self),
         };
         serde_json::to_writer(writer, &file)?;
@@ -145,17 +255,32 @@ impl Recording {
     }
 
     /// The events of the trace, in the order they are written.
-    fn trace_events(&self) -> impl Iterator<Item = TraceEvent<'_>> {
-        let name = |name| EventArgs::Name { name };
-        let process = TraceEvent::new("process_name", "M", 0, Duration::ZERO, name(&self.title));
+    fn trace_events<'a>(&'a self) -> impl Iterator<Item = TraceEvent<'a>> {
+        let name = |name: &'a str, submitter| EventArgs::Name {
+            name: name.into(),
+            submitter,
+        };
+        let process = TraceEvent::new(
+            "process_name",
+            Phase::Metadata,
+            0,
+            Duration::ZERO,
+            name(&self.title, false),
+        );
         // Thread ids are the threads' places in the recording, from 1: the submitter, then the
         // others by name. `thread_sort_index` keeps the tracks in that order in the viewer.
         let threads = self.threads.iter().zip(1..).flat_map(move |(thread, tid)| {
             let named = [
-                TraceEvent::new("thread_name", "M", tid, Duration::ZERO, name(&thread.name)),
+                TraceEvent::new(
+                    "thread_name",
+                    Phase::Metadata,
+                    tid,
+                    Duration::ZERO,
+                    name(&thread.name, thread.submitter),
+                ),
                 TraceEvent::new(
                     "thread_sort_index",
-                    "M",
+                    Phase::Metadata,
                     tid,
                     Duration::ZERO,
                     EventArgs::SortIndex { sort_index: tid },
@@ -170,10 +295,10 @@ impl Recording {
                 let span =
                     TraceEvent::span(format!("task {}", task.id), tid, task.start, task.end, args);
                 let panic = task.panicked.then(|| TraceEvent {
-                    s: Some("t"),
+                    s: Some(Scope::Thread),
                     ..TraceEvent::new(
                         format!("task {} panicked", task.id),
-                        "i",
+                        Phase::Instant,
                         tid,
                         task.end,
                         EventArgs::ForTask { task: task.id },
@@ -194,7 +319,13 @@ impl Recording {
         // A counter belongs to the process, not to a thread: thread id 0. A thread per task has
         // no queue, and no depth.
         let counter = self.queue_depth().into_iter().map(|(at, tasks)| {
-            TraceEvent::new(QUEUE_DEPTH, "C", 0, at, EventArgs::Count { tasks })
+            TraceEvent::new(
+                QUEUE_DEPTH,
+                Phase::Counter,
+                0,
+                at,
+                EventArgs::Count { tasks },
+            )
         });
         std::iter::once(process).chain(threads).chain(counter)
     }
@@ -329,6 +460,46 @@ mod tests {
             .collect();
         // Task 1 waited from its wait's end (1 us) until it started (10 us).
         assert_eq!(depth, [(1.0, 1), (10.0, 0)]);
+    }
+
+    #[test]
+    fn the_trace_reads_back_into_the_events_it_was_written_from() {
+        let recording = recording();
+        let mut json = Vec::new();
+        recording.write_trace(&mut json).unwrap();
+        let read = read(std::str::from_utf8(&json).unwrap()).unwrap();
+        let written: Vec<TraceEvent<'_>> = recording.trace_events().collect();
+        assert_eq!(read, written);
+        let meanings: Vec<Meaning<'_>> = read
+            .iter()
+            .map(TraceEvent::meaning)
+            .filter(|meaning| *meaning != Meaning::Layout)
+            .collect();
+        let name = |name, submitter| Meaning::Name { name, submitter };
+        assert_eq!(
+            meanings,
+            [
+                name("stage 03", false),
+                name("main", true),
+                Meaning::Task(2),
+                Meaning::Wait(1),
+                name("worker-0", false),
+                Meaning::Task(0),
+                Meaning::Task(1),
+                Meaning::Panic(1),
+                Meaning::Count(1),
+                Meaning::Count(0),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_key_the_trace_never_writes_is_an_error() {
+        let event = r#"{"name":"task 0","ph":"X","pid":1,"tid":1,"ts":0,"dur":1,"args":{"task":0,"waited_to_start_us":0},"cat":"task"}"#;
+        let json = format!(r#"{{"displayTimeUnit":"ms","traceEvents":[{event}]}}"#);
+        assert!(read(&json).is_err());
+        let json = json.replace(r#","cat":"task""#, "");
+        assert_eq!(read(&json).unwrap()[0].meaning(), Meaning::Task(0));
     }
 
     #[test]

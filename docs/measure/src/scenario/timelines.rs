@@ -15,6 +15,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use harness::Policy;
+use harness::record::QUEUE_DEPTH;
 
 use super::{Job, Options, Run, Runner, Size, problems, task};
 use crate::probe;
@@ -325,7 +326,7 @@ fn describe(job: &Job, trace: &Trace) -> String {
         report::count(threads as u64),
         trace.running().max(),
     );
-    for submitter in trace.threads.iter().filter(|thread| thread.is_submitter()) {
+    for submitter in trace.threads.iter().filter(|thread| thread.submitter) {
         let mut did = Vec::new();
         let own = submitter.tasks().count();
         if own > 0 {
@@ -334,7 +335,7 @@ fn describe(job: &Job, trace: &Trace) -> String {
         let waits: Vec<&Span> = submitter
             .spans
             .iter()
-            .filter(|span| span.kind() == SpanKind::Wait)
+            .filter(|span| span.kind == SpanKind::Wait)
             .collect();
         match waits.first() {
             Some(first) => did.push(format!(
@@ -347,7 +348,7 @@ fn describe(job: &Job, trace: &Trace) -> String {
         }
         let _ = write!(text, "; the submitter {}", did.join(" and "));
     }
-    if let Some(depth) = trace.counters.iter().find(|c| c.name.contains("queue")) {
+    if let Some(depth) = trace.counters.iter().find(|c| c.name == QUEUE_DEPTH) {
         let most = depth.max() as usize;
         let _ = write!(
             text,
@@ -400,6 +401,9 @@ fn counted(count: usize, one: &str, many: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use harness::Recording;
+    use harness::record::{Shape, TaskSpan, ThreadRecord, WaitSpan, Waiting};
+
     use super::*;
 
     const QUICK: Options = Options {
@@ -438,17 +442,45 @@ mod tests {
 
     #[test]
     fn a_trace_is_described_with_its_own_numbers() {
-        let trace = Trace::parse(
-            r#"[{"ph":"M","name":"thread_name","pid":1,"tid":1,"args":{"name":"main"}},
-                {"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"worker-0"}},
-                {"ph":"X","name":"task 0","pid":1,"tid":2,"ts":0,"dur":10000},
-                {"ph":"i","name":"task 0 panicked","pid":1,"tid":2,"ts":10000,"s":"t"},
-                {"ph":"X","name":"wait for a queue slot","pid":1,"tid":1,"ts":100,"dur":9900},
-                {"ph":"X","name":"task 1","pid":1,"tid":2,"ts":10010,"dur":10000},
-                {"ph":"X","name":"task 2","pid":1,"tid":1,"ts":10020,"dur":10000},
-                {"ph":"C","name":"queue depth","pid":1,"tid":0,"ts":50,"args":{"tasks":1}}]"#,
-        )
-        .unwrap();
+        let us = Duration::from_micros;
+        let span = |id, handed, start, panicked| TaskSpan {
+            id,
+            handed: us(handed),
+            start: us(start),
+            end: us(start + 10_000),
+            panicked,
+        };
+        let recording = Recording {
+            title: "stage 05".to_string(),
+            shape: Shape::Pool {
+                workers: 1,
+                queue: Some(1),
+            },
+            tasks: 3,
+            threads: vec![
+                ThreadRecord {
+                    name: "main".to_string(),
+                    submitter: true,
+                    tasks: vec![span(2, 10_020, 10_020, false)],
+                    waits: vec![WaitSpan {
+                        id: 2,
+                        start: us(100),
+                        end: us(10_000),
+                        kind: Waiting::ForSlot,
+                    }],
+                },
+                ThreadRecord {
+                    name: "worker-0".to_string(),
+                    submitter: false,
+                    tasks: vec![span(0, 0, 0, true), span(1, 50, 10_010, false)],
+                    waits: Vec::new(),
+                },
+            ],
+            missing_threads: 0,
+        };
+        let mut json = Vec::new();
+        recording.write_trace(&mut json).unwrap();
+        let trace = Trace::parse(std::str::from_utf8(&json).unwrap()).unwrap();
         let job = Job::new(Runner::Stage(stage("05")), 3, task("sleep:10ms"), 1, 1);
         assert_eq!(
             describe(&job, &trace),
