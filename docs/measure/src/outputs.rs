@@ -97,22 +97,12 @@ fn build(workspace: &Workspace) -> Result<(), String> {
     Ok(())
 }
 
-/// The flags a recording adds to a stage's defaults. Stage 01 prints a line for each of its
-/// thousand threads at its defaults, which would bury the summary; fifty tell the same story.
-fn recorded_args(stage: &Stage) -> &'static [&'static str] {
-    match stage.bin {
-        "01-unbounded-spawn" => &["--tasks", "50"],
-        _ => &[],
-    }
-}
-
-/// What `cargo run --bin BIN` shows (with [`recorded_args`]): the command, then stdout, then
-/// anything on stderr. The stage must have been built (see [`build`]).
+/// What `cargo run --bin BIN` shows: the command, then stdout, then anything on stderr. Every
+/// stage is recorded at its defaults, which print no line per task, so that each recording fits
+/// a screen. The stage must have been built (see [`build`]).
 fn run_at_defaults(workspace: &Workspace, stage: &Stage) -> Result<String, String> {
     let binary = workspace.binary(stage.bin, Profile::Debug);
-    let args = recorded_args(stage);
     let output = Command::new(&binary)
-        .args(args)
         .output()
         .map_err(|error| format!("cannot run {}: {error}", binary.display()))?;
     if !output.status.success() {
@@ -120,11 +110,7 @@ fn run_at_defaults(workspace: &Workspace, stage: &Stage) -> Result<String, Strin
     }
     // The two streams are read separately, so their relative order is lost; stderr goes last,
     // where a reader finds it in one piece.
-    let mut text = format!("$ cargo run --bin {}", stage.bin);
-    if !args.is_empty() {
-        text.push_str(&format!(" -- {}", args.join(" ")));
-    }
-    text.push('\n');
+    let mut text = format!("$ cargo run --bin {}\n", stage.bin);
     text.push_str(&String::from_utf8_lossy(&output.stdout));
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !stderr.is_empty() {

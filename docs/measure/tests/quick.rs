@@ -3,6 +3,10 @@
 //!
 //! The quick run builds the stages in release mode and starts at most a few hundred threads in
 //! any child. Its results go to a temporary folder, never into docs/.
+//!
+//! That takes minutes from a fresh clone, so these tests are left out of `cargo test
+//! --workspace`, which a reader runs first: `cargo test -p measure -- --ignored` runs them, and
+//! CI does.
 
 use std::collections::HashMap;
 use std::fs;
@@ -171,6 +175,7 @@ fn scaling_rss(runner: &str, tasks: f64) -> Option<f64> {
 const PANICS_ON_PURPOSE: &str = "05";
 
 #[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn every_run_completes_every_task() {
     let mut checked = 0;
     for row in rows() {
@@ -206,6 +211,7 @@ fn every_run_completes_every_task() {
 }
 
 #[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn unbounded_spawn_keeps_one_thread_per_sleeping_task() {
     // Every quick-size task of stage 01 sleeps longer than starting all its threads takes, so
     // all of them are alive together.
@@ -229,6 +235,7 @@ fn unbounded_spawn_keeps_one_thread_per_sleeping_task() {
 }
 
 #[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn pools_never_have_more_threads_than_workers_plus_two() {
     let mut checked = 0;
     for row in rows().iter().filter(|row| row.measured()) {
@@ -248,6 +255,7 @@ fn pools_never_have_more_threads_than_workers_plus_two() {
 }
 
 #[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn pools_run_at_most_workers_tasks_at_once() {
     // tokio is left out on purpose: a sleeping tokio task gives its thread back, so thousands
     // of tasks are in flight on two threads. That is the point of async.
@@ -274,6 +282,7 @@ fn pools_run_at_most_workers_tasks_at_once() {
 }
 
 #[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn unbounded_queue_of_stage_02_costs_memory() {
     let (Some(unbounded), Some(bounded)) = (scaling_rss("02", 1e5), scaling_rss("03", 1e5)) else {
         eprintln!("stage 02 or 03 is not built yet; the claim was not checked");
@@ -289,6 +298,7 @@ fn unbounded_queue_of_stage_02_costs_memory() {
 }
 
 #[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn bounded_stages_keep_memory_flat_from_1k_to_100k_tasks() {
     // Stages 04 and 05 have the same bounded queue, but their demos keep a result handle and a
     // value per task until the end, so their memory grows with the tasks by design; the docs
@@ -311,6 +321,7 @@ fn bounded_stages_keep_memory_flat_from_1k_to_100k_tasks() {
 }
 
 #[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn each_policy_accounts_for_every_task_its_own_way() {
     let mut checked = 0;
     for row in measured("policies").filter(|row| row.policy() != "n/a") {
@@ -354,6 +365,7 @@ fn each_policy_accounts_for_every_task_its_own_way() {
 const BYTES_PER_REJECTED_ID: f64 = 2.0 * 8.0;
 
 #[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn bounded_policies_keep_stage_03_memory_flat() {
     // The memory check runs `cpu:1us` at the fewest and the most tasks of the scenario (the main
     // table's run of that task lies between them). Stage 03 is the only stage with a `--policy`.
@@ -396,6 +408,7 @@ const TASK_FILL: &str = "fill=\"#1F77B4\"";
 const PANICKED_FILL: &str = "fill=\"#D62728\"";
 
 #[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn timelines_draw_a_bar_per_task() {
     let mut checked = 0;
     for row in measured("timelines") {
@@ -451,6 +464,7 @@ const LADDER: [(&str, &str); 8] = [
 ];
 
 #[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn costs_has_a_row_and_an_explanation_per_feature() {
     let text = costs();
     if text.starts_with("- not built yet") || text.contains("\n- not built yet") {
