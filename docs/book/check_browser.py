@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Opens the built book in headless Chromium and checks what a reader sees on stage 03's page.
+
+- the chapter's title, "Stage 03: a crossbeam pool with a bounded queue";
+- the pool's code, with crossbeam_channel::bounded in it;
+- every picture on the page loaded (complete, naturalWidth above 0), the timeline among them;
+- the sidebar, visible, listing the six stages in order.
+
+The book is served from 127.0.0.1 by a server in this process, and Chromium is driven through
+ChromeDriver's WebDriver protocol (Debian's chromium and chromium-driver packages), with the
+standard library only. It saves a screenshot of the page to book/screenshot-stage03.png, or to
+the file given with --screenshot.
+
+Usage: python3 check_browser.py [--screenshot FILE]. Exits 1 when a check fails.
+"""
+
+import base64
+import functools
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BOOK = os.path.join(HERE, "book")
+PAGE = "03-crossbeam-bounded/README.html"
+TITLE = "Stage 03: a crossbeam pool with a bounded queue"
+STAGES = [
+    "Stage 01: one thread per task",
+    "Stage 02: a fixed pool sharing Arc<Mutex<Receiver>>",
+    "Stage 03: a crossbeam pool with a bounded queue",
+    "Stage 04: results",
+    "Stage 05: a pool that survives panics",
+    "Stage 06: how many workers?",
+]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    # Wide enough that mdBook shows its sidebar instead of folding it away.
+    "--window-size=1280,900",
+]
+
+# What the reader sees, read in the page once it has loaded.
+PROBE = """
+const text = (e) => e.innerText.replace(/\\s+/g, ' ').trim();
+const sidebar = document.querySelector('#mdbook-sidebar');
+const main = document.querySelector('main');
+return {
+  readyState: document.readyState,
+  title: main.querySelector('h1') ? text(main.querySelector('h1')) : null,
+  code: Array.from(main.querySelectorAll('pre code')).map((e) => e.textContent),
+  images: Array.from(main.querySelectorAll('img')).map((e) => ({
+    src: e.getAttribute('src'), complete: e.complete, naturalWidth: e.naturalWidth})),
+  sidebarVisible: !!sidebar && sidebar.getBoundingClientRect().width > 0
+    && getComputedStyle(sidebar).display !== 'none',
+  chapters: sidebar ? Array.from(sidebar.querySelectorAll('ol.chapter li.chapter-item > span > a, '
+      + 'ol.chapter li.chapter-item > a, ol.chapter li.chapter-item > .chapter-link-wrapper > a'))
+    .map(text) : [],
+};
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(directory):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=directory)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class WebDriver:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+        self.session = None
+
+    def call(self, method, path, body=None, timeout=60):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method,
+            headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return json.load(response)["value"]
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f"{method} {path}: {e.read().decode(errors='replace')}") from e
+
+    def wait_ready(self, deadline):
+        while True:
+            try:
+                if self.call("GET", "/status", timeout=2).get("ready"):
+                    return
+            except (OSError, RuntimeError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("ChromeDriver did not start")
+            time.sleep(0.1)
+
+    def start(self, binary, profile):
+        caps = {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": binary, "args": CHROMIUM_ARGS + [f"--user-data-dir={profile}"]}}
+        self.session = self.call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})[
+            "sessionId"]
+
+    def do(self, method, path, body=None):
+        return self.call(method, f"/session/{self.session}{path}", body)
+
+
+def check(seen):
+    problems = []
+    if seen["title"] != TITLE:
+        problems.append(f"the chapter's title is {seen['title']!r}, not {TITLE!r}")
+    if not any("crossbeam_channel::bounded" in code for code in seen["code"]):
+        problems.append("no code on the page shows crossbeam_channel::bounded")
+    timelines = [i for i in seen["images"] if "timeline-03" in (i["src"] or "")]
+    if not timelines:
+        problems.append("the page shows no stage 03 timeline")
+    for image in seen["images"]:
+        if not image["complete"] or image["naturalWidth"] <= 0:
+            problems.append(f"the picture {image['src']} did not load (broken image)")
+    if not seen["sidebarVisible"]:
+        problems.append("the sidebar is not visible")
+    stages = [c for c in seen["chapters"] if c.split(" ", 1)[-1].startswith("Stage ")]
+    stages = [c.split(" ", 1)[1] if c[0].isdigit() else c for c in stages]
+    if stages != STAGES:
+        problems.append(f"the sidebar lists the stages as {stages}, not {STAGES}")
+    return problems
+
+
+def main():
+    screenshot = os.path.join(BOOK, "screenshot-stage03.png")
+    if sys.argv[1:2] == ["--screenshot"] and len(sys.argv) == 3:
+        screenshot = os.path.abspath(sys.argv[2])
+    elif len(sys.argv) > 1:
+        print(__doc__.strip().splitlines()[-1], file=sys.stderr)
+        return 2
+    binary = shutil.which("chromium")
+    driver = shutil.which("chromedriver")
+    if not binary or not driver:
+        print("error: needs chromium and chromedriver (Debian: apt-get install chromium "
+              "chromium-driver)", file=sys.stderr)
+        return 1
+    if not os.path.isfile(os.path.join(BOOK, PAGE)):
+        print(f"error: {PAGE} is not built (run mdbook build docs/book first)", file=sys.stderr)
+        return 1
+
+    server = serve(BOOK)
+    port = free_port()
+    profile = tempfile.mkdtemp(prefix="book-check-")
+    chromedriver = subprocess.Popen(
+        [driver, f"--port={port}", "--allowed-ips=127.0.0.1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    webdriver = WebDriver(port)
+    try:
+        webdriver.wait_ready(time.monotonic() + 30)
+        webdriver.start(binary, profile)
+        url = f"http://127.0.0.1:{server.server_address[1]}/{PAGE}"
+        webdriver.do("POST", "/url", {"url": url})
+        deadline = time.monotonic() + 30
+        while True:
+            seen = webdriver.do("POST", "/execute/sync", {"script": PROBE, "args": []})
+            loading = any(not i["complete"] for i in seen["images"])
+            if seen["readyState"] == "complete" and not loading or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        png = base64.b64decode(webdriver.do("GET", "/screenshot"))
+        os.makedirs(os.path.dirname(screenshot), exist_ok=True)
+        with open(screenshot, "wb") as f:
+            f.write(png)
+        webdriver.do("DELETE", "")
+    finally:
+        chromedriver.terminate()
+        chromedriver.wait(timeout=30)
+        server.shutdown()
+        shutil.rmtree(profile, ignore_errors=True)
+
+    problems = check(seen)
+    loaded = sum(1 for i in seen["images"] if i["complete"] and i["naturalWidth"] > 0)
+    for problem in problems:
+        print(f"error: stage 03 in the browser: {problem}", file=sys.stderr)
+    print(f"book in Chromium: {url.rsplit('/', 2)[-2]}: title {seen['title']!r}, "
+          f"{len(seen['code'])} code blocks, {loaded} of {len(seen['images'])} pictures loaded, "
+          f"{len(seen['chapters'])} chapters in the sidebar; "
+          f"{len(problems)} problems; "
+          f"screenshot {os.path.relpath(screenshot)}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
