@@ -32,7 +32,12 @@ INCLUDED = {
     "06-sizing/README.html": "06-sizing/README.md",
     "docs/README.html": "docs/README.md",
     "docs/claims.html": "docs/claims.md",
+    "docs/workshop.html": "docs/workshop.md",
     "docs/workshop/README.html": "docs/workshop/README.md",
+    "docs/workshop/block-1.html": "docs/workshop/block-1.md",
+    "docs/workshop/block-2.html": "docs/workshop/block-2.md",
+    "docs/workshop/block-3.html": "docs/workshop/block-3.md",
+    "docs/workshop/block-4.html": "docs/workshop/block-4.md",
 }
 
 

@@ -27,19 +27,17 @@
 //! - `rayon_par_iter`: a rayon pool, `into_par_iter().for_each` over the task numbers; rayon
 //!   splits the range into chunks itself, so it pays far fewer than one hand-over per task.
 //!
-//! The stages' runs are in [`runs`], which `examples/costs.rs` times too. Run them with
+//! The stages' runs are in [`measure::runs`], which the cost ladder ([`measure::ladder`]) times
+//! too. Run them with
 //! `cargo bench -p measure` (all), or `cargo bench -p measure -- stage03` (the groups whose name
 //! contains `stage03`). Under `cargo test -p measure --benches` each case runs once, on 1,000
 //! tasks, to check that it works.
-
-// Some runs serve only the feature ladder of `examples/costs.rs`.
-#[allow(dead_code)]
-mod runs;
 
 use std::sync::OnceLock;
 
 use divan::Bencher;
 use harness::Work;
+use measure::runs;
 use rayon::prelude::*;
 
 fn main() {

@@ -1,22 +1,4 @@
-//! `measure` runs every stage of the workspace (and a few well-known peers) as a child process,
-//! measures each run from outside in the same way, prints the tables, and rewrites the generated
-//! parts of `docs/README.md` and the charts in `docs/charts/`.
-//!
-//! ```text
-//! cargo run --release -p measure                       # every scenario, rewrites docs/
-//! cargo run --release -p measure -- --quick            # small sizes, prints only
-//! cargo run --release -p measure -- --scenario scaling # one scenario
-//! cargo run --release -p measure -- peer tokio --tasks 1000 --task sleep:100ms --workers 2
-//! ```
-
-mod chart;
-mod outputs;
-mod peer;
-mod probe;
-mod report;
-mod scenario;
-mod stages;
-mod timeline;
+//! The command line: `measure`'s flags and subcommands, and the run of the scenarios they ask for.
 
 use std::fs;
 use std::io;
@@ -27,13 +9,14 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use indicatif::ProgressBar;
 
-use peer::PeerArgs;
-use report::Machine;
-use scenario::{
-    Options, Report, Scenario, Size, costs, granularity, io_at_scale, overhead, policies, run_all,
-    same_job, scaling, sizing, timelines,
+use crate::peer::{self, PeerArgs};
+use crate::report::{self, Machine};
+use crate::scenario::{
+    self, Options, Report, Scenario, Size, costs, granularity, io_at_scale, overhead, policies,
+    run_all, same_job, scaling, sizing, timelines,
 };
-use stages::{Profile, Readiness, Workspace};
+use crate::stages::{Profile, Readiness, Workspace};
+use crate::{chart, outputs};
 
 /// Measures the stages (threads, memory, throughput) from outside and writes the docs.
 #[derive(Debug, Parser)]
@@ -91,7 +74,8 @@ enum Destination {
     Nowhere,
 }
 
-fn main() -> ExitCode {
+/// Runs `measure` with the process's arguments: what its binary does.
+pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Peer(args)) => return peer::run(args),
@@ -254,8 +238,8 @@ fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Outc
             let runs = run_all(name, overhead::plan(options), ready, limit, rounds);
             overhead::report(runs, rounds)
         }
-        // In-process, by an example that links the stages: it needs the workspace to build it.
-        Scenario::Costs => costs::run(&Workspace::locate(), options),
+        // In-process: the ladder links the stages' libraries.
+        Scenario::Costs => costs::run(options),
         Scenario::Timelines => return Outcome::Timelines(timelines::run(ready, options)),
     };
     Outcome::Report(report)

@@ -203,6 +203,37 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
     })
 }
 
+/// Runs `work` in this process, and returns what it returned with the share of the machine's
+/// CPU that other processes used meanwhile (Linux only), as [`Measurement::disturbance`] gives
+/// it for a child.
+pub fn in_process<T>(work: impl FnOnce() -> T) -> (T, Option<f64>) {
+    let before = machine_busy().zip(own_cpu());
+    let start = Instant::now();
+    let value = work();
+    let capacity = start.elapsed().as_secs_f64() * harness::cores() as f64;
+    let after = machine_busy().zip(own_cpu());
+    let share = before
+        .zip(after)
+        .and_then(|((busy, own), (busy_after, own_after))| {
+            let others =
+                (busy_after.saturating_sub(busy)).saturating_sub(own_after.saturating_sub(own));
+            (capacity > 0.0).then(|| others.as_secs_f64() / capacity)
+        });
+    (value, share)
+}
+
+/// This process's CPU time, user and system, from `/proc/self/stat` (in the same ticks of 1/100 s
+/// as [`machine_busy`]).
+fn own_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // After the command's name, which may hold spaces, in parentheses: utime and stime are the
+    // 12th and 13th fields.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let mut ticks = || fields.next()?.parse::<u64>().ok();
+    let (user, system) = (ticks()?, ticks()?);
+    Some(Duration::from_millis((user + system) * 10))
+}
+
 /// CPU time the whole machine has spent busy since boot, from the first line of `/proc/stat`:
 /// user, nice, system, irq, softirq and steal, in clock ticks of 1/100 s (Linux's `USER_HZ` on
 /// every common architecture). Idle and IO wait are left out.
@@ -441,7 +472,12 @@ mod tests {
     #[test]
     fn a_child_is_measured_and_its_exit_reported() {
         let mut command = Command::new("sh");
-        command.args(["-c", "echo summary: tasks=1 completed=1 panicked=0 elapsed_ms=1.0 ideal_ms=1.0 max_in_flight=1; echo oops >&2; exit 3"]);
+        command.args([
+            "-c",
+            "echo summary: stage=01 tasks=1 completed=1 panicked=0 workers=- queue=- \
+             task=sleep:1ms elapsed_ms=1.0 ideal_ms=1.0 tasks_per_s=1000.0 max_in_flight=1; \
+             echo oops >&2; exit 3",
+        ]);
         let run = measure(command, Duration::from_secs(10)).expect("sh runs");
         assert_eq!(run.status.and_then(|status| status.code()), Some(3));
         assert_eq!(run.summary.as_ref().map(|s| s.completed), Some(1));
@@ -451,6 +487,17 @@ mod tests {
         if cfg!(target_os = "linux") {
             // Sampled before the reap, while even an exited child still has its /proc entry.
             assert!(run.main_thread_cpu.is_some(), "no schedstat sample");
+        }
+    }
+
+    #[test]
+    fn work_in_process_returns_its_value_and_on_linux_its_disturbance() {
+        let (value, share) =
+            in_process(|| (0..1_000_000_u64).map(std::hint::black_box).sum::<u64>());
+        assert_eq!(value, 499_999_500_000);
+        assert_eq!(share.is_some(), cfg!(target_os = "linux"));
+        if cfg!(target_os = "linux") {
+            assert!(own_cpu().is_some());
         }
     }
 

@@ -1,5 +1,5 @@
-//! The runs that `benches/pools.rs` and `examples/costs.rs` time, written once so that both
-//! time the same code.
+//! The runs that `benches/pools.rs` and the cost ladder ([`ladder`](crate::ladder)) time,
+//! written once so that both time the same code.
 //!
 //! Every run starts a pool of `workers` threads (with a queue of [`QUEUE`] slots where the pool
 //! has a bound), submits `tasks` tasks from the calling thread, waits until every task has run,
@@ -7,9 +7,9 @@
 //! the demos time their runs: that time over `tasks` is what one task cost. The pool's start is
 //! left out, so that small runs are not dominated by starting threads.
 //!
-//! A run is given the task as `task`, a function of the task's id. The runs of the ladder in
-//! `examples/costs.rs` build on one another, each adding one feature to the one before it; see
-//! that file for the order.
+//! A run is given the task as `task`, a function of the task's id. The runs of the ladder
+//! build on one another, each adding one feature to the one before it; see
+//! [`ladder::Step`](crate::ladder::Step) for the order.
 
 use std::hint::black_box;
 use std::panic::{self, AssertUnwindSafe};

@@ -177,23 +177,6 @@ impl Workspace {
         self.cargo_build(&["--bins"], packages, profile.flag())
     }
 
-    /// Builds the example `name` of this tool's own package (`docs/measure/examples/NAME.rs`) in
-    /// `profile`, and returns where its binary landed.
-    ///
-    /// # Errors
-    ///
-    /// Returns cargo's first error line if the build fails: the examples link the stages'
-    /// libraries, so a stage that is being edited may keep them from building.
-    pub fn build_example(&self, name: &str, profile: Profile) -> Result<PathBuf, String> {
-        let package = env!("CARGO_PKG_NAME");
-        self.cargo_build(&["--example", name], &[package], profile.flag())?;
-        Ok(self
-            .target
-            .join(profile.folder())
-            .join("examples")
-            .join(format!("{name}{}", env::consts::EXE_SUFFIX)))
-    }
-
     fn cargo_build(
         &self,
         targets: &[&str],

@@ -1,24 +1,17 @@
-//! `costs`: what each feature of the stages costs per task, measured in-process.
-//!
-//! The measuring is done by `examples/costs.rs`, which links the stages' libraries and times a
-//! ladder of runs on empty tasks, each run adding one feature to the run it builds on: boxed
-//! closures, a result channel per task, `catch_unwind`, counters, the demo's submit path, its
-//! `Tracker`, its hand-over, and, beside it, what an `Arc` per task would cost. This scenario builds that example, runs it once as a child
-//! process, and turns the line it prints per step into a table, a bullet per feature that says
+//! `costs`: what each feature of the stages costs per task, measured in-process by
+//! [`ladder::measure`]: a ladder of runs on empty tasks, each run adding one feature to the run it
+//! builds on: boxed closures, a result channel per task, `catch_unwind`, counters, the demo's
+//! submit path, its `Tracker`, its hand-over, and, beside it, what an `Arc` per task would cost.
+//! This scenario turns what the ladder measured into a table, a bullet per feature that says
 //! where its cost comes from, and a chart. No figure is graded against a target.
 
 use std::fmt::Write as _;
-use std::process::Command;
-use std::time::Duration;
 
 use super::{Options, Report, Scenario, Size};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
+use crate::ladder::{self, Measured, Step};
 use crate::probe;
 use crate::report::{self, Table};
-use crate::stages::{Profile, Workspace};
-
-/// The example that measures: `docs/measure/examples/costs.rs`.
-const EXAMPLE: &str = "costs";
 
 /// Tasks per run, and rounds. Each round runs every step once; a full round takes under half a
 /// second, and the rounds are many, and short, because the machine's speed moves between them.
@@ -29,141 +22,20 @@ fn sizes(size: Size) -> (usize, usize) {
     }
 }
 
-/// Builds and runs the example, and reports what it measured, or why it could not.
-pub fn run(workspace: &Workspace, options: Options) -> Report {
+/// Runs the ladder, and reports what it measured.
+pub fn run(options: Options) -> Report {
     let (tasks, rounds) = sizes(options.size);
-    let sizes = ["--tasks".to_string(), tasks.to_string()]
-        .into_iter()
-        .chain(["--rounds".to_string(), rounds.to_string()]);
-    let sizes: Vec<String> = sizes.collect();
+    // The example runs the same ladder: the way to measure it again, alone.
     let command_line = format!(
-        "cargo run --release -p measure --example {EXAMPLE} -- {}",
-        sizes.join(" ")
+        "cargo run --release -p measure --example costs -- --tasks {tasks} --rounds {rounds}"
     );
-    let measured = workspace
-        .build_example(EXAMPLE, Profile::Release)
-        .map_err(|error| format!("not built yet: the example `{EXAMPLE}` does not build ({error})"))
-        .and_then(|binary| {
-            let mut command = Command::new(binary);
-            command.args(&sizes).arg("--tsv");
-            // Generous: a full run takes about half a minute.
-            probe::measure(command, Duration::from_secs(600))
-                .map_err(|error| format!("`{command_line}` cannot be started: {error}"))
-        })
-        .and_then(|measurement| {
-            if measurement.status.is_some_and(|status| status.success()) {
-                let ladder = parse(&measurement.stdout)?;
-                Ok((ladder, measurement.disturbance()))
-            } else {
-                let reason = measurement.stderr.lines().find(|line| !line.is_empty());
-                Err(format!(
-                    "`{command_line}` failed: {}",
-                    reason.unwrap_or("no message")
-                ))
-            }
-        });
-    let (body, chart) = match measured {
-        Ok((ladder, disturbance)) => (body(&ladder, disturbance, &command_line), chart(&ladder)),
-        Err(problem) => (format!("- {problem}\n"), None),
-    };
+    let (ladder, disturbance) = probe::in_process(|| ladder::measure(tasks, rounds));
     Report {
         scenario: Scenario::Costs,
-        body,
-        chart,
+        body: body(&ladder, disturbance, &command_line),
+        chart: chart(&ladder),
         runs: Vec::new(),
     }
-}
-
-/// One step of the ladder, as the example measured it.
-#[derive(Debug, Clone, PartialEq)]
-struct Step {
-    /// The example's name for it, such as `boxed`.
-    key: String,
-    /// The step it adds its feature to.
-    built_on: Option<String>,
-    /// Nanoseconds per task: the median over the rounds.
-    per_task: f64,
-    /// The middle half of the rounds: 25th and 75th percentile, in nanoseconds per task.
-    quartiles: (f64, f64),
-    /// Against `built_on` in the same round: the median difference in nanoseconds, and the
-    /// median ratio.
-    added: Option<(f64, f64)>,
-    /// Against stage 03's pool alone in the same round: the median ratio.
-    to_pool: f64,
-}
-
-/// What one run of the example measured.
-#[derive(Debug, Clone, PartialEq)]
-struct Ladder {
-    steps: Vec<Step>,
-    workers: usize,
-    tasks: usize,
-    rounds: usize,
-}
-
-impl Ladder {
-    fn step(&self, key: &str) -> Option<&Step> {
-        self.steps.iter().find(|step| step.key == key)
-    }
-}
-
-/// Reads the example's `--tsv` output: a header, then a line per step.
-fn parse(tsv: &str) -> Result<Ladder, String> {
-    let mut lines = tsv.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .ok_or("the example printed nothing")?
-        .split('\t')
-        .collect();
-    let mut ladder = Ladder {
-        steps: Vec::new(),
-        workers: 0,
-        tasks: 0,
-        rounds: 0,
-    };
-    for line in lines.filter(|line| !line.is_empty()) {
-        let cells: Vec<&str> = line.split('\t').collect();
-        let cell = |name: &str| {
-            header
-                .iter()
-                .position(|title| *title == name)
-                .and_then(|column| cells.get(column).copied())
-                .ok_or_else(|| format!("no column {name} in the example's line {line:?}"))
-        };
-        let number = |name: &str| -> Result<f64, String> {
-            let text = cell(name)?;
-            text.parse()
-                .map_err(|_| format!("{name} is {text:?} in the example's line {line:?}"))
-        };
-        // `-` where a step builds on nothing.
-        let optional = |name: &str| -> Result<Option<f64>, String> {
-            match cell(name)? {
-                "-" => Ok(None),
-                _ => number(name).map(Some),
-            }
-        };
-        let added = match (optional("added_ns")?, optional("added_ratio")?) {
-            (Some(ns), Some(ratio)) => Some((ns, ratio)),
-            _ => None,
-        };
-        ladder.steps.push(Step {
-            key: cell("step")?.to_string(),
-            built_on: Some(cell("built_on")?)
-                .filter(|key| *key != "-")
-                .map(str::to_string),
-            per_task: number("ns_per_task")?,
-            quartiles: (number("ns_q1")?, number("ns_q3")?),
-            added,
-            to_pool: number("to_pool_ratio")?,
-        });
-        ladder.workers = number("workers")? as usize;
-        ladder.tasks = number("tasks")? as usize;
-        ladder.rounds = number("rounds")? as usize;
-    }
-    if ladder.steps.is_empty() {
-        return Err("the example printed no step".to_string());
-    }
-    Ok(ladder)
 }
 
 /// How the docs present a step: its name in the table, the feature it adds, why that costs what
@@ -309,7 +181,7 @@ fn signed_nanos(ns: f64) -> String {
 }
 
 /// The table, a bullet per step, and a bullet that puts the demo beside the pool alone.
-fn body(ladder: &Ladder, disturbance: Option<f64>, command_line: &str) -> String {
+fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> String {
     let mut table = Table::new(&[
         "run",
         "adds",
@@ -320,19 +192,19 @@ fn body(ladder: &Ladder, disturbance: Option<f64>, command_line: &str) -> String
         "x the run it builds on",
     ])
     .text_columns(3);
-    for step in &ladder.steps {
-        let description = describe(&step.key);
+    for step in &ladder.rows {
+        let description = describe(step.step.key());
         let (added, ratio) = step.added.map_or_else(
             || ("-".to_string(), "-".to_string()),
             |(ns, ratio)| (signed_nanos(ns), format!("{ratio:.2}x")),
         );
         table.row(vec![
-            name(&step.key),
+            name(step.step.key()),
             description.map_or_else(String::new, |description| description.adds.to_string()),
-            step.built_on
-                .as_deref()
-                .map_or_else(|| "-".to_string(), name),
-            report::nanos(step.per_task),
+            step.step
+                .base()
+                .map_or_else(|| "-".to_string(), |base| name(base.key())),
+            report::nanos(step.median),
             format!(
                 "{} to {}",
                 report::nanos(step.quartiles.0),
@@ -364,17 +236,17 @@ fn body(ladder: &Ladder, disturbance: Option<f64>, command_line: &str) -> String
     );
     text.push_str(&table.markdown());
     text.push('\n');
-    for step in &ladder.steps {
-        let Some(description) = describe(&step.key) else {
+    for step in &ladder.rows {
+        let Some(description) = describe(step.step.key()) else {
             continue;
         };
-        let cost = match (&step.added, &step.built_on) {
+        let cost = match (&step.added, step.step.base()) {
             (Some((ns, ratio)), Some(base)) => format!(
                 "{} per task over {}, {ratio:.2}x",
                 signed_nanos(*ns),
-                name(base)
+                name(base.key())
             ),
-            _ => format!("{} per task", report::nanos(step.per_task)),
+            _ => format!("{} per task", report::nanos(step.median)),
         };
         let _ = writeln!(
             text,
@@ -382,7 +254,7 @@ fn body(ladder: &Ladder, disturbance: Option<f64>, command_line: &str) -> String
             description.name, description.why
         );
     }
-    if let (Some(demo), Some(shared)) = (ladder.step("demo"), ladder.step("arc-per-task")) {
+    if let (Some(demo), Some(shared)) = (ladder.row(Step::Demo), ladder.row(Step::ArcPerTask)) {
         let _ = writeln!(
             text,
             "- Stage 03's demo, as it runs each task, spent {:.2}x what stage 03's pool alone \
@@ -394,17 +266,17 @@ fn body(ladder: &Ladder, disturbance: Option<f64>, command_line: &str) -> String
     text
 }
 
-fn chart(ladder: &Ladder) -> Option<Chart> {
+fn chart(ladder: &Measured) -> Option<Chart> {
     let bars: Vec<Bar> = ladder
-        .steps
+        .rows
         .iter()
-        .map(|step| Bar {
+        .map(|row| Bar {
             // A chart shows no markdown: `catch_unwind` without its backticks.
-            label: name(&step.key).replace('`', ""),
-            key: describe(&step.key)
+            label: name(row.step.key()).replace('`', ""),
+            key: describe(row.step.key())
                 .map_or("reference", |d| d.colour)
                 .to_string(),
-            value: step.per_task,
+            value: row.median,
         })
         .collect();
     (!bars.is_empty()).then(|| Chart {
@@ -426,37 +298,51 @@ fn chart(ladder: &Ladder) -> Option<Chart> {
 mod tests {
     use super::*;
 
-    const TSV: &str = "step\tbuilt_on\tns_per_task\tns_q1\tns_q3\tadded_ns\tadded_ratio\t\
-                       to_pool_ratio\tworkers\ttasks\trounds\n\
-                       ids\t-\t20.0\t18.0\t25.0\t-\t-\t0.080\t2\t200000\t31\n\
-                       boxed\tids\t250.0\t200.0\t270.0\t228.0\t11.400\t1.000\t2\t200000\t31\n\
-                       try-submit\tboxed\t245.0\t230.0\t260.0\t-4.5\t0.980\t0.980\t2\t200000\t31\n\
-                       tracker\ttry-submit\t255.0\t240.0\t270.0\t8.0\t1.030\t1.010\t2\t200000\t31\n\
-                       demo\ttracker\t258.0\t243.0\t272.0\t2.5\t1.010\t1.020\t2\t200000\t31\n\
-                       arc-per-task\ttracker\t310.0\t290.0\t330.0\t55.0\t1.220\t1.240\t2\t200000\t31\n";
-
-    #[test]
-    fn the_example_output_is_read_step_by_step() {
-        let ladder = parse(TSV).unwrap();
-        assert_eq!(
-            (ladder.workers, ladder.tasks, ladder.rounds),
-            (2, 200_000, 31)
-        );
-        assert_eq!(ladder.steps.len(), 6);
-        let ids = &ladder.steps[0];
-        assert_eq!((ids.built_on.as_deref(), ids.added), (None, None));
-        let boxed = ladder.step("boxed").unwrap();
-        assert_eq!(boxed.built_on.as_deref(), Some("ids"));
-        assert_eq!(boxed.added, Some((228.0, 11.4)));
-        assert_eq!(boxed.quartiles, (200.0, 270.0));
-        assert!(parse("").is_err());
-        assert!(parse("step\tbuilt_on\n").is_err());
+    /// A ladder as it might measure, with six of its steps.
+    fn measured() -> Measured {
+        let row = |step, median, quartiles, added, to_pool| ladder::Row {
+            step,
+            median,
+            quartiles,
+            added,
+            to_pool,
+        };
+        Measured {
+            rows: vec![
+                row(Step::Ids, 20.0, (18.0, 25.0), None, 0.08),
+                row(Step::Boxed, 250.0, (200.0, 270.0), Some((228.0, 11.4)), 1.0),
+                row(
+                    Step::TrySubmit,
+                    245.0,
+                    (230.0, 260.0),
+                    Some((-4.5, 0.98)),
+                    0.98,
+                ),
+                row(
+                    Step::Tracker,
+                    255.0,
+                    (240.0, 270.0),
+                    Some((8.0, 1.03)),
+                    1.01,
+                ),
+                row(Step::Demo, 258.0, (243.0, 272.0), Some((2.5, 1.01)), 1.02),
+                row(
+                    Step::ArcPerTask,
+                    310.0,
+                    (290.0, 330.0),
+                    Some((55.0, 1.22)),
+                    1.24,
+                ),
+            ],
+            workers: 2,
+            tasks: 200_000,
+            rounds: 31,
+        }
     }
 
     #[test]
     fn every_step_is_explained_beside_the_run_it_builds_on_and_graded_against_nothing() {
-        let ladder = parse(TSV).unwrap();
-        let body = body(&ladder, Some(0.02), "costs");
+        let body = body(&measured(), Some(0.02), "costs");
         for word in ["target", "missed", "verdict"] {
             assert!(
                 !body.to_lowercase().contains(word),
@@ -484,20 +370,12 @@ mod tests {
     }
 
     #[test]
-    fn every_step_of_the_example_has_a_description() {
-        for key in [
-            "ids",
-            "boxed",
-            "result-channel",
-            "catch-unwind",
-            "counters",
-            "try-submit",
-            "tracker",
-            "demo",
-            "recording",
-            "arc-per-task",
-        ] {
-            assert!(describe(key).is_some(), "no description for {key}");
+    fn every_step_of_the_ladder_has_a_description() {
+        for step in Step::ALL {
+            assert!(
+                describe(step.key()).is_some(),
+                "no description for {step:?}"
+            );
         }
         assert_eq!(name("something-new"), "something-new");
     }

@@ -1,0 +1,257 @@
+//! What each feature of the stages costs per task, measured in-process: a ladder of runs, each
+//! adding one feature to the run it builds on, from a bare channel of task ids up to stage 03's
+//! demo and stage 05's pool. Every task is empty, so what is timed is the feature.
+//!
+//! [`measure`] runs the ladder; `examples/costs.rs` prints what it measured, and the `costs`
+//! scenario of `measure` writes it into `docs/README.md`.
+//!
+//! Times on a small shared machine move a lot from one moment to the next, and so does what a
+//! cache line costs to move between cores. So every round runs every step once, in the table's
+//! order (every other round backwards), and each step is compared with the step it builds on
+//! *in the same round*, a few milliseconds apart: the medians of those differences and ratios
+//! are what [`Measured`] reports.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness::Workload;
+
+use crate::runs;
+
+/// One rung of the ladder: a run that adds one feature to the run of [`Step::base`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A bounded crossbeam channel of task ids; workers call one known function per id.
+    Ids,
+    /// Each task a boxed closure: stage 03's pool.
+    Boxed,
+    /// A result channel per task: stage 04's pool.
+    ResultChannel,
+    /// `catch_unwind` around each task, on stage 04's pool.
+    CatchUnwind,
+    /// The pool's counters: stage 05's pool.
+    Counters,
+    /// `try_submit` first, `submit` when the queue is full: the path of stage 03's policies.
+    TrySubmit,
+    /// The demo's `Tracker` around each task, the workload reached through a `&'static`.
+    Tracker,
+    /// Each task handed over as stage 03's demo hands it over, `Workload::hand_over`.
+    Demo,
+    /// The demo with its recording on, as `--timeline` and `--trace` turn it on.
+    Recording,
+    /// The tracker's run with the workload in an `Arc` cloned per task, instead of borrowed:
+    /// why the demos borrow it (`Workload::leak`).
+    ArcPerTask,
+}
+
+impl Step {
+    /// Every step, in the order of the table: stage 03's branch of the ladder up to its demo,
+    /// then stage 04's and 05's. Each step runs next to the one it builds on (but for the
+    /// result channel, built on stage 03's pool), so that they are compared a few milliseconds
+    /// apart.
+    pub const ALL: [Step; 10] = [
+        Step::Ids,
+        Step::Boxed,
+        Step::TrySubmit,
+        Step::Tracker,
+        Step::Demo,
+        Step::Recording,
+        Step::ArcPerTask,
+        Step::ResultChannel,
+        Step::CatchUnwind,
+        Step::Counters,
+    ];
+
+    /// The name `measure` knows the step by.
+    pub fn key(self) -> &'static str {
+        match self {
+            Step::Ids => "ids",
+            Step::Boxed => "boxed",
+            Step::ResultChannel => "result-channel",
+            Step::CatchUnwind => "catch-unwind",
+            Step::Counters => "counters",
+            Step::TrySubmit => "try-submit",
+            Step::Tracker => "tracker",
+            Step::Demo => "demo",
+            Step::Recording => "recording",
+            Step::ArcPerTask => "arc-per-task",
+        }
+    }
+
+    /// The step this one adds its feature to.
+    pub fn base(self) -> Option<Step> {
+        match self {
+            Step::Ids => None,
+            Step::Boxed => Some(Step::Ids),
+            Step::ResultChannel => Some(Step::Boxed),
+            Step::CatchUnwind => Some(Step::ResultChannel),
+            Step::Counters => Some(Step::CatchUnwind),
+            Step::TrySubmit => Some(Step::Boxed),
+            Step::Tracker => Some(Step::TrySubmit),
+            Step::Demo => Some(Step::Tracker),
+            Step::Recording => Some(Step::Demo),
+            Step::ArcPerTask => Some(Step::Tracker),
+        }
+    }
+
+    /// Runs the step once; returns what one task cost, in nanoseconds.
+    fn run(self, ladder: &Setup) -> f64 {
+        let (workers, tasks) = (ladder.workers, ladder.tasks);
+        let elapsed: Duration = match self {
+            Step::Ids => runs::bare_ids(workers, tasks, empty),
+            Step::Boxed => runs::stage03(workers, tasks, empty),
+            Step::ResultChannel => runs::stage04_join_batch(workers, tasks, empty),
+            Step::CatchUnwind => runs::stage04_catch_unwind(workers, tasks, empty),
+            Step::Counters => runs::stage05_join_batch(workers, tasks, empty),
+            Step::TrySubmit => runs::stage03_try_first(workers, tasks, empty),
+            Step::Tracker => runs::stage03_tracked(workers, tasks, ladder.borrowed),
+            Step::Demo => runs::stage03_demo(workers, tasks, ladder.borrowed),
+            Step::Recording => runs::stage03_demo(workers, tasks, ladder.recording),
+            Step::ArcPerTask => runs::stage03_arc_per_task(workers, tasks, &ladder.shared),
+        };
+        elapsed.as_nanos() as f64 / tasks as f64
+    }
+}
+
+/// The empty task: it only keeps its id from being optimised away. Each closure that calls it
+/// captures the id, so a boxed task is not zero-sized: a box of a closure that captures nothing
+/// allocates nothing, and real tasks capture their input.
+fn empty(id: usize) {
+    black_box(id);
+}
+
+/// What every step shares: the pool's size, the tasks per run, and the demo's workload, once
+/// borrowed for the whole process, as the demo holds it, and once behind an `Arc`.
+struct Setup {
+    workers: usize,
+    tasks: usize,
+    borrowed: &'static Workload,
+    /// The same workload, recording every task: its events pile up over the rounds.
+    recording: &'static Workload,
+    shared: Arc<Workload>,
+}
+
+/// What the rounds measured for one step.
+struct Rounds {
+    step: Step,
+    /// Nanoseconds per task, one value per round.
+    per_task: Vec<f64>,
+}
+
+/// What the ladder measured for one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The step.
+    pub step: Step,
+    /// The median over the rounds, in nanoseconds per task.
+    pub median: f64,
+    /// The middle half of the rounds: the 25th and the 75th percentile.
+    pub quartiles: (f64, f64),
+    /// Against the step it builds on, round by round: the median of the differences (ns) and
+    /// of the ratios.
+    pub added: Option<(f64, f64)>,
+    /// Against stage 03's pool alone ([`Step::Boxed`]), round by round: the median ratio.
+    pub to_pool: f64,
+}
+
+fn rows(measured: &[Rounds]) -> Vec<Row> {
+    let of = |step: Step| {
+        measured
+            .iter()
+            .find(|entry| entry.step == step)
+            .map(|entry| entry.per_task.as_slice())
+            .expect("every step is measured")
+    };
+    measured
+        .iter()
+        .map(|entry| {
+            // Each round's time for this step beside the same round's time for `other`.
+            let paired = |other: Step| entry.per_task.iter().zip(of(other));
+            let median_of = |values: Vec<f64>| percentile(&values, 0.5);
+            let added = entry.step.base().map(|base| {
+                let differences = paired(base).map(|(now, before)| now - before).collect();
+                let ratios = paired(base).map(|(now, before)| now / before).collect();
+                (median_of(differences), median_of(ratios))
+            });
+            let to_pool = paired(Step::Boxed).map(|(now, pool)| now / pool).collect();
+            Row {
+                step: entry.step,
+                median: percentile(&entry.per_task, 0.5),
+                quartiles: (
+                    percentile(&entry.per_task, 0.25),
+                    percentile(&entry.per_task, 0.75),
+                ),
+                added,
+                to_pool: median_of(to_pool),
+            }
+        })
+        .collect()
+}
+
+/// The value below which a share `at` of `values` lies (nearest rank).
+fn percentile(values: &[f64], at: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((sorted.len() - 1) as f64 * at).round() as usize;
+    sorted[rank]
+}
+
+/// What one run of the ladder measured: a row per step, in [`Step::ALL`]'s order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// A row per step.
+    pub rows: Vec<Row>,
+    /// The pool's workers: as many as cores.
+    pub workers: usize,
+    /// Tasks per run.
+    pub tasks: usize,
+    /// Rounds: each ran every step once.
+    pub rounds: usize,
+}
+
+impl Measured {
+    /// The row of `step`.
+    pub fn row(&self, step: Step) -> Option<&Row> {
+        self.rows.iter().find(|row| row.step == step)
+    }
+}
+
+/// Runs the ladder: `rounds` rounds of every step, `tasks` empty tasks a run, on as many
+/// workers as cores.
+pub fn measure(tasks: usize, rounds: usize) -> Measured {
+    // As the measurements run the demo: empty tasks are `cpu:0ns`, and nothing is printed.
+    let workload = || runs::quiet_workload(tasks, "cpu:0ns");
+    let setup = Setup {
+        workers: harness::cores(),
+        tasks,
+        borrowed: workload().leak(),
+        recording: runs::recording_workload(tasks, "cpu:0ns").leak(),
+        shared: Arc::new(workload()),
+    };
+    let mut measured: Vec<Rounds> = Step::ALL
+        .iter()
+        .map(|&step| Rounds {
+            step,
+            per_task: Vec::with_capacity(rounds),
+        })
+        .collect();
+    for round in 0..rounds {
+        // Every other round runs the ladder backwards, so that no step always runs right after
+        // the same neighbour, or always early in the round.
+        let order: Vec<&mut Rounds> = if round % 2 == 0 {
+            measured.iter_mut().collect()
+        } else {
+            measured.iter_mut().rev().collect()
+        };
+        for entry in order {
+            entry.per_task.push(entry.step.run(&setup));
+        }
+    }
+    Measured {
+        rows: rows(&measured),
+        workers: setup.workers,
+        tasks,
+        rounds,
+    }
+}
