@@ -32,6 +32,8 @@ INCLUDED = {
     "06-sizing/README.html": "06-sizing/README.md",
     "docs/README.html": "docs/README.md",
     "docs/claims.html": "docs/claims.md",
+    "docs/book/README.html": "docs/book/README.md",
+    "docs/reference.html": "docs/reference.md",
     "docs/workshop.html": "docs/workshop.md",
     "docs/workshop/README.html": "docs/workshop/README.md",
     "docs/workshop/block-1.html": "docs/workshop/block-1.md",
