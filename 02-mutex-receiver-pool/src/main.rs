@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     args.pool.check_threads::<Args>();
     let workload = Workload::new(&args.run).leak();
     // New: a fixed number of threads, whatever the number of tasks.
-    let pool = harness::start_pool(|| ThreadPool::new(args.pool.workers));
+    let pool = harness::or_exit_if_refused(|| ThreadPool::new(args.pool.workers));
 
     let start = Instant::now();
     for id in 0..args.run.tasks {

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     }
     args.pool.check_threads::<Args>();
     let workload = Workload::new(&args.run).leak();
-    let pool = harness::start_pool(|| WorkerPool::new(args.pool.workers, args.pool.queue));
+    let pool = harness::or_exit_if_refused(|| WorkerPool::new(args.pool.workers, args.pool.queue));
 
     let start = Instant::now();
     let collected = if args.collect.as_completed {

@@ -70,7 +70,7 @@ fn main() -> ExitCode {
     args.pool.check_threads::<Args>();
     install_panic_hook(args.run.each);
     let workload = Workload::new(&args.run).leak();
-    let pool = harness::start_pool(|| ResilientPool::new(args.pool.workers, args.pool.queue));
+    let pool = harness::or_exit_if_refused(|| ResilientPool::new(args.pool.workers, args.pool.queue));
 
     let start = Instant::now();
     let collected = if args.collect.as_completed {

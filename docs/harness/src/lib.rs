@@ -14,7 +14,7 @@
 //! - [`args`]: the flags every demo takes, as clap structs to `#[command(flatten)]`, and the
 //!   full-queue [`Policy`];
 //! - [`limits`]: the most tasks, queue slots and threads a demo accepts, `--no-limit`, and
-//!   [`start_pool`], which explains a thread the system refused;
+//!   [`or_exit_if_refused`], which explains a thread the system refused;
 //! - [`output`]: the [`Output`] that prints lines without ever panicking, and decides at the end
 //!   what a failed write means, and [`report`], which writes to stderr without ever panicking;
 //! - [`summary`]: the [`Summary`] line;
@@ -39,13 +39,16 @@ pub use args::{
     parse_positive,
 };
 pub use demo::{Collected, HandedTask, Workload};
+/// The former name of [`or_exit_if_refused`], kept only until stage 06 calls it by its new name.
+#[doc(hidden)]
+pub use limits::or_exit_if_refused as start_pool;
 pub use limits::{
-    LimitArgs, MAX_QUEUE, MAX_TASKS, THREAD_LIMIT, THREADS_EXPLAINED, parse_between, parse_queue,
-    parse_tasks, parse_workers, start_pool,
+    LimitArgs, MAX_QUEUE, MAX_TASKS, THREAD_LIMIT, THREADS_EXPLAINED, or_exit_if_refused,
+    parse_tasks, parse_workers,
 };
 pub use output::{Output, report};
 pub use record::Recording;
 pub use summary::Summary;
 pub use table::{Align, Table};
 pub use task::{TaskKind, TaskSpec, Work, cores, format_duration, ideal, parse_duration};
-pub use track::{Running, Tracker};
+pub use track::Tracker;

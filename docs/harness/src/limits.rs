@@ -130,14 +130,15 @@ pub fn parse_between(text: &str, min: usize, max: usize, why: &str) -> Result<us
     }
 }
 
-/// Starts a pool with `start`, such as `|| WorkerPool::new(workers, queue)`; if the pool cannot
-/// start, says why on stderr (see [`report`]) and exits with status 1.
+/// Runs `start`, such as `|| WorkerPool::new(workers, queue)`, and returns what it made; if it
+/// panics because the system refused a thread, says why on stderr (see [`report`]) and exits with
+/// status 1. It starts nothing itself: `start` does.
 ///
 /// The stages' `new` panics when the system refuses to start a worker thread, as the tutorial's
 /// pools do; its other panics (no workers, a queue too large to allocate) are ruled out by the
 /// flags' limits. Uncaught, that panic ends the demo with status 101, a backtrace and nothing to
 /// say why. Caught here, it is reported as an error, with [`THREADS_EXPLAINED`].
-pub fn start_pool<P>(start: impl FnOnce() -> P) -> P {
+pub fn or_exit_if_refused<P>(start: impl FnOnce() -> P) -> P {
     match catch_quietly(start) {
         Ok(pool) => pool,
         Err(message) => {
