@@ -249,7 +249,10 @@ fn a_task_queued_behind_a_panic_still_runs_even_if_its_value_panics_when_dropped
     let value = PanicOnDrop;
     let second = pool.submit(move || drop(value));
     pool.shutdown();
-    assert_eq!(join_or_fail(first).unwrap_err().message(), "a task that panics");
+    assert_eq!(
+        join_or_fail(first).unwrap_err().message(),
+        "a task that panics"
+    );
     assert_eq!(
         join_or_fail(second).unwrap_err().message(),
         "PanicOnDrop's destructor panics"
