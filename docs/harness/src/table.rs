@@ -1,4 +1,6 @@
-//! Plain-text tables for a demo's output, and the number formats their cells use.
+//! Tables, as plain text for a demo's output ([`Display`](fmt::Display)) or as Markdown for the
+//! docs ([`Table::markdown`]), and the number formats their cells use, for the demos and
+//! `docs/measure` alike.
 //!
 //! A measurement is easier to read as a table than as a list of sentences: one row per run, the
 //! same columns in each. The columns are padded to their widest cell, words to the left and
@@ -44,6 +46,64 @@ impl Table {
             headers,
             rows: Vec::new(),
         }
+    }
+
+    /// Starts a table with these column titles: the first `text` columns hold words (aligned
+    /// left), the others numbers (aligned right).
+    pub fn titled<S: AsRef<str>>(titles: &[S], text: usize) -> Self {
+        let headers = titles.iter().enumerate().map(|(column, title)| {
+            let align = if column < text {
+                Align::Left
+            } else {
+                Align::Right
+            };
+            (title.as_ref().to_string(), align)
+        });
+        Table {
+            headers: headers.collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Whether the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The table as Markdown, its columns padded (at least 3 wide) so that it reads well in a
+    /// terminal too; the rule under the titles aligns the numbers right (`---:`).
+    pub fn markdown(&self) -> String {
+        let widths: Vec<usize> = self.widths().into_iter().map(|w| w.max(3)).collect();
+        let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+        let padded = |row: &[String]| {
+            let cells = row.iter().zip(&widths).zip(&self.headers);
+            line(
+                cells
+                    .map(|((cell, &width), (_, align))| match align {
+                        Align::Left => format!("{cell:<width$}"),
+                        Align::Right => format!("{cell:>width$}"),
+                    })
+                    .collect(),
+            )
+        };
+        let titles: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(title, _)| title.clone())
+            .collect();
+        let rule = widths
+            .iter()
+            .zip(&self.headers)
+            .map(|(&width, (_, align))| match align {
+                Align::Left => "-".repeat(width),
+                Align::Right => format!("{}:", "-".repeat(width - 1)),
+            });
+        let mut text = padded(&titles);
+        text.push_str(&line(rule.collect()));
+        for row in &self.rows {
+            text.push_str(&padded(row));
+        }
+        text
     }
 
     /// Appends a row.
@@ -139,6 +199,92 @@ pub fn fraction(fraction: f64) -> String {
     format!("{fraction:.2}")
 }
 
+/// What a cell shows when the value was not measured on this system.
+pub const NOT_AVAILABLE: &str = "n/a";
+
+/// A formatted value, or [`NOT_AVAILABLE`]: `or_na(peak.map(thousands))`.
+pub fn or_na(value: Option<String>) -> String {
+    value.unwrap_or_else(|| NOT_AVAILABLE.to_string())
+}
+
+/// A whole number with thousands separators: `1234567` as `1,234,567`.
+pub fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut text = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
+/// A number with one decimal: `2.5`.
+pub fn tenths(value: f64) -> String {
+    format!("{value:.1}")
+}
+
+/// Three significant digits below 1,000 (2.61, 26.1, 261), whole numbers with thousands
+/// separators above (2,610).
+pub fn significant(value: f64) -> String {
+    if value.abs() >= 1_000.0 {
+        let sign = if value < 0.0 { "-" } else { "" };
+        return format!("{sign}{}", thousands(value.abs().round() as u64));
+    }
+    let decimals = match value.abs() {
+        v if v >= 100.0 => 0,
+        v if v >= 10.0 => 1,
+        _ => 2,
+    };
+    format!("{value:.decimals$}")
+}
+
+/// KiB as MiB or GiB, with three [`significant`] digits.
+pub fn memory(kib: u64) -> String {
+    let mib = kib as f64 / 1024.0;
+    if mib >= 1024.0 {
+        format!("{} GiB", significant(mib / 1024.0))
+    } else {
+        format!("{} MiB", significant(mib))
+    }
+}
+
+/// Milliseconds in the unit that reads best, with three [`significant`] digits: `850 ms`,
+/// `12.3 s`.
+pub fn time_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{} s", significant(ms / 1000.0))
+    } else {
+        format!("{} ms", significant(ms))
+    }
+}
+
+/// A duration as [`time_ms`] shows it.
+pub fn time(duration: Duration) -> String {
+    time_ms(duration.as_secs_f64() * 1e3)
+}
+
+/// Nanoseconds in the unit that reads best: `95.3 ns`, `1.05 µs`.
+pub fn time_ns(ns: f64) -> String {
+    if ns >= 1000.0 {
+        format!("{} µs", significant(ns / 1000.0))
+    } else {
+        format!("{} ns", significant(ns))
+    }
+}
+
+/// Tasks per second with a `k` or `M` suffix and three [`significant`] digits: `1.92k/s`.
+pub fn per_second(per_second: f64) -> String {
+    if per_second >= 1e6 {
+        format!("{}M/s", significant(per_second / 1e6))
+    } else if per_second >= 1e3 {
+        format!("{}k/s", significant(per_second / 1e3))
+    } else {
+        format!("{}/s", significant(per_second))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +323,34 @@ mod tests {
         assert_eq!(duration(Duration::from_micros(1_140)), "1.1ms");
         assert_eq!(percent(0.861), "86%");
         assert_eq!(fraction(0.926), "0.93");
+    }
+
+    #[test]
+    fn a_table_is_also_markdown_with_its_numbers_aligned_right() {
+        let mut table = Table::titled(&["run", "tasks/s"], 1);
+        assert!(table.is_empty());
+        table.push_row(vec!["stage 03".into(), per_second(1917.6)]);
+        assert_eq!(
+            table.markdown(),
+            "| run      | tasks/s |\n\
+             | -------- | ------: |\n\
+             | stage 03 | 1.92k/s |\n"
+        );
+    }
+
+    #[test]
+    fn the_docs_numbers_keep_three_significant_digits() {
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(significant(2.613), "2.61");
+        assert_eq!(significant(26.13), "26.1");
+        assert_eq!(significant(-2_613.0), "-2,613");
+        assert_eq!(memory(2_676), "2.61 MiB");
+        assert_eq!(memory(3 * 1024 * 1024), "3.00 GiB");
+        assert_eq!(time_ms(850.0), "850 ms");
+        assert_eq!(time(Duration::from_millis(12_340)), "12.3 s");
+        assert_eq!(time_ns(1_050.0), "1.05 µs");
+        assert_eq!(per_second(2.5e6), "2.50M/s");
+        assert_eq!(or_na(None), NOT_AVAILABLE);
+        assert_eq!(or_na(Some(tenths(2.54))), "2.5");
     }
 }

@@ -1,5 +1,6 @@
 //! The command line: `measure`'s flags and subcommands, and the run of the scenarios they ask for.
 
+use harness::table;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -154,7 +155,7 @@ fn measure(cli: &Cli) -> io::Result<()> {
         let text = format!(
             "The last full run, `{command}`, took {} on the machine named above each table, \
              building the stages included.\n",
-            report::duration(Some(took))
+            table::time(took)
         );
         report::rewrite_blocks(&[&folder.join("README.md")], "run", &text)?;
     }

@@ -5,13 +5,14 @@
 //! This scenario turns what the ladder measured into a table, a bullet per feature that says
 //! where its cost comes from, and a chart. No figure is graded against a target.
 
+use harness::table;
 use std::fmt::Write as _;
 
 use super::{Options, Report, Scenario, Size};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::ladder::{self, Measured, Step};
 use crate::probe;
-use crate::report::{self, Table};
+use harness::table::Table;
 
 /// Tasks per run, and rounds. Each round runs every step once; a full round takes under half a
 /// second, and the rounds are many, and short, because the machine's speed moves between them.
@@ -177,38 +178,40 @@ fn name(key: &str) -> String {
 /// `12.3 ns` with its sign: `+12.3 ns`, `-4.00 ns`.
 fn signed_nanos(ns: f64) -> String {
     let sign = if ns < 0.0 { "-" } else { "+" };
-    format!("{sign}{}", report::nanos(ns.abs()))
+    format!("{sign}{}", table::time_ns(ns.abs()))
 }
 
 /// The table, a bullet per step, and a bullet that puts the demo beside the pool alone.
 fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> String {
-    let mut table = Table::new(&[
-        "run",
-        "adds",
-        "built on",
-        "per task",
-        "middle half of the rounds",
-        "added",
-        "x the run it builds on",
-    ])
-    .text_columns(3);
+    let mut table = Table::titled(
+        &[
+            "run",
+            "adds",
+            "built on",
+            "per task",
+            "middle half of the rounds",
+            "added",
+            "x the run it builds on",
+        ],
+        3,
+    );
     for step in &ladder.rows {
         let description = describe(step.step.key());
         let (added, ratio) = step.added.map_or_else(
             || ("-".to_string(), "-".to_string()),
             |(ns, ratio)| (signed_nanos(ns), format!("{ratio:.2}x")),
         );
-        table.row(vec![
+        table.push_row(vec![
             name(step.step.key()),
             description.map_or_else(String::new, |description| description.adds.to_string()),
             step.step
                 .base()
                 .map_or_else(|| "-".to_string(), |base| name(base.key())),
-            report::nanos(step.median),
+            table::time_ns(step.median),
             format!(
                 "{} to {}",
-                report::nanos(step.quartiles.0),
-                report::nanos(step.quartiles.1)
+                table::time_ns(step.quartiles.0),
+                table::time_ns(step.quartiles.1)
             ),
             added,
             ratio,
@@ -217,7 +220,7 @@ fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Stri
     let others = disturbance.map_or_else(String::new, |share| {
         format!(
             " Other programs used {} of the machine while it ran.",
-            report::percent(Some(share))
+            table::percent(share)
         )
     });
     let mut text = format!(
@@ -230,7 +233,7 @@ fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Stri
          differences, and of the ratios. The machine's speed moves between rounds (see the \
          middle halves), and comparing neighbours in time takes most of that out, so \"added\" \
          need not equal the difference of the two medians.{others}\n\n",
-        report::count(ladder.tasks as u64),
+        table::thousands(ladder.tasks as u64),
         ladder.workers,
         ladder.rounds,
     );
@@ -246,7 +249,7 @@ fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Stri
                 signed_nanos(*ns),
                 name(base.key())
             ),
-            _ => format!("{} per task", report::nanos(step.median)),
+            _ => format!("{} per task", table::time_ns(step.median)),
         };
         let _ = writeln!(
             text,

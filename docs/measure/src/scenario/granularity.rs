@@ -4,6 +4,7 @@
 //! sets stage 02's locked receiver against stage 03's lock-free one at the smallest real task,
 //! with as many workers as the cores allow.
 
+use harness::table;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use harness::cores;
 use super::{DISTURBED, Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Chart, LinePanel, Panel, Series};
 use crate::peer::Peer;
-use crate::report::{self, Table};
 use crate::stages::{STAGES, stage};
+use harness::table::Table;
 
 /// Queue capacity of the bounded stages, as in `same-job`.
 pub const QUEUE: usize = 16;
@@ -141,7 +142,9 @@ fn row_label(run: &Run) -> String {
     let runner = run.job.runner.label();
     match run.job.queue {
         Some(queue) if queue >= run.job.tasks => format!("{runner}, queue never full"),
-        Some(queue) if queue != QUEUE => format!("{runner}, queue {}", report::count(queue as u64)),
+        Some(queue) if queue != QUEUE => {
+            format!("{runner}, queue {}", table::thousands(queue as u64))
+        }
         _ => runner,
     }
 }
@@ -179,7 +182,7 @@ pub fn report(all: Vec<Run>, rounds: usize) -> Report {
         Duration::ZERO => format!("`{spec}` (tasks/s)"),
         _ => format!("`{spec}`"),
     }));
-    let mut table = Table::new(&header);
+    let mut table = Table::titled(&header, 1);
     for label in &labels {
         let mine: Vec<&Run> = runs.iter().filter(|run| &row_label(run) == label).collect();
         if mine.iter().all(|run| run.ok().is_none()) {
@@ -190,7 +193,8 @@ pub fn report(all: Vec<Run>, rounds: usize) -> Report {
             let cell = match mine.iter().find(|run| run.job.task == *spec) {
                 None => "-".to_string(),
                 Some(run) if spec.duration.is_zero() => {
-                    let rate = tasks_per_second(run).map_or_else(|| "-".to_string(), report::rate);
+                    let rate =
+                        tasks_per_second(run).map_or_else(|| "-".to_string(), table::per_second);
                     format!("{rate}{}", mark(run, &runs))
                 }
                 Some(run) => {
@@ -201,7 +205,7 @@ pub fn report(all: Vec<Run>, rounds: usize) -> Report {
             };
             row.push(cell);
         }
-        table.row(row);
+        table.push_row(row);
     }
     let mut body = format!(
         "Every pool has as many workers as cores ({}); bounded queues hold {QUEUE}. Each cell is \
@@ -281,24 +285,27 @@ fn sweep_table(runs: &[Run]) -> String {
     }
     let mutex = Runner::Stage(stage("02")).label();
     let lock_free = format!("{}, queue never full", Runner::Stage(stage("03")).label());
-    let mut table = Table::new(&[
-        "workers".to_string(),
-        format!("{mutex} (tasks/s)"),
-        format!("{lock_free} (tasks/s)"),
-        "02 over 03".to_string(),
-    ]);
+    let mut table = Table::titled(
+        &[
+            "workers".to_string(),
+            format!("{mutex} (tasks/s)"),
+            format!("{lock_free} (tasks/s)"),
+            "02 over 03".to_string(),
+        ],
+        1,
+    );
     let rate = |run: Option<&Run>| {
         run.and_then(|run| {
             Some(format!(
                 "{}{}",
-                report::rate(tasks_per_second(run)?),
+                table::per_second(tasks_per_second(run)?),
                 mark(run, runs)
             ))
         })
         .unwrap_or_else(|| "-".to_string())
     };
     for point in &points {
-        table.row(vec![
+        table.push_row(vec![
             point.workers.to_string(),
             rate(point.mutex),
             rate(point.lock_free),
@@ -431,32 +438,35 @@ pub fn mark(run: &Run, runs: &[Run]) -> &'static str {
 /// What the tiny tasks cost each runner: CPU time and context switches per task.
 fn close_up(runs: &[Run]) -> String {
     let tiny = task(TINY);
-    let mut table = Table::new(&[
-        "run",
-        "tasks",
-        "elapsed",
-        "vs ideal",
-        "CPU time",
-        "voluntary switches",
-        "involuntary switches",
-        "switches per 1,000 tasks",
-        "others' CPU share",
-    ]);
+    let mut table = Table::titled(
+        &[
+            "run",
+            "tasks",
+            "elapsed",
+            "vs ideal",
+            "CPU time",
+            "voluntary switches",
+            "involuntary switches",
+            "switches per 1,000 tasks",
+            "others' CPU share",
+        ],
+        1,
+    );
     for run in runs.iter().filter(|run| run.job.task == tiny) {
         let Some(elapsed) = run.elapsed_ms() else {
             continue;
         };
         let (voluntary, involuntary) = run.switches().unzip();
-        table.row(vec![
+        table.push_row(vec![
             row_label(run),
-            report::count(run.job.tasks as u64),
-            report::millis(elapsed),
+            table::thousands(run.job.tasks as u64),
+            table::time_ms(elapsed),
             fraction(runs, run).map_or_else(|| "-".to_string(), |f| format!("{f:.2}")),
-            report::duration(run.cpu()),
-            report::opt_count(voluntary),
-            report::opt_count(involuntary),
-            report::tenths(run.switches_per_thousand_tasks()),
-            report::percent(run.disturbance()),
+            table::or_na((run.cpu()).map(table::time)),
+            table::or_na((voluntary).map(table::thousands)),
+            table::or_na((involuntary).map(table::thousands)),
+            table::or_na((run.switches_per_thousand_tasks()).map(table::tenths)),
+            table::or_na((run.disturbance()).map(table::percent)),
         ]);
     }
     if table.is_empty() {
@@ -476,7 +486,7 @@ fn findings(runs: &[Run]) -> String {
     let sequential = Runner::Peer(Peer::Sequential).label();
     let bounded = Runner::Stage(stage("03")).label();
     let mutex = Runner::Stage(stage("02")).label();
-    let large = format!("{bounded}, queue {}", report::count(LARGE_QUEUE as u64));
+    let large = format!("{bounded}, queue {}", table::thousands(LARGE_QUEUE as u64));
     let never_full = format!("{bounded}, queue never full");
     let _ = writeln!(text);
     for label in [&sequential, &mutex, &bounded, &large, &never_full] {

@@ -1,6 +1,7 @@
 //! `io-at-scale`: tens of thousands of tasks that each wait 100 ms, as calls to a slow service
 //! would. Pools of 4, 64 and 512 workers against tokio, and stage 01 at 10,000 threads.
 
+use harness::table;
 use std::fmt::Write as _;
 
 use harness::cores;
@@ -8,8 +9,8 @@ use harness::cores;
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
-use crate::report::{self, Table};
 use crate::stages::stage;
+use harness::table::Table;
 
 /// Every task waits this long.
 pub const TASK: &str = "sleep:100ms";
@@ -89,44 +90,47 @@ fn rate(run: &Run) -> Option<f64> {
 
 /// The table, the findings and the chart.
 pub fn report(runs: Vec<Run>, target: usize) -> Report {
-    let target_text = report::count(target as u64);
-    let mut table = Table::new(&[
-        "run".to_string(),
-        "workers".to_string(),
-        "tasks".to_string(),
-        "peak threads".to_string(),
-        "peak RSS".to_string(),
-        "peak virtual memory".to_string(),
-        "CPU time".to_string(),
-        "elapsed".to_string(),
-        "tasks/s".to_string(),
-        format!("time for {target_text} tasks"),
-    ]);
+    let target_text = table::thousands(target as u64);
+    let mut table = Table::titled(
+        &[
+            "run".to_string(),
+            "workers".to_string(),
+            "tasks".to_string(),
+            "peak threads".to_string(),
+            "peak RSS".to_string(),
+            "peak virtual memory".to_string(),
+            "CPU time".to_string(),
+            "elapsed".to_string(),
+            "tasks/s".to_string(),
+            format!("time for {target_text} tasks"),
+        ],
+        1,
+    );
     for run in &runs {
         let (Some(elapsed), Some(per_second)) = (run.elapsed_ms(), rate(run)) else {
             continue;
         };
         let for_target = if run.job.tasks >= target {
-            report::millis(elapsed)
+            table::time_ms(elapsed)
         } else if !run.job.runner.is_pool() {
             // Stage 01's time does not scale with its rate: it would start every thread at once.
             "-".to_string()
         } else {
             format!(
                 "{} (projected)",
-                report::millis(target as f64 / per_second * 1e3)
+                table::time_ms(target as f64 / per_second * 1e3)
             )
         };
-        table.row(vec![
+        table.push_row(vec![
             run.job.runner.label(),
             run.job.workers.map_or("-".to_string(), |w| w.to_string()),
-            report::count(run.job.tasks as u64),
-            report::opt_count(run.peak_threads()),
-            report::memory(run.peak_rss_kib()),
-            report::memory(run.peak_vm_kib()),
-            report::duration(run.cpu()),
-            report::millis(elapsed),
-            report::rate(per_second),
+            table::thousands(run.job.tasks as u64),
+            table::or_na((run.peak_threads()).map(table::thousands)),
+            table::or_na((run.peak_rss_kib()).map(table::memory)),
+            table::or_na((run.peak_vm_kib()).map(table::memory)),
+            table::or_na((run.cpu()).map(table::time)),
+            table::time_ms(elapsed),
+            table::per_second(per_second),
             for_target,
         ]);
     }
@@ -148,8 +152,8 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
          {task_ms} ms / {smallest} = {} to run them all, so pools get {target_text} tasks or as \
          many as they finish in about {}, whichever is fewer, and the last column projects \
          the rest from the measured rate. tokio runs on {} worker threads.\n\n",
-        report::millis(target as f64 * task_ms / smallest as f64),
-        report::millis(waves as f64 * task_ms),
+        table::time_ms(target as f64 * task_ms / smallest as f64),
+        table::time_ms(waves as f64 * task_ms),
         cores()
     );
     if !table.is_empty() {
@@ -185,15 +189,15 @@ fn findings(runs: &[Run], target: usize) -> String {
             text,
             "\n- tokio finished {} tasks in {} with {} threads at the peak and {} resident; \
              the pool of {} workers ({}) needed {} threads and {} resident at {}.",
-            report::count(target as u64),
-            report::millis(tokio.elapsed_ms().unwrap_or(0.0)),
-            report::opt_count(tokio.peak_threads()),
-            report::memory(tokio.peak_rss_kib()),
+            table::thousands(target as u64),
+            table::time_ms(tokio.elapsed_ms().unwrap_or(0.0)),
+            table::or_na((tokio.peak_threads()).map(table::thousands)),
+            table::or_na((tokio.peak_rss_kib()).map(table::memory)),
             pool.job.workers.unwrap_or(0),
             pool.job.runner.label(),
-            report::opt_count(pool.peak_threads()),
-            report::memory(pool.peak_rss_kib()),
-            rate(pool).map_or_else(|| "-".to_string(), report::rate),
+            table::or_na((pool.peak_threads()).map(table::thousands)),
+            table::or_na((pool.peak_rss_kib()).map(table::memory)),
+            rate(pool).map_or_else(|| "-".to_string(), table::per_second),
         );
     }
     for run in runs.iter().filter(|run| !run.job.runner.is_pool()) {
@@ -201,9 +205,9 @@ fn findings(runs: &[Run], target: usize) -> String {
             let _ = writeln!(
                 text,
                 "- Stage 01 with {} tasks peaked at {} threads and {} of virtual memory.",
-                report::count(run.job.tasks as u64),
-                report::count(threads),
-                report::memory(run.peak_vm_kib()),
+                table::thousands(run.job.tasks as u64),
+                table::thousands(threads),
+                table::or_na((run.peak_vm_kib()).map(table::memory)),
             );
         }
     }
@@ -222,7 +226,7 @@ fn chart(runs: &[Run], target: usize) -> Option<Chart> {
         (runner, None) => format!(
             "{}, {} tasks",
             runner.key(),
-            report::count(run.job.tasks as u64)
+            table::thousands(run.job.tasks as u64)
         ),
     };
     let bars = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Bar> {
@@ -244,7 +248,7 @@ fn chart(runs: &[Run], target: usize) -> Option<Chart> {
             Panel::Bars(BarPanel {
                 title: format!(
                     "Time for {} tasks (projected if fewer ran)",
-                    report::count(target as u64)
+                    table::thousands(target as u64)
                 ),
                 axis: "seconds (log scale)".to_string(),
                 log: true,

@@ -2,6 +2,7 @@
 //! trip through the pool alone: boxing the closure, the queue, waking a worker, and, for stage
 //! 04, delivering a result.
 
+use harness::table;
 use std::fmt::Write as _;
 
 use harness::cores;
@@ -11,8 +12,8 @@ use super::policies;
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
-use crate::report::{self, Table};
 use crate::stages;
+use harness::table::Table;
 
 /// The empty task.
 const EMPTY: &str = "cpu:0ns";
@@ -136,11 +137,11 @@ fn name(runner: Runner) -> String {
 /// these short runs vary).
 fn versus(value: f64, base: f64, name: &str) -> String {
     if value > base * 1.1 {
-        format!("{} more than {name}", report::nanos(value - base))
+        format!("{} more than {name}", table::time_ns(value - base))
     } else if value * 1.1 < base {
-        format!("{} less than {name}", report::nanos(base - value))
+        format!("{} less than {name}", table::time_ns(base - value))
     } else {
-        format!("about the same as {name} ({})", report::nanos(base))
+        format!("about the same as {name} ({})", table::time_ns(base))
     }
 }
 
@@ -154,7 +155,7 @@ fn explanations(runs: &[Run]) -> String {
         };
         let cpu = policies::cpu_per_task_ns(runs, run)
             .filter(|&ns| ns > 0.0)
-            .map(|ns| format!(" and {} of CPU", report::nanos(ns)))
+            .map(|ns| format!(" and {} of CPU", table::time_ns(ns)))
             .unwrap_or_default();
         let base = baseline(run.job.runner);
         let against = runs
@@ -167,7 +168,7 @@ fn explanations(runs: &[Run]) -> String {
             text,
             "- {}: {} per empty task{cpu}{against}. Where it goes: {why}.",
             run.job.runner.label(),
-            report::nanos(per_task),
+            table::time_ns(per_task),
         );
     }
     text
@@ -175,31 +176,34 @@ fn explanations(runs: &[Run]) -> String {
 
 /// The table, a bullet per run that explains its cost, and the chart.
 pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
-    let mut table = Table::new(&[
-        "run",
-        "tasks",
-        "per task",
-        "tasks/s",
-        "CPU per task",
-        "submitter on a core",
-        "switches per 1,000 tasks",
-        "others' CPU share",
-    ]);
+    let mut table = Table::titled(
+        &[
+            "run",
+            "tasks",
+            "per task",
+            "tasks/s",
+            "CPU per task",
+            "submitter on a core",
+            "switches per 1,000 tasks",
+            "others' CPU share",
+        ],
+        1,
+    );
     for run in &runs {
         let Some(per_task) = ns_per_task(run) else {
             continue;
         };
         let dagger = granularity::mark(run, &runs);
-        let cpu_per_task = policies::cpu_per_task_ns(&runs, run).map(report::nanos);
-        table.row(vec![
+        let cpu_per_task = policies::cpu_per_task_ns(&runs, run).map(table::time_ns);
+        table.push_row(vec![
             run.job.runner.label(),
-            report::count(run.job.tasks as u64),
-            format!("{}{dagger}", report::nanos(per_task)),
-            report::rate(1e9 / per_task),
-            cpu_per_task.unwrap_or_else(|| report::NOT_AVAILABLE.to_string()),
-            report::percent(policies::submitter_busy(&runs, run)),
-            report::tenths(run.switches_per_thousand_tasks()),
-            report::percent(run.disturbance()),
+            table::thousands(run.job.tasks as u64),
+            format!("{}{dagger}", table::time_ns(per_task)),
+            table::per_second(1e9 / per_task),
+            cpu_per_task.unwrap_or_else(|| table::NOT_AVAILABLE.to_string()),
+            table::or_na((policies::submitter_busy(&runs, run)).map(table::percent)),
+            table::or_na((run.switches_per_thousand_tasks()).map(table::tenths)),
+            table::or_na((run.disturbance()).map(table::percent)),
         ]);
     }
     let mut body = format!(

@@ -4,6 +4,7 @@
 //! each policy, to see whether any of them gives the bound up. (Stages 04 and 05 have no
 //! `--policy`: their submitter always waits for a slot.)
 
+use harness::table;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -13,8 +14,8 @@ use super::granularity::{self, QUEUE, TINY};
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, LinePanel, Panel, Series};
 use crate::peer::Peer;
-use crate::report::{self, Table};
 use crate::stages::STAGES;
+use harness::table::Table;
 /// Every policy, in the order the tables list them.
 pub const POLICIES: [Policy; 4] = [
     Policy::Block,
@@ -187,9 +188,9 @@ fn rejected_share(run: &Run) -> Option<String> {
     let rejected = rejected(run).filter(|&count| count > 0)?;
     let share = rejected as f64 * 100.0 / run.job.tasks as f64;
     Some(if share >= 0.1 {
-        format!("{}% rejected", report::significant(share))
+        format!("{}% rejected", table::significant(share))
     } else {
-        format!("{} rejected", report::count(rejected))
+        format!("{} rejected", table::thousands(rejected))
     })
 }
 
@@ -238,7 +239,9 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
     );
     body.push_str(&matrix(&runs, true, |run| cell(&runs, run)));
     body.push_str(&granularity::disturbed_note(&runs));
-    let memory_table = matrix(&runs, false, |run| report::memory(run.peak_rss_kib()));
+    let memory_table = matrix(&runs, false, |run| {
+        table::or_na((run.peak_rss_kib()).map(table::memory))
+    });
     if !memory_table.is_empty() {
         let _ = write!(body, "\nPeak resident memory:\n\n{memory_table}");
     }
@@ -277,7 +280,7 @@ fn matrix(runs: &[Run], rates: bool, value: impl Fn(&Run) -> String) -> String {
         Duration::ZERO if rates => format!("`{spec}` (tasks/s)"),
         _ => format!("`{spec}`"),
     }));
-    let mut table = Table::new(&header);
+    let mut table = Table::titled(&header, 1);
     for label in labels(runs) {
         let mine: Vec<&Run> = runs
             .iter()
@@ -292,7 +295,7 @@ fn matrix(runs: &[Run], rates: bool, value: impl Fn(&Run) -> String) -> String {
                 .find(|run| run.job.task == *spec && run.ok().is_some())
                 .map_or_else(|| "-".to_string(), |run| value(run))
         }));
-        table.row(row);
+        table.push_row(row);
     }
     if table.is_empty() {
         String::new()
@@ -305,7 +308,7 @@ fn matrix(runs: &[Run], rates: bool, value: impl Fn(&Run) -> String) -> String {
 /// and a dagger for a disturbed run.
 fn cell(runs: &[Run], run: &Run) -> String {
     let value = if run.job.task.duration.is_zero() {
-        tasks_per_second(run).map(report::rate)
+        tasks_per_second(run).map(table::per_second)
     } else {
         fraction(runs, run).map(|share| format!("{share:.2}"))
     };
@@ -320,41 +323,44 @@ fn cell(runs: &[Run], run: &Run) -> String {
 /// Where the time goes at the tiny size: CPU time per task and context switches.
 fn close_up(runs: &[Run]) -> String {
     let tiny = task(TINY);
-    let mut table = Table::new(&[
-        "run",
-        "ran",
-        "rejected",
-        "ran in caller",
-        "elapsed",
-        "vs ideal",
-        "CPU time",
-        "CPU per task",
-        "submitter on a core",
-        "voluntary switches",
-        "involuntary switches",
-        "switches per 1,000 tasks",
-        "others' CPU share",
-    ]);
+    let mut table = Table::titled(
+        &[
+            "run",
+            "ran",
+            "rejected",
+            "ran in caller",
+            "elapsed",
+            "vs ideal",
+            "CPU time",
+            "CPU per task",
+            "submitter on a core",
+            "voluntary switches",
+            "involuntary switches",
+            "switches per 1,000 tasks",
+            "others' CPU share",
+        ],
+        1,
+    );
     for run in runs.iter().filter(|run| run.job.task == tiny) {
         let Some(elapsed) = run.elapsed_ms() else {
             continue;
         };
         let (voluntary, involuntary) = run.switches().unzip();
-        table.row(vec![
+        table.push_row(vec![
             row_label(&run.job),
-            report::opt_count(ran(run)),
-            report::opt_count(rejected(run)),
-            report::opt_count(ran_in_caller(run)),
-            report::millis(elapsed),
+            table::or_na((ran(run)).map(table::thousands)),
+            table::or_na((rejected(run)).map(table::thousands)),
+            table::or_na((ran_in_caller(run)).map(table::thousands)),
+            table::time_ms(elapsed),
             fraction(runs, run).map_or_else(|| "-".to_string(), |f| format!("{f:.2}")),
-            report::duration(run.cpu()),
+            table::or_na((run.cpu()).map(table::time)),
             cpu_per_task_ns(runs, run)
-                .map_or_else(|| report::NOT_AVAILABLE.to_string(), report::nanos),
-            report::percent(submitter_busy(runs, run)),
-            report::opt_count(voluntary),
-            report::opt_count(involuntary),
-            report::tenths(run.switches_per_thousand_tasks()),
-            report::percent(run.disturbance()),
+                .map_or_else(|| table::NOT_AVAILABLE.to_string(), table::time_ns),
+            table::or_na((submitter_busy(runs, run)).map(table::percent)),
+            table::or_na((voluntary).map(table::thousands)),
+            table::or_na((involuntary).map(table::thousands)),
+            table::or_na((run.switches_per_thousand_tasks()).map(table::tenths)),
+            table::or_na((run.disturbance()).map(table::percent)),
         ]);
     }
     if table.is_empty() {
@@ -415,32 +421,35 @@ fn memory_check(memory: &[Run]) -> String {
         return String::new();
     };
     let (few, many) = (first.few.job.tasks as u64, first.many.job.tasks as u64);
-    let mut table = Table::new(&[
-        "run".to_string(),
-        format!("{} tasks", report::count(few)),
-        format!("{} tasks", report::count(many)),
-        "ratio".to_string(),
-        "bytes per extra task".to_string(),
-        format!("rejected of {}", report::count(many)),
-    ]);
+    let mut table = Table::titled(
+        &[
+            "run".to_string(),
+            format!("{} tasks", table::thousands(few)),
+            format!("{} tasks", table::thousands(many)),
+            "ratio".to_string(),
+            "bytes per extra task".to_string(),
+            format!("rejected of {}", table::thousands(many)),
+        ],
+        1,
+    );
     for row in &rows {
         let ratio = row.ratio();
-        table.row(vec![
+        table.push_row(vec![
             row.label.clone(),
-            report::memory(row.few.peak_rss_kib()),
-            report::memory(row.many.peak_rss_kib()),
+            table::or_na((row.few.peak_rss_kib()).map(table::memory)),
+            table::or_na((row.many.peak_rss_kib()).map(table::memory)),
             ratio.map_or_else(|| "-".to_string(), |r| format!("{r:.2}x")),
             row.bytes_per_task()
                 .map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}")),
-            report::opt_count(rejected(row.many)),
+            table::or_na((rejected(row.many)).map(table::thousands)),
         ]);
     }
     format!(
         "\nMemory check: peak resident memory with {} and {} tasks of `{TINY}` under each \
          policy; the tasks arrive much faster than the workers finish them, so the queue is \
          full nearly all the time.\n\n{}",
-        report::count(few),
-        report::count(many),
+        table::thousands(few),
+        table::thousands(many),
         table.markdown()
     )
 }
@@ -525,7 +534,7 @@ fn blocking_cost(runs: &[Run]) -> String {
                 "{} of CPU per task, the submitter on a core {:.0}% of the run while {own_tasks}, \
                  the workers on {:.2} cores between them, {:.1} voluntary and {:.1} involuntary \
                  switches per 1,000 tasks",
-                report::nanos(cpu_per_task_ns(runs, run)?),
+                table::time_ns(cpu_per_task_ns(runs, run)?),
                 submitter_busy(runs, run)? * 100.0,
                 workers_cores(run)?,
                 per_thousand(voluntary),
@@ -538,7 +547,7 @@ fn blocking_cost(runs: &[Run]) -> String {
         let loop_text = loop_cpu.map_or_else(String::new, |ns| {
             format!(
                 " The sequential loop: {} of CPU per task.",
-                report::nanos(ns)
+                table::time_ns(ns)
             )
         });
         let _ = writeln!(
@@ -567,8 +576,8 @@ fn rejections(runs: &[Run]) -> String {
                 let run = find(runs, &label, spec)?;
                 Some(format!(
                     "{} of {} at `{spec}`",
-                    report::count(rejected(run)?),
-                    report::count(run.job.tasks as u64)
+                    table::thousands(rejected(run)?),
+                    table::thousands(run.job.tasks as u64)
                 ))
             })
             .collect();
@@ -603,7 +612,7 @@ fn memory_growth(memory: &[Run]) -> String {
                         " ({} bytes per extra task, with {} tasks rejected)",
                         row.bytes_per_task()
                             .map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}")),
-                        report::count(rejected)
+                        table::thousands(rejected)
                     );
                 }
                 Some(part)
@@ -618,8 +627,8 @@ fn memory_growth(memory: &[Run]) -> String {
              tasks under every policy, so any growth comes from what the demo keeps beside \
              it.",
             runner.label(),
-            report::count(first.many.job.tasks as u64),
-            report::count(first.few.job.tasks as u64),
+            table::thousands(first.many.job.tasks as u64),
+            table::thousands(first.few.job.tasks as u64),
             parts.join(", "),
         );
     }
@@ -669,8 +678,8 @@ fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
         panels.push(Panel::Bars(BarPanel {
             title: format!(
                 "Peak RSS, {} tasks over {}",
-                report::count(row.many.job.tasks as u64),
-                report::count(row.few.job.tasks as u64)
+                table::thousands(row.many.job.tasks as u64),
+                table::thousands(row.few.job.tasks as u64)
             ),
             axis: "ratio (log scale)".to_string(),
             log: true,

@@ -1,13 +1,14 @@
 //! `same-job`: one workload of sleeping tasks through every stage and peer, to compare what each
 //! costs in threads, memory and context switches for the same result.
 
+use harness::table;
 use std::fmt::Write as _;
 
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
-use crate::report::{self, Table};
 use crate::stages::STAGES;
+use harness::table::Table;
 
 /// Workers and queue capacity of every pool in this scenario.
 pub const WORKERS: usize = 4;
@@ -39,46 +40,49 @@ pub fn plan(options: Options) -> Vec<Job> {
 
 /// The table, the findings and the chart.
 pub fn report(runs: Vec<Run>) -> Report {
-    let mut table = Table::new(&[
-        "run",
-        "workers",
-        "queue",
-        "peak threads",
-        "peak RSS",
-        "peak virtual memory",
-        "context switches (voluntary + involuntary)",
-        "CPU time",
-        "elapsed",
-        "ideal",
-        "elapsed / ideal",
-        "completed",
-    ]);
+    let mut table = Table::titled(
+        &[
+            "run",
+            "workers",
+            "queue",
+            "peak threads",
+            "peak RSS",
+            "peak virtual memory",
+            "context switches (voluntary + involuntary)",
+            "CPU time",
+            "elapsed",
+            "ideal",
+            "elapsed / ideal",
+            "completed",
+        ],
+        1,
+    );
     for run in &runs {
         let Some(summary) = run.ok().and_then(|m| m.summary.as_ref()) else {
             continue;
         };
         let switches = run.switches().map_or_else(
-            || report::NOT_AVAILABLE.to_string(),
+            || table::NOT_AVAILABLE.to_string(),
             |(voluntary, involuntary)| {
                 format!(
                     "{} + {}",
-                    report::count(voluntary),
-                    report::count(involuntary)
+                    table::thousands(voluntary),
+                    table::thousands(involuntary)
                 )
             },
         );
         let dash = |value: Option<usize>| value.map_or("-".to_string(), |v| v.to_string());
-        table.row(vec![
+        table.push_row(vec![
             run.job.runner.label(),
             dash(run.job.workers),
             dash(run.job.queue),
-            report::opt_count(run.peak_threads()),
-            report::memory(run.peak_rss_kib()),
-            report::memory(run.peak_vm_kib()),
+            table::or_na((run.peak_threads()).map(table::thousands)),
+            table::or_na((run.peak_rss_kib()).map(table::memory)),
+            table::or_na((run.peak_vm_kib()).map(table::memory)),
             switches,
-            report::duration(run.cpu()),
-            report::millis(summary.elapsed_ms),
-            report::millis(summary.ideal_ms),
+            table::or_na((run.cpu()).map(table::time)),
+            table::time_ms(summary.elapsed_ms),
+            table::time_ms(summary.ideal_ms),
             ratio(summary.elapsed_ms, summary.ideal_ms),
             completed(summary),
         ]);
@@ -88,7 +92,7 @@ pub fn report(runs: Vec<Run>) -> Report {
         let _ = writeln!(
             body,
             "Every run: {} tasks of `{}`; pools with {WORKERS} workers, bounded queues of {QUEUE}.\n",
-            report::count(first.job.tasks as u64),
+            table::thousands(first.job.tasks as u64),
             first.job.task
         );
     }
@@ -109,12 +113,12 @@ pub fn report(runs: Vec<Run>) -> Report {
 fn completed(summary: &harness::Summary) -> String {
     let text = format!(
         "{} of {}",
-        report::count(summary.completed as u64),
-        report::count(summary.tasks as u64)
+        table::thousands(summary.completed as u64),
+        table::thousands(summary.tasks as u64)
     );
     match summary.panicked {
         0 => text,
-        panicked => format!("{text} ({} panicked)", report::count(panicked as u64)),
+        panicked => format!("{text} ({} panicked)", table::thousands(panicked as u64)),
     }
 }
 
@@ -144,9 +148,9 @@ fn findings(runs: &[Run]) -> String {
             text,
             "\n- Stage 01 had at most {} threads at once (its main thread included) for {} \
              tasks; no pool had more than {}.",
-            report::count(threads),
-            report::count(tasks),
-            report::count(pool_threads),
+            table::thousands(threads),
+            table::thousands(tasks),
+            table::thousands(pool_threads),
         );
         if let Some(elapsed) = run.elapsed_ms() {
             let task_ms = run.job.task.duration.as_secs_f64() * 1e3;
@@ -154,9 +158,9 @@ fn findings(runs: &[Run]) -> String {
             let _ = writeln!(
                 text,
                 "- Stage 01 took {} for tasks of {}: about {} µs per thread started.",
-                report::millis(elapsed),
-                report::millis(task_ms),
-                report::significant(per_thread_us),
+                table::time_ms(elapsed),
+                table::time_ms(task_ms),
+                table::significant(per_thread_us),
             );
         }
         if let Some(vm) = run.peak_vm_kib() {
@@ -164,8 +168,8 @@ fn findings(runs: &[Run]) -> String {
             let _ = writeln!(
                 text,
                 "- Stage 01 reserved {} of virtual memory; no pool reserved more than {}.",
-                report::memory(Some(vm)),
-                report::memory(largest_pool_vm),
+                table::memory(vm),
+                table::or_na((largest_pool_vm).map(table::memory)),
             );
         }
         // Thread pools only: tokio's run is so short that its rate says little.
@@ -183,9 +187,9 @@ fn findings(runs: &[Run]) -> String {
                 text,
                 "- Stage 01 made {} context switches, {} per second of its run; the busiest \
                  thread pool made {} per second.",
-                report::count(total),
-                report::count(rate.round() as u64),
-                report::count(busiest.round() as u64),
+                table::thousands(total),
+                table::thousands(rate.round() as u64),
+                table::thousands(busiest.round() as u64),
             );
         }
     }
@@ -247,7 +251,7 @@ fn chart(runs: &[Run]) -> Option<Chart> {
     Some(Chart {
         title: format!(
             "same-job: {} tasks of {}, pools of {WORKERS} workers",
-            report::count(first.job.tasks as u64),
+            table::thousands(first.job.tasks as u64),
             first.job.task
         ),
         panels,

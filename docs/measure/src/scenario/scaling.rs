@@ -1,12 +1,13 @@
 //! `scaling`: the same stages with more and more tasks. Tasks arrive faster than they finish, so
 //! whatever a stage keeps per waiting task (a thread, a queue entry) shows up in its peak memory.
 
+use harness::table;
 use std::fmt::Write as _;
 
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, runners, task};
 use crate::chart::{Chart, LinePanel, Panel, Series};
-use crate::report::{self, Table};
 use crate::stages::{STAGES, stage};
+use harness::table::Table;
 
 /// Queue capacity of the bounded stages.
 pub const QUEUE: usize = 16;
@@ -87,9 +88,9 @@ pub fn report(runs: Vec<Run>) -> Report {
         header.extend(
             counts
                 .iter()
-                .map(|&n| format!("{} tasks", report::count(n as u64))),
+                .map(|&n| format!("{} tasks", table::thousands(n as u64))),
         );
-        let mut table = Table::new(&header);
+        let mut table = Table::titled(&header, 1);
         for runner in runners(&runs) {
             let mine: Vec<&Run> = runs.iter().filter(|run| run.job.runner == runner).collect();
             if mine.iter().all(|run| run.ok().is_none()) {
@@ -103,12 +104,12 @@ pub fn report(runs: Vec<Run>) -> Report {
                     .map_or_else(|| "-".to_string(), |run| value(run));
                 row.push(cell);
             }
-            table.row(row);
+            table.push_row(row);
         }
         table
     };
-    let rss = pivot(&|run| report::memory(run.peak_rss_kib()));
-    let threads = pivot(&|run| report::opt_count(run.peak_threads()));
+    let rss = pivot(&|run| table::or_na((run.peak_rss_kib()).map(table::memory)));
+    let threads = pivot(&|run| table::or_na((run.peak_threads()).map(table::thousands)));
     let mut body = match runs.iter().find(|run| run.job.runner.is_pool()) {
         Some(pool) => format!(
             "Pools: {} workers, bounded queues of {QUEUE}, tasks of `{}`. ",
@@ -156,7 +157,7 @@ fn bytes(value: f64) -> String {
     if value.abs() < 1.0 {
         "under 1 byte".to_string()
     } else {
-        format!("{} bytes", report::significant(value))
+        format!("{} bytes", table::significant(value))
     }
 }
 
@@ -174,10 +175,10 @@ fn findings(runs: &[Run]) -> String {
             text,
             "\n- Stage 02's unbounded queue grew from {} at {} tasks to {} at {} tasks: \
              about {} per waiting task.",
-            report::memory(small.peak_rss_kib()),
-            report::count(small.job.tasks as u64),
-            report::memory(large.peak_rss_kib()),
-            report::count(large.job.tasks as u64),
+            table::or_na((small.peak_rss_kib()).map(table::memory)),
+            table::thousands(small.job.tasks as u64),
+            table::or_na((large.peak_rss_kib()).map(table::memory)),
+            table::thousands(large.job.tasks as u64),
             bytes(bytes_per_task(small, large)),
         );
     }
@@ -187,10 +188,10 @@ fn findings(runs: &[Run]) -> String {
                 text,
                 "- Stage {number} went from {} at {} tasks to {} at {} tasks ({:.2}x, {} per \
                  task).",
-                report::memory(small.peak_rss_kib()),
-                report::count(small.job.tasks as u64),
-                report::memory(large.peak_rss_kib()),
-                report::count(large.job.tasks as u64),
+                table::or_na((small.peak_rss_kib()).map(table::memory)),
+                table::thousands(small.job.tasks as u64),
+                table::or_na((large.peak_rss_kib()).map(table::memory)),
+                table::thousands(large.job.tasks as u64),
                 large.peak_rss_kib().unwrap_or(0) as f64
                     / small.peak_rss_kib().unwrap_or(1).max(1) as f64,
                 bytes(bytes_per_task(small, large)),
@@ -212,19 +213,19 @@ fn findings(runs: &[Run]) -> String {
                 "- Each extra thread of stage 01 reserved {} MiB of virtual memory and {} KiB \
                  resident. At that rate 50,000 threads would reserve {} ({} GB); projected, \
                  not measured.",
-                report::significant(vm_per_thread / 1024.0),
-                report::significant(rss_per_thread),
-                report::memory(Some(projected as u64)),
-                report::significant(projected * 1024.0 / 1e9),
+                table::significant(vm_per_thread / 1024.0),
+                table::significant(rss_per_thread),
+                table::memory(projected as u64),
+                table::significant(projected * 1024.0 / 1e9),
             );
         }
         let _ = writeln!(
             text,
             "- Stage 01 with {} tasks: {} threads at the peak, {} resident, {} of virtual memory.",
-            report::count(large.job.tasks as u64),
-            report::opt_count(large.peak_threads()),
-            report::memory(large.peak_rss_kib()),
-            report::memory(large.peak_vm_kib()),
+            table::thousands(large.job.tasks as u64),
+            table::or_na((large.peak_threads()).map(table::thousands)),
+            table::or_na((large.peak_rss_kib()).map(table::memory)),
+            table::or_na((large.peak_vm_kib()).map(table::memory)),
         );
     }
     text

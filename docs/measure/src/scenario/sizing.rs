@@ -2,6 +2,7 @@
 //! one pool or two) and over task sizes (batches of small items), measured from outside like every
 //! other run, with its tables quoted and its sweeps drawn as curves.
 
+use harness::table;
 use std::fmt::Write as _;
 use std::process::Command;
 use std::time::Duration;
@@ -11,8 +12,8 @@ use harness::summary;
 use super::{DISTURBED, Options, Report, Scenario, Size};
 use crate::chart::{Chart, LinePanel, Panel, Series};
 use crate::probe::{self, Measurement};
-use crate::report::{self, Table};
 use crate::stages::{Readiness, stage};
+use harness::table::Table;
 
 /// The experiments, in order, with the arguments for each size.
 fn experiments(size: Size) -> [(&'static str, &'static [&'static str]); 4] {
@@ -171,14 +172,17 @@ fn measure_undisturbed(
 
 fn body(experiments: &[Experiment], tries: usize) -> String {
     let mut text = String::new();
-    let mut runs = Table::new(&[
-        "run",
-        "peak threads",
-        "peak RSS",
-        "CPU time",
-        "wall time",
-        "others' CPU share",
-    ]);
+    let mut runs = Table::titled(
+        &[
+            "run",
+            "peak threads",
+            "peak RSS",
+            "CPU time",
+            "wall time",
+            "others' CPU share",
+        ],
+        1,
+    );
     for experiment in experiments {
         let Some(measurement) = experiment.ok() else {
             let reason = match &experiment.result {
@@ -189,13 +193,13 @@ fn body(experiments: &[Experiment], tries: usize) -> String {
             continue;
         };
         let peaks = measurement.peaks;
-        runs.row(vec![
+        runs.push_row(vec![
             format!("`{}`", experiment.command),
-            report::opt_count(peaks.map(|p| p.threads)),
-            report::memory(peaks.map(|p| p.rss_hwm_kib.max(p.rss_kib))),
-            report::duration(measurement.usage.map(|u| u.cpu)),
-            report::duration(Some(measurement.wall)),
-            report::percent(measurement.disturbance()),
+            table::or_na((peaks.map(|p| p.threads)).map(table::thousands)),
+            table::or_na((peaks.map(|p| p.rss_hwm_kib.max(p.rss_kib))).map(table::memory)),
+            table::or_na((measurement.usage.map(|u| u.cpu)).map(table::time)),
+            table::time(measurement.wall),
+            table::or_na((measurement.disturbance()).map(table::percent)),
         ]);
         if let Some(table) = experiment.table_text() {
             let _ = write!(

@@ -8,6 +8,7 @@
 //! `docs/README.md`, each with a generated block of its own (see [`Section`]): Same job shows
 //! stages 01, 02, 03 and 05, and Policies shows stage 03 under `block` beside `caller-runs`.
 
+use harness::table;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,6 @@ use harness::record::QUEUE_DEPTH;
 
 use super::{Job, Options, Run, Runner, Size, problems, task};
 use crate::probe;
-use crate::report;
 use crate::stages::{Readiness, stage};
 use crate::timeline::{Frame, Span, SpanKind, Trace};
 
@@ -271,7 +271,7 @@ impl Timelines {
                 "Every timeline: {} tasks of `{}`; pools with {WORKERS} workers, bounded queues \
                  of {QUEUE}. Each run is the stage's demo with `--trace FILE`; `measure` draws \
                  the trace. All the timelines share one time axis, so their lengths compare.\n",
-                report::count(job.tasks as u64),
+                table::thousands(job.tasks as u64),
                 job.task,
             );
         }
@@ -322,8 +322,8 @@ fn describe(job: &Job, trace: &Trace) -> String {
         .count();
     let mut text = format!(
         "{label}: {} tasks on {} threads, at most {} running at once",
-        report::count(tasks as u64),
-        report::count(threads as u64),
+        table::thousands(tasks as u64),
+        table::thousands(threads as u64),
         trace.running().max(),
     );
     for submitter in trace.threads.iter().filter(|thread| thread.submitter) {
@@ -340,7 +340,7 @@ fn describe(job: &Job, trace: &Trace) -> String {
         match waits.first() {
             Some(first) => did.push(format!(
                 "spent {} in {} of `{}`",
-                report::millis(waits.iter().map(|span| span.duration()).sum()),
+                table::time_ms(waits.iter().map(|span| span.duration()).sum()),
                 counted(waits.len(), "span", "spans"),
                 first.name
             )),
@@ -395,7 +395,7 @@ fn describe(job: &Job, trace: &Trace) -> String {
 fn counted(count: usize, one: &str, many: &str) -> String {
     match count {
         1 => format!("1 {one}"),
-        _ => format!("{} {many}", report::count(count as u64)),
+        _ => format!("{} {many}", table::thousands(count as u64)),
     }
 }
 
