@@ -244,8 +244,12 @@ fn submit_fails_instead_of_hanging_when_every_worker_panicked() {
     let doomed: Vec<_> = (0..WORKERS)
         .map(|_| pool.submit(gated_panic(gate.clone())).unwrap())
         .collect();
-    for handle in doomed {
+    // Both gates open before either join: the two tasks share one gate, and either may take the
+    // first token.
+    for _ in 0..WORKERS {
         gate_tx.send(()).unwrap();
+    }
+    for handle in doomed {
         assert_eq!(join_or_fail(handle), Err(TaskLost));
     }
     // A worker lets go of the queue a moment after its task's handle reports, as its thread
