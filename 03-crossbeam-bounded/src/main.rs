@@ -29,7 +29,7 @@ struct Args {
     policy: Policy,
 }
 
-// New: this item.
+// New: a bounded queue can be full, and the demo counts what that did.
 /// What the full queue did to the submitter: the waits that make backpressure visible, and
 /// the tasks that did not go through the queue.
 #[derive(Debug, Default)]
@@ -72,7 +72,7 @@ fn main() -> ExitCode {
     workload.finish(last, all_submitted)
 }
 
-// New: this item.
+// New: the full-queue policies, applied one task at a time.
 /// Submits task `id` the way `policy` says, recording in `report` what a full queue did. It
 /// tries without waiting first: only a task that finds the queue full meets the policy, so
 /// `report` counts exactly the submits that waited. Fails only if no worker is left.

@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     workload.finish(last, collected.values.len() == args.run.tasks)
 }
 
-// New: this item.
+// New: `submit` returns a handle per task, and can refuse once no worker is left.
 /// Submits tasks `0..tasks`, made by `make_task(task, panics)` where `panics` is true for the
 /// `--panic-task`, and keeps one handle per task, by id. Once no worker is left to take a task
 /// (`--workers 1 --panic-task 0` gets there), says so and stops: the handles so far still count.
@@ -97,7 +97,7 @@ where
     handles
 }
 
-// New: this item.
+// New: the values come back, in submission order...
 /// One handle per task, joined in submission order. A slow early task delays the report
 /// of every later one, but each value lines up with its input.
 fn collect_in_order(
@@ -115,7 +115,7 @@ fn collect_in_order(
     Collected::in_order(handles.into_iter().map(TaskHandle::join))
 }
 
-// New: this item.
+// New: ...or in the order they finish.
 /// Every task sends its value into one shared channel, and a reader takes them in the
 /// order they arrive. The handles only tell which tasks never sent anything.
 fn collect_as_completed(

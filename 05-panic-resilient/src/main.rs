@@ -11,17 +11,11 @@ use clap::Parser;
 use harness::{BoundedPoolArgs, CollectArgs, Collected, TaskArgs, Workload};
 use stage05_panic_resilient::{ResilientPool, TaskHandle, TaskPanicked, panic_message};
 
-const EACH_HELP: &str = "Also print a line as each task ends: the thread it ran on, or, on stderr, \
-                         what it panicked with. Off by default: the panicked: line accounts for \
-                         the panics";
-
 /// Runs tasks that return i * i on a pool that survives panicking tasks.
 #[derive(Debug, Parser)]
 #[command(version)]
 // This stage's own default for a shared flag: task 0 panics, and the ten others return 1 to 100.
 #[command(mut_arg("tasks", |arg| arg.default_value("11")))]
-// A panicked task ends too, so here `--each` also gives it its line.
-#[command(mut_arg("each", |arg| arg.help(EACH_HELP)))]
 struct Args {
     #[command(flatten)]
     run: TaskArgs,
@@ -38,7 +32,7 @@ struct Args {
 }
 
 impl Args {
-    // New: this item.
+    // New: which tasks panic on purpose.
     /// Whether task `id` panics: 0, N, 2N, ... for `--panic-every N`, else task 0 alone.
     fn panics(&self, id: usize) -> bool {
         match self.panic_every {
@@ -48,7 +42,7 @@ impl Args {
     }
 }
 
-// New: this item.
+// New: the panics are caught, so the demo must say so.
 /// One line that accounts for every panic: how many, and the first few messages.
 fn panic_report(panics: &[(usize, TaskPanicked)], tasks: usize) -> String {
     const SHOWN: usize = 3;
@@ -70,7 +64,8 @@ fn main() -> ExitCode {
     args.pool.check_threads::<Args>();
     install_panic_hook(args.run.each);
     let workload = Workload::new(&args.run).leak();
-    let pool = harness::or_exit_if_refused(|| ResilientPool::new(args.pool.workers, args.pool.queue));
+    let pool =
+        harness::or_exit_if_refused(|| ResilientPool::new(args.pool.workers, args.pool.queue));
 
     let start = Instant::now();
     let collected = if args.collect.as_completed {
@@ -95,19 +90,15 @@ fn main() -> ExitCode {
     workload.finish(last, workload.all_ran())
 }
 
-// New: this item.
-/// Replaces the default panic report for tasks with one short line, printed only if `each` task
-/// gets a line (`--each`).
-///
-/// The default hook reports every panic, caught or not, with its location: planned panics would
-/// bury the output. Only the program sets the one hook a process has (never the library).
+// New: the default hook would print every planned panic with its location.
+/// Replaces the default panic report for tasks with one short line on stderr, with `--each`
+/// (a panicked task ends too). Only the program sets the one hook a process has, never the pool.
 fn install_panic_hook(each: bool) {
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         let thread = thread::current();
         match thread.name().filter(|name| name.starts_with("worker-")) {
-            // A line per panic is a line per task: on request only. Without it, the `panicked:`
-            // line after the run accounts for these panics.
+            // Without `--each`, the `panicked:` line after the run accounts for these panics.
             Some(_) if !each => {}
             Some(name) => {
                 let line = format!("{name}: task panicked: {}\n", panic_message(info.payload()));
