@@ -1,35 +1,26 @@
-//! Stage 06: how many workers should a pool have?
+//! Stage 06: how many workers should a pool have, and how much work should each task carry?
 //!
-//! The pool itself is stage 05's [`ResilientPool`](stage05_panic_resilient::ResilientPool), used
-//! here as a library: this stage is about choosing its size from numbers instead of folklore.
-//! This crate holds the arithmetic that turns measurements into a size, so that it can be tested
-//! without a clock:
-//!
-//! - [`littles_law_workers`]: how many workers IO-bound tasks need to reach a throughput.
-//! - [`knee`]: the smallest pool that is nearly as fast as the fastest one measured.
-//! - [`smallest_passing`]: the smallest pool size that passes a test, in few probes.
-//! - [`pool_sizes`]: which sizes a sweep over CPU-bound pools should try.
-//! - [`Latencies`]: mean and percentiles of task latencies.
-//! - [`Table`]: the aligned tables the demo prints.
+//! The pool is stage 05's [`ResilientPool`](stage05_panic_resilient::ResilientPool), used as a
+//! library. This crate holds the arithmetic that turns measurements into a size, tested without a
+//! clock: [`littles_law_workers`] for tasks that wait, the [`knee`] of a sweep over sizes,
+//! [`smallest_passing`] to find a size in few probes, the sizes a sweep tries ([`pool_sizes`],
+//! [`BATCH_SIZES`] with [`task_ranges`]), and the [`Latencies`] of tasks.
 //!
 //! ```
 //! use std::time::Duration;
-//! use stage06_sizing::{knee, littles_law_workers, Sample};
+//! use stage06_sizing::{KNEE_TOLERANCE, Sample, knee, littles_law_workers};
 //!
 //! // 400 requests per second that each wait 20 ms on a database keep 8 workers busy.
 //! assert_eq!(littles_law_workers(400.0, Duration::from_millis(20)), 8);
 //!
-//! // Two workers are within 10% of the best throughput, so a third one is not worth a thread.
-//! let sweep = [
-//!     Sample { workers: 1, tasks_per_s: 980.0 },
-//!     Sample { workers: 2, tasks_per_s: 1900.0 },
-//!     Sample { workers: 3, tasks_per_s: 1950.0 },
-//! ];
-//! assert_eq!(knee(&sweep, 0.10).map(|sample| sample.workers), Some(2));
+//! // Two workers are within 10% of the best throughput: a third is not worth a thread.
+//! let sweep = [(1, 980.0), (2, 1900.0), (3, 1950.0)];
+//! let sweep = sweep.map(|(size, throughput)| Sample { size, throughput });
+//! assert_eq!(knee(&sweep, KNEE_TOLERANCE).map(|s| s.size), Some(2));
 //! ```
 
-use std::fmt;
 use std::iter;
+use std::ops::Range;
 use std::time::Duration;
 
 /// How far below the best throughput a pool may be and still count as "as fast" in [`knee`].
@@ -39,23 +30,30 @@ use std::time::Duration;
 /// pool that is visibly slower good enough.
 pub const KNEE_TOLERANCE: f64 = 0.10;
 
-/// The throughput measured for one pool size.
+/// The same for the items per task: five percent. Tighter than for pools, because a larger
+/// batch costs no thread and no memory, only latency.
+pub const BATCH_KNEE_TOLERANCE: f64 = 0.05;
+
+/// Items per task that the `batch` experiment tries: from one (a hand-over per item) to 4,096.
+pub const BATCH_SIZES: [usize; 7] = [1, 4, 16, 64, 256, 1024, 4096];
+
+/// The throughput measured at one size.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
-    /// Worker threads in the pool.
-    pub workers: usize,
-    /// Tasks completed per second of wall time.
-    pub tasks_per_s: f64,
+    /// Worker threads in the pool, or for the `batch` experiment items per task.
+    pub size: usize,
+    /// Tasks (or items) completed per second of wall time.
+    pub throughput: f64,
 }
 
 /// The number of workers that Little's law says `tasks_per_s` tasks of `latency` each keep busy,
-/// rounded up.
+/// rounded up, and never below 1.
 ///
 /// Little's law: the average number of tasks in a system equals their arrival rate times the
 /// time each one spends there (L = λ × W). A worker that waits on IO is occupied for the whole
 /// latency, so a pool that must finish `tasks_per_s` tasks per second needs at least this many
 /// workers. It is a lower bound at full utilisation: any latency above `latency` (scheduling,
-/// timer slack, a slow disk) needs more, and the result is never below 1.
+/// timer slack, a slow disk) needs more.
 ///
 /// # Panics
 ///
@@ -67,8 +65,7 @@ pub fn littles_law_workers(tasks_per_s: f64, latency: Duration) -> usize {
     );
     let busy = tasks_per_s * latency.as_secs_f64();
     // 400.0 * 0.02 may come out as 8.000000000000002; without the nudge that would ask for 9.
-    let workers = (busy - 1e-9).ceil().max(1.0);
-    workers as usize
+    (busy - 1e-9).ceil().max(1.0) as usize
 }
 
 /// The throughput Little's law allows `workers` workers when each task holds one for `latency`:
@@ -77,13 +74,17 @@ pub fn littles_law_throughput(workers: usize, latency: Duration) -> f64 {
     workers as f64 / latency.as_secs_f64()
 }
 
-/// The smallest pool whose throughput is within `tolerance` (a fraction: 0.10 is 10%) of the best
-/// in `samples`, or `None` if there are no samples.
+/// The sample with the highest throughput, or `None` if there are no samples.
+pub fn fastest(samples: &[Sample]) -> Option<Sample> {
+    let highest = |a: &&Sample, b: &&Sample| a.throughput.total_cmp(&b.throughput);
+    samples.iter().max_by(highest).copied()
+}
+
+/// The smallest size whose throughput is within `tolerance` (0.10 is 10%) of the [`fastest`]
+/// in `samples`, in any order, or `None` if there are no samples.
 ///
 /// Throughput rises with workers until the cores are busy, then stays flat or falls. The knee is
 /// where it stops rising: past it, more threads cost memory and context switches and buy nothing.
-/// The samples may come in any order. The `batch` experiment uses it for the items per task too:
-/// `workers` is then the batch size, the other size worth keeping small.
 ///
 /// # Panics
 ///
@@ -93,30 +94,25 @@ pub fn knee(samples: &[Sample], tolerance: f64) -> Option<Sample> {
         (0.0..1.0).contains(&tolerance),
         "the tolerance is a fraction in 0.0..1.0, got {tolerance}"
     );
-    let best = samples
-        .iter()
-        .map(|s| s.tasks_per_s)
-        .fold(f64::NAN, f64::max);
-    let good_enough = best * (1.0 - tolerance);
+    let best = fastest(samples)?.throughput;
     samples
         .iter()
-        .filter(|sample| sample.tasks_per_s >= good_enough)
-        .min_by_key(|sample| sample.workers)
+        .filter(|sample| sample.throughput >= best * (1.0 - tolerance))
+        .min_by_key(|sample| sample.size)
         .copied()
 }
 
 /// The smallest size in `1..=max` for which `passes` returns true, or `None` if even `max` fails.
 ///
 /// It assumes that a pool that passes keeps passing when it grows (a larger IO pool is never
-/// slower), so it can probe 1, 2, 4, 8, ... until one passes and then bisect between the last
+/// slower), so it probes 1, 2, 4, 8, ... until one passes and then bisects between the last
 /// failure and that success. Finding 100 takes 14 probes, not 100: each probe is a measurement
 /// that takes real time. No size is probed twice.
 pub fn smallest_passing(max: usize, mut passes: impl FnMut(usize) -> bool) -> Option<usize> {
     if max == 0 {
         return None;
     }
-    let mut failed = 0;
-    let mut probe = 1;
+    let (mut failed, mut probe) = (0, 1);
     let mut passed = loop {
         if passes(probe) {
             break probe;
@@ -127,7 +123,7 @@ pub fn smallest_passing(max: usize, mut passes: impl FnMut(usize) -> bool) -> Op
         failed = probe;
         probe = probe.saturating_mul(2).min(max);
     };
-    // Invariant: `failed` fails (or is 0) and `passed` passes; bisect until they are neighbours.
+    // `failed` fails (or is 0) and `passed` passes: bisect until they are neighbours.
     while passed - failed > 1 {
         let middle = failed + (passed - failed) / 2;
         if passes(middle) {
@@ -139,23 +135,15 @@ pub fn smallest_passing(max: usize, mut passes: impl FnMut(usize) -> bool) -> Op
     Some(passed)
 }
 
-/// The pool sizes a sweep of CPU-bound work tries: every size from 1 to 8, then 12, 16, 24, 32,
-/// ... (each power of two and the point halfway to the next), plus `cores` and its multiples,
-/// never above `max`.
+/// The pool sizes a sweep of CPU-bound work tries: every size from 1 to 8, then 16, 32, 64, ...,
+/// plus `cores` and its multiples up to 4 × `cores`, never above `max`.
 ///
 /// Every small size, because that is where the knee of a laptop or a small VM lies; coarser steps
 /// above, because a 64-core machine need not try all 256 sizes up to 4 × cores.
 pub fn pool_sizes(cores: usize, max: usize) -> Vec<usize> {
     let small = 1..=max.min(8);
-    // 12, 16, 24, 32, ...: half a step after a power of two, then the next power of two.
-    let coarse = iter::successors(Some(12_usize), |&size| {
-        if size.is_power_of_two() {
-            size.checked_add(size / 2)
-        } else {
-            (size / 3).checked_mul(4)
-        }
-    })
-    .take_while(|&size| size <= max);
+    let doubling = iter::successors(Some(16_usize), |&size| size.checked_mul(2));
+    let coarse = doubling.take_while(|&size| size <= max);
     let cores = (1..=4)
         .map(|factor| cores.saturating_mul(factor))
         .filter(|&size| (1..=max).contains(&size));
@@ -163,6 +151,18 @@ pub fn pool_sizes(cores: usize, max: usize) -> Vec<usize> {
     sizes.sort_unstable();
     sizes.dedup();
     sizes
+}
+
+/// The items of each task when `items` items go out `per_task` at a time: full tasks, then one
+/// with the remainder, if there is one; `items.div_ceil(per_task)` ranges in all.
+///
+/// # Panics
+///
+/// Panics if `per_task` is 0.
+pub fn task_ranges(items: usize, per_task: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..items)
+        .step_by(per_task)
+        .map(move |start| start..items.min(start + per_task))
 }
 
 /// Task latencies, sorted once so that any percentile is a lookup.
@@ -178,40 +178,21 @@ impl Latencies {
         Latencies { sorted: samples }
     }
 
-    /// How many latencies were recorded.
-    pub fn len(&self) -> usize {
-        self.sorted.len()
-    }
-
-    /// Whether no latency was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.sorted.is_empty()
-    }
-
     /// The samples, shortest first.
     pub fn iter(&self) -> impl Iterator<Item = Duration> + '_ {
         self.sorted.iter().copied()
     }
 
-    /// The arithmetic mean, or `None` if there are no samples.
+    /// The arithmetic mean, or `None` if there are no samples (or more than `u32::MAX`).
     pub fn mean(&self) -> Option<Duration> {
-        if self.sorted.is_empty() {
-            return None;
-        }
-        // Whole nanoseconds, so that the mean of 1 ms and 2 ms is exactly 1.5 ms.
-        let total: Duration = self.sorted.iter().sum();
-        let nanos = total.as_nanos() / self.sorted.len() as u128;
-        Some(Duration::from_nanos(
-            u64::try_from(nanos).unwrap_or(u64::MAX),
-        ))
+        let count = u32::try_from(self.sorted.len()).ok()?;
+        self.sorted.iter().sum::<Duration>().checked_div(count)
     }
 
     /// The `p`th percentile by the nearest-rank method: the smallest sample that at least `p`
-    /// percent of the samples do not exceed. `percentile(50.0)` is the median, `percentile(100.0)`
-    /// the maximum, `percentile(0.0)` the minimum. `None` if there are no samples.
-    ///
-    /// Nearest rank rather than interpolation, so the answer is always a latency that some task
-    /// really had.
+    /// percent of the samples do not exceed, so always a latency that some task really had.
+    /// `percentile(50.0)` is the median, `percentile(100.0)` the maximum. `None` if there are no
+    /// samples.
     ///
     /// # Panics
     ///
@@ -223,109 +204,5 @@ impl Latencies {
         );
         let rank = (p / 100.0 * self.sorted.len() as f64).ceil() as usize;
         self.sorted.get(rank.saturating_sub(1)).copied()
-    }
-}
-
-impl FromIterator<Duration> for Latencies {
-    fn from_iter<I: IntoIterator<Item = Duration>>(samples: I) -> Self {
-        Latencies::new(samples.into_iter().collect())
-    }
-}
-
-/// Which side of its column a cell sticks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Align {
-    /// For words.
-    Left,
-    /// For numbers, so that their digits line up.
-    Right,
-}
-
-/// A plain-text table: a header row, then one row per measurement, columns padded to their widest
-/// cell and separated by two spaces.
-///
-/// ```
-/// use stage06_sizing::{Align, Table};
-///
-/// let mut table = Table::new(&[("workers", Align::Right), ("note", Align::Left)]);
-/// table.push_row(vec!["2".to_string(), "knee".to_string()]);
-/// table.push_row(vec!["16".to_string(), String::new()]);
-/// assert_eq!(table.to_string(), "workers  note\n      2  knee\n     16\n");
-/// ```
-#[derive(Debug, Clone)]
-pub struct Table {
-    headers: Vec<(String, Align)>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    /// Starts a table with these column titles and alignments.
-    pub fn new(headers: &[(&str, Align)]) -> Self {
-        let headers = headers
-            .iter()
-            .map(|&(title, align)| (title.to_string(), align))
-            .collect();
-        Table {
-            headers,
-            rows: Vec::new(),
-        }
-    }
-
-    /// Appends a row.
-    ///
-    /// # Panics
-    ///
-    /// Panics if the row does not have one cell per column.
-    pub fn push_row(&mut self, cells: Vec<String>) {
-        assert_eq!(
-            cells.len(),
-            self.headers.len(),
-            "a row needs one cell per column"
-        );
-        self.rows.push(cells);
-    }
-
-    fn widths(&self) -> Vec<usize> {
-        let mut widths: Vec<usize> = self
-            .headers
-            .iter()
-            .map(|(title, _)| title.chars().count())
-            .collect();
-        for row in &self.rows {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
-        widths
-    }
-
-    fn write_line<'a>(
-        &self,
-        f: &mut fmt::Formatter<'_>,
-        widths: &[usize],
-        cells: impl Iterator<Item = &'a String>,
-    ) -> fmt::Result {
-        let mut line = String::new();
-        for ((cell, width), (_, align)) in cells.zip(widths).zip(&self.headers) {
-            if !line.is_empty() {
-                line.push_str("  ");
-            }
-            match align {
-                Align::Left => line.push_str(&format!("{cell:<width$}")),
-                Align::Right => line.push_str(&format!("{cell:>width$}")),
-            }
-        }
-        writeln!(f, "{}", line.trim_end())
-    }
-}
-
-impl fmt::Display for Table {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let widths = self.widths();
-        self.write_line(f, &widths, self.headers.iter().map(|(title, _)| title))?;
-        for row in &self.rows {
-            self.write_line(f, &widths, row.iter())?;
-        }
-        Ok(())
     }
 }

@@ -1,11 +1,13 @@
 //! The sizing arithmetic: Little's law, the knee, the search for the smallest pool, the sizes a
-//! sweep tries, percentiles and tables. All of it is checked on made-up numbers, without a clock.
+//! sweep tries, how a job is cut into tasks, and percentiles. All of it is checked on made-up
+//! numbers, without a clock.
 
+use std::ops::Range;
 use std::time::Duration;
 
 use stage06_sizing::{
-    Align, Latencies, Sample, Table, knee, littles_law_throughput, littles_law_workers, pool_sizes,
-    smallest_passing,
+    BATCH_KNEE_TOLERANCE, BATCH_SIZES, KNEE_TOLERANCE, Latencies, Sample, fastest, knee,
+    littles_law_throughput, littles_law_workers, pool_sizes, smallest_passing, task_ranges,
 };
 
 fn ms(n: u64) -> Duration {
@@ -15,10 +17,7 @@ fn ms(n: u64) -> Duration {
 fn sweep(points: &[(usize, f64)]) -> Vec<Sample> {
     points
         .iter()
-        .map(|&(workers, tasks_per_s)| Sample {
-            workers,
-            tasks_per_s,
-        })
+        .map(|&(size, throughput)| Sample { size, throughput })
         .collect()
 }
 
@@ -71,11 +70,11 @@ fn the_knee_is_the_smallest_pool_close_to_the_best() {
         (4, 1980.0),
         (8, 1700.0),
     ]);
-    assert_eq!(knee(&samples, 0.10).map(|s| s.workers), Some(2));
+    assert_eq!(knee(&samples, 0.10).map(|s| s.size), Some(2));
     // 1900 is 4% below 1980: a 3% tolerance rejects it, and 3 workers (1% below) are the knee.
-    assert_eq!(knee(&samples, 0.03).map(|s| s.workers), Some(3));
+    assert_eq!(knee(&samples, 0.03).map(|s| s.size), Some(3));
     // With no tolerance the knee is the best size itself.
-    assert_eq!(knee(&samples, 0.0).map(|s| s.workers), Some(4));
+    assert_eq!(knee(&samples, 0.0).map(|s| s.size), Some(4));
 }
 
 #[test]
@@ -91,8 +90,8 @@ fn the_knee_ignores_the_order_of_the_samples() {
     assert_eq!(
         found,
         Sample {
-            workers: 2,
-            tasks_per_s: 1900.0
+            size: 2,
+            throughput: 1900.0
         }
     );
 }
@@ -101,7 +100,7 @@ fn the_knee_ignores_the_order_of_the_samples() {
 fn a_falling_curve_has_its_knee_at_the_peak() {
     // Oversubscription that costs throughput: everything past 2 is more than 10% slower.
     let samples = sweep(&[(1, 900.0), (2, 1800.0), (4, 1500.0), (8, 1000.0)]);
-    assert_eq!(knee(&samples, 0.10).map(|s| s.workers), Some(2));
+    assert_eq!(knee(&samples, 0.10).map(|s| s.size), Some(2));
 }
 
 #[test]
@@ -157,15 +156,9 @@ fn smallest_passing_gives_up_at_max() {
 #[test]
 fn pool_sizes_cover_every_small_size_then_grow() {
     assert_eq!(pool_sizes(2, 8), [1, 2, 3, 4, 5, 6, 7, 8]);
-    assert_eq!(
-        pool_sizes(16, 64),
-        [1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 48, 64]
-    );
+    assert_eq!(pool_sizes(16, 64), [1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 48, 64]);
     // A core count off the grid is tried, and so are its multiples.
-    assert_eq!(
-        pool_sizes(5, 20),
-        [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 16, 20]
-    );
+    assert_eq!(pool_sizes(5, 20), [1, 2, 3, 4, 5, 6, 7, 8, 10, 15, 16, 20]);
     assert_eq!(pool_sizes(1, 4), [1, 2, 3, 4]);
     assert!(pool_sizes(4, 0).is_empty());
 }
@@ -185,7 +178,6 @@ fn percentiles_use_the_nearest_rank() {
     // 1 ms to 100 ms, shuffled: the pth percentile is p ms.
     let samples: Vec<Duration> = (1..=100).map(|n| ms((n * 37) % 100 + 1)).collect();
     let latencies = Latencies::new(samples);
-    assert_eq!(latencies.len(), 100);
     assert_eq!(latencies.percentile(50.0), Some(ms(50)));
     assert_eq!(latencies.percentile(95.0), Some(ms(95)));
     assert_eq!(latencies.percentile(99.5), Some(ms(100)));
@@ -195,7 +187,7 @@ fn percentiles_use_the_nearest_rank() {
 
 #[test]
 fn a_percentile_is_always_a_recorded_latency() {
-    let latencies: Latencies = [ms(10), ms(1000)].into_iter().collect();
+    let latencies = Latencies::new(vec![ms(10), ms(1000)]);
     assert_eq!(latencies.percentile(50.0), Some(ms(10)));
     assert_eq!(latencies.percentile(51.0), Some(ms(1000)));
     let single = Latencies::new(vec![ms(7)]);
@@ -217,7 +209,6 @@ fn the_mean_and_the_tail_tell_different_stories() {
 #[test]
 fn no_latencies_no_statistics() {
     let latencies = Latencies::default();
-    assert!(latencies.is_empty());
     assert_eq!(latencies.mean(), None);
     assert_eq!(latencies.percentile(95.0), None);
 }
@@ -229,25 +220,54 @@ fn a_percentile_above_100_is_rejected() {
 }
 
 #[test]
-fn tables_align_numbers_right_and_words_left() {
-    let mut table = Table::new(&[
-        ("setup", Align::Left),
-        ("tasks/s", Align::Right),
-        ("note", Align::Left),
-    ]);
-    table.push_row(vec!["shared".into(), "441".into(), "slow".into()]);
-    table.push_row(vec!["split µs".into(), "1365".into(), String::new()]);
-    assert_eq!(
-        table.to_string(),
-        "setup     tasks/s  note\n\
-         shared        441  slow\n\
-         split µs     1365\n"
-    );
+fn the_fastest_is_the_highest_throughput_in_any_order() {
+    let samples = sweep(&[(4, 1980.0), (1, 990.0), (8, 1700.0)]);
+    assert_eq!(fastest(&samples).map(|s| s.size), Some(4));
+    assert_eq!(fastest(&[]), None);
 }
 
 #[test]
-#[should_panic(expected = "one cell per column")]
-fn a_row_with_a_missing_cell_is_rejected() {
-    let mut table = Table::new(&[("a", Align::Left), ("b", Align::Left)]);
-    table.push_row(vec!["only one".into()]);
+fn tasks_cover_every_item_once_with_the_remainder_last() {
+    let ranges: Vec<Range<usize>> = task_ranges(10, 4).collect();
+    assert_eq!(ranges, [0..4, 4..8, 8..10]);
+    assert_eq!(task_ranges(8, 4).collect::<Vec<_>>(), [0..4, 4..8]);
+    // Fewer items than a batch: one task with all of them.
+    let one: Vec<Range<usize>> = task_ranges(3, 4096).collect();
+    assert_eq!((one.len(), one[0].clone()), (1, 0..3));
+    assert_eq!(task_ranges(3, 1).collect::<Vec<_>>(), [0..1, 1..2, 2..3]);
+    for items in [1, 2, 999, 1000, 1001, 200_000] {
+        for per_task in BATCH_SIZES {
+            let ranges: Vec<Range<usize>> = task_ranges(items, per_task).collect();
+            assert_eq!(ranges.len(), items.div_ceil(per_task), "{items}/{per_task}");
+            // Back to back from 0 to `items`, none empty, none larger than a batch.
+            assert_eq!(ranges.first().map(|r| r.start), Some(0));
+            assert_eq!(ranges.last().map(|r| r.end), Some(items));
+            assert!(ranges.windows(2).all(|pair| pair[0].end == pair[1].start));
+            assert!(ranges.iter().all(|r| !r.is_empty() && r.len() <= per_task));
+            // Only the last task may be short, and then it holds the remainder.
+            let last = ranges.last().map_or(0, |r| r.len());
+            let remainder = items % per_task;
+            assert_eq!(last, if remainder == 0 { per_task } else { remainder });
+        }
+    }
+}
+
+#[test]
+fn the_batch_knee_is_the_smallest_batch_within_5_percent_of_the_best() {
+    let samples = sweep(&[
+        (1, 600_000.0),
+        (4, 1_200_000.0),
+        (16, 1_600_000.0),
+        (64, 1_790_000.0),
+        (256, 1_880_000.0),
+        (1024, 1_900_000.0),
+        (4096, 1_870_000.0),
+    ]);
+    // 1,790,000 is 5.8% below the best; 1,880,000 is 1% below it.
+    assert_eq!(
+        knee(&samples, BATCH_KNEE_TOLERANCE).map(|s| s.size),
+        Some(256)
+    );
+    // The pool sizes' 10% would settle for 64.
+    assert_eq!(knee(&samples, KNEE_TOLERANCE).map(|s| s.size), Some(64));
 }

@@ -8,13 +8,16 @@
 use std::time::Duration;
 
 use clap::Args;
+use harness::table::{Align, Table, count, millis, rate};
 use harness::{TaskKind, TaskSpec, Work};
-use stage06_sizing::{
-    Align, Latencies, Sample, Table, littles_law_throughput, littles_law_workers, smallest_passing,
-};
+use stage06_sizing::{Latencies, littles_law_throughput, littles_law_workers, smallest_passing};
 
-use super::{Report, Tally, count, millis, rate, run_batch};
+use super::{Report, Tally, run_batch};
 use crate::cli;
+
+/// Rounds of tasks per pool: a pool of N workers runs `WAVES` × N tasks, so that every pool runs
+/// for about the same time with all of its workers busy.
+const WAVES: usize = 5;
 
 /// Flags of the `io` experiment.
 #[derive(Debug, Clone, Args)]
@@ -27,29 +30,12 @@ pub struct IoArgs {
     #[arg(long, value_name = "DURATION", default_value = "20ms", value_parser = cli::parse_positive_duration, allow_hyphen_values = true)]
     latency: Duration,
 
-    /// Rounds of tasks per pool: a pool of N workers runs WAVES x N tasks, so that every pool runs
-    /// for about the same time with all of its workers busy.
-    #[arg(long, value_name = "WAVES", default_value = "5", value_parser = cli::parse_waves, allow_hyphen_values = true)]
-    waves: usize,
-
     /// The largest pool to try. Each worker is an OS thread (at most 10000 without --no-limit).
     #[arg(long, value_name = "N", default_value = "256", value_parser = harness::parse_workers, allow_hyphen_values = true)]
     pub max_workers: usize,
 }
 
-impl IoArgs {
-    /// The sizes the run without a subcommand uses: the defaults, which take about a second.
-    pub fn quick() -> Self {
-        IoArgs {
-            target: 500.0,
-            latency: Duration::from_millis(20),
-            waves: 5,
-            max_workers: 256,
-        }
-    }
-}
-
-/// Grows a pool until it meets the target and compares the size with Little's law.
+/// Grows a pool until it meets the target and compares its size with Little's law.
 pub fn run(args: &IoArgs) -> Report {
     let task = TaskSpec {
         kind: TaskKind::Sleep,
@@ -57,22 +43,17 @@ pub fn run(args: &IoArgs) -> Report {
     };
     let work = Work::new(task);
     let mut tally = Tally::default();
-    let mut samples = Vec::new();
-    let mut service = Vec::new();
+    let (mut probes, mut service) = (Vec::new(), Vec::new());
     let measured = smallest_passing(args.max_workers, |workers| {
-        let batch = run_batch(workers, args.waves.saturating_mul(workers), work);
+        let batch = run_batch(workers, WAVES * workers, work);
         tally.add(batch.tally);
         service.extend(batch.service.iter());
-        samples.push(Sample {
-            workers,
-            tasks_per_s: batch.tasks_per_s(),
-        });
+        probes.push((workers, batch.tasks_per_s()));
         batch.tasks_per_s() >= args.target
     });
-    samples.sort_by_key(|sample| sample.workers);
-    let service: Latencies = service.into_iter().collect();
-    let mean_latency = service.mean().unwrap_or(args.latency);
-
+    // The search probes out of order (1, 2, 4, 8, 16, 12, 10, ...); the table lists them in order.
+    probes.sort_by_key(|&(workers, _)| workers);
+    let mean_latency = Latencies::new(service).mean().unwrap_or(args.latency);
     let predicted = littles_law_workers(args.target, args.latency);
     let corrected = littles_law_workers(args.target, mean_latency);
     let rule_of_thumb = 2 * harness::cores();
@@ -83,57 +64,53 @@ pub fn run(args: &IoArgs) -> Report {
         ("limit W/L", Align::Right),
         ("target met", Align::Left),
     ]);
-    for sample in &samples {
-        let met = sample.tasks_per_s >= args.target;
+    for (workers, per_s) in probes {
+        let met = if per_s >= args.target { "yes" } else { "no" };
+        let limit = littles_law_throughput(workers, args.latency);
         table.push_row(vec![
-            sample.workers.to_string(),
-            rate(sample.tasks_per_s),
-            rate(littles_law_throughput(sample.workers, args.latency)),
-            if met { "yes" } else { "no" }.to_string(),
+            workers.to_string(),
+            rate(per_s),
+            rate(limit),
+            met.into(),
         ]);
     }
 
     let outcome = match measured {
-        Some(workers) => {
-            format!(
-                "measured: the smallest pool that met the target has {}",
-                count(workers, "worker")
-            )
-        }
+        Some(n) => format!(
+            "the smallest pool that met the target has {}",
+            count(n, "worker")
+        ),
         None => format!(
-            "measured: no pool of up to {} workers met the target; for that many waiting tasks, \
-             an async runtime is the better tool",
+            "no pool of up to {} workers met the target; for that many waiting tasks, an async \
+             runtime is the better tool",
             args.max_workers
         ),
     };
     let text = format!(
-        "io: tasks of {task}, target {target} tasks/s; a pool of N workers runs {waves} x N tasks\n\
+        "io: tasks of {task}, target {target} tasks/s; a pool of N workers runs {WAVES} x N tasks\n\
          {table}\
          Little's law: {target} tasks/s x {latency} = {predicted_text} busy on average\n\
-         {outcome}\n\
+         measured: {outcome}\n\
          the tasks took {mean} ms on average, not {latency}; with that, Little's law says {corrected}\n\
          cores x 2, the rule of thumb, is {rule_of_thumb} workers: at most {rule_rate} tasks/s\n",
         target = rate(args.target),
-        waves = args.waves,
         latency = harness::format_duration(args.latency),
-        mean = millis(mean_latency),
         predicted_text = count(predicted, "worker"),
+        mean = millis(mean_latency),
         rule_rate = rate(littles_law_throughput(rule_of_thumb, args.latency)),
     );
-    let summary = tally.summary(
-        "io",
-        vec![
+    Report {
+        experiment: "io",
+        text,
+        tally,
+        results: vec![
             ("task", task.to_string()),
             ("target_per_s", rate(args.target)),
             ("littles_law", predicted.to_string()),
-            (
-                "measured",
-                measured.map_or("-".to_string(), |n| n.to_string()),
-            ),
+            ("measured", measured.map_or("-".into(), |n| n.to_string())),
             ("mean_latency_ms", millis(mean_latency)),
             ("littles_law_measured", corrected.to_string()),
             ("cores_x2", rule_of_thumb.to_string()),
         ],
-    );
-    Report { text, summary }
+    }
 }
