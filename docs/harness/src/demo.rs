@@ -12,7 +12,7 @@ use clap::error::ErrorKind;
 
 use crate::args::{BoundedPoolArgs, TaskArgs};
 use crate::output::{Output, report};
-use crate::record::{Recorder, Shape, TaskRecording, Waiting, counted};
+use crate::record::{Recorder, Shape, TaskRecording, Waiting, Watcher, counted};
 use crate::summary::Summary;
 use crate::task::{TaskSpec, Work, ideal};
 use crate::track::Tracker;
@@ -71,6 +71,26 @@ impl Workload {
             timeline: args.timeline,
             trace,
         }
+    }
+
+    /// Prepares the run that `args` describe, like [`Workload::new`], and records it with a
+    /// recorder that shows `watcher` each event as it happens (see [`Recorder::watched`]),
+    /// whatever `--timeline` and `--trace` say: for a program that watches the run live, and
+    /// takes the recording itself at the end, from [`Workload::recorder`].
+    ///
+    /// `args.trace` must be `None`: the file it names would be created, and never written.
+    pub fn watched(args: &TaskArgs, watcher: Watcher) -> Self {
+        Workload {
+            recorder: Some(Recorder::watched(watcher)),
+            ..Workload::new(args)
+        }
+    }
+
+    /// The recorder, if the run records: for [`Recorder::origin`], and for
+    /// [`Recorder::finish`], which a program that does not call [`Workload::finish`] calls once
+    /// every task has ended, after [`Workload::summary`] has described the run.
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_ref()
     }
 
     /// Gives the workload the program's lifetime, so that every task can borrow it.

@@ -17,6 +17,11 @@
 //! Only the tasks numbered below [`MAX_RECORDED_TASKS`] are recorded, so that a run of millions of
 //! tasks still gives a trace that a browser opens.
 //!
+//! A recorder made by [`Recorder::watched`] also shows each event to a [`Watcher`] as it happens,
+//! as a [`TraceEvent`]: a task as it begins and as it ends, a panic, a wait. That is for watching
+//! a run live (`docs/explorer` draws it in a browser), and it costs a call per event, on the
+//! thread of the event: a demo's recording never does it.
+//!
 //! # What recording costs
 //!
 //! Off, a task pays two branches: where it is handed over and where it runs. On, it pays three
@@ -31,9 +36,14 @@ pub mod trace;
 pub use timeline::TIMELINE_WIDTH;
 pub use trace::QUEUE_DEPTH;
 
+use trace::{Phase, TraceEvent};
+
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt;
 use std::mem;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
@@ -325,6 +335,32 @@ pub struct Recorder {
     collector: Arc<Collector>,
     /// What [`Recorder::describe`] was told: the run's title and shape.
     described: OnceLock<(String, Shape)>,
+    /// Where each event goes as it happens, for a recorder made by [`Recorder::watched`].
+    live: Option<Live>,
+}
+
+/// Receives each event of a live recording, on the thread where it happens: see
+/// [`Recorder::watched`]. It is called from every thread of the run, so it must be quick, and
+/// must never panic: it would take the task's thread down with it.
+pub type Watcher = Arc<dyn Fn(TraceEvent<'static>) + Send + Sync>;
+
+/// What a recorder that is watched adds: the watcher, and the live thread ids it hands out.
+struct Live {
+    /// `AssertUnwindSafe`, so that a recorder stays `RefUnwindSafe` (a test or a demo may hold
+    /// one across `catch_unwind`), as it was before it could be watched. The recorder only calls
+    /// the watcher, and keeps no state of its own in it that a panic could leave half-updated.
+    watcher: AssertUnwindSafe<Watcher>,
+    /// The thread id the next thread to record gets.
+    next_tid: AtomicUsize,
+}
+
+// By hand: a closure has no `Debug`.
+impl fmt::Debug for Live {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Live")
+            .field("next_tid", &self.next_tid)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where the threads' buffers end up.
@@ -358,21 +394,36 @@ impl Collector {
 struct ThreadBuffer {
     collector: Arc<Collector>,
     record: ThreadRecord,
+    /// The thread's id in a live recording's events; 0 when the recorder is not watched.
+    live_tid: usize,
 }
 
 impl ThreadBuffer {
-    /// Starts the current thread's buffer, and counts the thread in.
-    fn start(collector: &Arc<Collector>, submitter: ThreadId) -> Self {
+    /// Starts the current thread's buffer for `recorder`, and counts the thread in. If the
+    /// recorder is watched, the thread gets its live id, and the watcher its name.
+    fn start(recorder: &Recorder) -> Self {
+        let collector = &recorder.collector;
         collector.lock().counted += 1;
         let thread = thread::current();
+        let record = ThreadRecord {
+            name: thread.name().unwrap_or("unnamed").to_string(),
+            submitter: thread.id() == recorder.submitter,
+            tasks: Vec::new(),
+            waits: Vec::new(),
+        };
+        let live_tid = match &recorder.live {
+            Some(live) => {
+                let tid = live.next_tid.fetch_add(1, Ordering::Relaxed);
+                let name = TraceEvent::live_thread(tid, record.name.clone(), record.submitter);
+                (live.watcher)(name);
+                tid
+            }
+            None => 0,
+        };
         ThreadBuffer {
             collector: Arc::clone(collector),
-            record: ThreadRecord {
-                name: thread.name().unwrap_or("unnamed").to_string(),
-                submitter: thread.id() == submitter,
-                tasks: Vec::new(),
-                waits: Vec::new(),
-            },
+            record,
+            live_tid,
         }
     }
 }
@@ -404,7 +455,35 @@ impl Recorder {
             submitter: thread::current().id(),
             collector: Arc::default(),
             described: OnceLock::new(),
+            live: None,
         }
+    }
+
+    /// Starts a recording, on the thread that will submit the tasks, that also shows each event
+    /// to `watcher` as it happens, as the [`TraceEvent`] that says what happened on which thread,
+    /// when (from [`Recorder::origin`]):
+    ///
+    /// - a thread's name (`M`), at its first event, which gives it its live id, from 1;
+    /// - a task's beginning (`B`) as it starts, and its end (`E`) as it returns or panics, with
+    ///   a panic (`i`) just before the end of a task that panicked;
+    /// - a wait of the submitter (`X`), as it ends.
+    ///
+    /// The recording itself is the same as [`Recorder::new`]'s, and [`Recorder::finish`] still
+    /// returns it whole.
+    pub fn watched(watcher: Watcher) -> Self {
+        Recorder {
+            live: Some(Live {
+                watcher: AssertUnwindSafe(watcher),
+                next_tid: AtomicUsize::new(1),
+            }),
+            ..Recorder::new()
+        }
+    }
+
+    /// The moment the recorder was made, from which its events' times are counted, until
+    /// [`Recorder::finish`] counts them from the run's first event instead.
+    pub fn origin(&self) -> Instant {
+        self.origin
     }
 
     /// Notes what the run is, for the timeline's heading and the trace's process name (`title`,
@@ -424,11 +503,16 @@ impl Recorder {
     /// returns, or as its panic unwinds. A task about to panic on purpose ends it first, with
     /// [`TaskRecording::end`].
     pub fn start_task(&self, id: usize, handed: Instant) -> TaskRecording<'_> {
+        let start = Instant::now();
+        self.show(|tid| {
+            let (handed, start) = (self.since_origin(handed), self.since_origin(start));
+            TraceEvent::live_task(Phase::Begin, tid, id, handed, start, start)
+        });
         TaskRecording {
             recorder: self,
             id,
             handed,
-            start: Instant::now(),
+            start,
         }
     }
 
@@ -442,6 +526,7 @@ impl Recorder {
                 end: self.since_origin(end),
                 kind,
             };
+            self.show(|tid| TraceEvent::live_wait(tid, &wait));
             self.with_buffer(|record| record.waits.push(wait));
         }
     }
@@ -511,17 +596,38 @@ impl Recorder {
 
     /// Runs `record` on the current thread's buffer for this recorder, started if need be.
     fn with_buffer(&self, record: impl FnOnce(&mut ThreadRecord)) {
+        self.with_thread(|buffer| record(&mut buffer.record));
+    }
+
+    /// Runs `f` on the current thread's buffer for this recorder, started if need be, and
+    /// returns what it returns; `None` if the thread is ending and records nothing.
+    fn with_thread<R>(&self, f: impl FnOnce(&mut ThreadBuffer) -> R) -> Option<R> {
         // `try_with`: a thread whose thread-locals are already being torn down records nothing.
-        let _ = BUFFER.try_with(|slot| {
-            let mut slot = slot.borrow_mut();
-            let buffer = match slot.as_mut() {
-                Some(buffer) if self.owns(buffer) => buffer,
-                // The thread's first event for this recorder. A buffer of another recorder (two
-                // recordings in one test thread) is handed over as it is replaced.
-                _ => slot.insert(ThreadBuffer::start(&self.collector, self.submitter)),
-            };
-            record(&mut buffer.record);
-        });
+        BUFFER
+            .try_with(|slot| {
+                let mut slot = slot.borrow_mut();
+                let buffer = match slot.as_mut() {
+                    Some(buffer) if self.owns(buffer) => buffer,
+                    // The thread's first event for this recorder. A buffer of another recorder
+                    // (two recordings in one test thread) is handed over as it is replaced.
+                    _ => slot.insert(ThreadBuffer::start(self)),
+                };
+                f(buffer)
+            })
+            .ok()
+    }
+
+    /// Shows the watcher, if there is one, the event that `event` makes from the current
+    /// thread's live id. Does nothing, not even read the clock, when the recorder is not watched.
+    fn show(&self, event: impl FnOnce(usize) -> TraceEvent<'static>) {
+        let Some(live) = &self.live else {
+            return;
+        };
+        // The id is read under the thread-local's borrow; the watcher is called after it, so
+        // that a watcher that records something itself could not find the buffer borrowed.
+        if let Some(tid) = self.with_thread(|buffer| buffer.live_tid) {
+            (live.watcher)(event(tid));
+        }
     }
 }
 
@@ -557,6 +663,12 @@ impl TaskRecording<'_> {
             end: recorder.since_origin(Instant::now()),
             panicked,
         };
+        if panicked {
+            recorder.show(|tid| TraceEvent::live_panic(tid, task.id, task.end));
+        }
+        recorder.show(|tid| {
+            TraceEvent::live_task(Phase::End, tid, task.id, task.handed, task.start, task.end)
+        });
         recorder.with_buffer(|record| record.tasks.push(task));
     }
 }
@@ -664,6 +776,50 @@ mod tests {
         let again = recorder.finish(2);
         assert!(before.elapsed() < HAND_OVER_TIMEOUT / 2);
         assert_eq!((again.threads.len(), again.missing_threads), (0, 0));
+    }
+
+    #[test]
+    fn a_watched_recorder_shows_each_event_as_it_happens() {
+        let seen: Arc<Mutex<Vec<TraceEvent<'static>>>> = Arc::default();
+        let watcher: Watcher = {
+            let seen = Arc::clone(&seen);
+            Arc::new(move |event| seen.lock().unwrap().push(event))
+        };
+        let recorder = Arc::new(Recorder::watched(watcher));
+        let worker = Arc::clone(&recorder);
+        let handed = recorder.handed_over(0).unwrap();
+        thread::Builder::new()
+            .name("worker-0".to_string())
+            .spawn(move || {
+                drop(worker.start_task(0, handed));
+                worker.start_task(1, handed).end(true);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        recorder.waited(2, handed, Instant::now(), Waiting::ForSlot);
+        let events = mem::take(&mut *seen.lock().unwrap());
+        let shown: Vec<(usize, Phase, &str)> = events
+            .iter()
+            .map(|event| (event.tid, event.ph, &*event.name))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (1, Phase::Metadata, "thread_name"),
+                (1, Phase::Begin, "task 0"),
+                (1, Phase::End, "task 0"),
+                (1, Phase::Begin, "task 1"),
+                (1, Phase::Instant, "task 1 panicked"),
+                (1, Phase::End, "task 1"),
+                (2, Phase::Metadata, "thread_name"),
+                (2, Phase::Complete, "wait for a queue slot"),
+            ]
+        );
+        // The recording is the same as an unwatched recorder's.
+        let recording = recorder.finish(3);
+        assert_eq!((recording.recorded_tasks(), recording.threads.len()), (2, 2));
+        assert!(recording.submitter().is_some_and(|s| s.waits.len() == 1));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! The format is a list of events, each an object with a phase `ph`: `M` names a process or a
 //! thread, `X` is a span of time on a thread (`ts` and `dur`, in microseconds), `i` an instant on
-//! one, and `C` a value of a counter. See the format's description:
+//! one, and `C` a value of a counter; a live recording also sends `B` and `E`, a span's beginning
+//! and end, as they happen. See the format's description:
 //! <https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>. What an
 //! event means here is in its phase and its arguments (see [`TraceEvent::meaning`]), never in
 //! its name, which is only a label for people.
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{Recording, Waiting};
+use super::{Recording, WaitSpan, Waiting};
 
 /// The one process of the trace: the demo.
 const PID: u32 = 1;
@@ -86,6 +87,14 @@ pub enum Phase {
     /// `C`: a counter's value from this moment on.
     #[serde(rename = "C")]
     Counter,
+    /// `B`: a span begins on a thread, and lasts until the next `E` on that thread. Only a live
+    /// recording sends these (see [`Recorder::watched`](super::Recorder::watched)), so that a
+    /// task can be drawn as it starts; a trace file has whole spans (`X`) instead.
+    #[serde(rename = "B")]
+    Begin,
+    /// `E`: the span that the last `B` on the thread began ends here. Live only, like `B`.
+    #[serde(rename = "E")]
+    End,
 }
 
 /// The scope of an instant event.
@@ -307,12 +316,8 @@ impl Recording {
                 [Some(span), panic].into_iter().flatten()
             });
             let waits = thread.waits.iter().map(move |wait| {
-                let name = match wait.kind {
-                    Waiting::ForSlot => "wait for a queue slot",
-                    Waiting::InSubmit => "submit (waits while the queue is full)",
-                };
                 let args = EventArgs::ForTask { task: wait.id };
-                TraceEvent::span(name, tid, wait.start, wait.end, args)
+                TraceEvent::span(wait_name(wait.kind), tid, wait.start, wait.end, args)
             });
             named.into_iter().chain(tasks).chain(waits)
         });
@@ -328,6 +333,71 @@ impl Recording {
             )
         });
         std::iter::once(process).chain(threads).chain(counter)
+    }
+}
+
+/// The events of a live recording, made as they happen rather than from a [`Recording`]: see
+/// [`Recorder::watched`](super::Recorder::watched). Their thread ids are live too: each thread
+/// gets the next one, from 1, at its first event, which is its name (`M`).
+impl TraceEvent<'static> {
+    /// A counter (`C`) named `name`, such as [`QUEUE_DEPTH`], that holds `tasks` from `at` on.
+    pub fn counter(name: impl Into<Cow<'static, str>>, at: Duration, tasks: usize) -> Self {
+        TraceEvent::new(name, Phase::Counter, 0, at, EventArgs::Count { tasks })
+    }
+
+    /// Names thread `tid`, as its first live event.
+    pub(super) fn live_thread(tid: usize, name: String, submitter: bool) -> Self {
+        let args = EventArgs::Name {
+            name: name.into(),
+            submitter,
+        };
+        TraceEvent::new("thread_name", Phase::Metadata, tid, Duration::ZERO, args)
+    }
+
+    /// Task `task`, handed over at `handed`, begins (`B`) or ends (`E`, with `ph`) at `at` on
+    /// thread `tid`. Both carry the same arguments as the task's span in a trace file.
+    pub(super) fn live_task(
+        ph: Phase,
+        tid: usize,
+        task: usize,
+        handed: Duration,
+        start: Duration,
+        at: Duration,
+    ) -> Self {
+        let args = EventArgs::Task {
+            task,
+            waited_to_start_us: micros(start.saturating_sub(handed)),
+        };
+        TraceEvent::new(format!("task {task}"), ph, tid, at, args)
+    }
+
+    /// Task `task` panicked at `at` on thread `tid`: the same instant (`i`) as in a trace file.
+    pub(super) fn live_panic(tid: usize, task: usize, at: Duration) -> Self {
+        TraceEvent {
+            s: Some(Scope::Thread),
+            ..TraceEvent::new(
+                format!("task {task} panicked"),
+                Phase::Instant,
+                tid,
+                at,
+                EventArgs::ForTask { task },
+            )
+        }
+    }
+
+    /// The submitter's `wait`, on its thread `tid`: the same span (`X`) as in a trace file,
+    /// sent when the wait ends.
+    pub(super) fn live_wait(tid: usize, wait: &WaitSpan) -> Self {
+        let args = EventArgs::ForTask { task: wait.id };
+        TraceEvent::span(wait_name(wait.kind), tid, wait.start, wait.end, args)
+    }
+}
+
+/// The label of a submitter's wait of this kind.
+fn wait_name(kind: Waiting) -> &'static str {
+    match kind {
+        Waiting::ForSlot => "wait for a queue slot",
+        Waiting::InSubmit => "submit (waits while the queue is full)",
     }
 }
 
