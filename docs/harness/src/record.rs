@@ -818,7 +818,10 @@ mod tests {
         );
         // The recording is the same as an unwatched recorder's.
         let recording = recorder.finish(3);
-        assert_eq!((recording.recorded_tasks(), recording.threads.len()), (2, 2));
+        assert_eq!(
+            (recording.recorded_tasks(), recording.threads.len()),
+            (2, 2)
+        );
         assert!(recording.submitter().is_some_and(|s| s.waits.len() == 1));
     }
 
