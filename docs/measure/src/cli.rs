@@ -1,6 +1,5 @@
 //! The command line: `measure`'s flags and subcommands, and the run of the scenarios they ask for.
 
-use harness::table;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -8,6 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use harness::table;
 use indicatif::ProgressBar;
 
 use crate::peer::{self, PeerArgs};

@@ -19,6 +19,7 @@ pub mod ladder;
 mod outputs;
 mod peer;
 mod probe;
+mod prose;
 mod report;
 pub mod runs;
 mod scenario;

@@ -5,8 +5,9 @@
 //! This scenario turns what the ladder measured into a table, a bullet per feature that says
 //! where its cost comes from, and a chart. No figure is graded against a target.
 
-use harness::table;
 use std::fmt::Write as _;
+
+use harness::table;
 
 use super::{Options, Report, Scenario, Size};
 use crate::chart::{Bar, BarPanel, Chart, Panel};

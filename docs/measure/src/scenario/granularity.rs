@@ -4,11 +4,11 @@
 //! sets stage 02's locked receiver against stage 03's lock-free one at the smallest real task,
 //! with as many workers as the cores allow.
 
-use harness::table;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use harness::cores;
+use harness::table;
 
 use super::{DISTURBED, Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Chart, LinePanel, Panel, Series};
@@ -421,6 +421,15 @@ pub fn disturbed_note(runs: &[Run]) -> String {
          sequential baseline, even after the extra tries: its time is less trustworthy.\n",
         DISTURBED * 100.0
     )
+}
+
+/// The share of the machine above which a run counts as disturbed, if any run of `runs` was: the
+/// figure the footnote for the daggers of [`mark`] gives.
+pub fn disturbed_share(runs: &[Run]) -> Option<String> {
+    let any = runs
+        .iter()
+        .any(|run| run.ok().is_some() && !mark(run, runs).is_empty());
+    any.then(|| format!("{:.0}%", DISTURBED * 100.0))
 }
 
 /// A dagger for a cell whose run, or whose sequential baseline, shared the machine with other

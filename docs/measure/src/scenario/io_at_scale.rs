@@ -1,10 +1,10 @@
 //! `io-at-scale`: tens of thousands of tasks that each wait 100 ms, as calls to a slow service
 //! would. Pools of 4, 64 and 512 workers against tokio, and stage 01 at 10,000 threads.
 
-use harness::table;
 use std::fmt::Write as _;
 
 use harness::cores;
+use harness::table;
 
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};

@@ -2,10 +2,10 @@
 //! trip through the pool alone: boxing the closure, the queue, waking a worker, and, for stage
 //! 04, delivering a result.
 
-use harness::table;
 use std::fmt::Write as _;
 
 use harness::cores;
+use harness::table;
 
 use super::granularity::{self, QUEUE};
 use super::policies;

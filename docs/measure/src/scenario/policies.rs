@@ -4,18 +4,19 @@
 //! each policy, to see whether any of them gives the bound up. (Stages 04 and 05 have no
 //! `--policy`: their submitter always waits for a slot.)
 
-use harness::table;
-use std::fmt::Write as _;
 use std::time::Duration;
 
+use harness::table::{self, Table};
 use harness::{Policy, TaskSpec, cores};
+use serde::Serialize;
 
 use super::granularity::{self, QUEUE, TINY};
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, LinePanel, Panel, Series};
 use crate::peer::Peer;
+use crate::prose;
 use crate::stages::STAGES;
-use harness::table::Table;
+
 /// Every policy, in the order the tables list them.
 pub const POLICIES: [Policy; 4] = [
     Policy::Block,
@@ -225,31 +226,37 @@ fn find<'a>(runs: &'a [Run], label: &str, spec: TaskSpec) -> Option<&'a Run> {
 /// The tables, the findings and the chart. `runs` are the main table's, `memory` the memory
 /// check's.
 pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
-    let mut body = format!(
-        "Stage 03 and the peers run as many workers as cores ({}); the stage's queue holds \
-         {QUEUE}, and `--policy` says what its submitter does when the queue is full. \
-         Each cell is the ideal time *for the tasks that ran* (the sequential loop's time for \
-         them, divided by the cores) over the measured time: 1.00 is perfect, and the loop \
-         itself scores {:.2}. A policy that rejects tasks does less work, so its cell counts \
-         only what ran and says which share of the tasks it gave up. The `cpu:0ns` column is \
-         tasks that ran per second, since empty tasks have no ideal time. {}\n\n",
-        cores(),
-        1.0 / cores() as f64,
-        repetitions(rounds),
-    );
-    body.push_str(&matrix(&runs, true, |run| cell(&runs, run)));
-    body.push_str(&granularity::disturbed_note(&runs));
+    let memory_rows = memory_rows(&memory);
+    let (caller_runs, peers, sequential) = caller_runs_compared(&runs);
     let memory_table = matrix(&runs, false, |run| {
-        table::or_na((run.peak_rss_kib()).map(table::memory))
+        table::or_na(run.peak_rss_kib().map(table::memory))
     });
-    if !memory_table.is_empty() {
-        let _ = write!(body, "\nPeak resident memory:\n\n{memory_table}");
-    }
-    body.push_str(&close_up(&runs));
-    body.push_str(&memory_check(&memory));
-    body.push_str(&problems(&runs));
-    body.push_str(&problems(&memory));
-    body.push_str(&findings(&runs, &memory));
+    let figures = Figures {
+        cores: cores(),
+        queue: QUEUE,
+        loop_score: format!("{:.2}", 1.0 / cores() as f64),
+        rounds,
+        repetitions: granularity::repetitions(rounds),
+        tiny: TINY,
+        matrix: matrix(&runs, true, |run| cell(&runs, run)),
+        disturbed: granularity::disturbed_share(&runs),
+        memory_table,
+        close_up: close_up(&runs),
+        memory: memory_check(&memory_rows),
+        problems: format!("{}{}", problems(&runs), problems(&memory))
+            .trim()
+            .to_string(),
+        caller_runs,
+        peers,
+        sequential,
+        blocking: blocking_cost(&runs),
+        loop_cpu: find(&runs, &Runner::Peer(Peer::Sequential).label(), task(TINY))
+            .and_then(|run| cpu_per_task_ns(&runs, run))
+            .map(table::time_ns),
+        rejections: rejections(&runs),
+        growth: memory_growth(&memory_rows),
+    };
+    let body = prose::render("policies.md", &figures);
     let chart = chart(&runs, &memory);
     let mut all = runs;
     all.extend(memory);
@@ -261,14 +268,98 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
     }
 }
 
-fn repetitions(rounds: usize) -> String {
-    match rounds {
-        1 => granularity::repetitions(rounds),
-        _ => format!(
-            "{} The memory check ran once: memory hardly varies.",
-            granularity::repetitions(rounds)
-        ),
-    }
+/// What `templates/policies.md` says, as numbers already formatted: the tables, and the figures
+/// of each finding.
+#[derive(Debug, Serialize)]
+struct Figures {
+    cores: usize,
+    queue: usize,
+    /// The sequential loop's share of the ideal: one core's worth.
+    loop_score: String,
+    rounds: usize,
+    repetitions: String,
+    tiny: &'static str,
+    matrix: String,
+    /// The share of the machine above which a run counts as disturbed, if a run was.
+    disturbed: Option<String>,
+    memory_table: String,
+    close_up: String,
+    memory: Option<MemoryCheck>,
+    problems: String,
+    caller_runs: Vec<CallerRuns>,
+    /// The peers that hand tasks over one at a time, with their share of the ideal.
+    peers: Vec<String>,
+    /// The sequential loop's share of the ideal.
+    sequential: Option<String>,
+    blocking: Vec<Blocking>,
+    /// The sequential loop's CPU time per task.
+    loop_cpu: Option<String>,
+    rejections: Vec<Rejections>,
+    growth: Vec<Growth>,
+}
+
+/// The memory check's table, and its two sizes.
+#[derive(Debug, Serialize)]
+struct MemoryCheck {
+    few: String,
+    many: String,
+    table: String,
+}
+
+/// A stage under `caller-runs` at the tiny size, beside `block`: shares of the ideal.
+#[derive(Debug, Serialize)]
+struct CallerRuns {
+    label: String,
+    caller_runs: String,
+    block: Option<String>,
+}
+
+/// A stage at the tiny size under `block` and under `caller-runs`: where the time went.
+#[derive(Debug, Serialize)]
+struct Blocking {
+    label: String,
+    block: Costs,
+    caller_runs: Costs,
+}
+
+/// Where one run's time went, per task.
+#[derive(Debug, Serialize)]
+struct Costs {
+    cpu: String,
+    /// The submitter's share of the run on a core.
+    submitter: String,
+    /// The share of the tasks the submitter ran itself, if any.
+    own_tasks: Option<String>,
+    /// Cores' worth of time the workers ran.
+    workers: String,
+    /// Context switches per 1,000 tasks.
+    voluntary: String,
+    involuntary: String,
+}
+
+/// What a rejecting policy gave up, size by size.
+#[derive(Debug, Serialize)]
+struct Rejections {
+    label: String,
+    sizes: Vec<String>,
+}
+
+/// How a stage's peak memory grew from the fewest to the most tasks, policy by policy.
+#[derive(Debug, Serialize)]
+struct Growth {
+    label: String,
+    few: String,
+    many: String,
+    policies: Vec<PolicyGrowth>,
+}
+
+/// One policy's growth: the ratio, and what it gave up.
+#[derive(Debug, Serialize)]
+struct PolicyGrowth {
+    name: String,
+    ratio: String,
+    bytes_per_task: String,
+    rejected: Option<String>,
 }
 
 /// A table with a row per runner and policy and a column per task size, filled by `value`.
@@ -300,7 +391,7 @@ fn matrix(runs: &[Run], rates: bool, value: impl Fn(&Run) -> String) -> String {
     if table.is_empty() {
         String::new()
     } else {
-        table.markdown()
+        table.markdown().trim_end().to_string()
     }
 }
 
@@ -314,7 +405,7 @@ fn cell(runs: &[Run], run: &Run) -> String {
     };
     let mut text = value.unwrap_or_else(|| "-".to_string());
     if let Some(share) = rejected_share(run) {
-        let _ = write!(text, " ({share})");
+        text.push_str(&format!(" ({share})"));
     }
     text.push_str(granularity::mark(run, runs));
     text
@@ -366,15 +457,7 @@ fn close_up(runs: &[Run]) -> String {
     if table.is_empty() {
         return String::new();
     }
-    format!(
-        "\nClose-up at `{TINY}`: where the time goes. \"Ran in caller\" tasks are counted in \
-         \"ran\" too. CPU time is the whole process's, every thread; CPU per task leaves out \
-         what every process spends starting up and calibrating its work (the sequential \
-         loop's CPU time beyond its elapsed time). \"Submitter on a core\" is the share of the \
-         elapsed time the main thread, which submits the tasks, spent running (start-up \
-         excluded likewise), whether it ran tasks or waited for a slot without sleeping.\n\n{}",
-        table.markdown()
-    )
+    table.markdown().trim_end().to_string()
 }
 
 /// One stage and policy in the memory check: peak RSS at the fewest and the most tasks.
@@ -415,11 +498,9 @@ fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
         .collect()
 }
 
-fn memory_check(memory: &[Run]) -> String {
-    let rows = memory_rows(memory);
-    let Some(first) = rows.first() else {
-        return String::new();
-    };
+/// The memory check's table, if any stage and policy ran at both sizes.
+fn memory_check(rows: &[MemoryRow<'_>]) -> Option<MemoryCheck> {
+    let first = rows.first()?;
     let (few, many) = (first.few.job.tasks as u64, first.many.job.tasks as u64);
     let mut table = Table::titled(
         &[
@@ -432,7 +513,7 @@ fn memory_check(memory: &[Run]) -> String {
         ],
         1,
     );
-    for row in &rows {
+    for row in rows {
         let ratio = row.ratio();
         table.push_row(vec![
             row.label.clone(),
@@ -444,195 +525,132 @@ fn memory_check(memory: &[Run]) -> String {
             table::or_na((rejected(row.many)).map(table::thousands)),
         ]);
     }
-    format!(
-        "\nMemory check: peak resident memory with {} and {} tasks of `{TINY}` under each \
-         policy; the tasks arrive much faster than the workers finish them, so the queue is \
-         full nearly all the time.\n\n{}",
-        table::thousands(few),
-        table::thousands(many),
-        table.markdown()
-    )
-}
-
-fn findings(runs: &[Run], memory: &[Run]) -> String {
-    let mut text = String::from("\n");
-    text.push_str(&caller_runs_compared(runs));
-    text.push_str(&blocking_cost(runs));
-    text.push_str(&rejections(runs));
-    text.push_str(&memory_growth(memory));
-    text
+    Some(MemoryCheck {
+        few: table::thousands(few),
+        many: table::thousands(many),
+        table: table.markdown().trim_end().to_string(),
+    })
 }
 
 /// `caller-runs` at the tiny size, stage by stage, beside `block`, the peers that hand tasks
 /// over one at a time, and the loop: the numbers that the next bullet explains.
-fn caller_runs_compared(runs: &[Run]) -> String {
+fn caller_runs_compared(runs: &[Run]) -> (Vec<CallerRuns>, Vec<String>, Option<String>) {
     let tiny = task(TINY);
     let share = |label: &str| Some(format!("{:.2}", fraction(runs, find(runs, label, tiny)?)?));
-    let peers: Vec<String> = ONE_AT_A_TIME
+    let peers = ONE_AT_A_TIME
         .iter()
         .filter_map(|&peer| {
             let label = Runner::Peer(peer).label();
             Some(format!("{label} {}", share(&label)?))
         })
         .collect();
-    let mut beside = String::new();
-    if !peers.is_empty() {
-        let _ = write!(
-            beside,
-            "; the peers that hand tasks over one at a time reached {}",
-            peers.join(" and ")
-        );
-    }
-    if let Some(value) = share(&Runner::Peer(Peer::Sequential).label()) {
-        let _ = write!(beside, "; the sequential loop {value}");
-    }
-    let mut text = String::new();
-    for runner in with_policies() {
-        let label = |policy| row_label(&Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy));
-        let Some(caller) = share(&label(Policy::CallerRuns)) else {
-            continue;
-        };
-        let block = share(&label(Policy::Block))
-            .map(|value| format!(" and {value} under `block`"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "- At `{TINY}`, {} reached {caller} of ideal under `caller-runs`{block}{beside}. \
-             The next bullet shows where the difference goes: what the submitting thread does \
-             with its core, and how many cores the workers get.",
-            runner.label()
-        );
-    }
-    text
+    let sequential = share(&Runner::Peer(Peer::Sequential).label());
+    let stages = with_policies()
+        .filter_map(|runner| {
+            let label =
+                |policy| row_label(&Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy));
+            Some(CallerRuns {
+                label: runner.label(),
+                caller_runs: share(&label(Policy::CallerRuns))?,
+                block: share(&label(Policy::Block)),
+            })
+        })
+        .collect();
+    (stages, peers, sequential)
 }
 
 /// What blocking costs at the tiny size, against `caller-runs` and the loop: CPU per task and
 /// context switches.
-fn blocking_cost(runs: &[Run]) -> String {
+fn blocking_cost(runs: &[Run]) -> Vec<Blocking> {
     let tiny = task(TINY);
-    let sequential = find(runs, &Runner::Peer(Peer::Sequential).label(), tiny);
-    let loop_cpu = sequential.and_then(|run| cpu_per_task_ns(runs, run));
-    let mut text = String::new();
-    for runner in with_policies() {
-        let job = |policy| Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy);
-        let block = find(runs, &row_label(&job(Policy::Block)), tiny);
-        let caller = find(runs, &row_label(&job(Policy::CallerRuns)), tiny);
-        let (Some(block), Some(caller)) = (block, caller) else {
-            continue;
-        };
-        let describe = |run: &Run| -> Option<String> {
-            let (voluntary, involuntary) = run.switches()?;
-            let per_thousand = |count: u64| count as f64 * 1e3 / run.job.tasks as f64;
-            let own_tasks = match ran_in_caller(run)? {
-                0 => "running no task".to_string(),
-                count => format!(
-                    "running {:.0}% of the tasks itself",
-                    count as f64 * 100.0 / run.job.tasks as f64
-                ),
-            };
-            Some(format!(
-                "{} of CPU per task, the submitter on a core {:.0}% of the run while {own_tasks}, \
-                 the workers on {:.2} cores between them, {:.1} voluntary and {:.1} involuntary \
-                 switches per 1,000 tasks",
-                table::time_ns(cpu_per_task_ns(runs, run)?),
-                submitter_busy(runs, run)? * 100.0,
-                workers_cores(run)?,
-                per_thousand(voluntary),
-                per_thousand(involuntary),
-            ))
-        };
-        let (Some(blocking), Some(running)) = (describe(block), describe(caller)) else {
-            continue;
-        };
-        let loop_text = loop_cpu.map_or_else(String::new, |ns| {
-            format!(
-                " The sequential loop: {} of CPU per task.",
-                table::time_ns(ns)
-            )
-        });
-        let _ = writeln!(
-            text,
-            "- At `{TINY}`, {} under `block`: {blocking}. Under `caller-runs`: {running}.{loop_text}",
-            runner.label()
-        );
-    }
-    text
+    let costs = |run: &Run| -> Option<Costs> {
+        let (voluntary, involuntary) = run.switches()?;
+        let per_thousand = |count: u64| format!("{:.1}", count as f64 * 1e3 / run.job.tasks as f64);
+        let share = |count: u64| format!("{:.0}%", count as f64 * 100.0 / run.job.tasks as f64);
+        Some(Costs {
+            cpu: table::time_ns(cpu_per_task_ns(runs, run)?),
+            submitter: format!("{:.0}%", submitter_busy(runs, run)? * 100.0),
+            own_tasks: Some(ran_in_caller(run)?)
+                .filter(|&count| count > 0)
+                .map(share),
+            workers: format!("{:.2}", workers_cores(run)?),
+            voluntary: per_thousand(voluntary),
+            involuntary: per_thousand(involuntary),
+        })
+    };
+    with_policies()
+        .filter_map(|runner| {
+            let job = |policy| Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy);
+            let run = |policy| find(runs, &row_label(&job(policy)), tiny);
+            Some(Blocking {
+                label: runner.label(),
+                block: costs(run(Policy::Block)?)?,
+                caller_runs: costs(run(Policy::CallerRuns)?)?,
+            })
+        })
+        .collect()
 }
 
 /// How much the rejecting policies gave up at each size, for stage 03.
-fn rejections(runs: &[Run]) -> String {
-    let mut text = String::new();
+fn rejections(runs: &[Run]) -> Vec<Rejections> {
     let Some(runner) = with_policies().next() else {
-        return text;
+        return Vec::new();
     };
     let rejecting = POLICIES
         .into_iter()
         .filter(|policy| matches!(policy, Policy::Reject | Policy::Timeout(_)));
-    for policy in rejecting {
-        let label = row_label(&Job::new(runner, 1, task(TINY), 1, QUEUE).with_policy(policy));
-        let parts: Vec<String> = specs(runs)
-            .into_iter()
-            .filter_map(|spec| {
-                let run = find(runs, &label, spec)?;
-                Some(format!(
-                    "{} of {} at `{spec}`",
-                    table::thousands(rejected(run)?),
-                    table::thousands(run.job.tasks as u64)
-                ))
-            })
-            .collect();
-        if !parts.is_empty() {
-            let _ = writeln!(text, "- {label} rejected {}.", parts.join(", "));
-        }
-    }
-    text
+    rejecting
+        .filter_map(|policy| {
+            let label = row_label(&Job::new(runner, 1, task(TINY), 1, QUEUE).with_policy(policy));
+            let sizes: Vec<String> = specs(runs)
+                .into_iter()
+                .filter_map(|spec| {
+                    let run = find(runs, &label, spec)?;
+                    Some(format!(
+                        "{} of {} at `{spec}`",
+                        table::thousands(rejected(run)?),
+                        table::thousands(run.job.tasks as u64)
+                    ))
+                })
+                .collect();
+            (!sizes.is_empty()).then_some(Rejections { label, sizes })
+        })
+        .collect()
 }
 
 /// How much peak memory grew from the fewest to the most tasks, stage by stage and policy by
 /// policy, with what the rejecting policies gave up.
-fn memory_growth(memory: &[Run]) -> String {
-    let rows = memory_rows(memory);
-    let mut text = String::new();
-    for runner in with_policies() {
-        let mine: Vec<&MemoryRow<'_>> = rows
-            .iter()
-            .filter(|row| row.few.job.runner == runner)
-            .collect();
-        let Some(first) = mine.first() else {
-            continue;
-        };
-        let parts: Vec<String> = mine
-            .iter()
-            .filter_map(|row| {
-                let policy = row.few.job.policy?;
-                let mut part = format!("{:.2}x under `{policy}`", row.ratio()?);
-                if let Some(rejected) = rejected(row.many).filter(|&count| count > 0) {
-                    let _ = write!(
-                        part,
-                        " ({} bytes per extra task, with {} tasks rejected)",
-                        row.bytes_per_task()
+fn memory_growth(rows: &[MemoryRow<'_>]) -> Vec<Growth> {
+    with_policies()
+        .filter_map(|runner| {
+            let mine: Vec<&MemoryRow<'_>> = rows
+                .iter()
+                .filter(|row| row.few.job.runner == runner)
+                .collect();
+            let first = mine.first()?;
+            let policies: Vec<PolicyGrowth> = mine
+                .iter()
+                .filter_map(|row| {
+                    Some(PolicyGrowth {
+                        name: row.few.job.policy?.to_string(),
+                        ratio: format!("{:.2}x", row.ratio()?),
+                        bytes_per_task: row
+                            .bytes_per_task()
                             .map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}")),
-                        table::thousands(rejected)
-                    );
-                }
-                Some(part)
+                        rejected: rejected(row.many)
+                            .filter(|&count| count > 0)
+                            .map(table::thousands),
+                    })
+                })
+                .collect();
+            (!policies.is_empty()).then(|| Growth {
+                label: runner.label(),
+                few: table::thousands(first.few.job.tasks as u64),
+                many: table::thousands(first.many.job.tasks as u64),
+                policies,
             })
-            .collect();
-        if parts.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            text,
-            "- Peak RSS of {} with {} tasks against {}: {}. The queue holds at most {QUEUE} \
-             tasks under every policy, so any growth comes from what the demo keeps beside \
-             it.",
-            runner.label(),
-            table::thousands(first.many.job.tasks as u64),
-            table::thousands(first.few.job.tasks as u64),
-            parts.join(", "),
-        );
-    }
-    text
+        })
+        .collect()
 }
 
 fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
@@ -792,7 +810,7 @@ mod tests {
             memory_run(Policy::Reject, 1_000, 2_000, 0),
             memory_run(Policy::Reject, 1_000_000, 8_000, 900_000),
         ];
-        let text = format!("{}{}", memory_check(&memory), memory_growth(&memory));
+        let text = report(Vec::new(), memory, 1).body;
         for word in ["target", "missed", "within", "yes"] {
             assert!(!text.contains(word), "'{word}' in:\n{text}");
         }
@@ -818,7 +836,11 @@ mod tests {
             finished(job(Runner::Peer(Peer::Threadpool)), 70.0, 0),
             finished(job(Runner::Peer(Peer::RayonScope)), 80.0, 0),
         ];
-        let text = caller_runs_compared(&runs);
+        let body = report(runs, Vec::new(), 1).body;
+        let text = body
+            .split_once("\n- At `cpu:1us`, 03")
+            .map(|(_, bullets)| format!("- At `cpu:1us`, 03{bullets}"))
+            .unwrap_or(body);
         let share = |ms: f64| format!("{:.2}", 100.0 / cores() as f64 / ms);
         let expected = format!(
             "- At `cpu:1us`, 03 crossbeam-bounded reached {} of ideal under `caller-runs` and {} \

@@ -1,8 +1,9 @@
 //! `same-job`: one workload of sleeping tasks through every stage and peer, to compare what each
 //! costs in threads, memory and context switches for the same result.
 
-use harness::table;
 use std::fmt::Write as _;
+
+use harness::table;
 
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};

@@ -1,8 +1,9 @@
 //! `scaling`: the same stages with more and more tasks. Tasks arrive faster than they finish, so
 //! whatever a stage keeps per waiting task (a thread, a queue entry) shows up in its peak memory.
 
-use harness::table;
 use std::fmt::Write as _;
+
+use harness::table;
 
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, runners, task};
 use crate::chart::{Chart, LinePanel, Panel, Series};

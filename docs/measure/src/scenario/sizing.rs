@@ -2,12 +2,12 @@
 //! one pool or two) and over task sizes (batches of small items), measured from outside like every
 //! other run, with its tables quoted and its sweeps drawn as curves.
 
-use harness::table;
 use std::fmt::Write as _;
 use std::process::Command;
 use std::time::Duration;
 
 use harness::summary;
+use harness::table;
 
 use super::{DISTURBED, Options, Report, Scenario, Size};
 use crate::chart::{Chart, LinePanel, Panel, Series};

@@ -8,7 +8,6 @@
 //! `docs/README.md`, each with a generated block of its own (see [`Section`]): Same job shows
 //! stages 01, 02, 03 and 05, and Policies shows stage 03 under `block` beside `caller-runs`.
 
-use harness::table;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,6 +16,7 @@ use std::time::Duration;
 
 use harness::Policy;
 use harness::record::QUEUE_DEPTH;
+use harness::table;
 
 use super::{Job, Options, Run, Runner, Size, problems, task};
 use crate::probe;

@@ -1,0 +1,50 @@
+//! The prose of the reports: Markdown templates in `docs/measure/templates/`, one per scenario
+//! that explains its findings in sentences, filled with the figures the scenario computed. A
+//! writer edits the sentences there, without touching Rust; the scenario decides only the
+//! numbers, and which findings there are.
+//!
+//! The templates are `minijinja` (Jinja2) templates, compiled into the binary. A block tag
+//! (`{% if %}`, `{% for %}`) takes its own line's newline with it, so a template reads as the
+//! Markdown it makes.
+
+use std::sync::OnceLock;
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+/// Every template, by name.
+const TEMPLATES: &[(&str, &str)] = &[("policies.md", include_str!("../templates/policies.md"))];
+
+/// Renders the template `name` with `figures`.
+///
+/// # Panics
+///
+/// Panics if the template does not parse, or uses a figure that `figures` lacks: a mistake in
+/// the template, which every scenario's tests render.
+pub fn render(name: &str, figures: impl Serialize) -> String {
+    static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
+    let environment = ENVIRONMENT.get_or_init(|| {
+        let mut environment = Environment::new();
+        let syntax = SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default delimiters");
+        environment.set_syntax(syntax);
+        // A figure the template names but the scenario did not compute is an error, not "".
+        environment.set_undefined_behavior(UndefinedBehavior::Strict);
+        for &(name, source) in TEMPLATES {
+            environment
+                .add_template(name, source)
+                .unwrap_or_else(|error| panic!("template {name}: {error:#}"));
+        }
+        environment
+    });
+    environment
+        .get_template(name)
+        .and_then(|template| template.render(Serde(&figures)))
+        .unwrap_or_else(|error| panic!("template {name}: {error:#}"))
+}
