@@ -15,7 +15,10 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// Every template, by name.
-const TEMPLATES: &[(&str, &str)] = &[("policies.md", include_str!("../templates/policies.md"))];
+const TEMPLATES: &[(&str, &str)] = &[
+    ("granularity.md", include_str!("../templates/granularity.md")),
+    ("policies.md", include_str!("../templates/policies.md")),
+];
 
 /// Renders the template `name` with `figures`.
 ///

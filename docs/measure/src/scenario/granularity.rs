@@ -4,17 +4,17 @@
 //! sets stage 02's locked receiver against stage 03's lock-free one at the smallest real task,
 //! with as many workers as the cores allow.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use harness::cores;
-use harness::table;
+use harness::table::{self, Table};
+use serde::Serialize;
 
 use super::{DISTURBED, Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Chart, LinePanel, Panel, Series};
 use crate::peer::Peer;
+use crate::prose;
 use crate::stages::{STAGES, stage};
-use harness::table::Table;
 
 /// Queue capacity of the bounded stages, as in `same-job`.
 pub const QUEUE: usize = 16;
@@ -207,30 +207,87 @@ pub fn report(all: Vec<Run>, rounds: usize) -> Report {
         }
         table.push_row(row);
     }
-    let mut body = format!(
-        "Every pool has as many workers as cores ({}); bounded queues hold {QUEUE}. Each cell is \
-         the ideal time (the sequential loop's time divided by the cores) over the measured \
-         time: 1.00 is perfect, and the sequential loop itself scores {:.2}. The `cpu:0ns` \
-         column is plain throughput, since empty tasks have no ideal time. {}\n\n",
-        cores(),
-        1.0 / cores() as f64,
-        repetitions(rounds),
-    );
-    if !table.is_empty() {
-        body.push_str(&table.markdown());
-    }
-    body.push_str(&disturbed_note(&all));
-    body.push_str(&close_up(&runs));
-    body.push_str(&sweep_table(&all));
-    body.push_str(&problems(&all));
-    body.push_str(&findings(&runs));
-    body.push_str(&sweep_findings(&all));
+    let figures = Figures {
+        cores: cores(),
+        queue: QUEUE,
+        loop_score: format!("{:.2}", 1.0 / cores() as f64),
+        repetitions: repetitions(rounds),
+        tiny: TINY,
+        matrix: if table.is_empty() {
+            String::new()
+        } else {
+            table.markdown().trim_end().to_string()
+        },
+        disturbed: disturbed_share(&all),
+        close_up: close_up(&runs),
+        sweep: sweep_table(&all),
+        problems: problems(&all).trim().to_string(),
+        at_tiny: at_tiny(&runs),
+        contention: contention(&all),
+    };
+    let body = prose::render("granularity.md", &figures);
     Report {
         scenario: Scenario::Granularity,
         chart: chart(&runs, &all),
         body,
         runs: all,
     }
+}
+
+/// What `templates/granularity.md` says, as numbers already formatted.
+#[derive(Debug, Serialize)]
+struct Figures {
+    cores: usize,
+    queue: usize,
+    /// The sequential loop's share of the ideal: one core's worth.
+    loop_score: String,
+    repetitions: String,
+    tiny: &'static str,
+    matrix: String,
+    /// The share of the machine above which a run counts as disturbed, if a run was.
+    disturbed: Option<String>,
+    close_up: String,
+    sweep: Option<Sweep>,
+    problems: String,
+    at_tiny: Vec<Share>,
+    contention: Option<Contention>,
+}
+
+/// The workers sweep's table, and the worker counts it takes.
+#[derive(Debug, Serialize)]
+struct Sweep {
+    /// Every count but the last.
+    counts: Vec<usize>,
+    last: usize,
+    table: String,
+}
+
+/// A runner's share of the ideal at the tiny size.
+#[derive(Debug, Serialize)]
+struct Share {
+    label: String,
+    share: String,
+}
+
+/// The sweep's verdict on whether the locked receiver is a bottleneck.
+#[derive(Debug, Serialize)]
+struct Contention {
+    /// Stage 02's rate over stage 03's, at each worker count.
+    ratios: Vec<String>,
+    /// How the ratio moved from one worker to the most, if the sweep started at one.
+    change: Option<Change>,
+    /// The most workers the sweep would take, on a machine with the cores for them.
+    largest: usize,
+}
+
+/// How stage 02's rate over stage 03's moved from one worker to `most`.
+#[derive(Debug, Serialize)]
+struct Change {
+    /// `fell` (by 10% or more), `fell a little`, `level` (within 1%) or `rose`.
+    trend: &'static str,
+    /// The change, in whole percent.
+    percent: String,
+    most: usize,
 }
 
 /// One worker count of the sweep: stage 02's run and stage 03's, with a queue that never fills.
@@ -278,10 +335,10 @@ fn sweep(runs: &[Run]) -> Vec<SweepPoint<'_>> {
 }
 
 /// The sweep's table: each pool's rate, and stage 02's over stage 03's.
-fn sweep_table(runs: &[Run]) -> String {
+fn sweep_table(runs: &[Run]) -> Option<Sweep> {
     let points = sweep(runs);
     if points.len() < 2 {
-        return String::new();
+        return None;
     }
     let mutex = Runner::Stage(stage("02")).label();
     let lock_free = format!("{}, queue never full", Runner::Stage(stage("03")).label());
@@ -314,85 +371,53 @@ fn sweep_table(runs: &[Run]) -> String {
                 .map_or_else(|| "-".to_string(), |ratio| format!("{ratio:.2}")),
         ]);
     }
-    let counts: Vec<String> = SWEEP.iter().map(usize::to_string).collect();
-    let (last, others) = counts.split_last().expect("the sweep has worker counts");
-    format!(
-        "\nWorkers sweep at `{TINY}`: stage 02's locked receiver against stage 03's lock-free \
-         one, with a queue that holds every task so that neither submitter ever waits. The \
-         sweep takes {} and {last} workers, up to the machine's {} cores: more workers than \
-         cores would take turns on a core rather than contend for the lock.\n\n{}",
-        others.join(", "),
-        cores(),
-        table.markdown()
-    )
+    let (&last, counts) = SWEEP.split_last().expect("the sweep has worker counts");
+    Some(Sweep {
+        counts: counts.to_vec(),
+        last,
+        table: table.markdown().trim_end().to_string(),
+    })
 }
 
 /// What the sweep shows about the claim that the locked receiver is a bottleneck, and what this
 /// machine's cores cannot show.
-fn sweep_findings(runs: &[Run]) -> String {
+fn contention(runs: &[Run]) -> Option<Contention> {
     let points = sweep(runs);
     let measured: Vec<(usize, f64)> = points
         .iter()
         .filter_map(|point| Some((point.workers, point.ratio()?)))
         .collect();
-    let (Some(&(fewest, first)), Some(&(most, last))) = (measured.first(), measured.last()) else {
-        return String::new();
-    };
-    let ratios: Vec<String> = measured
+    let (&(fewest, first), &(most, last)) = (measured.first()?, measured.last()?);
+    let ratios = measured
         .iter()
         .map(|(workers, ratio)| {
             let noun = if *workers == 1 { "worker" } else { "workers" };
             format!("{ratio:.2} with {workers} {noun}")
         })
         .collect();
-    let mut text = format!(
-        "- Workers sweep at `{TINY}`: stage 02's rate over stage 03's (queue never full) was {}.",
-        ratios.join(", ")
-    );
-    if fewest == 1 && most > 1 {
+    let change = (fewest == 1 && most > 1).then(|| {
         let change = last / first - 1.0;
         let percent = (change.abs() * 100.0).round();
-        let verdict = if change <= -0.1 {
-            format!(
-                "it fell by {percent:.0}% from 1 to {most} workers: the locked receiver lost \
-                 ground as receivers were added, as it would if they contended for the lock"
-            )
+        let trend = if change <= -0.1 {
+            "fell"
         } else if percent >= 1.0 && change < 0.0 {
-            format!(
-                "it fell by {percent:.0}% from 1 to {most} workers, too little to call the lock \
-                 a bottleneck at {most} receivers"
-            )
+            "fell a little"
         } else if percent < 1.0 {
-            format!(
-                "it stayed level from 1 to {most} workers: no sign of contention at {most} \
-                 receivers"
-            )
+            "level"
         } else {
-            format!(
-                "it did not fall from 1 to {most} workers (it rose by {percent:.0}%): no sign \
-                 of contention at {most} receivers"
-            )
+            "rose"
         };
-        let _ = write!(
-            text,
-            " With one worker nothing contends for the lock, so the first ratio is what the \
-             channel and an uncontended lock cost; contention shows as the ratio falling while \
-             workers are added. Here {verdict}."
-        );
-    }
-    let largest = SWEEP[SWEEP.len() - 1];
-    let cores = cores();
-    if cores < largest {
-        let _ = write!(
-            text,
-            " On {cores} cores no more than {cores} workers receive at once, so this machine \
-             cannot show whether the lock becomes the bottleneck with more (the sweep goes up \
-             to {largest}): `cargo run --release -p measure -- --scenario granularity` on a \
-             machine with {largest} cores or more runs the whole sweep."
-        );
-    }
-    text.push('\n');
-    text
+        Change {
+            trend,
+            percent: format!("{percent:.0}"),
+            most,
+        }
+    });
+    Some(Contention {
+        ratios,
+        change,
+        largest: SWEEP[SWEEP.len() - 1],
+    })
 }
 
 /// How often each run ran, and which one counts: a sentence for under a table's heading.
@@ -481,29 +506,30 @@ fn close_up(runs: &[Run]) -> String {
     if table.is_empty() {
         return String::new();
     }
-    format!("\nClose-up at `{TINY}`:\n\n{}", table.markdown())
+    table.markdown().trim_end().to_string()
 }
 
-fn findings(runs: &[Run]) -> String {
+/// The shares of the ideal at the tiny size of the loop and of the stages' pools.
+fn at_tiny(runs: &[Run]) -> Vec<Share> {
     let tiny = task(TINY);
-    let at_tiny = |label: &str| {
-        runs.iter()
-            .find(|run| run.job.task == tiny && row_label(run) == label)
-            .and_then(|run| fraction(runs, run))
-    };
-    let mut text = String::new();
-    let sequential = Runner::Peer(Peer::Sequential).label();
     let bounded = Runner::Stage(stage("03")).label();
-    let mutex = Runner::Stage(stage("02")).label();
-    let large = format!("{bounded}, queue {}", table::thousands(LARGE_QUEUE as u64));
-    let never_full = format!("{bounded}, queue never full");
-    let _ = writeln!(text);
-    for label in [&sequential, &mutex, &bounded, &large, &never_full] {
-        if let Some(value) = at_tiny(label) {
-            let _ = writeln!(text, "- At `{TINY}`, {label} reached {value:.2} of ideal.");
-        }
-    }
-    text
+    let labels = [
+        Runner::Peer(Peer::Sequential).label(),
+        Runner::Stage(stage("02")).label(),
+        bounded.clone(),
+        format!("{bounded}, queue {}", table::thousands(LARGE_QUEUE as u64)),
+        format!("{bounded}, queue never full"),
+    ];
+    labels
+        .into_iter()
+        .filter_map(|label| {
+            let run = runs
+                .iter()
+                .find(|run| run.job.task == tiny && row_label(run) == label)?;
+            let share = format!("{:.2}", fraction(runs, run)?);
+            Some(Share { label, share })
+        })
+        .collect()
 }
 
 fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
@@ -641,7 +667,12 @@ mod tests {
             runs.push(finished(mutex, elapsed * (1.0 + 0.25 * index as f64), 0));
             runs.push(finished(lock_free, elapsed, 0));
         }
-        let text = sweep_findings(&runs);
+        let text = report(runs.clone(), 1)
+            .body
+            .lines()
+            .find(|line| line.starts_with("- Workers sweep"))
+            .unwrap_or_default()
+            .to_string();
         assert!(text.starts_with("- Workers sweep at `cpu:1us`: stage 02's rate over stage 03's (queue never full) was 1.00 with 1 worker"), "{text}");
         if cores() > 1 {
             assert!(text.contains("the locked receiver lost ground"), "{text}");
@@ -658,6 +689,7 @@ mod tests {
         } else {
             assert!(!text.contains("cannot show"), "{text}");
         }
-        assert!(sweep_table(&runs).contains("| 02 over 03 |") || cores() == 1);
+        let table = sweep_table(&runs).map(|sweep| sweep.table);
+        assert!(table.is_some_and(|table| table.contains("| 02 over 03 |")) || cores() == 1);
     }
 }
