@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use harness::cores;
 use harness::table::{self, Table};
-use serde::Serialize;
+use minijinja::{Value, context};
 
 use super::{DISTURBED, Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Chart, LinePanel, Panel, Series};
@@ -207,87 +207,31 @@ pub fn report(all: Vec<Run>, rounds: usize) -> Report {
         }
         table.push_row(row);
     }
-    let figures = Figures {
-        cores: cores(),
-        queue: QUEUE,
-        loop_score: format!("{:.2}", 1.0 / cores() as f64),
-        repetitions: repetitions(rounds),
-        tiny: TINY,
-        matrix: if table.is_empty() {
+    let figures = context! {
+        cores => cores(),
+        queue => QUEUE,
+        loop_score => format!("{:.2}", 1.0 / cores() as f64),
+        repetitions => repetitions(rounds),
+        tiny => TINY,
+        matrix => if table.is_empty() {
             String::new()
         } else {
             table.markdown().trim_end().to_string()
         },
-        disturbed: disturbed_share(&all),
-        close_up: close_up(&runs),
-        sweep: sweep_table(&all),
-        problems: problems(&all).trim().to_string(),
-        at_tiny: at_tiny(&runs),
-        contention: contention(&all),
+        disturbed => disturbed_share(&all),
+        close_up => close_up(&runs),
+        sweep => sweep_table(&all),
+        problems => problems(&all).trim().to_string(),
+        at_tiny => at_tiny(&runs),
+        contention => contention(&all),
     };
-    let body = prose::render("granularity.md", &figures);
+    let body = prose::render("granularity.md", figures);
     Report {
         scenario: Scenario::Granularity,
         chart: chart(&runs, &all),
         body,
         runs: all,
     }
-}
-
-/// What `templates/granularity.md` says, as numbers already formatted.
-#[derive(Debug, Serialize)]
-struct Figures {
-    cores: usize,
-    queue: usize,
-    /// The sequential loop's share of the ideal: one core's worth.
-    loop_score: String,
-    repetitions: String,
-    tiny: &'static str,
-    matrix: String,
-    /// The share of the machine above which a run counts as disturbed, if a run was.
-    disturbed: Option<String>,
-    close_up: String,
-    sweep: Option<Sweep>,
-    problems: String,
-    at_tiny: Vec<Share>,
-    contention: Option<Contention>,
-}
-
-/// The workers sweep's table, and the worker counts it takes.
-#[derive(Debug, Serialize)]
-struct Sweep {
-    /// Every count but the last.
-    counts: Vec<usize>,
-    last: usize,
-    table: String,
-}
-
-/// A runner's share of the ideal at the tiny size.
-#[derive(Debug, Serialize)]
-struct Share {
-    label: String,
-    share: String,
-}
-
-/// The sweep's verdict on whether the locked receiver is a bottleneck.
-#[derive(Debug, Serialize)]
-struct Contention {
-    /// Stage 02's rate over stage 03's, at each worker count.
-    ratios: Vec<String>,
-    /// How the ratio moved from one worker to the most, if the sweep started at one.
-    change: Option<Change>,
-    /// The most workers the sweep would take, on a machine with the cores for them.
-    largest: usize,
-}
-
-/// How stage 02's rate over stage 03's moved from one worker to `most`.
-#[derive(Debug, Serialize)]
-struct Change {
-    /// `fell` (by 10% or more), `fell a little`, `level` (within 1%) or `rose`.
-    trend: &'static str,
-    /// The change, in whole percent.
-    percent: String,
-    most: usize,
 }
 
 /// One worker count of the sweep: stage 02's run and stage 03's, with a queue that never fills.
@@ -335,7 +279,7 @@ fn sweep(runs: &[Run]) -> Vec<SweepPoint<'_>> {
 }
 
 /// The sweep's table: each pool's rate, and stage 02's over stage 03's.
-fn sweep_table(runs: &[Run]) -> Option<Sweep> {
+fn sweep_table(runs: &[Run]) -> Option<Value> {
     let points = sweep(runs);
     if points.len() < 2 {
         return None;
@@ -372,23 +316,19 @@ fn sweep_table(runs: &[Run]) -> Option<Sweep> {
         ]);
     }
     let (&last, counts) = SWEEP.split_last().expect("the sweep has worker counts");
-    Some(Sweep {
-        counts: counts.to_vec(),
-        last,
-        table: table.markdown().trim_end().to_string(),
-    })
+    Some(context! { counts => counts.to_vec(), last, table => table.markdown().trim_end() })
 }
 
 /// What the sweep shows about the claim that the locked receiver is a bottleneck, and what this
 /// machine's cores cannot show.
-fn contention(runs: &[Run]) -> Option<Contention> {
+fn contention(runs: &[Run]) -> Option<Value> {
     let points = sweep(runs);
     let measured: Vec<(usize, f64)> = points
         .iter()
         .filter_map(|point| Some((point.workers, point.ratio()?)))
         .collect();
     let (&(fewest, first), &(most, last)) = (measured.first()?, measured.last()?);
-    let ratios = measured
+    let ratios: Vec<String> = measured
         .iter()
         .map(|(workers, ratio)| {
             let noun = if *workers == 1 { "worker" } else { "workers" };
@@ -407,17 +347,9 @@ fn contention(runs: &[Run]) -> Option<Contention> {
         } else {
             "rose"
         };
-        Change {
-            trend,
-            percent: format!("{percent:.0}"),
-            most,
-        }
+        context! { trend, most, percent => format!("{percent:.0}") }
     });
-    Some(Contention {
-        ratios,
-        change,
-        largest: SWEEP[SWEEP.len() - 1],
-    })
+    Some(context! { ratios, change, largest => SWEEP[SWEEP.len() - 1] })
 }
 
 /// How often each run ran, and which one counts: a sentence for under a table's heading.
@@ -510,7 +442,7 @@ fn close_up(runs: &[Run]) -> String {
 }
 
 /// The shares of the ideal at the tiny size of the loop and of the stages' pools.
-fn at_tiny(runs: &[Run]) -> Vec<Share> {
+fn at_tiny(runs: &[Run]) -> Vec<Value> {
     let tiny = task(TINY);
     let bounded = Runner::Stage(stage("03")).label();
     let labels = [
@@ -527,7 +459,7 @@ fn at_tiny(runs: &[Run]) -> Vec<Share> {
                 .iter()
                 .find(|run| run.job.task == tiny && row_label(run) == label)?;
             let share = format!("{:.2}", fraction(runs, run)?);
-            Some(Share { label, share })
+            Some(context! { label, share })
         })
         .collect()
 }
@@ -689,7 +621,7 @@ mod tests {
         } else {
             assert!(!text.contains("cannot show"), "{text}");
         }
-        let table = sweep_table(&runs).map(|sweep| sweep.table);
+        let table = sweep_table(&runs).map(|sweep| sweep.to_string());
         assert!(table.is_some_and(|table| table.contains("| 02 over 03 |")) || cores() == 1);
     }
 }

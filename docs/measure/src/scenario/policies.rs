@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use harness::table::{self, Table};
 use harness::{Policy, TaskSpec, cores};
-use serde::Serialize;
+use minijinja::{Value, context};
 
 use super::granularity::{self, QUEUE, TINY};
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
@@ -231,32 +231,32 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
     let memory_table = matrix(&runs, false, |run| {
         table::or_na(run.peak_rss_kib().map(table::memory))
     });
-    let figures = Figures {
-        cores: cores(),
-        queue: QUEUE,
-        loop_score: format!("{:.2}", 1.0 / cores() as f64),
+    let figures = context! {
+        cores => cores(),
+        queue => QUEUE,
+        loop_score => format!("{:.2}", 1.0 / cores() as f64),
         rounds,
-        repetitions: granularity::repetitions(rounds),
-        tiny: TINY,
-        matrix: matrix(&runs, true, |run| cell(&runs, run)),
-        disturbed: granularity::disturbed_share(&runs),
+        repetitions => granularity::repetitions(rounds),
+        tiny => TINY,
+        matrix => matrix(&runs, true, |run| cell(&runs, run)),
+        disturbed => granularity::disturbed_share(&runs),
         memory_table,
-        close_up: close_up(&runs),
-        memory: memory_check(&memory_rows),
-        problems: format!("{}{}", problems(&runs), problems(&memory))
+        close_up => close_up(&runs),
+        memory => memory_check(&memory_rows),
+        problems => format!("{}{}", problems(&runs), problems(&memory))
             .trim()
             .to_string(),
         caller_runs,
         peers,
         sequential,
-        blocking: blocking_cost(&runs),
-        loop_cpu: find(&runs, &Runner::Peer(Peer::Sequential).label(), task(TINY))
+        blocking => blocking_cost(&runs),
+        loop_cpu => find(&runs, &Runner::Peer(Peer::Sequential).label(), task(TINY))
             .and_then(|run| cpu_per_task_ns(&runs, run))
             .map(table::time_ns),
-        rejections: rejections(&runs),
-        growth: memory_growth(&memory_rows),
+        rejections => rejections(&runs),
+        growth => memory_growth(&memory_rows),
     };
-    let body = prose::render("policies.md", &figures);
+    let body = prose::render("policies.md", figures);
     let chart = chart(&runs, &memory);
     let mut all = runs;
     all.extend(memory);
@@ -266,100 +266,6 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
         body,
         runs: all,
     }
-}
-
-/// What `templates/policies.md` says, as numbers already formatted: the tables, and the figures
-/// of each finding.
-#[derive(Debug, Serialize)]
-struct Figures {
-    cores: usize,
-    queue: usize,
-    /// The sequential loop's share of the ideal: one core's worth.
-    loop_score: String,
-    rounds: usize,
-    repetitions: String,
-    tiny: &'static str,
-    matrix: String,
-    /// The share of the machine above which a run counts as disturbed, if a run was.
-    disturbed: Option<String>,
-    memory_table: String,
-    close_up: String,
-    memory: Option<MemoryCheck>,
-    problems: String,
-    caller_runs: Vec<CallerRuns>,
-    /// The peers that hand tasks over one at a time, with their share of the ideal.
-    peers: Vec<String>,
-    /// The sequential loop's share of the ideal.
-    sequential: Option<String>,
-    blocking: Vec<Blocking>,
-    /// The sequential loop's CPU time per task.
-    loop_cpu: Option<String>,
-    rejections: Vec<Rejections>,
-    growth: Vec<Growth>,
-}
-
-/// The memory check's table, and its two sizes.
-#[derive(Debug, Serialize)]
-struct MemoryCheck {
-    few: String,
-    many: String,
-    table: String,
-}
-
-/// A stage under `caller-runs` at the tiny size, beside `block`: shares of the ideal.
-#[derive(Debug, Serialize)]
-struct CallerRuns {
-    label: String,
-    caller_runs: String,
-    block: Option<String>,
-}
-
-/// A stage at the tiny size under `block` and under `caller-runs`: where the time went.
-#[derive(Debug, Serialize)]
-struct Blocking {
-    label: String,
-    block: Costs,
-    caller_runs: Costs,
-}
-
-/// Where one run's time went, per task.
-#[derive(Debug, Serialize)]
-struct Costs {
-    cpu: String,
-    /// The submitter's share of the run on a core.
-    submitter: String,
-    /// The share of the tasks the submitter ran itself, if any.
-    own_tasks: Option<String>,
-    /// Cores' worth of time the workers ran.
-    workers: String,
-    /// Context switches per 1,000 tasks.
-    voluntary: String,
-    involuntary: String,
-}
-
-/// What a rejecting policy gave up, size by size.
-#[derive(Debug, Serialize)]
-struct Rejections {
-    label: String,
-    sizes: Vec<String>,
-}
-
-/// How a stage's peak memory grew from the fewest to the most tasks, policy by policy.
-#[derive(Debug, Serialize)]
-struct Growth {
-    label: String,
-    few: String,
-    many: String,
-    policies: Vec<PolicyGrowth>,
-}
-
-/// One policy's growth: the ratio, and what it gave up.
-#[derive(Debug, Serialize)]
-struct PolicyGrowth {
-    name: String,
-    ratio: String,
-    bytes_per_task: String,
-    rejected: Option<String>,
 }
 
 /// A table with a row per runner and policy and a column per task size, filled by `value`.
@@ -499,7 +405,7 @@ fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
 }
 
 /// The memory check's table, if any stage and policy ran at both sizes.
-fn memory_check(rows: &[MemoryRow<'_>]) -> Option<MemoryCheck> {
+fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
     let first = rows.first()?;
     let (few, many) = (first.few.job.tasks as u64, first.many.job.tasks as u64);
     let mut table = Table::titled(
@@ -525,16 +431,16 @@ fn memory_check(rows: &[MemoryRow<'_>]) -> Option<MemoryCheck> {
             table::or_na((rejected(row.many)).map(table::thousands)),
         ]);
     }
-    Some(MemoryCheck {
-        few: table::thousands(few),
-        many: table::thousands(many),
-        table: table.markdown().trim_end().to_string(),
+    Some(context! {
+        few => table::thousands(few),
+        many => table::thousands(many),
+        table => table.markdown().trim_end(),
     })
 }
 
 /// `caller-runs` at the tiny size, stage by stage, beside `block`, the peers that hand tasks
 /// over one at a time, and the loop: the numbers that the next bullet explains.
-fn caller_runs_compared(runs: &[Run]) -> (Vec<CallerRuns>, Vec<String>, Option<String>) {
+fn caller_runs_compared(runs: &[Run]) -> (Vec<Value>, Vec<String>, Option<String>) {
     let tiny = task(TINY);
     let share = |label: &str| Some(format!("{:.2}", fraction(runs, find(runs, label, tiny)?)?));
     let peers = ONE_AT_A_TIME
@@ -549,10 +455,10 @@ fn caller_runs_compared(runs: &[Run]) -> (Vec<CallerRuns>, Vec<String>, Option<S
         .filter_map(|runner| {
             let label =
                 |policy| row_label(&Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy));
-            Some(CallerRuns {
-                label: runner.label(),
-                caller_runs: share(&label(Policy::CallerRuns))?,
-                block: share(&label(Policy::Block)),
+            Some(context! {
+                label => runner.label(),
+                caller_runs => share(&label(Policy::CallerRuns))?,
+                block => share(&label(Policy::Block)),
             })
         })
         .collect();
@@ -561,38 +467,36 @@ fn caller_runs_compared(runs: &[Run]) -> (Vec<CallerRuns>, Vec<String>, Option<S
 
 /// What blocking costs at the tiny size, against `caller-runs` and the loop: CPU per task and
 /// context switches.
-fn blocking_cost(runs: &[Run]) -> Vec<Blocking> {
+fn blocking_cost(runs: &[Run]) -> Vec<Value> {
     let tiny = task(TINY);
-    let costs = |run: &Run| -> Option<Costs> {
+    let costs = |run: &Run| -> Option<Value> {
         let (voluntary, involuntary) = run.switches()?;
         let per_thousand = |count: u64| format!("{:.1}", count as f64 * 1e3 / run.job.tasks as f64);
         let share = |count: u64| format!("{:.0}%", count as f64 * 100.0 / run.job.tasks as f64);
-        Some(Costs {
-            cpu: table::time_ns(cpu_per_task_ns(runs, run)?),
-            submitter: format!("{:.0}%", submitter_busy(runs, run)? * 100.0),
-            own_tasks: Some(ran_in_caller(run)?)
-                .filter(|&count| count > 0)
-                .map(share),
-            workers: format!("{:.2}", workers_cores(run)?),
-            voluntary: per_thousand(voluntary),
-            involuntary: per_thousand(involuntary),
+        Some(context! {
+            cpu => table::time_ns(cpu_per_task_ns(runs, run)?),
+            submitter => format!("{:.0}%", submitter_busy(runs, run)? * 100.0),
+            own_tasks => Some(ran_in_caller(run)?).filter(|&count| count > 0).map(share),
+            workers => format!("{:.2}", workers_cores(run)?),
+            voluntary => per_thousand(voluntary),
+            involuntary => per_thousand(involuntary),
         })
     };
     with_policies()
         .filter_map(|runner| {
             let job = |policy| Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy);
             let run = |policy| find(runs, &row_label(&job(policy)), tiny);
-            Some(Blocking {
-                label: runner.label(),
-                block: costs(run(Policy::Block)?)?,
-                caller_runs: costs(run(Policy::CallerRuns)?)?,
+            Some(context! {
+                label => runner.label(),
+                block => costs(run(Policy::Block)?)?,
+                caller_runs => costs(run(Policy::CallerRuns)?)?,
             })
         })
         .collect()
 }
 
 /// How much the rejecting policies gave up at each size, for stage 03.
-fn rejections(runs: &[Run]) -> Vec<Rejections> {
+fn rejections(runs: &[Run]) -> Vec<Value> {
     let Some(runner) = with_policies().next() else {
         return Vec::new();
     };
@@ -613,14 +517,14 @@ fn rejections(runs: &[Run]) -> Vec<Rejections> {
                     ))
                 })
                 .collect();
-            (!sizes.is_empty()).then_some(Rejections { label, sizes })
+            (!sizes.is_empty()).then(|| context! { label, sizes })
         })
         .collect()
 }
 
 /// How much peak memory grew from the fewest to the most tasks, stage by stage and policy by
 /// policy, with what the rejecting policies gave up.
-fn memory_growth(rows: &[MemoryRow<'_>]) -> Vec<Growth> {
+fn memory_growth(rows: &[MemoryRow<'_>]) -> Vec<Value> {
     with_policies()
         .filter_map(|runner| {
             let mine: Vec<&MemoryRow<'_>> = rows
@@ -628,26 +532,28 @@ fn memory_growth(rows: &[MemoryRow<'_>]) -> Vec<Growth> {
                 .filter(|row| row.few.job.runner == runner)
                 .collect();
             let first = mine.first()?;
-            let policies: Vec<PolicyGrowth> = mine
+            let policies: Vec<Value> = mine
                 .iter()
                 .filter_map(|row| {
-                    Some(PolicyGrowth {
-                        name: row.few.job.policy?.to_string(),
-                        ratio: format!("{:.2}x", row.ratio()?),
-                        bytes_per_task: row
+                    Some(context! {
+                        name => row.few.job.policy?.to_string(),
+                        ratio => format!("{:.2}x", row.ratio()?),
+                        bytes_per_task => row
                             .bytes_per_task()
                             .map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}")),
-                        rejected: rejected(row.many)
+                        rejected => rejected(row.many)
                             .filter(|&count| count > 0)
                             .map(table::thousands),
                     })
                 })
                 .collect();
-            (!policies.is_empty()).then(|| Growth {
-                label: runner.label(),
-                few: table::thousands(first.few.job.tasks as u64),
-                many: table::thousands(first.many.job.tasks as u64),
-                policies,
+            (!policies.is_empty()).then(|| {
+                context! {
+                    label => runner.label(),
+                    few => table::thousands(first.few.job.tasks as u64),
+                    many => table::thousands(first.many.job.tasks as u64),
+                    policies,
+                }
             })
         })
         .collect()
