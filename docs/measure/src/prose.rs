@@ -10,23 +10,25 @@
 use std::sync::OnceLock;
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior};
-use serde::Serialize;
+use minijinja::{Environment, UndefinedBehavior, Value};
 
 /// Every template, by name.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("granularity.md", include_str!("../templates/granularity.md")),
+    (
+        "granularity.md",
+        include_str!("../templates/granularity.md"),
+    ),
     ("policies.md", include_str!("../templates/policies.md")),
 ];
 
-/// Renders the template `name` with `figures`.
+/// Renders the template `name` with `figures`, made with `minijinja::context!`: each figure by
+/// name, already formatted.
 ///
 /// # Panics
 ///
 /// Panics if the template does not parse, or uses a figure that `figures` lacks: a mistake in
 /// the template, which every scenario's tests render.
-pub fn render(name: &str, figures: impl Serialize) -> String {
+pub fn render(name: &str, figures: Value) -> String {
     static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
     let environment = ENVIRONMENT.get_or_init(|| {
         let mut environment = Environment::new();
@@ -48,6 +50,6 @@ pub fn render(name: &str, figures: impl Serialize) -> String {
     });
     environment
         .get_template(name)
-        .and_then(|template| template.render(Serde(&figures)))
+        .and_then(|template| template.render(figures))
         .unwrap_or_else(|error| panic!("template {name}: {error:#}"))
 }
