@@ -39,9 +39,6 @@ pub use args::{
     parse_positive,
 };
 pub use demo::{Collected, HandedTask, Workload};
-/// The former name of [`or_exit_if_refused`], kept only until stage 06 calls it by its new name.
-#[doc(hidden)]
-pub use limits::or_exit_if_refused as start_pool;
 pub use limits::{
     LimitArgs, MAX_QUEUE, MAX_TASKS, THREAD_LIMIT, THREADS_EXPLAINED, or_exit_if_refused,
     parse_tasks, parse_workers,
