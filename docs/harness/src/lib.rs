@@ -40,8 +40,8 @@ pub use args::{
 };
 pub use demo::{Collected, HandedTask, Workload};
 pub use limits::{
-    LimitArgs, MAX_QUEUE, MAX_TASKS, THREAD_LIMIT, THREADS_EXPLAINED, or_exit_if_refused,
-    parse_tasks, parse_workers,
+    LimitArgs, MAX_QUEUE, THREAD_LIMIT, THREADS_EXPLAINED, or_exit_if_refused, parse_tasks,
+    parse_workers,
 };
 pub use output::{Output, report};
 pub use record::Recording;

@@ -118,7 +118,12 @@ pub fn parse_queue(text: &str) -> Result<usize, String> {
 /// # Errors
 ///
 /// Returns a message that names the bound the number breaks, or says it is not a whole number.
-pub fn parse_between(text: &str, min: usize, max: usize, why: &str) -> Result<usize, String> {
+pub(crate) fn parse_between(
+    text: &str,
+    min: usize,
+    max: usize,
+    why: &str,
+) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n < min => Err(format!("must be at least {min}")),
         Ok(n) if n <= max => Ok(n),

@@ -208,12 +208,12 @@ impl Recording {
     }
 
     /// Every task recorded, whichever thread ran it.
-    pub fn all_tasks(&self) -> impl Iterator<Item = &TaskSpan> {
+    pub(crate) fn all_tasks(&self) -> impl Iterator<Item = &TaskSpan> {
         self.threads.iter().flat_map(|thread| &thread.tasks)
     }
 
     /// How many tasks were recorded.
-    pub fn recorded_tasks(&self) -> usize {
+    pub(crate) fn recorded_tasks(&self) -> usize {
         self.threads.iter().map(|thread| thread.tasks.len()).sum()
     }
 
@@ -281,7 +281,7 @@ enum Change {
 
 /// How many of `intervals` are open over time, as steps: from each `(time, count)` on, until the
 /// next, `count` intervals are open. Empty intervals are left out.
-pub fn count_over_time(
+pub(crate) fn count_over_time(
     intervals: impl Iterator<Item = (Duration, Duration)>,
 ) -> Vec<(Duration, usize)> {
     let mut changes: Vec<(Duration, Change)> = intervals
@@ -494,7 +494,7 @@ impl Recorder {
     }
 
     /// The moment task `id` is handed over, if it is one of the tasks recorded.
-    pub fn handed_over(&self, id: usize) -> Option<Instant> {
+    pub(crate) fn handed_over(&self, id: usize) -> Option<Instant> {
         (id < MAX_RECORDED_TASKS).then(Instant::now)
     }
 
@@ -502,7 +502,7 @@ impl Recorder {
     /// the current thread. The returned guard records the task when it is dropped: when the task
     /// returns, or as its panic unwinds. A task about to panic on purpose ends it first, with
     /// [`TaskRecording::end`].
-    pub fn start_task(&self, id: usize, handed: Instant) -> TaskRecording<'_> {
+    pub(crate) fn start_task(&self, id: usize, handed: Instant) -> TaskRecording<'_> {
         let start = Instant::now();
         self.show(|tid| {
             let (handed, start) = (self.since_origin(handed), self.since_origin(start));
@@ -634,7 +634,7 @@ impl Recorder {
 /// A task being recorded: made by [`Recorder::start_task`], it records the task when dropped,
 /// or when [`TaskRecording::end`] ends it.
 #[derive(Debug)]
-pub struct TaskRecording<'a> {
+pub(crate) struct TaskRecording<'a> {
     recorder: &'a Recorder,
     id: usize,
     handed: Instant,

@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::{self, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::limits::MAX_TASKS;
 use crate::record::TIMELINE_WIDTH;
 use crate::record::trace::{self, Meaning, TraceEvent};
 use crate::summary::{self, Summary};
-use crate::{MAX_QUEUE, MAX_TASKS, THREAD_LIMIT};
+use crate::{MAX_QUEUE, THREAD_LIMIT};
 
 /// A stage's demo binary, by its path: `Demo::new(env!("CARGO_BIN_EXE_04-results"))`.
 #[derive(Clone, Copy, Debug)]
@@ -95,14 +96,14 @@ impl Demo {
     /// bytes for every thread that sets no size of its own, and a petabyte cannot be mapped. For
     /// the checks that must stop a run before its first thread: if one breaks, the test fails
     /// without starting thousands of threads.
-    pub fn run_without_threads(&self, args: &[&str]) -> Output {
+    fn run_without_threads(&self, args: &[&str]) -> Output {
         self.command_without_threads(args)
             .output()
             .expect("the demo binary runs")
     }
 
     /// The command that runs the demo with `args` where no thread can start (see
-    /// [`run_without_threads`](Self::run_without_threads)), for a test to adjust before it runs it.
+    /// `run_without_threads`), for a test to adjust before it runs it.
     pub fn command_without_threads(&self, args: &[&str]) -> Command {
         let mut command = self.command(args);
         command.env("RUST_MIN_STACK", (1_u64 << 50).to_string());
@@ -167,7 +168,7 @@ impl Demo {
     }
 
     /// Runs the demo with `args` where no thread can start (see
-    /// [`run_without_threads`](Self::run_without_threads)), and asserts that it stopped at status
+    /// `run_without_threads`), and asserts that it stopped at status
     /// 2 with a one-line error that contains each of `expected`, before printing anything and
     /// without a panic. Returns all of stderr, for the checks of the stage's own explanation.
     pub fn assert_refused(&self, args: &[&str], expected: &[&str]) -> String {
@@ -264,7 +265,7 @@ impl Demo {
     }
 
     /// Asserts that the demo with `args` where no thread can start (see
-    /// [`run_without_threads`](Self::run_without_threads)) still ends with `status` when its
+    /// `run_without_threads`) still ends with `status` when its
     /// stderr, where it would explain why, is a closed pipe, or on Linux `/dev/full`: its
     /// explanation is lost, but the run does not end with a panic's 101.
     pub fn assert_thread_refused_with_unwritable_stderr(&self, args: &[&str], status: i32) {
@@ -278,7 +279,7 @@ impl Demo {
     /// Runs the demo with stdout on a pipe that is closed after the first line, as `| head -1`
     /// does, and returns that line and the rest of the run. For a demo whose output is far larger
     /// than a pipe holds, so that it is still writing when the pipe closes.
-    pub fn run_into_a_closed_pipe(&self, args: &[&str]) -> (String, Output) {
+    fn run_into_a_closed_pipe(&self, args: &[&str]) -> (String, Output) {
         let mut child = self
             .command(args)
             .stdout(Stdio::piped())
@@ -295,7 +296,7 @@ impl Demo {
     }
 
     /// Runs the demo with `args` into a closed pipe (see
-    /// [`run_into_a_closed_pipe`](Self::run_into_a_closed_pipe)) and asserts that the pipe only
+    /// `run_into_a_closed_pipe`) and asserts that the pipe only
     /// ended the output: the first line starts with `first`, the run ends with status 0, and
     /// stderr is empty but for the lines that end with one of `besides`, the stage's own. Returns
     /// stderr.
@@ -318,7 +319,7 @@ impl Demo {
 
     /// Runs the demo with stdout on `/dev/full`, where every write fails, and returns the run.
     #[cfg(target_os = "linux")]
-    pub fn run_into_a_full_stdout(&self, args: &[&str]) -> Output {
+    fn run_into_a_full_stdout(&self, args: &[&str]) -> Output {
         self.run_into(self.command(args), Stream::Full, Stream::Read)
     }
 
@@ -332,7 +333,7 @@ impl Demo {
     }
 
     /// Runs the demo with `args` into a full stdout (see
-    /// [`run_into_a_full_stdout`](Self::run_into_a_full_stdout)) and asserts that it ends with
+    /// `run_into_a_full_stdout`) and asserts that it ends with
     /// status 1 and reports the failed write once: no thread panicked in `println!`, and the
     /// summary's failure is not reported twice. Lines of stderr that end with one of `besides`
     /// are the stage's own, and not counted.
@@ -368,8 +369,8 @@ pub enum Stream {
 
 impl Stream {
     /// Every stream here that fails every write: [`Stream::Closed`], and on Linux
-    /// [`Stream::Full`].
-    pub const UNWRITABLE: &[Stream] = &[
+    /// `Stream::Full`.
+    const UNWRITABLE: &[Stream] = &[
         Stream::Closed,
         #[cfg(target_os = "linux")]
         Stream::Full,
@@ -463,7 +464,7 @@ impl Trace {
     }
 
     /// The name of each thread, by its id.
-    pub fn thread_names(&self) -> BTreeMap<usize, String> {
+    fn thread_names(&self) -> BTreeMap<usize, String> {
         self.events
             .iter()
             .filter(|event| event.tid != 0)

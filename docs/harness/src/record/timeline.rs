@@ -527,7 +527,8 @@ fn short_duration(nanos: u64) -> String {
 mod tests {
     use super::super::{ThreadRecord, WaitSpan, Waiting};
     use super::*;
-    use crate::{MAX_QUEUE, MAX_TASKS};
+    use crate::MAX_QUEUE;
+    use crate::limits::MAX_TASKS;
 
     fn us(n: u64) -> Duration {
         Duration::from_micros(n)
