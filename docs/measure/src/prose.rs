@@ -14,6 +14,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 
 /// Every template, by name.
 const TEMPLATES: &[(&str, &str)] = &[
+    ("costs.md", include_str!("../templates/costs.md")),
     (
         "granularity.md",
         include_str!("../templates/granularity.md"),
