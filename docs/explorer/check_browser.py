@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Opens the explorer in headless Chromium and checks what the room sees during a run of stage 03.
+
+- a bad value is refused on the page with the demo's own error line;
+- a run of stage 03 at the page's defaults (40 tasks of sleep:100ms, 4 workers, a queue of 4,
+  block when full) draws a lane per worker and the submitter's, every task, the queue's gauge
+  and depth (which fills up), and counts 40 completed tasks, on the page and in its counters;
+- the canvas really has the tasks' colour in it, and the run ends with the command line and a
+  trace to download.
+
+It starts the explorer binary given with --explorer (default: target/debug/explorer, built by
+`cargo build -p explorer`) on a free port of 127.0.0.1, and drives Chromium through ChromeDriver's
+WebDriver protocol (Debian's chromium and chromium-driver packages), with the standard library
+only. It saves a screenshot of the page after the run to target/explorer-screenshot.png, or to
+the file given with --screenshot (docs/explorer/screenshot.png is the one the README shows).
+
+Usage: python3 check_browser.py [--explorer BINARY] [--screenshot FILE]. Exits 1 when a check
+fails.
+"""
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TASKS = 40
+WORKERS = 4
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--window-size=1000,800",
+]
+
+# The task colour of the page's canvas (COLORS.task in explorer.js), counted in its pixels.
+COUNT_TASK_PIXELS = """
+const canvas = document.querySelector('canvas[data-role=lanes]');
+if (!canvas) return 0;
+const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+let count = 0;
+for (let i = 0; i < data.length; i += 4) {
+  if (data[i] === 0x2f && data[i + 1] === 0x6f && data[i + 2] === 0xdb) count += 1;
+}
+return count;
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WebDriver:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+        self.session = None
+        # Loopback only: never through a proxy that the environment may name.
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def call(self, method, path, body=None, timeout=60):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method,
+            headers={"Content-Type": "application/json"})
+        try:
+            with self.opener.open(request, timeout=timeout) as response:
+                return json.load(response)["value"]
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f"{method} {path}: {e.read().decode(errors='replace')}") from e
+
+    def wait_ready(self, deadline):
+        while True:
+            try:
+                if self.call("GET", "/status", timeout=2).get("ready"):
+                    return
+            except (OSError, RuntimeError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("ChromeDriver did not start")
+            time.sleep(0.1)
+
+    def start(self, binary, profile):
+        caps = {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": binary, "args": CHROMIUM_ARGS + [f"--user-data-dir={profile}"]}}
+        self.session = self.call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})[
+            "sessionId"]
+
+    def do(self, method, path, body=None):
+        return self.call(method, f"/session/{self.session}{path}", body)
+
+    def script(self, script, *args):
+        return self.do("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def click(self, selector):
+        found = self.do("POST", "/element", {"using": "css selector", "value": selector})
+        element = next(iter(found.values()))
+        self.do("POST", f"/element/{element}/click", {})
+
+    def type_into(self, selector, text):
+        found = self.do("POST", "/element", {"using": "css selector", "value": selector})
+        element = next(iter(found.values()))
+        self.do("POST", f"/element/{element}/clear", {})
+        self.do("POST", f"/element/{element}/value", {"text": text})
+
+
+def start_explorer(binary):
+    """Starts the explorer on a free port, and returns the process and its address."""
+    process = subprocess.Popen([binary, "--port", "0"], stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+    if not found:
+        process.kill()
+        raise RuntimeError(f"the explorer did not say where it serves: {line!r}")
+    return process, found.group(0)
+
+
+def wait_for(webdriver, condition, seconds):
+    deadline = time.monotonic() + seconds
+    while True:
+        probe = webdriver.script("return window.explorerProbe ? window.explorerProbe() : [];")
+        if condition(probe) or time.monotonic() > deadline:
+            return probe
+        time.sleep(0.1)
+
+
+def check(refused, runs, task_pixels, saw_running):
+    problems = []
+    if "invalid value '0' for '--tasks <N>': must be at least 1" not in refused:
+        problems.append(f"a bad --tasks was not refused with the demo's error line: {refused!r}")
+    if not saw_running:
+        problems.append("no task was seen running before the run ended: nothing was live")
+    if len(runs) != 1:
+        return problems + [f"expected one run on the page, found {len(runs)}"]
+    run = runs[0]
+    if not run["ended"]:
+        problems.append("the run did not end within 30 s")
+    if run["stage"] != "03":
+        problems.append(f"the run is of stage {run['stage']}, not 03")
+    if run["lanes"] != WORKERS + 1 or run["lanesDrawn"] < WORKERS:
+        problems.append(f"expected {WORKERS} worker lanes and the submitter's drawn, found "
+                        f"{run['lanesDrawn']} drawn of {run['lanes']}")
+    if run["tasksDrawn"] != TASKS:
+        problems.append(f"{run['tasksDrawn']} tasks drawn, not {TASKS}")
+    if not run["gaugeShown"] or run["gaugeMaxDepth"] < 1 or run["maxDepth"] > run["capacity"]:
+        problems.append(f"the queue's gauge was not drawn as filling up to its capacity of "
+                        f"{run['capacity']}: deepest {run['gaugeMaxDepth']}")
+    if run["counters"]["completed"] != TASKS or run["shownCompleted"] != TASKS:
+        problems.append(f"the counters show {run['shownCompleted']} completed, not {TASKS}")
+    if "--bin 03-crossbeam-bounded" not in (run["command"] or ""):
+        problems.append(f"no command line for stage 03: {run['command']!r}")
+    if not (run["traceLink"] or "").startswith("blob:"):
+        problems.append("no trace to download")
+    if task_pixels < 1000:
+        problems.append(f"the canvas has only {task_pixels} pixels of the tasks' colour")
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--explorer", default=os.path.join(ROOT, "target", "debug", "explorer"))
+    parser.add_argument("--screenshot",
+                        default=os.path.join(ROOT, "target", "explorer-screenshot.png"))
+    args = parser.parse_args()
+    binary = shutil.which("chromium")
+    driver = shutil.which("chromedriver")
+    if not binary or not driver:
+        print("error: needs chromium and chromedriver (Debian: apt-get install chromium "
+              "chromium-driver)", file=sys.stderr)
+        return 1
+    if not os.path.isfile(args.explorer):
+        print(f"error: no explorer at {args.explorer} (cargo build -p explorer)", file=sys.stderr)
+        return 1
+
+    explorer, url = start_explorer(args.explorer)
+    port = free_port()
+    profile = tempfile.mkdtemp(prefix="explorer-check-")
+    chromedriver = subprocess.Popen(
+        [driver, f"--port={port}", "--allowed-ips=127.0.0.1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    webdriver = WebDriver(port)
+    try:
+        webdriver.wait_ready(time.monotonic() + 30)
+        webdriver.start(binary, profile)
+        webdriver.do("POST", "/url", {"url": url})
+
+        # A bad value: refused by the server, with the line the demo prints.
+        webdriver.type_into(".run-form[data-run='0'] [name=tasks]", "0")
+        webdriver.click("#run")
+        deadline = time.monotonic() + 10
+        refused = ""
+        while not refused and time.monotonic() < deadline:
+            refused = webdriver.script(
+                "const e = document.getElementById('error'); return e.hidden ? '' : e.textContent;")
+            time.sleep(0.1)
+
+        # The run itself, at the page's defaults.
+        webdriver.type_into(".run-form[data-run='0'] [name=tasks]", str(TASKS))
+        webdriver.click("#run")
+        running = wait_for(webdriver, lambda runs: any(
+            0 < r["tasksDrawn"] and not r["ended"] for r in runs), 10)
+        saw_running = any(0 < r["tasksDrawn"] and not r["ended"] for r in running)
+        runs = wait_for(webdriver, lambda runs: runs and all(r["ended"] for r in runs), 30)
+        # One more frame, so that the screenshot shows the final drawing.
+        time.sleep(0.3)
+        runs = webdriver.script("return window.explorerProbe();")
+        task_pixels = webdriver.script(COUNT_TASK_PIXELS)
+        png = base64.b64decode(webdriver.do("GET", "/screenshot"))
+        os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
+        with open(args.screenshot, "wb") as f:
+            f.write(png)
+        webdriver.do("DELETE", "")
+    finally:
+        chromedriver.terminate()
+        chromedriver.wait(timeout=30)
+        explorer.terminate()
+        explorer.wait(timeout=30)
+        shutil.rmtree(profile, ignore_errors=True)
+
+    problems = check(refused, runs, task_pixels, saw_running)
+    for problem in problems:
+        print(f"error: the explorer in the browser: {problem}", file=sys.stderr)
+    run = runs[0] if runs else {}
+    print(f"explorer in Chromium: stage {run.get('stage')}, {run.get('tasksDrawn')} tasks drawn "
+          f"on {run.get('lanesDrawn')} of {run.get('lanes')} lanes, queue at most "
+          f"{run.get('gaugeMaxDepth')} of {run.get('capacity')}, "
+          f"{run.get('shownCompleted')} completed in {run.get('elapsedMs') or 0:.0f} ms; "
+          f"{len(problems)} problems; screenshot {os.path.relpath(args.screenshot)}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
