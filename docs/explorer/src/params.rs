@@ -50,7 +50,8 @@ pub struct CancelRequest {
 }
 
 /// One run as the page describes it: the stage, and the values of its demo's flags, each a
-/// string or a number as typed. A flag left out takes the explorer's default (see [`Flags`]).
+/// string or a number as typed. A flag left out takes the explorer's default: 40 tasks of
+/// `sleep:100ms` on 4 workers with a queue of 4, blocking when it is full.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunFlags {
