@@ -5,21 +5,28 @@
 //!
 //! The templates are `minijinja` (Jinja2) templates, compiled into the binary. A block tag
 //! (`{% if %}`, `{% for %}`) takes its own line's newline with it, so a template reads as the
-//! Markdown it makes.
+//! Markdown it makes. Partials, whose names start with `_`, are included by the others.
 
 use std::sync::OnceLock;
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
-/// Every template, by name.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("costs.md", include_str!("../templates/costs.md")),
-    (
-        "granularity.md",
-        include_str!("../templates/granularity.md"),
-    ),
-    ("policies.md", include_str!("../templates/policies.md")),
+/// Templates by name: each a file of `templates/`, compiled in.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
+
+/// Every template.
+const TEMPLATES: &[(&str, &str)] = templates![
+    "_disturbed.md",
+    "_repetitions.md",
+    "costs.md",
+    "granularity.md",
+    "overhead.md",
+    "policies.md",
 ];
 
 /// Renders the template `name` with `figures`, made with `minijinja::context!`: each figure by

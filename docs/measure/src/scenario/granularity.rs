@@ -211,14 +211,15 @@ pub fn report(all: Vec<Run>, rounds: usize) -> Report {
         cores => cores(),
         queue => QUEUE,
         loop_score => format!("{:.2}", 1.0 / cores() as f64),
-        repetitions => repetitions(rounds),
+        rounds,
+        limit => limit(),
         tiny => TINY,
         matrix => if table.is_empty() {
             String::new()
         } else {
             table.markdown().trim_end().to_string()
         },
-        disturbed => disturbed_share(&all),
+        disturbed => any_disturbed(&all),
         close_up => close_up(&runs),
         sweep => sweep_table(&all),
         problems => problems(&all).trim().to_string(),
@@ -352,41 +353,16 @@ fn contention(runs: &[Run]) -> Option<Value> {
     Some(context! { ratios, change, largest => SWEEP[SWEEP.len() - 1] })
 }
 
-/// How often each run ran, and which one counts: a sentence for under a table's heading.
-pub fn repetitions(rounds: usize) -> String {
-    match rounds {
-        1 => "Each run ran once.".to_string(),
-        n => format!(
-            "Each run ran {n} times, the sequential loop included, and up to {n} more times \
-             while other programs were using more than {:.0}% of the machine; the fastest \
-             undisturbed run counts.",
-            DISTURBED * 100.0
-        ),
-    }
+/// The share of the machine above which a run counts as disturbed, as the templates print it
+/// (`_repetitions.md`, `_disturbed.md`).
+pub fn limit() -> String {
+    format!("{:.0}%", DISTURBED * 100.0)
 }
 
-/// The footnote for the daggers of [`mark`], if any run has one.
-pub fn disturbed_note(runs: &[Run]) -> String {
-    if runs
-        .iter()
-        .all(|run| run.ok().is_none() || mark(run, runs).is_empty())
-    {
-        return String::new();
-    }
-    format!(
-        "\n† Other programs used more than {:.0}% of the machine during this run or its \
-         sequential baseline, even after the extra tries: its time is less trustworthy.\n",
-        DISTURBED * 100.0
-    )
-}
-
-/// The share of the machine above which a run counts as disturbed, if any run of `runs` was: the
-/// figure the footnote for the daggers of [`mark`] gives.
-pub fn disturbed_share(runs: &[Run]) -> Option<String> {
-    let any = runs
-        .iter()
-        .any(|run| run.ok().is_some() && !mark(run, runs).is_empty());
-    any.then(|| format!("{:.0}%", DISTURBED * 100.0))
+/// Whether any run of `runs` has the dagger of [`mark`], which `_disturbed.md` explains.
+pub fn any_disturbed(runs: &[Run]) -> bool {
+    runs.iter()
+        .any(|run| run.ok().is_some() && !mark(run, runs).is_empty())
 }
 
 /// A dagger for a cell whose run, or whose sequential baseline, shared the machine with other

@@ -2,18 +2,16 @@
 //! trip through the pool alone: boxing the closure, the queue, waking a worker, and, for stage
 //! 04, delivering a result.
 
-use std::fmt::Write as _;
-
 use harness::cores;
-use harness::table;
+use harness::table::{self, Table};
+use minijinja::{Value, context};
 
 use super::granularity::{self, QUEUE};
 use super::policies;
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
-use crate::stages;
-use harness::table::Table;
+use crate::{prose, stages};
 
 /// The empty task.
 const EMPTY: &str = "cpu:0ns";
@@ -54,63 +52,6 @@ fn ns_per_task(run: &Run) -> Option<f64> {
     Some(run.elapsed_ms()? * 1e6 / run.job.tasks as f64)
 }
 
-/// What one trip through `runner` consists of, for the bullet under its row.
-fn explanation(runner: Runner) -> Option<String> {
-    let text = match runner {
-        Runner::Peer(Peer::Sequential) => {
-            "no pool: each task is a call on the submitting thread, with the harness's \
-             bookkeeping around it. Every other row pays this too; what it pays beyond it is \
-             the trip through the pool"
-                .to_string()
-        }
-        Runner::Peer(Peer::Threadpool) => {
-            "the `threadpool` crate boxes each task and sends it down an unbounded channel \
-             whose receiver the workers share behind a mutex, as stage 02 does, and keeps its \
-             own counts of queued and active tasks for `join`"
-                .to_string()
-        }
-        Runner::Peer(Peer::RayonScope) => {
-            "each `spawn` allocates a job and pushes it onto the deque of the worker that runs \
-             the scope, and the other workers steal from it; the submitting thread only waits \
-             for the scope to end"
-                .to_string()
-        }
-        Runner::Peer(Peer::RayonParIter) => {
-            "no hand-over per task: rayon splits the range into a few chunks and hands over \
-             one chunk at a time, so what remains per task is close to the loop's cost"
-                .to_string()
-        }
-        Runner::Peer(Peer::Tokio) => return None,
-        Runner::Stage(stage) => match stage.number {
-            "02" => "the task is boxed on the submitting thread and sent down an unbounded \
-                     `mpsc` channel; a worker locks the shared receiver, takes the task, and \
-                     frees the box on its own thread. The queue never fills, so the submitter \
-                     never waits for a slot"
-                .to_string(),
-            "03" => format!(
-                "the same boxed task goes through a crossbeam channel bounded at {QUEUE} \
-                 slots, whose receiver every worker holds without a lock. Empty tasks leave \
-                 the queue full or empty most of the time, and a `submit` that finds it full \
-                 waits for a slot on its core before it sleeps (the Policies section measures \
-                 that wait)"
-            ),
-            "04" => "stage 03's trip, plus a channel per task for its result: the submitter \
-                     allocates a crossbeam channel for every task, the worker sends the value \
-                     through it, and `join` waits on it; the demo also keeps every handle until \
-                     it joins it"
-                .to_string(),
-            "05" => "stage 04's trip, plus `catch_unwind` around each task, which costs next \
-                     to nothing while no task panics; for the pool's own counts of finished \
-                     and panicked tasks, an `Arc` clone and an atomic increment per task; and \
-                     a `join` that waits with `select!` on the value and on the channel that \
-                     says whether any worker is alive, whose receiver every handle clones"
-                .to_string(),
-            _ => return None,
-        },
-    };
-    Some(text)
-}
-
 /// The row each runner's cost is compared with: the stage it builds on, or the loop.
 fn baseline(runner: Runner) -> Runner {
     match runner {
@@ -133,48 +74,42 @@ fn name(runner: Runner) -> String {
     }
 }
 
-/// `value` against `base`: by how much more or less, or about the same (within 10%, less than
-/// these short runs vary).
-fn versus(value: f64, base: f64, name: &str) -> String {
-    if value > base * 1.1 {
-        format!("{} more than {name}", table::time_ns(value - base))
+/// `value` against `base`, the cost of the row named `name`: by how much more or less, or about
+/// the same (within 10%, less than these short runs vary).
+fn versus(value: f64, base: f64, name: &str) -> Value {
+    let (trend, by) = if value > base * 1.1 {
+        ("more", value - base)
     } else if value * 1.1 < base {
-        format!("{} less than {name}", table::time_ns(base - value))
+        ("less", base - value)
     } else {
-        format!("about the same as {name} ({})", table::time_ns(base))
-    }
+        ("same", 0.0)
+    };
+    context! { trend, name, by => table::time_ns(by), base => table::time_ns(base) }
 }
 
-/// A bullet per run: what one empty task cost, against the row it builds on, and where the cost
-/// comes from.
-fn explanations(runs: &[Run]) -> String {
-    let mut text = String::new();
-    for run in runs {
-        let (Some(per_task), Some(why)) = (ns_per_task(run), explanation(run.job.runner)) else {
-            continue;
-        };
-        let cpu = policies::cpu_per_task_ns(runs, run)
-            .filter(|&ns| ns > 0.0)
-            .map(|ns| format!(" and {} of CPU", table::time_ns(ns)))
-            .unwrap_or_default();
-        let base = baseline(run.job.runner);
-        let against = runs
-            .iter()
-            .filter(|other| other.job.runner == base && other.job.runner != run.job.runner)
-            .find_map(|other| Some(versus(per_task, ns_per_task(other)?, &name(base))))
-            .map(|comparison| format!(", {comparison}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "- {}: {} per empty task{cpu}{against}. Where it goes: {why}.",
-            run.job.runner.label(),
-            table::time_ns(per_task),
-        );
-    }
-    text
+/// A figure per run for its bullet: what one empty task cost, and the row it builds on.
+fn bullets(runs: &[Run]) -> Vec<Value> {
+    runs.iter()
+        .filter_map(|run| {
+            let per_task = ns_per_task(run)?;
+            let base = baseline(run.job.runner);
+            let against = runs
+                .iter()
+                .filter(|other| other.job.runner == base && other.job.runner != run.job.runner)
+                .find_map(|other| Some(versus(per_task, ns_per_task(other)?, &name(base))));
+            Some(context! {
+                key => run.job.runner.key(),
+                label => run.job.runner.label(),
+                per_task => table::time_ns(per_task),
+                cpu => policies::cpu_per_task_ns(runs, run)
+                    .filter(|&ns| ns > 0.0)
+                    .map(table::time_ns),
+                against,
+            })
+        })
+        .collect()
 }
 
-/// The table, a bullet per run that explains its cost, and the chart.
 pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
     let mut table = Table::titled(
         &[
@@ -206,24 +141,18 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
             table::or_na((run.disturbance()).map(table::percent)),
         ]);
     }
-    let mut body = format!(
-        "Every run: `{EMPTY}` tasks, the number in the table, on as many workers as cores ({}); \
-         the stages' queues hold {QUEUE} and block when full. \"Per task\" is the pool's own \
-         elapsed time, from the first submit to the last task's end, over the tasks; CPU per \
-         task counts every thread, and leaves out what every process spends starting up (the \
-         sequential loop's CPU time beyond its elapsed time); \"submitter on a core\" is the \
-         share of the elapsed time the main thread, which submits the tasks, spent running. \
-         The sequential loop's row is what an empty task costs with no pool at all. {}\n\n",
-        cores(),
-        granularity::repetitions(rounds),
-    );
-    if !table.is_empty() {
-        body.push_str(&table.markdown());
-    }
-    body.push_str(&granularity::disturbed_note(&runs));
-    body.push_str(&problems(&runs));
-    let _ = writeln!(body);
-    body.push_str(&explanations(&runs));
+    let figures = context! {
+        empty => EMPTY,
+        cores => cores(),
+        queue => QUEUE,
+        rounds,
+        limit => granularity::limit(),
+        table => if table.is_empty() { String::new() } else { table.markdown() }.trim_end(),
+        disturbed => granularity::any_disturbed(&runs),
+        problems => problems(&runs).trim(),
+        runs => bullets(&runs),
+    };
+    let body = prose::render("overhead.md", figures);
     Report {
         scenario: Scenario::Overhead,
         chart: chart(&runs),
@@ -306,10 +235,11 @@ mod tests {
 
     #[test]
     fn a_smaller_cost_says_by_how_much() {
-        assert_eq!(
-            versus(100.0, 300.0, "stage 03"),
-            "200 ns less than stage 03"
+        let stage = |number| Runner::Stage(stages::stage(number));
+        let body = report(vec![run(stage("03"), 300.0), run(stage("04"), 100.0)], 1).body;
+        assert!(
+            body.contains("100 ns per empty task, 200 ns less than stage 03."),
+            "{body}"
         );
-        assert_eq!(versus(105.0, 100.0, "x"), "about the same as x (100 ns)");
     }
 }
