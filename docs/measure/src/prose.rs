@@ -9,6 +9,7 @@
 
 use std::sync::OnceLock;
 
+use harness::table;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
@@ -27,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "granularity.md",
     "overhead.md",
     "policies.md",
+    "timelines.md",
 ];
 
 /// Renders the template `name` with `figures`, made with `minijinja::context!`: each figure by
@@ -47,6 +49,8 @@ pub fn render(name: &str, figures: Value) -> String {
             .build()
             .expect("the default delimiters");
         environment.set_syntax(syntax);
+        // Counts as the tables show them: `1,000`.
+        environment.add_filter("thousands", |n: u64| table::thousands(n));
         // A figure the template names but the scenario did not compute is an error, not "".
         environment.set_undefined_behavior(UndefinedBehavior::Strict);
         for &(name, source) in TEMPLATES {

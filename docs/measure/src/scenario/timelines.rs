@@ -17,11 +17,12 @@ use std::time::Duration;
 use harness::Policy;
 use harness::record::QUEUE_DEPTH;
 use harness::table;
+use minijinja::{Value, context};
 
 use super::{Job, Options, Run, Runner, Size, problems, task};
-use crate::probe;
 use crate::stages::{Readiness, stage};
 use crate::timeline::{Frame, Span, SpanKind, Trace};
+use crate::{probe, prose};
 
 /// Workers of every pool in this scenario: few enough for a row each.
 pub const WORKERS: usize = 4;
@@ -263,99 +264,76 @@ impl Timelines {
             .iter()
             .filter(|timeline| timeline.planned.sections.contains(&section))
             .collect();
-        let mut text = String::new();
-        if let Some(first) = mine.first() {
-            let job = first.planned.job;
-            let _ = writeln!(
-                text,
-                "Every timeline: {} tasks of `{}`; pools with {WORKERS} workers, bounded queues \
-                 of {QUEUE}. Each run is the stage's demo with `--trace FILE`; `measure` draws \
-                 the trace. All the timelines share one time axis, so their lengths compare.\n",
-                table::thousands(job.tasks as u64),
-                job.task,
-            );
-        }
-        for timeline in &mine {
-            if let Ok(trace) = &timeline.trace {
-                let _ = writeln!(text, "- {}", describe(&timeline.planned.job, trace));
-            }
-        }
+        let first = mine.first().map(|timeline| timeline.planned.job);
+        let traced: Vec<Value> = mine
+            .iter()
+            .filter_map(|timeline| {
+                Some(shows(&timeline.planned.job, timeline.trace.as_ref().ok()?))
+            })
+            .collect();
         let runs: Vec<Run> = mine.iter().map(|timeline| timeline.run.clone()).collect();
-        text.push_str(&problems(&runs));
-        for timeline in &mine {
-            match (&timeline.trace, &timeline.svg) {
-                (Ok(_), Some(_)) => {
-                    let _ = write!(
-                        text,
-                        "\n![timeline of {}](charts/{}.svg)\n",
-                        title(&timeline.planned.job),
-                        timeline.planned.file
-                    );
-                }
+        let shown: Vec<Value> = mine
+            .iter()
+            .filter_map(|timeline| match (&timeline.trace, &timeline.svg) {
+                (Ok(_), Some(_)) => Some(context! {
+                    title => title(&timeline.planned.job),
+                    file => timeline.planned.file,
+                }),
                 // A run that failed is already listed by `problems`; a trace that could not be
                 // read or drawn is not.
-                (Err(reason), _) if timeline.run.problem().is_none() => {
-                    let _ = writeln!(
-                        text,
-                        "- `{}`: no timeline: {reason}",
-                        timeline.run.job.command_line()
-                    );
-                }
-                _ => {}
-            }
-        }
-        text
+                (Err(reason), _) if timeline.run.problem().is_none() => Some(context! {
+                    command => timeline.run.job.command_line(),
+                    reason,
+                }),
+                _ => None,
+            })
+            .collect();
+        let figures = context! {
+            tasks => first.map(|job| job.tasks),
+            task => first.map(|job| job.task.to_string()),
+            workers => WORKERS,
+            queue => QUEUE,
+            traced,
+            problems => problems(&runs).trim(),
+            shown,
+        };
+        prose::render("timelines.md", figures)
     }
 }
 
-/// One line of what a trace shows, with the numbers the prose around the pictures refers to.
-fn describe(job: &Job, trace: &Trace) -> String {
+/// The figures of what a trace shows, for its line in `templates/timelines.md`.
+fn shows(job: &Job, trace: &Trace) -> Value {
     let label = match job.policy {
         Some(policy) => format!("{} under `{policy}`", job.runner.label()),
         None => job.runner.label(),
     };
-    let tasks = trace.tasks().count();
     let threads = trace
         .threads
         .iter()
         .filter(|thread| thread.tasks().next().is_some())
         .count();
-    let mut text = format!(
-        "{label}: {} tasks on {} threads, at most {} running at once",
-        table::thousands(tasks as u64),
-        table::thousands(threads as u64),
-        trace.running().max(),
-    );
-    for submitter in trace.threads.iter().filter(|thread| thread.submitter) {
-        let mut did = Vec::new();
-        let own = submitter.tasks().count();
-        if own > 0 {
-            did.push(format!("ran {} itself", counted(own, "task", "tasks")));
-        }
-        let waits: Vec<&Span> = submitter
-            .spans
-            .iter()
-            .filter(|span| span.kind == SpanKind::Wait)
-            .collect();
-        match waits.first() {
-            Some(first) => did.push(format!(
-                "spent {} in {} of `{}`",
-                table::time_ms(waits.iter().map(|span| span.duration()).sum()),
-                counted(waits.len(), "span", "spans"),
-                first.name
-            )),
-            None => did.push("never waited".to_string()),
-        }
-        let _ = write!(text, "; the submitter {}", did.join(" and "));
-    }
-    if let Some(depth) = trace.counters.iter().find(|c| c.name == QUEUE_DEPTH) {
-        let most = depth.max() as usize;
-        let _ = write!(
-            text,
-            "; the queue held at most {}",
-            counted(most, "task", "tasks")
-        );
-    }
+    let submitters: Vec<Value> = trace
+        .threads
+        .iter()
+        .filter(|thread| thread.submitter)
+        .map(|submitter| {
+            let waits: Vec<&Span> = submitter
+                .spans
+                .iter()
+                .filter(|span| span.kind == SpanKind::Wait)
+                .collect();
+            let waits = waits.first().map(|first| {
+                let ms = waits.iter().map(|span| span.duration()).sum();
+                context! {
+                    ms => table::time_ms(ms),
+                    count => waits.len(),
+                    name => first.name.as_str(),
+                }
+            });
+            context! { own => submitter.tasks().count(), waits }
+        })
+        .collect();
+    let queue = trace.counters.iter().find(|c| c.name == QUEUE_DEPTH);
     let panicked: Vec<(usize, f64)> = trace
         .threads
         .iter()
@@ -367,35 +345,24 @@ fn describe(job: &Job, trace: &Trace) -> String {
                 .map(move |span| (index, span.end))
         })
         .collect();
-    if !panicked.is_empty() {
-        // What the threads that ran a panicking task did afterwards: a pool that survives panics
-        // keeps running tasks on them.
-        let after: usize = panicked
-            .iter()
-            .map(|&(index, end)| {
-                let thread = &trace.threads[index];
-                thread.tasks().filter(|span| span.start >= end).count()
-            })
-            .sum();
-        let (threads, them) = match panicked.len() {
-            1 => ("thread", "it"),
-            _ => ("threads", "them"),
-        };
-        let _ = write!(
-            text,
-            "; {} panicked, and the {threads} that ran {them} went on to run {after} more",
-            counted(panicked.len(), "task", "tasks"),
-        );
-    }
-    text.push('.');
-    text
-}
-
-/// `1 task`, `2 tasks`.
-fn counted(count: usize, one: &str, many: &str) -> String {
-    match count {
-        1 => format!("1 {one}"),
-        _ => format!("{} {many}", table::thousands(count as u64)),
+    // What the threads that ran a panicking task did afterwards: a pool that survives panics
+    // keeps running tasks on them.
+    let after: usize = panicked
+        .iter()
+        .map(|&(index, end)| {
+            let thread = &trace.threads[index];
+            thread.tasks().filter(|span| span.start >= end).count()
+        })
+        .sum();
+    context! {
+        label,
+        tasks => trace.tasks().count(),
+        threads,
+        most => trace.running().max() as usize,
+        submitters,
+        queue => queue.map(|depth| depth.max() as usize),
+        panicked => panicked.len(),
+        after,
     }
 }
 
@@ -482,9 +449,16 @@ mod tests {
         recording.write_trace(&mut json).unwrap();
         let trace = Trace::parse(std::str::from_utf8(&json).unwrap()).unwrap();
         let job = Job::new(Runner::Stage(stage("05")), 3, task("sleep:10ms"), 1, 1);
+        let figures = context! {
+            tasks => (),
+            traced => vec![shows(&job, &trace)],
+            problems => "",
+            shown => (),
+        };
+        let text = prose::render("timelines.md", figures);
         assert_eq!(
-            describe(&job, &trace),
-            "05 panic-resilient: 3 tasks on 2 threads, at most 2 running at once; the \
+            text.trim(),
+            "- 05 panic-resilient: 3 tasks on 2 threads, at most 2 running at once; the \
              submitter ran 1 task itself and spent 9.90 ms in 1 span of `wait for a queue \
              slot`; the queue held at most 1 task; 1 task panicked, and the thread that ran it \
              went on to run 1 more."
