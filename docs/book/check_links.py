@@ -33,6 +33,7 @@ INCLUDED = {
     "docs/README.html": "docs/README.md",
     "docs/claims.html": "docs/claims.md",
     "docs/book/README.html": "docs/book/README.md",
+    "docs/explorer/README.html": "docs/explorer/README.md",
     "docs/reference.html": "docs/reference.md",
     "docs/workshop.html": "docs/workshop.md",
     "docs/workshop/README.html": "docs/workshop/README.md",

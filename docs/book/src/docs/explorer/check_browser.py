@@ -1,0 +1,1 @@
+../../../../explorer/check_browser.py
