@@ -163,13 +163,13 @@ impl FromStr for Summary {
     /// of the stage's own.
     fn from_str(line: &str) -> Result<Self, Self::Err> {
         let mut pairs = pairs(line).ok_or_else(|| format!("not a summary line: {line}"))?;
-        let mut values = Vec::with_capacity(KEYS.len());
-        for key in KEYS {
-            match pairs.next() {
-                Some((found, value)) if found == key => values.push(value),
+        let mut shared = [""; KEYS.len()];
+        for (value, key) in shared.iter_mut().zip(KEYS) {
+            *value = match pairs.next() {
+                Some((found, value)) if found == key => value,
                 Some((found, _)) => return Err(format!("expected {key}, found {found} in {line}")),
                 None => return Err(format!("no {key} in {line}")),
-            }
+            };
         }
         let [
             stage,
@@ -183,10 +183,7 @@ impl FromStr for Summary {
             ideal,
             rate,
             most,
-        ] = values[..]
-        else {
-            unreachable!("one value per key");
-        };
+        ] = shared;
         fn number<T: FromStr>(key: &str, value: &str) -> Result<T, String> {
             value
                 .parse()
