@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "granularity.md",
     "overhead.md",
     "policies.md",
+    "scaling.md",
     "timelines.md",
 ];
 

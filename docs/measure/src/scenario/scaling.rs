@@ -1,14 +1,13 @@
 //! `scaling`: the same stages with more and more tasks. Tasks arrive faster than they finish, so
 //! whatever a stage keeps per waiting task (a thread, a queue entry) shows up in its peak memory.
 
-use std::fmt::Write as _;
-
-use harness::table;
+use harness::table::{self, Table};
+use minijinja::{Value, context};
 
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, runners, task};
 use crate::chart::{Chart, LinePanel, Panel, Series};
+use crate::prose;
 use crate::stages::{STAGES, stage};
-use harness::table::Table;
 
 /// Queue capacity of the bounded stages.
 pub const QUEUE: usize = 16;
@@ -111,28 +110,31 @@ pub fn report(runs: Vec<Run>) -> Report {
     };
     let rss = pivot(&|run| table::or_na((run.peak_rss_kib()).map(table::memory)));
     let threads = pivot(&|run| table::or_na((run.peak_threads()).map(table::thousands)));
-    let mut body = match runs.iter().find(|run| run.job.runner.is_pool()) {
-        Some(pool) => format!(
-            "Pools: {} workers, bounded queues of {QUEUE}, tasks of `{}`. ",
-            pool.job.workers.unwrap_or_default(),
-            pool.job.task
-        ),
-        None => String::new(),
+    let markdown = |table: Table| table.markdown().trim_end().to_string();
+    let pool = runs.iter().find(|run| run.job.runner.is_pool());
+    let figures = context! {
+        queue => QUEUE,
+        pool => pool.map(|pool| context! {
+            workers => pool.job.workers.unwrap_or_default(),
+            task => pool.job.task.to_string(),
+        }),
+        rss => if rss.is_empty() { String::new() } else { markdown(rss) },
+        threads => markdown(threads),
+        problems => problems(&runs).trim(),
+        unbounded => extremes(&runs, "02").map(|(small, large)| growth(small, large)),
+        bounded => ["03", "04", "05"]
+            .into_iter()
+            .filter_map(|number| {
+                let (small, large) = extremes(&runs, number)?;
+                let ratio = large.peak_rss_kib().unwrap_or(0) as f64
+                    / small.peak_rss_kib().unwrap_or(1).max(1) as f64;
+                let figures = growth(small, large);
+                Some(context! { number, ratio => format!("{ratio:.2}x"), ..figures })
+            })
+            .collect::<Vec<_>>(),
+        threads_01 => extremes(&runs, "01").map(|(small, large)| threads_01(small, large)),
     };
-    body.push_str(
-        "Stage 01 has no pool and sleeps longer (see its row), so that all its threads are \
-         alive together.\n\n",
-    );
-    if !rss.is_empty() {
-        let _ = write!(
-            body,
-            "Peak resident memory:\n\n{}\nPeak threads:\n\n{}",
-            rss.markdown(),
-            threads.markdown()
-        );
-    }
-    body.push_str(&problems(&runs));
-    body.push_str(&findings(&runs));
+    let body = prose::render("scaling.md", figures);
     Report {
         scenario: Scenario::Scaling,
         chart: chart(&runs),
@@ -153,83 +155,45 @@ fn extremes<'a>(runs: &'a [Run], number: &str) -> Option<(&'a Run, &'a Run)> {
     Some((smallest, largest))
 }
 
-/// A per-task size; below one byte it is noise in a number of KiB.
-fn bytes(value: f64) -> String {
-    if value.abs() < 1.0 {
-        "under 1 byte".to_string()
-    } else {
-        format!("{} bytes", table::significant(value))
-    }
-}
-
-/// The growth in peak RSS between two runs, per task added.
-fn bytes_per_task(small: &Run, large: &Run) -> f64 {
+/// How peak RSS grew from the `small` run to the `large` one: both peaks and task counts, and
+/// the bytes per task added (empty below one byte, which is noise in a number of KiB).
+fn growth(small: &Run, large: &Run) -> Value {
     let kib = |run: &Run| run.peak_rss_kib().unwrap_or(0) as f64;
     let added = large.job.tasks.saturating_sub(small.job.tasks).max(1) as f64;
-    (kib(large) - kib(small)) * 1024.0 / added
+    let bytes = (kib(large) - kib(small)) * 1024.0 / added;
+    context! {
+        small => table::or_na(small.peak_rss_kib().map(table::memory)),
+        few => table::thousands(small.job.tasks as u64),
+        large => table::or_na(large.peak_rss_kib().map(table::memory)),
+        many => table::thousands(large.job.tasks as u64),
+        bytes => if bytes.abs() < 1.0 { String::new() } else { table::significant(bytes) },
+    }
 }
 
-fn findings(runs: &[Run]) -> String {
-    let mut text = String::new();
-    if let Some((small, large)) = extremes(runs, "02") {
-        let _ = writeln!(
-            text,
-            "\n- Stage 02's unbounded queue grew from {} at {} tasks to {} at {} tasks: \
-             about {} per waiting task.",
-            table::or_na((small.peak_rss_kib()).map(table::memory)),
-            table::thousands(small.job.tasks as u64),
-            table::or_na((large.peak_rss_kib()).map(table::memory)),
-            table::thousands(large.job.tasks as u64),
-            bytes(bytes_per_task(small, large)),
-        );
-    }
-    for number in ["03", "04", "05"] {
-        if let Some((small, large)) = extremes(runs, number) {
-            let _ = writeln!(
-                text,
-                "- Stage {number} went from {} at {} tasks to {} at {} tasks ({:.2}x, {} per \
-                 task).",
-                table::or_na((small.peak_rss_kib()).map(table::memory)),
-                table::thousands(small.job.tasks as u64),
-                table::or_na((large.peak_rss_kib()).map(table::memory)),
-                table::thousands(large.job.tasks as u64),
-                large.peak_rss_kib().unwrap_or(0) as f64
-                    / small.peak_rss_kib().unwrap_or(1).max(1) as f64,
-                bytes(bytes_per_task(small, large)),
-            );
+/// What stage 01's threads cost: each extra one between the `small` run and the `large` one, and
+/// the largest run's peaks.
+fn threads_01(small: &Run, large: &Run) -> Value {
+    let threads = |run: &Run| run.peak_threads().unwrap_or(0) as f64;
+    let vm = |run: &Run| run.peak_vm_kib().unwrap_or(0) as f64;
+    let rss = |run: &Run| run.peak_rss_kib().unwrap_or(0) as f64;
+    let added = threads(large) - threads(small);
+    let extra = (added > 0.0).then(|| {
+        let vm_per_thread = (vm(large) - vm(small)) / added;
+        let projected = vm_per_thread * 50_000.0;
+        context! {
+            vm_mib => table::significant(vm_per_thread / 1024.0),
+            rss_kib => table::significant((rss(large) - rss(small)) / added),
+            projected => table::memory(projected as u64),
+            projected_gb => table::significant(projected * 1024.0 / 1e9),
         }
+    });
+    context! {
+        extra,
+        many => table::thousands(large.job.tasks as u64),
+        threads => table::or_na(large.peak_threads().map(table::thousands)),
+        rss => table::or_na(large.peak_rss_kib().map(table::memory)),
+        vm => table::or_na(large.peak_vm_kib().map(table::memory)),
     }
-    if let Some((small, large)) = extremes(runs, "01") {
-        let threads = |run: &Run| run.peak_threads().unwrap_or(0) as f64;
-        let vm = |run: &Run| run.peak_vm_kib().unwrap_or(0) as f64;
-        let added = threads(large) - threads(small);
-        if added > 0.0 {
-            let vm_per_thread = (vm(large) - vm(small)) / added;
-            let rss_per_thread = (large.peak_rss_kib().unwrap_or(0) as f64
-                - small.peak_rss_kib().unwrap_or(0) as f64)
-                / added;
-            let projected = vm_per_thread * 50_000.0;
-            let _ = writeln!(
-                text,
-                "- Each extra thread of stage 01 reserved {} MiB of virtual memory and {} KiB \
-                 resident. At that rate 50,000 threads would reserve {} ({} GB); projected, \
-                 not measured.",
-                table::significant(vm_per_thread / 1024.0),
-                table::significant(rss_per_thread),
-                table::memory(projected as u64),
-                table::significant(projected * 1024.0 / 1e9),
-            );
-        }
-        let _ = writeln!(
-            text,
-            "- Stage 01 with {} tasks: {} threads at the peak, {} resident, {} of virtual memory.",
-            table::thousands(large.job.tasks as u64),
-            table::or_na((large.peak_threads()).map(table::thousands)),
-            table::or_na((large.peak_rss_kib()).map(table::memory)),
-            table::or_na((large.peak_vm_kib()).map(table::memory)),
-        );
-    }
-    text
 }
 
 fn chart(runs: &[Run]) -> Option<Chart> {
@@ -278,4 +242,57 @@ fn chart(runs: &[Run]) -> Option<Chart> {
             }),
         ],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Peaks;
+    use crate::scenario::finished;
+
+    /// A run of stage `number` with `tasks` tasks that peaked at `rss_kib` and `threads`.
+    fn run(number: &str, tasks: usize, rss_kib: u64, threads: u64) -> Run {
+        let job = Job::new(
+            Runner::Stage(stage(number)),
+            tasks,
+            task("sleep:1ms"),
+            4,
+            QUEUE,
+        );
+        let mut run = finished(job, 10.0, 0);
+        if let Ok(measurement) = &mut run.result {
+            measurement.peaks = Some(Peaks {
+                rss_hwm_kib: rss_kib,
+                threads,
+                vm_peak_kib: 8 * 1024 * threads,
+                ..Peaks::default()
+            });
+        }
+        run
+    }
+
+    #[test]
+    fn growth_is_told_per_task_and_per_thread() {
+        let runs = vec![
+            run("01", 1_000, 4_000, 1_001),
+            run("01", 10_000, 40_000, 10_001),
+            run("02", 1_000, 2_000, 5),
+            run("02", 100_000, 12_000, 5),
+            run("03", 1_000, 2_000, 5),
+            run("03", 100_000, 2_000, 5),
+        ];
+        let body = report(runs).body;
+        for expected in [
+            "Pools: 4 workers, bounded queues of",
+            "- Stage 02's unbounded queue grew from 1.95 MiB at 1,000 tasks to 11.7 MiB at \
+             100,000 tasks: about 103 bytes per waiting task.",
+            "- Stage 03 went from 1.95 MiB at 1,000 tasks to 1.95 MiB at 100,000 tasks (1.00x, \
+             under 1 byte per task).",
+            "- Each extra thread of stage 01 reserved 8.00 MiB of virtual memory and 4.00 KiB \
+             resident.",
+            "- Stage 01 with 10,000 tasks: 10,001 threads at the peak",
+        ] {
+            assert!(body.contains(expected), "no {expected:?} in:\n{body}");
+        }
+    }
 }
