@@ -1,9 +1,10 @@
 //! A run's way to its page: server-sent events, in batches.
 //!
 //! The run's threads send their [`Note`]s as they happen, on a channel that never blocks them. A
-//! task of the server, the pump, takes whatever arrived every [`BATCH_EVERY`] and sends it on as
-//! one event: a page that redraws at most about 60 times a second gains nothing from an event per
-//! task, and a run of ten thousand tiny tasks would send tens of thousands of them.
+//! task of the server, the pump, gathers the recorder's events and sends them on as one event
+//! every [`BATCH_EVERY`]: a page that redraws at most about 60 times a second gains nothing from an
+//! event per task, and a run of ten thousand tiny tasks would send tens of thousands of them. A
+//! run's start and end go out at once.
 //!
 //! The page reads these events, by their `event:` name:
 //!
@@ -27,7 +28,6 @@ use futures_core::Stream;
 use harness::record::QUEUE_DEPTH;
 use harness::record::trace::{Meaning, Phase, TraceEvent};
 use serde::Serialize;
-use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 use tokio::time::{self, Instant, MissedTickBehavior};
 
@@ -80,25 +80,37 @@ impl Drop for RunStream {
     }
 }
 
-/// Every [`BATCH_EVERY`], sends the page what the run noted since the last time, until the run
-/// closes its outbox; cancels the run if it goes past [`MAX_RUN_TIME`]. Stops early if the page
-/// is gone, which has cancelled the run already.
+/// Sends the page what the run notes: a run's start and end at once, the recorder's events in a
+/// batch every [`BATCH_EVERY`], until the run closes its outbox. Cancels the run if it goes past
+/// [`MAX_RUN_TIME`]. Stops early if the page is gone, which has cancelled the run already.
 async fn pump(mut notes: UnboundedReceiver<Note>, page: mpsc::Sender<Event>, cancel: Arc<Cancel>) {
     let mut batcher = Batcher::default();
     let mut ticks = time::interval(BATCH_EVERY);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        ticks.tick().await;
         let mut out = Vec::new();
-        let open = loop {
-            match notes.try_recv() {
-                Ok(note) => batcher.take(note, &mut out),
-                Err(TryRecvError::Empty) => break true,
-                Err(TryRecvError::Disconnected) => break false,
+        let open = tokio::select! {
+            note = notes.recv() => match note {
+                // A recorder's event joins the batch; anything else goes out now, after it.
+                Some(note) => {
+                    batcher.take(note, &mut out);
+                    true
+                }
+                None => false,
+            },
+            _ = ticks.tick() => {
+                batcher.flush(&mut out);
+                if batcher.running_for().is_some_and(|time| time > MAX_RUN_TIME) {
+                    cancel.cancel(format!(
+                        "the run went past the explorer's cap of {} s per run",
+                        MAX_RUN_TIME.as_secs()
+                    ));
+                }
+                true
             }
         };
-        batcher.flush(&mut out);
         if !open {
+            batcher.flush(&mut out);
             if let Some(reason) = cancel.reason() {
                 out.push(event("cancelled", &Reason { reason }));
             }
@@ -111,15 +123,6 @@ async fn pump(mut notes: UnboundedReceiver<Note>, page: mpsc::Sender<Event>, can
         }
         if !open {
             return;
-        }
-        if batcher
-            .running_for()
-            .is_some_and(|time| time > MAX_RUN_TIME)
-        {
-            cancel.cancel(format!(
-                "the run went past the explorer's cap of {} s per run",
-                MAX_RUN_TIME.as_secs()
-            ));
         }
     }
 }
