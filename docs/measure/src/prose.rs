@@ -26,8 +26,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "_repetitions.md",
     "costs.md",
     "granularity.md",
+    "io-at-scale.md",
     "overhead.md",
     "policies.md",
+    "same-job.md",
     "scaling.md",
     "timelines.md",
 ];

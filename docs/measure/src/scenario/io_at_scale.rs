@@ -1,16 +1,15 @@
 //! `io-at-scale`: tens of thousands of tasks that each wait 100 ms, as calls to a slow service
 //! would. Pools of 4, 64 and 512 workers against tokio, and stage 01 at 10,000 threads.
 
-use std::fmt::Write as _;
-
 use harness::cores;
-use harness::table;
+use harness::table::{self, Table};
+use minijinja::{Value, context};
 
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
+use crate::prose;
 use crate::stages::stage;
-use harness::table::Table;
 
 /// Every task waits this long.
 pub const TASK: &str = "sleep:100ms";
@@ -147,20 +146,50 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         .filter(|run| run.job.runner.is_pool() && run.job.tasks < target)
         .find_map(|run| Some(run.job.tasks / run.job.workers?))
         .unwrap_or(1);
-    let mut body = format!(
-        "Every task is `{TASK}`. A pool of {smallest} workers would need {target_text} x \
-         {task_ms} ms / {smallest} = {} to run them all, so pools get {target_text} tasks or as \
-         many as they finish in about {}, whichever is fewer, and the last column projects \
-         the rest from the measured rate. tokio runs on {} worker threads.\n\n",
-        table::time_ms(target as f64 * task_ms / smallest as f64),
-        table::time_ms(waves as f64 * task_ms),
-        cores()
-    );
-    if !table.is_empty() {
-        body.push_str(&table.markdown());
-    }
-    body.push_str(&problems(&runs));
-    body.push_str(&findings(&runs, target));
+    let tokio = runs
+        .iter()
+        .find(|run| run.job.runner == Runner::Peer(Peer::Tokio) && run.ok().is_some());
+    let biggest_pool = runs
+        .iter()
+        .filter(|run| run.job.runner.is_pool() && run.job.runner != Runner::Peer(Peer::Tokio))
+        .filter(|run| run.ok().is_some())
+        .max_by_key(|run| run.job.workers);
+    let peaks = |run: &Run| {
+        context! {
+            threads => table::or_na(run.peak_threads().map(table::thousands)),
+            rss => table::or_na(run.peak_rss_kib().map(table::memory)),
+            vm => table::or_na(run.peak_vm_kib().map(table::memory)),
+        }
+    };
+    let stage_01: Vec<Value> = runs
+        .iter()
+        .filter(|run| !run.job.runner.is_pool() && run.peak_threads().is_some())
+        .map(|run| context! { tasks => table::thousands(run.job.tasks as u64), ..peaks(run) })
+        .collect();
+    let figures = context! {
+        task => TASK,
+        smallest,
+        target => target_text,
+        task_ms,
+        all_of_them => table::time_ms(target as f64 * task_ms / smallest as f64),
+        waves => table::time_ms(waves as f64 * task_ms),
+        cores => cores(),
+        table => if table.is_empty() { String::new() } else { table.markdown() }.trim_end(),
+        problems => problems(&runs).trim(),
+        // tokio beside the biggest pool: only when both ran.
+        tokio => tokio.filter(|_| biggest_pool.is_some()).map(|tokio| context! {
+            elapsed => table::time_ms(tokio.elapsed_ms().unwrap_or(0.0)),
+            ..peaks(tokio)
+        }),
+        pool => biggest_pool.map(|pool| context! {
+            workers => pool.job.workers.unwrap_or(0),
+            label => pool.job.runner.label(),
+            rate => rate(pool).map_or_else(|| "-".to_string(), table::per_second),
+            ..peaks(pool)
+        }),
+        stage_01,
+    };
+    let body = prose::render("io-at-scale.md", figures);
     Report {
         scenario: Scenario::IoAtScale,
         chart: chart(&runs, target),
@@ -172,46 +201,6 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
 /// The target size of the current run, for the report.
 pub fn target(options: Options) -> usize {
     sizes(options.size).target
-}
-
-fn findings(runs: &[Run], target: usize) -> String {
-    let mut text = String::new();
-    let tokio = runs
-        .iter()
-        .find(|run| run.job.runner == Runner::Peer(Peer::Tokio) && run.ok().is_some());
-    let biggest_pool = runs
-        .iter()
-        .filter(|run| run.job.runner.is_pool() && run.job.runner != Runner::Peer(Peer::Tokio))
-        .filter(|run| run.ok().is_some())
-        .max_by_key(|run| run.job.workers);
-    if let (Some(tokio), Some(pool)) = (tokio, biggest_pool) {
-        let _ = writeln!(
-            text,
-            "\n- tokio finished {} tasks in {} with {} threads at the peak and {} resident; \
-             the pool of {} workers ({}) needed {} threads and {} resident at {}.",
-            table::thousands(target as u64),
-            table::time_ms(tokio.elapsed_ms().unwrap_or(0.0)),
-            table::or_na((tokio.peak_threads()).map(table::thousands)),
-            table::or_na((tokio.peak_rss_kib()).map(table::memory)),
-            pool.job.workers.unwrap_or(0),
-            pool.job.runner.label(),
-            table::or_na((pool.peak_threads()).map(table::thousands)),
-            table::or_na((pool.peak_rss_kib()).map(table::memory)),
-            rate(pool).map_or_else(|| "-".to_string(), table::per_second),
-        );
-    }
-    for run in runs.iter().filter(|run| !run.job.runner.is_pool()) {
-        if let Some(threads) = run.peak_threads() {
-            let _ = writeln!(
-                text,
-                "- Stage 01 with {} tasks peaked at {} threads and {} of virtual memory.",
-                table::thousands(run.job.tasks as u64),
-                table::thousands(threads),
-                table::or_na((run.peak_vm_kib()).map(table::memory)),
-            );
-        }
-    }
-    text
 }
 
 fn chart(runs: &[Run], target: usize) -> Option<Chart> {
@@ -266,4 +255,22 @@ fn chart(runs: &[Run], target: usize) -> Option<Chart> {
             }),
         ],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_without_runs_still_explains_its_sizes() {
+        let body = report(Vec::new(), 1_000).body;
+        assert!(
+            body.starts_with(&format!("Every task is `{TASK}`.")),
+            "{body}"
+        );
+        assert!(
+            body.contains("1,000 tasks or as many as they finish"),
+            "{body}"
+        );
+    }
 }

@@ -1,15 +1,14 @@
 //! `same-job`: one workload of sleeping tasks through every stage and peer, to compare what each
 //! costs in threads, memory and context switches for the same result.
 
-use std::fmt::Write as _;
-
-use harness::table;
+use harness::table::{self, Table};
+use minijinja::{Value, context};
 
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
 use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
+use crate::prose;
 use crate::stages::STAGES;
-use harness::table::Table;
 
 /// Workers and queue capacity of every pool in this scenario.
 pub const WORKERS: usize = 4;
@@ -88,20 +87,17 @@ pub fn report(runs: Vec<Run>) -> Report {
             completed(summary),
         ]);
     }
-    let mut body = String::new();
-    if let Some(first) = runs.first() {
-        let _ = writeln!(
-            body,
-            "Every run: {} tasks of `{}`; pools with {WORKERS} workers, bounded queues of {QUEUE}.\n",
-            table::thousands(first.job.tasks as u64),
-            first.job.task
-        );
-    }
-    if !table.is_empty() {
-        body.push_str(&table.markdown());
-    }
-    body.push_str(&problems(&runs));
-    body.push_str(&findings(&runs));
+    let first = runs.first().map(|run| run.job);
+    let figures = context! {
+        tasks => first.map(|job| table::thousands(job.tasks as u64)),
+        task => first.map(|job| job.task.to_string()),
+        workers => WORKERS,
+        queue => QUEUE,
+        table => if table.is_empty() { String::new() } else { table.markdown() }.trim_end(),
+        problems => problems(&runs).trim(),
+        ..findings(&runs)
+    };
+    let body = prose::render("same-job.md", figures);
     Report {
         scenario: Scenario::SameJob,
         chart: chart(&runs),
@@ -131,9 +127,9 @@ fn ratio(elapsed: f64, ideal: f64) -> String {
     }
 }
 
-/// Sentences with the numbers the prose talks about, so that no figure is typed by hand.
-fn findings(runs: &[Run]) -> String {
-    let mut text = String::new();
+/// The figures of the findings, so that no number in the prose is typed by hand: what stage
+/// 01's threads cost against the pools.
+fn findings(runs: &[Run]) -> Value {
     let unbounded = runs
         .iter()
         .find(|run| !run.job.runner.is_pool() && run.ok().is_some());
@@ -142,59 +138,40 @@ fn findings(runs: &[Run]) -> String {
         .filter(|run| run.job.runner.is_pool() && run.ok().is_some())
         .collect();
     let most_pool_threads = pools.iter().filter_map(|run| run.peak_threads()).max();
-    if let (Some(run), Some(pool_threads)) = (unbounded, most_pool_threads) {
-        let tasks = run.job.tasks as u64;
-        let threads = run.peak_threads().unwrap_or(0);
-        let _ = writeln!(
-            text,
-            "\n- Stage 01 had at most {} threads at once (its main thread included) for {} \
-             tasks; no pool had more than {}.",
-            table::thousands(threads),
-            table::thousands(tasks),
-            table::thousands(pool_threads),
-        );
-        if let Some(elapsed) = run.elapsed_ms() {
-            let task_ms = run.job.task.duration.as_secs_f64() * 1e3;
-            let per_thread_us = (elapsed - task_ms).max(0.0) * 1e3 / tasks as f64;
-            let _ = writeln!(
-                text,
-                "- Stage 01 took {} for tasks of {}: about {} µs per thread started.",
-                table::time_ms(elapsed),
-                table::time_ms(task_ms),
-                table::significant(per_thread_us),
-            );
+    let (Some(run), Some(pool_threads)) = (unbounded, most_pool_threads) else {
+        return context! { stage_01 => () };
+    };
+    let tasks = run.job.tasks as u64;
+    let task_ms = run.job.task.duration.as_secs_f64() * 1e3;
+    let per_thread_us =
+        |elapsed: f64| table::significant((elapsed - task_ms).max(0.0) * 1e3 / tasks as f64);
+    let pool_vm = pools.iter().filter_map(|run| run.peak_vm_kib()).max();
+    // Thread pools only: tokio's run is so short that its rate says little.
+    let busiest = pools
+        .iter()
+        .filter(|run| run.job.runner != Runner::Peer(Peer::Tokio))
+        .filter_map(|run| switch_rate(run))
+        .reduce(f64::max);
+    let switches = switch_rate(run).zip(busiest).map(|(rate, busiest)| {
+        context! {
+            total => table::thousands(run.switches().map_or(0, |(v, i)| v + i)),
+            rate => table::thousands(rate.round() as u64),
+            busiest => table::thousands(busiest.round() as u64),
         }
-        if let Some(vm) = run.peak_vm_kib() {
-            let largest_pool_vm = pools.iter().filter_map(|run| run.peak_vm_kib()).max();
-            let _ = writeln!(
-                text,
-                "- Stage 01 reserved {} of virtual memory; no pool reserved more than {}.",
-                table::memory(vm),
-                table::or_na((largest_pool_vm).map(table::memory)),
-            );
-        }
-        // Thread pools only: tokio's run is so short that its rate says little.
-        let pool_rates: Vec<f64> = pools
-            .iter()
-            .filter(|run| run.job.runner != Runner::Peer(Peer::Tokio))
-            .filter_map(|run| switch_rate(run))
-            .collect();
-        if let (Some(rate), Some(busiest)) = (
-            switch_rate(run),
-            pool_rates.iter().copied().reduce(f64::max),
-        ) {
-            let total = run.switches().map_or(0, |(v, i)| v + i);
-            let _ = writeln!(
-                text,
-                "- Stage 01 made {} context switches, {} per second of its run; the busiest \
-                 thread pool made {} per second.",
-                table::thousands(total),
-                table::thousands(rate.round() as u64),
-                table::thousands(busiest.round() as u64),
-            );
-        }
+    });
+    context! {
+        stage_01 => context! {
+            threads => table::thousands(run.peak_threads().unwrap_or(0)),
+            tasks => table::thousands(tasks),
+            elapsed => run.elapsed_ms().map(table::time_ms),
+            task_ms => table::time_ms(task_ms),
+            per_thread_us => run.elapsed_ms().map(per_thread_us),
+            vm => run.peak_vm_kib().map(table::memory),
+        },
+        pool_threads => table::thousands(pool_threads),
+        pool_vm => table::or_na(pool_vm.map(table::memory)),
+        switches,
     }
-    text
 }
 
 /// Context switches per second of the pool's own elapsed time.
@@ -258,4 +235,31 @@ fn chart(runs: &[Run]) -> Option<Chart> {
         panels,
         columns: 2,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::finished;
+
+    #[test]
+    fn a_report_without_measurements_still_says_what_ran() {
+        let job = Job::new(
+            Runner::Stage(&STAGES[0]),
+            100,
+            task("sleep:1ms"),
+            WORKERS,
+            QUEUE,
+        );
+        let body = report(vec![finished(job, 10.0, 0)]).body;
+        assert!(
+            body.starts_with("Every run: 100 tasks of `sleep:1ms`;"),
+            "{body}"
+        );
+        assert!(body.contains("| 01 unbounded-spawn |"), "{body}");
+        assert!(
+            !body.contains("- Stage 01"),
+            "no peaks, no findings:\n{body}"
+        );
+    }
 }
