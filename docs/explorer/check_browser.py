@@ -6,7 +6,11 @@
   block when full) draws a lane per worker and the submitter's, every task, the queue's gauge
   and depth (which fills up), and counts 40 completed tasks, on the page and in its counters;
 - the canvas really has the tasks' colour in it, and the run ends with the command line and a
-  trace to download.
+  trace to download;
+- side by side, the same job under block and under caller-runs is drawn on one time axis, and
+  the submitter runs tasks itself under caller-runs;
+- a long run whose page goes away (the tab navigates elsewhere) ends, and its threads with it
+  (counted in /proc, on Linux).
 
 It starts the explorer binary given with --explorer (default: target/debug/explorer, built by
 `cargo build -p explorer`) on a free port of 127.0.0.1, and drives Chromium through ChromeDriver's
@@ -140,6 +144,43 @@ def wait_for(webdriver, condition, seconds):
         time.sleep(0.1)
 
 
+def explorer_threads(process):
+    """How many threads the explorer has, or None where /proc does not say."""
+    try:
+        with open(f"/proc/{process.pid}/status") as status:
+            for line in status:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def check_compared(runs):
+    problems = []
+    if len(runs) != 2 or not all(run["ended"] for run in runs):
+        return [f"expected two runs side by side, both ended: {runs}"]
+    if any(run["tasksDrawn"] != TASKS or run["counters"]["completed"] != TASKS for run in runs):
+        problems.append("side by side, not every task of both runs was drawn and completed")
+    if runs[0]["axisSpan"] != runs[1]["axisSpan"]:
+        problems.append(f"the two runs are not on one time axis: {runs[0]['axisSpan']} and "
+                        f"{runs[1]['axisSpan']}")
+    if runs[1]["counters"]["ran_in_caller"] < 1:
+        problems.append("under caller-runs, the submitter ran no task itself")
+    return problems
+
+
+def check_closed(before, during, after):
+    if before is None:
+        return []
+    if during is None or during < before + WORKERS:
+        return [f"the long run did not start its workers: {before} threads, then {during}"]
+    if after is None or after > before:
+        return [f"a closed page left its run's threads behind: {before} threads before the run, "
+                f"{during} during, {after} after"]
+    return []
+
+
 def check(refused, runs, task_pixels, saw_running):
     problems = []
     if "invalid value '0' for '--tasks <N>': must be at least 1" not in refused:
@@ -225,6 +266,26 @@ def main():
         os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
         with open(args.screenshot, "wb") as f:
             f.write(png)
+
+        # Side by side: the second run is the same job under caller-runs, the page's default.
+        webdriver.click("#compare")
+        webdriver.click("#run")
+        compared = wait_for(webdriver, lambda runs: len(runs) == 2 and all(
+            r["ended"] for r in runs), 30)
+
+        # A long run (400 tasks of 100 ms on 4 workers: 10 s), and then the tab goes elsewhere.
+        webdriver.click("#compare")
+        before = explorer_threads(explorer)
+        webdriver.type_into(".run-form[data-run='0'] [name=tasks]", "400")
+        webdriver.click("#run")
+        wait_for(webdriver, lambda runs: any(r["tasksDrawn"] > 0 for r in runs), 10)
+        during = explorer_threads(explorer)
+        webdriver.do("POST", "/url", {"url": "about:blank"})
+        deadline = time.monotonic() + 10
+        after = explorer_threads(explorer)
+        while after is not None and after > (before or 0) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            after = explorer_threads(explorer)
         webdriver.do("DELETE", "")
     finally:
         chromedriver.terminate()
@@ -234,13 +295,17 @@ def main():
         shutil.rmtree(profile, ignore_errors=True)
 
     problems = check(refused, runs, task_pixels, saw_running)
+    problems += check_compared(compared)
+    problems += check_closed(before, during, after)
     for problem in problems:
         print(f"error: the explorer in the browser: {problem}", file=sys.stderr)
     run = runs[0] if runs else {}
     print(f"explorer in Chromium: stage {run.get('stage')}, {run.get('tasksDrawn')} tasks drawn "
           f"on {run.get('lanesDrawn')} of {run.get('lanes')} lanes, queue at most "
           f"{run.get('gaugeMaxDepth')} of {run.get('capacity')}, "
-          f"{run.get('shownCompleted')} completed in {run.get('elapsedMs') or 0:.0f} ms; "
+          f"{run.get('shownCompleted')} completed in {run.get('elapsedMs') or 0:.0f} ms; side by "
+          f"side, {sum(r['counters']['ran_in_caller'] for r in compared)} ran in the caller; "
+          f"threads {before} before a closed page's run, {during} during, {after} after; "
           f"{len(problems)} problems; screenshot {os.path.relpath(args.screenshot)}")
     return 1 if problems else 0
 

@@ -236,6 +236,7 @@ class Panel {
     this.laneByTid = new Map();
     this.open = new Map(); // task id -> its span, from its start to its end
     this.depth = [[0, 0]];  // [time, depth] steps
+    this.rejections = [];   // when the full-queue policy gave a task up
     this.maxDepth = 0;
     this.latest = 0;        // the latest time seen, in microseconds
     this.receivedAt = performance.now();
@@ -323,6 +324,7 @@ class Panel {
           this.showGauge(event.args.tasks);
         } else if (event.name === 'rejected') {
           this.counters.rejected = event.args.tasks;
+          this.rejections.push(event.ts);
         }
         break;
       default:
@@ -481,11 +483,18 @@ function draw(panel, span) {
       g.fillRect(x(task.start), top + pad, Math.max(1, x(end) - x(task.start) - 1.5), laneHeight - 2 * pad);
       tasksDrawn += 1;
     }
+    // Each task the policy gave up, as a tick on the submitter's lane, where it was decided.
+    if (lane.submitter) {
+      g.fillStyle = COLORS.panic;
+      for (const at of panel.rejections) g.fillRect(x(at), top, 1, laneHeight);
+    }
     for (const at of lane.replaced) {
       g.fillStyle = COLORS.depth;
       g.fillRect(x(at) - 1, top, 2, laneHeight);
     }
-    if (lane.tasks.length || lane.waits.length) lanesDrawn += 1;
+    if (lane.tasks.length || lane.waits.length || (lane.submitter && panel.rejections.length)) {
+      lanesDrawn += 1;
+    }
   });
   if (depthHeight) drawDepth(g, panel, x, AXIS + lanesHeight + 8, depthHeight, now);
   // The ideal time, as a line across the lanes.
@@ -497,7 +506,7 @@ function draw(panel, span) {
   g.lineTo(x(ideal) + 0.5, height);
   g.stroke();
   g.setLineDash([]);
-  panel.drawn = { lanes: lanesDrawn, tasks: tasksDrawn };
+  panel.drawn = { lanes: lanesDrawn, tasks: tasksDrawn, span };
   canvas.dataset.lanes = lanes.length;
   canvas.dataset.lanesDrawn = lanesDrawn;
   canvas.dataset.tasksDrawn = tasksDrawn;
@@ -565,6 +574,7 @@ window.explorerProbe = () => panels.filter(Boolean).map((panel) => {
     lanes: panel.lanes.length,
     lanesDrawn: panel.drawn.lanes,
     tasksDrawn: panel.drawn.tasks,
+    axisSpan: panel.drawn.span,
     gaugeShown: !gauge.parentElement.hidden,
     maxDepth: panel.maxDepth,
     gaugeMaxDepth: Number(gauge.dataset.maxDepth),
