@@ -15,8 +15,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use harness::record::Watcher;
 use harness::record::trace::TraceEvent;
+use harness::record::{Recorder, Watcher};
 use harness::{Policy, TaskArgs, Workload};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -149,10 +149,10 @@ pub(crate) fn run_all(plans: &[Plan], cancel: &Arc<Cancel>, outbox: &Arc<Outbox>
         if cancel.is_cancelled() {
             break;
         }
-        let run = Run::new(index, plan, cancel, outbox);
         // `AssertUnwindSafe`: after a panic nothing of the run is used again but its outbox,
         // whose lock ignores poisoning.
-        let failure = match panic::catch_unwind(AssertUnwindSafe(|| run.go())) {
+        let run = AssertUnwindSafe(|| Run::new(index, plan, cancel, outbox).go());
+        let failure = match panic::catch_unwind(run) {
             Ok(Ok(())) => continue,
             Ok(Err(message)) => message,
             Err(payload) => format!("the run panicked: {}", panic_message(&*payload)),
@@ -205,10 +205,7 @@ impl<'a> Run<'a> {
             trace: None,
         };
         let workload = Workload::watched(&args, watcher).leak();
-        let origin = match workload.recorder() {
-            Some(recorder) => recorder.origin(),
-            None => unreachable!("a watched workload always records"),
-        };
+        let origin = Self::recorder(workload).origin();
         Run {
             index,
             plan,
@@ -249,10 +246,7 @@ impl<'a> Run<'a> {
         if let Some(active) = report.active_workers {
             summary = summary.with("active_workers", active);
         }
-        let recording = match workload.recorder() {
-            Some(recorder) => recorder.finish(plan.tasks),
-            None => unreachable!("a watched workload always records"),
-        };
+        let recording = Self::recorder(workload).finish(plan.tasks);
         let mut trace = Vec::new();
         recording
             .write_trace(&mut trace)
@@ -277,6 +271,13 @@ impl<'a> Run<'a> {
             trace,
         })));
         Ok(())
+    }
+
+    /// The recorder of a workload made by [`Workload::watched`], which always has one.
+    fn recorder(workload: &Workload) -> &Recorder {
+        workload
+            .recorder()
+            .expect("a watched workload always records")
     }
 
     /// Whether the run has been cancelled: the submit loops stop.

@@ -182,7 +182,6 @@ fn page_response(body: &'static str, content_type: &'static str) -> Response {
 /// # Errors
 ///
 /// A 415 if the body is not declared as JSON, a 400 if it is not a `T`.
-#[allow(clippy::result_large_err)] // A `Response` is what the handler returns anyway.
 fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, Response> {
     let content_type = headers
         .get(CONTENT_TYPE)
