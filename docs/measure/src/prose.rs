@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "policies.md",
     "same-job.md",
     "scaling.md",
+    "sizing.md",
     "timelines.md",
 ];
 

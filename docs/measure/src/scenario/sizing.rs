@@ -2,18 +2,19 @@
 //! one pool or two) and over task sizes (batches of small items), measured from outside like every
 //! other run, with its tables quoted and its sweeps drawn as curves.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
 use harness::summary;
-use harness::table;
+use harness::table::{self, Table};
+use minijinja::{Value, context};
 
-use super::{DISTURBED, Options, Report, Scenario, Size};
+use super::{DISTURBED, Options, Report, Scenario, Size, granularity};
 use crate::chart::{Chart, LinePanel, Panel, Series};
 use crate::probe::{self, Measurement};
+use crate::prose;
 use crate::stages::{Readiness, stage};
-use harness::table::Table;
 
 /// The experiments, in order, with the arguments for each size.
 fn experiments(size: Size) -> [(&'static str, &'static [&'static str]); 4] {
@@ -171,7 +172,6 @@ fn measure_undisturbed(
 }
 
 fn body(experiments: &[Experiment], tries: usize) -> String {
-    let mut text = String::new();
     let mut runs = Table::titled(
         &[
             "run",
@@ -183,102 +183,51 @@ fn body(experiments: &[Experiment], tries: usize) -> String {
         ],
         1,
     );
+    let mut shown = Vec::new();
     for experiment in experiments {
+        let command = experiment.command.as_str();
         let Some(measurement) = experiment.ok() else {
-            let reason = match &experiment.result {
+            let failed = match &experiment.result {
                 Err(error) => error.clone(),
                 Ok(measurement) => measurement.failure().unwrap_or_default(),
             };
-            let _ = writeln!(text, "- `{}` failed: {reason}", experiment.command);
+            shown.push(context! { command, failed, table => () });
             continue;
         };
         let peaks = measurement.peaks;
         runs.push_row(vec![
-            format!("`{}`", experiment.command),
-            table::or_na((peaks.map(|p| p.threads)).map(table::thousands)),
-            table::or_na((peaks.map(|p| p.rss_hwm_kib.max(p.rss_kib))).map(table::memory)),
-            table::or_na((measurement.usage.map(|u| u.cpu)).map(table::time)),
+            format!("`{command}`"),
+            table::or_na(peaks.map(|p| table::thousands(p.threads))),
+            table::or_na(peaks.map(|p| table::memory(p.rss_hwm_kib.max(p.rss_kib)))),
+            table::or_na(measurement.usage.map(|u| table::time(u.cpu))),
             table::time(measurement.wall),
-            table::or_na((measurement.disturbance()).map(table::percent)),
+            table::or_na(measurement.disturbance().map(table::percent)),
         ]);
-        if let Some(table) = experiment.table_text() {
-            let _ = write!(
-                text,
-                "`{}`:\n\n```text\n{table}\n```\n\n",
-                experiment.command
-            );
-        }
+        shown.push(context! { command, failed => (), table => experiment.table_text() });
     }
-    if !runs.is_empty() {
-        let retries = match tries {
-            1 => String::new(),
-            n => format!(
-                " An experiment during which other programs used more than {:.0}% of the \
-                 machine ran again, up to {n} times in all, and the least disturbed run is shown.",
-                DISTURBED * 100.0
-            ),
-        };
-        let _ = write!(
-            text,
-            "Each experiment, measured from outside.{retries}\n\n{}",
-            runs.markdown()
-        );
-    }
-    text.push_str(&findings(experiments));
-    text
-}
-
-fn findings(experiments: &[Experiment]) -> String {
-    let find = |name: &str| experiments.iter().find(|e| e.name == name);
-    let mut text = String::from("\n");
-    if let Some(cpu) = find("cpu") {
-        if let (Some(knee), Some(cores)) = (cpu.value("knee_workers"), cpu.value("cores")) {
-            let _ = writeln!(
-                text,
-                "- CPU work: the knee (within 10% of the best throughput) is at {knee} workers \
-                 on {cores} cores."
-            );
-        }
-    }
-    if let Some(io) = find("io") {
-        let values = ["target_per_s", "littles_law", "measured", "cores_x2"].map(|k| io.value(k));
-        if let [Some(target), Some(law), Some(measured), Some(rule)] = values {
-            let _ = writeln!(
-                text,
-                "- IO work: to reach {target} tasks/s, Little's law asks for {law} workers and \
-                 the smallest pool that met the target had {measured}; cores x 2 would be {rule}."
-            );
-        }
-    }
-    if let Some(batch) = find("batch") {
-        let keys = [
-            "best_batch",
-            "best_of_ideal",
-            "knee_batch",
-            "par_iter_of_ideal",
-        ];
-        if let [Some(best), Some(share), Some(knee), Some(par_iter)] = keys.map(|k| batch.value(k))
-        {
-            let _ = writeln!(
-                text,
-                "- Task size: the best batch carried {best} items per task and reached {share} of \
-                 the ideal; within 5% of the best from {knee} items per task; rayon's `par_iter` \
-                 reached {par_iter} in the same run."
-            );
-        }
-    }
-    if let Some(mixed) = find("mixed") {
-        let shared = mixed.value("shared_cpu_p95_ms");
-        let split = mixed.value("split_cpu_p95_ms");
-        if let (Some(shared), Some(split)) = (shared, split) {
-            let _ = writeln!(
-                text,
-                "- Mixed work: 95% of CPU tasks finished within {shared} ms of being submitted \
-                 in one shared pool, within {split} ms with a pool of their own."
-            );
-        }
-    }
-    text
+    // The figures each experiment's summary line gives, for the findings, when it gives them all.
+    let summary = |name: &str, keys: &[&str]| {
+        let experiment = experiments.iter().find(|e| e.name == name)?;
+        let values: Option<BTreeMap<&str, String>> = keys
+            .iter()
+            .map(|&key| Some((key, experiment.value(key)?.to_string())))
+            .collect();
+        Some(Value::from(values?))
+    };
+    let figures = context! {
+        experiments => shown,
+        runs => if runs.is_empty() { String::new() } else { runs.markdown() }.trim_end(),
+        tries,
+        limit => granularity::limit(),
+        cpu => summary("cpu", &["knee_workers", "cores"]),
+        io => summary("io", &["target_per_s", "littles_law", "measured", "cores_x2"]),
+        batch => summary(
+            "batch",
+            &["best_batch", "best_of_ideal", "knee_batch", "par_iter_of_ideal"],
+        ),
+        mixed => summary("mixed", &["shared_cpu_p95_ms", "split_cpu_p95_ms"]),
+    };
+    prose::render("sizing.md", figures)
 }
 
 fn chart(experiments: &[Experiment]) -> Option<Chart> {
@@ -381,6 +330,45 @@ fn batch_panel(batch: &Experiment) -> Option<Panel> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_experiment_shows_its_table_and_its_summary_gives_the_findings() {
+        let stdout = "cpu: 4 tasks\nworkers  tasks/s\n      2     2141\n\
+                      summary: experiment=cpu knee_workers=2 cores=2\n";
+        let mut measurement = crate::probe::Measurement {
+            status: Some(std::process::ExitStatus::default()),
+            wall: Duration::from_millis(10),
+            summary: None,
+            stdout: stdout.to_string(),
+            stderr: String::new(),
+            peaks: None,
+            usage: None,
+            outside_cpu: None,
+            main_thread_cpu: None,
+        };
+        let experiment = |name, result| Experiment {
+            name,
+            command: format!("06-sizing {name}"),
+            result,
+        };
+        let body = body(
+            &[
+                experiment("cpu", Ok(measurement.clone())),
+                experiment("io", Err("cannot be started".to_string())),
+            ],
+            1,
+        );
+        for expected in [
+            "`06-sizing cpu`:\n\n```text\ncpu: 4 tasks\nworkers  tasks/s\n      2     2141\n```",
+            "- `06-sizing io` failed: cannot be started",
+            "Each experiment, measured from outside.\n\n| run ",
+            "- CPU work: the knee (within 10% of the best throughput) is at 2 workers on 2 cores.",
+        ] {
+            assert!(body.contains(expected), "no {expected:?} in:\n{body}");
+        }
+        measurement.stdout.clear();
+        assert!(!super::body(&[experiment("cpu", Ok(measurement))], 1).contains("CPU work"));
+    }
 
     #[test]
     fn columns_split_on_two_spaces_so_titles_keep_theirs() {
