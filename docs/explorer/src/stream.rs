@@ -290,3 +290,87 @@ fn event(name: &str, value: &impl Serialize) -> Event {
                 .unwrap_or_default()
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(queue: Option<usize>) -> RunInfo {
+        RunInfo {
+            run: 0,
+            stage: "03",
+            tasks: 4,
+            task: "sleep:1ms".to_string(),
+            workers: Some(1),
+            queue,
+            queued: true,
+            policy: None,
+            ideal_ms: 4.0,
+            command: String::new(),
+        }
+    }
+
+    /// An event of the recorder, as JSON writes it.
+    fn recorded(json: &str) -> Note {
+        Note::Event(serde_json::from_str(json).unwrap())
+    }
+
+    fn name(tid: usize, name: &str, submitter: bool) -> Note {
+        recorded(&format!(
+            r#"{{"name":"thread_name","ph":"M","pid":1,"tid":{tid},"ts":0,"args":{{"name":"{name}","submitter":{submitter}}}}}"#
+        ))
+    }
+
+    fn begins(tid: usize, task: usize, ts: u64) -> Note {
+        recorded(&format!(
+            r#"{{"name":"task {task}","ph":"B","pid":1,"tid":{tid},"ts":{ts},"args":{{"task":{task},"waited_to_start_us":0}}}}"#
+        ))
+    }
+
+    /// The depths the batch holds, in order.
+    fn depths(batcher: &Batcher) -> Vec<usize> {
+        batcher
+            .batch
+            .iter()
+            .filter_map(|event| match event.meaning() {
+                Meaning::Count(tasks) if event.name == QUEUE_DEPTH => Some(tasks),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_depth_counts_tasks_queued_less_those_a_worker_started_up_to_the_capacity() {
+        let mut batcher = Batcher::default();
+        let mut out = Vec::new();
+        batcher.take(Note::Started(info(Some(2))), &mut out);
+        batcher.take(name(1, "submitter", true), &mut out);
+        batcher.take(name(2, "worker-0", false), &mut out);
+        for at in 0..3 {
+            batcher.take(Note::Queued(Duration::from_micros(at)), &mut out);
+        }
+        // A task the submitter ran itself was never queued; a worker's start takes one out.
+        batcher.take(begins(1, 3, 5), &mut out);
+        batcher.take(begins(2, 0, 6), &mut out);
+        batcher.take(begins(2, 1, 7), &mut out);
+        // 1, 2, then 3 capped at the capacity of 2; the submitter's task changes nothing, the
+        // first worker's start leaves 2, the second 1.
+        assert_eq!(depths(&batcher), [1, 2, 1]);
+        assert_eq!(out.len(), 1, "only the run's start went out at once");
+        batcher.flush(&mut out);
+        assert_eq!((out.len(), batcher.batch.len()), (2, 0));
+    }
+
+    #[test]
+    fn a_thread_per_task_has_no_depth() {
+        let mut batcher = Batcher::default();
+        let mut out = Vec::new();
+        let info = RunInfo {
+            queued: false,
+            ..info(None)
+        };
+        batcher.take(Note::Started(info), &mut out);
+        batcher.take(Note::Queued(Duration::ZERO), &mut out);
+        assert!(depths(&batcher).is_empty());
+    }
+}
