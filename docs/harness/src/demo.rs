@@ -595,6 +595,35 @@ mod tests {
     }
 
     #[test]
+    fn a_watched_workload_shows_its_tasks_as_they_run_and_records_them() {
+        use crate::record::trace::Phase;
+        use std::sync::Mutex;
+
+        let seen: Arc<Mutex<Vec<(Phase, String)>>> = Arc::default();
+        let watcher: Watcher = {
+            let seen = Arc::clone(&seen);
+            Arc::new(move |event| {
+                let shown = (event.ph, event.name.into_owned());
+                seen.lock().unwrap().push(shown);
+            })
+        };
+        let workload = Workload::watched(&workload_args(), watcher).leak();
+        let task = workload.hand_over(0);
+        thread::spawn(move || task.run()).join().unwrap();
+        let shown = seen.lock().unwrap().clone();
+        let expected = [
+            (Phase::Metadata, "thread_name"),
+            (Phase::Begin, "task 0"),
+            (Phase::End, "task 0"),
+        ]
+        .map(|(ph, name)| (ph, name.to_string()));
+        assert_eq!(shown, expected);
+        let recorder = workload.recorder().expect("a watched workload records");
+        assert!(recorder.origin() <= Instant::now());
+        assert_eq!(recorder.finish(3).recorded_tasks(), 1);
+    }
+
+    #[test]
     fn a_summary_describes_the_run_and_its_ideal() {
         let workload = workload();
         let line = workload
