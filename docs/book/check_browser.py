@@ -17,18 +17,15 @@ Usage: python3 check_browser.py [--screenshot FILE]. Exits 1 when a check fails.
 import base64
 import functools
 import http.server
-import json
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The WebDriver client that the explorer's check uses too, in docs/.
+sys.path.insert(0, os.path.dirname(HERE))
+from webdriver import missing_browser, session  # noqa: E402
 BOOK = os.path.join(HERE, "book")
 PAGE = "03-crossbeam-bounded/README.html"
 TITLE = "Stage 03: a crossbeam pool with a bounded queue"
@@ -40,18 +37,8 @@ STAGES = [
     "Stage 05: a pool that survives panics",
     "Stage 06: how many workers?",
 ]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    # Wide enough that mdBook shows its sidebar instead of folding it away.
-    "--window-size=1280,900",
-]
+# Wide enough that mdBook shows its sidebar instead of folding it away.
+WINDOW_SIZE = "1280,900"
 
 # What the reader sees, read in the page once it has loaded.
 PROBE = """
@@ -73,12 +60,6 @@ return {
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(directory):
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
@@ -88,43 +69,6 @@ def serve(directory):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-class WebDriver:
-    def __init__(self, port):
-        self.base = f"http://127.0.0.1:{port}"
-        self.session = None
-
-    def call(self, method, path, body=None, timeout=60):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.base + path, data=data, method=method,
-            headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return json.load(response)["value"]
-        except urllib.error.HTTPError as e:
-            raise RuntimeError(f"{method} {path}: {e.read().decode(errors='replace')}") from e
-
-    def wait_ready(self, deadline):
-        while True:
-            try:
-                if self.call("GET", "/status", timeout=2).get("ready"):
-                    return
-            except (OSError, RuntimeError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("ChromeDriver did not start")
-            time.sleep(0.1)
-
-    def start(self, binary, profile):
-        caps = {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": binary, "args": CHROMIUM_ARGS + [f"--user-data-dir={profile}"]}}
-        self.session = self.call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})[
-            "sessionId"]
-
-    def do(self, method, path, body=None):
-        return self.call(method, f"/session/{self.session}{path}", body)
 
 
 def check(seen):
@@ -155,45 +99,31 @@ def main():
     elif len(sys.argv) > 1:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
-    binary = shutil.which("chromium")
-    driver = shutil.which("chromedriver")
-    if not binary or not driver:
-        print("error: needs chromium and chromedriver (Debian: apt-get install chromium "
-              "chromium-driver)", file=sys.stderr)
+    if missing_browser():
+        print(missing_browser(), file=sys.stderr)
         return 1
     if not os.path.isfile(os.path.join(BOOK, PAGE)):
         print(f"error: {PAGE} is not built (run mdbook build docs/book first)", file=sys.stderr)
         return 1
 
     server = serve(BOOK)
-    port = free_port()
-    profile = tempfile.mkdtemp(prefix="book-check-")
-    chromedriver = subprocess.Popen(
-        [driver, f"--port={port}", "--allowed-ips=127.0.0.1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    webdriver = WebDriver(port)
     try:
-        webdriver.wait_ready(time.monotonic() + 30)
-        webdriver.start(binary, profile)
-        url = f"http://127.0.0.1:{server.server_address[1]}/{PAGE}"
-        webdriver.do("POST", "/url", {"url": url})
-        deadline = time.monotonic() + 30
-        while True:
-            seen = webdriver.do("POST", "/execute/sync", {"script": PROBE, "args": []})
-            loading = any(not i["complete"] for i in seen["images"])
-            if seen["readyState"] == "complete" and not loading or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        png = base64.b64decode(webdriver.do("GET", "/screenshot"))
-        os.makedirs(os.path.dirname(screenshot), exist_ok=True)
-        with open(screenshot, "wb") as f:
-            f.write(png)
-        webdriver.do("DELETE", "")
+        with session(WINDOW_SIZE, "book-check-") as browser:
+            url = f"http://127.0.0.1:{server.server_address[1]}/{PAGE}"
+            browser.do("POST", "/url", {"url": url})
+            deadline = time.monotonic() + 30
+            while True:
+                seen = browser.script(PROBE)
+                loading = any(not i["complete"] for i in seen["images"])
+                if seen["readyState"] == "complete" and not loading or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            png = base64.b64decode(browser.do("GET", "/screenshot"))
+            os.makedirs(os.path.dirname(screenshot), exist_ok=True)
+            with open(screenshot, "wb") as f:
+                f.write(png)
     finally:
-        chromedriver.terminate()
-        chromedriver.wait(timeout=30)
         server.shutdown()
-        shutil.rmtree(profile, ignore_errors=True)
 
     problems = check(seen)
     loaded = sum(1 for i in seen["images"] if i["complete"] and i["naturalWidth"] > 0)

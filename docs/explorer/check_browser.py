@@ -24,33 +24,20 @@ fails.
 
 import argparse
 import base64
-import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+# The WebDriver client that the book's check uses too, in docs/.
+sys.path.insert(0, os.path.dirname(HERE))
+from webdriver import missing_browser, session  # noqa: E402
 TASKS = 40
 WORKERS = 4
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    "--window-size=1000,800",
-]
+WINDOW_SIZE = "1000,800"
 
 # The task colour of the page's canvas (COLORS.task in explorer.js), counted in its pixels.
 COUNT_TASK_PIXELS = """
@@ -63,65 +50,6 @@ for (let i = 0; i < data.length; i += 4) {
 }
 return count;
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class WebDriver:
-    def __init__(self, port):
-        self.base = f"http://127.0.0.1:{port}"
-        self.session = None
-        # Loopback only: never through a proxy that the environment may name.
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def call(self, method, path, body=None, timeout=60):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.base + path, data=data, method=method,
-            headers={"Content-Type": "application/json"})
-        try:
-            with self.opener.open(request, timeout=timeout) as response:
-                return json.load(response)["value"]
-        except urllib.error.HTTPError as e:
-            raise RuntimeError(f"{method} {path}: {e.read().decode(errors='replace')}") from e
-
-    def wait_ready(self, deadline):
-        while True:
-            try:
-                if self.call("GET", "/status", timeout=2).get("ready"):
-                    return
-            except (OSError, RuntimeError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("ChromeDriver did not start")
-            time.sleep(0.1)
-
-    def start(self, binary, profile):
-        caps = {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": binary, "args": CHROMIUM_ARGS + [f"--user-data-dir={profile}"]}}
-        self.session = self.call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})[
-            "sessionId"]
-
-    def do(self, method, path, body=None):
-        return self.call(method, f"/session/{self.session}{path}", body)
-
-    def script(self, script, *args):
-        return self.do("POST", "/execute/sync", {"script": script, "args": list(args)})
-
-    def click(self, selector):
-        found = self.do("POST", "/element", {"using": "css selector", "value": selector})
-        element = next(iter(found.values()))
-        self.do("POST", f"/element/{element}/click", {})
-
-    def type_into(self, selector, text):
-        found = self.do("POST", "/element", {"using": "css selector", "value": selector})
-        element = next(iter(found.values()))
-        self.do("POST", f"/element/{element}/clear", {})
-        self.do("POST", f"/element/{element}/value", {"text": text})
 
 
 def start_explorer(binary):
@@ -219,80 +147,66 @@ def main():
     parser.add_argument("--screenshot",
                         default=os.path.join(ROOT, "target", "explorer-screenshot.png"))
     args = parser.parse_args()
-    binary = shutil.which("chromium")
-    driver = shutil.which("chromedriver")
-    if not binary or not driver:
-        print("error: needs chromium and chromedriver (Debian: apt-get install chromium "
-              "chromium-driver)", file=sys.stderr)
+    if missing_browser():
+        print(missing_browser(), file=sys.stderr)
         return 1
     if not os.path.isfile(args.explorer):
         print(f"error: no explorer at {args.explorer} (cargo build -p explorer)", file=sys.stderr)
         return 1
 
     explorer, url = start_explorer(args.explorer)
-    port = free_port()
-    profile = tempfile.mkdtemp(prefix="explorer-check-")
-    chromedriver = subprocess.Popen(
-        [driver, f"--port={port}", "--allowed-ips=127.0.0.1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    webdriver = WebDriver(port)
     try:
-        webdriver.wait_ready(time.monotonic() + 30)
-        webdriver.start(binary, profile)
-        webdriver.do("POST", "/url", {"url": url})
+        with session(WINDOW_SIZE, "explorer-check-") as webdriver:
+            webdriver.do("POST", "/url", {"url": url})
 
-        # A bad value: refused by the server, with the line the demo prints.
-        webdriver.type_into(".run-form[data-run='0'] [name=tasks]", "0")
-        webdriver.click("#run")
-        deadline = time.monotonic() + 10
-        refused = ""
-        while not refused and time.monotonic() < deadline:
-            refused = webdriver.script(
-                "const e = document.getElementById('error'); return e.hidden ? '' : e.textContent;")
-            time.sleep(0.1)
+            # A bad value: refused by the server, with the line the demo prints.
+            webdriver.type_into(".run-form[data-run='0'] [name=tasks]", "0")
+            webdriver.click("#run")
+            deadline = time.monotonic() + 10
+            refused = ""
+            while not refused and time.monotonic() < deadline:
+                refused = webdriver.script("const e = document.getElementById('error'); "
+                                           "return e.hidden ? '' : e.textContent;")
+                time.sleep(0.1)
 
-        # The run itself, at the page's defaults.
-        webdriver.type_into(".run-form[data-run='0'] [name=tasks]", str(TASKS))
-        webdriver.click("#run")
-        running = wait_for(webdriver, lambda runs: any(
-            0 < r["tasksDrawn"] and not r["ended"] for r in runs), 10)
-        saw_running = any(0 < r["tasksDrawn"] and not r["ended"] for r in running)
-        runs = wait_for(webdriver, lambda runs: runs and all(r["ended"] for r in runs), 30)
-        # One more frame, so that the screenshot shows the final drawing.
-        time.sleep(0.3)
-        runs = webdriver.script("return window.explorerProbe();")
-        task_pixels = webdriver.script(COUNT_TASK_PIXELS)
-        png = base64.b64decode(webdriver.do("GET", "/screenshot"))
-        os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
-        with open(args.screenshot, "wb") as f:
-            f.write(png)
+            # The run itself, at the page's defaults.
+            webdriver.type_into(".run-form[data-run='0'] [name=tasks]", str(TASKS))
+            webdriver.click("#run")
+            running = wait_for(webdriver, lambda runs: any(
+                0 < r["tasksDrawn"] and not r["ended"] for r in runs), 10)
+            saw_running = any(0 < r["tasksDrawn"] and not r["ended"] for r in running)
+            runs = wait_for(webdriver, lambda runs: runs and all(r["ended"] for r in runs), 30)
+            # One more frame, so that the screenshot shows the final drawing.
+            time.sleep(0.3)
+            runs = webdriver.script("return window.explorerProbe();")
+            task_pixels = webdriver.script(COUNT_TASK_PIXELS)
+            png = base64.b64decode(webdriver.do("GET", "/screenshot"))
+            os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
+            with open(args.screenshot, "wb") as f:
+                f.write(png)
 
-        # Side by side: the second run is the same job under caller-runs, the page's default.
-        webdriver.click("#compare")
-        webdriver.click("#run")
-        compared = wait_for(webdriver, lambda runs: len(runs) == 2 and all(
-            r["ended"] for r in runs), 30)
+            # Side by side: the second run is the same job under caller-runs, the page's default.
+            webdriver.click("#compare")
+            webdriver.click("#run")
+            compared = wait_for(webdriver, lambda runs: len(runs) == 2 and all(
+                r["ended"] for r in runs), 30)
 
-        # A long run (400 tasks of 100 ms on 4 workers: 10 s), and then the tab goes elsewhere.
-        webdriver.click("#compare")
-        before = explorer_threads(explorer)
-        webdriver.type_into(".run-form[data-run='0'] [name=tasks]", "400")
-        webdriver.click("#run")
-        wait_for(webdriver, lambda runs: any(r["tasksDrawn"] > 0 for r in runs), 10)
-        during = explorer_threads(explorer)
-        webdriver.do("POST", "/url", {"url": "about:blank"})
-        deadline = time.monotonic() + 10
-        after = explorer_threads(explorer)
-        while after is not None and after > (before or 0) and time.monotonic() < deadline:
-            time.sleep(0.1)
+            # A long run (400 tasks of 100 ms on 4 workers: 10 s), and then the tab goes elsewhere.
+            webdriver.click("#compare")
+            before = explorer_threads(explorer)
+            webdriver.type_into(".run-form[data-run='0'] [name=tasks]", "400")
+            webdriver.click("#run")
+            wait_for(webdriver, lambda runs: any(r["tasksDrawn"] > 0 for r in runs), 10)
+            during = explorer_threads(explorer)
+            webdriver.do("POST", "/url", {"url": "about:blank"})
+            deadline = time.monotonic() + 10
             after = explorer_threads(explorer)
-        webdriver.do("DELETE", "")
+            while after is not None and after > (before or 0) and time.monotonic() < deadline:
+                time.sleep(0.1)
+                after = explorer_threads(explorer)
     finally:
-        chromedriver.terminate()
-        chromedriver.wait(timeout=30)
         explorer.terminate()
         explorer.wait(timeout=30)
-        shutil.rmtree(profile, ignore_errors=True)
 
     problems = check(refused, runs, task_pixels, saw_running)
     problems += check_compared(compared)
