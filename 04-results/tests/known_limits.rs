@@ -4,7 +4,7 @@
 
 use std::env;
 use std::panic::{self, AssertUnwindSafe};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -113,6 +113,22 @@ fn a_pool_dropped_inside_its_own_task_panics_in_that_task() {
 /// The environment variable that tells a test it runs in the child process.
 const IN_CHILD: &str = "STAGE04_KNOWN_LIMITS_CHILD";
 
+/// Runs `test`, one of the ignored tests of this file, alone in a child process (this same test
+/// binary, with `IN_CHILD` set), and returns how it ended and what it printed on stderr. The
+/// child runs without `RUST_MIN_STACK`, which would raise the stack of every thread it starts.
+fn run_in_child(test: &str) -> (ExitStatus, String) {
+    let output = Command::new(env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "--nocapture", test])
+        .env(IN_CHILD, "1")
+        .env_remove("RUST_MIN_STACK")
+        .output()
+        .expect("the test binary runs");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// Run only in a child process, by the test after it: this ends the process it runs in.
 #[test]
 #[ignore = "ends its process; run by a_queued_task_that_panics_when_dropped_ends_the_process"]
@@ -138,14 +154,9 @@ fn a_queued_task_that_panics_when_dropped_ends_the_process() {
     // go of the channel last. If `shutdown` has already dropped the sender, it is the worker, as
     // it unwinds: a panic during a panic, and the process aborts. Otherwise it is `shutdown`,
     // and the panic escapes the pool's `Drop`. The process ends either way.
-    let output = Command::new(env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "--nocapture"])
-        .arg("queue_a_task_that_panics_when_dropped_behind_one_that_panics")
-        .env(IN_CHILD, "1")
-        .output()
-        .expect("the test binary runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "the child should have failed");
+    let (status, stderr) =
+        run_in_child("queue_a_task_that_panics_when_dropped_behind_one_that_panics");
+    assert!(!status.success(), "the child should have failed");
     assert!(
         stderr.contains("this value panics when it is dropped"),
         "the queued task's value should have panicked, and the child printed:\n{stderr}"
@@ -178,17 +189,9 @@ fn keep_a_large_array_on_a_workers_stack() {
 #[test]
 fn a_task_that_needs_a_larger_stack_aborts_the_process() {
     // The workers get the standard library's default stack, and nothing in this pool can ask for
-    // more. A stack overflow is no panic: the whole process aborts. (`RUST_MIN_STACK` would raise
-    // the stack of every thread in the process, so the child runs without it.)
-    let output = Command::new(env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "--nocapture"])
-        .arg("keep_a_large_array_on_a_workers_stack")
-        .env(IN_CHILD, "1")
-        .env_remove("RUST_MIN_STACK")
-        .output()
-        .expect("the test binary runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "the child should have aborted");
+    // more. A stack overflow is no panic: the whole process aborts.
+    let (status, stderr) = run_in_child("keep_a_large_array_on_a_workers_stack");
+    assert!(!status.success(), "the child should have aborted");
     assert!(
         stderr.contains("has overflowed its stack"),
         "the child should abort on a stack overflow, and it printed:\n{stderr}"
