@@ -35,12 +35,14 @@ pub mod policies;
 
 pub use policies::{SubmitTimeoutError, TrySubmitError};
 
+// Changed: public, so that a full queue can hand a refused task back.
 /// A task as the workers receive it: any closure that can move to another thread.
 ///
 /// Public in this stage because a full queue hands a refused task back in this form
 /// ([`TrySubmitError::Full`]); the caller can run it, `job()`, or drop it.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
+// Changed: `WorkerPool`, the tutorial's name for a pool whose queue has a capacity.
 /// A fixed set of worker threads fed by a bounded queue.
 ///
 /// Dropping the pool, or calling [`WorkerPool::shutdown`], closes the queue, lets the workers
@@ -81,6 +83,8 @@ impl WorkerPool {
         }
     }
 
+    // Changed: `execute` becomes `submit`, which waits while the queue is full and returns an
+    // error instead of panicking when no worker is left.
     /// Queues `task` for the workers, waiting while the queue is full.
     ///
     /// # Errors
@@ -96,10 +100,12 @@ impl WorkerPool {
         self.sender().send(Box::new(task)).map_err(|_| SubmitError)
     }
 
+    // New: the sender, for `submit` and the policies alike.
     fn sender(&self) -> &Sender<Job> {
         self.sender.as_ref().expect("the sender lives until drop")
     }
 
+    // New: a name for the moment the pool stops.
     /// Runs every task already queued, then stops and joins the workers.
     ///
     /// Dropping the pool does the same; this method names the moment in the code.

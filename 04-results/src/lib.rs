@@ -29,6 +29,7 @@ use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
 
+// Changed: private again: this stage has no full-queue policies to hand a task back.
 /// A task as the workers receive it: any closure that can move to another thread.
 type Job = Box<dyn FnOnce() + Send + 'static>;
 

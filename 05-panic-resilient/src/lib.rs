@@ -46,6 +46,7 @@ thread_local! {
     static WORKER_OF: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
+// Changed: `ResilientPool`, the tutorial's name for it.
 /// A fixed number of worker threads fed by a bounded queue, isolated from the tasks' panics. A
 /// worker thread can still die, from a panic outside any `catch_unwind` (in the `Drop` of a value
 /// nobody claimed, say); then a replacement with the same name takes its place. Dropping the pool

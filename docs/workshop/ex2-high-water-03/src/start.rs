@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
 
+// Changed: public, so that a full queue can hand a refused task back.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
+// Changed: `WorkerPool`, the tutorial's name for a pool whose queue has a capacity.
 #[derive(Debug)]
 pub struct WorkerPool {
     // New: crossbeam's `Sender`, created `bounded`, replaces the unbounded `mpsc::Sender`.
@@ -40,6 +42,8 @@ impl WorkerPool {
         }
     }
 
+    // Changed: `execute` becomes `submit`, which waits while the queue is full and returns an
+    // error instead of panicking when no worker is left.
     pub fn submit<F>(&self, task: F) -> Result<(), SubmitError>
     where
         F: FnOnce() + Send + 'static,
@@ -49,6 +53,7 @@ impl WorkerPool {
         self.sender().send(Box::new(task)).map_err(|_| SubmitError)
     }
 
+    // New: the sender, for `submit` and the policies alike.
     fn sender(&self) -> &Sender<Job> {
         self.sender.as_ref().expect("the sender lives until drop")
     }
@@ -61,6 +66,7 @@ impl WorkerPool {
         self.sender().len()
     }
 
+    // New: a name for the moment the pool stops.
     pub fn shutdown(self) {
         drop(self);
     }

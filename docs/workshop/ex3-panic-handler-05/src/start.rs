@@ -26,6 +26,7 @@ thread_local! {
     static WORKER_OF: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
+// Changed: `ResilientPool`, the tutorial's name for it.
 #[derive(Debug)]
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before waiting for the workers.
