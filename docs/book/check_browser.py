@@ -38,7 +38,14 @@ STAGES = [
     "Stage 06: how many workers?",
 ]
 # Wide enough that mdBook shows its sidebar instead of folding it away.
-WINDOW_SIZE = "1280,900"
+WINDOW_SIZE = "1280,1000"
+
+# Scrolls the page so that stage 03's timeline sits at the bottom of the window, with what comes
+# before it (the end of the code, the recorded output) above it.
+SHOW_CODE_AND_TIMELINE = """
+const timeline = document.querySelector('main img[src*="timeline-03"]');
+if (timeline) timeline.scrollIntoView({block: 'end'});
+"""
 
 # What the reader sees, read in the page once it has loaded.
 PROBE = """
@@ -118,6 +125,9 @@ def main():
                 if seen["readyState"] == "complete" and not loading or time.monotonic() > deadline:
                     break
                 time.sleep(0.2)
+            # The picture a reader remembers: the end of the pool's code, the run's output and
+            # its timeline, in one screen.
+            browser.script(SHOW_CODE_AND_TIMELINE)
             png = base64.b64decode(browser.do("GET", "/screenshot"))
             os.makedirs(os.path.dirname(screenshot), exist_ok=True)
             with open(screenshot, "wb") as f:
