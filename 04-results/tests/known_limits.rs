@@ -1,6 +1,8 @@
 //! What this pool does not handle, shown safely: each test below demonstrates one "Known limits"
 //! entry of the README, a limit that stage 05 removes. None of them hangs: a wait that could last
 //! forever has a deadline, and the limits that end the process run in a child process.
+//!
+//! Its helpers are its own, copied from stage to stage, so that the file reads alone.
 
 use std::env;
 use std::panic::{self, AssertUnwindSafe};
