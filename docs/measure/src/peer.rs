@@ -50,7 +50,7 @@ pub struct PeerArgs {
     #[arg(value_enum)]
     pub peer: Peer,
 
-    /// `--tasks`, `--task` and `--quiet`, as the stages take them.
+    /// `--tasks`, `--task`, `--quiet` and `--each`, as the stages take them.
     #[command(flatten)]
     pub run: TaskArgs,
 
@@ -83,7 +83,7 @@ pub fn run(args: &PeerArgs) -> ExitCode {
         work: Work::new(task),
         spec: task,
         tracker: Tracker::default(),
-        quiet: args.run.quiet,
+        each: args.run.each,
     };
     // Borrowed by every task for the rest of the process, as the stages' demos borrow their
     // workload (`Workload::leak`): no reference count to update per task.
@@ -133,7 +133,8 @@ struct Job {
     work: Work,
     spec: TaskSpec,
     tracker: Tracker,
-    quiet: bool,
+    // A line per task, as the stages print it: only with `--each`.
+    each: bool,
 }
 
 impl Job {
@@ -154,7 +155,7 @@ impl Job {
     }
 
     fn report(&self, id: usize) {
-        if !self.quiet {
+        if self.each {
             let worker = thread::current();
             println!("task {id} done on {}", worker.name().unwrap_or("?"));
         }
