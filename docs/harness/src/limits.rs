@@ -34,8 +34,8 @@ pub const MAX_TASKS: usize = 10_000_000;
 /// busy.
 pub const MAX_QUEUE: usize = 1_000_000;
 
-/// The most threads a demo starts without `--no-limit`: stage 01's tasks, and the workers of a
-/// pool (`--workers`, and stage 06's `--max-workers`, `--io-workers`).
+/// The most threads a demo starts at once without `--no-limit`: stage 01's tasks, the workers of
+/// a pool (`--workers`), and in stage 06 every thread of an experiment's pools together.
 ///
 /// One thread per task goes from slow to harmful somewhere between here and the tutorial's 50,000,
 /// and not only for the demo: see [`THREADS_EXPLAINED`].
