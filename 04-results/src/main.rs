@@ -130,9 +130,11 @@ fn collect_as_completed(
     let reader = thread::spawn(move || done.iter().collect::<Vec<u64>>());
     let handles = submit_all(&pool, args, workload, |task, panics| {
         let done_sender = done_sender.clone();
-        // The reader outlives every sender, so this send cannot fail.
         move || {
-            let _ = done_sender.send(task.square(panics));
+            let value = task.square(panics);
+            done_sender
+                .send(value)
+                .expect("the reader outlives every sender");
         }
     });
     drop(done_sender);

@@ -170,32 +170,36 @@ const LARGE: usize = 4 * 1024 * 1024;
 
 /// Run only in a child process, by the test after it: this overflows a worker's stack.
 #[test]
-#[ignore = "aborts the process; run by a_task_that_needs_a_larger_stack_aborts_the_process"]
-fn keep_a_large_array_on_a_workers_stack() {
+#[ignore = "aborts the process; run by a_task_that_returns_a_large_value_aborts_the_process"]
+fn return_a_large_value_from_a_worker() {
     if env::var_os(IN_CHILD).is_none() {
         return;
     }
-    let pool = WorkerPool::new(1, 1);
-    let _overflows = pool
-        .submit(|| {
-            let bytes = std::hint::black_box([1_u8; LARGE]);
-            assert_eq!(
-                bytes.iter().map(|&byte| usize::from(byte)).sum::<usize>(),
-                LARGE
-            );
+    // Submitted from a thread with room to spare: a value this large can overflow the submitting
+    // thread's default stack too, in a debug build, and this test is about the worker's.
+    let submitter = thread::Builder::new()
+        .stack_size(16 * LARGE)
+        .spawn(|| {
+            let pool = WorkerPool::new(1, 1);
+            // Never joined: the value overflows the worker's stack before it reaches a handle.
+            let _never_joined = pool
+                .submit(|| std::hint::black_box([1_u8; LARGE]))
+                .expect("the worker is alive");
+            drop(pool);
         })
-        .expect("the worker is alive");
-    drop(pool);
+        .expect("the submitting thread starts");
+    submitter.join().expect("the submitting thread returns");
 }
 
 #[test]
-fn a_task_that_needs_a_larger_stack_aborts_the_process() {
+fn a_task_that_returns_a_large_value_aborts_the_process() {
     // The workers get the standard library's default stack, and nothing in this pool can ask for
-    // more. A stack overflow is no panic: the whole process aborts.
-    let (status, stderr) = run_in_child("keep_a_large_array_on_a_workers_stack");
+    // more. A task's value lives on its worker's stack until it is sent, and a stack overflow is
+    // no panic: the whole process aborts.
+    let (status, stderr) = run_in_child("return_a_large_value_from_a_worker");
     assert!(!status.success(), "the child should have aborted");
     assert!(
-        stderr.contains("has overflowed its stack"),
-        "the child should abort on a stack overflow, and it printed:\n{stderr}"
+        stderr.contains("'worker-0'") && stderr.contains("has overflowed its stack"),
+        "the worker should overflow its stack, and the child printed:\n{stderr}"
     );
 }

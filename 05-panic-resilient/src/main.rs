@@ -136,10 +136,10 @@ fn collect_as_completed(
     let mut handles = Vec::new();
     for id in 0..args.run.tasks {
         let (panics, done_sender) = (args.panics(id), done_sender.clone());
-        // `done` outlives every sender, so this send cannot fail.
         handles.push(workload.hand_over_with(id, |task| {
             pool.submit(move || {
-                let _ = done_sender.send(task.square(panics));
+                let value = task.square(panics);
+                done_sender.send(value).expect("`done` outlives it");
             })
         }));
     }
