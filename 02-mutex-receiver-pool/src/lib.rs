@@ -3,7 +3,7 @@
 //! Stage 01 started a thread for every task, so the input decided how many threads ran. Here the
 //! program decides: [`ThreadPool::new`] starts a fixed number of workers once, and
 //! [`ThreadPool::execute`] puts tasks on a channel that the workers take them from. However many
-//! tasks arrive, that many threads run them, and never more tasks at once than there are workers.
+//! tasks arrive, the same threads run them, and never more tasks at once than there are workers.
 //!
 //! The channel is `std::sync::mpsc`: many senders, one receiver, and the receiver cannot be
 //! cloned. So the workers share it behind `Arc<Mutex<..>>`, and each holds the lock only while it

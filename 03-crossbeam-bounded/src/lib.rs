@@ -49,8 +49,8 @@ pub type Job = Box<dyn FnOnce() + Send + 'static>;
 /// finish every task already queued, and joins them.
 #[derive(Debug)]
 pub struct WorkerPool {
-    // New: crossbeam's `Sender`, created `bounded`, replaces the unbounded `mpsc::Sender`.
-    // An `Option` so that `Drop` can close the channel before joining the workers.
+    // Changed: crossbeam's bounded `Sender` replaces the unbounded `mpsc::Sender`; still an
+    // `Option` so that `Drop` can close the channel first.
     sender: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
 }
@@ -64,8 +64,9 @@ impl WorkerPool {
     ///
     /// # Panics
     ///
-    /// Panics if `workers` is 0 (such a pool could never run a task), if crossbeam cannot
-    /// allocate `queue_capacity` slots, or if the operating system refuses to start a thread.
+    /// Panics if `workers` is 0 (such a pool could never run a task) or if the operating system
+    /// refuses to start a thread. Crossbeam allocates every slot up front, so a `queue_capacity`
+    /// too large to allocate aborts the process: bound it, as the demo's `--queue` does.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         // New: a bounded channel. Its receiver can be cloned, so each worker gets its own.

@@ -7,7 +7,8 @@
 //!
 //! - **reject**: drop the job, and count or log that it did not run;
 //! - **caller runs**: call `job()` on the submitting thread, which slows the producer down too;
-//! - **wait after all**: pass the job to `submit`.
+//! - **wait after all**: pass the job to `submit`, which boxes it once more (a `Job` is a
+//!   closure too).
 //!
 //! ```
 //! use stage03_crossbeam_bounded::{TrySubmitError, WorkerPool};

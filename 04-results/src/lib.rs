@@ -50,8 +50,9 @@ impl WorkerPool {
     ///
     /// # Panics
     ///
-    /// Panics if `workers` is 0 (such a pool could never run a task), if crossbeam cannot
-    /// allocate `queue_capacity` slots, or if the operating system refuses to start a thread.
+    /// Panics if `workers` is 0 (such a pool could never run a task) or if the operating system
+    /// refuses to start a thread. Crossbeam allocates every slot up front, so a `queue_capacity`
+    /// too large to allocate aborts the process: bound it, as the demo's `--queue` does.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);

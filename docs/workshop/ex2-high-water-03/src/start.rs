@@ -16,8 +16,8 @@ pub type Job = Box<dyn FnOnce() + Send + 'static>;
 // Changed: `WorkerPool`, the tutorial's name for a pool whose queue has a capacity.
 #[derive(Debug)]
 pub struct WorkerPool {
-    // New: crossbeam's `Sender`, created `bounded`, replaces the unbounded `mpsc::Sender`.
-    // An `Option` so that `Drop` can close the channel before joining the workers.
+    // Changed: crossbeam's bounded `Sender` replaces the unbounded `mpsc::Sender`; still an
+    // `Option` so that `Drop` can close the channel first.
     sender: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
     // Exercise: somewhere to remember the deepest the queue has been.

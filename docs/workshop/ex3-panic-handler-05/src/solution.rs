@@ -30,7 +30,7 @@ thread_local! {
 pub struct ResilientPool {
     // An `Option` so that `Drop` can close the channel before waiting for the workers.
     sender: Option<Sender<Job>>,
-    // New: what the pool and its workers share: its id, the stack size, the counters.
+    // New: what the pool shares with its workers.
     shared: Arc<Shared>,
     // Changed: no `JoinHandle`s. Replacement threads are started by the workers, so the pool
     // could not join them; it watches this channel instead. It never carries a message, and it
@@ -38,6 +38,7 @@ pub struct ResilientPool {
     workers_alive: Receiver<()>,
 }
 
+// New: the pool's id, the workers' stack size and the counters, for every worker thread.
 #[derive(Debug, Default)]
 struct Shared {
     pool_id: usize,
@@ -220,7 +221,8 @@ where
 pub struct TaskHandle<R> {
     // Changed: the outcome, not only the value, so that a panic arrives with its message.
     result: Receiver<Result<R, TaskPanicked>>,
-    // New: a task queued after the last worker thread left is never run, nor dropped.
+    // New: a task still queued when the last worker thread exits is never run, and not dropped
+    // while the pool lives.
     workers_alive: Receiver<()>,
 }
 
@@ -273,7 +275,7 @@ struct Worker {
     id: usize,
     shared: Arc<Shared>,
     // Fields drop in order: the receiver before `alive`. So once a handle sees no worker alive,
-    // `submit` already refuses new tasks.
+    // the `send` in `submit` already fails, and the new task's `join` says it never ran.
     jobs: Receiver<Job>,
     // Held, never read: dropping it is how a worker says it has exited.
     #[expect(dead_code, reason = "dropped when the worker exits")]
