@@ -14,6 +14,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -123,3 +124,12 @@ def session(window_size, profile_prefix):
         chromedriver.terminate()
         chromedriver.wait(timeout=30)
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def report(what, problems, summary):
+    """Prints each problem as an error about `what`, then the one-line summary; returns the exit
+    status: 1 if there was a problem."""
+    for problem in problems:
+        print(f"error: {what}: {problem}", file=sys.stderr)
+    print(summary)
+    return 1 if problems else 0

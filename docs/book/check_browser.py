@@ -25,7 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The WebDriver client that the explorer's check uses too, in docs/.
 sys.path.insert(0, os.path.dirname(HERE))
-from webdriver import missing_browser, session  # noqa: E402
+from webdriver import missing_browser, report, session  # noqa: E402
 BOOK = os.path.join(HERE, "book")
 PAGE = "03-crossbeam-bounded/README.html"
 TITLE = "Stage 03: a crossbeam pool with a bounded queue"
@@ -137,14 +137,11 @@ def main():
 
     problems = check(seen)
     loaded = sum(1 for i in seen["images"] if i["complete"] and i["naturalWidth"] > 0)
-    for problem in problems:
-        print(f"error: stage 03 in the browser: {problem}", file=sys.stderr)
-    print(f"book in Chromium: {url.rsplit('/', 2)[-2]}: title {seen['title']!r}, "
-          f"{len(seen['code'])} code blocks, {loaded} of {len(seen['images'])} pictures loaded, "
-          f"{len(seen['chapters'])} chapters in the sidebar; "
-          f"{len(problems)} problems; "
-          f"screenshot {os.path.relpath(screenshot)}")
-    return 1 if problems else 0
+    return report("stage 03 in the browser", problems,
+                  f"book in Chromium: {url.rsplit('/', 2)[-2]}: title {seen['title']!r}, "
+                  f"{len(seen['code'])} code blocks, {loaded} of {len(seen['images'])} pictures "
+                  f"loaded, {len(seen['chapters'])} chapters in the sidebar; "
+                  f"{len(problems)} problems; screenshot {os.path.relpath(screenshot)}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 # The WebDriver client that the book's check uses too, in docs/.
 sys.path.insert(0, os.path.dirname(HERE))
-from webdriver import missing_browser, session  # noqa: E402
+from webdriver import missing_browser, report, session  # noqa: E402
 TASKS = 40
 WORKERS = 4
 WINDOW_SIZE = "1000,800"
@@ -211,17 +211,16 @@ def main():
     problems = check(refused, runs, task_pixels, saw_running)
     problems += check_compared(compared)
     problems += check_closed(before, during, after)
-    for problem in problems:
-        print(f"error: the explorer in the browser: {problem}", file=sys.stderr)
     run = runs[0] if runs else {}
-    print(f"explorer in Chromium: stage {run.get('stage')}, {run.get('tasksDrawn')} tasks drawn "
-          f"on {run.get('lanesDrawn')} of {run.get('lanes')} lanes, queue at most "
-          f"{run.get('gaugeMaxDepth')} of {run.get('capacity')}, "
-          f"{run.get('shownCompleted')} completed in {run.get('elapsedMs') or 0:.0f} ms; side by "
-          f"side, {sum(r['counters']['ran_in_caller'] for r in compared)} ran in the caller; "
-          f"threads {before} before a closed page's run, {during} during, {after} after; "
-          f"{len(problems)} problems; screenshot {os.path.relpath(args.screenshot)}")
-    return 1 if problems else 0
+    return report(
+        "the explorer in the browser", problems,
+        f"explorer in Chromium: stage {run.get('stage')}, {run.get('tasksDrawn')} tasks drawn "
+        f"on {run.get('lanesDrawn')} of {run.get('lanes')} lanes, queue at most "
+        f"{run.get('gaugeMaxDepth')} of {run.get('capacity')}, "
+        f"{run.get('shownCompleted')} completed in {run.get('elapsedMs') or 0:.0f} ms; side by "
+        f"side, {sum(r['counters']['ran_in_caller'] for r in compared)} ran in the caller; "
+        f"threads {before} before a closed page's run, {during} during, {after} after; "
+        f"{len(problems)} problems; screenshot {os.path.relpath(args.screenshot)}")
 
 
 if __name__ == "__main__":
