@@ -1,5 +1,8 @@
 //! What one thread per task means: every task runs at once, and when the operating system
 //! refuses a thread, spawning stops and the threads already started still finish.
+//!
+//! Its helpers and patience constants are copied from stage to stage, not shared, so that the
+//! file reads alone beside its stage.
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,10 +13,10 @@ use std::time::Duration;
 
 use stage01_unbounded_spawn::{Task, spawn_all, spawn_thread};
 
-/// Long enough to mean "never" on a busy machine; only ever waited for when a test fails.
-const HANG: Duration = Duration::from_secs(10);
+/// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
+const PATIENCE: Duration = Duration::from_secs(10);
 /// How long something that must not happen is given to happen anyway.
-const NOT_YET: Duration = Duration::from_millis(200);
+const QUIET_PERIOD: Duration = Duration::from_millis(200);
 
 /// Counts running tasks and remembers the most that ever ran together.
 #[derive(Debug, Default)]
@@ -68,7 +71,7 @@ fn every_task_runs_at_the_same_time_on_its_own_named_thread() {
         done_tx.send((started, panicked)).unwrap();
     });
     let (started, panicked) = done_rx
-        .recv_timeout(HANG)
+        .recv_timeout(PATIENCE)
         .expect("the tasks never all ran at the same time");
 
     assert_eq!((started, panicked), (TASKS, 0));
@@ -114,7 +117,7 @@ fn a_refused_spawn_stops_spawning_and_the_started_threads_still_run() {
         spawned_tx.send((calls, spawned)).unwrap();
     });
     let (calls, spawned) = spawned_rx
-        .recv_timeout(HANG)
+        .recv_timeout(PATIENCE)
         .expect("spawn_all returns while its threads still run");
 
     assert_eq!(calls, ALLOWED + 1, "spawning must stop at the first error");
@@ -125,12 +128,16 @@ fn a_refused_spawn_stops_spawning_and_the_started_threads_still_run() {
     let (joined_tx, joined_rx) = mpsc::channel();
     thread::spawn(move || joined_tx.send(spawned.join()).unwrap());
     assert_eq!(
-        joined_rx.recv_timeout(NOT_YET),
+        joined_rx.recv_timeout(QUIET_PERIOD),
         Err(RecvTimeoutError::Timeout),
         "join returned while the started tasks were still waiting"
     );
     gate.wait();
-    assert_eq!(joined_rx.recv_timeout(HANG), Ok(0), "no thread panicked");
+    assert_eq!(
+        joined_rx.recv_timeout(PATIENCE),
+        Ok(0),
+        "no thread panicked"
+    );
     assert_eq!(ran.load(Ordering::SeqCst), ALLOWED);
 }
 
@@ -170,7 +177,8 @@ fn join_joins_every_thread_before_it_drops_a_payload_that_panics_when_dropped() 
     let tasks: Vec<Task> = vec![
         Box::new(|| std::panic::panic_any(PanicsWhenDropped)),
         Box::new(move || {
-            gate.recv_timeout(HANG).expect("the test opens the gate");
+            gate.recv_timeout(PATIENCE)
+                .expect("the test opens the gate");
             still_running.fetch_add(1, Ordering::SeqCst);
         }),
     ];
@@ -183,12 +191,12 @@ fn join_joins_every_thread_before_it_drops_a_payload_that_panics_when_dropped() 
 
     // The second thread waits at its gate, so `join` must still be waiting for it.
     assert_eq!(
-        joined.recv_timeout(NOT_YET),
+        joined.recv_timeout(QUIET_PERIOD),
         Err(RecvTimeoutError::Timeout),
         "join returned while a thread was still running"
     );
     gate_tx.send(()).unwrap();
-    let panicked = joined.recv_timeout(HANG).expect("join should return");
+    let panicked = joined.recv_timeout(PATIENCE).expect("join should return");
     assert!(
         panicked,
         "dropping the payload should panic, after the joins"

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use stage02_mutex_receiver_pool::ThreadPool;
 
-/// Long enough to mean "never" on a busy machine; only ever waited for when a test fails.
-const HANG: Duration = Duration::from_secs(10);
+/// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
+const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A value whose destructor panics, as a careless type's can.
 struct PanicsWhenDropped;
@@ -28,9 +28,9 @@ impl Drop for PanicsWhenDropped {
 }
 
 /// Calls `execute` with an empty task until it panics, which it does once no worker is left;
-/// `None` if it still accepts tasks after `HANG`.
+/// `None` if it still accepts tasks after `PATIENCE`.
 fn wait_until_execute_panics(pool: &ThreadPool) -> Option<Box<dyn Any + Send>> {
-    let deadline = Instant::now() + HANG;
+    let deadline = Instant::now() + PATIENCE;
     while Instant::now() < deadline {
         if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| pool.execute(|| {}))) {
             return Some(payload);
@@ -74,7 +74,8 @@ fn a_pool_dropped_inside_its_own_task_panics_in_that_task() {
     let (gate_tx, gate) = mpsc::channel::<()>();
     let (outcome_tx, outcome) = mpsc::channel();
     pool.execute(move || {
-        gate.recv_timeout(HANG).expect("the test opens the gate");
+        gate.recv_timeout(PATIENCE)
+            .expect("the test opens the gate");
         // By now this task holds the last handle, so the pool's `Drop` runs here, on its only
         // worker, and joins that worker: this very thread.
         let dropped = panic::catch_unwind(AssertUnwindSafe(move || drop(last_handle)));
@@ -82,7 +83,9 @@ fn a_pool_dropped_inside_its_own_task_panics_in_that_task() {
     });
     drop(pool);
     gate_tx.send(()).unwrap();
-    let panicked = outcome.recv_timeout(HANG).expect("the task should report");
+    let panicked = outcome
+        .recv_timeout(PATIENCE)
+        .expect("the task should report");
     assert!(panicked, "joining its own thread should have panicked");
 }
 

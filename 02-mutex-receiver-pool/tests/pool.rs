@@ -1,5 +1,8 @@
 //! What the pool promises: no more tasks at once than workers, every worker busy while tasks
 //! wait, every queued task run before `drop` returns; and why its receive is a `let` statement.
+//!
+//! Its helpers and patience constants are copied from stage to stage, not shared, so that the
+//! file reads alone beside its stage.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,10 +13,10 @@ use std::time::Duration;
 
 use stage02_mutex_receiver_pool::ThreadPool;
 
-/// Long enough to mean "never" on a busy machine; only ever waited for when a test fails.
-const HANG: Duration = Duration::from_secs(10);
+/// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
+const PATIENCE: Duration = Duration::from_secs(10);
 /// How long something that must not happen is given to happen anyway.
-const NOT_YET: Duration = Duration::from_millis(200);
+const QUIET_PERIOD: Duration = Duration::from_millis(200);
 
 /// Counts running tasks and remembers the most that ever ran together.
 #[derive(Debug, Default)]
@@ -53,7 +56,7 @@ fn queue_gated_tasks(
                 peak.enter();
                 let name = thread::current().name().unwrap_or_default().to_owned();
                 started.send((id, name)).unwrap();
-                let _ = gate_rx.recv_timeout(HANG);
+                let _ = gate_rx.recv_timeout(PATIENCE);
                 peak.leave();
             });
             gate
@@ -74,7 +77,7 @@ fn never_more_tasks_at_once_than_workers_and_every_worker_busy_while_tasks_wait(
     let first: Vec<_> = (0..WORKERS)
         .map(|_| {
             started
-                .recv_timeout(HANG)
+                .recv_timeout(PATIENCE)
                 .expect("a free worker takes a task")
         })
         .collect();
@@ -82,7 +85,7 @@ fn never_more_tasks_at_once_than_workers_and_every_worker_busy_while_tasks_wait(
     assert_eq!(names, BTreeSet::from(["worker-0", "worker-1", "worker-2"]));
     // ...and the other tasks wait in the queue while those run.
     assert_eq!(
-        started.recv_timeout(NOT_YET),
+        started.recv_timeout(QUIET_PERIOD),
         Err(RecvTimeoutError::Timeout),
         "a task started while every worker was busy"
     );
@@ -91,10 +94,10 @@ fn never_more_tasks_at_once_than_workers_and_every_worker_busy_while_tasks_wait(
     let (finished, _) = first[0];
     gates[finished].send(()).unwrap();
     started
-        .recv_timeout(HANG)
+        .recv_timeout(PATIENCE)
         .expect("the freed worker takes the next task");
     assert_eq!(
-        started.recv_timeout(NOT_YET),
+        started.recv_timeout(QUIET_PERIOD),
         Err(RecvTimeoutError::Timeout)
     );
 
@@ -121,7 +124,9 @@ fn drop_returns_only_after_every_queued_task_has_run() {
         });
     }
     for _ in 0..2 {
-        started.recv_timeout(HANG).expect("a worker takes a task");
+        started
+            .recv_timeout(PATIENCE)
+            .expect("a worker takes a task");
     }
 
     let (dropped_tx, dropped) = mpsc::channel();
@@ -130,7 +135,7 @@ fn drop_returns_only_after_every_queued_task_has_run() {
         dropped_tx.send(()).unwrap();
     });
     assert_eq!(
-        dropped.recv_timeout(NOT_YET),
+        dropped.recv_timeout(QUIET_PERIOD),
         Err(RecvTimeoutError::Timeout),
         "drop returned while tasks were still running"
     );
@@ -142,7 +147,7 @@ fn drop_returns_only_after_every_queued_task_has_run() {
 
     drop(gates);
     dropped
-        .recv_timeout(HANG)
+        .recv_timeout(PATIENCE)
         .expect("drop returns once the queue is empty");
     assert_eq!(ran.load(Ordering::SeqCst), TASKS - 2);
 }
@@ -206,7 +211,7 @@ fn a_while_let_receive_holds_the_lock_while_the_job_runs_so_jobs_take_turns() {
     pool.execute(move || {
         first_peak.enter();
         first_started.send("first").unwrap();
-        let _ = gate_rx.recv_timeout(HANG);
+        let _ = gate_rx.recv_timeout(PATIENCE);
         first_peak.leave();
     });
     let second_peak = Arc::clone(&peak);
@@ -216,16 +221,16 @@ fn a_while_let_receive_holds_the_lock_while_the_job_runs_so_jobs_take_turns() {
         second_peak.leave();
     });
 
-    assert_eq!(started.recv_timeout(HANG), Ok("first"));
+    assert_eq!(started.recv_timeout(PATIENCE), Ok("first"));
     // The second worker is idle and the second job is queued, but the lock it needs to
     // receive is held by the worker running the first job.
     assert_eq!(
-        started.recv_timeout(NOT_YET),
+        started.recv_timeout(QUIET_PERIOD),
         Err(RecvTimeoutError::Timeout),
         "the second job started while the first was running"
     );
     gate.send(()).unwrap();
-    assert_eq!(started.recv_timeout(HANG), Ok("second"));
+    assert_eq!(started.recv_timeout(PATIENCE), Ok("second"));
     drop(pool);
     assert_eq!(peak.max(), 1);
 }

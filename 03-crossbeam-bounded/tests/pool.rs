@@ -5,6 +5,9 @@
 //! Every task the tests care about waits on a gate (a channel the test sends tokens into), so the
 //! test decides which interleaving happens. Where a test must show that the queue is full, it asks
 //! `try_submit`, which answers `Full` without waiting.
+//!
+//! Its helpers and patience constants are copied from stage to stage, not shared, so that the
+//! file reads alone beside its stage.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +19,7 @@ use stage03_crossbeam_bounded::{SubmitError, TrySubmitError, WorkerPool};
 
 /// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
 const PATIENCE: Duration = Duration::from_secs(10);
-/// How long we watch for something that must not happen (a blocked submit returning).
+/// How long something that must not happen is given to happen anyway.
 const QUIET_PERIOD: Duration = Duration::from_millis(200);
 
 /// A task that reports when it starts, then blocks until the test sends a token into its gate.

@@ -7,6 +7,9 @@
 //! Gated tasks (each blocks on a channel until the test sends it a token) let the test decide
 //! which interleaving happens, and every wait that could hang has a deadline that turns it into
 //! a failure.
+//!
+//! Its helpers and patience constants are copied from stage to stage, not shared, so that the
+//! file reads alone beside its stage; so are the previous stage's claims that still hold.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,8 +21,7 @@ use stage04_results::{SubmitError, TaskHandle, TaskLost, WorkerPool};
 
 /// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
 const PATIENCE: Duration = Duration::from_secs(10);
-/// How long we watch for something that must not happen (a join, submit or shutdown returning
-/// too early).
+/// How long something that must not happen is given to happen anyway.
 const QUIET_PERIOD: Duration = Duration::from_millis(200);
 
 /// Joins `handle` on another thread, so that a join that never returns fails the test instead of

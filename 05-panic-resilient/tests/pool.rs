@@ -6,6 +6,9 @@
 //!
 //! Gates and channels decide the interleavings, and every wait that could hang has a deadline
 //! that turns it into a failure.
+//!
+//! Its helpers and patience constants are copied from stage to stage, not shared, so that the
+//! file reads alone beside its stage; so are the previous stage's claims that still hold.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -21,8 +24,7 @@ use stage05_panic_resilient::{ResilientPool, TaskHandle, TaskPanicked, panic_mes
 
 /// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
 const PATIENCE: Duration = Duration::from_secs(10);
-/// How long we watch for something that must not happen (a join, submit or shutdown returning
-/// too early).
+/// How long something that must not happen is given to happen anyway.
 const QUIET_PERIOD: Duration = Duration::from_millis(200);
 
 /// Joins `handle` on another thread, so that a join that never returns fails the test instead of
