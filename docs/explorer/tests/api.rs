@@ -6,6 +6,7 @@ mod common;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, TcpListener};
 
+use axum::Router;
 use axum::http::StatusCode;
 use common::{Events, explorer, json, request, send, start, the, trace_events};
 use harness::record::trace::{self, Meaning, Phase, TraceEvent};
@@ -193,8 +194,7 @@ async fn a_second_run_of_a_page_cancels_the_first() {
     let (explorer, router) = explorer();
     // A second or more of work on one worker, if it were left to run.
     let long = r#"[{"stage":"03","tasks":"200","task":"sleep:5ms","workers":"1","queue":"4"}]"#;
-    let mut first = Events::new(start(&router, "e", long).await);
-    first.until("events").await;
+    let first = running(&router, "e", long).await;
     let short = r#"[{"stage":"02","tasks":"3","task":"sleep:1ms","workers":"1"}]"#;
     let second = Events::new(start(&router, "e", short).await).all().await;
     assert_eq!(count(&the(&second, "end", 0)["completed"]), 3);
@@ -215,8 +215,7 @@ async fn a_second_run_of_a_page_cancels_the_first() {
 async fn a_run_is_cancelled_from_its_page_or_by_closing_its_stream() {
     let (explorer, router) = explorer();
     let long = r#"[{"stage":"05","tasks":"500","task":"sleep:5ms","workers":"2","queue":"2"}]"#;
-    let mut run = Events::new(start(&router, "g", long).await);
-    run.until("events").await;
+    let run = running(&router, "g", long).await;
     let (status, body) =
         json(send(&router, request("POST", "/api/cancel", r#"{"page":"g"}"#)).await).await;
     assert_eq!((status, &body["cancelled"]), (StatusCode::OK, &true.into()));
@@ -224,8 +223,7 @@ async fn a_run_is_cancelled_from_its_page_or_by_closing_its_stream() {
     assert_eq!(the(&rest, "end", 0)["cancelled"], "cancelled from the page");
 
     // A closed tab: the stream is dropped, and with it the run.
-    let mut run = Events::new(start(&router, "h", long).await);
-    run.until("events").await;
+    let run = running(&router, "h", long).await;
     drop(run);
     assert!(common::eventually(5, || explorer.running() == 0).await);
 }
@@ -242,4 +240,11 @@ async fn a_port_in_use_is_an_error_that_names_the_flag() {
     // Port 0 picks a free one, on loopback.
     let listener = explorer::bind(0).await.unwrap();
     assert!(listener.local_addr().unwrap().ip().is_loopback());
+}
+
+/// Starts `runs` from `page` and waits until their events flow, so that the run is under way.
+async fn running(router: &Router, page: &str, runs: &str) -> Events {
+    let mut events = Events::new(start(router, page, runs).await);
+    events.until("events").await;
+    events
 }
