@@ -1,30 +1,24 @@
-//! `costs`: what each feature of the stages costs per task, measured in-process by
-//! [`ladder::measure`]: a ladder of runs on empty tasks, each run adding one feature to the run it
-//! builds on: boxed closures, a result channel per task, `catch_unwind`, counters, the demo's
-//! submit path, its `Tracker`, its hand-over, and, beside it, what an `Arc` per task would cost.
-//! This scenario turns what the ladder measured into a table, a bullet per feature that says
-//! where its cost comes from, and a chart. No figure is graded against a target.
+//! `costs`: what each feature of the stages costs per task, as [`ladder::measure`] measures it
+//! in-process (each run of empty tasks adds one feature to the run it builds on), told as a
+//! table, a bullet per feature that says where its cost comes from, and a chart. No figure is
+//! graded against a target.
 
 use harness::table::{self, Table};
 use minijinja::{Value, context};
 
-use super::{Options, Report, Scenario, Size};
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use super::{Options, Report, Scenario, Size, bar_panel};
+use crate::chart::{Bar, Chart};
 use crate::ladder::{self, Measured, Step};
 use crate::{probe, prose};
 
-/// Tasks per run, and rounds. Each round runs every step once; a full round takes under half a
-/// second, and the rounds are many, and short, because the machine's speed moves between them.
-fn sizes(size: Size) -> (usize, usize) {
-    match size {
-        Size::Full => (100_000, 41),
-        Size::Quick => (10_000, 3),
-    }
-}
-
 /// Runs the ladder, and reports what it measured.
 pub fn run(options: Options) -> Report {
-    let (tasks, rounds) = sizes(options.size);
+    // Each round runs every step once, in under half a second; the rounds are many, and short,
+    // because the machine's speed moves between them.
+    let (tasks, rounds) = match options.size {
+        Size::Full => (100_000, 41),
+        Size::Quick => (10_000, 3),
+    };
     // The example runs the same ladder: the way to measure it again, alone.
     let command_line = format!(
         "cargo run --release -p measure --example costs -- --tasks {tasks} --rounds {rounds}"
@@ -172,12 +166,12 @@ fn chart(ladder: &Measured) -> Option<Chart> {
             ladder.workers
         ),
         columns: 1,
-        panels: vec![Panel::Bars(BarPanel {
-            title: "Time per empty task (median over the rounds)".to_string(),
-            axis: "ns per task".to_string(),
-            log: false,
+        panels: vec![bar_panel(
+            "Time per empty task (median over the rounds)",
+            "ns per task",
+            false,
             bars,
-        })],
+        )],
     })
 }
 
@@ -185,41 +179,28 @@ fn chart(ladder: &Measured) -> Option<Chart> {
 mod tests {
     use super::*;
 
-    /// A ladder as it might measure, with six of its steps.
-    fn measured() -> Measured {
-        let row = |step, median, quartiles, added, to_pool| ladder::Row {
+    /// A row of the ladder whose rounds spread from 10 ns under its median to 20 ns over.
+    fn row(step: Step, median: f64, added: Option<(f64, f64)>, to_pool: f64) -> ladder::Row {
+        let quartiles = (median - 10.0, median + 20.0);
+        ladder::Row {
             step,
             median,
             quartiles,
             added,
             to_pool,
-        };
+        }
+    }
+
+    /// A ladder as it might measure, with six of its steps.
+    fn measured() -> Measured {
         Measured {
             rows: vec![
-                row(Step::Ids, 20.0, (18.0, 25.0), None, 0.08),
-                row(Step::Boxed, 250.0, (200.0, 270.0), Some((228.0, 11.4)), 1.0),
-                row(
-                    Step::TrySubmit,
-                    245.0,
-                    (230.0, 260.0),
-                    Some((-4.5, 0.98)),
-                    0.98,
-                ),
-                row(
-                    Step::Tracker,
-                    255.0,
-                    (240.0, 270.0),
-                    Some((8.0, 1.03)),
-                    1.01,
-                ),
-                row(Step::Demo, 258.0, (243.0, 272.0), Some((2.5, 1.01)), 1.02),
-                row(
-                    Step::ArcPerTask,
-                    310.0,
-                    (290.0, 330.0),
-                    Some((55.0, 1.22)),
-                    1.24,
-                ),
+                row(Step::Ids, 20.0, None, 0.08),
+                row(Step::Boxed, 250.0, Some((228.0, 11.4)), 1.0),
+                row(Step::TrySubmit, 245.0, Some((-4.5, 0.98)), 0.98),
+                row(Step::Tracker, 255.0, Some((8.0, 1.03)), 1.01),
+                row(Step::Demo, 258.0, Some((2.5, 1.01)), 1.02),
+                row(Step::ArcPerTask, 310.0, Some((55.0, 1.22)), 1.24),
             ],
             workers: 2,
             tasks: 200_000,
@@ -242,7 +223,7 @@ mod tests {
             " +228 ns |",
             " -4.50 ns |",
             " 11.40x |",
-            " 200 ns to 270 ns |",
+            " 240 ns to 270 ns |",
             "- **bare pool** (20.0 ns per task): the floor.",
             "- **stage 03's pool** (+228 ns per task over bare pool, 11.40x): each task becomes",
             "- **stage 03's demo** (+2.50 ns per task over stage 03 + `Tracker`, 1.01x): the demo",
@@ -261,13 +242,7 @@ mod tests {
         let mut ladder = measured();
         ladder.rows = Step::ALL
             .into_iter()
-            .map(|step| ladder::Row {
-                step,
-                median: 1.0,
-                quartiles: (1.0, 1.0),
-                added: None,
-                to_pool: 1.0,
-            })
+            .map(|step| row(step, 1.0, None, 1.0))
             .collect();
         // The template names no step it cannot explain: rendering would panic.
         let body = body(&ladder, None, "costs");

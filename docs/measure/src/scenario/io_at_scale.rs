@@ -5,10 +5,11 @@ use harness::cores;
 use harness::table::{self, Table};
 use minijinja::{Value, context};
 
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use super::{
+    Job, Options, Report, Run, Runner, Scenario, Size, bar_panel, bars, markdown, problems, task,
+};
+use crate::chart::Chart;
 use crate::peer::Peer;
-use crate::prose;
 use crate::stages::stage;
 
 /// Every task waits this long.
@@ -87,21 +88,33 @@ fn rate(run: &Run) -> Option<f64> {
     (elapsed > 0.0).then(|| run.job.tasks as f64 / elapsed)
 }
 
+/// Milliseconds for `target` tasks, and whether they are projected from a pool's rate because it
+/// ran fewer. Stage 01's time does not scale with its rate: it would start every thread at once.
+fn time_for(run: &Run, target: usize) -> Option<(f64, bool)> {
+    if run.job.tasks >= target {
+        Some((run.elapsed_ms()?, false))
+    } else {
+        let projected = target as f64 / rate(run)? * 1e3;
+        run.job.runner.is_pool().then_some((projected, true))
+    }
+}
+
 /// The table, the findings and the chart.
 pub fn report(runs: Vec<Run>, target: usize) -> Report {
     let target_text = table::thousands(target as u64);
+    let for_target = format!("time for {target_text} tasks");
     let mut table = Table::titled(
         &[
-            "run".to_string(),
-            "workers".to_string(),
-            "tasks".to_string(),
-            "peak threads".to_string(),
-            "peak RSS".to_string(),
-            "peak virtual memory".to_string(),
-            "CPU time".to_string(),
-            "elapsed".to_string(),
-            "tasks/s".to_string(),
-            format!("time for {target_text} tasks"),
+            "run",
+            "workers",
+            "tasks",
+            "peak threads",
+            "peak RSS",
+            "peak virtual memory",
+            "CPU time",
+            "elapsed",
+            "tasks/s",
+            &for_target,
         ],
         1,
     );
@@ -109,25 +122,20 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         let (Some(elapsed), Some(per_second)) = (run.elapsed_ms(), rate(run)) else {
             continue;
         };
-        let for_target = if run.job.tasks >= target {
-            table::time_ms(elapsed)
-        } else if !run.job.runner.is_pool() {
-            // Stage 01's time does not scale with its rate: it would start every thread at once.
-            "-".to_string()
-        } else {
-            format!(
-                "{} (projected)",
-                table::time_ms(target as f64 / per_second * 1e3)
-            )
+        let for_target = match time_for(run, target) {
+            Some((ms, false)) => table::time_ms(ms),
+            Some((ms, true)) => format!("{} (projected)", table::time_ms(ms)),
+            None => "-".to_string(),
         };
+        let [threads, rss, vm] = run.peak_cells();
         table.push_row(vec![
             run.job.runner.label(),
             run.job.workers.map_or("-".to_string(), |w| w.to_string()),
             table::thousands(run.job.tasks as u64),
-            table::or_na((run.peak_threads()).map(table::thousands)),
-            table::or_na((run.peak_rss_kib()).map(table::memory)),
-            table::or_na((run.peak_vm_kib()).map(table::memory)),
-            table::or_na((run.cpu()).map(table::time)),
+            threads,
+            rss,
+            vm,
+            table::or_na(run.cpu().map(table::time)),
             table::time_ms(elapsed),
             table::per_second(per_second),
             for_target,
@@ -155,11 +163,8 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         .filter(|run| run.ok().is_some())
         .max_by_key(|run| run.job.workers);
     let peaks = |run: &Run| {
-        context! {
-            threads => table::or_na(run.peak_threads().map(table::thousands)),
-            rss => table::or_na(run.peak_rss_kib().map(table::memory)),
-            vm => table::or_na(run.peak_vm_kib().map(table::memory)),
-        }
+        let [threads, rss, vm] = run.peak_cells();
+        context! { threads, rss, vm }
     };
     let stage_01: Vec<Value> = runs
         .iter()
@@ -174,7 +179,7 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         all_of_them => table::time_ms(target as f64 * task_ms / smallest as f64),
         waves => table::time_ms(waves as f64 * task_ms),
         cores => cores(),
-        table => if table.is_empty() { String::new() } else { table.markdown() }.trim_end(),
+        table => markdown(&table),
         problems => problems(&runs).trim(),
         // tokio beside the biggest pool: only when both ran.
         tokio => tokio.filter(|_| biggest_pool.is_some()).map(|tokio| context! {
@@ -189,13 +194,7 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         }),
         stage_01,
     };
-    let body = prose::render("io-at-scale.md", figures);
-    Report {
-        scenario: Scenario::IoAtScale,
-        chart: chart(&runs, target),
-        body,
-        runs,
-    }
+    Report::render(Scenario::IoAtScale, figures, chart(&runs, target), runs)
 }
 
 /// The target size of the current run, for the report.
@@ -204,8 +203,7 @@ pub fn target(options: Options) -> usize {
 }
 
 fn chart(runs: &[Run], target: usize) -> Option<Chart> {
-    let measured: Vec<&Run> = runs.iter().filter(|run| run.ok().is_some()).collect();
-    if measured.is_empty() {
+    if runs.iter().all(|run| run.ok().is_none()) {
         return None;
     }
     // Short labels: the runner's number or name, and what sets its concurrency.
@@ -218,41 +216,24 @@ fn chart(runs: &[Run], target: usize) -> Option<Chart> {
             table::thousands(run.job.tasks as u64)
         ),
     };
-    let bars = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Bar> {
-        measured
-            .iter()
-            .filter_map(|run| {
-                Some(Bar {
-                    label: label(run),
-                    key: run.job.runner.key().to_string(),
-                    value: value(run)?,
-                })
-            })
-            .collect()
-    };
+    let for_target = |run: &Run| Some(time_for(run, target)?.0 / 1e3);
+    let target_text = table::thousands(target as u64);
     Some(Chart {
         title: format!("io-at-scale: tasks of {TASK}"),
         columns: 2,
         panels: vec![
-            Panel::Bars(BarPanel {
-                title: format!(
-                    "Time for {} tasks (projected if fewer ran)",
-                    table::thousands(target as u64)
-                ),
-                axis: "seconds (log scale)".to_string(),
-                log: true,
-                bars: bars(&|run| {
-                    let measured_all = run.job.tasks >= target;
-                    let projectable = measured_all || run.job.runner.is_pool();
-                    projectable.then(|| rate(run).map(|r| target as f64 / r))?
-                }),
-            }),
-            Panel::Bars(BarPanel {
-                title: "Peak threads".to_string(),
-                axis: "threads (log scale)".to_string(),
-                log: true,
-                bars: bars(&|run| run.peak_threads().map(|t| t as f64)),
-            }),
+            bar_panel(
+                format!("Time for {target_text} tasks (projected if fewer ran)"),
+                "seconds (log scale)",
+                true,
+                bars(runs, label, for_target),
+            ),
+            bar_panel(
+                "Peak threads",
+                "threads (log scale)",
+                true,
+                bars(runs, label, |run| run.peak_threads().map(|t| t as f64)),
+            ),
         ],
     })
 }

@@ -8,10 +8,12 @@ use minijinja::{Value, context};
 
 use super::granularity::{self, QUEUE};
 use super::policies;
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use super::{
+    Job, Options, Report, Run, Runner, Scenario, Size, bar_panel, bars, markdown, problems, task,
+};
+use crate::chart::Chart;
 use crate::peer::Peer;
-use crate::{prose, stages};
+use crate::stages;
 
 /// The empty task.
 const EMPTY: &str = "cpu:0ns";
@@ -147,40 +149,25 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
         queue => QUEUE,
         rounds,
         limit => granularity::limit(),
-        table => if table.is_empty() { String::new() } else { table.markdown() }.trim_end(),
+        table => markdown(&table),
         disturbed => granularity::any_disturbed(&runs),
         problems => problems(&runs).trim(),
         runs => bullets(&runs),
     };
-    let body = prose::render("overhead.md", figures);
-    Report {
-        scenario: Scenario::Overhead,
-        chart: chart(&runs),
-        body,
-        runs,
-    }
+    Report::render(Scenario::Overhead, figures, chart(&runs), runs)
 }
 
 fn chart(runs: &[Run]) -> Option<Chart> {
-    let bars: Vec<Bar> = runs
-        .iter()
-        .filter_map(|run| {
-            Some(Bar {
-                label: run.job.runner.label(),
-                key: run.job.runner.key().to_string(),
-                value: ns_per_task(run)?,
-            })
-        })
-        .collect();
+    let bars = bars(runs, |run| run.job.runner.label(), ns_per_task);
     (!bars.is_empty()).then(|| Chart {
         title: format!("overhead: empty tasks on {} workers = cores", cores()),
         columns: 1,
-        panels: vec![Panel::Bars(BarPanel {
-            title: "Elapsed time per empty task".to_string(),
-            axis: "ns per task".to_string(),
-            log: false,
+        panels: vec![bar_panel(
+            "Elapsed time per empty task",
+            "ns per task",
+            false,
             bars,
-        })],
+        )],
     })
 }
 

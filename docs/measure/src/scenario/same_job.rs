@@ -4,10 +4,11 @@
 use harness::table::{self, Table};
 use minijinja::{Value, context};
 
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use super::{
+    Job, Options, Report, Run, Runner, Scenario, Size, bar_panel, bars, markdown, problems, task,
+};
+use crate::chart::Chart;
 use crate::peer::Peer;
-use crate::prose;
 use crate::stages::STAGES;
 
 /// Workers and queue capacity of every pool in this scenario.
@@ -61,29 +62,26 @@ pub fn report(runs: Vec<Run>) -> Report {
         let Some(summary) = run.ok().and_then(|m| m.summary.as_ref()) else {
             continue;
         };
-        let switches = run.switches().map_or_else(
-            || table::NOT_AVAILABLE.to_string(),
-            |(voluntary, involuntary)| {
-                format!(
-                    "{} + {}",
-                    table::thousands(voluntary),
-                    table::thousands(involuntary)
-                )
-            },
-        );
-        let dash = |value: Option<usize>| value.map_or("-".to_string(), |v| v.to_string());
+        let switches = run.switches().map(|(voluntary, involuntary)| {
+            let [voluntary, involuntary] = [voluntary, involuntary].map(table::thousands);
+            format!("{voluntary} + {involuntary}")
+        });
+        let dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_string());
+        let ratio = summary.elapsed_ms / summary.ideal_ms;
+        let ratio = (summary.ideal_ms > 0.0).then(|| format!("{ratio:.2}x"));
+        let [threads, rss, vm] = run.peak_cells();
         table.push_row(vec![
             run.job.runner.label(),
-            dash(run.job.workers),
-            dash(run.job.queue),
-            table::or_na((run.peak_threads()).map(table::thousands)),
-            table::or_na((run.peak_rss_kib()).map(table::memory)),
-            table::or_na((run.peak_vm_kib()).map(table::memory)),
-            switches,
-            table::or_na((run.cpu()).map(table::time)),
+            dash(run.job.workers.map(|workers| workers.to_string())),
+            dash(run.job.queue.map(|queue| queue.to_string())),
+            threads,
+            rss,
+            vm,
+            table::or_na(switches),
+            table::or_na(run.cpu().map(table::time)),
             table::time_ms(summary.elapsed_ms),
             table::time_ms(summary.ideal_ms),
-            ratio(summary.elapsed_ms, summary.ideal_ms),
+            dash(ratio),
             completed(summary),
         ]);
     }
@@ -93,17 +91,11 @@ pub fn report(runs: Vec<Run>) -> Report {
         task => first.map(|job| job.task.to_string()),
         workers => WORKERS,
         queue => QUEUE,
-        table => if table.is_empty() { String::new() } else { table.markdown() }.trim_end(),
+        table => markdown(&table),
         problems => problems(&runs).trim(),
         ..findings(&runs)
     };
-    let body = prose::render("same-job.md", figures);
-    Report {
-        scenario: Scenario::SameJob,
-        chart: chart(&runs),
-        body,
-        runs,
-    }
+    Report::render(Scenario::SameJob, figures, chart(&runs), runs)
 }
 
 /// `1,000 of 1,000`, with the panicked tasks if there were any.
@@ -116,14 +108,6 @@ fn completed(summary: &harness::Summary) -> String {
     match summary.panicked {
         0 => text,
         panicked => format!("{text} ({} panicked)", table::thousands(panicked as u64)),
-    }
-}
-
-fn ratio(elapsed: f64, ideal: f64) -> String {
-    if ideal > 0.0 {
-        format!("{:.2}x", elapsed / ideal)
-    } else {
-        "-".to_string()
     }
 }
 
@@ -182,57 +166,36 @@ fn switch_rate(run: &Run) -> Option<f64> {
 }
 
 fn chart(runs: &[Run]) -> Option<Chart> {
-    let measured: Vec<&Run> = runs.iter().filter(|run| run.ok().is_some()).collect();
-    if measured.is_empty() {
-        return None;
-    }
-    let bars = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Bar> {
-        measured
-            .iter()
-            .filter_map(|run| {
-                Some(Bar {
-                    label: run.job.runner.label(),
-                    key: run.job.runner.key().to_string(),
-                    value: value(run)?,
-                })
-            })
-            .collect()
-    };
+    let first = runs.iter().find(|run| run.ok().is_some())?;
     let mib = |kib: Option<u64>| kib.map(|kib| kib as f64 / 1024.0);
-    let panels = vec![
-        Panel::Bars(BarPanel {
-            title: "Peak threads".to_string(),
-            axis: "threads (log scale)".to_string(),
-            log: true,
-            bars: bars(&|run| run.peak_threads().map(|t| t as f64)),
-        }),
-        Panel::Bars(BarPanel {
-            title: "Peak virtual memory".to_string(),
-            axis: "MiB (log scale)".to_string(),
-            log: true,
-            bars: bars(&|run| mib(run.peak_vm_kib())),
-        }),
-        Panel::Bars(BarPanel {
-            title: "Peak resident memory".to_string(),
-            axis: "MiB".to_string(),
-            log: false,
-            bars: bars(&|run| mib(run.peak_rss_kib())),
-        }),
-        Panel::Bars(BarPanel {
-            title: "Elapsed".to_string(),
-            axis: "seconds (log scale)".to_string(),
-            log: true,
-            bars: bars(&|run| run.elapsed_ms().map(|ms| ms / 1e3)),
-        }),
-    ];
-    let first = measured[0];
+    let panel = |title, axis, log, value: &dyn Fn(&Run) -> Option<f64>| {
+        bar_panel(
+            title,
+            axis,
+            log,
+            bars(runs, |run| run.job.runner.label(), value),
+        )
+    };
     Some(Chart {
         title: format!(
             "same-job: {} tasks of {}, pools of {WORKERS} workers",
             table::thousands(first.job.tasks as u64),
             first.job.task
         ),
-        panels,
+        panels: vec![
+            panel("Peak threads", "threads (log scale)", true, &|run| {
+                run.peak_threads().map(|t| t as f64)
+            }),
+            panel("Peak virtual memory", "MiB (log scale)", true, &|run| {
+                mib(run.peak_vm_kib())
+            }),
+            panel("Peak resident memory", "MiB", false, &|run| {
+                mib(run.peak_rss_kib())
+            }),
+            panel("Elapsed", "seconds (log scale)", true, &|run| {
+                run.elapsed_ms().map(|ms| ms / 1e3)
+            }),
+        ],
         columns: 2,
     })
 }

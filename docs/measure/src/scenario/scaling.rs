@@ -4,9 +4,8 @@
 use harness::table::{self, Table};
 use minijinja::{Value, context};
 
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, runners, task};
+use super::{Job, Options, Report, Run, Runner, Scenario, Size, markdown, problems, runners, task};
 use crate::chart::{Chart, LinePanel, Panel, Series};
-use crate::prose;
 use crate::stages::{STAGES, stage};
 
 /// Queue capacity of the bounded stages.
@@ -55,27 +54,18 @@ fn sizes(size: Size) -> Sizes {
 /// The runs: stage 01 at its sizes, then each pool stage at every size.
 pub fn plan(options: Options) -> Vec<Job> {
     let sizes = sizes(options.size);
-    let unbounded = sizes.unbounded_tasks.iter().map(|&tasks| {
-        Job::new(
-            Runner::Stage(stage("01")),
-            tasks,
-            task(sizes.unbounded_task),
-            sizes.workers,
-            QUEUE,
-        )
-    });
-    let pools = STAGES[1..5].iter().flat_map(|pool| {
-        sizes.pool_tasks.iter().map(move |&tasks| {
-            Job::new(
-                Runner::Stage(pool),
-                tasks,
-                task(sizes.pool_task),
-                sizes.workers,
-                QUEUE,
-            )
-        })
-    });
-    unbounded.chain(pools).collect()
+    let jobs = |stage, counts: &'static [usize], spec| {
+        let runner = Runner::Stage(stage);
+        counts
+            .iter()
+            .map(move |&tasks| Job::new(runner, tasks, task(spec), sizes.workers, QUEUE))
+    };
+    let mut all: Vec<Job> =
+        jobs(stage("01"), sizes.unbounded_tasks, sizes.unbounded_task).collect();
+    for pool in &STAGES[1..5] {
+        all.extend(jobs(pool, sizes.pool_tasks, sizes.pool_task));
+    }
+    all
 }
 
 /// Two pivot tables (peak RSS, peak threads), the findings and the chart.
@@ -97,20 +87,16 @@ pub fn report(runs: Vec<Run>) -> Report {
                 continue;
             }
             let mut row = vec![format!("{} ({})", runner.label(), mine[0].job.task)];
-            for &count in &counts {
-                let cell = mine
-                    .iter()
-                    .find(|run| run.job.tasks == count)
-                    .map_or_else(|| "-".to_string(), |run| value(run));
-                row.push(cell);
-            }
+            row.extend(counts.iter().map(|&count| {
+                let run = mine.iter().find(|run| run.job.tasks == count);
+                run.map_or_else(|| "-".to_string(), |run| value(run))
+            }));
             table.push_row(row);
         }
         table
     };
-    let rss = pivot(&|run| table::or_na((run.peak_rss_kib()).map(table::memory)));
-    let threads = pivot(&|run| table::or_na((run.peak_threads()).map(table::thousands)));
-    let markdown = |table: Table| table.markdown().trim_end().to_string();
+    let rss = pivot(&|run| run.peak_cells()[1].clone());
+    let threads = pivot(&|run| run.peak_cells()[0].clone());
     let pool = runs.iter().find(|run| run.job.runner.is_pool());
     let figures = context! {
         queue => QUEUE,
@@ -118,8 +104,8 @@ pub fn report(runs: Vec<Run>) -> Report {
             workers => pool.job.workers.unwrap_or_default(),
             task => pool.job.task.to_string(),
         }),
-        rss => if rss.is_empty() { String::new() } else { markdown(rss) },
-        threads => markdown(threads),
+        rss => markdown(&rss),
+        threads => markdown(&threads),
         problems => problems(&runs).trim(),
         unbounded => extremes(&runs, "02").map(|(small, large)| growth(small, large)),
         bounded => ["03", "04", "05"]
@@ -134,13 +120,7 @@ pub fn report(runs: Vec<Run>) -> Report {
             .collect::<Vec<_>>(),
         threads_01 => extremes(&runs, "01").map(|(small, large)| threads_01(small, large)),
     };
-    let body = prose::render("scaling.md", figures);
-    Report {
-        scenario: Scenario::Scaling,
-        chart: chart(&runs),
-        body,
-        runs,
-    }
+    Report::render(Scenario::Scaling, figures, chart(&runs), runs)
 }
 
 /// The smallest and largest run of `number` that have numbers.
@@ -197,48 +177,41 @@ fn threads_01(small: &Run, large: &Run) -> Value {
 }
 
 fn chart(runs: &[Run]) -> Option<Chart> {
-    let series = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Series> {
-        runners(runs)
-            .into_iter()
-            .filter_map(|runner| {
-                let points: Vec<(f64, f64)> = runs
-                    .iter()
-                    .filter(|run| run.job.runner == runner)
-                    .filter_map(|run| Some((run.job.tasks as f64, value(run)?)))
-                    .collect();
-                let task = runs.iter().find(|run| run.job.runner == runner)?.job.task;
-                (!points.is_empty()).then(|| Series {
-                    name: format!("{} ({task})", runner.label()),
-                    key: runner.key().to_string(),
-                    points,
-                })
-            })
-            .collect()
-    };
-    let rss = series(&|run| run.peak_rss_kib().map(|kib| kib as f64 / 1024.0));
-    if rss.is_empty() {
+    if runs.iter().all(|run| run.peak_rss_kib().is_none()) {
         return None;
     }
-    let threads = series(&|run| run.peak_threads().map(|t| t as f64));
+    // A line per runner, along the number of tasks.
+    let panel = |title: &str, y_axis: &str, value: &dyn Fn(&Run) -> Option<f64>| {
+        let series = runners(runs).into_iter().filter_map(|runner| {
+            let mine = || runs.iter().filter(move |run| run.job.runner == runner);
+            let points: Vec<(f64, f64)> = mine()
+                .filter_map(|run| Some((run.job.tasks as f64, value(run)?)))
+                .collect();
+            let task = mine().next()?.job.task;
+            (!points.is_empty()).then(|| Series {
+                name: format!("{} ({task})", runner.label()),
+                key: runner.key().to_string(),
+                points,
+            })
+        });
+        Panel::Lines(LinePanel {
+            title: title.to_string(),
+            x_axis: "tasks (log scale)".to_string(),
+            y_axis: y_axis.to_string(),
+            x_log: true,
+            y_log: true,
+            series: series.collect(),
+        })
+    };
     Some(Chart {
         title: "scaling: what a waiting task costs".to_string(),
         columns: 2,
         panels: vec![
-            Panel::Lines(LinePanel {
-                title: "Peak resident memory".to_string(),
-                x_axis: "tasks (log scale)".to_string(),
-                y_axis: "MiB (log scale)".to_string(),
-                x_log: true,
-                y_log: true,
-                series: rss,
+            panel("Peak resident memory", "MiB (log scale)", &|run| {
+                run.peak_rss_kib().map(|kib| kib as f64 / 1024.0)
             }),
-            Panel::Lines(LinePanel {
-                title: "Peak threads".to_string(),
-                x_axis: "tasks (log scale)".to_string(),
-                y_axis: "threads (log scale)".to_string(),
-                x_log: true,
-                y_log: true,
-                series: threads,
+            panel("Peak threads", "threads (log scale)", &|run| {
+                run.peak_threads().map(|threads| threads as f64)
             }),
         ],
     })
