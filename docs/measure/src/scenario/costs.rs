@@ -4,7 +4,7 @@
 //! graded against a target.
 
 use harness::table::{self, Table};
-use minijinja::{Value, context};
+use minijinja::context;
 
 use super::{Options, Report, Scenario, Size, bar_panel};
 use crate::chart::{Bar, Chart};
@@ -32,50 +32,47 @@ pub fn run(options: Options) -> Report {
     }
 }
 
-/// How the docs present a step: its name in the table, the feature it adds, and the colour of
-/// its bar (the stage whose code it runs). Why it costs what it costs is in `templates/costs.md`.
-fn label(step: Step) -> (&'static str, &'static str, &'static str) {
+/// The name of `step` in the table and the chart. Why it costs what it costs is in
+/// `templates/costs.md`.
+fn name(step: Step) -> &'static str {
     match step {
-        Step::Ids => (
-            "bare pool",
-            "a bounded crossbeam channel of task ids; workers call one function",
-            "reference",
-        ),
-        Step::Boxed => ("stage 03's pool", "a boxed closure per task", "03"),
-        Step::ResultChannel => ("stage 04's pool", "a result channel per task", "04"),
-        Step::CatchUnwind => (
-            "stage 04 + `catch_unwind`",
-            "`catch_unwind` around each task",
-            "04",
-        ),
-        Step::Counters => ("stage 05's pool", "the pool's counters (`Shared`)", "05"),
-        Step::TrySubmit => (
-            "stage 03, `try_submit` first",
-            "`try_submit` first, as the demo's policies do",
-            "03",
-        ),
-        Step::Tracker => (
-            "stage 03 + `Tracker`",
-            "the demo's `Tracker`, the workload borrowed",
-            "03",
-        ),
-        Step::Demo => ("stage 03's demo", "the demo's hand-over of each task", "03"),
-        Step::Recording => (
-            "stage 03's demo, recording",
-            "recording each task, as `--timeline` and `--trace` do",
-            "03",
-        ),
-        Step::ArcPerTask => (
-            "stage 03 + `Tracker`, an `Arc` per task",
-            "an `Arc` of the workload per task, instead of a borrow",
-            "03",
-        ),
+        Step::Ids => "bare pool",
+        Step::Boxed => "stage 03's pool",
+        Step::ResultChannel => "stage 04's pool",
+        Step::CatchUnwind => "stage 04 + `catch_unwind`",
+        Step::Counters => "stage 05's pool",
+        Step::TrySubmit => "stage 03, `try_submit` first",
+        Step::Tracker => "stage 03 + `Tracker`",
+        Step::Demo => "stage 03's demo",
+        Step::Recording => "stage 03's demo, recording",
+        Step::ArcPerTask => "stage 03 + `Tracker`, an `Arc` per task",
     }
 }
 
-/// The name of `step` in the table.
-fn name(step: Step) -> &'static str {
-    label(step).0
+/// The feature `step` adds to the run it builds on.
+fn adds(step: Step) -> &'static str {
+    match step {
+        Step::Ids => "a bounded crossbeam channel of task ids; workers call one function",
+        Step::Boxed => "a boxed closure per task",
+        Step::ResultChannel => "a result channel per task",
+        Step::CatchUnwind => "`catch_unwind` around each task",
+        Step::Counters => "the pool's counters (`Shared`)",
+        Step::TrySubmit => "`try_submit` first, as the demo's policies do",
+        Step::Tracker => "the demo's `Tracker`, the workload borrowed",
+        Step::Demo => "the demo's hand-over of each task",
+        Step::Recording => "recording each task, as `--timeline` and `--trace` do",
+        Step::ArcPerTask => "an `Arc` of the workload per task, instead of a borrow",
+    }
+}
+
+/// The colour of the bar of `step`: the stage whose code it runs.
+fn colour(step: Step) -> &'static str {
+    match step {
+        Step::Ids => "reference",
+        Step::ResultChannel | Step::CatchUnwind => "04",
+        Step::Counters => "05",
+        _ => "03",
+    }
 }
 
 /// `12.3 ns` with its sign: `+12.3 ns`, `-4.00 ns`.
@@ -98,40 +95,30 @@ fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Stri
         ],
         3,
     );
-    for step in &ladder.rows {
-        let (added, ratio) = step.added.map_or_else(
-            || ("-".to_string(), "-".to_string()),
-            |(ns, ratio)| (signed_nanos(ns), format!("{ratio:.2}x")),
-        );
+    let mut rows = Vec::new();
+    for row in &ladder.rows {
+        let base = row.step.base().map(name);
+        let [median, low, high] =
+            [row.median, row.quartiles.0, row.quartiles.1].map(table::time_ns);
+        let (added, ratio) = match row.added {
+            Some((ns, ratio)) => (signed_nanos(ns), format!("{ratio:.2}x")),
+            None => ("-".to_string(), "-".to_string()),
+        };
         table.push_row(vec![
-            name(step.step).to_string(),
-            label(step.step).1.to_string(),
-            step.step.base().map_or("-", name).to_string(),
-            table::time_ns(step.median),
-            format!(
-                "{} to {}",
-                table::time_ns(step.quartiles.0),
-                table::time_ns(step.quartiles.1)
-            ),
-            added,
-            ratio,
+            name(row.step).to_string(),
+            adds(row.step).to_string(),
+            base.unwrap_or("-").to_string(),
+            median.clone(),
+            format!("{low} to {high}"),
+            added.clone(),
+            ratio.clone(),
         ]);
+        // What the step adds to the run it builds on, for its bullet.
+        let over = base
+            .filter(|_| row.added.is_some())
+            .map(|base| context! { base, added, ratio });
+        rows.push(context! { key => row.step.key(), name => name(row.step), median, over });
     }
-    let rows: Vec<Value> = ladder
-        .rows
-        .iter()
-        .map(|row| {
-            let cost = match (row.added, row.step.base()) {
-                (Some((ns, ratio)), Some(base)) => format!(
-                    "{} per task over {}, {ratio:.2}x",
-                    signed_nanos(ns),
-                    name(base)
-                ),
-                _ => format!("{} per task", table::time_ns(row.median)),
-            };
-            context! { key => row.step.key(), name => name(row.step), cost }
-        })
-        .collect();
     let ratio = |step| ladder.row(step).map(|row| format!("{:.2}x", row.to_pool));
     // The demo beside an `Arc` per task: only when both ran.
     let (demo, arc) = ratio(Step::Demo).zip(ratio(Step::ArcPerTask)).unzip();
@@ -156,7 +143,7 @@ fn chart(ladder: &Measured) -> Option<Chart> {
         .map(|row| Bar {
             // A chart shows no markdown: `catch_unwind` without its backticks.
             label: name(row.step).replace('`', ""),
-            key: label(row.step).2.to_string(),
+            key: colour(row.step).to_string(),
             value: row.median,
         })
         .collect();

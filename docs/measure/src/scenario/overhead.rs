@@ -28,21 +28,15 @@ pub fn rounds(options: Options) -> usize {
     }
 }
 
-/// Enough tasks that starting the pool and the first wake-ups no longer count, and few enough
-/// that the memory which stage 02's unbounded queue and the result handles of stages 04 and 05
-/// grow by does not: with a million tasks, faulting in that memory adds to their time per task.
-fn tasks(size: Size) -> usize {
-    match size {
+/// One run per runner of `granularity` (the loop, the pool stages under their default policy,
+/// the CPU peers), `workers = cores`.
+pub fn plan(options: Options) -> Vec<Job> {
+    // Enough tasks that starting the pool no longer counts, and few enough that faulting in the
+    // memory that stage 02's queue and the handles of stages 04 and 05 grow by does not either.
+    let tasks = match options.size {
         Size::Full => 200_000,
         Size::Quick => 50_000,
-    }
-}
-
-/// One run per runner, `workers = cores`.
-pub fn plan(options: Options) -> Vec<Job> {
-    let tasks = tasks(options.size);
-    // `granularity`'s runners: the loop (what the empty task itself costs), the pool stages
-    // under their default policy, and the CPU peers.
+    };
     granularity::lineup()
         .into_iter()
         .map(|runner| Job::new(runner, tasks, task(EMPTY), cores(), QUEUE))
@@ -67,18 +61,9 @@ fn baseline(runner: Runner) -> Runner {
     }
 }
 
-/// How a bullet names the row it compares with.
-fn name(runner: Runner) -> String {
-    match runner {
-        Runner::Peer(Peer::Sequential) => "the sequential loop".to_string(),
-        Runner::Stage(stage) => format!("stage {}", stage.number),
-        Runner::Peer(_) => runner.label(),
-    }
-}
-
-/// `value` against `base`, the cost of the row named `name`: by how much more or less, or about
-/// the same (within 10%, less than these short runs vary).
-fn versus(value: f64, base: f64, name: &str) -> Value {
+/// `value` against `base`, the cost of the row whose runner's key is `key`: by how much more or
+/// less, or about the same (within 10%, less than these short runs vary).
+fn versus(value: f64, base: f64, key: &str) -> Value {
     let (trend, by) = if value > base * 1.1 {
         ("more", value - base)
     } else if value * 1.1 < base {
@@ -86,7 +71,7 @@ fn versus(value: f64, base: f64, name: &str) -> Value {
     } else {
         ("same", 0.0)
     };
-    context! { trend, name, by => table::time_ns(by), base => table::time_ns(base) }
+    context! { trend, key, by => table::time_ns(by), base => table::time_ns(base) }
 }
 
 /// A figure per run for its bullet: what one empty task cost, and the row it builds on.
@@ -98,7 +83,7 @@ fn bullets(runs: &[Run]) -> Vec<Value> {
             let against = runs
                 .iter()
                 .filter(|other| other.job.runner == base && other.job.runner != run.job.runner)
-                .find_map(|other| Some(versus(per_task, ns_per_task(other)?, &name(base))));
+                .find_map(|other| Some(versus(per_task, ns_per_task(other)?, base.key())));
             Some(context! {
                 key => run.job.runner.key(),
                 label => run.job.runner.label(),

@@ -112,10 +112,7 @@ pub fn report(runs: Vec<Run>) -> Report {
             .into_iter()
             .filter_map(|number| {
                 let (small, large) = extremes(&runs, number)?;
-                let ratio = large.peak_rss_kib().unwrap_or(0) as f64
-                    / small.peak_rss_kib().unwrap_or(1).max(1) as f64;
-                let figures = growth(small, large);
-                Some(context! { number, ratio => format!("{ratio:.2}x"), ..figures })
+                Some(context! { number, ..growth(small, large) })
             })
             .collect::<Vec<_>>(),
         threads_01 => extremes(&runs, "01").map(|(small, large)| threads_01(small, large)),
@@ -135,17 +132,18 @@ fn extremes<'a>(runs: &'a [Run], number: &str) -> Option<(&'a Run, &'a Run)> {
     Some((smallest, largest))
 }
 
-/// How peak RSS grew from the `small` run to the `large` one: both peaks and task counts, and
-/// the bytes per task added (empty below one byte, which is noise in a number of KiB).
+/// How peak RSS grew from the `small` run to the `large` one: both peaks and task counts, their
+/// ratio, and the bytes per task added (empty below one byte, which is noise in a number of KiB).
 fn growth(small: &Run, large: &Run) -> Value {
     let kib = |run: &Run| run.peak_rss_kib().unwrap_or(0) as f64;
     let added = large.job.tasks.saturating_sub(small.job.tasks).max(1) as f64;
     let bytes = (kib(large) - kib(small)) * 1024.0 / added;
     context! {
-        small => table::or_na(small.peak_rss_kib().map(table::memory)),
+        small => &small.peak_cells()[1],
         few => table::thousands(small.job.tasks as u64),
-        large => table::or_na(large.peak_rss_kib().map(table::memory)),
+        large => &large.peak_cells()[1],
         many => table::thousands(large.job.tasks as u64),
+        ratio => format!("{:.2}x", kib(large) / kib(small).max(1.0)),
         bytes => if bytes.abs() < 1.0 { String::new() } else { table::significant(bytes) },
     }
 }
@@ -167,12 +165,13 @@ fn threads_01(small: &Run, large: &Run) -> Value {
             projected_gb => table::significant(projected * 1024.0 / 1e9),
         }
     });
+    let [threads, rss, vm] = large.peak_cells();
     context! {
         extra,
         many => table::thousands(large.job.tasks as u64),
-        threads => table::or_na(large.peak_threads().map(table::thousands)),
-        rss => table::or_na(large.peak_rss_kib().map(table::memory)),
-        vm => table::or_na(large.peak_vm_kib().map(table::memory)),
+        threads,
+        rss,
+        vm,
     }
 }
 
