@@ -2,11 +2,12 @@
 //! would. Pools of 4, 64 and 512 workers against tokio, and stage 01 at 10,000 threads.
 
 use harness::cores;
-use harness::table::{self, Table};
+use harness::table;
 use minijinja::{Value, context};
 
 use super::{
-    Job, Options, Report, Run, Runner, Scenario, Size, bar_panel, bars, markdown, problems, task,
+    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
+    task,
 };
 use crate::chart::Chart;
 use crate::peer::Peer;
@@ -14,8 +15,6 @@ use crate::stages::stage;
 
 /// Every task waits this long.
 pub const TASK: &str = "sleep:100ms";
-/// Queue capacity of the bounded stages.
-pub const QUEUE: usize = 16;
 /// The pools measured here: the first bounded stage and the last one.
 pub const POOL_STAGES: [&str; 2] = ["03", "05"];
 
@@ -55,31 +54,19 @@ fn sizes(size: Size) -> Sizes {
 /// The runs: stage 01, the pools at each size, then tokio with the whole target.
 pub fn plan(options: Options) -> Vec<Job> {
     let sizes = sizes(options.size);
-    let spec = task(TASK);
+    let job = |runner, tasks, workers| Job::new(runner, tasks, task(TASK), workers, QUEUE);
     let unbounded = Runner::Stage(stage("01"));
-    let mut jobs = vec![Job::new(unbounded, sizes.unbounded, spec, 1, QUEUE)];
+    let mut jobs = vec![job(unbounded, sizes.unbounded, 1)];
     if options.include_50k {
-        jobs.push(Job::new(unbounded, 50_000, spec, 1, QUEUE));
+        jobs.push(job(unbounded, 50_000, 1));
     }
     for number in POOL_STAGES {
         for &workers in sizes.workers {
             let tasks = (workers * sizes.waves).min(sizes.target);
-            jobs.push(Job::new(
-                Runner::Stage(stage(number)),
-                tasks,
-                spec,
-                workers,
-                QUEUE,
-            ));
+            jobs.push(job(Runner::Stage(stage(number)), tasks, workers));
         }
     }
-    jobs.push(Job::new(
-        Runner::Peer(Peer::Tokio),
-        sizes.target,
-        spec,
-        cores(),
-        QUEUE,
-    ));
+    jobs.push(job(Runner::Peer(Peer::Tokio), sizes.target, cores()));
     jobs
 }
 
@@ -103,32 +90,27 @@ fn time_for(run: &Run, target: usize) -> Option<(f64, bool)> {
 pub fn report(runs: Vec<Run>, target: usize) -> Report {
     let target_text = table::thousands(target as u64);
     let for_target = format!("time for {target_text} tasks");
-    let mut table = Table::titled(
-        &[
-            "run",
-            "workers",
-            "tasks",
-            "peak threads",
-            "peak RSS",
-            "peak virtual memory",
-            "CPU time",
-            "elapsed",
-            "tasks/s",
-            &for_target,
-        ],
-        1,
-    );
-    for run in &runs {
-        let (Some(elapsed), Some(per_second)) = (run.elapsed_ms(), rate(run)) else {
-            continue;
-        };
+    let titles = [
+        "run",
+        "workers",
+        "tasks",
+        "peak threads",
+        "peak RSS",
+        "peak virtual memory",
+        "CPU time",
+        "elapsed",
+        "tasks/s",
+        &for_target,
+    ];
+    let table = table_of(&titles, &runs, |run| {
+        let (elapsed, per_second) = (run.elapsed_ms()?, rate(run)?);
         let for_target = match time_for(run, target) {
             Some((ms, false)) => table::time_ms(ms),
             Some((ms, true)) => format!("{} (projected)", table::time_ms(ms)),
             None => "-".to_string(),
         };
         let [threads, rss, vm] = run.peak_cells();
-        table.push_row(vec![
+        Some(vec![
             run.job.runner.label(),
             run.job.workers.map_or("-".to_string(), |w| w.to_string()),
             table::thousands(run.job.tasks as u64),
@@ -139,8 +121,8 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
             table::time_ms(elapsed),
             table::per_second(per_second),
             for_target,
-        ]);
-    }
+        ])
+    });
     let task_ms = task(TASK).duration.as_secs_f64() * 1e3;
     let smallest = runs
         .iter()
@@ -179,7 +161,7 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         all_of_them => table::time_ms(target as f64 * task_ms / smallest as f64),
         waves => table::time_ms(waves as f64 * task_ms),
         cores => cores(),
-        table => markdown(&table),
+        table,
         problems => problems(&runs).trim(),
         // tokio beside the biggest pool: only when both ran.
         tokio => tokio.filter(|_| biggest_pool.is_some()).map(|tokio| context! {

@@ -96,6 +96,9 @@ pub struct Options {
     pub include_50k: bool,
 }
 
+/// Queue capacity of the bounded stages, where a scenario does not choose its own.
+pub const QUEUE: usize = 16;
+
 /// What runs the tasks of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runner {
@@ -466,6 +469,20 @@ pub fn markdown(table: &Table) -> String {
     } else {
         table.markdown().trim_end().to_string()
     }
+}
+
+/// A table of a row per run that `row` has cells for, its first column words and the others
+/// numbers, as a template takes it (see [`markdown`]).
+pub fn table_of<S: AsRef<str>>(
+    titles: &[S],
+    runs: &[Run],
+    row: impl Fn(&Run) -> Option<Vec<String>>,
+) -> String {
+    let mut table = Table::titled(titles, 1);
+    for cells in runs.iter().filter_map(row) {
+        table.push_row(cells);
+    }
+    markdown(&table)
 }
 
 /// A bar per run that has a `value`, labelled by `label` and coloured by its runner.

@@ -3,13 +3,13 @@
 //! 04, delivering a result.
 
 use harness::cores;
-use harness::table::{self, Table};
+use harness::table;
 use minijinja::{Value, context};
 
 use super::granularity::{self, QUEUE};
 use super::policies;
 use super::{
-    Job, Options, Report, Run, Runner, Scenario, Size, bar_panel, bars, markdown, problems, task,
+    Job, Options, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of, task,
 };
 use crate::chart::Chart;
 use crate::peer::Peer;
@@ -98,43 +98,38 @@ fn bullets(runs: &[Run]) -> Vec<Value> {
 }
 
 pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
-    let mut table = Table::titled(
-        &[
-            "run",
-            "tasks",
-            "per task",
-            "tasks/s",
-            "CPU per task",
-            "submitter on a core",
-            "switches per 1,000 tasks",
-            "others' CPU share",
-        ],
-        1,
-    );
-    for run in &runs {
-        let Some(per_task) = ns_per_task(run) else {
-            continue;
-        };
+    let titles = [
+        "run",
+        "tasks",
+        "per task",
+        "tasks/s",
+        "CPU per task",
+        "submitter on a core",
+        "switches per 1,000 tasks",
+        "others' CPU share",
+    ];
+    let table = table_of(&titles, &runs, |run| {
+        let per_task = ns_per_task(run)?;
         let dagger = granularity::mark(run, &runs);
         let cpu_per_task = policies::cpu_per_task_ns(&runs, run).map(table::time_ns);
-        table.push_row(vec![
+        Some(vec![
             run.job.runner.label(),
             table::thousands(run.job.tasks as u64),
             format!("{}{dagger}", table::time_ns(per_task)),
             table::per_second(1e9 / per_task),
-            cpu_per_task.unwrap_or_else(|| table::NOT_AVAILABLE.to_string()),
-            table::or_na((policies::submitter_busy(&runs, run)).map(table::percent)),
-            table::or_na((run.switches_per_thousand_tasks()).map(table::tenths)),
-            table::or_na((run.disturbance()).map(table::percent)),
-        ]);
-    }
+            table::or_na(cpu_per_task),
+            table::or_na(policies::submitter_busy(&runs, run).map(table::percent)),
+            table::or_na(run.switches_per_thousand_tasks().map(table::tenths)),
+            table::or_na(run.disturbance().map(table::percent)),
+        ])
+    });
     let figures = context! {
         empty => EMPTY,
         cores => cores(),
         queue => QUEUE,
         rounds,
         limit => granularity::limit(),
-        table => markdown(&table),
+        table,
         disturbed => granularity::any_disturbed(&runs),
         problems => problems(&runs).trim(),
         runs => bullets(&runs),

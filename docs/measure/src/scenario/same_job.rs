@@ -1,20 +1,19 @@
 //! `same-job`: one workload of sleeping tasks through every stage and peer, to compare what each
 //! costs in threads, memory and context switches for the same result.
 
-use harness::table::{self, Table};
+use harness::table;
 use minijinja::{Value, context};
 
 use super::{
-    Job, Options, Report, Run, Runner, Scenario, Size, bar_panel, bars, markdown, problems, task,
+    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
+    task,
 };
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::stages::STAGES;
 
-/// Workers and queue capacity of every pool in this scenario.
+/// Workers of every pool in this scenario.
 pub const WORKERS: usize = 4;
-/// Queue capacity of the bounded stages.
-pub const QUEUE: usize = 16;
 
 /// The runs: every stage but 06, then the peers.
 pub fn plan(options: Options) -> Vec<Job> {
@@ -41,27 +40,22 @@ pub fn plan(options: Options) -> Vec<Job> {
 
 /// The table, the findings and the chart.
 pub fn report(runs: Vec<Run>) -> Report {
-    let mut table = Table::titled(
-        &[
-            "run",
-            "workers",
-            "queue",
-            "peak threads",
-            "peak RSS",
-            "peak virtual memory",
-            "context switches (voluntary + involuntary)",
-            "CPU time",
-            "elapsed",
-            "ideal",
-            "elapsed / ideal",
-            "completed",
-        ],
-        1,
-    );
-    for run in &runs {
-        let Some(summary) = run.ok().and_then(|m| m.summary.as_ref()) else {
-            continue;
-        };
+    let titles = [
+        "run",
+        "workers",
+        "queue",
+        "peak threads",
+        "peak RSS",
+        "peak virtual memory",
+        "context switches (voluntary + involuntary)",
+        "CPU time",
+        "elapsed",
+        "ideal",
+        "elapsed / ideal",
+        "completed",
+    ];
+    let table = table_of(&titles, &runs, |run| {
+        let summary = run.ok()?.summary.as_ref()?;
         let switches = run.switches().map(|(voluntary, involuntary)| {
             let [voluntary, involuntary] = [voluntary, involuntary].map(table::thousands);
             format!("{voluntary} + {involuntary}")
@@ -70,7 +64,7 @@ pub fn report(runs: Vec<Run>) -> Report {
         let ratio = summary.elapsed_ms / summary.ideal_ms;
         let ratio = (summary.ideal_ms > 0.0).then(|| format!("{ratio:.2}x"));
         let [threads, rss, vm] = run.peak_cells();
-        table.push_row(vec![
+        Some(vec![
             run.job.runner.label(),
             dash(run.job.workers.map(|workers| workers.to_string())),
             dash(run.job.queue.map(|queue| queue.to_string())),
@@ -83,15 +77,15 @@ pub fn report(runs: Vec<Run>) -> Report {
             table::time_ms(summary.ideal_ms),
             dash(ratio),
             completed(summary),
-        ]);
-    }
+        ])
+    });
     let first = runs.first().map(|run| run.job);
     let figures = context! {
         tasks => first.map(|job| table::thousands(job.tasks as u64)),
         task => first.map(|job| job.task.to_string()),
         workers => WORKERS,
         queue => QUEUE,
-        table => markdown(&table),
+        table,
         problems => problems(&runs).trim(),
         ..findings(&runs)
     };

@@ -4,12 +4,11 @@
 use harness::table::{self, Table};
 use minijinja::{Value, context};
 
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, markdown, problems, runners, task};
+use super::{
+    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, markdown, problems, runners, task,
+};
 use crate::chart::{Chart, LinePanel, Panel, Series};
 use crate::stages::{STAGES, stage};
-
-/// Queue capacity of the bounded stages.
-pub const QUEUE: usize = 16;
 
 /// The runs of one size.
 struct Sizes {
