@@ -112,13 +112,8 @@ impl Runner {
     /// A short name for tables and charts: `03 crossbeam-bounded` or `threadpool (peer)`.
     pub fn label(self) -> String {
         match self {
-            Runner::Stage(stage) => {
-                let slug = stage
-                    .bin
-                    .split_once('-')
-                    .map_or(stage.bin, |(_, slug)| slug);
-                format!("{} {slug}", stage.number)
-            }
+            // A stage's binary is its number and its name: `03-crossbeam-bounded`.
+            Runner::Stage(stage) => stage.bin.replacen('-', " ", 1),
             Runner::Peer(peer) => format!("{} (peer)", peer.name()),
         }
     }
@@ -408,10 +403,9 @@ fn run_one(job: Job, ready: &Readiness, limit: Duration) -> Run {
 
 /// Keeps the better of the run kept so far and a new one.
 fn keep(kept: &mut Option<Run>, run: Run) {
-    *kept = Some(match kept.take() {
-        Some(earlier) if !is_better(&run, &earlier) => earlier,
-        _ => run,
-    });
+    if kept.as_ref().is_none_or(|earlier| is_better(&run, earlier)) {
+        *kept = Some(run);
+    }
 }
 
 /// Whether `run` should replace `earlier`: a failed or skipped run never replaces anything, a

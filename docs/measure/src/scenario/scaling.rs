@@ -223,22 +223,15 @@ mod tests {
 
     /// A run of stage `number` with `tasks` tasks that peaked at `rss_kib` and `threads`.
     fn run(number: &str, tasks: usize, rss_kib: u64, threads: u64) -> Run {
-        let job = Job::new(
-            Runner::Stage(stage(number)),
-            tasks,
-            task("sleep:1ms"),
-            4,
-            QUEUE,
-        );
+        let runner = Runner::Stage(stage(number));
+        let job = Job::new(runner, tasks, task("sleep:1ms"), 4, QUEUE);
         let mut run = finished(job, 10.0, 0);
-        if let Ok(measurement) = &mut run.result {
-            measurement.peaks = Some(Peaks {
-                rss_hwm_kib: rss_kib,
-                threads,
-                vm_peak_kib: 8 * 1024 * threads,
-                ..Peaks::default()
-            });
-        }
+        run.result.as_mut().expect("finished").peaks = Some(Peaks {
+            rss_hwm_kib: rss_kib,
+            threads,
+            vm_peak_kib: 8 * 1024 * threads,
+            ..Peaks::default()
+        });
         run
     }
 
