@@ -108,27 +108,23 @@ fn completed(summary: &harness::Summary) -> String {
 /// The figures of the findings, so that no number in the prose is typed by hand: what stage
 /// 01's threads cost against the pools.
 fn findings(runs: &[Run]) -> Value {
-    let unbounded = runs
-        .iter()
-        .find(|run| !run.job.runner.is_pool() && run.ok().is_some());
-    let pools: Vec<&Run> = runs
-        .iter()
-        .filter(|run| run.job.runner.is_pool() && run.ok().is_some())
-        .collect();
-    let most_pool_threads = pools.iter().filter_map(|run| run.peak_threads()).max();
-    let (Some(run), Some(pool_threads)) = (unbounded, most_pool_threads) else {
+    let measured = |pool| {
+        runs.iter()
+            .filter(move |run| run.job.runner.is_pool() == pool && run.ok().is_some())
+    };
+    let most_pool_threads = measured(true).filter_map(Run::peak_threads).max();
+    let (Some(run), Some(pool_threads)) = (measured(false).next(), most_pool_threads) else {
         return context! { stage_01 => () };
     };
     let tasks = run.job.tasks as u64;
     let task_ms = run.job.task.duration.as_secs_f64() * 1e3;
     let per_thread_us =
         |elapsed: f64| table::significant((elapsed - task_ms).max(0.0) * 1e3 / tasks as f64);
-    let pool_vm = pools.iter().filter_map(|run| run.peak_vm_kib()).max();
+    let pool_vm = measured(true).filter_map(Run::peak_vm_kib).max();
     // Thread pools only: tokio's run is so short that its rate says little.
-    let busiest = pools
-        .iter()
+    let busiest = measured(true)
         .filter(|run| run.job.runner != Runner::Peer(Peer::Tokio))
-        .filter_map(|run| switch_rate(run))
+        .filter_map(switch_rate)
         .reduce(f64::max);
     let switches = switch_rate(run).zip(busiest).map(|(rate, busiest)| {
         context! {
