@@ -11,7 +11,6 @@ pub mod scaling;
 pub mod sizing;
 pub mod timelines;
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -480,12 +479,12 @@ pub fn table_of<S: AsRef<str>>(
 }
 
 /// A bar per run that has a `value`, labelled by `label` and coloured by its runner.
-pub fn bars<'a>(
-    runs: impl IntoIterator<Item = &'a Run>,
+pub fn bars(
+    runs: &[Run],
     label: impl Fn(&Run) -> String,
     value: impl Fn(&Run) -> Option<f64>,
 ) -> Vec<Bar> {
-    runs.into_iter()
+    runs.iter()
         .filter_map(|run| {
             Some(Bar {
                 value: value(run)?,
@@ -509,30 +508,28 @@ pub fn bar_panel(title: impl Into<String>, axis: &str, log: bool, bars: Vec<Bar>
 /// Lines for runs that produced no numbers, so that a table never hides a skipped stage: one
 /// line per stage that is not built yet, one per run that failed.
 pub fn problems(runs: &[Run]) -> String {
-    let mut text = String::new();
-    let mut reported: Vec<&str> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
     for run in runs {
-        match &run.result {
-            Err(reason) if !reported.contains(&reason.as_str()) => {
-                reported.push(reason);
+        let line = match (&run.result, run.problem()) {
+            (Err(reason), _) => {
                 let skipped = runs
                     .iter()
                     .filter(|other| other.result.as_ref().err() == Some(reason))
                     .count();
-                let _ = writeln!(text, "- not built yet: {reason}; {skipped} runs skipped");
+                format!("- not built yet: {reason}; {skipped} runs skipped")
             }
-            Err(_) => {}
-            Ok(_) => {
-                if let Some(problem) = run.problem() {
-                    let _ = writeln!(text, "- `{}`: {problem}", run.job.command_line());
-                }
-            }
+            (Ok(_), Some(problem)) => format!("- `{}`: {problem}", run.job.command_line()),
+            (Ok(_), None) => continue,
+        };
+        // A stage that is not built yet is told once, for all of its runs.
+        if run.result.is_ok() || !lines.contains(&line) {
+            lines.push(line);
         }
     }
-    if text.is_empty() {
-        text
+    if lines.is_empty() {
+        String::new()
     } else {
-        format!("\n{text}")
+        format!("\n{}\n", lines.join("\n"))
     }
 }
 
