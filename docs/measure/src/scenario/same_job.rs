@@ -30,10 +30,9 @@ pub fn plan(options: Options) -> Vec<Job> {
         Peer::RayonScope,
         Peer::RayonParIter,
         Peer::Tokio,
-    ]
-    .map(Runner::Peer);
+    ];
     stages
-        .chain(peers)
+        .chain(peers.map(Runner::Peer))
         .map(|runner| Job::new(runner, tasks, spec, WORKERS, QUEUE))
         .collect()
 }
@@ -197,13 +196,8 @@ mod tests {
 
     #[test]
     fn a_report_without_measurements_still_says_what_ran() {
-        let job = Job::new(
-            Runner::Stage(&STAGES[0]),
-            100,
-            task("sleep:1ms"),
-            WORKERS,
-            QUEUE,
-        );
+        let runner = Runner::Stage(&STAGES[0]);
+        let job = Job::new(runner, 100, task("sleep:1ms"), WORKERS, QUEUE);
         let body = report(vec![finished(job, 10.0, 0)]).body;
         assert!(
             body.starts_with("Every run: 100 tasks of `sleep:1ms`;"),
