@@ -1,30 +1,24 @@
-//! `costs`: what each feature of the stages costs per task, measured in-process by
-//! [`ladder::measure`]: a ladder of runs on empty tasks, each run adding one feature to the run it
-//! builds on: boxed closures, a result channel per task, `catch_unwind`, counters, the demo's
-//! submit path, its `Tracker`, its hand-over, and, beside it, what an `Arc` per task would cost.
-//! This scenario turns what the ladder measured into a table, a bullet per feature that says
-//! where its cost comes from, and a chart. No figure is graded against a target.
+//! `costs`: what each feature of the stages costs per task, as [`ladder::measure`] measures it
+//! in-process (each run of empty tasks adds one feature to the run it builds on), told as a
+//! table, a bullet per feature that says where its cost comes from, and a chart. No figure is
+//! graded against a target.
 
 use harness::table::{self, Table};
-use minijinja::{Value, context};
+use minijinja::context;
 
-use super::{Options, Report, Scenario, Size};
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use super::{Options, Report, Scenario, Size, bar_panel};
+use crate::chart::{Bar, Chart};
 use crate::ladder::{self, Measured, Step};
 use crate::{probe, prose};
 
-/// Tasks per run, and rounds. Each round runs every step once; a full round takes under half a
-/// second, and the rounds are many, and short, because the machine's speed moves between them.
-fn sizes(size: Size) -> (usize, usize) {
-    match size {
-        Size::Full => (100_000, 41),
-        Size::Quick => (10_000, 3),
-    }
-}
-
 /// Runs the ladder, and reports what it measured.
 pub fn run(options: Options) -> Report {
-    let (tasks, rounds) = sizes(options.size);
+    // Each round runs every step once, in under half a second; the rounds are many, and short,
+    // because the machine's speed moves between them.
+    let (tasks, rounds) = match options.size {
+        Size::Full => (100_000, 41),
+        Size::Quick => (10_000, 3),
+    };
     // The example runs the same ladder: the way to measure it again, alone.
     let command_line = format!(
         "cargo run --release -p measure --example costs -- --tasks {tasks} --rounds {rounds}"
@@ -38,50 +32,47 @@ pub fn run(options: Options) -> Report {
     }
 }
 
-/// How the docs present a step: its name in the table, the feature it adds, and the colour of
-/// its bar (the stage whose code it runs). Why it costs what it costs is in `templates/costs.md`.
-fn label(step: Step) -> (&'static str, &'static str, &'static str) {
+/// The name of `step` in the table and the chart. Why it costs what it costs is in
+/// `templates/costs.md`.
+fn name(step: Step) -> &'static str {
     match step {
-        Step::Ids => (
-            "bare pool",
-            "a bounded crossbeam channel of task ids; workers call one function",
-            "reference",
-        ),
-        Step::Boxed => ("stage 03's pool", "a boxed closure per task", "03"),
-        Step::ResultChannel => ("stage 04's pool", "a result channel per task", "04"),
-        Step::CatchUnwind => (
-            "stage 04 + `catch_unwind`",
-            "`catch_unwind` around each task",
-            "04",
-        ),
-        Step::Counters => ("stage 05's pool", "the pool's counters (`Shared`)", "05"),
-        Step::TrySubmit => (
-            "stage 03, `try_submit` first",
-            "`try_submit` first, as the demo's policies do",
-            "03",
-        ),
-        Step::Tracker => (
-            "stage 03 + `Tracker`",
-            "the demo's `Tracker`, the workload borrowed",
-            "03",
-        ),
-        Step::Demo => ("stage 03's demo", "the demo's hand-over of each task", "03"),
-        Step::Recording => (
-            "stage 03's demo, recording",
-            "recording each task, as `--timeline` and `--trace` do",
-            "03",
-        ),
-        Step::ArcPerTask => (
-            "stage 03 + `Tracker`, an `Arc` per task",
-            "an `Arc` of the workload per task, instead of a borrow",
-            "03",
-        ),
+        Step::Ids => "bare pool",
+        Step::Boxed => "stage 03's pool",
+        Step::ResultChannel => "stage 04's pool",
+        Step::CatchUnwind => "stage 04 + `catch_unwind`",
+        Step::Counters => "stage 05's pool",
+        Step::TrySubmit => "stage 03, `try_submit` first",
+        Step::Tracker => "stage 03 + `Tracker`",
+        Step::Demo => "stage 03's demo",
+        Step::Recording => "stage 03's demo, recording",
+        Step::ArcPerTask => "stage 03 + `Tracker`, an `Arc` per task",
     }
 }
 
-/// The name of `step` in the table.
-fn name(step: Step) -> &'static str {
-    label(step).0
+/// The feature `step` adds to the run it builds on.
+fn adds(step: Step) -> &'static str {
+    match step {
+        Step::Ids => "a bounded crossbeam channel of task ids; workers call one function",
+        Step::Boxed => "a boxed closure per task",
+        Step::ResultChannel => "a result channel per task",
+        Step::CatchUnwind => "`catch_unwind` around each task",
+        Step::Counters => "the pool's counters (`Shared`)",
+        Step::TrySubmit => "`try_submit` first, as the demo's policies do",
+        Step::Tracker => "the demo's `Tracker`, the workload borrowed",
+        Step::Demo => "the demo's hand-over of each task",
+        Step::Recording => "recording each task, as `--timeline` and `--trace` do",
+        Step::ArcPerTask => "an `Arc` of the workload per task, instead of a borrow",
+    }
+}
+
+/// The colour of the bar of `step`: the stage whose code it runs.
+fn colour(step: Step) -> &'static str {
+    match step {
+        Step::Ids => "reference",
+        Step::ResultChannel | Step::CatchUnwind => "04",
+        Step::Counters => "05",
+        _ => "03",
+    }
 }
 
 /// `12.3 ns` with its sign: `+12.3 ns`, `-4.00 ns`.
@@ -104,40 +95,30 @@ fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Stri
         ],
         3,
     );
-    for step in &ladder.rows {
-        let (added, ratio) = step.added.map_or_else(
-            || ("-".to_string(), "-".to_string()),
-            |(ns, ratio)| (signed_nanos(ns), format!("{ratio:.2}x")),
-        );
+    let mut rows = Vec::new();
+    for row in &ladder.rows {
+        let base = row.step.base().map(name);
+        let [median, low, high] =
+            [row.median, row.quartiles.0, row.quartiles.1].map(table::time_ns);
+        let (added, ratio) = match row.added {
+            Some((ns, ratio)) => (signed_nanos(ns), format!("{ratio:.2}x")),
+            None => ("-".to_string(), "-".to_string()),
+        };
         table.push_row(vec![
-            name(step.step).to_string(),
-            label(step.step).1.to_string(),
-            step.step.base().map_or("-", name).to_string(),
-            table::time_ns(step.median),
-            format!(
-                "{} to {}",
-                table::time_ns(step.quartiles.0),
-                table::time_ns(step.quartiles.1)
-            ),
-            added,
-            ratio,
+            name(row.step).to_string(),
+            adds(row.step).to_string(),
+            base.unwrap_or("-").to_string(),
+            median.clone(),
+            format!("{low} to {high}"),
+            added.clone(),
+            ratio.clone(),
         ]);
+        // What the step adds to the run it builds on, for its bullet.
+        let over = base
+            .filter(|_| row.added.is_some())
+            .map(|base| context! { base, added, ratio });
+        rows.push(context! { key => row.step.key(), name => name(row.step), median, over });
     }
-    let rows: Vec<Value> = ladder
-        .rows
-        .iter()
-        .map(|row| {
-            let cost = match (row.added, row.step.base()) {
-                (Some((ns, ratio)), Some(base)) => format!(
-                    "{} per task over {}, {ratio:.2}x",
-                    signed_nanos(ns),
-                    name(base)
-                ),
-                _ => format!("{} per task", table::time_ns(row.median)),
-            };
-            context! { key => row.step.key(), name => name(row.step), cost }
-        })
-        .collect();
     let ratio = |step| ladder.row(step).map(|row| format!("{:.2}x", row.to_pool));
     // The demo beside an `Arc` per task: only when both ran.
     let (demo, arc) = ratio(Step::Demo).zip(ratio(Step::ArcPerTask)).unzip();
@@ -162,7 +143,7 @@ fn chart(ladder: &Measured) -> Option<Chart> {
         .map(|row| Bar {
             // A chart shows no markdown: `catch_unwind` without its backticks.
             label: name(row.step).replace('`', ""),
-            key: label(row.step).2.to_string(),
+            key: colour(row.step).to_string(),
             value: row.median,
         })
         .collect();
@@ -172,12 +153,12 @@ fn chart(ladder: &Measured) -> Option<Chart> {
             ladder.workers
         ),
         columns: 1,
-        panels: vec![Panel::Bars(BarPanel {
-            title: "Time per empty task (median over the rounds)".to_string(),
-            axis: "ns per task".to_string(),
-            log: false,
+        panels: vec![bar_panel(
+            "Time per empty task (median over the rounds)",
+            "ns per task",
+            false,
             bars,
-        })],
+        )],
     })
 }
 
@@ -185,41 +166,28 @@ fn chart(ladder: &Measured) -> Option<Chart> {
 mod tests {
     use super::*;
 
-    /// A ladder as it might measure, with six of its steps.
-    fn measured() -> Measured {
-        let row = |step, median, quartiles, added, to_pool| ladder::Row {
+    /// A row of the ladder whose rounds spread from 10 ns under its median to 20 ns over.
+    fn row(step: Step, median: f64, added: Option<(f64, f64)>, to_pool: f64) -> ladder::Row {
+        let quartiles = (median - 10.0, median + 20.0);
+        ladder::Row {
             step,
             median,
             quartiles,
             added,
             to_pool,
-        };
+        }
+    }
+
+    /// A ladder as it might measure, with six of its steps.
+    fn measured() -> Measured {
         Measured {
             rows: vec![
-                row(Step::Ids, 20.0, (18.0, 25.0), None, 0.08),
-                row(Step::Boxed, 250.0, (200.0, 270.0), Some((228.0, 11.4)), 1.0),
-                row(
-                    Step::TrySubmit,
-                    245.0,
-                    (230.0, 260.0),
-                    Some((-4.5, 0.98)),
-                    0.98,
-                ),
-                row(
-                    Step::Tracker,
-                    255.0,
-                    (240.0, 270.0),
-                    Some((8.0, 1.03)),
-                    1.01,
-                ),
-                row(Step::Demo, 258.0, (243.0, 272.0), Some((2.5, 1.01)), 1.02),
-                row(
-                    Step::ArcPerTask,
-                    310.0,
-                    (290.0, 330.0),
-                    Some((55.0, 1.22)),
-                    1.24,
-                ),
+                row(Step::Ids, 20.0, None, 0.08),
+                row(Step::Boxed, 250.0, Some((228.0, 11.4)), 1.0),
+                row(Step::TrySubmit, 245.0, Some((-4.5, 0.98)), 0.98),
+                row(Step::Tracker, 255.0, Some((8.0, 1.03)), 1.01),
+                row(Step::Demo, 258.0, Some((2.5, 1.01)), 1.02),
+                row(Step::ArcPerTask, 310.0, Some((55.0, 1.22)), 1.24),
             ],
             workers: 2,
             tasks: 200_000,
@@ -242,7 +210,7 @@ mod tests {
             " +228 ns |",
             " -4.50 ns |",
             " 11.40x |",
-            " 200 ns to 270 ns |",
+            " 240 ns to 270 ns |",
             "- **bare pool** (20.0 ns per task): the floor.",
             "- **stage 03's pool** (+228 ns per task over bare pool, 11.40x): each task becomes",
             "- **stage 03's demo** (+2.50 ns per task over stage 03 + `Tracker`, 1.01x): the demo",
@@ -261,13 +229,7 @@ mod tests {
         let mut ladder = measured();
         ladder.rows = Step::ALL
             .into_iter()
-            .map(|step| ladder::Row {
-                step,
-                median: 1.0,
-                quartiles: (1.0, 1.0),
-                added: None,
-                to_pool: 1.0,
-            })
+            .map(|step| row(step, 1.0, None, 1.0))
             .collect();
         // The template names no step it cannot explain: rendering would panic.
         let body = body(&ladder, None, "costs");

@@ -2,19 +2,19 @@
 //! would. Pools of 4, 64 and 512 workers against tokio, and stage 01 at 10,000 threads.
 
 use harness::cores;
-use harness::table::{self, Table};
+use harness::table;
 use minijinja::{Value, context};
 
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use super::{
+    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
+    task,
+};
+use crate::chart::Chart;
 use crate::peer::Peer;
-use crate::prose;
 use crate::stages::stage;
 
 /// Every task waits this long.
 pub const TASK: &str = "sleep:100ms";
-/// Queue capacity of the bounded stages.
-pub const QUEUE: usize = 16;
 /// The pools measured here: the first bounded stage and the last one.
 pub const POOL_STAGES: [&str; 2] = ["03", "05"];
 
@@ -54,31 +54,19 @@ fn sizes(size: Size) -> Sizes {
 /// The runs: stage 01, the pools at each size, then tokio with the whole target.
 pub fn plan(options: Options) -> Vec<Job> {
     let sizes = sizes(options.size);
-    let spec = task(TASK);
+    let job = |runner, tasks, workers| Job::new(runner, tasks, task(TASK), workers, QUEUE);
     let unbounded = Runner::Stage(stage("01"));
-    let mut jobs = vec![Job::new(unbounded, sizes.unbounded, spec, 1, QUEUE)];
+    let mut jobs = vec![job(unbounded, sizes.unbounded, 1)];
     if options.include_50k {
-        jobs.push(Job::new(unbounded, 50_000, spec, 1, QUEUE));
+        jobs.push(job(unbounded, 50_000, 1));
     }
     for number in POOL_STAGES {
         for &workers in sizes.workers {
             let tasks = (workers * sizes.waves).min(sizes.target);
-            jobs.push(Job::new(
-                Runner::Stage(stage(number)),
-                tasks,
-                spec,
-                workers,
-                QUEUE,
-            ));
+            jobs.push(job(Runner::Stage(stage(number)), tasks, workers));
         }
     }
-    jobs.push(Job::new(
-        Runner::Peer(Peer::Tokio),
-        sizes.target,
-        spec,
-        cores(),
-        QUEUE,
-    ));
+    jobs.push(job(Runner::Peer(Peer::Tokio), sizes.target, cores()));
     jobs
 }
 
@@ -87,52 +75,54 @@ fn rate(run: &Run) -> Option<f64> {
     (elapsed > 0.0).then(|| run.job.tasks as f64 / elapsed)
 }
 
+/// Milliseconds for `target` tasks, and whether they are projected from a pool's rate because it
+/// ran fewer. Stage 01's time does not scale with its rate: it would start every thread at once.
+fn time_for(run: &Run, target: usize) -> Option<(f64, bool)> {
+    if run.job.tasks >= target {
+        Some((run.elapsed_ms()?, false))
+    } else {
+        let projected = target as f64 / rate(run)? * 1e3;
+        run.job.runner.is_pool().then_some((projected, true))
+    }
+}
+
 /// The table, the findings and the chart.
 pub fn report(runs: Vec<Run>, target: usize) -> Report {
     let target_text = table::thousands(target as u64);
-    let mut table = Table::titled(
-        &[
-            "run".to_string(),
-            "workers".to_string(),
-            "tasks".to_string(),
-            "peak threads".to_string(),
-            "peak RSS".to_string(),
-            "peak virtual memory".to_string(),
-            "CPU time".to_string(),
-            "elapsed".to_string(),
-            "tasks/s".to_string(),
-            format!("time for {target_text} tasks"),
-        ],
-        1,
-    );
-    for run in &runs {
-        let (Some(elapsed), Some(per_second)) = (run.elapsed_ms(), rate(run)) else {
-            continue;
+    let for_target = format!("time for {target_text} tasks");
+    let titles = [
+        "run",
+        "workers",
+        "tasks",
+        "peak threads",
+        "peak RSS",
+        "peak virtual memory",
+        "CPU time",
+        "elapsed",
+        "tasks/s",
+        &for_target,
+    ];
+    let table = table_of(&titles, &runs, |run| {
+        let (elapsed, per_second) = (run.elapsed_ms()?, rate(run)?);
+        let for_target = match time_for(run, target) {
+            Some((ms, false)) => table::time_ms(ms),
+            Some((ms, true)) => format!("{} (projected)", table::time_ms(ms)),
+            None => "-".to_string(),
         };
-        let for_target = if run.job.tasks >= target {
-            table::time_ms(elapsed)
-        } else if !run.job.runner.is_pool() {
-            // Stage 01's time does not scale with its rate: it would start every thread at once.
-            "-".to_string()
-        } else {
-            format!(
-                "{} (projected)",
-                table::time_ms(target as f64 / per_second * 1e3)
-            )
-        };
-        table.push_row(vec![
+        let [threads, rss, vm] = run.peak_cells();
+        Some(vec![
             run.job.runner.label(),
             run.job.workers.map_or("-".to_string(), |w| w.to_string()),
             table::thousands(run.job.tasks as u64),
-            table::or_na((run.peak_threads()).map(table::thousands)),
-            table::or_na((run.peak_rss_kib()).map(table::memory)),
-            table::or_na((run.peak_vm_kib()).map(table::memory)),
-            table::or_na((run.cpu()).map(table::time)),
+            threads,
+            rss,
+            vm,
+            table::or_na(run.cpu().map(table::time)),
             table::time_ms(elapsed),
             table::per_second(per_second),
             for_target,
-        ]);
-    }
+        ])
+    });
     let task_ms = task(TASK).duration.as_secs_f64() * 1e3;
     let smallest = runs
         .iter()
@@ -155,11 +145,8 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         .filter(|run| run.ok().is_some())
         .max_by_key(|run| run.job.workers);
     let peaks = |run: &Run| {
-        context! {
-            threads => table::or_na(run.peak_threads().map(table::thousands)),
-            rss => table::or_na(run.peak_rss_kib().map(table::memory)),
-            vm => table::or_na(run.peak_vm_kib().map(table::memory)),
-        }
+        let [threads, rss, vm] = run.peak_cells();
+        context! { threads, rss, vm }
     };
     let stage_01: Vec<Value> = runs
         .iter()
@@ -174,7 +161,7 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         all_of_them => table::time_ms(target as f64 * task_ms / smallest as f64),
         waves => table::time_ms(waves as f64 * task_ms),
         cores => cores(),
-        table => if table.is_empty() { String::new() } else { table.markdown() }.trim_end(),
+        table,
         problems => problems(&runs).trim(),
         // tokio beside the biggest pool: only when both ran.
         tokio => tokio.filter(|_| biggest_pool.is_some()).map(|tokio| context! {
@@ -189,13 +176,7 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         }),
         stage_01,
     };
-    let body = prose::render("io-at-scale.md", figures);
-    Report {
-        scenario: Scenario::IoAtScale,
-        chart: chart(&runs, target),
-        body,
-        runs,
-    }
+    Report::render(Scenario::IoAtScale, figures, chart(&runs, target), runs)
 }
 
 /// The target size of the current run, for the report.
@@ -204,8 +185,7 @@ pub fn target(options: Options) -> usize {
 }
 
 fn chart(runs: &[Run], target: usize) -> Option<Chart> {
-    let measured: Vec<&Run> = runs.iter().filter(|run| run.ok().is_some()).collect();
-    if measured.is_empty() {
+    if runs.iter().all(|run| run.ok().is_none()) {
         return None;
     }
     // Short labels: the runner's number or name, and what sets its concurrency.
@@ -218,41 +198,24 @@ fn chart(runs: &[Run], target: usize) -> Option<Chart> {
             table::thousands(run.job.tasks as u64)
         ),
     };
-    let bars = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Bar> {
-        measured
-            .iter()
-            .filter_map(|run| {
-                Some(Bar {
-                    label: label(run),
-                    key: run.job.runner.key().to_string(),
-                    value: value(run)?,
-                })
-            })
-            .collect()
-    };
+    let for_target = |run: &Run| Some(time_for(run, target)?.0 / 1e3);
+    let target_text = table::thousands(target as u64);
     Some(Chart {
         title: format!("io-at-scale: tasks of {TASK}"),
         columns: 2,
         panels: vec![
-            Panel::Bars(BarPanel {
-                title: format!(
-                    "Time for {} tasks (projected if fewer ran)",
-                    table::thousands(target as u64)
-                ),
-                axis: "seconds (log scale)".to_string(),
-                log: true,
-                bars: bars(&|run| {
-                    let measured_all = run.job.tasks >= target;
-                    let projectable = measured_all || run.job.runner.is_pool();
-                    projectable.then(|| rate(run).map(|r| target as f64 / r))?
-                }),
-            }),
-            Panel::Bars(BarPanel {
-                title: "Peak threads".to_string(),
-                axis: "threads (log scale)".to_string(),
-                log: true,
-                bars: bars(&|run| run.peak_threads().map(|t| t as f64)),
-            }),
+            bar_panel(
+                format!("Time for {target_text} tasks (projected if fewer ran)"),
+                "seconds (log scale)",
+                true,
+                bars(runs, label, for_target),
+            ),
+            bar_panel(
+                "Peak threads",
+                "threads (log scale)",
+                true,
+                bars(runs, label, |run| run.peak_threads().map(|t| t as f64)),
+            ),
         ],
     })
 }

@@ -11,18 +11,20 @@ pub mod scaling;
 pub mod sizing;
 pub mod timelines;
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use harness::table::{self, Table};
 use harness::{Policy, TaskSpec};
 use indicatif::{ProgressBar, ProgressStyle};
+use minijinja::Value;
 
-use crate::chart::Chart;
+use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
 use crate::probe::{self, Measurement};
+use crate::prose;
 use crate::stages::{Flags, Readiness, Stage};
 
 /// The scenarios, in the order a full run does them.
@@ -70,17 +72,7 @@ impl Scenario {
 
     /// Every scenario.
     pub fn all() -> &'static [Scenario] {
-        &[
-            Scenario::SameJob,
-            Scenario::Timelines,
-            Scenario::Scaling,
-            Scenario::Granularity,
-            Scenario::IoAtScale,
-            Scenario::Sizing,
-            Scenario::Policies,
-            Scenario::Overhead,
-            Scenario::Costs,
-        ]
+        Scenario::value_variants()
     }
 }
 
@@ -103,6 +95,9 @@ pub struct Options {
     pub include_50k: bool,
 }
 
+/// Queue capacity of the bounded stages, where a scenario does not choose its own.
+pub const QUEUE: usize = 16;
+
 /// What runs the tasks of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runner {
@@ -116,13 +111,8 @@ impl Runner {
     /// A short name for tables and charts: `03 crossbeam-bounded` or `threadpool (peer)`.
     pub fn label(self) -> String {
         match self {
-            Runner::Stage(stage) => {
-                let slug = stage
-                    .bin
-                    .split_once('-')
-                    .map_or(stage.bin, |(_, slug)| slug);
-                format!("{} {slug}", stage.number)
-            }
+            // A stage's binary is its number and its name: `03-crossbeam-bounded`.
+            Runner::Stage(stage) => stage.bin.replacen('-', " ", 1),
             Runner::Peer(peer) => format!("{} (peer)", peer.name()),
         }
     }
@@ -201,21 +191,18 @@ impl Job {
 
     /// The command-line arguments, after the program (and after `peer NAME` for a peer).
     pub fn args(&self) -> Vec<String> {
-        let mut args = vec![
-            "--tasks".to_string(),
-            self.tasks.to_string(),
-            "--task".to_string(),
-            self.task.to_string(),
+        let flags = [
+            ("--tasks", Some(self.tasks.to_string())),
+            ("--task", Some(self.task.to_string())),
+            ("--workers", self.workers.map(|workers| workers.to_string())),
+            ("--queue", self.queue.map(|queue| queue.to_string())),
+            ("--policy", self.policy.map(|policy| policy.to_string())),
         ];
-        if let Some(workers) = self.workers {
-            args.extend(["--workers".to_string(), workers.to_string()]);
-        }
-        if let Some(queue) = self.queue {
-            args.extend(["--queue".to_string(), queue.to_string()]);
-        }
-        if let Some(policy) = self.policy {
-            args.extend(["--policy".to_string(), policy.to_string()]);
-        }
+        let mut args: Vec<String> = flags
+            .into_iter()
+            .filter_map(|(flag, value)| Some([flag.to_string(), value?]))
+            .flatten()
+            .collect();
         let unbounded =
             matches!(self.runner, Runner::Stage(stage) if stage.flags == Flags::Unbounded);
         // Stage 01 starts a thread per task, and refuses more than the harness's limit without it.
@@ -236,7 +223,7 @@ impl Job {
     }
 
     fn command(&self, ready: &Readiness) -> Result<Command, String> {
-        let command = match self.runner {
+        let mut command = match self.runner {
             Runner::Stage(stage) => {
                 let binary = ready
                     .binary(stage)
@@ -251,7 +238,6 @@ impl Job {
                 command
             }
         };
-        let mut command = command;
         command.args(self.args());
         Ok(command)
     }
@@ -287,11 +273,8 @@ impl Run {
         }
     }
 
-    /// Peak resident memory in KiB.
-    ///
-    /// On Linux this is the kernel's `VmHWM`, read while the child lives. `wait4`'s `ru_maxrss`
-    /// is not used there: Linux carries the parent's high-water mark over into the child at
-    /// `exec`, so a small child would be reported as large as `measure` itself.
+    /// Peak resident memory in KiB: on Linux the kernel's `VmHWM`, read while the child lives,
+    /// since `ru_maxrss` carries `measure`'s own high-water mark over into the child at `exec`.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let measurement = self.ok()?;
         match measurement.peaks {
@@ -309,6 +292,15 @@ impl Run {
     /// Most threads seen at once (Linux only).
     pub fn peak_threads(&self) -> Option<u64> {
         Some(self.ok()?.peaks?.threads)
+    }
+
+    /// Peak threads, resident memory and virtual memory as the tables show them.
+    pub fn peak_cells(&self) -> [String; 3] {
+        [
+            table::or_na(self.peak_threads().map(table::thousands)),
+            table::or_na(self.peak_rss_kib().map(table::memory)),
+            table::or_na(self.peak_vm_kib().map(table::memory)),
+        ]
     }
 
     /// Voluntary and involuntary context switches (Unix only).
@@ -356,11 +348,10 @@ pub const DISTURBED: f64 = 0.1;
 
 /// Runs every job as a child process, one after the other, with a progress bar.
 ///
-/// With `rounds` above one, the whole list runs that many times, and each job keeps its best run:
-/// an undisturbed one before a disturbed one (see [`Run::disturbance`]), then the fastest. Rounds
-/// go through the whole list in turn, so that a burst of outside load cannot spoil every try of
-/// the same job. A job whose best run is still disturbed after the rounds gets up to `rounds` more
-/// tries, stopping at the first undisturbed run.
+/// With `rounds` above one, the whole list runs that many times (so that a burst of outside load
+/// cannot spoil every try of a job), and each job keeps its best run: undisturbed before
+/// disturbed, then the fastest. A job whose best run is still disturbed gets up to `rounds` more
+/// tries, until one is undisturbed.
 pub fn run_all(
     title: &str,
     jobs: Vec<Job>,
@@ -411,10 +402,9 @@ fn run_one(job: Job, ready: &Readiness, limit: Duration) -> Run {
 
 /// Keeps the better of the run kept so far and a new one.
 fn keep(kept: &mut Option<Run>, run: Run) {
-    *kept = Some(match kept.take() {
-        Some(earlier) if !is_better(&run, &earlier) => earlier,
-        _ => run,
-    });
+    if kept.as_ref().is_none_or(|earlier| is_better(&run, earlier)) {
+        *kept = Some(run);
+    }
 }
 
 /// Whether `run` should replace `earlier`: a failed or skipped run never replaces anything, a
@@ -448,33 +438,98 @@ pub struct Report {
     pub runs: Vec<Run>,
 }
 
+impl Report {
+    /// A report whose body is the scenario's template, `templates/NAME.md`, filled with `figures`.
+    pub fn render(
+        scenario: Scenario,
+        figures: Value,
+        chart: Option<Chart>,
+        runs: Vec<Run>,
+    ) -> Self {
+        Report {
+            scenario,
+            body: prose::render(&format!("{}.md", scenario.name()), figures),
+            chart,
+            runs,
+        }
+    }
+}
+
+/// A table as a template takes it: its Markdown, or nothing if it has no rows.
+pub fn markdown(table: &Table) -> String {
+    if table.is_empty() {
+        String::new()
+    } else {
+        table.markdown().trim_end().to_string()
+    }
+}
+
+/// A table of a row per run that `row` has cells for, its first column words and the others
+/// numbers, as a template takes it (see [`markdown`]).
+pub fn table_of<S: AsRef<str>>(
+    titles: &[S],
+    runs: &[Run],
+    row: impl Fn(&Run) -> Option<Vec<String>>,
+) -> String {
+    let mut table = Table::titled(titles, 1);
+    for cells in runs.iter().filter_map(row) {
+        table.push_row(cells);
+    }
+    markdown(&table)
+}
+
+/// A bar per run that has a `value`, labelled by `label` and coloured by its runner.
+pub fn bars(
+    runs: &[Run],
+    label: impl Fn(&Run) -> String,
+    value: impl Fn(&Run) -> Option<f64>,
+) -> Vec<Bar> {
+    runs.iter()
+        .filter_map(|run| {
+            Some(Bar {
+                value: value(run)?,
+                label: label(run),
+                key: run.job.runner.key().to_string(),
+            })
+        })
+        .collect()
+}
+
+/// A panel of `bars`, titled `title`, along an axis named `axis`.
+pub fn bar_panel(title: impl Into<String>, axis: &str, log: bool, bars: Vec<Bar>) -> Panel {
+    Panel::Bars(BarPanel {
+        title: title.into(),
+        axis: axis.to_string(),
+        log,
+        bars,
+    })
+}
+
 /// Lines for runs that produced no numbers, so that a table never hides a skipped stage: one
 /// line per stage that is not built yet, one per run that failed.
 pub fn problems(runs: &[Run]) -> String {
-    let mut text = String::new();
-    let mut reported: Vec<&str> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
     for run in runs {
-        match &run.result {
-            Err(reason) if !reported.contains(&reason.as_str()) => {
-                reported.push(reason);
+        let line = match (&run.result, run.problem()) {
+            (Err(reason), _) => {
                 let skipped = runs
                     .iter()
                     .filter(|other| other.result.as_ref().err() == Some(reason))
                     .count();
-                let _ = writeln!(text, "- not built yet: {reason}; {skipped} runs skipped");
+                format!("- not built yet: {reason}; {skipped} runs skipped")
             }
-            Err(_) => {}
-            Ok(_) => {
-                if let Some(problem) = run.problem() {
-                    let _ = writeln!(text, "- `{}`: {problem}", run.job.command_line());
-                }
-            }
+            (Ok(_), Some(problem)) => format!("- `{}`: {problem}", run.job.command_line()),
+            (Ok(_), None) => continue,
+        };
+        // A stage that is not built yet is told once, for all of its runs.
+        if run.result.is_ok() || !lines.contains(&line) {
+            lines.push(line);
         }
     }
-    if text.is_empty() {
-        text
+    if lines.is_empty() {
+        String::new()
     } else {
-        format!("\n{text}")
+        format!("\n{}\n", lines.join("\n"))
     }
 }
 
@@ -550,31 +605,34 @@ mod tests {
 
     #[test]
     fn each_runner_gets_only_the_flags_it_accepts() {
-        let spec = task("sleep:20ms");
-        let line = |runner, tasks| Job::new(runner, tasks, spec, 4, 16).command_line();
-        assert_eq!(
-            line(Runner::Stage(stage("01")), 10_000),
-            "01-unbounded-spawn --tasks 10000 --task sleep:20ms --quiet"
-        );
-        assert_eq!(
-            line(Runner::Stage(stage("01")), 50_000),
-            "01-unbounded-spawn --tasks 50000 --task sleep:20ms --no-limit --quiet"
-        );
-        assert_eq!(
-            line(Runner::Stage(stage("02")), 10),
-            "02-mutex-receiver-pool --tasks 10 --task sleep:20ms --workers 4 --quiet"
-        );
-        assert_eq!(
-            line(Runner::Stage(stage("03")), 10),
-            "03-crossbeam-bounded --tasks 10 --task sleep:20ms --workers 4 --queue 16 --quiet"
-        );
-        assert_eq!(
-            line(Runner::Peer(Peer::Sequential), 10),
-            "measure peer sequential --tasks 10 --task sleep:20ms --quiet"
-        );
-        assert_eq!(
-            line(Runner::Peer(Peer::Tokio), 10),
-            "measure peer tokio --tasks 10 --task sleep:20ms --workers 4 --quiet"
-        );
+        let stage = |number| Runner::Stage(stage(number));
+        for (runner, tasks, program, flags) in [
+            (stage("01"), 10_000, "01-unbounded-spawn", ""),
+            (stage("01"), 50_000, "01-unbounded-spawn", " --no-limit"),
+            (stage("02"), 10, "02-mutex-receiver-pool", " --workers 4"),
+            (
+                stage("03"),
+                10,
+                "03-crossbeam-bounded",
+                " --workers 4 --queue 16",
+            ),
+            (
+                Runner::Peer(Peer::Sequential),
+                10,
+                "measure peer sequential",
+                "",
+            ),
+            (
+                Runner::Peer(Peer::Tokio),
+                10,
+                "measure peer tokio",
+                " --workers 4",
+            ),
+        ] {
+            assert_eq!(
+                Job::new(runner, tasks, task("sleep:20ms"), 4, 16).command_line(),
+                format!("{program} --tasks {tasks} --task sleep:20ms{flags} --quiet")
+            );
+        }
     }
 }

@@ -1,19 +1,19 @@
 //! `same-job`: one workload of sleeping tasks through every stage and peer, to compare what each
 //! costs in threads, memory and context switches for the same result.
 
-use harness::table::{self, Table};
+use harness::table;
 use minijinja::{Value, context};
 
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use super::{
+    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
+    task,
+};
+use crate::chart::Chart;
 use crate::peer::Peer;
-use crate::prose;
 use crate::stages::STAGES;
 
-/// Workers and queue capacity of every pool in this scenario.
+/// Workers of every pool in this scenario.
 pub const WORKERS: usize = 4;
-/// Queue capacity of the bounded stages.
-pub const QUEUE: usize = 16;
 
 /// The runs: every stage but 06, then the peers.
 pub fn plan(options: Options) -> Vec<Job> {
@@ -30,80 +30,65 @@ pub fn plan(options: Options) -> Vec<Job> {
         Peer::RayonScope,
         Peer::RayonParIter,
         Peer::Tokio,
-    ]
-    .map(Runner::Peer);
+    ];
     stages
-        .chain(peers)
+        .chain(peers.map(Runner::Peer))
         .map(|runner| Job::new(runner, tasks, spec, WORKERS, QUEUE))
         .collect()
 }
 
 /// The table, the findings and the chart.
 pub fn report(runs: Vec<Run>) -> Report {
-    let mut table = Table::titled(
-        &[
-            "run",
-            "workers",
-            "queue",
-            "peak threads",
-            "peak RSS",
-            "peak virtual memory",
-            "context switches (voluntary + involuntary)",
-            "CPU time",
-            "elapsed",
-            "ideal",
-            "elapsed / ideal",
-            "completed",
-        ],
-        1,
-    );
-    for run in &runs {
-        let Some(summary) = run.ok().and_then(|m| m.summary.as_ref()) else {
-            continue;
-        };
-        let switches = run.switches().map_or_else(
-            || table::NOT_AVAILABLE.to_string(),
-            |(voluntary, involuntary)| {
-                format!(
-                    "{} + {}",
-                    table::thousands(voluntary),
-                    table::thousands(involuntary)
-                )
-            },
-        );
-        let dash = |value: Option<usize>| value.map_or("-".to_string(), |v| v.to_string());
-        table.push_row(vec![
+    let titles = [
+        "run",
+        "workers",
+        "queue",
+        "peak threads",
+        "peak RSS",
+        "peak virtual memory",
+        "context switches (voluntary + involuntary)",
+        "CPU time",
+        "elapsed",
+        "ideal",
+        "elapsed / ideal",
+        "completed",
+    ];
+    let table = table_of(&titles, &runs, |run| {
+        let summary = run.ok()?.summary.as_ref()?;
+        let switches = run.switches().map(|(voluntary, involuntary)| {
+            let [voluntary, involuntary] = [voluntary, involuntary].map(table::thousands);
+            format!("{voluntary} + {involuntary}")
+        });
+        let dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_string());
+        let ratio = summary.elapsed_ms / summary.ideal_ms;
+        let ratio = (summary.ideal_ms > 0.0).then(|| format!("{ratio:.2}x"));
+        let [threads, rss, vm] = run.peak_cells();
+        Some(vec![
             run.job.runner.label(),
-            dash(run.job.workers),
-            dash(run.job.queue),
-            table::or_na((run.peak_threads()).map(table::thousands)),
-            table::or_na((run.peak_rss_kib()).map(table::memory)),
-            table::or_na((run.peak_vm_kib()).map(table::memory)),
-            switches,
-            table::or_na((run.cpu()).map(table::time)),
+            dash(run.job.workers.map(|workers| workers.to_string())),
+            dash(run.job.queue.map(|queue| queue.to_string())),
+            threads,
+            rss,
+            vm,
+            table::or_na(switches),
+            table::or_na(run.cpu().map(table::time)),
             table::time_ms(summary.elapsed_ms),
             table::time_ms(summary.ideal_ms),
-            ratio(summary.elapsed_ms, summary.ideal_ms),
+            dash(ratio),
             completed(summary),
-        ]);
-    }
+        ])
+    });
     let first = runs.first().map(|run| run.job);
     let figures = context! {
         tasks => first.map(|job| table::thousands(job.tasks as u64)),
         task => first.map(|job| job.task.to_string()),
         workers => WORKERS,
         queue => QUEUE,
-        table => if table.is_empty() { String::new() } else { table.markdown() }.trim_end(),
+        table,
         problems => problems(&runs).trim(),
         ..findings(&runs)
     };
-    let body = prose::render("same-job.md", figures);
-    Report {
-        scenario: Scenario::SameJob,
-        chart: chart(&runs),
-        body,
-        runs,
-    }
+    Report::render(Scenario::SameJob, figures, chart(&runs), runs)
 }
 
 /// `1,000 of 1,000`, with the panicked tasks if there were any.
@@ -119,38 +104,26 @@ fn completed(summary: &harness::Summary) -> String {
     }
 }
 
-fn ratio(elapsed: f64, ideal: f64) -> String {
-    if ideal > 0.0 {
-        format!("{:.2}x", elapsed / ideal)
-    } else {
-        "-".to_string()
-    }
-}
-
 /// The figures of the findings, so that no number in the prose is typed by hand: what stage
 /// 01's threads cost against the pools.
 fn findings(runs: &[Run]) -> Value {
-    let unbounded = runs
-        .iter()
-        .find(|run| !run.job.runner.is_pool() && run.ok().is_some());
-    let pools: Vec<&Run> = runs
-        .iter()
-        .filter(|run| run.job.runner.is_pool() && run.ok().is_some())
-        .collect();
-    let most_pool_threads = pools.iter().filter_map(|run| run.peak_threads()).max();
-    let (Some(run), Some(pool_threads)) = (unbounded, most_pool_threads) else {
+    let measured = |pool| {
+        runs.iter()
+            .filter(move |run| run.job.runner.is_pool() == pool && run.ok().is_some())
+    };
+    let most_pool_threads = measured(true).filter_map(Run::peak_threads).max();
+    let (Some(run), Some(pool_threads)) = (measured(false).next(), most_pool_threads) else {
         return context! { stage_01 => () };
     };
     let tasks = run.job.tasks as u64;
     let task_ms = run.job.task.duration.as_secs_f64() * 1e3;
     let per_thread_us =
         |elapsed: f64| table::significant((elapsed - task_ms).max(0.0) * 1e3 / tasks as f64);
-    let pool_vm = pools.iter().filter_map(|run| run.peak_vm_kib()).max();
+    let pool_vm = measured(true).filter_map(Run::peak_vm_kib).max();
     // Thread pools only: tokio's run is so short that its rate says little.
-    let busiest = pools
-        .iter()
+    let busiest = measured(true)
         .filter(|run| run.job.runner != Runner::Peer(Peer::Tokio))
-        .filter_map(|run| switch_rate(run))
+        .filter_map(switch_rate)
         .reduce(f64::max);
     let switches = switch_rate(run).zip(busiest).map(|(rate, busiest)| {
         context! {
@@ -182,57 +155,36 @@ fn switch_rate(run: &Run) -> Option<f64> {
 }
 
 fn chart(runs: &[Run]) -> Option<Chart> {
-    let measured: Vec<&Run> = runs.iter().filter(|run| run.ok().is_some()).collect();
-    if measured.is_empty() {
-        return None;
-    }
-    let bars = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Bar> {
-        measured
-            .iter()
-            .filter_map(|run| {
-                Some(Bar {
-                    label: run.job.runner.label(),
-                    key: run.job.runner.key().to_string(),
-                    value: value(run)?,
-                })
-            })
-            .collect()
-    };
+    let first = runs.iter().find(|run| run.ok().is_some())?;
     let mib = |kib: Option<u64>| kib.map(|kib| kib as f64 / 1024.0);
-    let panels = vec![
-        Panel::Bars(BarPanel {
-            title: "Peak threads".to_string(),
-            axis: "threads (log scale)".to_string(),
-            log: true,
-            bars: bars(&|run| run.peak_threads().map(|t| t as f64)),
-        }),
-        Panel::Bars(BarPanel {
-            title: "Peak virtual memory".to_string(),
-            axis: "MiB (log scale)".to_string(),
-            log: true,
-            bars: bars(&|run| mib(run.peak_vm_kib())),
-        }),
-        Panel::Bars(BarPanel {
-            title: "Peak resident memory".to_string(),
-            axis: "MiB".to_string(),
-            log: false,
-            bars: bars(&|run| mib(run.peak_rss_kib())),
-        }),
-        Panel::Bars(BarPanel {
-            title: "Elapsed".to_string(),
-            axis: "seconds (log scale)".to_string(),
-            log: true,
-            bars: bars(&|run| run.elapsed_ms().map(|ms| ms / 1e3)),
-        }),
-    ];
-    let first = measured[0];
+    let panel = |title, axis, log, value: &dyn Fn(&Run) -> Option<f64>| {
+        bar_panel(
+            title,
+            axis,
+            log,
+            bars(runs, |run| run.job.runner.label(), value),
+        )
+    };
     Some(Chart {
         title: format!(
             "same-job: {} tasks of {}, pools of {WORKERS} workers",
             table::thousands(first.job.tasks as u64),
             first.job.task
         ),
-        panels,
+        panels: vec![
+            panel("Peak threads", "threads (log scale)", true, &|run| {
+                run.peak_threads().map(|t| t as f64)
+            }),
+            panel("Peak virtual memory", "MiB (log scale)", true, &|run| {
+                mib(run.peak_vm_kib())
+            }),
+            panel("Peak resident memory", "MiB", false, &|run| {
+                mib(run.peak_rss_kib())
+            }),
+            panel("Elapsed", "seconds (log scale)", true, &|run| {
+                run.elapsed_ms().map(|ms| ms / 1e3)
+            }),
+        ],
         columns: 2,
     })
 }
@@ -244,13 +196,8 @@ mod tests {
 
     #[test]
     fn a_report_without_measurements_still_says_what_ran() {
-        let job = Job::new(
-            Runner::Stage(&STAGES[0]),
-            100,
-            task("sleep:1ms"),
-            WORKERS,
-            QUEUE,
-        );
+        let runner = Runner::Stage(&STAGES[0]);
+        let job = Job::new(runner, 100, task("sleep:1ms"), WORKERS, QUEUE);
         let body = report(vec![finished(job, 10.0, 0)]).body;
         assert!(
             body.starts_with("Every run: 100 tasks of `sleep:1ms`;"),

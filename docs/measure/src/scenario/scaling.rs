@@ -4,13 +4,11 @@
 use harness::table::{self, Table};
 use minijinja::{Value, context};
 
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, runners, task};
+use super::{
+    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, markdown, problems, runners, task,
+};
 use crate::chart::{Chart, LinePanel, Panel, Series};
-use crate::prose;
 use crate::stages::{STAGES, stage};
-
-/// Queue capacity of the bounded stages.
-pub const QUEUE: usize = 16;
 
 /// The runs of one size.
 struct Sizes {
@@ -55,27 +53,18 @@ fn sizes(size: Size) -> Sizes {
 /// The runs: stage 01 at its sizes, then each pool stage at every size.
 pub fn plan(options: Options) -> Vec<Job> {
     let sizes = sizes(options.size);
-    let unbounded = sizes.unbounded_tasks.iter().map(|&tasks| {
-        Job::new(
-            Runner::Stage(stage("01")),
-            tasks,
-            task(sizes.unbounded_task),
-            sizes.workers,
-            QUEUE,
-        )
-    });
-    let pools = STAGES[1..5].iter().flat_map(|pool| {
-        sizes.pool_tasks.iter().map(move |&tasks| {
-            Job::new(
-                Runner::Stage(pool),
-                tasks,
-                task(sizes.pool_task),
-                sizes.workers,
-                QUEUE,
-            )
-        })
-    });
-    unbounded.chain(pools).collect()
+    let jobs = |stage, counts: &'static [usize], spec| {
+        let runner = Runner::Stage(stage);
+        counts
+            .iter()
+            .map(move |&tasks| Job::new(runner, tasks, task(spec), sizes.workers, QUEUE))
+    };
+    let mut all: Vec<Job> =
+        jobs(stage("01"), sizes.unbounded_tasks, sizes.unbounded_task).collect();
+    for pool in &STAGES[1..5] {
+        all.extend(jobs(pool, sizes.pool_tasks, sizes.pool_task));
+    }
+    all
 }
 
 /// Two pivot tables (peak RSS, peak threads), the findings and the chart.
@@ -97,20 +86,16 @@ pub fn report(runs: Vec<Run>) -> Report {
                 continue;
             }
             let mut row = vec![format!("{} ({})", runner.label(), mine[0].job.task)];
-            for &count in &counts {
-                let cell = mine
-                    .iter()
-                    .find(|run| run.job.tasks == count)
-                    .map_or_else(|| "-".to_string(), |run| value(run));
-                row.push(cell);
-            }
+            row.extend(counts.iter().map(|&count| {
+                let run = mine.iter().find(|run| run.job.tasks == count);
+                run.map_or_else(|| "-".to_string(), |run| value(run))
+            }));
             table.push_row(row);
         }
         table
     };
-    let rss = pivot(&|run| table::or_na((run.peak_rss_kib()).map(table::memory)));
-    let threads = pivot(&|run| table::or_na((run.peak_threads()).map(table::thousands)));
-    let markdown = |table: Table| table.markdown().trim_end().to_string();
+    let rss = pivot(&|run| run.peak_cells()[1].clone());
+    let threads = pivot(&|run| run.peak_cells()[0].clone());
     let pool = runs.iter().find(|run| run.job.runner.is_pool());
     let figures = context! {
         queue => QUEUE,
@@ -118,29 +103,20 @@ pub fn report(runs: Vec<Run>) -> Report {
             workers => pool.job.workers.unwrap_or_default(),
             task => pool.job.task.to_string(),
         }),
-        rss => if rss.is_empty() { String::new() } else { markdown(rss) },
-        threads => markdown(threads),
+        rss => markdown(&rss),
+        threads => markdown(&threads),
         problems => problems(&runs).trim(),
         unbounded => extremes(&runs, "02").map(|(small, large)| growth(small, large)),
         bounded => ["03", "04", "05"]
             .into_iter()
             .filter_map(|number| {
                 let (small, large) = extremes(&runs, number)?;
-                let ratio = large.peak_rss_kib().unwrap_or(0) as f64
-                    / small.peak_rss_kib().unwrap_or(1).max(1) as f64;
-                let figures = growth(small, large);
-                Some(context! { number, ratio => format!("{ratio:.2}x"), ..figures })
+                Some(context! { number, ..growth(small, large) })
             })
             .collect::<Vec<_>>(),
         threads_01 => extremes(&runs, "01").map(|(small, large)| threads_01(small, large)),
     };
-    let body = prose::render("scaling.md", figures);
-    Report {
-        scenario: Scenario::Scaling,
-        chart: chart(&runs),
-        body,
-        runs,
-    }
+    Report::render(Scenario::Scaling, figures, chart(&runs), runs)
 }
 
 /// The smallest and largest run of `number` that have numbers.
@@ -155,17 +131,18 @@ fn extremes<'a>(runs: &'a [Run], number: &str) -> Option<(&'a Run, &'a Run)> {
     Some((smallest, largest))
 }
 
-/// How peak RSS grew from the `small` run to the `large` one: both peaks and task counts, and
-/// the bytes per task added (empty below one byte, which is noise in a number of KiB).
+/// How peak RSS grew from the `small` run to the `large` one: both peaks and task counts, their
+/// ratio, and the bytes per task added (empty below one byte, which is noise in a number of KiB).
 fn growth(small: &Run, large: &Run) -> Value {
     let kib = |run: &Run| run.peak_rss_kib().unwrap_or(0) as f64;
     let added = large.job.tasks.saturating_sub(small.job.tasks).max(1) as f64;
     let bytes = (kib(large) - kib(small)) * 1024.0 / added;
     context! {
-        small => table::or_na(small.peak_rss_kib().map(table::memory)),
+        small => &small.peak_cells()[1],
         few => table::thousands(small.job.tasks as u64),
-        large => table::or_na(large.peak_rss_kib().map(table::memory)),
+        large => &large.peak_cells()[1],
         many => table::thousands(large.job.tasks as u64),
+        ratio => format!("{:.2}x", kib(large) / kib(small).max(1.0)),
         bytes => if bytes.abs() < 1.0 { String::new() } else { table::significant(bytes) },
     }
 }
@@ -187,58 +164,52 @@ fn threads_01(small: &Run, large: &Run) -> Value {
             projected_gb => table::significant(projected * 1024.0 / 1e9),
         }
     });
+    let [threads, rss, vm] = large.peak_cells();
     context! {
         extra,
         many => table::thousands(large.job.tasks as u64),
-        threads => table::or_na(large.peak_threads().map(table::thousands)),
-        rss => table::or_na(large.peak_rss_kib().map(table::memory)),
-        vm => table::or_na(large.peak_vm_kib().map(table::memory)),
+        threads,
+        rss,
+        vm,
     }
 }
 
 fn chart(runs: &[Run]) -> Option<Chart> {
-    let series = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Series> {
-        runners(runs)
-            .into_iter()
-            .filter_map(|runner| {
-                let points: Vec<(f64, f64)> = runs
-                    .iter()
-                    .filter(|run| run.job.runner == runner)
-                    .filter_map(|run| Some((run.job.tasks as f64, value(run)?)))
-                    .collect();
-                let task = runs.iter().find(|run| run.job.runner == runner)?.job.task;
-                (!points.is_empty()).then(|| Series {
-                    name: format!("{} ({task})", runner.label()),
-                    key: runner.key().to_string(),
-                    points,
-                })
-            })
-            .collect()
-    };
-    let rss = series(&|run| run.peak_rss_kib().map(|kib| kib as f64 / 1024.0));
-    if rss.is_empty() {
+    if runs.iter().all(|run| run.peak_rss_kib().is_none()) {
         return None;
     }
-    let threads = series(&|run| run.peak_threads().map(|t| t as f64));
+    // A line per runner, along the number of tasks.
+    let panel = |title: &str, y_axis: &str, value: &dyn Fn(&Run) -> Option<f64>| {
+        let series = runners(runs).into_iter().filter_map(|runner| {
+            let mine = || runs.iter().filter(move |run| run.job.runner == runner);
+            let points: Vec<(f64, f64)> = mine()
+                .filter_map(|run| Some((run.job.tasks as f64, value(run)?)))
+                .collect();
+            let task = mine().next()?.job.task;
+            (!points.is_empty()).then(|| Series {
+                name: format!("{} ({task})", runner.label()),
+                key: runner.key().to_string(),
+                points,
+            })
+        });
+        Panel::Lines(LinePanel {
+            title: title.to_string(),
+            x_axis: "tasks (log scale)".to_string(),
+            y_axis: y_axis.to_string(),
+            x_log: true,
+            y_log: true,
+            series: series.collect(),
+        })
+    };
     Some(Chart {
         title: "scaling: what a waiting task costs".to_string(),
         columns: 2,
         panels: vec![
-            Panel::Lines(LinePanel {
-                title: "Peak resident memory".to_string(),
-                x_axis: "tasks (log scale)".to_string(),
-                y_axis: "MiB (log scale)".to_string(),
-                x_log: true,
-                y_log: true,
-                series: rss,
+            panel("Peak resident memory", "MiB (log scale)", &|run| {
+                run.peak_rss_kib().map(|kib| kib as f64 / 1024.0)
             }),
-            Panel::Lines(LinePanel {
-                title: "Peak threads".to_string(),
-                x_axis: "tasks (log scale)".to_string(),
-                y_axis: "threads (log scale)".to_string(),
-                x_log: true,
-                y_log: true,
-                series: threads,
+            panel("Peak threads", "threads (log scale)", &|run| {
+                run.peak_threads().map(|threads| threads as f64)
             }),
         ],
     })
@@ -252,22 +223,15 @@ mod tests {
 
     /// A run of stage `number` with `tasks` tasks that peaked at `rss_kib` and `threads`.
     fn run(number: &str, tasks: usize, rss_kib: u64, threads: u64) -> Run {
-        let job = Job::new(
-            Runner::Stage(stage(number)),
-            tasks,
-            task("sleep:1ms"),
-            4,
-            QUEUE,
-        );
+        let runner = Runner::Stage(stage(number));
+        let job = Job::new(runner, tasks, task("sleep:1ms"), 4, QUEUE);
         let mut run = finished(job, 10.0, 0);
-        if let Ok(measurement) = &mut run.result {
-            measurement.peaks = Some(Peaks {
-                rss_hwm_kib: rss_kib,
-                threads,
-                vm_peak_kib: 8 * 1024 * threads,
-                ..Peaks::default()
-            });
-        }
+        run.result.as_mut().expect("finished").peaks = Some(Peaks {
+            rss_hwm_kib: rss_kib,
+            threads,
+            vm_peak_kib: 8 * 1024 * threads,
+            ..Peaks::default()
+        });
         run
     }
 
