@@ -10,15 +10,18 @@ use harness::table::{self, Table};
 use harness::{Policy, TaskSpec, cores};
 use minijinja::{Value, context};
 
-use super::granularity::{self, QUEUE, TINY};
+use super::granularity::{
+    self, CPU_PEERS, Column, DURATION_AXIS, QUEUE, SWITCHES, TIMES, TINY, baseline, fraction, ran,
+    rejected,
+};
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Bar, BarPanel, Chart, LinePanel, Panel, Series};
+use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
 use crate::prose;
 use crate::stages::STAGES;
 
 /// Every policy, in the order the tables list them.
-pub const POLICIES: [Policy; 4] = [
+const POLICIES: [Policy; 4] = [
     Policy::Block,
     Policy::Reject,
     Policy::CallerRuns,
@@ -31,9 +34,7 @@ const ONE_AT_A_TIME: [Peer; 2] = [Peer::Threadpool, Peer::RayonScope];
 
 /// How many times each run of the main table is repeated: as in `granularity`, only times
 /// matter there.
-pub fn rounds(options: Options) -> usize {
-    granularity::rounds(options)
-}
+pub use granularity::rounds;
 
 /// `granularity`'s task sizes, with as many tasks of each, up to 100 µs: by then every pool is
 /// close to the ideal, and the policies differ only in how they handle small tasks.
@@ -46,7 +47,7 @@ fn sizes(size: Size) -> Vec<(&'static str, usize)> {
 }
 
 /// The task counts of the memory check: the fewest and the most.
-pub fn memory_sizes(size: Size) -> [usize; 2] {
+fn memory_sizes(size: Size) -> [usize; 2] {
     match size {
         Size::Full => [1_000, 1_000_000],
         Size::Quick => [1_000, 100_000],
@@ -64,16 +65,14 @@ fn with_policies() -> impl Iterator<Item = Runner> {
 /// The main table's runs: at every size, the sequential baseline, each stage that takes
 /// `--policy` under each policy, and the CPU peers, all with `workers = cores`.
 pub fn plan(options: Options) -> Vec<Job> {
-    let workers = cores();
     let mut jobs = Vec::new();
     for (spec, tasks) in sizes(options.size) {
-        let job = |runner| Job::new(runner, tasks, task(spec), workers, QUEUE);
+        let job = |runner| Job::new(runner, tasks, task(spec), cores(), QUEUE);
         jobs.push(job(Runner::Peer(Peer::Sequential)));
         for policy in POLICIES {
             jobs.extend(with_policies().map(|runner| job(runner).with_policy(policy)));
         }
-        let peers = [Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter];
-        jobs.extend(peers.map(|peer| job(Runner::Peer(peer))));
+        jobs.extend(CPU_PEERS.map(|peer| job(Runner::Peer(peer))));
     }
     jobs
 }
@@ -93,47 +92,12 @@ pub fn memory_plan(options: Options) -> Vec<Job> {
     jobs
 }
 
-/// Tasks that ran, to the end or to a panic: the tasks a rejecting policy did not give up.
-fn ran(run: &Run) -> Option<u64> {
-    let summary = run.ok()?.summary.as_ref()?;
-    Some((summary.completed + summary.panicked) as u64)
-}
-
-fn rejected(run: &Run) -> Option<u64> {
-    run.ok()?.summary.as_ref()?.own("rejected")
-}
-
-fn ran_in_caller(run: &Run) -> Option<u64> {
-    run.ok()?.summary.as_ref()?.own("ran_in_caller")
-}
-
-/// The ideal time for the tasks that ran over the measured time: `granularity`'s share of the
-/// ideal, counting only the work that was done, so that rejecting tasks earns nothing.
-fn fraction(runs: &[Run], run: &Run) -> Option<f64> {
-    let elapsed = run.elapsed_ms()?;
-    let share_done = ran(run)? as f64 / run.job.tasks as f64;
-    let ideal = granularity::ideal_ms(runs, &run.job)? * share_done;
-    (!run.job.task.duration.is_zero() && elapsed > 0.0).then(|| ideal / elapsed)
-}
-
-/// Tasks that ran per second.
-fn tasks_per_second(run: &Run) -> Option<f64> {
-    let elapsed = run.elapsed_ms()? / 1e3;
-    let ran = ran(run)? as f64;
-    (elapsed > 0.0).then(|| ran / elapsed)
-}
-
 /// CPU time a process spends outside its timed part (start-up, calibrating the work, exit),
 /// estimated from the sequential loop with the same tasks: the loop keeps one core busy for
 /// exactly its elapsed time, so the rest of its CPU time was spent outside it. Every process
 /// does the same start-up, so this is subtracted from every run's CPU time.
 fn outside_cpu_ns(runs: &[Run], job: &Job) -> f64 {
-    let sequential = runs.iter().find(|run| {
-        run.job.runner == Runner::Peer(Peer::Sequential)
-            && run.job.task == job.task
-            && run.job.tasks == job.tasks
-    });
-    sequential
+    baseline(runs, job)
         .and_then(|run| Some(run.cpu()?.as_secs_f64() * 1e9 - run.elapsed_ms()? * 1e6))
         .unwrap_or(0.0)
         .max(0.0)
@@ -168,10 +132,10 @@ fn workers_cores(run: &Run) -> Option<f64> {
 }
 
 /// `03 crossbeam-bounded, caller-runs`, or a peer's label.
-fn row_label(job: &Job) -> String {
-    match job.policy {
-        Some(policy) => format!("{}, {policy}", job.runner.label()),
-        None => job.runner.label(),
+fn row_label(run: &Run) -> String {
+    match run.job.policy {
+        Some(policy) => format!("{}, {policy}", run.job.runner.label()),
+        None => run.job.runner.label(),
     }
 }
 
@@ -183,54 +147,40 @@ fn short_label(job: &Job) -> String {
     }
 }
 
-/// `12.5% rejected` for a run that rejected anything, or the count where the share would round
-/// to nothing.
-fn rejected_share(run: &Run) -> Option<String> {
-    let rejected = rejected(run).filter(|&count| count > 0)?;
-    let share = rejected as f64 * 100.0 / run.job.tasks as f64;
-    Some(if share >= 0.1 {
-        format!("{}% rejected", table::significant(share))
-    } else {
-        format!("{} rejected", table::thousands(rejected))
-    })
-}
-
-/// Every label in `runs`, in order of first appearance.
-fn labels(runs: &[Run]) -> Vec<String> {
-    let mut labels: Vec<String> = Vec::new();
-    for run in runs {
-        let label = row_label(&run.job);
-        if !labels.contains(&label) {
-            labels.push(label);
-        }
-    }
-    labels
-}
-
-/// Every task size in `runs`, in order of first appearance.
-fn specs(runs: &[Run]) -> Vec<TaskSpec> {
-    let mut specs = Vec::new();
-    for run in runs {
-        if !specs.contains(&run.job.task) {
-            specs.push(run.job.task);
-        }
-    }
-    specs
-}
-
-fn find<'a>(runs: &'a [Run], label: &str, spec: TaskSpec) -> Option<&'a Run> {
+/// The run of `runner` under `policy` (`None` for a runner without one) at `spec`.
+fn find(runs: &[Run], runner: Runner, policy: Option<Policy>, spec: TaskSpec) -> Option<&Run> {
     runs.iter()
-        .find(|run| run.job.task == spec && row_label(&run.job) == label)
+        .find(|run| run.job.runner == runner && run.job.policy == policy && run.job.task == spec)
+}
+
+/// The close-up's columns on what became of the tasks.
+const FATES: [Column; 3] = [
+    ("ran", |_, run| ran(run).map(table::thousands)),
+    ("rejected", |_, run| rejected(run).map(table::thousands)),
+    ("ran in caller", |_, run| {
+        ran_in_caller(run).map(table::thousands)
+    }),
+];
+
+/// The close-up's columns on who used the CPU.
+const CPU: [Column; 2] = [
+    ("CPU per task", |runs, run| {
+        cpu_per_task_ns(runs, run).map(table::time_ns)
+    }),
+    ("submitter on a core", |runs, run| {
+        submitter_busy(runs, run).map(table::percent)
+    }),
+];
+
+fn ran_in_caller(run: &Run) -> Option<u64> {
+    run.ok()?.summary.as_ref()?.own("ran_in_caller")
 }
 
 /// The tables, the findings and the chart. `runs` are the main table's, `memory` the memory
 /// check's.
 pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
     let memory_rows = memory_rows(&memory);
-    let (caller_runs, peers, sequential) = caller_runs_compared(&runs);
-    let memory_table = matrix(&runs, false, |run| {
-        table::or_na(run.peak_rss_kib().map(table::memory))
-    });
+    let sequential = Runner::Peer(Peer::Sequential);
     let figures = context! {
         cores => cores(),
         queue => QUEUE,
@@ -238,26 +188,26 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
         rounds,
         limit => granularity::limit(),
         tiny => TINY,
-        matrix => matrix(&runs, true, |run| cell(&runs, run)),
+        matrix => granularity::matrix(&runs, row_label, true, |run| granularity::cell(&runs, run)),
         disturbed => granularity::any_disturbed(&runs),
-        memory_table,
-        close_up => close_up(&runs),
+        memory_table => granularity::matrix(&runs, row_label, false, |run| {
+            table::or_na(run.peak_rss_kib().map(table::memory))
+        }),
+        close_up => granularity::close_up(&runs, row_label, &[&FATES, &TIMES, &CPU, &SWITCHES]),
         memory => memory_check(&memory_rows),
         problems => format!("{}{}", problems(&runs), problems(&memory))
             .trim()
             .to_string(),
-        caller_runs,
-        peers,
-        sequential,
+        compared => caller_runs_compared(&runs),
         blocking => blocking_cost(&runs),
-        loop_cpu => find(&runs, &Runner::Peer(Peer::Sequential).label(), task(TINY))
+        loop_cpu => find(&runs, sequential, None, task(TINY))
             .and_then(|run| cpu_per_task_ns(&runs, run))
             .map(table::time_ns),
         rejections => rejections(&runs),
         growth => memory_growth(&memory_rows),
     };
     let body = prose::render("policies.md", figures);
-    let chart = chart(&runs, &memory);
+    let chart = chart(&runs, &memory_rows);
     let mut all = runs;
     all.extend(memory);
     Report {
@@ -266,104 +216,6 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
         body,
         runs: all,
     }
-}
-
-/// A table with a row per runner and policy and a column per task size, filled by `value`.
-/// `rates` says that the empty tasks' column holds tasks per second.
-fn matrix(runs: &[Run], rates: bool, value: impl Fn(&Run) -> String) -> String {
-    let specs = specs(runs);
-    let mut header = vec!["run".to_string()];
-    header.extend(specs.iter().map(|spec| match spec.duration {
-        Duration::ZERO if rates => format!("`{spec}` (tasks/s)"),
-        _ => format!("`{spec}`"),
-    }));
-    let mut table = Table::titled(&header, 1);
-    for label in labels(runs) {
-        let mine: Vec<&Run> = runs
-            .iter()
-            .filter(|run| row_label(&run.job) == label)
-            .collect();
-        if mine.iter().all(|run| run.ok().is_none()) {
-            continue;
-        }
-        let mut row = vec![label.clone()];
-        row.extend(specs.iter().map(|spec| {
-            mine.iter()
-                .find(|run| run.job.task == *spec && run.ok().is_some())
-                .map_or_else(|| "-".to_string(), |run| value(run))
-        }));
-        table.push_row(row);
-    }
-    if table.is_empty() {
-        String::new()
-    } else {
-        table.markdown().trim_end().to_string()
-    }
-}
-
-/// A cell of the main table: share of the ideal (tasks/s for empty tasks), the share rejected,
-/// and a dagger for a disturbed run.
-fn cell(runs: &[Run], run: &Run) -> String {
-    let value = if run.job.task.duration.is_zero() {
-        tasks_per_second(run).map(table::per_second)
-    } else {
-        fraction(runs, run).map(|share| format!("{share:.2}"))
-    };
-    let mut text = value.unwrap_or_else(|| "-".to_string());
-    if let Some(share) = rejected_share(run) {
-        text.push_str(&format!(" ({share})"));
-    }
-    text.push_str(granularity::mark(run, runs));
-    text
-}
-
-/// Where the time goes at the tiny size: CPU time per task and context switches.
-fn close_up(runs: &[Run]) -> String {
-    let tiny = task(TINY);
-    let mut table = Table::titled(
-        &[
-            "run",
-            "ran",
-            "rejected",
-            "ran in caller",
-            "elapsed",
-            "vs ideal",
-            "CPU time",
-            "CPU per task",
-            "submitter on a core",
-            "voluntary switches",
-            "involuntary switches",
-            "switches per 1,000 tasks",
-            "others' CPU share",
-        ],
-        1,
-    );
-    for run in runs.iter().filter(|run| run.job.task == tiny) {
-        let Some(elapsed) = run.elapsed_ms() else {
-            continue;
-        };
-        let (voluntary, involuntary) = run.switches().unzip();
-        table.push_row(vec![
-            row_label(&run.job),
-            table::or_na((ran(run)).map(table::thousands)),
-            table::or_na((rejected(run)).map(table::thousands)),
-            table::or_na((ran_in_caller(run)).map(table::thousands)),
-            table::time_ms(elapsed),
-            fraction(runs, run).map_or_else(|| "-".to_string(), |f| format!("{f:.2}")),
-            table::or_na((run.cpu()).map(table::time)),
-            cpu_per_task_ns(runs, run)
-                .map_or_else(|| table::NOT_AVAILABLE.to_string(), table::time_ns),
-            table::or_na((submitter_busy(runs, run)).map(table::percent)),
-            table::or_na((voluntary).map(table::thousands)),
-            table::or_na((involuntary).map(table::thousands)),
-            table::or_na((run.switches_per_thousand_tasks()).map(table::tenths)),
-            table::or_na((run.disturbance()).map(table::percent)),
-        ]);
-    }
-    if table.is_empty() {
-        return String::new();
-    }
-    table.markdown().trim_end().to_string()
 }
 
 /// One stage and policy in the memory check: peak RSS at the fewest and the most tasks.
@@ -380,22 +232,23 @@ impl MemoryRow<'_> {
         (few > 0).then(|| many as f64 / few as f64)
     }
 
-    /// What each task beyond the fewest added to the peak, in bytes.
-    fn bytes_per_task(&self) -> Option<f64> {
-        let grown = self.many.peak_rss_kib()? as f64 - self.few.peak_rss_kib()? as f64;
-        let tasks = self.many.job.tasks - self.few.job.tasks;
-        Some(grown * 1024.0 / tasks as f64)
+    /// What each task beyond the fewest added to the peak, in bytes, or `-`.
+    fn bytes_per_task(&self) -> String {
+        let tasks = (self.many.job.tasks - self.few.job.tasks) as f64;
+        let peaks = self.many.peak_rss_kib().zip(self.few.peak_rss_kib());
+        let bytes = peaks.map(|(many, few)| (many as f64 - few as f64) * 1024.0 / tasks);
+        bytes.map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}"))
     }
 }
 
 /// Pairs each stage and policy's runs at the fewest and the most tasks.
 fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
-    labels(memory)
+    granularity::distinct(memory.iter().map(row_label))
         .into_iter()
         .filter_map(|label| {
             let mine: Vec<&Run> = memory
                 .iter()
-                .filter(|run| row_label(&run.job) == label && run.ok().is_some())
+                .filter(|run| row_label(run) == label && run.ok().is_some())
                 .collect();
             let few = *mine.iter().min_by_key(|run| run.job.tasks)?;
             let many = *mine.iter().max_by_key(|run| run.job.tasks)?;
@@ -420,15 +273,14 @@ fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
         1,
     );
     for row in rows {
-        let ratio = row.ratio();
         table.push_row(vec![
             row.label.clone(),
-            table::or_na((row.few.peak_rss_kib()).map(table::memory)),
-            table::or_na((row.many.peak_rss_kib()).map(table::memory)),
-            ratio.map_or_else(|| "-".to_string(), |r| format!("{r:.2}x")),
-            row.bytes_per_task()
-                .map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}")),
-            table::or_na((rejected(row.many)).map(table::thousands)),
+            table::or_na(row.few.peak_rss_kib().map(table::memory)),
+            table::or_na(row.many.peak_rss_kib().map(table::memory)),
+            row.ratio()
+                .map_or_else(|| "-".to_string(), |ratio| format!("{ratio:.2}x")),
+            row.bytes_per_task(),
+            table::or_na(rejected(row.many).map(table::thousands)),
         ]);
     }
     Some(context! {
@@ -440,35 +292,32 @@ fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
 
 /// `caller-runs` at the tiny size, stage by stage, beside `block`, the peers that hand tasks
 /// over one at a time, and the loop: the numbers that the next bullet explains.
-fn caller_runs_compared(runs: &[Run]) -> (Vec<Value>, Vec<String>, Option<String>) {
-    let tiny = task(TINY);
-    let share = |label: &str| Some(format!("{:.2}", fraction(runs, find(runs, label, tiny)?)?));
-    let peers = ONE_AT_A_TIME
-        .iter()
-        .filter_map(|&peer| {
-            let label = Runner::Peer(peer).label();
-            Some(format!("{label} {}", share(&label)?))
-        })
+fn caller_runs_compared(runs: &[Run]) -> Value {
+    let share = |runner, policy| {
+        let run = find(runs, runner, policy, task(TINY))?;
+        Some(format!("{:.2}", fraction(runs, run)?))
+    };
+    let peers: Vec<Value> = ONE_AT_A_TIME
+        .into_iter()
+        .map(Runner::Peer)
+        .filter_map(|peer| Some(context! { label => peer.label(), share => share(peer, None)? }))
         .collect();
-    let sequential = share(&Runner::Peer(Peer::Sequential).label());
-    let stages = with_policies()
+    let stages: Vec<Value> = with_policies()
         .filter_map(|runner| {
-            let label =
-                |policy| row_label(&Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy));
             Some(context! {
                 label => runner.label(),
-                caller_runs => share(&label(Policy::CallerRuns))?,
-                block => share(&label(Policy::Block)),
+                caller_runs => share(runner, Some(Policy::CallerRuns))?,
+                block => share(runner, Some(Policy::Block)),
             })
         })
         .collect();
-    (stages, peers, sequential)
+    let sequential = share(Runner::Peer(Peer::Sequential), None);
+    context! { stages, peers, sequential }
 }
 
 /// What blocking costs at the tiny size, against `caller-runs` and the loop: CPU per task and
 /// context switches.
 fn blocking_cost(runs: &[Run]) -> Vec<Value> {
-    let tiny = task(TINY);
     let costs = |run: &Run| -> Option<Value> {
         let (voluntary, involuntary) = run.switches()?;
         let per_thousand = |count: u64| format!("{:.1}", count as f64 * 1e3 / run.job.tasks as f64);
@@ -484,12 +333,11 @@ fn blocking_cost(runs: &[Run]) -> Vec<Value> {
     };
     with_policies()
         .filter_map(|runner| {
-            let job = |policy| Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy);
-            let run = |policy| find(runs, &row_label(&job(policy)), tiny);
+            let costs = |policy| costs(find(runs, runner, Some(policy), task(TINY))?);
             Some(context! {
                 label => runner.label(),
-                block => costs(run(Policy::Block)?)?,
-                caller_runs => costs(run(Policy::CallerRuns)?)?,
+                block => costs(Policy::Block)?,
+                caller_runs => costs(Policy::CallerRuns)?,
             })
         })
         .collect()
@@ -505,18 +353,19 @@ fn rejections(runs: &[Run]) -> Vec<Value> {
         .filter(|policy| matches!(policy, Policy::Reject | Policy::Timeout(_)));
     rejecting
         .filter_map(|policy| {
-            let label = row_label(&Job::new(runner, 1, task(TINY), 1, QUEUE).with_policy(policy));
-            let sizes: Vec<String> = specs(runs)
+            let mine = granularity::distinct(runs.iter().map(|run| run.job.task))
                 .into_iter()
-                .filter_map(|spec| {
-                    let run = find(runs, &label, spec)?;
-                    Some(format!(
-                        "{} of {} at `{spec}`",
-                        table::thousands(rejected(run)?),
-                        table::thousands(run.job.tasks as u64)
-                    ))
+                .filter_map(|spec| find(runs, runner, Some(policy), spec));
+            let sizes: Vec<Value> = mine
+                .filter_map(|run| {
+                    Some(context! {
+                        rejected => table::thousands(rejected(run)?),
+                        tasks => table::thousands(run.job.tasks as u64),
+                        spec => run.job.task.to_string(),
+                    })
                 })
                 .collect();
+            let label = format!("{}, {policy}", runner.label());
             (!sizes.is_empty()).then(|| context! { label, sizes })
         })
         .collect()
@@ -538,9 +387,7 @@ fn memory_growth(rows: &[MemoryRow<'_>]) -> Vec<Value> {
                     Some(context! {
                         name => row.few.job.policy?.to_string(),
                         ratio => format!("{:.2}x", row.ratio()?),
-                        bytes_per_task => row
-                            .bytes_per_task()
-                            .map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}")),
+                        bytes_per_task => row.bytes_per_task(),
                         rejected => rejected(row.many)
                             .filter(|&count| count > 0)
                             .map(table::thousands),
@@ -559,26 +406,37 @@ fn memory_growth(rows: &[MemoryRow<'_>]) -> Vec<Value> {
         .collect()
 }
 
-fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
+/// A panel per policy with its share of the ideal over the task sizes, the peers and the loop
+/// drawn in every one for reference; then bars of CPU per task, and of memory growth.
+fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
     let mut panels: Vec<Panel> = POLICIES
-        .iter()
-        .map(|&policy| Panel::Lines(policy_panel(runs, policy)))
-        .filter(|panel| matches!(panel, Panel::Lines(lines) if !lines.series.is_empty()))
+        .into_iter()
+        .filter_map(|policy| {
+            let label = |run: &Run| {
+                let runner = run.job.runner;
+                let shown = run.job.policy.is_none_or(|own| own == policy);
+                shown.then(|| (runner.label(), runner.key()))
+            };
+            let series = granularity::by_duration(runs, label, |run| fraction(runs, run));
+            let (title, y_axis) = (
+                format!("--policy {policy}"),
+                "ideal / elapsed, tasks that ran",
+            );
+            (!series.is_empty()).then(|| granularity::lines(title, DURATION_AXIS, y_axis, series))
+        })
         .collect();
     if panels.is_empty() {
         return None;
     }
-    let tiny = task(TINY);
+    let bar = |job: &Job, value: f64| Bar {
+        label: short_label(job),
+        key: job.runner.key().to_string(),
+        value,
+    };
     let cpu_bars: Vec<Bar> = runs
         .iter()
-        .filter(|run| run.job.task == tiny)
-        .filter_map(|run| {
-            Some(Bar {
-                label: short_label(&run.job),
-                key: run.job.runner.key().to_string(),
-                value: cpu_per_task_ns(runs, run)? / 1e3,
-            })
-        })
+        .filter(|run| run.job.task == task(TINY))
+        .filter_map(|run| Some(bar(&run.job, cpu_per_task_ns(runs, run)? / 1e3)))
         .collect();
     if !cpu_bars.is_empty() {
         panels.push(Panel::Bars(BarPanel {
@@ -588,17 +446,7 @@ fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
             bars: cpu_bars,
         }));
     }
-    let memory_bars: Vec<Bar> = memory_rows(memory)
-        .iter()
-        .filter_map(|row| {
-            Some(Bar {
-                label: short_label(&row.few.job),
-                key: row.few.job.runner.key().to_string(),
-                value: row.ratio()?,
-            })
-        })
-        .collect();
-    if let Some(row) = memory_rows(memory).first() {
+    if let Some(row) = memory.first() {
         panels.push(Panel::Bars(BarPanel {
             title: format!(
                 "Peak RSS, {} tasks over {}",
@@ -607,7 +455,10 @@ fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
             ),
             axis: "ratio (log scale)".to_string(),
             log: true,
-            bars: memory_bars,
+            bars: memory
+                .iter()
+                .filter_map(|row| Some(bar(&row.few.job, row.ratio()?)))
+                .collect(),
         }));
     }
     Some(Chart {
@@ -618,43 +469,6 @@ fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
         columns: 2,
         panels,
     })
-}
-
-/// One policy's share of the ideal over the task sizes, for each stage that takes it, with the peers
-/// and the loop drawn in every panel for reference.
-fn policy_panel(runs: &[Run], policy: Policy) -> LinePanel {
-    let mut runners: Vec<Runner> = vec![Runner::Peer(Peer::Sequential)];
-    runners.extend(with_policies());
-    runners.extend([Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter].map(Runner::Peer));
-    let series = runners
-        .into_iter()
-        .filter_map(|runner| {
-            let points: Vec<(f64, f64)> = runs
-                .iter()
-                .filter(|run| run.job.runner == runner && !run.job.task.duration.is_zero())
-                .filter(|run| run.job.policy.is_none_or(|own| own == policy))
-                .filter_map(|run| {
-                    Some((
-                        run.job.task.duration.as_secs_f64() * 1e6,
-                        fraction(runs, run)?,
-                    ))
-                })
-                .collect();
-            (!points.is_empty()).then(|| Series {
-                name: runner.label(),
-                key: runner.key().to_string(),
-                points,
-            })
-        })
-        .collect();
-    LinePanel {
-        title: format!("--policy {policy}"),
-        x_axis: "task duration, µs (log scale)".to_string(),
-        y_axis: "ideal / elapsed, tasks that ran".to_string(),
-        x_log: true,
-        y_log: false,
-        series,
-    }
 }
 
 #[cfg(test)]
