@@ -4,6 +4,7 @@
 //! each policy, to see whether any of them gives the bound up. (Stages 04 and 05 have no
 //! `--policy`: their submitter always waits for a slot.)
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use harness::table::{self, Table};
@@ -27,10 +28,6 @@ const POLICIES: [Policy; 4] = [
     Policy::CallerRuns,
     Policy::Timeout(Duration::from_millis(1)),
 ];
-
-/// The peers that, like stage 03, hand tasks over one at a time: what `caller-runs` is compared
-/// with at the tiny size.
-const ONE_AT_A_TIME: [Peer; 2] = [Peer::Threadpool, Peer::RayonScope];
 
 /// How many times each run of the main table is repeated: as in `granularity`, only times
 /// matter there.
@@ -180,7 +177,6 @@ fn ran_in_caller(run: &Run) -> Option<u64> {
 /// check's.
 pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
     let memory_rows = memory_rows(&memory);
-    let sequential = Runner::Peer(Peer::Sequential);
     let figures = context! {
         cores => cores(),
         queue => QUEUE,
@@ -198,11 +194,7 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
         problems => format!("{}{}", problems(&runs), problems(&memory))
             .trim()
             .to_string(),
-        compared => caller_runs_compared(&runs),
-        blocking => blocking_cost(&runs),
-        loop_cpu => find(&runs, sequential, None, task(TINY))
-            .and_then(|run| cpu_per_task_ns(&runs, run))
-            .map(table::time_ns),
+        at => at_tiny(&runs),
         rejections => rejections(&runs),
         growth => memory_growth(&memory_rows),
     };
@@ -290,57 +282,36 @@ fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
     })
 }
 
-/// `caller-runs` at the tiny size, stage by stage, beside `block`, the peers that hand tasks
-/// over one at a time, and the loop: the numbers that the next bullet explains.
-fn caller_runs_compared(runs: &[Run]) -> Value {
-    let share = |runner, policy| {
-        let run = find(runs, runner, policy, task(TINY))?;
-        Some(format!("{:.2}", fraction(runs, run)?))
-    };
-    let peers: Vec<Value> = ONE_AT_A_TIME
-        .into_iter()
-        .map(Runner::Peer)
-        .filter_map(|peer| Some(context! { label => peer.label(), share => share(peer, None)? }))
-        .collect();
-    let stages: Vec<Value> = with_policies()
-        .filter_map(|runner| {
-            Some(context! {
-                label => runner.label(),
-                caller_runs => share(runner, Some(Policy::CallerRuns))?,
-                block => share(runner, Some(Policy::Block)),
-            })
-        })
-        .collect();
-    let sequential = share(Runner::Peer(Peer::Sequential), None);
-    context! { stages, peers, sequential }
+/// What each run did at the tiny size, by its short label (`03 caller-runs`, `threadpool`): its
+/// share of the ideal, its CPU per task, and where that CPU time went.
+fn at_tiny(runs: &[Run]) -> BTreeMap<String, Value> {
+    let tiny = runs.iter().filter(|run| run.job.task == task(TINY));
+    tiny.map(|run| {
+        let facts = context! {
+            label => run.job.runner.label(),
+            share => fraction(runs, run).map(|share| format!("{share:.2}")),
+            cpu => cpu_per_task_ns(runs, run).map(table::time_ns),
+            costs => costs(runs, run),
+        };
+        (short_label(&run.job), facts)
+    })
+    .collect()
 }
 
-/// What blocking costs at the tiny size, against `caller-runs` and the loop: CPU per task and
-/// context switches.
-fn blocking_cost(runs: &[Run]) -> Vec<Value> {
-    let costs = |run: &Run| -> Option<Value> {
-        let (voluntary, involuntary) = run.switches()?;
-        let per_thousand = |count: u64| format!("{:.1}", count as f64 * 1e3 / run.job.tasks as f64);
-        let share = |count: u64| format!("{:.0}%", count as f64 * 100.0 / run.job.tasks as f64);
-        Some(context! {
-            cpu => table::time_ns(cpu_per_task_ns(runs, run)?),
-            submitter => format!("{:.0}%", submitter_busy(runs, run)? * 100.0),
-            own_tasks => Some(ran_in_caller(run)?).filter(|&count| count > 0).map(share),
-            workers => format!("{:.2}", workers_cores(run)?),
-            voluntary => per_thousand(voluntary),
-            involuntary => per_thousand(involuntary),
-        })
-    };
-    with_policies()
-        .filter_map(|runner| {
-            let costs = |policy| costs(find(runs, runner, Some(policy), task(TINY))?);
-            Some(context! {
-                label => runner.label(),
-                block => costs(Policy::Block)?,
-                caller_runs => costs(Policy::CallerRuns)?,
-            })
-        })
-        .collect()
+/// Where a run's CPU time went: CPU per task, the submitter on a core and the tasks it ran
+/// itself, the workers' cores, and context switches per 1,000 tasks.
+fn costs(runs: &[Run], run: &Run) -> Option<Value> {
+    let (voluntary, involuntary) = run.switches()?;
+    let per_thousand = |count: u64| format!("{:.1}", count as f64 * 1e3 / run.job.tasks as f64);
+    let share = |count: u64| format!("{:.0}%", count as f64 * 100.0 / run.job.tasks as f64);
+    Some(context! {
+        cpu => table::time_ns(cpu_per_task_ns(runs, run)?),
+        submitter => format!("{:.0}%", submitter_busy(runs, run)? * 100.0),
+        own_tasks => Some(ran_in_caller(run)?).filter(|&count| count > 0).map(share),
+        workers => format!("{:.2}", workers_cores(run)?),
+        voluntary => per_thousand(voluntary),
+        involuntary => per_thousand(involuntary),
+    })
 }
 
 /// How much the rejecting policies gave up at each size, for stage 03.
@@ -371,39 +342,29 @@ fn rejections(runs: &[Run]) -> Vec<Value> {
         .collect()
 }
 
-/// How much peak memory grew from the fewest to the most tasks, stage by stage and policy by
-/// policy, with what the rejecting policies gave up.
-fn memory_growth(rows: &[MemoryRow<'_>]) -> Vec<Value> {
-    with_policies()
-        .filter_map(|runner| {
-            let mine: Vec<&MemoryRow<'_>> = rows
-                .iter()
-                .filter(|row| row.few.job.runner == runner)
-                .collect();
-            let first = mine.first()?;
-            let policies: Vec<Value> = mine
-                .iter()
-                .filter_map(|row| {
-                    Some(context! {
-                        name => row.few.job.policy?.to_string(),
-                        ratio => format!("{:.2}x", row.ratio()?),
-                        bytes_per_task => row.bytes_per_task(),
-                        rejected => rejected(row.many)
-                            .filter(|&count| count > 0)
-                            .map(table::thousands),
-                    })
-                })
-                .collect();
-            (!policies.is_empty()).then(|| {
-                context! {
-                    label => runner.label(),
-                    few => table::thousands(first.few.job.tasks as u64),
-                    many => table::thousands(first.many.job.tasks as u64),
-                    policies,
-                }
+/// How much peak memory grew from the fewest to the most tasks, policy by policy, with what the
+/// rejecting policies gave up.
+fn memory_growth(rows: &[MemoryRow<'_>]) -> Option<Value> {
+    let first = rows.first()?;
+    let policies: Vec<Value> = rows
+        .iter()
+        .filter_map(|row| {
+            Some(context! {
+                name => row.few.job.policy?.to_string(),
+                ratio => format!("{:.2}x", row.ratio()?),
+                bytes_per_task => row.bytes_per_task(),
+                rejected => rejected(row.many).filter(|&count| count > 0).map(table::thousands),
             })
         })
-        .collect()
+        .collect();
+    (!policies.is_empty()).then(|| {
+        context! {
+            label => first.few.job.runner.label(),
+            few => table::thousands(first.few.job.tasks as u64),
+            many => table::thousands(first.many.job.tasks as u64),
+            policies,
+        }
+    })
 }
 
 /// A panel per policy with its share of the ideal over the task sizes, the peers and the loop
@@ -484,86 +445,61 @@ mod tests {
 
     #[test]
     fn only_stage_03_is_given_a_policy() {
-        let spec = task(TINY);
-        let line = |runner| {
-            Job::new(runner, 10, spec, 2, QUEUE)
-                .with_policy(Policy::CallerRuns)
-                .command_line()
-        };
-        assert_eq!(
-            line(Runner::Stage(stage("03"))),
-            "03-crossbeam-bounded --tasks 10 --task cpu:1us --workers 2 --queue 16 \
-             --policy caller-runs --quiet"
-        );
-        assert_eq!(
-            line(Runner::Stage(stage("04"))),
-            "04-results --tasks 10 --task cpu:1us --workers 2 --queue 16 --quiet"
-        );
-        assert_eq!(
-            line(Runner::Stage(stage("02"))),
-            "02-mutex-receiver-pool --tasks 10 --task cpu:1us --workers 2 --quiet"
-        );
-        assert_eq!(
-            line(Runner::Peer(Peer::Threadpool)),
-            "measure peer threadpool --tasks 10 --task cpu:1us --workers 2 --quiet"
-        );
-    }
-
-    /// A memory-check run of stage 03 under `policy` that peaked at `rss_kib`.
-    fn memory_run(policy: Policy, tasks: usize, rss_kib: u64, rejected: u64) -> Run {
-        let job = Job::new(Runner::Stage(stage("03")), tasks, task(TINY), 2, QUEUE);
-        let mut run = crate::scenario::finished(job.with_policy(policy), 10.0, rejected);
-        if let Ok(measurement) = &mut run.result {
-            measurement.peaks = Some(crate::probe::Peaks {
-                rss_hwm_kib: rss_kib,
-                ..Default::default()
-            });
+        let cases = [
+            (
+                Runner::Stage(stage("03")),
+                "03-crossbeam-bounded",
+                " --queue 16 --policy caller-runs",
+            ),
+            (Runner::Stage(stage("04")), "04-results", " --queue 16"),
+            (Runner::Stage(stage("02")), "02-mutex-receiver-pool", ""),
+            (
+                Runner::Peer(Peer::Threadpool),
+                "measure peer threadpool",
+                "",
+            ),
+        ];
+        for (runner, program, rest) in cases {
+            let job = Job::new(runner, 10, task(TINY), 2, QUEUE).with_policy(Policy::CallerRuns);
+            let expected = format!("{program} --tasks 10 --task cpu:1us --workers 2{rest} --quiet");
+            assert_eq!(job.command_line(), expected);
         }
-        run
     }
 
     #[test]
-    fn memory_is_reported_as_growth_not_graded_against_a_target() {
+    fn findings_set_the_policies_beside_each_other_not_against_a_target() {
+        let job = |runner, tasks| Job::new(runner, tasks, task(TINY), 2, QUEUE);
+        let stage_03 = |policy, tasks| job(Runner::Stage(stage("03")), tasks).with_policy(policy);
+        let finished = crate::scenario::finished;
+        let runs = vec![
+            finished(job(Runner::Peer(Peer::Sequential), 10_000), 100.0, 0),
+            finished(stage_03(Policy::Block, 10_000), 120.0, 0),
+            finished(stage_03(Policy::CallerRuns, 10_000), 60.0, 0),
+            finished(job(Runner::Peer(Peer::Threadpool), 10_000), 70.0, 0),
+            finished(job(Runner::Peer(Peer::RayonScope), 10_000), 80.0, 0),
+        ];
+        // The memory check: stage 03 under two policies, peaking at `rss_kib`.
+        let memory_run = |policy, tasks, rss_kib, rejected| {
+            let mut run = finished(stage_03(policy, tasks), 10.0, rejected);
+            if let Ok(measurement) = &mut run.result {
+                let peaks = crate::probe::Peaks {
+                    rss_hwm_kib: rss_kib,
+                    ..Default::default()
+                };
+                measurement.peaks = Some(peaks);
+            }
+            run
+        };
         let memory = vec![
             memory_run(Policy::Block, 1_000, 2_000, 0),
             memory_run(Policy::Block, 1_000_000, 2_100, 0),
             memory_run(Policy::Reject, 1_000, 2_000, 0),
             memory_run(Policy::Reject, 1_000_000, 8_000, 900_000),
         ];
-        let text = report(Vec::new(), memory, 1).body;
-        for word in ["target", "missed", "within", "yes"] {
-            assert!(!text.contains(word), "'{word}' in:\n{text}");
-        }
-        assert!(
-            text.contains(
-                "- Peak RSS of 03 crossbeam-bounded with 1,000,000 tasks against 1,000: 1.05x \
-                 under `block`, 4.00x under `reject` (6.2 bytes per extra task, with 900,000 \
-                 tasks rejected)."
-            ),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn caller_runs_is_set_beside_block_the_peers_and_the_loop_not_against_a_target() {
-        let job = |runner| Job::new(runner, 10_000, task(TINY), 2, QUEUE);
-        let stage_03 = Runner::Stage(stage("03"));
-        let finished = crate::scenario::finished;
-        let runs = vec![
-            finished(job(Runner::Peer(Peer::Sequential)), 100.0, 0),
-            finished(job(stage_03).with_policy(Policy::Block), 120.0, 0),
-            finished(job(stage_03).with_policy(Policy::CallerRuns), 60.0, 0),
-            finished(job(Runner::Peer(Peer::Threadpool)), 70.0, 0),
-            finished(job(Runner::Peer(Peer::RayonScope)), 80.0, 0),
-        ];
-        let body = report(runs, Vec::new(), 1).body;
-        let text = body
-            .split_once("\n- At `cpu:1us`, 03")
-            .map(|(_, bullets)| format!("- At `cpu:1us`, 03{bullets}"))
-            .unwrap_or(body);
+        let text = report(runs, memory, 1).body;
         let share = |ms: f64| format!("{:.2}", 100.0 / cores() as f64 / ms);
-        let expected = format!(
-            "- At `cpu:1us`, 03 crossbeam-bounded reached {} of ideal under `caller-runs` and {} \
+        let caller_runs = format!(
+            "\n- At `cpu:1us`, 03 crossbeam-bounded reached {} of ideal under `caller-runs` and {} \
              under `block`; the peers that hand tasks over one at a time reached threadpool \
              (peer) {} and rayon-scope (peer) {}; the sequential loop {}.",
             share(60.0),
@@ -572,8 +508,13 @@ mod tests {
             share(80.0),
             share(100.0),
         );
-        assert!(text.starts_with(&expected), "{text}");
-        for word in ["target", "missed", "met"] {
+        let growth = "\n- Peak RSS of 03 crossbeam-bounded with 1,000,000 tasks against 1,000: 1.05x \
+                      under `block`, 4.00x under `reject` (6.2 bytes per extra task, with 900,000 \
+                      tasks rejected).";
+        for expected in [caller_runs.as_str(), growth] {
+            assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+        }
+        for word in ["target", "missed", "within", "yes", "met"] {
             assert!(!text.contains(word), "'{word}' in:\n{text}");
         }
     }
