@@ -337,47 +337,39 @@ pub(crate) fn close_up(runs: &[Run], label: fn(&Run) -> String, columns: &[&[Col
     markdown(&table)
 }
 
-/// One worker count of the sweep: stage 02's run and stage 03's, with a queue that never fills.
-struct SweepPoint<'a> {
-    workers: usize,
-    mutex: Option<&'a Run>,
-    lock_free: Option<&'a Run>,
+/// The sweep's two pools, as its tables label them: stage 02, and stage 03 with a queue that
+/// never fills.
+fn sweep_pools() -> [String; 2] {
+    let lock_free = Runner::Stage(stage("03")).label();
+    [
+        Runner::Stage(stage("02")).label(),
+        format!("{lock_free}, queue never full"),
+    ]
 }
 
-impl<'a> SweepPoint<'a> {
-    /// Stage 02's run, or stage 03's.
-    fn run(&self, mutex: bool) -> Option<&'a Run> {
-        if mutex { self.mutex } else { self.lock_free }
-    }
+/// The sweep at one worker count: its pools' runs with numbers, in [`sweep_pools`] order.
+type SweepPoint<'a> = (usize, [Option<&'a Run>; 2]);
 
-    /// Stage 02's rate over stage 03's: above 1.0, the locked receiver was the faster one.
-    fn ratio(&self) -> Option<f64> {
-        let mutex = tasks_per_second(self.mutex?)?;
-        let lock_free = tasks_per_second(self.lock_free?)?;
-        (lock_free > 0.0).then(|| mutex / lock_free)
-    }
+/// Stage 02's rate over stage 03's: above 1.0, the locked receiver was the faster one.
+fn ratio([mutex, lock_free]: [Option<&Run>; 2]) -> Option<f64> {
+    let (mutex, lock_free) = (tasks_per_second(mutex?)?, tasks_per_second(lock_free?)?);
+    (lock_free > 0.0).then(|| mutex / lock_free)
 }
 
 /// The sweep, by worker count, from every run at the tiny size.
 fn sweep(runs: &[Run]) -> Vec<SweepPoint<'_>> {
     let tiny = task(TINY);
-    let find = |workers: usize, number: &str, never_full: bool| {
-        runs.iter().find(|run| {
-            run.job.task == tiny
-                && run.job.workers == Some(workers)
-                && run.job.runner == Runner::Stage(stage(number))
-                && run.job.queue.is_some_and(|queue| queue >= run.job.tasks) == never_full
-                && run.ok().is_some()
-        })
-    };
-    sweep_workers(cores())
-        .into_iter()
-        .map(|workers| SweepPoint {
-            workers,
-            mutex: find(workers, "02", false),
-            lock_free: find(workers, "03", true),
-        })
-        .filter(|point| point.mutex.is_some() || point.lock_free.is_some())
+    let points = sweep_workers(cores()).into_iter().map(|workers| {
+        let pools = sweep_pools().map(|pool| {
+            runs.iter().find(|run| {
+                let ran = run.ok().is_some() && run.job.task == tiny;
+                ran && run.job.workers == Some(workers) && row_label(run) == pool
+            })
+        });
+        (workers, pools)
+    });
+    points
+        .filter(|(_, pools)| pools.iter().any(Option::is_some))
         .collect()
 }
 
@@ -387,39 +379,30 @@ fn sweep_table(runs: &[Run]) -> Option<Value> {
     if points.len() < 2 {
         return None;
     }
-    let mutex = Runner::Stage(stage("02")).label();
-    let lock_free = format!("{}, queue never full", Runner::Stage(stage("03")).label());
-    let mut table = Table::titled(
-        &[
-            "workers".to_string(),
-            format!("{mutex} (tasks/s)"),
-            format!("{lock_free} (tasks/s)"),
-            "02 over 03".to_string(),
-        ],
-        1,
-    );
+    let mut titles = vec!["workers".to_string()];
+    titles.extend(sweep_pools().map(|pool| format!("{pool} (tasks/s)")));
+    titles.push("02 over 03".to_string());
+    let mut table = Table::titled(&titles, 1);
     let rate = |run: Option<&Run>| {
         run.and_then(|run| Some(table::per_second(tasks_per_second(run)?) + mark(run, runs)))
             .unwrap_or_else(|| "-".to_string())
     };
-    for point in &points {
-        table.push_row(vec![
-            point.workers.to_string(),
-            rate(point.mutex),
-            rate(point.lock_free),
-            two_places(point.ratio()),
-        ]);
+    for (workers, pools) in points {
+        let mut row = vec![workers.to_string()];
+        row.extend(pools.map(rate));
+        row.push(two_places(ratio(pools)));
+        table.push_row(row);
     }
     let (&last, counts) = SWEEP.split_last().expect("the sweep has worker counts");
     Some(context! { counts => counts.to_vec(), last, table => markdown(&table) })
 }
 
-/// What the sweep shows about the claim that the locked receiver is a bottleneck, and what this
-/// machine's cores cannot show.
+/// The sweep's ratios, and how they changed from one worker to the most: the template says what
+/// that shows about the claim that the locked receiver is a bottleneck.
 fn contention(runs: &[Run]) -> Option<Value> {
     let measured: Vec<(usize, f64)> = sweep(runs)
-        .iter()
-        .filter_map(|point| Some((point.workers, point.ratio()?)))
+        .into_iter()
+        .filter_map(|(workers, pools)| Some((workers, ratio(pools)?)))
         .collect();
     let (&(fewest, first), &(most, last)) = (measured.first()?, measured.last()?);
     let ratios: Vec<Value> = measured
@@ -428,17 +411,7 @@ fn contention(runs: &[Run]) -> Option<Value> {
         .collect();
     let change = (fewest == 1 && most > 1).then(|| {
         let change = last / first - 1.0;
-        let percent = (change.abs() * 100.0).round();
-        let trend = if change <= -0.1 {
-            "fell"
-        } else if percent >= 1.0 && change < 0.0 {
-            "fell a little"
-        } else if percent < 1.0 {
-            "level"
-        } else {
-            "rose"
-        };
-        context! { trend, most, percent => format!("{percent:.0}") }
+        context! { change, most, percent => (change.abs() * 100.0).round() as i64 }
     });
     Some(context! { ratios, change, largest => SWEEP[SWEEP.len() - 1] })
 }
@@ -563,19 +536,18 @@ fn sweep_panel(runs: &[Run]) -> Option<Panel> {
     if points.len() < 2 {
         return None;
     }
-    let line = |mutex: bool| -> Option<Series> {
-        let first = points.iter().find_map(|point| point.run(mutex))?;
-        let values: Vec<(f64, f64)> = points
-            .iter()
-            .filter_map(|point| Some((point.workers as f64, tasks_per_second(point.run(mutex)?)?)))
-            .collect();
+    let line = |pool: usize| {
+        let first = points.iter().find_map(|(_, pools)| pools[pool])?;
+        let values = points.iter().filter_map(|(workers, pools)| {
+            Some((*workers as f64, tasks_per_second(pools[pool]?)?))
+        });
         Some(Series {
             name: row_label(first),
             key: colour_key(first).to_string(),
-            points: values,
+            points: values.collect(),
         })
     };
-    let series: Vec<Series> = [line(true), line(false)].into_iter().flatten().collect();
+    let series = (0..2).filter_map(line).collect();
     let title = format!("Workers sweep at `{TINY}`");
     Some(lines(title, "workers (log scale)", "tasks/s", series))
 }
