@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use harness::table::{self, Table};
-use harness::{Policy, TaskSpec, cores};
+use harness::{Policy, cores};
 use minijinja::{Value, context};
 
 use super::granularity::{
@@ -144,12 +144,6 @@ fn short_label(job: &Job) -> String {
     }
 }
 
-/// The run of `runner` under `policy` (`None` for a runner without one) at `spec`.
-fn find(runs: &[Run], runner: Runner, policy: Option<Policy>, spec: TaskSpec) -> Option<&Run> {
-    runs.iter()
-        .find(|run| run.job.runner == runner && run.job.policy == policy && run.job.task == spec)
-}
-
 /// The close-up's columns on what became of the tasks.
 const FATES: [Column; 3] = [
     ("ran", |_, run| ran(run).map(table::thousands)),
@@ -196,7 +190,6 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
             .to_string(),
         at => at_tiny(&runs),
         rejections => rejections(&runs),
-        growth => memory_growth(&memory_rows),
     };
     let body = prose::render("policies.md", figures);
     let chart = chart(&runs, &memory_rows);
@@ -249,37 +242,45 @@ fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
         .collect()
 }
 
-/// The memory check's table, if any stage and policy ran at both sizes.
+/// The memory check's table, if any stage and policy ran at both sizes, and how much peak memory
+/// grew policy by policy, with what the rejecting policies gave up.
 fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
     let first = rows.first()?;
     let (few, many) = (first.few.job.tasks as u64, first.many.job.tasks as u64);
+    let (few, many) = (table::thousands(few), table::thousands(many));
     let mut table = Table::titled(
         &[
             "run".to_string(),
-            format!("{} tasks", table::thousands(few)),
-            format!("{} tasks", table::thousands(many)),
+            format!("{few} tasks"),
+            format!("{many} tasks"),
             "ratio".to_string(),
             "bytes per extra task".to_string(),
-            format!("rejected of {}", table::thousands(many)),
+            format!("rejected of {many}"),
         ],
         1,
     );
+    let mut policies = Vec::new();
     for row in rows {
+        let ratio = row.ratio().map(|ratio| format!("{ratio:.2}x"));
         table.push_row(vec![
             row.label.clone(),
             table::or_na(row.few.peak_rss_kib().map(table::memory)),
             table::or_na(row.many.peak_rss_kib().map(table::memory)),
-            row.ratio()
-                .map_or_else(|| "-".to_string(), |ratio| format!("{ratio:.2}x")),
+            ratio.clone().unwrap_or_else(|| "-".to_string()),
             row.bytes_per_task(),
             table::or_na(rejected(row.many).map(table::thousands)),
         ]);
+        if let (Some(policy), Some(ratio)) = (row.few.job.policy, ratio) {
+            policies.push(context! {
+                name => policy.to_string(),
+                ratio,
+                bytes_per_task => row.bytes_per_task(),
+                rejected => rejected(row.many).filter(|&count| count > 0).map(table::thousands),
+            });
+        }
     }
-    Some(context! {
-        few => table::thousands(few),
-        many => table::thousands(many),
-        table => table.markdown().trim_end(),
-    })
+    let label = first.few.job.runner.label();
+    Some(context! { few, many, table => table.markdown().trim_end(), label, policies })
 }
 
 /// What each run did at the tiny size, by its short label (`03 caller-runs`, `threadpool`): its
@@ -314,20 +315,17 @@ fn costs(runs: &[Run], run: &Run) -> Option<Value> {
     })
 }
 
-/// How much the rejecting policies gave up at each size, for stage 03.
+/// What the rejecting policies gave up, size by size.
 fn rejections(runs: &[Run]) -> Vec<Value> {
-    let Some(runner) = with_policies().next() else {
-        return Vec::new();
-    };
-    let rejecting = POLICIES
+    let rejecting = runs
+        .iter()
+        .filter(|run| matches!(run.job.policy, Some(Policy::Reject | Policy::Timeout(_))));
+    granularity::distinct(rejecting.map(row_label))
         .into_iter()
-        .filter(|policy| matches!(policy, Policy::Reject | Policy::Timeout(_)));
-    rejecting
-        .filter_map(|policy| {
-            let mine = granularity::distinct(runs.iter().map(|run| run.job.task))
-                .into_iter()
-                .filter_map(|spec| find(runs, runner, Some(policy), spec));
-            let sizes: Vec<Value> = mine
+        .filter_map(|label| {
+            let sizes: Vec<Value> = runs
+                .iter()
+                .filter(|run| row_label(run) == label)
                 .filter_map(|run| {
                     Some(context! {
                         rejected => table::thousands(rejected(run)?),
@@ -336,35 +334,9 @@ fn rejections(runs: &[Run]) -> Vec<Value> {
                     })
                 })
                 .collect();
-            let label = format!("{}, {policy}", runner.label());
             (!sizes.is_empty()).then(|| context! { label, sizes })
         })
         .collect()
-}
-
-/// How much peak memory grew from the fewest to the most tasks, policy by policy, with what the
-/// rejecting policies gave up.
-fn memory_growth(rows: &[MemoryRow<'_>]) -> Option<Value> {
-    let first = rows.first()?;
-    let policies: Vec<Value> = rows
-        .iter()
-        .filter_map(|row| {
-            Some(context! {
-                name => row.few.job.policy?.to_string(),
-                ratio => format!("{:.2}x", row.ratio()?),
-                bytes_per_task => row.bytes_per_task(),
-                rejected => rejected(row.many).filter(|&count| count > 0).map(table::thousands),
-            })
-        })
-        .collect();
-    (!policies.is_empty()).then(|| {
-        context! {
-            label => first.few.job.runner.label(),
-            few => table::thousands(first.few.job.tasks as u64),
-            many => table::thousands(first.many.job.tasks as u64),
-            policies,
-        }
-    })
 }
 
 /// A panel per policy with its share of the ideal over the task sizes, the peers and the loop
