@@ -154,11 +154,6 @@ pub(crate) fn two_places(value: Option<f64>) -> String {
     value.map_or_else(|| "-".to_string(), |value| format!("{value:.2}"))
 }
 
-/// Whether a run belongs to the main table: it has as many workers as cores, or none.
-fn at_cores(run: &Run) -> bool {
-    run.job.workers.is_none_or(|workers| workers == cores())
-}
-
 /// Rows are runners (stage 03 with the large queue is its own row), columns are task sizes.
 fn row_label(run: &Run) -> String {
     let runner = run.job.runner.label();
@@ -187,8 +182,10 @@ const TASKS: Column = ("tasks", |_, run| {
 
 /// The main table, the close-up at the tiny size, the workers sweep, findings and the chart.
 pub fn report(all: Vec<Run>, rounds: usize) -> Report {
-    // The sweep's runs at other worker counts have a section of their own.
-    let runs: Vec<Run> = all.iter().filter(|run| at_cores(run)).cloned().collect();
+    // The main table's runs have as many workers as cores, or none; the sweep's runs at other
+    // worker counts have a section of their own.
+    let at_cores = |run: &&Run| run.job.workers.is_none_or(|workers| workers == cores());
+    let runs: Vec<Run> = all.iter().filter(at_cores).cloned().collect();
     let figures = context! {
         cores => cores(),
         queue => QUEUE,
@@ -508,17 +505,16 @@ fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
         let (v, i) = run.switches()?;
         Some(((v + i) as f64 / run.job.tasks as f64).max(1e-3))
     });
+    let (share, per_task) = (
+        "ideal / elapsed (1 = perfect)",
+        "switches per task (log scale)",
+    );
     let mut panels = vec![
-        lines(
-            "Share of the ideal time",
-            DURATION_AXIS,
-            "ideal / elapsed (1 = perfect)",
-            fractions,
-        ),
+        lines("Share of the ideal time", DURATION_AXIS, share, fractions),
         lines(
             "Context switches per task",
             DURATION_AXIS,
-            "switches per task (log scale)",
+            per_task,
             switches,
         ),
     ];

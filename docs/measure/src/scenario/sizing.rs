@@ -111,41 +111,39 @@ fn number(cell: &str) -> Option<f64> {
 /// Runs stage 06's experiments, or says why it cannot yet.
 pub fn run(ready: &Readiness, options: Options) -> Report {
     let sizing = stage("06");
-    let binary = match ready.binary(sizing) {
-        Ok(binary) => binary.to_path_buf(),
+    let (body, chart) = match ready.binary(sizing) {
         Err(reason) => {
             let skipped = format!("{} {reason}", sizing.bin);
-            return Report {
-                scenario: Scenario::Sizing,
-                body: prose::render("sizing.md", context! { skipped }),
-                chart: None,
-                runs: Vec::new(),
-            };
+            (prose::render("sizing.md", context! { skipped }), None)
+        }
+        Ok(binary) => {
+            // As many tries as `granularity` has rounds: only a full run has time for more.
+            let tries = granularity::rounds(options);
+            let experiments: Vec<Experiment> = experiments(options.size)
+                .into_iter()
+                .map(|(name, args)| {
+                    let command = format!("{} {name} {}", sizing.bin, args.join(" "));
+                    let result = measure_undisturbed(tries, || {
+                        let mut command = Command::new(binary);
+                        command.arg(name).args(args);
+                        let limit = Duration::from_secs(120);
+                        probe::measure(command, limit).map_err(|error| error.to_string())
+                    });
+                    let command = command.trim_end().to_string();
+                    Experiment {
+                        name,
+                        command,
+                        result,
+                    }
+                })
+                .collect();
+            (body(&experiments, tries), chart(&experiments))
         }
     };
-    let limit = Duration::from_secs(120);
-    // As many tries as `granularity` has rounds: only a full run has time for more than one.
-    let tries = granularity::rounds(options);
-    let experiments: Vec<Experiment> = experiments(options.size)
-        .into_iter()
-        .map(|(name, args)| {
-            let command = format!("{} {name} {}", sizing.bin, args.join(" "));
-            let result = measure_undisturbed(tries, || {
-                let mut command = Command::new(&binary);
-                command.arg(name).args(args);
-                probe::measure(command, limit).map_err(|error| error.to_string())
-            });
-            Experiment {
-                name,
-                command: command.trim_end().to_string(),
-                result,
-            }
-        })
-        .collect();
     Report {
         scenario: Scenario::Sizing,
-        body: body(&experiments, tries),
-        chart: chart(&experiments),
+        body,
+        chart,
         runs: Vec::new(),
     }
 }
@@ -320,22 +318,17 @@ fn batch_panel(batch: &Experiment) -> Option<Panel> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::{Runner, task};
 
     #[test]
     fn each_experiment_shows_its_table_and_its_summary_gives_the_findings() {
         let stdout = "cpu: 4 tasks\nworkers  tasks/s\n      2     2141\n\
                       summary: experiment=cpu knee_workers=2 cores=2\n";
-        let mut measurement = crate::probe::Measurement {
-            status: Some(std::process::ExitStatus::default()),
-            wall: Duration::from_millis(10),
-            summary: None,
-            stdout: stdout.to_string(),
-            stderr: String::new(),
-            peaks: None,
-            usage: None,
-            outside_cpu: None,
-            main_thread_cpu: None,
-        };
+        let job = crate::scenario::Job::new(Runner::Stage(stage("06")), 4, task("cpu:1ms"), 2, 16);
+        let mut measurement = crate::scenario::finished(job, 10.0, 0)
+            .result
+            .expect("finished");
+        measurement.stdout = stdout.to_string();
         let experiment = |name, result| Experiment {
             name,
             command: format!("06-sizing {name}"),
