@@ -18,7 +18,7 @@ use crate::prose;
 use crate::stages::{Readiness, stage};
 
 /// The experiments, in order, with the arguments for each size.
-fn experiments(size: Size) -> [(&'static str, &'static [&'static str]); 4] {
+fn plan(size: Size) -> [(&'static str, &'static [&'static str]); 4] {
     match size {
         Size::Full => [("cpu", &[]), ("io", &[]), ("mixed", &[]), ("batch", &[])],
         Size::Quick => [
@@ -59,18 +59,20 @@ impl Experiment {
         (!lines.is_empty()).then(|| lines.join("\n"))
     }
 
-    /// A `key=value` from the experiment's summary line.
-    fn value(&self, key: &str) -> Option<&str> {
-        let stdout = &self.ok()?.stdout;
-        let line = stdout
-            .lines()
-            .rfind(|line| line.starts_with(summary::PREFIX))?;
-        summary::pairs(line)?.find_map(|(found, value)| (found == key).then_some(value))
+    /// Every `key=value` of the experiment's summary line.
+    fn summary(&self) -> BTreeMap<&str, &str> {
+        let last = self.ok().and_then(|measurement| {
+            let mut lines = measurement.stdout.lines();
+            lines.rfind(|line| line.starts_with(summary::PREFIX))
+        });
+        last.and_then(summary::pairs)
+            .map(Iterator::collect)
+            .unwrap_or_default()
     }
 
     /// A number from the experiment's summary line.
     fn number(&self, key: &str) -> Option<f64> {
-        self.value(key)?.parse().ok()
+        self.summary().get(key)?.parse().ok()
     }
 
     /// The experiment's table as columns of numbers: `(first column, column)` pairs, such as
@@ -119,7 +121,7 @@ pub fn run(ready: &Readiness, options: Options) -> Report {
         Ok(binary) => {
             // As many tries as `granularity` has rounds: only a full run has time for more.
             let tries = granularity::rounds(options);
-            let experiments: Vec<Experiment> = experiments(options.size)
+            let experiments: Vec<Experiment> = plan(options.size)
                 .into_iter()
                 .map(|(name, args)| {
                     let command = format!("{} {name} {}", sizing.bin, args.join(" "));
@@ -208,27 +210,20 @@ fn body(experiments: &[Experiment], tries: usize) -> String {
         ]);
         shown.push(context! { command, failed => (), table => experiment.table_text() });
     }
-    // The figures each experiment's summary line gives, for the findings, when it gives them all.
-    let summary = |name: &str, keys: &[&str]| {
-        let experiment = experiments.iter().find(|e| e.name == name)?;
-        let values: Option<BTreeMap<&str, String>> = keys
+    // Every experiment's summary line, empty for one that did not run or gave none.
+    let summaries = plan(Size::Full).map(|(name, _)| {
+        let found = experiments
             .iter()
-            .map(|&key| Some((key, experiment.value(key)?.to_string())))
-            .collect();
-        Some(Value::from(values?))
-    };
+            .find(|experiment| experiment.name == name);
+        let summary = found.map(Experiment::summary).unwrap_or_default();
+        (name, Value::from_pairs(summary))
+    });
     let figures = context! {
         experiments => shown,
         runs => if runs.is_empty() { String::new() } else { runs.markdown() }.trim_end(),
         tries,
         limit => granularity::limit(),
-        cpu => summary("cpu", &["knee_workers", "cores"]),
-        io => summary("io", &["target_per_s", "littles_law", "measured", "cores_x2"]),
-        batch => summary(
-            "batch",
-            &["best_batch", "best_of_ideal", "knee_batch", "par_iter_of_ideal"],
-        ),
-        mixed => summary("mixed", &["shared_cpu_p95_ms", "split_cpu_p95_ms"]),
+        summaries => BTreeMap::from(summaries),
     };
     prose::render("sizing.md", figures)
 }
