@@ -3,8 +3,8 @@
 //! task cost when it is too small to pay for its trip through the pool? A workers sweep then
 //! sets stage 02's locked receiver against stage 03's lock-free one at the smallest real task,
 //! with as many workers as the cores allow.
-
-use std::time::Duration;
+//!
+//! The tables and curves over task sizes that `policies` shares live here too.
 
 use harness::cores;
 use harness::table::{self, Table};
@@ -19,12 +19,12 @@ use crate::stages::{STAGES, stage};
 /// Queue capacity of the bounded stages, as in `same-job`.
 pub const QUEUE: usize = 16;
 /// The queue of an extra stage-03 run at the tiny size: large, but still bounded.
-pub const LARGE_QUEUE: usize = 1_024;
+const LARGE_QUEUE: usize = 1_024;
 /// The task size at which the tutorial's bounded pool was no faster than a loop.
-pub const TINY: &str = "cpu:1us";
+pub(crate) const TINY: &str = "cpu:1us";
 /// The worker counts of the sweep that sets stage 02's locked receiver against stage 03's
 /// lock-free one, as far as the machine's cores go (see [`sweep_workers`]).
-pub const SWEEP: [usize; 5] = [1, 2, 4, 8, 16];
+const SWEEP: [usize; 5] = [1, 2, 4, 8, 16];
 
 /// How many times each run is repeated; the fastest counts. Only times matter in this scenario,
 /// and they are the one thing a shared machine disturbs.
@@ -36,7 +36,7 @@ pub fn rounds(options: Options) -> usize {
 }
 
 /// Task sizes and how many tasks of each make about half a second of ideal time on 2 cores.
-pub fn sizes(size: Size) -> Vec<(&'static str, usize)> {
+pub(crate) fn sizes(size: Size) -> Vec<(&'static str, usize)> {
     let full = [
         ("cpu:0ns", 500_000),
         (TINY, 500_000),
@@ -53,18 +53,21 @@ pub fn sizes(size: Size) -> Vec<(&'static str, usize)> {
     full.map(|(spec, tasks)| (spec, tasks / divisor)).to_vec()
 }
 
+/// The peers that run CPU tasks on a pool.
+pub(crate) const CPU_PEERS: [Peer; 3] = [Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter];
+
 /// Who runs: the sequential baseline, the pool stages, and the CPU peers.
 pub fn lineup() -> Vec<Runner> {
     let mut runners = vec![Runner::Peer(Peer::Sequential)];
     runners.extend(STAGES[1..5].iter().map(Runner::Stage));
-    runners.extend([Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter].map(Runner::Peer));
+    runners.extend(CPU_PEERS.map(Runner::Peer));
     runners
 }
 
 /// The sweep's worker counts on a machine with `cores` cores: those of [`SWEEP`] up to the
 /// cores, and the cores themselves. More workers than cores would measure threads taking turns
 /// on a core, not receivers contending for a lock.
-pub fn sweep_workers(cores: usize) -> Vec<usize> {
+fn sweep_workers(cores: usize) -> Vec<usize> {
     let mut counts: Vec<usize> = SWEEP.into_iter().filter(|&n| n <= cores).collect();
     if cores < SWEEP[SWEEP.len() - 1] && !counts.contains(&cores) {
         counts.push(cores);
@@ -108,33 +111,47 @@ pub fn plan(options: Options) -> Vec<Job> {
     jobs
 }
 
-/// Whether a run belongs to the main table: it has as many workers as cores, or none.
-fn at_cores(run: &Run) -> bool {
-    run.job.workers.is_none_or(|workers| workers == cores())
-}
-
-/// The ideal time for a job: the sequential loop's time for the same tasks, spread over every
-/// core. Measured rather than computed from the nominal duration, because the calibrated work
-/// takes longer than nominal on a busy machine, and that would shift every cell alike.
-pub fn ideal_ms(runs: &[Run], job: &Job) -> Option<f64> {
-    let sequential = runs.iter().find(|run| {
+/// The sequential loop's run with the same tasks as `job`: every cell's baseline.
+pub(crate) fn baseline<'a>(runs: &'a [Run], job: &Job) -> Option<&'a Run> {
+    runs.iter().find(|run| {
         run.job.runner == Runner::Peer(Peer::Sequential)
             && run.job.task == job.task
             && run.job.tasks == job.tasks
-    })?;
-    Some(sequential.elapsed_ms()? / cores() as f64)
+    })
 }
 
-/// Ideal time over measured time: 1.0 is perfect, 1/cores is what one thread achieves.
-fn fraction(runs: &[Run], run: &Run) -> Option<f64> {
+/// Tasks that ran, to the end or to a panic: the tasks a rejecting policy did not give up.
+pub(crate) fn ran(run: &Run) -> Option<u64> {
+    let summary = run.ok()?.summary.as_ref()?;
+    Some((summary.completed + summary.panicked) as u64)
+}
+
+/// Tasks that a rejecting policy gave up.
+pub(crate) fn rejected(run: &Run) -> Option<u64> {
+    run.ok()?.summary.as_ref()?.own("rejected")
+}
+
+/// Ideal time over measured time, for the tasks that ran: 1.0 is perfect, 1/cores is what one
+/// thread achieves, and rejecting tasks earns nothing. The ideal is the sequential loop's
+/// measured time spread over every core, not the nominal duration: the calibrated work takes
+/// longer than nominal on a busy machine, and that would shift every cell alike.
+pub(crate) fn fraction(runs: &[Run], run: &Run) -> Option<f64> {
     let elapsed = run.elapsed_ms()?;
-    let ideal = ideal_ms(runs, &run.job)?;
+    let share_done = ran(run)? as f64 / run.job.tasks as f64;
+    let ideal = baseline(runs, &run.job)?.elapsed_ms()? / cores() as f64 * share_done;
     (!run.job.task.duration.is_zero() && elapsed > 0.0).then(|| ideal / elapsed)
 }
 
-fn tasks_per_second(run: &Run) -> Option<f64> {
+/// Tasks that ran per second.
+pub(crate) fn tasks_per_second(run: &Run) -> Option<f64> {
     let elapsed = run.elapsed_ms()? / 1e3;
-    (elapsed > 0.0).then(|| run.job.tasks as f64 / elapsed)
+    let ran = ran(run)? as f64;
+    (elapsed > 0.0).then(|| ran / elapsed)
+}
+
+/// A share with two decimals, or `-`.
+pub(crate) fn two_places(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_string(), |value| format!("{value:.2}"))
 }
 
 /// Rows are runners (stage 03 with the large queue is its own row), columns are task sizes.
@@ -158,55 +175,17 @@ fn colour_key(run: &Run) -> &'static str {
     }
 }
 
+/// The close-up's column of how many tasks each run had.
+const TASKS: Column = ("tasks", |_, run| {
+    Some(table::thousands(run.job.tasks as u64))
+});
+
 /// The main table, the close-up at the tiny size, the workers sweep, findings and the chart.
 pub fn report(all: Vec<Run>, rounds: usize) -> Report {
-    // The sweep's runs at other worker counts have a section of their own.
-    let runs: Vec<Run> = all.iter().filter(|run| at_cores(run)).cloned().collect();
-    let specs: Vec<_> = {
-        let mut specs = Vec::new();
-        for run in &runs {
-            if !specs.contains(&run.job.task) {
-                specs.push(run.job.task);
-            }
-        }
-        specs
-    };
-    let mut labels: Vec<String> = Vec::new();
-    for run in &runs {
-        if !labels.contains(&row_label(run)) {
-            labels.push(row_label(run));
-        }
-    }
-    let mut header = vec!["run".to_string()];
-    header.extend(specs.iter().map(|spec| match spec.duration {
-        Duration::ZERO => format!("`{spec}` (tasks/s)"),
-        _ => format!("`{spec}`"),
-    }));
-    let mut table = Table::titled(&header, 1);
-    for label in &labels {
-        let mine: Vec<&Run> = runs.iter().filter(|run| &row_label(run) == label).collect();
-        if mine.iter().all(|run| run.ok().is_none()) {
-            continue;
-        }
-        let mut row = vec![label.clone()];
-        for spec in &specs {
-            let cell = match mine.iter().find(|run| run.job.task == *spec) {
-                None => "-".to_string(),
-                Some(run) if spec.duration.is_zero() => {
-                    let rate =
-                        tasks_per_second(run).map_or_else(|| "-".to_string(), table::per_second);
-                    format!("{rate}{}", mark(run, &runs))
-                }
-                Some(run) => {
-                    let share =
-                        fraction(&runs, run).map_or_else(|| "-".to_string(), |f| format!("{f:.2}"));
-                    format!("{share}{}", mark(run, &runs))
-                }
-            };
-            row.push(cell);
-        }
-        table.push_row(row);
-    }
+    // The main table's runs have as many workers as cores, or none; the sweep's runs at other
+    // worker counts have a section of their own.
+    let at_cores = |run: &&Run| run.job.workers.is_none_or(|workers| workers == cores());
+    let runs: Vec<Run> = all.iter().filter(at_cores).cloned().collect();
     let figures = context! {
         cores => cores(),
         queue => QUEUE,
@@ -214,68 +193,180 @@ pub fn report(all: Vec<Run>, rounds: usize) -> Report {
         rounds,
         limit => limit(),
         tiny => TINY,
-        matrix => if table.is_empty() {
-            String::new()
-        } else {
-            table.markdown().trim_end().to_string()
-        },
+        matrix => matrix(&runs, row_label, true, |run| cell(&runs, run)),
         disturbed => any_disturbed(&all),
-        close_up => close_up(&runs),
+        close_up => close_up(&runs, row_label, &[&[TASKS], &TIMES, &SWITCHES]),
         sweep => sweep_table(&all),
         problems => problems(&all).trim().to_string(),
         at_tiny => at_tiny(&runs),
         contention => contention(&all),
     };
-    let body = prose::render("granularity.md", figures);
     Report {
         scenario: Scenario::Granularity,
         chart: chart(&runs, &all),
-        body,
+        body: prose::render("granularity.md", figures),
         runs: all,
     }
 }
 
-/// One worker count of the sweep: stage 02's run and stage 03's, with a queue that never fills.
-struct SweepPoint<'a> {
-    workers: usize,
-    mutex: Option<&'a Run>,
-    lock_free: Option<&'a Run>,
+/// Every distinct item, in order of first appearance.
+pub(crate) fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
 }
 
-impl<'a> SweepPoint<'a> {
-    /// Stage 02's run, or stage 03's.
-    fn run(&self, mutex: bool) -> Option<&'a Run> {
-        if mutex { self.mutex } else { self.lock_free }
+/// A table's Markdown, or nothing for a table without rows.
+pub(crate) fn markdown(table: &Table) -> String {
+    if table.is_empty() {
+        String::new()
+    } else {
+        table.markdown().trim_end().to_string()
     }
+}
 
-    /// Stage 02's rate over stage 03's: above 1.0, the locked receiver was the faster one.
-    fn ratio(&self) -> Option<f64> {
-        let mutex = tasks_per_second(self.mutex?)?;
-        let lock_free = tasks_per_second(self.lock_free?)?;
-        (lock_free > 0.0).then(|| mutex / lock_free)
+/// A table with a row per label and a column per task size, filled by `value` from each label's
+/// run with numbers. `rates` says that the empty tasks' column holds tasks per second.
+pub(crate) fn matrix(
+    runs: &[Run],
+    label: fn(&Run) -> String,
+    rates: bool,
+    value: impl Fn(&Run) -> String,
+) -> String {
+    let specs = distinct(runs.iter().map(|run| run.job.task));
+    let mut header = vec!["run".to_string()];
+    header.extend(specs.iter().map(|spec| {
+        if spec.duration.is_zero() && rates {
+            format!("`{spec}` (tasks/s)")
+        } else {
+            format!("`{spec}`")
+        }
+    }));
+    let mut table = Table::titled(&header, 1);
+    for name in distinct(runs.iter().map(label)) {
+        let mine: Vec<&Run> = runs
+            .iter()
+            .filter(|run| label(run) == name && run.ok().is_some())
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut row = vec![name];
+        row.extend(specs.iter().map(|spec| {
+            mine.iter()
+                .find(|run| run.job.task == *spec)
+                .map_or_else(|| "-".to_string(), |run| value(run))
+        }));
+        table.push_row(row);
     }
+    markdown(&table)
+}
+
+/// A cell of a main table: share of the ideal (tasks/s for empty tasks), the share rejected if
+/// any, and a dagger for a disturbed run.
+pub(crate) fn cell(runs: &[Run], run: &Run) -> String {
+    let mut text = if run.job.task.duration.is_zero() {
+        tasks_per_second(run).map_or_else(|| "-".to_string(), table::per_second)
+    } else {
+        two_places(fraction(runs, run))
+    };
+    if let Some(rejected) = rejected(run).filter(|&count| count > 0) {
+        let share = rejected as f64 * 100.0 / run.job.tasks as f64;
+        text += &if share >= 0.1 {
+            format!(" ({}% rejected)", table::significant(share))
+        } else {
+            format!(" ({} rejected)", table::thousands(rejected))
+        };
+    }
+    text + mark(run, runs)
+}
+
+/// A column of a close-up table: its title, and its cell for a run among `runs` (`n/a` if none).
+pub(crate) type Column = (&'static str, fn(&[Run], &Run) -> Option<String>);
+
+/// The close-up's columns of time.
+pub(crate) const TIMES: [Column; 3] = [
+    ("elapsed", |_, run| run.elapsed_ms().map(table::time_ms)),
+    ("vs ideal", |runs, run| {
+        Some(two_places(fraction(runs, run)))
+    }),
+    ("CPU time", |_, run| run.cpu().map(table::time)),
+];
+
+/// The close-up's columns of context switches, and of other programs' load.
+pub(crate) const SWITCHES: [Column; 4] = [
+    ("voluntary switches", |_, run| {
+        Some(table::thousands(run.switches()?.0))
+    }),
+    ("involuntary switches", |_, run| {
+        Some(table::thousands(run.switches()?.1))
+    }),
+    ("switches per 1,000 tasks", |_, run| {
+        run.switches_per_thousand_tasks().map(table::tenths)
+    }),
+    ("others' CPU share", |_, run| {
+        run.disturbance().map(table::percent)
+    }),
+];
+
+/// Where the time goes at the tiny size: a row per run with a time, in the groups of `columns`.
+pub(crate) fn close_up(runs: &[Run], label: fn(&Run) -> String, columns: &[&[Column]]) -> String {
+    let columns: Vec<&Column> = columns.iter().copied().flatten().collect();
+    let mut titles = vec!["run"];
+    titles.extend(columns.iter().map(|(title, _)| *title));
+    let mut table = Table::titled(&titles, 1);
+    let tiny = task(TINY);
+    for run in runs.iter().filter(|run| run.job.task == tiny) {
+        if run.elapsed_ms().is_some() {
+            let mut row = vec![label(run)];
+            row.extend(
+                columns
+                    .iter()
+                    .map(|(_, value)| table::or_na(value(runs, run))),
+            );
+            table.push_row(row);
+        }
+    }
+    markdown(&table)
+}
+
+/// The sweep's two pools, as its tables label them: stage 02, and stage 03 with a queue that
+/// never fills.
+fn sweep_pools() -> [String; 2] {
+    let lock_free = Runner::Stage(stage("03")).label();
+    [
+        Runner::Stage(stage("02")).label(),
+        format!("{lock_free}, queue never full"),
+    ]
+}
+
+/// The sweep at one worker count: its pools' runs with numbers, in [`sweep_pools`] order.
+type SweepPoint<'a> = (usize, [Option<&'a Run>; 2]);
+
+/// Stage 02's rate over stage 03's: above 1.0, the locked receiver was the faster one.
+fn ratio([mutex, lock_free]: [Option<&Run>; 2]) -> Option<f64> {
+    let (mutex, lock_free) = (tasks_per_second(mutex?)?, tasks_per_second(lock_free?)?);
+    (lock_free > 0.0).then(|| mutex / lock_free)
 }
 
 /// The sweep, by worker count, from every run at the tiny size.
 fn sweep(runs: &[Run]) -> Vec<SweepPoint<'_>> {
     let tiny = task(TINY);
-    let find = |workers: usize, number: &str, never_full: bool| {
-        runs.iter().find(|run| {
-            run.job.task == tiny
-                && run.job.workers == Some(workers)
-                && run.job.runner == Runner::Stage(stage(number))
-                && run.job.queue.is_some_and(|queue| queue >= run.job.tasks) == never_full
-                && run.ok().is_some()
-        })
-    };
-    sweep_workers(cores())
-        .into_iter()
-        .map(|workers| SweepPoint {
-            workers,
-            mutex: find(workers, "02", false),
-            lock_free: find(workers, "03", true),
-        })
-        .filter(|point| point.mutex.is_some() || point.lock_free.is_some())
+    let points = sweep_workers(cores()).into_iter().map(|workers| {
+        let pools = sweep_pools().map(|pool| {
+            runs.iter().find(|run| {
+                let ran = run.ok().is_some() && run.job.task == tiny;
+                ran && run.job.workers == Some(workers) && row_label(run) == pool
+            })
+        });
+        (workers, pools)
+    });
+    points
+        .filter(|(_, pools)| pools.iter().any(Option::is_some))
         .collect()
 }
 
@@ -285,70 +376,39 @@ fn sweep_table(runs: &[Run]) -> Option<Value> {
     if points.len() < 2 {
         return None;
     }
-    let mutex = Runner::Stage(stage("02")).label();
-    let lock_free = format!("{}, queue never full", Runner::Stage(stage("03")).label());
-    let mut table = Table::titled(
-        &[
-            "workers".to_string(),
-            format!("{mutex} (tasks/s)"),
-            format!("{lock_free} (tasks/s)"),
-            "02 over 03".to_string(),
-        ],
-        1,
-    );
+    let mut titles = vec!["workers".to_string()];
+    titles.extend(sweep_pools().map(|pool| format!("{pool} (tasks/s)")));
+    titles.push("02 over 03".to_string());
+    let mut table = Table::titled(&titles, 1);
     let rate = |run: Option<&Run>| {
-        run.and_then(|run| {
-            Some(format!(
-                "{}{}",
-                table::per_second(tasks_per_second(run)?),
-                mark(run, runs)
-            ))
-        })
-        .unwrap_or_else(|| "-".to_string())
+        run.and_then(|run| Some(table::per_second(tasks_per_second(run)?) + mark(run, runs)))
+            .unwrap_or_else(|| "-".to_string())
     };
-    for point in &points {
-        table.push_row(vec![
-            point.workers.to_string(),
-            rate(point.mutex),
-            rate(point.lock_free),
-            point
-                .ratio()
-                .map_or_else(|| "-".to_string(), |ratio| format!("{ratio:.2}")),
-        ]);
+    for (workers, pools) in points {
+        let mut row = vec![workers.to_string()];
+        row.extend(pools.map(rate));
+        row.push(two_places(ratio(pools)));
+        table.push_row(row);
     }
     let (&last, counts) = SWEEP.split_last().expect("the sweep has worker counts");
-    Some(context! { counts => counts.to_vec(), last, table => table.markdown().trim_end() })
+    Some(context! { counts => counts.to_vec(), last, table => markdown(&table) })
 }
 
-/// What the sweep shows about the claim that the locked receiver is a bottleneck, and what this
-/// machine's cores cannot show.
+/// The sweep's ratios, and how they changed from one worker to the most: the template says what
+/// that shows about the claim that the locked receiver is a bottleneck.
 fn contention(runs: &[Run]) -> Option<Value> {
-    let points = sweep(runs);
-    let measured: Vec<(usize, f64)> = points
-        .iter()
-        .filter_map(|point| Some((point.workers, point.ratio()?)))
+    let measured: Vec<(usize, f64)> = sweep(runs)
+        .into_iter()
+        .filter_map(|(workers, pools)| Some((workers, ratio(pools)?)))
         .collect();
     let (&(fewest, first), &(most, last)) = (measured.first()?, measured.last()?);
-    let ratios: Vec<String> = measured
+    let ratios: Vec<Value> = measured
         .iter()
-        .map(|(workers, ratio)| {
-            let noun = if *workers == 1 { "worker" } else { "workers" };
-            format!("{ratio:.2} with {workers} {noun}")
-        })
+        .map(|&(workers, ratio)| context! { workers, ratio => format!("{ratio:.2}") })
         .collect();
     let change = (fewest == 1 && most > 1).then(|| {
         let change = last / first - 1.0;
-        let percent = (change.abs() * 100.0).round();
-        let trend = if change <= -0.1 {
-            "fell"
-        } else if percent >= 1.0 && change < 0.0 {
-            "fell a little"
-        } else if percent < 1.0 {
-            "level"
-        } else {
-            "rose"
-        };
-        context! { trend, most, percent => format!("{percent:.0}") }
+        context! { change, most, percent => (change.abs() * 100.0).round() as i64 }
     });
     Some(context! { ratios, change, largest => SWEEP[SWEEP.len() - 1] })
 }
@@ -368,132 +428,97 @@ pub fn any_disturbed(runs: &[Run]) -> bool {
 /// A dagger for a cell whose run, or whose sequential baseline, shared the machine with other
 /// programs even after the extra tries.
 pub fn mark(run: &Run, runs: &[Run]) -> &'static str {
-    let baseline = runs.iter().find(|other| {
-        other.job.runner == Runner::Peer(Peer::Sequential)
-            && other.job.task == run.job.task
-            && other.job.tasks == run.job.tasks
-    });
-    let clean = run.undisturbed() && baseline.is_none_or(Run::undisturbed);
+    let clean = run.undisturbed() && baseline(runs, &run.job).is_none_or(Run::undisturbed);
     if clean { "" } else { " †" }
 }
 
-/// What the tiny tasks cost each runner: CPU time and context switches per task.
-fn close_up(runs: &[Run]) -> String {
-    let tiny = task(TINY);
-    let mut table = Table::titled(
-        &[
-            "run",
-            "tasks",
-            "elapsed",
-            "vs ideal",
-            "CPU time",
-            "voluntary switches",
-            "involuntary switches",
-            "switches per 1,000 tasks",
-            "others' CPU share",
-        ],
-        1,
-    );
-    for run in runs.iter().filter(|run| run.job.task == tiny) {
-        let Some(elapsed) = run.elapsed_ms() else {
-            continue;
-        };
-        let (voluntary, involuntary) = run.switches().unzip();
-        table.push_row(vec![
-            row_label(run),
-            table::thousands(run.job.tasks as u64),
-            table::time_ms(elapsed),
-            fraction(runs, run).map_or_else(|| "-".to_string(), |f| format!("{f:.2}")),
-            table::or_na((run.cpu()).map(table::time)),
-            table::or_na((voluntary).map(table::thousands)),
-            table::or_na((involuntary).map(table::thousands)),
-            table::or_na((run.switches_per_thousand_tasks()).map(table::tenths)),
-            table::or_na((run.disturbance()).map(table::percent)),
-        ]);
-    }
-    if table.is_empty() {
-        return String::new();
-    }
-    table.markdown().trim_end().to_string()
-}
-
-/// The shares of the ideal at the tiny size of the loop and of the stages' pools.
+/// The shares of the ideal at the tiny size of the loop and of the stages' pools 02 and 03.
 fn at_tiny(runs: &[Run]) -> Vec<Value> {
     let tiny = task(TINY);
-    let bounded = Runner::Stage(stage("03")).label();
-    let labels = [
-        Runner::Peer(Peer::Sequential).label(),
-        Runner::Stage(stage("02")).label(),
-        bounded.clone(),
-        format!("{bounded}, queue {}", table::thousands(LARGE_QUEUE as u64)),
-        format!("{bounded}, queue never full"),
+    let shown = [
+        Runner::Peer(Peer::Sequential),
+        Runner::Stage(stage("02")),
+        Runner::Stage(stage("03")),
     ];
-    labels
-        .into_iter()
-        .filter_map(|label| {
-            let run = runs
-                .iter()
-                .find(|run| run.job.task == tiny && row_label(run) == label)?;
+    runs.iter()
+        .filter(|run| run.job.task == tiny && shown.contains(&run.job.runner))
+        .filter_map(|run| {
             let share = format!("{:.2}", fraction(runs, run)?);
-            Some(context! { label, share })
+            Some(context! { label => row_label(run), share })
         })
         .collect()
 }
 
-fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
-    let series = |value: &dyn Fn(&Run) -> Option<f64>| -> Vec<Series> {
-        let mut labels: Vec<(String, &'static str)> = Vec::new();
-        for run in runs {
-            let label = (row_label(run), colour_key(run));
-            if !labels.contains(&label) {
-                labels.push(label);
-            }
-        }
-        labels
-            .into_iter()
-            .filter_map(|(label, key)| {
-                let points: Vec<(f64, f64)> = runs
-                    .iter()
-                    .filter(|run| row_label(run) == label && !run.job.task.duration.is_zero())
-                    .filter_map(|run| {
-                        Some((run.job.task.duration.as_secs_f64() * 1e6, value(run)?))
-                    })
-                    .collect();
-                (!points.is_empty()).then(|| Series {
-                    name: label,
-                    key: key.to_string(),
-                    points,
-                })
+/// One line per label of `runs` (and its colour key), over the task durations: `value` of each
+/// of that label's runs with a duration.
+pub(crate) fn by_duration(
+    runs: &[Run],
+    label: impl Fn(&Run) -> Option<(String, &'static str)>,
+    value: impl Fn(&Run) -> Option<f64>,
+) -> Vec<Series> {
+    distinct(runs.iter().filter_map(&label))
+        .into_iter()
+        .filter_map(|(name, key)| {
+            let points: Vec<(f64, f64)> = runs
+                .iter()
+                .filter(|run| !run.job.task.duration.is_zero())
+                .filter(|run| label(run).is_some_and(|(own, _)| own == name))
+                .filter_map(|run| Some((run.job.task.duration.as_secs_f64() * 1e6, value(run)?)))
+                .collect();
+            (!points.is_empty()).then(|| Series {
+                name,
+                key: key.to_string(),
+                points,
             })
-            .collect()
-    };
-    let fractions = series(&|run| fraction(runs, run));
+        })
+        .collect()
+}
+
+/// The x axis of [`by_duration`]'s lines.
+pub(crate) const DURATION_AXIS: &str = "task duration, µs (log scale)";
+
+/// A panel of lines; an axis is logarithmic exactly when its title says "(log scale)".
+pub(crate) fn lines(
+    title: impl Into<String>,
+    x_axis: &str,
+    y_axis: &str,
+    series: Vec<Series>,
+) -> Panel {
+    let log = |axis: &str| axis.ends_with("(log scale)");
+    Panel::Lines(LinePanel {
+        title: title.into(),
+        x_axis: x_axis.to_string(),
+        y_axis: y_axis.to_string(),
+        x_log: log(x_axis),
+        y_log: log(y_axis),
+        series,
+    })
+}
+
+fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
+    let label = |run: &Run| Some((row_label(run), colour_key(run)));
+    let fractions = by_duration(runs, label, |run| fraction(runs, run));
     if fractions.is_empty() {
         return None;
     }
-    let switches = series(&|run| {
+    let switches = by_duration(runs, label, |run| {
         let (v, i) = run.switches()?;
         Some(((v + i) as f64 / run.job.tasks as f64).max(1e-3))
     });
+    let (share, per_task) = (
+        "ideal / elapsed (1 = perfect)",
+        "switches per task (log scale)",
+    );
     let mut panels = vec![
-        Panel::Lines(LinePanel {
-            title: "Share of the ideal time".to_string(),
-            x_axis: "task duration, µs (log scale)".to_string(),
-            y_axis: "ideal / elapsed (1 = perfect)".to_string(),
-            x_log: true,
-            y_log: false,
-            series: fractions,
-        }),
-        Panel::Lines(LinePanel {
-            title: "Context switches per task".to_string(),
-            x_axis: "task duration, µs (log scale)".to_string(),
-            y_axis: "switches per task (log scale)".to_string(),
-            x_log: true,
-            y_log: true,
-            series: switches,
-        }),
+        lines("Share of the ideal time", DURATION_AXIS, share, fractions),
+        lines(
+            "Context switches per task",
+            DURATION_AXIS,
+            per_task,
+            switches,
+        ),
     ];
-    panels.extend(sweep_panel(all).map(Panel::Lines));
+    panels.extend(sweep_panel(all));
     Some(Chart {
         title: format!("granularity: CPU tasks on {} workers = cores", cores()),
         columns: 2,
@@ -502,32 +527,25 @@ fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
 }
 
 /// The workers sweep as two lines of tasks per second, if it has more than one worker count.
-fn sweep_panel(runs: &[Run]) -> Option<LinePanel> {
+fn sweep_panel(runs: &[Run]) -> Option<Panel> {
     let points = sweep(runs);
     if points.len() < 2 {
         return None;
     }
-    let line = |mutex: bool| -> Option<Series> {
-        let first = points.iter().find_map(|point| point.run(mutex))?;
-        let values: Vec<(f64, f64)> = points
-            .iter()
-            .filter_map(|point| Some((point.workers as f64, tasks_per_second(point.run(mutex)?)?)))
-            .collect();
+    let line = |pool: usize| {
+        let first = points.iter().find_map(|(_, pools)| pools[pool])?;
+        let values = points.iter().filter_map(|(workers, pools)| {
+            Some((*workers as f64, tasks_per_second(pools[pool]?)?))
+        });
         Some(Series {
             name: row_label(first),
             key: colour_key(first).to_string(),
-            points: values,
+            points: values.collect(),
         })
     };
-    let series: Vec<Series> = [line(true), line(false)].into_iter().flatten().collect();
-    Some(LinePanel {
-        title: format!("Workers sweep at `{TINY}`"),
-        x_axis: "workers (log scale)".to_string(),
-        y_axis: "tasks/s".to_string(),
-        x_log: true,
-        y_log: false,
-        series,
-    })
+    let series = (0..2).filter_map(line).collect();
+    let title = format!("Workers sweep at `{TINY}`");
+    Some(lines(title, "workers (log scale)", "tasks/s", series))
 }
 
 #[cfg(test)]

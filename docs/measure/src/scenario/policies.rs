@@ -4,36 +4,34 @@
 //! each policy, to see whether any of them gives the bound up. (Stages 04 and 05 have no
 //! `--policy`: their submitter always waits for a slot.)
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use harness::table::{self, Table};
-use harness::{Policy, TaskSpec, cores};
+use harness::{Policy, cores};
 use minijinja::{Value, context};
 
-use super::granularity::{self, QUEUE, TINY};
+use super::granularity::{
+    self, CPU_PEERS, Column, DURATION_AXIS, QUEUE, SWITCHES, TIMES, TINY, baseline, fraction, ran,
+    rejected,
+};
 use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Bar, BarPanel, Chart, LinePanel, Panel, Series};
+use crate::chart::{Bar, BarPanel, Chart, Panel};
 use crate::peer::Peer;
 use crate::prose;
 use crate::stages::STAGES;
 
 /// Every policy, in the order the tables list them.
-pub const POLICIES: [Policy; 4] = [
+const POLICIES: [Policy; 4] = [
     Policy::Block,
     Policy::Reject,
     Policy::CallerRuns,
     Policy::Timeout(Duration::from_millis(1)),
 ];
 
-/// The peers that, like stage 03, hand tasks over one at a time: what `caller-runs` is compared
-/// with at the tiny size.
-const ONE_AT_A_TIME: [Peer; 2] = [Peer::Threadpool, Peer::RayonScope];
-
 /// How many times each run of the main table is repeated: as in `granularity`, only times
 /// matter there.
-pub fn rounds(options: Options) -> usize {
-    granularity::rounds(options)
-}
+pub use granularity::rounds;
 
 /// `granularity`'s task sizes, with as many tasks of each, up to 100 µs: by then every pool is
 /// close to the ideal, and the policies differ only in how they handle small tasks.
@@ -46,7 +44,7 @@ fn sizes(size: Size) -> Vec<(&'static str, usize)> {
 }
 
 /// The task counts of the memory check: the fewest and the most.
-pub fn memory_sizes(size: Size) -> [usize; 2] {
+fn memory_sizes(size: Size) -> [usize; 2] {
     match size {
         Size::Full => [1_000, 1_000_000],
         Size::Quick => [1_000, 100_000],
@@ -64,16 +62,14 @@ fn with_policies() -> impl Iterator<Item = Runner> {
 /// The main table's runs: at every size, the sequential baseline, each stage that takes
 /// `--policy` under each policy, and the CPU peers, all with `workers = cores`.
 pub fn plan(options: Options) -> Vec<Job> {
-    let workers = cores();
     let mut jobs = Vec::new();
     for (spec, tasks) in sizes(options.size) {
-        let job = |runner| Job::new(runner, tasks, task(spec), workers, QUEUE);
+        let job = |runner| Job::new(runner, tasks, task(spec), cores(), QUEUE);
         jobs.push(job(Runner::Peer(Peer::Sequential)));
         for policy in POLICIES {
             jobs.extend(with_policies().map(|runner| job(runner).with_policy(policy)));
         }
-        let peers = [Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter];
-        jobs.extend(peers.map(|peer| job(Runner::Peer(peer))));
+        jobs.extend(CPU_PEERS.map(|peer| job(Runner::Peer(peer))));
     }
     jobs
 }
@@ -93,47 +89,12 @@ pub fn memory_plan(options: Options) -> Vec<Job> {
     jobs
 }
 
-/// Tasks that ran, to the end or to a panic: the tasks a rejecting policy did not give up.
-fn ran(run: &Run) -> Option<u64> {
-    let summary = run.ok()?.summary.as_ref()?;
-    Some((summary.completed + summary.panicked) as u64)
-}
-
-fn rejected(run: &Run) -> Option<u64> {
-    run.ok()?.summary.as_ref()?.own("rejected")
-}
-
-fn ran_in_caller(run: &Run) -> Option<u64> {
-    run.ok()?.summary.as_ref()?.own("ran_in_caller")
-}
-
-/// The ideal time for the tasks that ran over the measured time: `granularity`'s share of the
-/// ideal, counting only the work that was done, so that rejecting tasks earns nothing.
-fn fraction(runs: &[Run], run: &Run) -> Option<f64> {
-    let elapsed = run.elapsed_ms()?;
-    let share_done = ran(run)? as f64 / run.job.tasks as f64;
-    let ideal = granularity::ideal_ms(runs, &run.job)? * share_done;
-    (!run.job.task.duration.is_zero() && elapsed > 0.0).then(|| ideal / elapsed)
-}
-
-/// Tasks that ran per second.
-fn tasks_per_second(run: &Run) -> Option<f64> {
-    let elapsed = run.elapsed_ms()? / 1e3;
-    let ran = ran(run)? as f64;
-    (elapsed > 0.0).then(|| ran / elapsed)
-}
-
 /// CPU time a process spends outside its timed part (start-up, calibrating the work, exit),
 /// estimated from the sequential loop with the same tasks: the loop keeps one core busy for
 /// exactly its elapsed time, so the rest of its CPU time was spent outside it. Every process
 /// does the same start-up, so this is subtracted from every run's CPU time.
 fn outside_cpu_ns(runs: &[Run], job: &Job) -> f64 {
-    let sequential = runs.iter().find(|run| {
-        run.job.runner == Runner::Peer(Peer::Sequential)
-            && run.job.task == job.task
-            && run.job.tasks == job.tasks
-    });
-    sequential
+    baseline(runs, job)
         .and_then(|run| Some(run.cpu()?.as_secs_f64() * 1e9 - run.elapsed_ms()? * 1e6))
         .unwrap_or(0.0)
         .max(0.0)
@@ -168,10 +129,10 @@ fn workers_cores(run: &Run) -> Option<f64> {
 }
 
 /// `03 crossbeam-bounded, caller-runs`, or a peer's label.
-fn row_label(job: &Job) -> String {
-    match job.policy {
-        Some(policy) => format!("{}, {policy}", job.runner.label()),
-        None => job.runner.label(),
+fn row_label(run: &Run) -> String {
+    match run.job.policy {
+        Some(policy) => format!("{}, {policy}", run.job.runner.label()),
+        None => run.job.runner.label(),
     }
 }
 
@@ -183,54 +144,33 @@ fn short_label(job: &Job) -> String {
     }
 }
 
-/// `12.5% rejected` for a run that rejected anything, or the count where the share would round
-/// to nothing.
-fn rejected_share(run: &Run) -> Option<String> {
-    let rejected = rejected(run).filter(|&count| count > 0)?;
-    let share = rejected as f64 * 100.0 / run.job.tasks as f64;
-    Some(if share >= 0.1 {
-        format!("{}% rejected", table::significant(share))
-    } else {
-        format!("{} rejected", table::thousands(rejected))
-    })
-}
+/// The close-up's columns on what became of the tasks.
+const FATES: [Column; 3] = [
+    ("ran", |_, run| ran(run).map(table::thousands)),
+    ("rejected", |_, run| rejected(run).map(table::thousands)),
+    ("ran in caller", |_, run| {
+        ran_in_caller(run).map(table::thousands)
+    }),
+];
 
-/// Every label in `runs`, in order of first appearance.
-fn labels(runs: &[Run]) -> Vec<String> {
-    let mut labels: Vec<String> = Vec::new();
-    for run in runs {
-        let label = row_label(&run.job);
-        if !labels.contains(&label) {
-            labels.push(label);
-        }
-    }
-    labels
-}
+/// The close-up's columns on who used the CPU.
+const CPU: [Column; 2] = [
+    ("CPU per task", |runs, run| {
+        cpu_per_task_ns(runs, run).map(table::time_ns)
+    }),
+    ("submitter on a core", |runs, run| {
+        submitter_busy(runs, run).map(table::percent)
+    }),
+];
 
-/// Every task size in `runs`, in order of first appearance.
-fn specs(runs: &[Run]) -> Vec<TaskSpec> {
-    let mut specs = Vec::new();
-    for run in runs {
-        if !specs.contains(&run.job.task) {
-            specs.push(run.job.task);
-        }
-    }
-    specs
-}
-
-fn find<'a>(runs: &'a [Run], label: &str, spec: TaskSpec) -> Option<&'a Run> {
-    runs.iter()
-        .find(|run| run.job.task == spec && row_label(&run.job) == label)
+fn ran_in_caller(run: &Run) -> Option<u64> {
+    run.ok()?.summary.as_ref()?.own("ran_in_caller")
 }
 
 /// The tables, the findings and the chart. `runs` are the main table's, `memory` the memory
 /// check's.
 pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
     let memory_rows = memory_rows(&memory);
-    let (caller_runs, peers, sequential) = caller_runs_compared(&runs);
-    let memory_table = matrix(&runs, false, |run| {
-        table::or_na(run.peak_rss_kib().map(table::memory))
-    });
     let figures = context! {
         cores => cores(),
         queue => QUEUE,
@@ -238,26 +178,21 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
         rounds,
         limit => granularity::limit(),
         tiny => TINY,
-        matrix => matrix(&runs, true, |run| cell(&runs, run)),
+        matrix => granularity::matrix(&runs, row_label, true, |run| granularity::cell(&runs, run)),
         disturbed => granularity::any_disturbed(&runs),
-        memory_table,
-        close_up => close_up(&runs),
+        memory_table => granularity::matrix(&runs, row_label, false, |run| {
+            table::or_na(run.peak_rss_kib().map(table::memory))
+        }),
+        close_up => granularity::close_up(&runs, row_label, &[&FATES, &TIMES, &CPU, &SWITCHES]),
         memory => memory_check(&memory_rows),
         problems => format!("{}{}", problems(&runs), problems(&memory))
             .trim()
             .to_string(),
-        caller_runs,
-        peers,
-        sequential,
-        blocking => blocking_cost(&runs),
-        loop_cpu => find(&runs, &Runner::Peer(Peer::Sequential).label(), task(TINY))
-            .and_then(|run| cpu_per_task_ns(&runs, run))
-            .map(table::time_ns),
+        at => at_tiny(&runs),
         rejections => rejections(&runs),
-        growth => memory_growth(&memory_rows),
     };
     let body = prose::render("policies.md", figures);
-    let chart = chart(&runs, &memory);
+    let chart = chart(&runs, &memory_rows);
     let mut all = runs;
     all.extend(memory);
     Report {
@@ -266,104 +201,6 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
         body,
         runs: all,
     }
-}
-
-/// A table with a row per runner and policy and a column per task size, filled by `value`.
-/// `rates` says that the empty tasks' column holds tasks per second.
-fn matrix(runs: &[Run], rates: bool, value: impl Fn(&Run) -> String) -> String {
-    let specs = specs(runs);
-    let mut header = vec!["run".to_string()];
-    header.extend(specs.iter().map(|spec| match spec.duration {
-        Duration::ZERO if rates => format!("`{spec}` (tasks/s)"),
-        _ => format!("`{spec}`"),
-    }));
-    let mut table = Table::titled(&header, 1);
-    for label in labels(runs) {
-        let mine: Vec<&Run> = runs
-            .iter()
-            .filter(|run| row_label(&run.job) == label)
-            .collect();
-        if mine.iter().all(|run| run.ok().is_none()) {
-            continue;
-        }
-        let mut row = vec![label.clone()];
-        row.extend(specs.iter().map(|spec| {
-            mine.iter()
-                .find(|run| run.job.task == *spec && run.ok().is_some())
-                .map_or_else(|| "-".to_string(), |run| value(run))
-        }));
-        table.push_row(row);
-    }
-    if table.is_empty() {
-        String::new()
-    } else {
-        table.markdown().trim_end().to_string()
-    }
-}
-
-/// A cell of the main table: share of the ideal (tasks/s for empty tasks), the share rejected,
-/// and a dagger for a disturbed run.
-fn cell(runs: &[Run], run: &Run) -> String {
-    let value = if run.job.task.duration.is_zero() {
-        tasks_per_second(run).map(table::per_second)
-    } else {
-        fraction(runs, run).map(|share| format!("{share:.2}"))
-    };
-    let mut text = value.unwrap_or_else(|| "-".to_string());
-    if let Some(share) = rejected_share(run) {
-        text.push_str(&format!(" ({share})"));
-    }
-    text.push_str(granularity::mark(run, runs));
-    text
-}
-
-/// Where the time goes at the tiny size: CPU time per task and context switches.
-fn close_up(runs: &[Run]) -> String {
-    let tiny = task(TINY);
-    let mut table = Table::titled(
-        &[
-            "run",
-            "ran",
-            "rejected",
-            "ran in caller",
-            "elapsed",
-            "vs ideal",
-            "CPU time",
-            "CPU per task",
-            "submitter on a core",
-            "voluntary switches",
-            "involuntary switches",
-            "switches per 1,000 tasks",
-            "others' CPU share",
-        ],
-        1,
-    );
-    for run in runs.iter().filter(|run| run.job.task == tiny) {
-        let Some(elapsed) = run.elapsed_ms() else {
-            continue;
-        };
-        let (voluntary, involuntary) = run.switches().unzip();
-        table.push_row(vec![
-            row_label(&run.job),
-            table::or_na((ran(run)).map(table::thousands)),
-            table::or_na((rejected(run)).map(table::thousands)),
-            table::or_na((ran_in_caller(run)).map(table::thousands)),
-            table::time_ms(elapsed),
-            fraction(runs, run).map_or_else(|| "-".to_string(), |f| format!("{f:.2}")),
-            table::or_na((run.cpu()).map(table::time)),
-            cpu_per_task_ns(runs, run)
-                .map_or_else(|| table::NOT_AVAILABLE.to_string(), table::time_ns),
-            table::or_na((submitter_busy(runs, run)).map(table::percent)),
-            table::or_na((voluntary).map(table::thousands)),
-            table::or_na((involuntary).map(table::thousands)),
-            table::or_na((run.switches_per_thousand_tasks()).map(table::tenths)),
-            table::or_na((run.disturbance()).map(table::percent)),
-        ]);
-    }
-    if table.is_empty() {
-        return String::new();
-    }
-    table.markdown().trim_end().to_string()
 }
 
 /// One stage and policy in the memory check: peak RSS at the fewest and the most tasks.
@@ -380,22 +217,23 @@ impl MemoryRow<'_> {
         (few > 0).then(|| many as f64 / few as f64)
     }
 
-    /// What each task beyond the fewest added to the peak, in bytes.
-    fn bytes_per_task(&self) -> Option<f64> {
-        let grown = self.many.peak_rss_kib()? as f64 - self.few.peak_rss_kib()? as f64;
-        let tasks = self.many.job.tasks - self.few.job.tasks;
-        Some(grown * 1024.0 / tasks as f64)
+    /// What each task beyond the fewest added to the peak, in bytes, or `-`.
+    fn bytes_per_task(&self) -> String {
+        let tasks = (self.many.job.tasks - self.few.job.tasks) as f64;
+        let peaks = self.many.peak_rss_kib().zip(self.few.peak_rss_kib());
+        let bytes = peaks.map(|(many, few)| (many as f64 - few as f64) * 1024.0 / tasks);
+        bytes.map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}"))
     }
 }
 
 /// Pairs each stage and policy's runs at the fewest and the most tasks.
 fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
-    labels(memory)
+    granularity::distinct(memory.iter().map(row_label))
         .into_iter()
         .filter_map(|label| {
             let mine: Vec<&Run> = memory
                 .iter()
-                .filter(|run| row_label(&run.job) == label && run.ok().is_some())
+                .filter(|run| row_label(run) == label && run.ok().is_some())
                 .collect();
             let few = *mine.iter().min_by_key(|run| run.job.tasks)?;
             let many = *mine.iter().max_by_key(|run| run.job.tasks)?;
@@ -404,117 +242,96 @@ fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
         .collect()
 }
 
-/// The memory check's table, if any stage and policy ran at both sizes.
+/// The memory check's table, if any stage and policy ran at both sizes, and how much peak memory
+/// grew policy by policy, with what the rejecting policies gave up.
 fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
     let first = rows.first()?;
     let (few, many) = (first.few.job.tasks as u64, first.many.job.tasks as u64);
+    let (few, many) = (table::thousands(few), table::thousands(many));
     let mut table = Table::titled(
         &[
             "run".to_string(),
-            format!("{} tasks", table::thousands(few)),
-            format!("{} tasks", table::thousands(many)),
+            format!("{few} tasks"),
+            format!("{many} tasks"),
             "ratio".to_string(),
             "bytes per extra task".to_string(),
-            format!("rejected of {}", table::thousands(many)),
+            format!("rejected of {many}"),
         ],
         1,
     );
+    let mut policies = Vec::new();
     for row in rows {
-        let ratio = row.ratio();
+        let ratio = row.ratio().map(|ratio| format!("{ratio:.2}x"));
         table.push_row(vec![
             row.label.clone(),
-            table::or_na((row.few.peak_rss_kib()).map(table::memory)),
-            table::or_na((row.many.peak_rss_kib()).map(table::memory)),
-            ratio.map_or_else(|| "-".to_string(), |r| format!("{r:.2}x")),
-            row.bytes_per_task()
-                .map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}")),
-            table::or_na((rejected(row.many)).map(table::thousands)),
+            table::or_na(row.few.peak_rss_kib().map(table::memory)),
+            table::or_na(row.many.peak_rss_kib().map(table::memory)),
+            ratio.clone().unwrap_or_else(|| "-".to_string()),
+            row.bytes_per_task(),
+            table::or_na(rejected(row.many).map(table::thousands)),
         ]);
+        if let (Some(policy), Some(ratio)) = (row.few.job.policy, ratio) {
+            policies.push(context! {
+                name => policy.to_string(),
+                ratio,
+                bytes_per_task => row.bytes_per_task(),
+                rejected => rejected(row.many).filter(|&count| count > 0).map(table::thousands),
+            });
+        }
     }
+    let label = first.few.job.runner.label();
+    Some(context! { few, many, table => table.markdown().trim_end(), label, policies })
+}
+
+/// What each run did at the tiny size, by its short label (`03 caller-runs`, `threadpool`): its
+/// share of the ideal, its CPU per task, and where that CPU time went.
+fn at_tiny(runs: &[Run]) -> BTreeMap<String, Value> {
+    let tiny = runs.iter().filter(|run| run.job.task == task(TINY));
+    tiny.map(|run| {
+        let facts = context! {
+            label => run.job.runner.label(),
+            share => fraction(runs, run).map(|share| format!("{share:.2}")),
+            cpu => cpu_per_task_ns(runs, run).map(table::time_ns),
+            costs => costs(runs, run),
+        };
+        (short_label(&run.job), facts)
+    })
+    .collect()
+}
+
+/// Where a run's CPU time went: CPU per task, the submitter on a core and the tasks it ran
+/// itself, the workers' cores, and context switches per 1,000 tasks.
+fn costs(runs: &[Run], run: &Run) -> Option<Value> {
+    let (voluntary, involuntary) = run.switches()?;
+    let per_thousand = |count: u64| format!("{:.1}", count as f64 * 1e3 / run.job.tasks as f64);
+    let share = |count: u64| format!("{:.0}%", count as f64 * 100.0 / run.job.tasks as f64);
     Some(context! {
-        few => table::thousands(few),
-        many => table::thousands(many),
-        table => table.markdown().trim_end(),
+        cpu => table::time_ns(cpu_per_task_ns(runs, run)?),
+        submitter => format!("{:.0}%", submitter_busy(runs, run)? * 100.0),
+        own_tasks => Some(ran_in_caller(run)?).filter(|&count| count > 0).map(share),
+        workers => format!("{:.2}", workers_cores(run)?),
+        voluntary => per_thousand(voluntary),
+        involuntary => per_thousand(involuntary),
     })
 }
 
-/// `caller-runs` at the tiny size, stage by stage, beside `block`, the peers that hand tasks
-/// over one at a time, and the loop: the numbers that the next bullet explains.
-fn caller_runs_compared(runs: &[Run]) -> (Vec<Value>, Vec<String>, Option<String>) {
-    let tiny = task(TINY);
-    let share = |label: &str| Some(format!("{:.2}", fraction(runs, find(runs, label, tiny)?)?));
-    let peers = ONE_AT_A_TIME
-        .iter()
-        .filter_map(|&peer| {
-            let label = Runner::Peer(peer).label();
-            Some(format!("{label} {}", share(&label)?))
-        })
-        .collect();
-    let sequential = share(&Runner::Peer(Peer::Sequential).label());
-    let stages = with_policies()
-        .filter_map(|runner| {
-            let label =
-                |policy| row_label(&Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy));
-            Some(context! {
-                label => runner.label(),
-                caller_runs => share(&label(Policy::CallerRuns))?,
-                block => share(&label(Policy::Block)),
-            })
-        })
-        .collect();
-    (stages, peers, sequential)
-}
-
-/// What blocking costs at the tiny size, against `caller-runs` and the loop: CPU per task and
-/// context switches.
-fn blocking_cost(runs: &[Run]) -> Vec<Value> {
-    let tiny = task(TINY);
-    let costs = |run: &Run| -> Option<Value> {
-        let (voluntary, involuntary) = run.switches()?;
-        let per_thousand = |count: u64| format!("{:.1}", count as f64 * 1e3 / run.job.tasks as f64);
-        let share = |count: u64| format!("{:.0}%", count as f64 * 100.0 / run.job.tasks as f64);
-        Some(context! {
-            cpu => table::time_ns(cpu_per_task_ns(runs, run)?),
-            submitter => format!("{:.0}%", submitter_busy(runs, run)? * 100.0),
-            own_tasks => Some(ran_in_caller(run)?).filter(|&count| count > 0).map(share),
-            workers => format!("{:.2}", workers_cores(run)?),
-            voluntary => per_thousand(voluntary),
-            involuntary => per_thousand(involuntary),
-        })
-    };
-    with_policies()
-        .filter_map(|runner| {
-            let job = |policy| Job::new(runner, 1, tiny, 1, QUEUE).with_policy(policy);
-            let run = |policy| find(runs, &row_label(&job(policy)), tiny);
-            Some(context! {
-                label => runner.label(),
-                block => costs(run(Policy::Block)?)?,
-                caller_runs => costs(run(Policy::CallerRuns)?)?,
-            })
-        })
-        .collect()
-}
-
-/// How much the rejecting policies gave up at each size, for stage 03.
+/// What the rejecting policies gave up, size by size.
 fn rejections(runs: &[Run]) -> Vec<Value> {
-    let Some(runner) = with_policies().next() else {
-        return Vec::new();
-    };
-    let rejecting = POLICIES
+    let rejecting = runs
+        .iter()
+        .filter(|run| matches!(run.job.policy, Some(Policy::Reject | Policy::Timeout(_))));
+    granularity::distinct(rejecting.map(row_label))
         .into_iter()
-        .filter(|policy| matches!(policy, Policy::Reject | Policy::Timeout(_)));
-    rejecting
-        .filter_map(|policy| {
-            let label = row_label(&Job::new(runner, 1, task(TINY), 1, QUEUE).with_policy(policy));
-            let sizes: Vec<String> = specs(runs)
-                .into_iter()
-                .filter_map(|spec| {
-                    let run = find(runs, &label, spec)?;
-                    Some(format!(
-                        "{} of {} at `{spec}`",
-                        table::thousands(rejected(run)?),
-                        table::thousands(run.job.tasks as u64)
-                    ))
+        .filter_map(|label| {
+            let sizes: Vec<Value> = runs
+                .iter()
+                .filter(|run| row_label(run) == label)
+                .filter_map(|run| {
+                    Some(context! {
+                        rejected => table::thousands(rejected(run)?),
+                        tasks => table::thousands(run.job.tasks as u64),
+                        spec => run.job.task.to_string(),
+                    })
                 })
                 .collect();
             (!sizes.is_empty()).then(|| context! { label, sizes })
@@ -522,63 +339,37 @@ fn rejections(runs: &[Run]) -> Vec<Value> {
         .collect()
 }
 
-/// How much peak memory grew from the fewest to the most tasks, stage by stage and policy by
-/// policy, with what the rejecting policies gave up.
-fn memory_growth(rows: &[MemoryRow<'_>]) -> Vec<Value> {
-    with_policies()
-        .filter_map(|runner| {
-            let mine: Vec<&MemoryRow<'_>> = rows
-                .iter()
-                .filter(|row| row.few.job.runner == runner)
-                .collect();
-            let first = mine.first()?;
-            let policies: Vec<Value> = mine
-                .iter()
-                .filter_map(|row| {
-                    Some(context! {
-                        name => row.few.job.policy?.to_string(),
-                        ratio => format!("{:.2}x", row.ratio()?),
-                        bytes_per_task => row
-                            .bytes_per_task()
-                            .map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}")),
-                        rejected => rejected(row.many)
-                            .filter(|&count| count > 0)
-                            .map(table::thousands),
-                    })
-                })
-                .collect();
-            (!policies.is_empty()).then(|| {
-                context! {
-                    label => runner.label(),
-                    few => table::thousands(first.few.job.tasks as u64),
-                    many => table::thousands(first.many.job.tasks as u64),
-                    policies,
-                }
-            })
-        })
-        .collect()
-}
-
-fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
+/// A panel per policy with its share of the ideal over the task sizes, the peers and the loop
+/// drawn in every one for reference; then bars of CPU per task, and of memory growth.
+fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
     let mut panels: Vec<Panel> = POLICIES
-        .iter()
-        .map(|&policy| Panel::Lines(policy_panel(runs, policy)))
-        .filter(|panel| matches!(panel, Panel::Lines(lines) if !lines.series.is_empty()))
+        .into_iter()
+        .filter_map(|policy| {
+            let label = |run: &Run| {
+                let runner = run.job.runner;
+                let shown = run.job.policy.is_none_or(|own| own == policy);
+                shown.then(|| (runner.label(), runner.key()))
+            };
+            let series = granularity::by_duration(runs, label, |run| fraction(runs, run));
+            let (title, y_axis) = (
+                format!("--policy {policy}"),
+                "ideal / elapsed, tasks that ran",
+            );
+            (!series.is_empty()).then(|| granularity::lines(title, DURATION_AXIS, y_axis, series))
+        })
         .collect();
     if panels.is_empty() {
         return None;
     }
-    let tiny = task(TINY);
+    let bar = |job: &Job, value: f64| Bar {
+        label: short_label(job),
+        key: job.runner.key().to_string(),
+        value,
+    };
     let cpu_bars: Vec<Bar> = runs
         .iter()
-        .filter(|run| run.job.task == tiny)
-        .filter_map(|run| {
-            Some(Bar {
-                label: short_label(&run.job),
-                key: run.job.runner.key().to_string(),
-                value: cpu_per_task_ns(runs, run)? / 1e3,
-            })
-        })
+        .filter(|run| run.job.task == task(TINY))
+        .filter_map(|run| Some(bar(&run.job, cpu_per_task_ns(runs, run)? / 1e3)))
         .collect();
     if !cpu_bars.is_empty() {
         panels.push(Panel::Bars(BarPanel {
@@ -588,17 +379,7 @@ fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
             bars: cpu_bars,
         }));
     }
-    let memory_bars: Vec<Bar> = memory_rows(memory)
-        .iter()
-        .filter_map(|row| {
-            Some(Bar {
-                label: short_label(&row.few.job),
-                key: row.few.job.runner.key().to_string(),
-                value: row.ratio()?,
-            })
-        })
-        .collect();
-    if let Some(row) = memory_rows(memory).first() {
+    if let Some(row) = memory.first() {
         panels.push(Panel::Bars(BarPanel {
             title: format!(
                 "Peak RSS, {} tasks over {}",
@@ -607,7 +388,10 @@ fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
             ),
             axis: "ratio (log scale)".to_string(),
             log: true,
-            bars: memory_bars,
+            bars: memory
+                .iter()
+                .filter_map(|row| Some(bar(&row.few.job, row.ratio()?)))
+                .collect(),
         }));
     }
     Some(Chart {
@@ -618,43 +402,6 @@ fn chart(runs: &[Run], memory: &[Run]) -> Option<Chart> {
         columns: 2,
         panels,
     })
-}
-
-/// One policy's share of the ideal over the task sizes, for each stage that takes it, with the peers
-/// and the loop drawn in every panel for reference.
-fn policy_panel(runs: &[Run], policy: Policy) -> LinePanel {
-    let mut runners: Vec<Runner> = vec![Runner::Peer(Peer::Sequential)];
-    runners.extend(with_policies());
-    runners.extend([Peer::Threadpool, Peer::RayonScope, Peer::RayonParIter].map(Runner::Peer));
-    let series = runners
-        .into_iter()
-        .filter_map(|runner| {
-            let points: Vec<(f64, f64)> = runs
-                .iter()
-                .filter(|run| run.job.runner == runner && !run.job.task.duration.is_zero())
-                .filter(|run| run.job.policy.is_none_or(|own| own == policy))
-                .filter_map(|run| {
-                    Some((
-                        run.job.task.duration.as_secs_f64() * 1e6,
-                        fraction(runs, run)?,
-                    ))
-                })
-                .collect();
-            (!points.is_empty()).then(|| Series {
-                name: runner.label(),
-                key: runner.key().to_string(),
-                points,
-            })
-        })
-        .collect();
-    LinePanel {
-        title: format!("--policy {policy}"),
-        x_axis: "task duration, µs (log scale)".to_string(),
-        y_axis: "ideal / elapsed, tasks that ran".to_string(),
-        x_log: true,
-        y_log: false,
-        series,
-    }
 }
 
 #[cfg(test)]
@@ -670,86 +417,61 @@ mod tests {
 
     #[test]
     fn only_stage_03_is_given_a_policy() {
-        let spec = task(TINY);
-        let line = |runner| {
-            Job::new(runner, 10, spec, 2, QUEUE)
-                .with_policy(Policy::CallerRuns)
-                .command_line()
-        };
-        assert_eq!(
-            line(Runner::Stage(stage("03"))),
-            "03-crossbeam-bounded --tasks 10 --task cpu:1us --workers 2 --queue 16 \
-             --policy caller-runs --quiet"
-        );
-        assert_eq!(
-            line(Runner::Stage(stage("04"))),
-            "04-results --tasks 10 --task cpu:1us --workers 2 --queue 16 --quiet"
-        );
-        assert_eq!(
-            line(Runner::Stage(stage("02"))),
-            "02-mutex-receiver-pool --tasks 10 --task cpu:1us --workers 2 --quiet"
-        );
-        assert_eq!(
-            line(Runner::Peer(Peer::Threadpool)),
-            "measure peer threadpool --tasks 10 --task cpu:1us --workers 2 --quiet"
-        );
-    }
-
-    /// A memory-check run of stage 03 under `policy` that peaked at `rss_kib`.
-    fn memory_run(policy: Policy, tasks: usize, rss_kib: u64, rejected: u64) -> Run {
-        let job = Job::new(Runner::Stage(stage("03")), tasks, task(TINY), 2, QUEUE);
-        let mut run = crate::scenario::finished(job.with_policy(policy), 10.0, rejected);
-        if let Ok(measurement) = &mut run.result {
-            measurement.peaks = Some(crate::probe::Peaks {
-                rss_hwm_kib: rss_kib,
-                ..Default::default()
-            });
+        let cases = [
+            (
+                Runner::Stage(stage("03")),
+                "03-crossbeam-bounded",
+                " --queue 16 --policy caller-runs",
+            ),
+            (Runner::Stage(stage("04")), "04-results", " --queue 16"),
+            (Runner::Stage(stage("02")), "02-mutex-receiver-pool", ""),
+            (
+                Runner::Peer(Peer::Threadpool),
+                "measure peer threadpool",
+                "",
+            ),
+        ];
+        for (runner, program, rest) in cases {
+            let job = Job::new(runner, 10, task(TINY), 2, QUEUE).with_policy(Policy::CallerRuns);
+            let expected = format!("{program} --tasks 10 --task cpu:1us --workers 2{rest} --quiet");
+            assert_eq!(job.command_line(), expected);
         }
-        run
     }
 
     #[test]
-    fn memory_is_reported_as_growth_not_graded_against_a_target() {
+    fn findings_set_the_policies_beside_each_other_not_against_a_target() {
+        let job = |runner, tasks| Job::new(runner, tasks, task(TINY), 2, QUEUE);
+        let stage_03 = |policy, tasks| job(Runner::Stage(stage("03")), tasks).with_policy(policy);
+        let finished = crate::scenario::finished;
+        let runs = vec![
+            finished(job(Runner::Peer(Peer::Sequential), 10_000), 100.0, 0),
+            finished(stage_03(Policy::Block, 10_000), 120.0, 0),
+            finished(stage_03(Policy::CallerRuns, 10_000), 60.0, 0),
+            finished(job(Runner::Peer(Peer::Threadpool), 10_000), 70.0, 0),
+            finished(job(Runner::Peer(Peer::RayonScope), 10_000), 80.0, 0),
+        ];
+        // The memory check: stage 03 under two policies, peaking at `rss_kib`.
+        let memory_run = |policy, tasks, rss_kib, rejected| {
+            let mut run = finished(stage_03(policy, tasks), 10.0, rejected);
+            if let Ok(measurement) = &mut run.result {
+                let peaks = crate::probe::Peaks {
+                    rss_hwm_kib: rss_kib,
+                    ..Default::default()
+                };
+                measurement.peaks = Some(peaks);
+            }
+            run
+        };
         let memory = vec![
             memory_run(Policy::Block, 1_000, 2_000, 0),
             memory_run(Policy::Block, 1_000_000, 2_100, 0),
             memory_run(Policy::Reject, 1_000, 2_000, 0),
             memory_run(Policy::Reject, 1_000_000, 8_000, 900_000),
         ];
-        let text = report(Vec::new(), memory, 1).body;
-        for word in ["target", "missed", "within", "yes"] {
-            assert!(!text.contains(word), "'{word}' in:\n{text}");
-        }
-        assert!(
-            text.contains(
-                "- Peak RSS of 03 crossbeam-bounded with 1,000,000 tasks against 1,000: 1.05x \
-                 under `block`, 4.00x under `reject` (6.2 bytes per extra task, with 900,000 \
-                 tasks rejected)."
-            ),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn caller_runs_is_set_beside_block_the_peers_and_the_loop_not_against_a_target() {
-        let job = |runner| Job::new(runner, 10_000, task(TINY), 2, QUEUE);
-        let stage_03 = Runner::Stage(stage("03"));
-        let finished = crate::scenario::finished;
-        let runs = vec![
-            finished(job(Runner::Peer(Peer::Sequential)), 100.0, 0),
-            finished(job(stage_03).with_policy(Policy::Block), 120.0, 0),
-            finished(job(stage_03).with_policy(Policy::CallerRuns), 60.0, 0),
-            finished(job(Runner::Peer(Peer::Threadpool)), 70.0, 0),
-            finished(job(Runner::Peer(Peer::RayonScope)), 80.0, 0),
-        ];
-        let body = report(runs, Vec::new(), 1).body;
-        let text = body
-            .split_once("\n- At `cpu:1us`, 03")
-            .map(|(_, bullets)| format!("- At `cpu:1us`, 03{bullets}"))
-            .unwrap_or(body);
+        let text = report(runs, memory, 1).body;
         let share = |ms: f64| format!("{:.2}", 100.0 / cores() as f64 / ms);
-        let expected = format!(
-            "- At `cpu:1us`, 03 crossbeam-bounded reached {} of ideal under `caller-runs` and {} \
+        let caller_runs = format!(
+            "\n- At `cpu:1us`, 03 crossbeam-bounded reached {} of ideal under `caller-runs` and {} \
              under `block`; the peers that hand tasks over one at a time reached threadpool \
              (peer) {} and rayon-scope (peer) {}; the sequential loop {}.",
             share(60.0),
@@ -758,8 +480,13 @@ mod tests {
             share(80.0),
             share(100.0),
         );
-        assert!(text.starts_with(&expected), "{text}");
-        for word in ["target", "missed", "met"] {
+        let growth = "\n- Peak RSS of 03 crossbeam-bounded with 1,000,000 tasks against 1,000: 1.05x \
+                      under `block`, 4.00x under `reject` (6.2 bytes per extra task, with 900,000 \
+                      tasks rejected).";
+        for expected in [caller_runs.as_str(), growth] {
+            assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+        }
+        for word in ["target", "missed", "within", "yes", "met"] {
             assert!(!text.contains(word), "'{word}' in:\n{text}");
         }
     }

@@ -10,14 +10,15 @@ use harness::summary;
 use harness::table::{self, Table};
 use minijinja::{Value, context};
 
+use super::granularity::lines;
 use super::{DISTURBED, Options, Report, Scenario, Size, granularity};
-use crate::chart::{Chart, LinePanel, Panel, Series};
+use crate::chart::{Chart, Panel, Series};
 use crate::probe::{self, Measurement};
 use crate::prose;
 use crate::stages::{Readiness, stage};
 
 /// The experiments, in order, with the arguments for each size.
-fn experiments(size: Size) -> [(&'static str, &'static [&'static str]); 4] {
+fn plan(size: Size) -> [(&'static str, &'static [&'static str]); 4] {
     match size {
         Size::Full => [("cpu", &[]), ("io", &[]), ("mixed", &[]), ("batch", &[])],
         Size::Quick => [
@@ -58,13 +59,20 @@ impl Experiment {
         (!lines.is_empty()).then(|| lines.join("\n"))
     }
 
-    /// A `key=value` from the experiment's summary line.
-    fn value(&self, key: &str) -> Option<&str> {
-        let stdout = &self.ok()?.stdout;
-        let line = stdout
-            .lines()
-            .rfind(|line| line.starts_with(summary::PREFIX))?;
-        summary::pairs(line)?.find_map(|(found, value)| (found == key).then_some(value))
+    /// Every `key=value` of the experiment's summary line.
+    fn summary(&self) -> BTreeMap<&str, &str> {
+        let last = self.ok().and_then(|measurement| {
+            let mut lines = measurement.stdout.lines();
+            lines.rfind(|line| line.starts_with(summary::PREFIX))
+        });
+        last.and_then(summary::pairs)
+            .map(Iterator::collect)
+            .unwrap_or_default()
+    }
+
+    /// A number from the experiment's summary line.
+    fn number(&self, key: &str) -> Option<f64> {
+        self.summary().get(key)?.parse().ok()
     }
 
     /// The experiment's table as columns of numbers: `(first column, column)` pairs, such as
@@ -105,42 +113,39 @@ fn number(cell: &str) -> Option<f64> {
 /// Runs stage 06's experiments, or says why it cannot yet.
 pub fn run(ready: &Readiness, options: Options) -> Report {
     let sizing = stage("06");
-    let binary = match ready.binary(sizing) {
-        Ok(binary) => binary.to_path_buf(),
+    let (body, chart) = match ready.binary(sizing) {
         Err(reason) => {
-            return Report {
-                scenario: Scenario::Sizing,
-                body: format!("- not built yet: {} {reason}; skipped\n", sizing.bin),
-                chart: None,
-                runs: Vec::new(),
-            };
+            let skipped = format!("{} {reason}", sizing.bin);
+            (prose::render("sizing.md", context! { skipped }), None)
+        }
+        Ok(binary) => {
+            // As many tries as `granularity` has rounds: only a full run has time for more.
+            let tries = granularity::rounds(options);
+            let experiments: Vec<Experiment> = plan(options.size)
+                .into_iter()
+                .map(|(name, args)| {
+                    let command = format!("{} {name} {}", sizing.bin, args.join(" "));
+                    let result = measure_undisturbed(tries, || {
+                        let mut command = Command::new(binary);
+                        command.arg(name).args(args);
+                        let limit = Duration::from_secs(120);
+                        probe::measure(command, limit).map_err(|error| error.to_string())
+                    });
+                    let command = command.trim_end().to_string();
+                    Experiment {
+                        name,
+                        command,
+                        result,
+                    }
+                })
+                .collect();
+            (body(&experiments, tries), chart(&experiments))
         }
     };
-    let limit = Duration::from_secs(120);
-    let tries = match options.size {
-        Size::Full => 3,
-        Size::Quick => 1,
-    };
-    let experiments: Vec<Experiment> = experiments(options.size)
-        .into_iter()
-        .map(|(name, args)| {
-            let command = format!("{} {name} {}", sizing.bin, args.join(" "));
-            let result = measure_undisturbed(tries, || {
-                let mut command = Command::new(&binary);
-                command.arg(name).args(args);
-                probe::measure(command, limit).map_err(|error| error.to_string())
-            });
-            Experiment {
-                name,
-                command: command.trim_end().to_string(),
-                result,
-            }
-        })
-        .collect();
     Report {
         scenario: Scenario::Sizing,
-        body: body(&experiments, tries),
-        chart: chart(&experiments),
+        body,
+        chart,
         runs: Vec::new(),
     }
 }
@@ -205,91 +210,65 @@ fn body(experiments: &[Experiment], tries: usize) -> String {
         ]);
         shown.push(context! { command, failed => (), table => experiment.table_text() });
     }
-    // The figures each experiment's summary line gives, for the findings, when it gives them all.
-    let summary = |name: &str, keys: &[&str]| {
-        let experiment = experiments.iter().find(|e| e.name == name)?;
-        let values: Option<BTreeMap<&str, String>> = keys
+    // Every experiment's summary line, empty for one that did not run or gave none.
+    let summaries = plan(Size::Full).map(|(name, _)| {
+        let found = experiments
             .iter()
-            .map(|&key| Some((key, experiment.value(key)?.to_string())))
-            .collect();
-        Some(Value::from(values?))
-    };
+            .find(|experiment| experiment.name == name);
+        let summary = found.map(Experiment::summary).unwrap_or_default();
+        (name, Value::from_pairs(summary))
+    });
     let figures = context! {
         experiments => shown,
         runs => if runs.is_empty() { String::new() } else { runs.markdown() }.trim_end(),
         tries,
         limit => granularity::limit(),
-        cpu => summary("cpu", &["knee_workers", "cores"]),
-        io => summary("io", &["target_per_s", "littles_law", "measured", "cores_x2"]),
-        batch => summary(
-            "batch",
-            &["best_batch", "best_of_ideal", "knee_batch", "par_iter_of_ideal"],
-        ),
-        mixed => summary("mixed", &["shared_cpu_p95_ms", "split_cpu_p95_ms"]),
+        summaries => BTreeMap::from(summaries),
     };
     prose::render("sizing.md", figures)
 }
 
 fn chart(experiments: &[Experiment]) -> Option<Chart> {
-    let find = |name: &str| experiments.iter().find(|e| e.name == name);
+    let swept = |name: &str| {
+        let experiment = experiments.iter().find(|e| e.name == name)?;
+        (!experiment.column("workers", "tasks/s").is_empty()).then_some(experiment)
+    };
     let series = |experiment: &Experiment, column: &str, name: &str, key: &str| Series {
         name: name.to_string(),
         key: key.to_string(),
         points: experiment.column("workers", column),
     };
     let mut panels = Vec::new();
-    if let Some(cpu) = find("cpu").filter(|e| !e.column("workers", "tasks/s").is_empty()) {
-        panels.push(Panel::Lines(LinePanel {
-            title: "CPU work: throughput by pool size".to_string(),
-            x_axis: "workers".to_string(),
-            y_axis: "tasks/s".to_string(),
-            x_log: false,
-            y_log: false,
-            // The reference first, so that the measured line is drawn on top of it.
-            series: vec![
-                series(
-                    cpu,
-                    "ideal tasks/s",
-                    "ideal: min(workers, cores) / task time",
-                    "reference",
-                ),
-                series(cpu, "tasks/s", "measured", "06"),
-            ],
-        }));
-    }
-    if let Some(io) = find("io").filter(|e| !e.column("workers", "tasks/s").is_empty()) {
-        let measured = series(io, "tasks/s", "measured", "06");
-        let mut lines = vec![
-            series(
-                io,
-                "limit W/L",
-                "Little's law: workers / latency",
-                "reference",
-            ),
-            measured,
+    if let Some(cpu) = swept("cpu") {
+        let ideal = "ideal: min(workers, cores) / task time";
+        // The reference first, so that the measured line is drawn on top of it.
+        let series = vec![
+            series(cpu, "ideal tasks/s", ideal, "reference"),
+            series(cpu, "tasks/s", "measured", "06"),
         ];
-        if let Some(target) = io.value("target_per_s").and_then(|t| t.parse::<f64>().ok()) {
-            let xs: Vec<f64> = lines[0].points.iter().map(|point| point.0).collect();
-            if let (Some(first), Some(last)) = (xs.first(), xs.last()) {
-                lines.push(Series {
-                    name: "target".to_string(),
-                    key: "target".to_string(),
-                    points: vec![(*first, target), (*last, target)],
-                });
-            }
-        }
-        panels.push(Panel::Lines(LinePanel {
-            title: "IO work: throughput by pool size".to_string(),
-            x_axis: "workers (log scale)".to_string(),
-            y_axis: "tasks/s (log scale)".to_string(),
-            x_log: true,
-            y_log: true,
-            series: lines,
-        }));
+        let title = "CPU work: throughput by pool size";
+        panels.push(lines(title, "workers", "tasks/s", series));
     }
-    if let Some(panel) = find("batch").and_then(batch_panel) {
-        panels.push(panel);
+    if let Some(io) = swept("io") {
+        let limit = series(
+            io,
+            "limit W/L",
+            "Little's law: workers / latency",
+            "reference",
+        );
+        let target = io.number("target_per_s");
+        let target = target.and_then(|target| level("target", "target", target, &limit.points));
+        let mut series = vec![limit, series(io, "tasks/s", "measured", "06")];
+        series.extend(target);
+        let (title, y_axis) = ("IO work: throughput by pool size", "tasks/s (log scale)");
+        panels.push(lines(title, "workers (log scale)", y_axis, series));
     }
+    panels.extend(
+        experiments
+            .iter()
+            .find(|e| e.name == "batch")
+            .and_then(batch_panel),
+    );
     (!panels.is_empty()).then(|| Chart {
         title: "sizing: stage 06's sweeps".to_string(),
         columns: 2,
@@ -297,55 +276,54 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
     })
 }
 
+/// A level line at `value` across the x range of `points`, if they have any.
+fn level(name: &str, key: &str, value: f64, points: &[(f64, f64)]) -> Option<Series> {
+    let (first, last) = (points.first()?.0, points.last()?.0);
+    Some(Series {
+        name: name.to_string(),
+        key: key.to_string(),
+        points: vec![(first, value), (last, value)],
+    })
+}
+
 /// Share of the ideal by items per task, with `par_iter`'s share from the same run as a line.
 fn batch_panel(batch: &Experiment) -> Option<Panel> {
     let measured = batch.column("items/task", "of ideal");
-    let (first, last) = (measured.first()?.0, measured.last()?.0);
-    let mut series = Vec::new();
-    if let Some(share) = batch
-        .value("par_iter_of_ideal")
-        .and_then(|v| v.parse::<f64>().ok())
-    {
-        series.push(Series {
-            name: "rayon par_iter".to_string(),
-            key: "reference".to_string(),
-            points: vec![(first, share), (last, share)],
-        });
+    if measured.is_empty() {
+        return None;
     }
+    let par_iter = batch.number("par_iter_of_ideal");
+    let par_iter =
+        par_iter.and_then(|share| level("rayon par_iter", "reference", share, &measured));
+    let mut series: Vec<Series> = par_iter.into_iter().collect();
     series.push(Series {
         name: "stage 05's pool, one task per batch".to_string(),
         key: "06".to_string(),
         points: measured,
     });
-    Some(Panel::Lines(LinePanel {
-        title: "Task size: share of the ideal by items per task".to_string(),
-        x_axis: "items per task (log scale)".to_string(),
-        y_axis: "share of the ideal".to_string(),
-        x_log: true,
-        y_log: false,
+    let title = "Task size: share of the ideal by items per task";
+    Some(lines(
+        title,
+        "items per task (log scale)",
+        "share of the ideal",
         series,
-    }))
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::{Runner, task};
 
     #[test]
     fn each_experiment_shows_its_table_and_its_summary_gives_the_findings() {
         let stdout = "cpu: 4 tasks\nworkers  tasks/s\n      2     2141\n\
                       summary: experiment=cpu knee_workers=2 cores=2\n";
-        let mut measurement = crate::probe::Measurement {
-            status: Some(std::process::ExitStatus::default()),
-            wall: Duration::from_millis(10),
-            summary: None,
-            stdout: stdout.to_string(),
-            stderr: String::new(),
-            peaks: None,
-            usage: None,
-            outside_cpu: None,
-            main_thread_cpu: None,
-        };
+        let job = crate::scenario::Job::new(Runner::Stage(stage("06")), 4, task("cpu:1ms"), 2, 16);
+        let mut measurement = crate::scenario::finished(job, 10.0, 0)
+            .result
+            .expect("finished");
+        measurement.stdout = stdout.to_string();
         let experiment = |name, result| Experiment {
             name,
             command: format!("06-sizing {name}"),
