@@ -34,14 +34,11 @@ pub mod task;
 pub mod testing;
 pub mod track;
 
-pub use args::{
-    BoundedPoolArgs, CollectArgs, Policy, PoolArgs, TaskArgs, exit_invalid, parse_count,
-    parse_positive,
-};
+pub use args::{BoundedPoolArgs, CollectArgs, Policy, PoolArgs, TaskArgs, exit_invalid};
 pub use demo::{Collected, HandedTask, Workload};
 pub use limits::{
-    LimitArgs, MAX_QUEUE, THREAD_LIMIT, THREADS_EXPLAINED, or_exit_if_refused, parse_tasks,
-    parse_workers,
+    LimitArgs, MAX_QUEUE, THREAD_LIMIT, THREADS_EXPLAINED, or_exit_if_refused, parse_count,
+    parse_positive, parse_tasks, parse_workers,
 };
 pub use output::{Output, report};
 pub use record::Recording;
