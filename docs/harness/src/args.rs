@@ -141,8 +141,8 @@ impl fmt::Display for Policy {
     }
 }
 
-/// Exits with status 2 and a one-line `error: {message}`, exactly as clap does for a bad value:
-/// for the checks clap cannot make on its own, such as one flag's value against another's.
+/// Exits with status 2 and a one-line `error: {message}`, as clap does for a bad value: for checks
+/// clap cannot make, such as one flag's value against another's.
 pub fn exit_invalid<A: CommandFactory>(message: impl fmt::Display) -> ! {
     let mut command = A::command();
     // `A::parse()` names the usage line after the program as it was started; so do we.
@@ -186,11 +186,12 @@ mod tests {
         assert!(!demo.run.quiet);
         assert!(!demo.run.each, "a line per task only on request");
         assert_eq!((demo.pool.workers, demo.pool.queue), (4, 8));
+        let demo = parse(&["--each", "--workers", "20000", "--no-limit"]).unwrap();
+        assert!(demo.run.each && demo.pool.limit.no_limit);
     }
 
     #[test]
     fn each_and_quiet_contradict_each_other() {
-        assert!(parse(&["--each"]).unwrap().run.each);
         let error = parse(&["--quiet", "--each"]).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ArgumentConflict);
         let message = error.to_string();
@@ -212,12 +213,6 @@ mod tests {
             let help = arg.and_then(|arg| arg.get_help()).expect(id).to_string();
             assert!(help.contains(&limit), "{help}");
         }
-    }
-
-    #[test]
-    fn no_limit_is_a_flag() {
-        let demo = parse(&["--workers", "20000", "--no-limit"]).unwrap();
-        assert!(demo.pool.limit.no_limit);
     }
 
     #[test]
@@ -250,17 +245,8 @@ mod tests {
             "timeout:2s".parse(),
             Ok(Policy::Timeout(Duration::from_secs(2)))
         );
-        assert!(
-            "drop"
-                .parse::<Policy>()
-                .unwrap_err()
-                .contains("unknown policy 'drop'")
-        );
-        assert!(
-            "timeout:soon"
-                .parse::<Policy>()
-                .unwrap_err()
-                .contains("whole number")
-        );
+        let error = |text: &str| text.parse::<Policy>().unwrap_err();
+        assert!(error("drop").contains("unknown policy 'drop'"));
+        assert!(error("timeout:soon").contains("whole number"));
     }
 }

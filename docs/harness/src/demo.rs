@@ -421,6 +421,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::limits::with_panic_hook;
 
     fn workload_args() -> TaskArgs {
         TaskArgs {
@@ -454,33 +455,21 @@ mod tests {
     fn a_planned_panic_ends_its_recording_before_the_panic_hook_runs() {
         // Far longer than the task, which does nothing before it panics.
         const HOOK_DELAY: Duration = Duration::from_millis(250);
-        const THREAD: &str = "worker-with-a-slow-panic-hook";
-        // The panic hook is the whole process's: this one is slow only for the panics of the
-        // thread below, and hands every other panic to the hook it replaces, as it was.
-        let previous: Arc<dyn Fn(&PanicHookInfo<'_>) + Send + Sync> = Arc::from(panic::take_hook());
-        let others = Arc::clone(&previous);
-        panic::set_hook(Box::new(move |info| {
-            if thread::current().name() == Some(THREAD) {
-                thread::sleep(HOOK_DELAY);
-            } else {
-                others(info);
-            }
-        }));
         let args = TaskArgs {
             timeline: true,
             ..workload_args()
         };
         let workload = Workload::new(&args).leak();
         let task = workload.hand_over(0);
-        let outcome = thread::Builder::new()
-            .name(THREAD.to_string())
-            .spawn(move || task.square(true))
-            .unwrap()
-            .join();
-        drop(panic::take_hook());
-        panic::set_hook(Box::new(move |info| previous(info)));
+        // On a thread of its own, which the recorder hands its events over from as it ends.
+        let outcome = thread::spawn(move || {
+            let slow_hook = |_: &PanicHookInfo<'_>| thread::sleep(HOOK_DELAY);
+            with_panic_hook(slow_hook, || {
+                panic::catch_unwind(AssertUnwindSafe(|| task.square(true)))
+            })
+        });
 
-        assert!(outcome.is_err());
+        assert!(outcome.join().unwrap().is_err());
         assert_eq!(
             workload.tracker().panicked(),
             1,

@@ -2,7 +2,7 @@
 //! and what a demo does when the system refuses a thread anyway.
 
 use std::num::IntErrorKind;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 use std::process;
 use std::sync::Arc;
 use std::thread;
@@ -127,23 +127,9 @@ pub fn or_exit_if_refused<P>(start: impl FnOnce() -> P) -> P {
 }
 
 /// Runs `f`, and returns the message of its panic instead of letting the panic hook print it.
-/// Only this thread's panics are silenced, and only while `f` runs.
 fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    let caller = thread::current().id();
-    let previous = Arc::new(panic::take_hook());
-    let for_others = Arc::clone(&previous);
-    panic::set_hook(Box::new(move |info| {
-        if thread::current().id() != caller {
-            for_others(info);
-        }
-    }));
     // Nothing `f` touched is used after a panic: the demo exits.
-    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
-    // Taking our hook back drops it, and its clone of `previous` with it.
-    drop(panic::take_hook());
-    if let Ok(previous) = Arc::try_unwrap(previous) {
-        panic::set_hook(previous);
-    }
+    let outcome = with_panic_hook(|_| {}, || panic::catch_unwind(AssertUnwindSafe(f)));
     outcome.map_err(|payload| {
         let message = payload
             .downcast_ref::<String>()
@@ -151,6 +137,31 @@ fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
             .or_else(|| payload.downcast_ref::<&str>().copied());
         message.unwrap_or("a panic without a message").to_string()
     })
+}
+
+/// Runs `f` with `hook` in place of the panic hook, for this thread's panics only: the hook is the
+/// process's one report of every panic, so those of other threads still go where they went.
+pub(crate) fn with_panic_hook<T>(
+    hook: impl Fn(&PanicHookInfo<'_>) + Send + Sync + 'static,
+    f: impl FnOnce() -> T,
+) -> T {
+    let caller = thread::current().id();
+    let previous = Arc::new(panic::take_hook());
+    let for_others = Arc::clone(&previous);
+    panic::set_hook(Box::new(move |info| {
+        if thread::current().id() == caller {
+            hook(info);
+        } else {
+            for_others(info);
+        }
+    }));
+    let result = f();
+    // Taking our hook back drops it, and its clone of `previous` with it.
+    drop(panic::take_hook());
+    if let Ok(previous) = Arc::try_unwrap(previous) {
+        panic::set_hook(previous);
+    }
+    result
 }
 
 #[cfg(test)]
