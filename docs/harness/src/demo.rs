@@ -380,17 +380,14 @@ impl<E> Collected<E> {
     /// Sorts the outcomes of tasks `0, 1, 2, ...` (perhaps lazily joined handles) into values and
     /// failures, keeping their order.
     pub fn in_order(outcomes: impl IntoIterator<Item = Result<u64, E>>) -> Self {
-        let mut collected = Collected {
-            values: Vec::new(),
-            failed: Vec::new(),
-        };
+        let (mut values, mut failed) = (Vec::new(), Vec::new());
         for (id, outcome) in outcomes.into_iter().enumerate() {
             match outcome {
-                Ok(value) => collected.values.push(value),
-                Err(error) => collected.failed.push((id, error)),
+                Ok(value) => values.push(value),
+                Err(error) => failed.push((id, error)),
             }
         }
-        collected
+        Collected { values, failed }
     }
 
     /// Keeps `values` as they arrived by another way, such as a channel, and takes only the
@@ -542,18 +539,18 @@ mod tests {
     #[test]
     fn a_summary_describes_the_run_and_its_ideal() {
         let workload = workload();
-        let line = workload
-            .summary("02", Duration::ZERO, Some(2), None)
-            .to_string();
+        let line = |workers| {
+            workload
+                .summary("0x", Duration::ZERO, workers, None)
+                .to_string()
+        };
+        let pool = line(Some(2));
         assert!(
-            line.starts_with("summary: stage=02 tasks=3 completed=0 panicked=0 workers=2 queue=- "),
-            "{line}"
+            pool.starts_with("summary: stage=02 tasks=3 completed=0 panicked=0 workers=2 queue=- "),
+            "{pool}"
         );
         // A thread per task: every task overlaps with every other one.
-        let line = workload
-            .summary("01", Duration::ZERO, None, None)
-            .to_string();
-        assert!(line.contains(" workers=- "), "{line}");
+        assert!(line(None).contains(" workers=- "), "{}", line(None));
     }
 
     #[test]

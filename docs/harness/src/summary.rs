@@ -222,15 +222,18 @@ mod tests {
 
     #[test]
     fn a_line_without_the_shared_keys_in_order_is_refused() {
-        assert!("stage=01".parse::<Summary>().is_err());
-        assert!("summary: tasks=1 stage=01".parse::<Summary>().is_err());
-        let garbled = LINE.replace("tasks=1 ", "tasks=one ");
-        assert!(
-            garbled
-                .parse::<Summary>()
-                .unwrap_err()
-                .contains("tasks=one")
-        );
+        for (line, expected) in [
+            ("stage=01", "not a summary line"),
+            ("summary: tasks=1 stage=01", "expected stage, found tasks"),
+            ("summary: stage=01", "no tasks"),
+            (
+                &LINE.replace("tasks=1 ", "tasks=one "),
+                "tasks=one is not a number",
+            ),
+        ] {
+            let error = line.parse::<Summary>().unwrap_err();
+            assert!(error.contains(expected), "{line}: {error}");
+        }
     }
 
     #[test]
