@@ -541,7 +541,7 @@ mod tests {
         let workload = workload();
         let line = |workers| {
             workload
-                .summary("0x", Duration::ZERO, workers, None)
+                .summary("02", Duration::ZERO, workers, None)
                 .to_string()
         };
         let pool = line(Some(2));
