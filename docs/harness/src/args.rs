@@ -1,11 +1,5 @@
-//! The flags the demos share, as clap structs to `#[command(flatten)]` into a stage's own `Args`.
-//!
-//! Each stage picks the defaults that make its demo run for about a second, so the defaults
-//! below are only a starting point: a stage replaces one on its own `Args`, where its `--help`
-//! shows it, with `#[command(mut_arg("tasks", |arg| arg.default_value("20")))]`.
-//!
-//! Every value goes through a parser, so bad input ends the program with status 2 and a one-line
-//! `error:` that names the flag, before any task runs.
+//! The flags the demos share, as clap structs to `#[command(flatten)]` into a stage's own `Args`,
+//! which may replace a default: `#[command(mut_arg("tasks", |arg| arg.default_value("20")))]`.
 
 use std::env;
 use std::fmt;
@@ -16,16 +10,11 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory};
 
-use crate::limits::{LimitArgs, parse_between, parse_queue, parse_tasks, parse_workers};
+use crate::limits::{LimitArgs, parse_queue, parse_tasks, parse_workers};
 use crate::task::{TaskSpec, format_duration, parse_duration};
 
-/// The flags every demo takes: how many tasks, what each one does, how much to print, and what to
-/// record (see [`record`](crate::record)).
-///
-/// How much to print has three levels: `--quiet`, only the reports and the summary; the default,
-/// which adds what the stage collects (stage 04's list of results, stage 03's rejected ids); and
-/// `--each`, which adds a line per task. A line per task is on request only, so that a run at a
-/// stage's defaults fits a screen and ends with what the stage teaches.
+/// The flags every demo takes: how many tasks, what each one does, how much to print (`--quiet`,
+/// the default, `--each`), and what to record (see [`record`](crate::record)).
 #[derive(Debug, Clone, Args)]
 pub struct TaskArgs {
     /// How many tasks to run (at most 10000000).
@@ -70,8 +59,8 @@ pub struct PoolArgs {
 }
 
 impl PoolArgs {
-    /// Exits with status 2 if `--workers` is above [`THREAD_LIMIT`](crate::THREAD_LIMIT) without
-    /// `--no-limit`: see [`LimitArgs::check`].
+    /// Exits with status 2 if `--workers` is too many without `--no-limit`: see
+    /// [`LimitArgs::check`].
     pub fn check_threads<A: CommandFactory>(&self) {
         self.limit.check::<A>("--workers", self.workers);
     }
@@ -95,8 +84,8 @@ pub struct BoundedPoolArgs {
 }
 
 impl BoundedPoolArgs {
-    /// Exits with status 2 if `--workers` is above [`THREAD_LIMIT`](crate::THREAD_LIMIT) without
-    /// `--no-limit`: see [`LimitArgs::check`].
+    /// Exits with status 2 if `--workers` is too many without `--no-limit`: see
+    /// [`LimitArgs::check`].
     pub fn check_threads<A: CommandFactory>(&self) {
         self.limit.check::<A>("--workers", self.workers);
     }
@@ -109,31 +98,6 @@ pub struct CollectArgs {
     #[arg(long)]
     pub as_completed: bool,
 }
-
-/// Parses a count that must be at least one, with no limit of its own (`--rounds`,
-/// `--panic-every`).
-///
-/// # Errors
-///
-/// Returns a message for zero, for anything that is not a whole number, and for a number too
-/// large for `usize`.
-pub fn parse_positive(text: &str) -> Result<usize, String> {
-    parse_between(text, 1, usize::MAX, NO_LIMIT)
-}
-
-/// Parses a count that may be zero, with no limit of its own (`--panic-task`, which the demo
-/// checks against `--tasks`).
-///
-/// # Errors
-///
-/// Returns a message for anything that is not a whole number, and for a number too large for
-/// `usize`.
-pub fn parse_count(text: &str) -> Result<usize, String> {
-    parse_between(text, 0, usize::MAX, NO_LIMIT)
-}
-
-/// Why a count with no limit of its own still has a largest value.
-const NO_LIMIT: &str = "the largest number a usize holds";
 
 /// What the submitter does when the queue is full: stage 03's `--policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,8 +141,8 @@ impl fmt::Display for Policy {
     }
 }
 
-/// Exits with status 2 and a one-line `error: {message}`, exactly as clap does for a bad value:
-/// for the checks clap cannot make on its own, such as one flag's value against another's.
+/// Exits with status 2 and a one-line `error: {message}`, as clap does for a bad value: for checks
+/// clap cannot make, such as one flag's value against another's.
 pub fn exit_invalid<A: CommandFactory>(message: impl fmt::Display) -> ! {
     let mut command = A::command();
     // `A::parse()` names the usage line after the program as it was started; so do we.
@@ -222,11 +186,12 @@ mod tests {
         assert!(!demo.run.quiet);
         assert!(!demo.run.each, "a line per task only on request");
         assert_eq!((demo.pool.workers, demo.pool.queue), (4, 8));
+        let demo = parse(&["--each", "--workers", "20000", "--no-limit"]).unwrap();
+        assert!(demo.run.each && demo.pool.limit.no_limit);
     }
 
     #[test]
     fn each_and_quiet_contradict_each_other() {
-        assert!(parse(&["--each"]).unwrap().run.each);
         let error = parse(&["--quiet", "--each"]).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ArgumentConflict);
         let message = error.to_string();
@@ -237,15 +202,17 @@ mod tests {
     }
 
     #[test]
-    fn the_trace_help_names_the_last_task_it_records() {
-        let command = Demo::command();
-        let trace = command
-            .get_arguments()
-            .find(|arg| arg.get_id() == "trace")
-            .expect("--trace is an argument");
-        let help = trace.get_help().expect("--trace has help").to_string();
-        let last = crate::record::MAX_RECORDED_TASKS - 1;
-        assert!(help.contains(&format!("0 to {last}")), "{help}");
+    fn the_help_names_the_limits() {
+        let last_recorded = crate::record::MAX_RECORDED_TASKS - 1;
+        for (id, limit) in [
+            ("trace", format!("0 to {last_recorded}")),
+            ("no_limit", crate::THREAD_LIMIT.to_string()),
+        ] {
+            let command = Demo::command();
+            let arg = command.get_arguments().find(|arg| arg.get_id() == id);
+            let help = arg.and_then(|arg| arg.get_help()).expect(id).to_string();
+            assert!(help.contains(&limit), "{help}");
+        }
     }
 
     #[test]
@@ -264,20 +231,6 @@ mod tests {
     }
 
     #[test]
-    fn counts_reject_zero_negative_and_overflow() {
-        assert_eq!(parse_positive("4"), Ok(4));
-        assert_eq!(parse_count("0"), Ok(0));
-        assert!(parse_positive("0").unwrap_err().contains("at least 1"));
-        assert!(parse_positive("-1").unwrap_err().contains("whole number"));
-        assert!(parse_positive("abc").unwrap_err().contains("whole number"));
-        assert!(
-            parse_count("99999999999999999999999")
-                .unwrap_err()
-                .contains("at most")
-        );
-    }
-
-    #[test]
     fn policies_round_trip_and_bad_ones_say_why() {
         for text in [
             "block",
@@ -292,17 +245,8 @@ mod tests {
             "timeout:2s".parse(),
             Ok(Policy::Timeout(Duration::from_secs(2)))
         );
-        assert!(
-            "drop"
-                .parse::<Policy>()
-                .unwrap_err()
-                .contains("unknown policy 'drop'")
-        );
-        assert!(
-            "timeout:soon"
-                .parse::<Policy>()
-                .unwrap_err()
-                .contains("whole number")
-        );
+        let error = |text: &str| text.parse::<Policy>().unwrap_err();
+        assert!(error("drop").contains("unknown policy 'drop'"));
+        assert!(error("timeout:soon").contains("whole number"));
     }
 }

@@ -17,10 +17,8 @@ use crate::summary::Summary;
 use crate::task::{TaskSpec, Work, ideal};
 use crate::track::Tracker;
 
-/// The tasks of one run: how many, the calibrated work each one does, the tracker that counts
-/// them, whether each prints a line when it is done, and the output they print it to; and, if
-/// `--timeline` or `--trace` asked for it, the recorder that notes when each task ran. The tasks
-/// borrow it for the whole program: see [`Workload::leak`] and [`Workload::hand_over`].
+/// The tasks of one run: how many, their calibrated work, the tracker that counts them, the
+/// output they print to and, with `--timeline` or `--trace`, the recorder that notes when each ran.
 #[derive(Debug)]
 pub struct Workload {
     tasks: usize,
@@ -31,15 +29,13 @@ pub struct Workload {
     /// `--each`: a line per task as it ends.
     each: bool,
     output: Output,
-    /// Present only when the run records: otherwise recording costs a task a branch where it is
-    /// handed over and one where it runs, no more.
+    /// Only when the run records: otherwise recording costs a task two branches, no more.
     recorder: Option<Recorder>,
     timeline: bool,
     trace: Option<TraceFile>,
 }
 
-/// Where `--trace` writes: the file, created before the run so that a path that cannot be
-/// written stops the demo before it starts, and its path, for the messages.
+/// Where `--trace` writes, created before the run so that a bad path stops the demo at once.
 #[derive(Debug)]
 struct TraceFile {
     path: PathBuf,
@@ -49,10 +45,8 @@ struct TraceFile {
 impl Workload {
     /// Prepares the run that `args` describe, calibrating CPU work once (see [`Work::new`]).
     ///
-    /// With `--trace`, creates the trace file first: if it cannot be created, or is stdout (`-`, or
-    /// any name of the file that stdout goes to, such as `/dev/stdout`), where the demo prints its
-    /// own lines, the demo exits with status 2 and a one-line `error:` that names the flag and the
-    /// path, as for any bad value, before any task runs.
+    /// Exits with status 2, as for any bad value, if the `--trace` file cannot be created or is
+    /// stdout (`-`, `/dev/stdout`, or the file stdout goes to), which carries the demo's lines.
     pub fn new(args: &TaskArgs) -> Self {
         let trace = args.trace.as_deref().map(|path| {
             create_trace(path).unwrap_or_else(|message| {
@@ -73,12 +67,9 @@ impl Workload {
         }
     }
 
-    /// Prepares the run that `args` describe, like [`Workload::new`], and records it with a
-    /// recorder that shows `watcher` each event as it happens (see [`Recorder::watched`]),
-    /// whatever `--timeline` and `--trace` say: for a program that watches the run live, and
-    /// takes the recording itself at the end, from [`Workload::recorder`].
-    ///
-    /// `args.trace` must be `None`: the file it names would be created, and never written.
+    /// Like [`Workload::new`], but always records, showing `watcher` each event as it happens (see
+    /// [`Recorder::watched`]); the caller takes the recording from [`Workload::recorder`].
+    /// `args.trace` must be `None`: the file would be created and never written.
     pub fn watched(args: &TaskArgs, watcher: Watcher) -> Self {
         Workload {
             recorder: Some(Recorder::watched(watcher)),
@@ -86,28 +77,20 @@ impl Workload {
         }
     }
 
-    /// The recorder, if the run records: for [`Recorder::origin`], and for
-    /// [`Recorder::finish`], which a program that does not call [`Workload::finish`] calls once
-    /// every task has ended, after [`Workload::summary`] has described the run.
+    /// The recorder, if the run records, for a program that does not call [`Workload::finish`]:
+    /// it calls [`Recorder::finish`] itself, after [`Workload::summary`].
     pub fn recorder(&self) -> Option<&Recorder> {
         self.recorder.as_ref()
     }
 
-    /// Gives the workload the program's lifetime, so that every task can borrow it.
-    ///
-    /// A pool's tasks must be `'static`. Sharing the workload through an `Arc` would do, but a
-    /// clone per task, dropped on the worker, costs more than all of the demo's bookkeeping (see
-    /// "What each feature costs" in `docs/README.md`). A demo runs one workload until it exits,
-    /// so it is leaked on purpose, once: nothing is lost that the exit would not free anyway.
+    /// Gives the workload the program's lifetime, so that every `'static` task can borrow it:
+    /// cheaper than an `Arc` cloned per task (see the harness README), and freed by the exit.
     pub fn leak(self) -> &'static Workload {
         Box::leak(Box::new(self))
     }
 
-    /// Hands task `id` over: returns what it needs to run, to move into the pool's closure,
-    /// `move || task.run()`. When the run records, it notes this moment too: the task waits
-    /// in the queue from here until a worker starts it.
-    ///
-    /// Call it right before handing the task to the pool (or, in stage 01, to its thread).
+    /// Hands task `id` over, right before it goes to the pool: `move || task.run()`. A recording
+    /// counts the task as queued from this moment until a worker starts it.
     pub fn hand_over(&'static self, id: usize) -> HandedTask {
         let handed = self
             .recorder
@@ -120,10 +103,9 @@ impl Workload {
         }
     }
 
-    /// Hands task `id` over (see [`Workload::hand_over`]) through `submit`, a pool's submit call
-    /// that may wait while the queue is full: `|task| pool.submit(move || task.run())`. Returns
-    /// what `submit` returns. When the run records, the whole call is noted as a wait of the
-    /// submitter, and the task enters the queue when it returns.
+    /// Hands task `id` over through `submit`, a submit call that may wait for a slot, and returns
+    /// what it returns: `|task| pool.submit(move || task.run())`. A recording notes the whole call
+    /// as a wait of the submitter.
     pub fn hand_over_with<R>(&'static self, id: usize, submit: impl FnOnce(HandedTask) -> R) -> R {
         let task = self.hand_over(id);
         let handed = task.handed;
@@ -134,8 +116,8 @@ impl Workload {
         submitted
     }
 
-    /// How long the submitter has waited for a slot in the queue for task `id`, since `since`.
-    /// When the run records, notes the wait, which has just ended.
+    /// How long the submitter has waited for a slot for task `id` since `since`; a recording
+    /// notes the wait.
     pub fn waited_for_slot(&self, id: usize, since: Instant) -> Duration {
         let now = Instant::now();
         if let Some(recorder) = &self.recorder {
@@ -145,38 +127,21 @@ impl Workload {
     }
 
     /// Runs task `id` on the current thread: the work, counted by the tracker, then (with
-    /// `--each`) a line that names the thread it ran on. Never panics: a line that cannot be
-    /// written is the output's failure, not the task's (see [`Output`]).
+    /// `--each`) a line that names the thread. Never panics, even if the line cannot be written.
     pub fn run(&self, id: usize) {
         let _running = self.tracker.start();
         self.work.run();
         self.print_done(id);
     }
 
-    /// Runs task `id` like [`Workload::run`], then returns `id * id`, the value stages 04 and 05
-    /// collect. If `panics` is true the task panics after its work instead, as a buggy task
-    /// would: the tracker counts it as panicked, and no line is printed.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `panics` is true: that is what it is for.
-    pub fn square(&self, id: usize, panics: bool) -> u64 {
-        self.square_recorded(id, panics, None)
-    }
-
-    /// [`Workload::square`], for a task whose run is being recorded, if `recording`.
-    fn square_recorded(
-        &self,
-        id: usize,
-        panics: bool,
-        recording: Option<TaskRecording<'_>>,
-    ) -> u64 {
+    /// Runs task `id` like [`Workload::run`] and returns `id * id`; or, if `panics`, panics after
+    /// the work, as a buggy task would, counted as panicked and ending its `recording` first.
+    fn square(&self, id: usize, panics: bool, recording: Option<TaskRecording<'_>>) -> u64 {
         let _running = self.tracker.start();
         self.work.run();
         if panics {
-            // The task ends here. Its recording notes so now: the panic hook runs before the
-            // unwinding that would drop the recording, and a hook that prints a backtrace takes
-            // longer than many a task. The tracker's guard still counts the panic as it unwinds.
+            // Ended now, not when unwinding drops it: the panic hook runs first, and can take
+            // longer than the task. The tracker's guard still counts the panic as it unwinds.
             if let Some(recording) = recording {
                 recording.end(true);
             }
@@ -193,31 +158,27 @@ impl Workload {
         &self.tracker
     }
 
-    /// Whether every task of the run has run to its end, returning or panicking: false if a task
-    /// was never submitted, or never run. For a demo whose panics are planned (stage 05), this is
-    /// what success means.
+    /// Whether every task ran to its end, returning or panicking: success for stage 05, whose
+    /// panics are planned.
     pub fn all_ran(&self) -> bool {
         self.tracker.completed() + self.tracker.panicked() == self.tasks
     }
 
-    /// Prints `line` to the output the tasks print to, which never panics (see [`Output`]).
+    /// Prints `line` to the tasks' [`Output`], which never panics.
     pub fn line(&self, line: impl fmt::Display) {
         self.output.line(line);
     }
 
-    /// Ends the run: prints the timeline and writes the trace if the flags asked for them, then
-    /// prints `last`, the summary line with any keys the stage appends to it, and returns the exit
-    /// status, 0 only if the run `succeeded`, its trace (if any) was written, and its output could
-    /// be written (see [`Output::exit_code`]). Every run that started tasks ends here, on the
-    /// thread that submitted them, once every task has ended.
+    /// Ends the run, on the submitting thread once every task has ended: prints the timeline and
+    /// writes the trace if asked, then `last`, the summary line. Returns status 0 only if the run
+    /// `succeeded` and its trace and output were written (see [`Output::exit_code`]).
     pub fn finish(&self, last: impl fmt::Display, succeeded: bool) -> ExitCode {
         let recorded = self.show_recording();
         self.output.line(last);
         self.output.exit_code(succeeded && recorded)
     }
 
-    /// Prints the timeline (`--timeline`) and writes the trace (`--trace`), if asked. Returns
-    /// false if the trace could not be written, once that is said on stderr.
+    /// Prints the timeline and writes the trace, if asked; false if the trace could not be written.
     fn show_recording(&self) -> bool {
         let Some(recorder) = &self.recorder else {
             return true;
@@ -236,36 +197,28 @@ impl Workload {
         let Some(trace) = &self.trace else {
             return true;
         };
+        let path = trace.path.display();
         let mut writer = BufWriter::new(&trace.file);
         // `flush`, because a `BufWriter` dropped unflushed would lose its error.
-        match recording
+        let written = recording
             .write_trace(&mut writer)
-            .and_then(|()| writer.flush())
-        {
-            Ok(()) => {
-                self.output.line(format_args!(
-                    "trace: {} written to {}: open it in https://ui.perfetto.dev or \
-                     chrome://tracing",
-                    counted(recording.recorded_tasks(), "task"),
-                    trace.path.display()
-                ));
-                true
-            }
-            Err(error) => {
-                report(format_args!(
-                    "error: could not write the trace to {}: {error}",
-                    trace.path.display()
-                ));
-                false
-            }
+            .and_then(|()| writer.flush());
+        match &written {
+            Ok(()) => self.output.line(format_args!(
+                "trace: {} written to {path}: open it in https://ui.perfetto.dev or \
+                 chrome://tracing",
+                counted(recording.recorded_tasks(), "task"),
+            )),
+            Err(error) => report(format_args!(
+                "error: could not write the trace to {path}: {error}"
+            )),
         }
+        written.is_ok()
     }
 
     /// The summary line of this run, which took `elapsed` on `workers` threads (`None`: a thread
-    /// per task) fed by a queue of `queue` tasks (`None`: no queue, or one without a limit).
-    ///
-    /// When the run records, this is also how its timeline and trace learn what `stage` it was,
-    /// how many workers it had, and whether it had a queue.
+    /// per task) fed by a queue of `queue` tasks (`None`: no queue, or an unbounded one). It also
+    /// tells a recording the stage and the pool's shape.
     pub fn summary(
         &self,
         stage: &'static str,
@@ -326,11 +279,8 @@ impl Workload {
     }
 }
 
-/// One task of a [`Workload`], handed over to run: made by [`Workload::hand_over`], and moved
-/// into the closure that a pool (or, in stage 01, a thread) runs.
-///
-/// It borrows the workload for the whole program (see [`Workload::leak`]), so that the closure
-/// is `'static`, as a pool's tasks must be: the pool's threads may outlive any shorter borrow.
+/// One task of a [`Workload`], made by [`Workload::hand_over`] and moved into the `'static`
+/// closure that a pool (or, in stage 01, a thread) runs.
 #[derive(Debug)]
 pub struct HandedTask {
     workload: &'static Workload,
@@ -340,31 +290,24 @@ pub struct HandedTask {
 }
 
 impl HandedTask {
-    /// The task's number.
-    pub fn id(&self) -> usize {
-        self.id
-    }
-
     /// Runs the task on the current thread: see [`Workload::run`].
     pub fn run(self) {
         let _recording = self.recording();
         self.workload.run(self.id);
     }
 
-    /// Runs the task on the current thread and returns `id * id`, or panics if `panics` is true:
-    /// see [`Workload::square`].
+    /// Runs the task on the current thread like [`HandedTask::run`], and returns `id * id`, the
+    /// value stages 04 and 05 collect.
     ///
     /// # Panics
     ///
-    /// Panics if `panics` is true: that is what it is for.
+    /// Panics after the work if `panics` is true, as a buggy task would: that is what it is for.
     pub fn square(self, panics: bool) -> u64 {
-        self.workload
-            .square_recorded(self.id, panics, self.recording())
+        self.workload.square(self.id, panics, self.recording())
     }
 
-    /// Starts recording the task if the run records it. The guard records the task as it is
-    /// dropped (after the task's own guard, the tracker's, so also when the task panics), unless
-    /// the task ends it first.
+    /// Starts recording the task, if the run records: the guard ends it when dropped (after the
+    /// tracker's, so also on a panic), unless the task ends it first.
     fn recording(&self) -> Option<TaskRecording<'_>> {
         let handed = self.handed?;
         let recorder = self.workload.recorder.as_ref()?;
@@ -374,24 +317,20 @@ impl HandedTask {
 
 /// Creates the file that `--trace` names, or says why it cannot, as clap words a bad value.
 fn create_trace(path: &Path) -> Result<TraceFile, String> {
-    let invalid = |why: String| {
+    let invalid = |why: &dyn fmt::Display| {
         let path = path.display();
         format!("invalid value '{path}' for '--trace <FILE>': {why}\n")
     };
-    // Many tools read `-` as stdout; created as a file it would surprise, and stdout carries the
-    // demo's own lines, which a trace must not mix with.
+    // Many tools read `-` as stdout, which carries the demo's own lines.
     if path == Path::new("-") {
         return Err(invalid(
-            "the trace cannot go to stdout, which carries the demo's lines: name a file"
-                .to_string(),
+            &"the trace cannot go to stdout, which carries the demo's lines: name a file",
         ));
     }
     // Checked before `File::create`, which would empty the file that stdout writes to.
     if is_stdout(path) {
         return Err(invalid(
-            "it is the file that stdout goes to, which carries the demo's lines: name another \
-             file"
-                .to_string(),
+            &"it is the file that stdout goes to, which carries the demo's lines: name another file",
         ));
     }
     match File::create(path) {
@@ -399,36 +338,30 @@ fn create_trace(path: &Path) -> Result<TraceFile, String> {
             path: path.to_path_buf(),
             file,
         }),
-        Err(error) => Err(invalid(format!("cannot create it: {error}"))),
+        Err(error) => Err(invalid(&format_args!("cannot create it: {error}"))),
     }
 }
 
-/// Whether `path` is the file that stdout writes to, however it is spelled: `/dev/stdout`,
-/// `/dev/fd/1`, or the file that stdout was redirected to, by any of its names. Two names are
-/// the same file when they have the same device and inode, which is what this compares.
+/// Whether `path` is the file that stdout writes to, by any of its names (`/dev/stdout`,
+/// `/dev/fd/1`, a redirection's file): the same device and inode.
 #[cfg(unix)]
 fn is_stdout(path: &Path) -> bool {
     use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
     use std::{fs, io};
 
-    // Nothing there yet: a file still to be created cannot be stdout.
+    // No file yet, or stdout closed: nothing can mix with the trace.
     let Ok(named) = fs::metadata(path) else {
         return false;
     };
-    // A copy of stdout's descriptor, to ask what it points at. None: stdout is closed, so
-    // nothing can mix with the trace.
-    let Ok(stdout) = io::stdout().as_fd().try_clone_to_owned() else {
-        return false;
-    };
-    let Ok(stdout) = File::from(stdout).metadata() else {
+    let stdout = io::stdout().as_fd().try_clone_to_owned();
+    let Ok(stdout) = stdout.and_then(|stdout| File::from(stdout).metadata()) else {
         return false;
     };
     (named.dev(), named.ino()) == (stdout.dev(), stdout.ino())
 }
 
-/// Whether `path` is the file that stdout writes to: never, here. Windows has no device and inode
-/// to compare, nor a path for stdout; `-` is the one name for it that [`create_trace`] refuses.
+/// Never, here: Windows has no device and inode to compare; [`create_trace`] still refuses `-`.
 #[cfg(not(unix))]
 fn is_stdout(_path: &Path) -> bool {
     false
@@ -444,20 +377,17 @@ pub struct Collected<E> {
 }
 
 impl<E> Collected<E> {
-    /// Sorts the outcomes of tasks `0, 1, 2, ...` into values and failures, keeping their order.
-    /// `outcomes` may be lazy, such as handles being joined one by one: each is taken in turn.
+    /// Sorts the outcomes of tasks `0, 1, 2, ...` (perhaps lazily joined handles) into values and
+    /// failures, keeping their order.
     pub fn in_order(outcomes: impl IntoIterator<Item = Result<u64, E>>) -> Self {
-        let mut collected = Collected {
-            values: Vec::new(),
-            failed: Vec::new(),
-        };
+        let (mut values, mut failed) = (Vec::new(), Vec::new());
         for (id, outcome) in outcomes.into_iter().enumerate() {
             match outcome {
-                Ok(value) => collected.values.push(value),
-                Err(error) => collected.failed.push((id, error)),
+                Ok(value) => values.push(value),
+                Err(error) => failed.push((id, error)),
             }
         }
-        collected
+        Collected { values, failed }
     }
 
     /// Keeps `values` as they arrived by another way, such as a channel, and takes only the
@@ -488,6 +418,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::limits::with_panic_hook;
 
     fn workload_args() -> TaskArgs {
         TaskArgs {
@@ -505,55 +436,37 @@ mod tests {
     }
 
     #[test]
-    fn tasks_are_counted_and_squares_returned() {
+    fn tasks_are_counted_squares_returned_and_a_planned_panic_counted_once() {
         let workload = workload();
         workload.run(0);
-        assert_eq!(workload.square(3, false), 9);
-        assert_eq!(workload.tracker().completed(), 2);
-        assert_eq!(workload.tracker().panicked(), 0);
-    }
-
-    #[test]
-    fn a_planned_panic_is_counted_as_one() {
-        let workload = workload();
+        assert_eq!(workload.square(3, false, None), 9);
         // `AssertUnwindSafe`: the workload is only read after the panic, never left half-updated.
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| workload.square(2, true)));
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| workload.square(2, true, None)));
         assert!(outcome.is_err());
-        assert_eq!(workload.tracker().panicked(), 1);
-        assert_eq!(workload.tracker().completed(), 0);
+        let tracker = workload.tracker();
+        assert_eq!((tracker.completed(), tracker.panicked()), (2, 1));
+        assert!(workload.all_ran(), "3 tasks, 3 ended");
     }
 
     #[test]
     fn a_planned_panic_ends_its_recording_before_the_panic_hook_runs() {
         // Far longer than the task, which does nothing before it panics.
         const HOOK_DELAY: Duration = Duration::from_millis(250);
-        const THREAD: &str = "worker-with-a-slow-panic-hook";
-        // The panic hook is the whole process's: this one is slow only for the panics of the
-        // thread below, and hands every other panic to the hook it replaces, as it was.
-        let previous: Arc<dyn Fn(&PanicHookInfo<'_>) + Send + Sync> = Arc::from(panic::take_hook());
-        let others = Arc::clone(&previous);
-        panic::set_hook(Box::new(move |info| {
-            if thread::current().name() == Some(THREAD) {
-                thread::sleep(HOOK_DELAY);
-            } else {
-                others(info);
-            }
-        }));
         let args = TaskArgs {
             timeline: true,
             ..workload_args()
         };
         let workload = Workload::new(&args).leak();
         let task = workload.hand_over(0);
-        let outcome = thread::Builder::new()
-            .name(THREAD.to_string())
-            .spawn(move || task.square(true))
-            .unwrap()
-            .join();
-        drop(panic::take_hook());
-        panic::set_hook(Box::new(move |info| previous(info)));
+        // On a thread of its own, which the recorder hands its events over from as it ends.
+        let outcome = thread::spawn(move || {
+            let slow_hook = |_: &PanicHookInfo<'_>| thread::sleep(HOOK_DELAY);
+            with_panic_hook(slow_hook, || {
+                panic::catch_unwind(AssertUnwindSafe(|| task.square(true)))
+            })
+        });
 
-        assert!(outcome.is_err());
+        assert!(outcome.join().unwrap().is_err());
         assert_eq!(
             workload.tracker().panicked(),
             1,
@@ -626,36 +539,29 @@ mod tests {
     #[test]
     fn a_summary_describes_the_run_and_its_ideal() {
         let workload = workload();
-        let line = workload
-            .summary("02", Duration::ZERO, Some(2), None)
-            .to_string();
+        let line = |workers| {
+            workload
+                .summary("02", Duration::ZERO, workers, None)
+                .to_string()
+        };
+        let pool = line(Some(2));
         assert!(
-            line.starts_with("summary: stage=02 tasks=3 completed=0 panicked=0 workers=2 queue=- "),
-            "{line}"
+            pool.starts_with("summary: stage=02 tasks=3 completed=0 panicked=0 workers=2 queue=- "),
+            "{pool}"
         );
         // A thread per task: every task overlaps with every other one.
-        let line = workload
-            .summary("01", Duration::ZERO, None, None)
-            .to_string();
-        assert!(line.contains(" workers=- "), "{line}");
+        assert!(line(None).contains(" workers=- "), "{}", line(None));
     }
 
     #[test]
-    fn outcomes_are_sorted_into_values_and_failures_by_id() {
-        let outcomes = [Ok(0), Err("lost"), Ok(4), Err("panicked")];
-        let collected = Collected::in_order(outcomes);
-        assert_eq!(collected.values, [0, 4]);
+    fn outcomes_are_sorted_into_values_and_failures_by_id_and_summed_wrapping() {
+        let collected = Collected::in_order([Ok(u64::MAX), Err("lost"), Ok(2), Err("panicked")]);
+        assert_eq!(collected.values, [u64::MAX, 2]);
         assert_eq!(collected.failed, [(1, "lost"), (3, "panicked")]);
+        assert_eq!(collected.checksum(), 1, "wraps instead of overflowing");
 
-        let outcomes = [Ok(()), Err("lost"), Ok(())];
-        let collected = Collected::as_completed(vec![4, 0], outcomes);
+        let collected = Collected::as_completed(vec![4, 0], [Ok(()), Err("lost"), Ok(())]);
         assert_eq!(collected.values, [4, 0]);
         assert_eq!(collected.failed, [(1, "lost")]);
-    }
-
-    #[test]
-    fn the_checksum_wraps_instead_of_overflowing() {
-        let collected = Collected::<()>::in_order([Ok(u64::MAX), Ok(2), Ok(9)]);
-        assert_eq!(collected.checksum(), 10);
     }
 }

@@ -1,13 +1,8 @@
-//! The limits on what the demos' flags may ask for, and what a demo does when the system refuses
-//! a thread anyway.
-//!
-//! A number that parses is not always a number a demo can run: a queue of a billion slots is
-//! allocated before the first task, and ten thousand threads can take the process ids of the whole
-//! machine. So every count has a ceiling, checked when the flags are parsed, and the thread count
-//! has a safety limit, checked before the first thread starts, that `--no-limit` lifts.
+//! The limits on what the demos' flags may ask for (see the README for where each comes from),
+//! and what a demo does when the system refuses a thread anyway.
 
 use std::num::IntErrorKind;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 use std::process;
 use std::sync::Arc;
 use std::thread;
@@ -17,28 +12,16 @@ use clap::{Args, CommandFactory};
 use crate::args::exit_invalid;
 use crate::output::report;
 
-/// The most tasks a demo runs (`--tasks`), and the most threads it starts even with `--no-limit`.
-///
-/// Far above any run that teaches something: the measurements go up to a million tasks. Stages 04
-/// and 05 keep a handle per task until the end, several hundred bytes each ("Scaling" in
-/// `docs/README.md`), so their memory reaches gigabytes near this limit; above it a demo could
-/// only run out of memory or run for hours. As a thread count, it is reached only with
-/// `--no-limit`, and stage 01 starts a thread per task, so no demo needs more threads than tasks.
+/// The most tasks a demo runs (`--tasks`), and the most threads it starts even with `--no-limit`:
+/// near it, stages 04 and 05 already hold gigabytes of handles.
 pub const MAX_TASKS: usize = 10_000_000;
 
-/// The most slots a bounded queue may have (`--queue`).
-///
-/// crossbeam's bounded channel allocates every slot when it is created, whether a task ever fills
-/// it or not: a queue of 100 billion slots asks for terabytes before the first task. A million
-/// slots take tens of megabytes, and hold more tasks than any run here needs to keep its workers
-/// busy.
+/// The most slots a bounded queue may have (`--queue`): crossbeam allocates every slot up front.
 pub const MAX_QUEUE: usize = 1_000_000;
 
 /// The most threads a demo starts at once without `--no-limit`: stage 01's tasks, the workers of
-/// a pool (`--workers`), and in stage 06 every thread of an experiment's pools together.
-///
-/// One thread per task goes from slow to harmful somewhere between here and the tutorial's 50,000,
-/// and not only for the demo: see [`THREADS_EXPLAINED`].
+/// a pool (`--workers`), and in stage 06 every thread of an experiment's pools together. Why: see
+/// [`THREADS_EXPLAINED`].
 pub const THREAD_LIMIT: usize = 10_000;
 
 /// Why [`THREAD_LIMIT`] exists. Printed under a thread count the demo refuses, and when the system
@@ -74,21 +57,13 @@ impl LimitArgs {
     }
 }
 
-/// Parses `--tasks`: from 1 to [`MAX_TASKS`].
-///
-/// # Errors
-///
-/// Returns a message that names the bound the number breaks, or says it is not a whole number.
+/// Parses `--tasks`: from 1 to [`MAX_TASKS`]. Like every parser here, its error names the bound
+/// the number breaks, or says it is not a whole number.
 pub fn parse_tasks(text: &str) -> Result<usize, String> {
     parse_between(text, 1, MAX_TASKS, "the most tasks a demo runs")
 }
 
-/// Parses a pool's worker count (`--workers`): from 1 to [`MAX_TASKS`], the most threads a demo
-/// starts even with `--no-limit`. [`LimitArgs::check`] applies the lower [`THREAD_LIMIT`].
-///
-/// # Errors
-///
-/// Returns a message that names the bound the number breaks, or says it is not a whole number.
+/// Parses `--workers`: from 1 to [`MAX_TASKS`]; [`LimitArgs::check`] applies [`THREAD_LIMIT`].
 pub fn parse_workers(text: &str) -> Result<usize, String> {
     parse_between(
         text,
@@ -99,10 +74,6 @@ pub fn parse_workers(text: &str) -> Result<usize, String> {
 }
 
 /// Parses `--queue`: from 0 (hand each task straight to a worker) to [`MAX_QUEUE`].
-///
-/// # Errors
-///
-/// Returns a message that names the bound the number breaks, or says it is not a whole number.
 pub fn parse_queue(text: &str) -> Result<usize, String> {
     parse_between(
         text,
@@ -112,18 +83,21 @@ pub fn parse_queue(text: &str) -> Result<usize, String> {
     )
 }
 
-/// Parses a whole number from `min` to `max`, for a flag with a limit of its own; `why`, in the
-/// message for a number above `max`, says where the limit comes from.
-///
-/// # Errors
-///
-/// Returns a message that names the bound the number breaks, or says it is not a whole number.
-pub(crate) fn parse_between(
-    text: &str,
-    min: usize,
-    max: usize,
-    why: &str,
-) -> Result<usize, String> {
+/// Parses a count of at least one with no limit of its own (`--rounds`, `--panic-every`).
+pub fn parse_positive(text: &str) -> Result<usize, String> {
+    parse_between(text, 1, usize::MAX, NO_LIMIT)
+}
+
+/// Parses a count that may be zero, with no limit of its own (`--panic-task`).
+pub fn parse_count(text: &str) -> Result<usize, String> {
+    parse_between(text, 0, usize::MAX, NO_LIMIT)
+}
+
+/// Why a count with no limit of its own still has a largest value.
+const NO_LIMIT: &str = "the largest number a usize holds";
+
+/// Parses a whole number from `min` to `max`; `why` says where `max` comes from.
+fn parse_between(text: &str, min: usize, max: usize, why: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n < min => Err(format!("must be at least {min}")),
         Ok(n) if n <= max => Ok(n),
@@ -136,13 +110,8 @@ pub(crate) fn parse_between(
 }
 
 /// Runs `start`, such as `|| WorkerPool::new(workers, queue)`, and returns what it made; if it
-/// panics because the system refused a thread, says why on stderr (see [`report`]) and exits with
-/// status 1. It starts nothing itself: `start` does.
-///
-/// The stages' `new` panics when the system refuses to start a worker thread, as the tutorial's
-/// pools do; its other panics (no workers, a queue too large to allocate) are ruled out by the
-/// flags' limits. Uncaught, that panic ends the demo with status 101, a backtrace and nothing to
-/// say why. Caught here, it is reported as an error, with [`THREADS_EXPLAINED`].
+/// panics because the system refused a thread (the flags' limits rule out its other panics), says
+/// why on stderr, with [`THREADS_EXPLAINED`], and exits with status 1 instead of 101.
 pub fn or_exit_if_refused<P>(start: impl FnOnce() -> P) -> P {
     match catch_quietly(start) {
         Ok(pool) => pool,
@@ -158,25 +127,9 @@ pub fn or_exit_if_refused<P>(start: impl FnOnce() -> P) -> P {
 }
 
 /// Runs `f`, and returns the message of its panic instead of letting the panic hook print it.
-///
-/// The hook is the process's one report of every panic, so it is replaced only while `f` runs,
-/// and only for this thread: a panic on any other thread is still reported as before.
 fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    let caller = thread::current().id();
-    let previous = Arc::new(panic::take_hook());
-    let for_others = Arc::clone(&previous);
-    panic::set_hook(Box::new(move |info| {
-        if thread::current().id() != caller {
-            for_others(info);
-        }
-    }));
     // Nothing `f` touched is used after a panic: the demo exits.
-    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
-    // Taking our hook back drops it, and its clone of `previous` with it.
-    drop(panic::take_hook());
-    if let Ok(previous) = Arc::try_unwrap(previous) {
-        panic::set_hook(previous);
-    }
+    let outcome = with_panic_hook(|_| {}, || panic::catch_unwind(AssertUnwindSafe(f)));
     outcome.map_err(|payload| {
         let message = payload
             .downcast_ref::<String>()
@@ -186,33 +139,50 @@ fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
+/// Runs `f` with `hook` in place of the panic hook, for this thread's panics only: the hook is the
+/// process's one report of every panic, so those of other threads still go where they went.
+pub(crate) fn with_panic_hook<T>(
+    hook: impl Fn(&PanicHookInfo<'_>) + Send + Sync + 'static,
+    f: impl FnOnce() -> T,
+) -> T {
+    let caller = thread::current().id();
+    let previous = Arc::new(panic::take_hook());
+    let for_others = Arc::clone(&previous);
+    panic::set_hook(Box::new(move |info| {
+        if thread::current().id() == caller {
+            hook(info);
+        } else {
+            for_others(info);
+        }
+    }));
+    let result = f();
+    // Taking our hook back drops it, and its clone of `previous` with it.
+    drop(panic::take_hook());
+    if let Ok(previous) = Arc::try_unwrap(previous) {
+        panic::set_hook(previous);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-    use clap::error::ErrorKind;
-
     use super::*;
-
-    #[derive(Debug, Parser)]
-    struct Demo {
-        #[arg(long, value_parser = parse_workers)]
-        workers: usize,
-        #[command(flatten)]
-        limit: LimitArgs,
-    }
 
     #[test]
     fn counts_stop_at_their_limit_and_say_which() {
-        assert_eq!(parse_tasks("10000000"), Ok(MAX_TASKS));
-        assert_eq!(parse_queue("0"), Ok(0));
-        assert_eq!(parse_queue("1000000"), Ok(MAX_QUEUE));
-        assert_eq!(parse_workers("1"), Ok(1));
+        type Parse = fn(&str) -> Result<usize, String>;
         for (parse, text, expected) in [
-            (
-                parse_tasks as fn(&str) -> _,
-                "10000001",
-                "at most 10000000 (",
-            ),
+            (parse_tasks as Parse, "10000000", Ok(MAX_TASKS)),
+            (parse_queue, "0", Ok(0)),
+            (parse_queue, "1000000", Ok(MAX_QUEUE)),
+            (parse_workers, "1", Ok(1)),
+            (parse_positive, "4", Ok(4)),
+            (parse_count, "0", Ok(0)),
+        ] {
+            assert_eq!(parse(text), expected, "{text}");
+        }
+        for (parse, text, expected) in [
+            (parse_tasks as Parse, "10000001", "at most 10000000 ("),
             (parse_tasks, "18446744073709551615", "at most 10000000 ("),
             (parse_tasks, "99999999999999999999999", "at most 10000000 ("),
             (parse_tasks, "0", "at least 1"),
@@ -224,6 +194,10 @@ mod tests {
             ),
             (parse_queue, "-1", "whole number"),
             (parse_queue, "8 slots", "whole number"),
+            (parse_positive, "0", "at least 1"),
+            (parse_positive, "-1", "whole number"),
+            (parse_positive, "abc", "whole number"),
+            (parse_count, "99999999999999999999999", "at most"),
         ] {
             let error = parse(text).unwrap_err();
             assert!(error.contains(expected), "{text}: {error}");
@@ -231,25 +205,7 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_help_names_the_limit() {
-        let command = Demo::command();
-        let no_limit = command
-            .get_arguments()
-            .find(|arg| arg.get_id() == "no_limit")
-            .expect("--no-limit is an argument");
-        let help = no_limit
-            .get_help()
-            .expect("--no-limit has help")
-            .to_string();
-        assert!(help.contains(&THREAD_LIMIT.to_string()), "{help}");
-    }
-
-    #[test]
-    fn no_limit_is_a_flag_and_the_explanation_points_at_the_evidence() {
-        let demo = Demo::try_parse_from(["demo", "--workers", "20000", "--no-limit"]).unwrap();
-        assert!(demo.limit.no_limit);
-        let error = Demo::try_parse_from(["demo", "--workers", "0"]).unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::ValueValidation);
+    fn the_explanation_points_at_the_evidence() {
         assert!(THREADS_EXPLAINED.contains("IO at scale"));
         assert!(THREADS_EXPLAINED.contains("--no-limit"));
         // Never a command that would run the harmful case, ready to paste.
@@ -257,12 +213,8 @@ mod tests {
     }
 
     #[test]
-    fn a_pool_that_starts_is_returned() {
+    fn a_pool_that_starts_is_returned_and_a_refused_thread_comes_back_as_its_message() {
         assert_eq!(catch_quietly(|| 4), Ok(4));
-    }
-
-    #[test]
-    fn a_refused_thread_comes_back_as_its_message() {
         let refused = catch_quietly(|| -> u8 {
             panic!("failed to spawn a worker thread: {}", "os error 11");
         });

@@ -1,11 +1,8 @@
 //! Tables, as plain text for a demo's output ([`Display`](fmt::Display)) or as Markdown for the
-//! docs ([`Table::markdown`]), and the number formats their cells use, for the demos and
-//! `docs/measure` alike.
+//! docs ([`Table::markdown`]), and the number formats their cells use.
 //!
-//! A measurement is easier to read as a table than as a list of sentences: one row per run, the
-//! same columns in each. The columns are padded to their widest cell, words to the left and
-//! numbers to the right so that their digits line up, and separated by two spaces, so that a
-//! script can still split a row into cells when a title has a space in it (`ideal tasks/s`).
+//! Columns are padded to their widest cell, words to the left and numbers to the right, and
+//! separated by two spaces, so that a script can still split a row when a title has a space in it.
 //!
 //! ```
 //! use harness::table::{Align, Table, rate};
@@ -17,6 +14,7 @@
 //! ```
 
 use std::fmt;
+use std::iter;
 use std::time::Duration;
 
 /// Which side of its column a cell sticks to.
@@ -51,59 +49,24 @@ impl Table {
     /// Starts a table with these column titles: the first `text` columns hold words (aligned
     /// left), the others numbers (aligned right).
     pub fn titled<S: AsRef<str>>(titles: &[S], text: usize) -> Self {
-        let headers = titles.iter().enumerate().map(|(column, title)| {
-            let align = if column < text {
-                Align::Left
-            } else {
-                Align::Right
-            };
-            (title.as_ref().to_string(), align)
-        });
-        Table {
-            headers: headers.collect(),
-            rows: Vec::new(),
-        }
+        let headers: Vec<_> = titles
+            .iter()
+            .enumerate()
+            .map(|(column, title)| {
+                let align = if column < text {
+                    Align::Left
+                } else {
+                    Align::Right
+                };
+                (title.as_ref(), align)
+            })
+            .collect();
+        Table::new(&headers)
     }
 
     /// Whether the table has no rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
-    }
-
-    /// The table as Markdown, its columns padded (at least 3 wide) so that it reads well in a
-    /// terminal too; the rule under the titles aligns the numbers right (`---:`).
-    pub fn markdown(&self) -> String {
-        let widths: Vec<usize> = self.widths().into_iter().map(|w| w.max(3)).collect();
-        let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-        let padded = |row: &[String]| {
-            let cells = row.iter().zip(&widths).zip(&self.headers);
-            line(
-                cells
-                    .map(|((cell, &width), (_, align))| match align {
-                        Align::Left => format!("{cell:<width$}"),
-                        Align::Right => format!("{cell:>width$}"),
-                    })
-                    .collect(),
-            )
-        };
-        let titles: Vec<String> = self
-            .headers
-            .iter()
-            .map(|(title, _)| title.clone())
-            .collect();
-        let rule = widths
-            .iter()
-            .zip(&self.headers)
-            .map(|(&width, (_, align))| match align {
-                Align::Left => "-".repeat(width),
-                Align::Right => format!("{}:", "-".repeat(width - 1)),
-            });
-        let mut text = padded(&titles);
-        text.push_str(&line(rule.collect()));
-        for row in &self.rows {
-            text.push_str(&padded(row));
-        }
-        text
     }
 
     /// Appends a row.
@@ -121,15 +84,31 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// The table as Markdown, its columns padded (at least 3 wide) so that it reads well in a
+    /// terminal too; the rule under the titles aligns the numbers right (`---:`).
+    pub fn markdown(&self) -> String {
+        let widths: Vec<usize> = self.widths().into_iter().map(|w| w.max(3)).collect();
+        let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+        let rule = widths
+            .iter()
+            .zip(&self.headers)
+            .map(|(&width, (_, align))| match align {
+                Align::Left => "-".repeat(width),
+                Align::Right => format!("{}:", "-".repeat(width - 1)),
+            });
+        let mut text = line(self.padded(&widths, &self.titles()));
+        text.push_str(&line(rule.collect()));
+        for row in &self.rows {
+            text.push_str(&line(self.padded(&widths, row)));
+        }
+        text
+    }
+
     /// The width of each column: its widest cell, title included, in characters (not bytes, so
     /// that `µs` counts as two).
     fn widths(&self) -> Vec<usize> {
-        let mut widths: Vec<usize> = self
-            .headers
-            .iter()
-            .map(|(title, _)| title.chars().count())
-            .collect();
-        for row in &self.rows {
+        let mut widths = vec![0; self.headers.len()];
+        for row in iter::once(&self.titles()).chain(&self.rows) {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
             }
@@ -137,29 +116,38 @@ impl Table {
         widths
     }
 
-    /// One line of the table, padded, without trailing spaces.
-    fn line<'a>(&self, widths: &[usize], cells: impl Iterator<Item = &'a String>) -> String {
-        let mut line = String::new();
-        for ((cell, &width), (_, align)) in cells.zip(widths).zip(&self.headers) {
-            if !line.is_empty() {
-                line.push_str("  ");
-            }
-            match align {
-                Align::Left => line.push_str(&format!("{cell:<width$}")),
-                Align::Right => line.push_str(&format!("{cell:>width$}")),
-            }
-        }
-        line.trim_end().to_string()
+    fn titles(&self) -> Vec<String> {
+        self.headers
+            .iter()
+            .map(|(title, _)| title.clone())
+            .collect()
+    }
+
+    /// The cells of a row, each padded to its column's width on its column's side.
+    fn padded(&self, widths: &[usize], cells: &[String]) -> Vec<String> {
+        let columns = cells.iter().zip(widths).zip(&self.headers);
+        columns
+            .map(|((cell, &width), (_, align))| match align {
+                Align::Left => format!("{cell:<width$}"),
+                Align::Right => format!("{cell:>width$}"),
+            })
+            .collect()
     }
 }
 
 impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let widths = self.widths();
-        let titles = self.headers.iter().map(|(title, _)| title);
-        writeln!(f, "{}", self.line(&widths, titles))?;
-        for row in &self.rows {
-            writeln!(f, "{}", self.line(&widths, row.iter()))?;
+        for row in iter::once(&self.titles()).chain(&self.rows) {
+            // Two spaces between cells, but none before a first column with nothing in it.
+            let mut line = String::new();
+            for cell in self.padded(&widths, row) {
+                if !line.is_empty() {
+                    line.push_str("  ");
+                }
+                line.push_str(&cell);
+            }
+            writeln!(f, "{}", line.trim_end())?;
         }
         Ok(())
     }
@@ -240,24 +228,26 @@ pub fn significant(value: f64) -> String {
     format!("{value:.decimals$}")
 }
 
+/// `value`, counted in `units[0]`, in the largest of `units` that it reaches (each `step` times
+/// the one before), with three [`significant`] digits.
+fn scaled(value: f64, step: f64, units: &[&str]) -> String {
+    let (size, unit) = (0..units.len())
+        .rev()
+        .map(|power| (step.powi(power as i32), units[power]))
+        .find(|&(size, _)| value >= size)
+        .unwrap_or((1.0, units[0]));
+    format!("{}{unit}", significant(value / size))
+}
+
 /// KiB as MiB or GiB, with three [`significant`] digits.
 pub fn memory(kib: u64) -> String {
-    let mib = kib as f64 / 1024.0;
-    if mib >= 1024.0 {
-        format!("{} GiB", significant(mib / 1024.0))
-    } else {
-        format!("{} MiB", significant(mib))
-    }
+    scaled(kib as f64 / 1024.0, 1024.0, &[" MiB", " GiB"])
 }
 
 /// Milliseconds in the unit that reads best, with three [`significant`] digits: `850 ms`,
 /// `12.3 s`.
 pub fn time_ms(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{} s", significant(ms / 1000.0))
-    } else {
-        format!("{} ms", significant(ms))
-    }
+    scaled(ms, 1000.0, &[" ms", " s"])
 }
 
 /// A duration as [`time_ms`] shows it.
@@ -267,22 +257,12 @@ pub fn time(duration: Duration) -> String {
 
 /// Nanoseconds in the unit that reads best: `95.3 ns`, `1.05 µs`.
 pub fn time_ns(ns: f64) -> String {
-    if ns >= 1000.0 {
-        format!("{} µs", significant(ns / 1000.0))
-    } else {
-        format!("{} ns", significant(ns))
-    }
+    scaled(ns, 1000.0, &[" ns", " µs"])
 }
 
 /// Tasks per second with a `k` or `M` suffix and three [`significant`] digits: `1.92k/s`.
 pub fn per_second(per_second: f64) -> String {
-    if per_second >= 1e6 {
-        format!("{}M/s", significant(per_second / 1e6))
-    } else if per_second >= 1e3 {
-        format!("{}k/s", significant(per_second / 1e3))
-    } else {
-        format!("{}/s", significant(per_second))
-    }
+    scaled(per_second, 1000.0, &["/s", "k/s", "M/s"])
 }
 
 #[cfg(test)]
@@ -314,18 +294,6 @@ mod tests {
     }
 
     #[test]
-    fn numbers_keep_the_precision_their_column_needs() {
-        assert_eq!(count(1, "core"), "1 core");
-        assert_eq!(count(2, "core"), "2 cores");
-        assert_eq!(rate(1917.5), "1918");
-        assert_eq!(millis(Duration::from_micros(20_240)), "20.2");
-        assert_eq!(duration(Duration::from_nanos(974_700)), "974.7µs");
-        assert_eq!(duration(Duration::from_micros(1_140)), "1.1ms");
-        assert_eq!(percent(0.861), "86%");
-        assert_eq!(fraction(0.926), "0.93");
-    }
-
-    #[test]
     fn a_table_is_also_markdown_with_its_numbers_aligned_right() {
         let mut table = Table::titled(&["run", "tasks/s"], 1);
         assert!(table.is_empty());
@@ -339,18 +307,32 @@ mod tests {
     }
 
     #[test]
-    fn the_docs_numbers_keep_three_significant_digits() {
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(significant(2.613), "2.61");
-        assert_eq!(significant(26.13), "26.1");
-        assert_eq!(significant(-2_613.0), "-2,613");
-        assert_eq!(memory(2_676), "2.61 MiB");
-        assert_eq!(memory(3 * 1024 * 1024), "3.00 GiB");
-        assert_eq!(time_ms(850.0), "850 ms");
-        assert_eq!(time(Duration::from_millis(12_340)), "12.3 s");
-        assert_eq!(time_ns(1_050.0), "1.05 µs");
-        assert_eq!(per_second(2.5e6), "2.50M/s");
-        assert_eq!(or_na(None), NOT_AVAILABLE);
-        assert_eq!(or_na(Some(tenths(2.54))), "2.5");
+    fn numbers_keep_the_precision_their_column_needs() {
+        for (formatted, expected) in [
+            (count(1, "core"), "1 core"),
+            (count(2, "core"), "2 cores"),
+            (rate(1917.5), "1918"),
+            (millis(Duration::from_micros(20_240)), "20.2"),
+            (duration(Duration::from_nanos(974_700)), "974.7µs"),
+            (duration(Duration::from_micros(1_140)), "1.1ms"),
+            (percent(0.861), "86%"),
+            (fraction(0.926), "0.93"),
+            (thousands(1_234_567), "1,234,567"),
+            (significant(2.613), "2.61"),
+            (significant(26.13), "26.1"),
+            (significant(-2_613.0), "-2,613"),
+            (memory(2_676), "2.61 MiB"),
+            (memory(3 * 1024 * 1024), "3.00 GiB"),
+            (time_ms(850.0), "850 ms"),
+            (time(Duration::from_millis(12_340)), "12.3 s"),
+            (time_ns(95.3), "95.3 ns"),
+            (time_ns(1_050.0), "1.05 µs"),
+            (per_second(950.0), "950/s"),
+            (per_second(2.5e6), "2.50M/s"),
+            (or_na(None), NOT_AVAILABLE),
+            (or_na(Some(tenths(2.54))), "2.5"),
+        ] {
+            assert_eq!(formatted, expected);
+        }
     }
 }

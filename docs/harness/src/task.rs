@@ -55,12 +55,8 @@ impl fmt::Display for TaskSpec {
     }
 }
 
-/// Parses `250ms`-style durations: a whole number followed by `ns`, `us`, `ms` or `s`.
-///
-/// # Errors
-///
-/// Returns a message that says what is wrong: no number, no unit, an unknown unit, or a
-/// duration too large to represent.
+/// Parses `250ms`-style durations: a whole number followed by `ns`, `us`, `ms` or `s`; or says
+/// what is wrong.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err("missing duration after the kind, e.g. sleep:100ms".to_string());
@@ -112,11 +108,8 @@ pub struct Work {
 }
 
 impl Work {
-    /// Prepares `spec`, calibrating CPU work once on the current (assumed idle) core.
-    ///
-    /// CPU work is a fixed number of iterations, never "spin until the clock says so": when
-    /// more threads than cores compete, each task must still do all of its work, so the
-    /// cost of oversubscription shows up in the elapsed time instead of being hidden.
+    /// Prepares `spec`, calibrating CPU work once on the current (assumed idle) core, as a fixed
+    /// number of iterations that oversubscribed threads must still all do.
     pub fn new(spec: TaskSpec) -> Self {
         let iterations = match spec.kind {
             TaskKind::Sleep => 0,
@@ -188,7 +181,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn task_specs_round_trip() {
+    fn task_specs_round_trip_and_bad_ones_say_what_is_wrong() {
         for text in [
             "sleep:100ms",
             "cpu:10us",
@@ -198,18 +191,18 @@ mod tests {
         ] {
             assert_eq!(text.parse::<TaskSpec>().unwrap().to_string(), text);
         }
-    }
-
-    #[test]
-    fn bad_task_specs_say_what_is_wrong() {
-        let error = |text: &str| text.parse::<TaskSpec>().unwrap_err();
-        assert!(error("cpu:").contains("missing duration"));
-        assert!(error("gpu:1ms").contains("unknown task kind 'gpu'"));
-        assert!(error("sleep:10parsecs").contains("unknown unit 'parsecs'"));
-        assert!(error("sleep:10").contains("needs a unit"));
-        assert!(error("sleep").contains("KIND:DURATION"));
-        assert!(error("sleep:ms").contains("whole number"));
-        assert!(error("sleep:99999999999999999999s").contains("too large"));
+        for (text, expected) in [
+            ("cpu:", "missing duration"),
+            ("gpu:1ms", "unknown task kind 'gpu'"),
+            ("sleep:10parsecs", "unknown unit 'parsecs'"),
+            ("sleep:10", "needs a unit"),
+            ("sleep", "KIND:DURATION"),
+            ("sleep:ms", "whole number"),
+            ("sleep:99999999999999999999s", "too large"),
+        ] {
+            let error = text.parse::<TaskSpec>().unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
     }
 
     #[test]

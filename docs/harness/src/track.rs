@@ -1,32 +1,16 @@
-//! Counting tasks as they run: how many run at once, and how each one ended.
-//!
-//! Every task of every demo goes through a [`Tracker`], so its bookkeeping sits on the path that
-//! the pools' per-task cost is measured on. It is laid out so that the workers disturb one
-//! another as little as exact counts allow (see [`Tracker`]).
+//! Counting tasks as they run: how many run at once, and how each one ended. Every task of every
+//! demo goes through it, so it is laid out for workers to disturb one another as little as
+//! exact counts allow (the README explains how).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
-/// How many cache-padded slots the outcome counts are spread over. Threads take slots in turn,
-/// so up to this many threads count without sharing a slot; more share them, still exactly.
+/// How many cache-padded slots the outcome counts are spread over; more threads share them.
 const SLOTS: usize = 16;
 
 /// Counts tasks as they run: how many are running now, the most that ever ran together, and how
-/// each one ended.
-///
-/// Two threads that write to the same cache line take turns owning it, and each turn costs a
-/// transfer between cores. So the counts that every task updates are kept apart:
-///
-/// - how each task ended (completed or panicked) is counted per thread, each thread in a slot
-///   of its own cache line, and the slots are summed when the counts are read;
-/// - how many run now cannot be counted that way and stay exact: the peak is the most that were
-///   ever running at one moment, which needs one counter that every start and every end updates
-///   in one order. That counter, and the peak beside it, share a line of their own; the peak is
-///   written only when it rises, which is rare, so every other task only reads it.
-///
-/// The counts are exact: no update is ever lost. Read them once the tasks are done (after the
-/// pool has been shut down, or every task joined): a count read while tasks still run may miss
-/// the latest of them.
+/// each one ended: outcomes per thread slot, each on a cache line of its own, and the running
+/// count with its peak on one more. Exact, once read after every task has been joined.
 #[derive(Debug, Default)]
 pub struct Tracker {
     in_flight: CacheLine<InFlight>,
@@ -56,14 +40,12 @@ struct CacheLine<T>(T);
 impl Tracker {
     /// Marks a task as running until the returned guard is dropped.
     pub fn start(&self) -> Running<'_> {
-        // `Relaxed` throughout: each count is one atomic variable, whose updates are never lost
-        // and happen in one order whatever the ordering; the counts are read after the tasks
-        // are joined, and joining orders every update before the read.
+        // `Relaxed` throughout: no update of one atomic is ever lost, and joining the tasks
+        // orders every update before the read.
         let in_flight = &self.in_flight.0;
         let now = in_flight.now.fetch_add(1, Ordering::Relaxed) + 1;
-        // A load is enough when the peak is not beaten, and leaves the line shared between the
-        // cores instead of taking it over. When it is beaten, `fetch_max` keeps the larger of
-        // two racing peaks.
+        // A load leaves the line shared when the peak is not beaten; `fetch_max` keeps the
+        // larger of two racing peaks.
         if now > in_flight.max.load(Ordering::Relaxed) {
             in_flight.max.fetch_max(now, Ordering::Relaxed);
         }
@@ -129,7 +111,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_from_many_threads_add_up_exactly() {
+    fn counts_from_many_threads_and_panics_add_up_exactly() {
         // More threads than slots, so that some of them share a slot.
         const THREADS: usize = SLOTS + 4;
         const TASKS: usize = 1_000;
@@ -150,25 +132,14 @@ mod tests {
                 });
             }
         });
-        assert_eq!(tracker.completed(), THREADS * TASKS);
-        assert_eq!(tracker.panicked(), 0);
-        assert_eq!(tracker.max_in_flight(), THREADS);
-    }
-
-    #[test]
-    fn tracker_counts_panics_and_the_peak() {
-        let tracker = Tracker::default();
-        {
-            let _first = tracker.start();
-            let _second = tracker.start();
-        }
+        // A task that panics is counted as the guard drops while it unwinds.
         let result = std::panic::catch_unwind(|| {
             let _running = tracker.start();
             panic!("task failed");
         });
         assert!(result.is_err());
-        assert_eq!(tracker.max_in_flight(), 2);
-        assert_eq!(tracker.completed(), 2);
+        assert_eq!(tracker.completed(), THREADS * TASKS);
         assert_eq!(tracker.panicked(), 1);
+        assert_eq!(tracker.max_in_flight(), THREADS);
     }
 }
