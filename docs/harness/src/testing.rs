@@ -11,16 +11,17 @@
 //! DEMO.assert_refused(&["--workers", "0"], &["'--workers <N>'"]);
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{self, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
+use crate::Recording;
 use crate::limits::MAX_TASKS;
-use crate::record::TIMELINE_WIDTH;
-use crate::record::trace::{self, Meaning, TraceEvent};
+use crate::record::{QUEUE_DEPTH, TIMELINE_WIDTH, TaskSpan, ThreadRecord};
 use crate::summary::{self, Summary};
 use crate::{MAX_QUEUE, THREAD_LIMIT};
 
@@ -420,12 +421,11 @@ pub fn assert_thread_limit_explained(stderr: &str) {
     );
 }
 
-/// A trace that `--trace` wrote, read back strictly: every event is a [`TraceEvent`] that the
-/// demo writes, and means what [`TraceEvent::meaning`] says.
+/// A trace that `--trace` wrote, read back strictly by [`Recording::read_trace`].
 #[derive(Debug)]
 pub struct Trace {
-    /// The events, as the file lists them.
-    pub events: Vec<TraceEvent<'static>>,
+    /// The recording the trace was written from.
+    pub recording: Recording,
 }
 
 /// A task's span in a [`Trace`], in whole nanoseconds.
@@ -435,7 +435,7 @@ pub struct TraceSpan {
     pub task: usize,
     /// The name of the thread it ran on.
     pub thread: String,
-    /// The thread's id in the trace.
+    /// The thread's place in the recording, from 0.
     pub tid: usize,
     /// When it started.
     pub start: u64,
@@ -444,94 +444,64 @@ pub struct TraceSpan {
 }
 
 impl Trace {
-    /// Reads the trace at `path`, and asserts that it is what the demos write (see
-    /// [`trace::read`]), and that every thread that has an event has a name.
+    /// Reads the trace at `path`, and asserts that it is what the demos write.
     pub fn read(path: &Path) -> Trace {
         let text = fs::read_to_string(path).expect("the trace file was written");
-        let events = trace::read(&text).unwrap_or_else(|error| panic!("{error}: {text}"));
-        let trace = Trace { events };
-        let names = trace.thread_names();
-        for event in &trace.events {
-            let on_a_thread = !matches!(event.meaning(), Meaning::Name { .. } | Meaning::Layout);
-            if on_a_thread && event.tid != 0 {
-                assert!(
-                    names.contains_key(&event.tid),
-                    "an unnamed thread: {event:?}"
-                );
-            }
-        }
-        trace
+        let recording =
+            Recording::read_trace(&text).unwrap_or_else(|error| panic!("{error}: {text}"));
+        Trace { recording }
     }
 
-    /// The name of each thread, by its id.
-    fn thread_names(&self) -> BTreeMap<usize, String> {
-        self.events
-            .iter()
-            .filter(|event| event.tid != 0)
-            .filter_map(|event| match event.meaning() {
-                Meaning::Name { name, .. } => Some((event.tid, name.to_string())),
-                _ => None,
-            })
-            .collect()
+    /// Each task with the thread that ran it.
+    fn tasks(&self) -> impl Iterator<Item = (&ThreadRecord, &TaskSpan)> {
+        let threads = self.recording.threads.iter();
+        threads.flat_map(|thread| thread.tasks.iter().map(move |task| (thread, task)))
     }
 
     /// The tasks' spans: one per task that ran, as the trace says.
     pub fn task_spans(&self) -> Vec<TraceSpan> {
-        let names = self.thread_names();
-        self.events
-            .iter()
-            .filter_map(|event| match event.meaning() {
-                Meaning::Task(task) => {
-                    let (start, end) = event.span_us();
-                    Some(TraceSpan {
-                        task,
-                        thread: names[&event.tid].clone(),
-                        tid: event.tid,
-                        start: nanos(start),
-                        end: nanos(end),
-                    })
-                }
-                _ => None,
+        let tids = self.recording.threads.iter().zip(0..);
+        tids.flat_map(|(thread, tid)| {
+            thread.tasks.iter().map(move |task| TraceSpan {
+                task: task.id,
+                thread: thread.name.clone(),
+                tid,
+                start: nanos(task.start),
+                end: nanos(task.end),
             })
-            .collect()
+        })
+        .collect()
     }
 
-    /// The names of the waits of the thread named `thread`: the submitter's.
+    /// The labels of the waits of the thread named `thread`: the submitter's.
     pub fn waits_on(&self, thread: &str) -> Vec<String> {
-        let names = self.thread_names();
-        self.events
-            .iter()
-            .filter(|event| matches!(event.meaning(), Meaning::Wait(_)))
-            .filter(|event| names[&event.tid] == thread)
-            .map(|event| event.name.to_string())
-            .collect()
+        let threads = self.recording.threads.iter();
+        let waits = threads
+            .filter(|named| named.name == thread)
+            .flat_map(|named| &named.waits);
+        waits.map(|wait| wait.kind.label().to_string()).collect()
     }
 
     /// The tasks that panicked, in order, each with the name of the thread it panicked on.
     pub fn panics(&self) -> Vec<(usize, String)> {
-        let names = self.thread_names();
-        let mut panics: Vec<(usize, String)> = self
-            .events
-            .iter()
-            .filter_map(|event| match event.meaning() {
-                Meaning::Panic(task) => Some((task, names[&event.tid].clone())),
-                _ => None,
-            })
+        let panicked = self.tasks().filter(|(_, task)| task.panicked);
+        let mut panics: Vec<(usize, String)> = panicked
+            .map(|(thread, task)| (task.id, thread.name.clone()))
             .collect();
         panics.sort();
         panics
     }
 
-    /// The values of the counter named `name`, in order.
+    /// The values of the counter named `name`, in order: only [`QUEUE_DEPTH`] has any, which
+    /// [`Recording::read_trace`] checked against the tasks.
     pub fn counter(&self, name: &str) -> Vec<usize> {
-        self.events
-            .iter()
-            .filter(|event| event.name == name)
-            .filter_map(|event| match event.meaning() {
-                Meaning::Count(tasks) => Some(tasks),
-                _ => None,
-            })
-            .collect()
+        match name {
+            QUEUE_DEPTH => self.recording.queue_depth(),
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .map(|(_, depth)| depth)
+        .collect()
     }
 
     /// Asserts what every run's trace promises: one span for each of tasks `0..tasks`, spans
@@ -554,9 +524,9 @@ impl Trace {
     }
 }
 
-/// A time of the trace, in microseconds with three decimals, as whole nanoseconds.
-fn nanos(micros: f64) -> u64 {
-    (micros * 1_000.0).round() as u64
+/// A time of the trace in whole nanoseconds.
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The lines of the `--timeline` in what a run printed: from its heading to the last line of

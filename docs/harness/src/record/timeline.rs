@@ -525,72 +525,11 @@ fn short_duration(nanos: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ThreadRecord, WaitSpan, Waiting};
+    use super::super::Waiting;
+    use super::super::tests::{panicked, pool, submitter, task, thread, us, wait};
     use super::*;
     use crate::MAX_QUEUE;
     use crate::limits::MAX_TASKS;
-
-    fn us(n: u64) -> Duration {
-        Duration::from_micros(n)
-    }
-
-    /// A task handed over at `handed`, run from `start` to `end`, in microseconds.
-    fn task(id: usize, handed: u64, start: u64, end: u64) -> TaskSpan {
-        TaskSpan {
-            id,
-            handed: us(handed),
-            start: us(start),
-            end: us(end),
-            panicked: false,
-        }
-    }
-
-    fn panicked(mut task: TaskSpan) -> TaskSpan {
-        task.panicked = true;
-        task
-    }
-
-    fn thread(name: &str, tasks: Vec<TaskSpan>) -> ThreadRecord {
-        ThreadRecord {
-            name: name.to_string(),
-            submitter: false,
-            tasks,
-            waits: Vec::new(),
-        }
-    }
-
-    fn submitter(tasks: Vec<TaskSpan>, waits: Vec<WaitSpan>) -> ThreadRecord {
-        ThreadRecord {
-            name: "main".to_string(),
-            submitter: true,
-            tasks,
-            waits,
-        }
-    }
-
-    fn wait(id: usize, start: u64, end: u64) -> WaitSpan {
-        WaitSpan {
-            id,
-            start: us(start),
-            end: us(end),
-            kind: Waiting::ForSlot,
-        }
-    }
-
-    /// A run of a pool whose workers all ran tasks.
-    fn pool(queue: usize, threads: Vec<ThreadRecord>) -> Recording {
-        let workers = threads.iter().filter(|thread| !thread.submitter).count();
-        Recording {
-            title: "stage 03".to_string(),
-            shape: Shape::Pool {
-                workers,
-                queue: Some(queue),
-            },
-            tasks: threads.iter().map(|thread| thread.tasks.len()).sum(),
-            threads,
-            missing_threads: 0,
-        }
-    }
 
     /// Stage 03 with `--policy block`: six tasks of 10 ms on two workers with a queue of 2.
     /// Tasks 4 and 5 find the queue full, and the submitter waits for a slot.
