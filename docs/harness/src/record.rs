@@ -24,7 +24,7 @@
 mod timeline;
 pub mod trace;
 
-pub use timeline::TIMELINE_WIDTH;
+pub use timeline::{MOST_THREAD_ROWS, TIMELINE_WIDTH};
 pub use trace::QUEUE_DEPTH;
 
 use trace::{Phase, TraceEvent};
@@ -41,21 +41,16 @@ use std::time::{Duration, Instant};
 
 /// The most tasks a run records: tasks `0` to `MAX_RECORDED_TASKS - 1`. The rest run unrecorded.
 ///
-/// A recorded task costs a [`TaskSpan`] in its thread's buffer while the run lasts (a few tens of
-/// bytes, and up to twice that while the buffer grows), and about 290 bytes of trace: its span,
-/// and two changes of the queue's depth; 410 in stages 04 and 05, which add a span per `submit`
-/// call. So this many make a trace of 29 to 41 MB, which the Perfetto UI and `chrome://tracing`
-/// still open without trouble. A run this long is far too dense for the timeline's 100 columns
-/// anyway.
+/// A recorded task costs a few tens of bytes of buffer, and about 290 bytes of trace (410 in
+/// stages 04 and 05, which add a span per `submit` call): this many make a trace of 29 to 41 MB,
+/// which the Perfetto UI and `chrome://tracing` still open without trouble.
 pub const MAX_RECORDED_TASKS: usize = 100_000;
 
 /// How long [`Recorder::finish`] waits for the threads that recorded to hand their events over.
 ///
-/// A pool's shutdown returns once its workers are done with the pool, which in stages 04 and 05
-/// is the moment each worker drops its `Worker`: slightly before the thread ends, and a thread
-/// hands its buffer over as it ends. The wait is usually microseconds; this bound only keeps a
-/// thread that never ends from hanging the demo. Its tasks are then missing, and
-/// [`Recording::missing_threads`] says so.
+/// A pool's shutdown can return slightly before its workers' threads end (stages 04 and 05), and
+/// a thread hands its buffer over as it ends. The wait is usually microseconds; this bound only
+/// keeps a thread that never ends from hanging the demo ([`Recording::missing_threads`]).
 pub const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How the tasks of a run got their threads, which decides what the timeline draws.
@@ -199,51 +194,40 @@ impl Recording {
     }
 
     /// Every task recorded, whichever thread ran it.
-    pub(crate) fn all_tasks(&self) -> impl Iterator<Item = &TaskSpan> {
+    pub fn all_tasks(&self) -> impl Iterator<Item = &TaskSpan> {
         self.threads.iter().flat_map(|thread| &thread.tasks)
     }
 
     /// How many tasks were recorded.
-    pub(crate) fn recorded_tasks(&self) -> usize {
+    pub fn recorded_tasks(&self) -> usize {
         self.threads.iter().map(|thread| thread.tasks.len()).sum()
     }
 
     /// The moment the last recorded event ended.
     pub fn end(&self) -> Duration {
+        let waits = self.threads.iter().flat_map(|thread| &thread.waits);
         let tasks = self.all_tasks().map(|task| task.end);
-        let waits = self
-            .submitter()
-            .into_iter()
-            .flat_map(|thread| &thread.waits);
         tasks
             .chain(waits.map(|wait| wait.end))
             .max()
             .unwrap_or_default()
     }
 
-    /// How many recorded tasks waited in the queue over time, as steps: from each `(time, depth)`
-    /// on, until the next, the queue held `depth` of them. Empty for [`Shape::ThreadPerTask`],
-    /// which has no queue.
+    /// How many recorded tasks waited in the queue over time, as steps (see [`count_over_time`]).
+    /// Empty for [`Shape::ThreadPerTask`], which has no queue.
     ///
-    /// No pool is asked: the depth follows from the recording, which sees a task enter the queue
-    /// and a worker start it, and nothing in between. So what is counted is each task that a
-    /// worker started, from the moment it was handed over (or, if the submitter had to wait, the
-    /// end of that wait) until that start. A task that no worker started is not counted at all:
-    /// one that ran on the submitting thread or was rejected, which was never queued, but also one
-    /// that was queued and never ran, such as the tasks left behind a dead worker in stage 04.
-    ///
-    /// For a queue with a capacity, the depth is capped at it: the moments are noted next to, not
-    /// inside, the queue's own operations, so between taking a task from the queue and noting its
-    /// start, each worker can leave one task counted that is no longer there.
+    /// The depth follows from the recording alone: each task that a worker started is counted
+    /// from its hand-over (or the end of the submitter's wait for it) until that start. A task no
+    /// worker started is not counted, whether it was never queued (run by the submitter, or
+    /// rejected) or queued and never run (behind a dead worker in stage 04). The depth is capped
+    /// at the queue's capacity: the moments are noted next to the queue's own operations, not
+    /// inside them, so each worker can leave one task counted that is no longer there.
     pub fn queue_depth(&self) -> Vec<(Duration, usize)> {
         let capacity = match self.shape {
             Shape::ThreadPerTask => return Vec::new(),
             Shape::Pool { queue, .. } => queue.unwrap_or(usize::MAX),
         };
-        let waits = self
-            .submitter()
-            .into_iter()
-            .flat_map(|thread| &thread.waits);
+        let waits = self.threads.iter().flat_map(|thread| &thread.waits);
         let queued_at: HashMap<usize, Duration> = waits.map(|wait| (wait.id, wait.end)).collect();
         let in_queue = self.workers().flat_map(|thread| &thread.tasks).map(|task| {
             let entered = queued_at.get(&task.id).copied().unwrap_or_default();
@@ -311,12 +295,10 @@ pub fn name_order(name: &str) -> (&str, u64) {
     (prefix, number)
 }
 
-/// Collects the events of a run from every thread that records one, and gives them back as a
-/// [`Recording`].
+/// Collects the events of a run from every thread that records one into a [`Recording`].
 ///
-/// Made on the submitting thread (the demo's `main`), which [`Recorder::finish`] must be called
-/// on too, once: the submitter's events are handed over there, while the other threads hand
-/// theirs over as they end.
+/// Made on the submitting thread, which calls [`Recorder::finish`] too: the submitter's events
+/// are handed over there, the other threads' as they end.
 #[derive(Debug)]
 pub struct Recorder {
     /// Event times are noted relative to this moment, when the recorder was made.
@@ -337,9 +319,8 @@ pub type Watcher = Arc<dyn Fn(TraceEvent<'static>) + Send + Sync>;
 
 /// What a recorder that is watched adds: the watcher, and the live thread ids it hands out.
 struct Live {
-    /// `AssertUnwindSafe`, so that a recorder stays `RefUnwindSafe` (a test or a demo may hold
-    /// one across `catch_unwind`), as it was before it could be watched. The recorder only calls
-    /// the watcher, and keeps no state of its own in it that a panic could leave half-updated.
+    /// `AssertUnwindSafe`, so that a recorder stays `RefUnwindSafe` (held across `catch_unwind`):
+    /// it keeps no state in the watcher that a panic could leave half-updated.
     watcher: AssertUnwindSafe<Watcher>,
     /// The thread id the next thread to record gets.
     next_tid: AtomicUsize,
@@ -399,8 +380,7 @@ impl ThreadBuffer {
         let record = ThreadRecord {
             name: thread.name().unwrap_or("unnamed").to_string(),
             submitter: thread.id() == recorder.submitter,
-            tasks: Vec::new(),
-            waits: Vec::new(),
+            ..ThreadRecord::default()
         };
         let live_tid = match &recorder.live {
             Some(live) => {
@@ -518,7 +498,7 @@ impl Recorder {
                 kind,
             };
             self.show(|tid| TraceEvent::wait(tid, &wait));
-            self.with_buffer(|record| record.waits.push(wait));
+            self.with_thread(|buffer| buffer.record.waits.push(wait));
         }
     }
 
@@ -583,11 +563,6 @@ impl Recorder {
 
     fn owns(&self, buffer: &ThreadBuffer) -> bool {
         Arc::ptr_eq(&buffer.collector, &self.collector)
-    }
-
-    /// Runs `record` on the current thread's buffer for this recorder, started if need be.
-    fn with_buffer(&self, record: impl FnOnce(&mut ThreadRecord)) {
-        self.with_thread(|buffer| record(&mut buffer.record));
     }
 
     /// Runs `f` on the current thread's buffer for this recorder, started if need be, and
@@ -660,7 +635,7 @@ impl TaskRecording<'_> {
         recorder.show(|tid| {
             TraceEvent::task(Phase::End, tid, task.id, task.handed, task.start, task.end)
         });
-        recorder.with_buffer(|record| record.tasks.push(task));
+        recorder.with_thread(|buffer| buffer.record.tasks.push(task));
     }
 }
 

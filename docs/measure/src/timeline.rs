@@ -10,7 +10,7 @@ use std::io;
 use std::time::Duration;
 
 use harness::Recording;
-use harness::record::{QUEUE_DEPTH, ThreadRecord, count_over_time, name_order};
+use harness::record::{MOST_THREAD_ROWS, QUEUE_DEPTH, ThreadRecord, count_over_time, name_order};
 use plotters::coord::Shift;
 use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
@@ -69,8 +69,6 @@ const TITLE_HEIGHT: i32 = 34;
 const LEVEL_HEIGHT: i32 = 46;
 const ROW_HEIGHT: i32 = 22;
 const GAP: i32 = 10;
-/// Above this many threads besides the submitter, the rows are drawn thin and unlabelled.
-const MAX_LABELLED_ROWS: usize = 16;
 /// The height that thin rows share, while each gets at least 2 pixels: beyond 100 threads the
 /// drawing grows with them, as it should for a picture of a thread per task.
 const GROUP_HEIGHT: i32 = 200;
@@ -147,7 +145,7 @@ fn rows<'a>(recording: &'a Recording, frame: &Frame) -> Vec<Row<'a>> {
         });
     }
     others.sort_by(|a, b| name_order(&a.name).cmp(&name_order(&b.name)));
-    let thin = others.len() > MAX_LABELLED_ROWS;
+    let thin = others.len() > MOST_THREAD_ROWS;
     let height = if thin {
         (GROUP_HEIGHT / others.len() as i32).clamp(2, ROW_HEIGHT)
     } else {
@@ -212,13 +210,13 @@ pub fn svg(recording: &Recording, frame: &Frame) -> io::Result<String> {
     let axis = TimeAxis {
         until: if until > 0.0 { until * 1.02 } else { 1.0 },
     };
-    let mut text = String::new();
+    let mut document = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut text, (WIDTH as u32, height as u32)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut document, (WIDTH as u32, height as u32))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(drawing)?;
         let title = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Left, VPos::Top));
-        draw(&root, Text::new(frame.title.clone(), (10, 9), title))?;
+        text(&root, &frame.title, (10, 9), title)?;
         let top = TITLE_HEIGHT;
         let bottom = top + rows_height;
         draw_grid(&root, axis, top, bottom)?;
@@ -250,16 +248,18 @@ pub fn svg(recording: &Recording, frame: &Frame) -> io::Result<String> {
         }
         if let Some((start, end, count)) = thin {
             let label = format!("{count} threads, one per row");
-            draw(
+            text(
                 &root,
-                Text::new(label, (LABELS - 10, (start + end) / 2), label_style()),
+                &label,
+                (LABELS - 10, (start + end) / 2),
+                label_style(),
             )?;
         }
         draw_axis(&root, axis, bottom)?;
         draw_legend(&root, &legend_lines, bottom + AXIS_HEIGHT)?;
         root.present().map_err(drawing)?;
     }
-    Ok(text)
+    Ok(document)
 }
 
 fn draw<'a, E>(area: &Area<'a>, element: E) -> io::Result<()>
@@ -268,6 +268,23 @@ where
     E: Drawable<SVGBackend<'a>>,
 {
     area.draw(&element).map_err(drawing)
+}
+
+fn text(area: &Area<'_>, text: &str, at: (i32, i32), style: TextStyle<'static>) -> io::Result<()> {
+    draw(area, Text::new(text.to_string(), at, style))
+}
+
+/// A line across the plot at `y`.
+fn across(area: &Area<'_>, axis: TimeAxis, y: i32, colour: RGBColor) -> io::Result<()> {
+    draw(
+        area,
+        PathElement::new(vec![(LABELS, y), (axis.x(axis.until), y)], colour),
+    )
+}
+
+/// A diamond of `size` pixels each way around `(x, y)`: a panic's marker.
+fn diamond(x: i32, y: i32, size: i32) -> Vec<(i32, i32)> {
+    vec![(x, y - size), (x + size, y), (x, y + size), (x - size, y)]
 }
 
 fn drawing<E: std::fmt::Debug>(error: E) -> io::Error {
@@ -294,29 +311,17 @@ fn draw_grid(area: &Area<'_>, axis: TimeAxis, top: i32, bottom: i32) -> io::Resu
 
 fn draw_axis(area: &Area<'_>, axis: TimeAxis, y: i32) -> io::Result<()> {
     let (ticks, decimals) = axis.ticks();
-    draw(
-        area,
-        PathElement::new(vec![(LABELS, y), (axis.x(axis.until), y)], BLACK),
-    )?;
+    across(area, axis, y, BLACK)?;
     for tick in ticks {
         let x = axis.x(tick);
         draw(area, PathElement::new(vec![(x, y), (x, y + 4)], BLACK))?;
         let style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-        draw(
-            area,
-            Text::new(format!("{tick:.decimals$}"), (x, y + 6), style),
-        )?;
+        text(area, &format!("{tick:.decimals$}"), (x, y + 6), style)?;
     }
     let caption = small_style(HPos::Center, VPos::Top);
     let middle = (LABELS + axis.x(axis.until)) / 2;
-    draw(
-        area,
-        Text::new(
-            "milliseconds since the trace's first event",
-            (middle, y + 24),
-            caption,
-        ),
-    )
+    let explained = "milliseconds since the trace's first event";
+    text(area, explained, (middle, y + 24), caption)
 }
 
 /// A step area between a baseline and the level of `steps`, with its scale on the left.
@@ -350,41 +355,24 @@ fn draw_level(
     shape.push((axis.x(0.0), base));
     draw(area, Polygon::new(shape, fill))?;
     draw(area, PathElement::new(outline, line.stroke_width(2)))?;
-    draw(
-        area,
-        PathElement::new(vec![(LABELS, base), (axis.x(axis.until), base)], FAINT),
-    )?;
+    across(area, axis, base, FAINT)?;
     if let Some(capacity) = capacity {
         let at = y(capacity);
-        draw(
-            area,
-            PathElement::new(vec![(LABELS, at), (axis.x(axis.until), at)], BLACK),
-        )?;
+        across(area, axis, at, BLACK)?;
         // Under the line, where the level rarely reaches for long.
         let style = small_style(HPos::Right, VPos::Top);
-        draw(
+        let right = axis.x(axis.until) - 2;
+        text(
             area,
-            Text::new(
-                format!("capacity {capacity}"),
-                (axis.x(axis.until) - 2, at + 2),
-                style,
-            ),
+            &format!("capacity {capacity}"),
+            (right, at + 2),
+            style,
         )?;
     }
-    draw(
-        area,
-        Text::new(
-            label.to_string(),
-            (LABELS - 30, (top + base) / 2),
-            label_style(),
-        ),
-    )?;
+    text(area, label, (LABELS - 30, (top + base) / 2), label_style())?;
     let scale = small_style(HPos::Right, VPos::Center);
-    draw(area, Text::new("0", (LABELS - 6, base), scale.clone()))?;
-    draw(
-        area,
-        Text::new(format!("{highest}"), (LABELS - 6, ceiling), scale),
-    )
+    text(area, "0", (LABELS - 6, base), scale.clone())?;
+    text(area, &highest.to_string(), (LABELS - 6, ceiling), scale)
 }
 
 /// One thread's row: a band, its label, a bar per task and per wait, and a marker per panic.
@@ -402,21 +390,9 @@ fn draw_thread(
         None => (top, top + (height - 1).max(1)),
     };
     if let Some(label) = label {
-        draw(
-            area,
-            Rectangle::new(
-                [(LABELS, top + 1), (axis.x(axis.until), top + height - 1)],
-                BAND.filled(),
-            ),
-        )?;
-        draw(
-            area,
-            Text::new(
-                label.to_string(),
-                (LABELS - 10, top + height / 2),
-                label_style(),
-            ),
-        )?;
+        let band = [(LABELS, top + 1), (axis.x(axis.until), top + height - 1)];
+        draw(area, Rectangle::new(band, BAND.filled()))?;
+        text(area, label, (LABELS - 10, top + height / 2), label_style())?;
     }
     let tasks = thread.tasks.iter().map(|task| {
         let colour = if task.panicked { PANICKED } else { TASK };
@@ -432,17 +408,10 @@ fn draw_thread(
             Rectangle::new([(start, upper), (end, lower)], colour.filled()),
         )?;
     }
-    let middle = top + height / 2;
+    let size = (height / 2 - 1).clamp(2, 7);
     for task in thread.tasks.iter().filter(|task| task.panicked) {
-        let x = axis.x(ms(task.end));
-        let size = (height / 2 - 1).clamp(2, 7);
-        let diamond = vec![
-            (x, middle - size),
-            (x + size, middle),
-            (x, middle + size),
-            (x - size, middle),
-        ];
-        draw(area, Polygon::new(diamond, MARK))?;
+        let marker = diamond(axis.x(ms(task.end)), top + height / 2, size);
+        draw(area, Polygon::new(marker, MARK))?;
     }
     Ok(())
 }
@@ -509,24 +478,19 @@ fn draw_legend(area: &Area<'_>, lines: &[Vec<(String, Swatch)>], top: i32) -> io
         let middle = top + LEGEND_ROW * number as i32 + LEGEND_ROW / 2;
         let mut x = 10;
         for (name, swatch) in line {
-            let (left, right, up, down) = (x, x + 16, middle - 6, middle + 6);
+            let (up, down) = (middle - 6, middle + 6);
             // Polygons, never rectangles: rectangles in the task colours are the task bars.
-            let square = vec![(left, up), (right, up), (right, down), (left, down)];
-            match swatch {
-                Swatch::Bar(colour) => draw(area, Polygon::new(square, *colour))?,
-                Swatch::Diamond(colour) => {
-                    let diamond = vec![
-                        (x + 8, middle - 6),
-                        (x + 14, middle),
-                        (x + 8, middle + 6),
-                        (x + 2, middle),
-                    ];
-                    draw(area, Polygon::new(diamond, *colour))?;
-                }
-            }
+            let (shape, colour) = match *swatch {
+                Swatch::Bar(colour) => (
+                    vec![(x, up), (x + 16, up), (x + 16, down), (x, down)],
+                    colour,
+                ),
+                Swatch::Diamond(colour) => (diamond(x + 8, middle, 6), colour),
+            };
+            draw(area, Polygon::new(shape, colour))?;
             let style =
                 TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-            draw(area, Text::new(name.clone(), (x + 22, middle), style))?;
+            text(area, name, (x + 22, middle), style)?;
             x += entry_width(name);
         }
     }

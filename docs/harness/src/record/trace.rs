@@ -517,8 +517,6 @@ fn from_micros(micros: f64) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Value;
-
     use super::super::tests::{panicked, pool, submitter, task, thread, wait};
     use super::*;
 
@@ -543,79 +541,29 @@ mod tests {
         String::from_utf8(json).unwrap()
     }
 
-    fn events() -> Vec<Value> {
-        let trace: Value = serde_json::from_str(&written(&recording())).unwrap();
-        assert_eq!(trace["displayTimeUnit"], "ms");
-        trace["traceEvents"].as_array().unwrap().clone()
-    }
-
-    fn named<'a>(events: &'a [Value], ph: &str) -> Vec<&'a Value> {
-        events.iter().filter(|event| event["ph"] == ph).collect()
-    }
-
     #[test]
-    fn every_thread_is_named_and_the_process_too() {
-        let events = events();
-        let names: Vec<(&Value, &Value)> = named(&events, "M")
-            .into_iter()
-            .filter(|event| event["name"] != "thread_sort_index")
-            .map(|event| (&event["tid"], &event["args"]["name"]))
-            .collect();
-        assert_eq!(
-            names,
-            [
-                (&Value::from(0), &Value::from("stage 03")),
-                (&Value::from(1), &Value::from("main")),
-                (&Value::from(2), &Value::from("worker-0")),
-            ]
+    fn the_trace_names_every_track_and_holds_spans_panics_and_the_queue_depth() {
+        // Times in microseconds. Task 1 waited in the queue from the submitter's wait's end
+        // (1 us) until it started (10 us).
+        let events = [
+            r#"{"name":"process_name","ph":"M","pid":1,"tid":0,"ts":0.0,"args":{"name":"stage 03","tasks":3,"workers":1,"queue":1,"missing_threads":0}}"#,
+            r#"{"name":"thread_name","ph":"M","pid":1,"tid":1,"ts":0.0,"args":{"name":"main","submitter":true}}"#,
+            r#"{"name":"thread_sort_index","ph":"M","pid":1,"tid":1,"ts":0.0,"args":{"sort_index":1}}"#,
+            r#"{"name":"task 2","ph":"X","pid":1,"tid":1,"ts":1.0,"dur":10.0,"args":{"task":2,"waited_to_start_us":1.0}}"#,
+            r#"{"name":"wait for a queue slot","ph":"X","pid":1,"tid":1,"ts":0.0,"dur":1.0,"args":{"task":1}}"#,
+            r#"{"name":"thread_name","ph":"M","pid":1,"tid":2,"ts":0.0,"args":{"name":"worker-0"}}"#,
+            r#"{"name":"thread_sort_index","ph":"M","pid":1,"tid":2,"ts":0.0,"args":{"sort_index":2}}"#,
+            r#"{"name":"task 0","ph":"X","pid":1,"tid":2,"ts":0.0,"dur":10.0,"args":{"task":0,"waited_to_start_us":0.0}}"#,
+            r#"{"name":"task 1","ph":"X","pid":1,"tid":2,"ts":10.0,"dur":10.0,"args":{"task":1,"waited_to_start_us":10.0}}"#,
+            r#"{"name":"task 1 panicked","ph":"i","pid":1,"tid":2,"ts":20.0,"s":"t","args":{"task":1}}"#,
+            r#"{"name":"queue depth","ph":"C","pid":1,"tid":0,"ts":1.0,"args":{"tasks":1}}"#,
+            r#"{"name":"queue depth","ph":"C","pid":1,"tid":0,"ts":10.0,"args":{"tasks":0}}"#,
+        ];
+        let expected = format!(
+            r#"{{"displayTimeUnit":"ms","traceEvents":[{}]}}"#,
+            events.join(",")
         );
-    }
-
-    #[test]
-    fn tasks_are_spans_on_their_threads_in_microseconds() {
-        let events = events();
-        let spans = named(&events, "X");
-        let task_1 = spans.iter().find(|span| span["name"] == "task 1").unwrap();
-        assert_eq!(
-            (&task_1["tid"], &task_1["ts"], &task_1["dur"]),
-            (&2.into(), &10.0.into(), &10.0.into())
-        );
-        assert_eq!(task_1["args"]["waited_to_start_us"], 10.0);
-        // The task that ran on the submitter is on its track, beside its wait.
-        let on_main: Vec<&Value> = spans
-            .iter()
-            .filter(|span| span["tid"] == 1)
-            .map(|span| &span["name"])
-            .collect();
-        assert_eq!(on_main, ["task 2", "wait for a queue slot"]);
-    }
-
-    #[test]
-    fn a_panic_is_an_instant_on_its_thread() {
-        let events = events();
-        let panics = named(&events, "i");
-        assert_eq!(panics.len(), 1);
-        assert_eq!(
-            (&panics[0]["name"], &panics[0]["tid"], &panics[0]["s"]),
-            (&"task 1 panicked".into(), &2.into(), &"t".into())
-        );
-    }
-
-    #[test]
-    fn the_queue_depth_is_a_counter() {
-        let events = events();
-        let depth: Vec<(f64, u64)> = named(&events, "C")
-            .into_iter()
-            .map(|event| {
-                assert_eq!(event["name"], QUEUE_DEPTH);
-                (
-                    event["ts"].as_f64().unwrap(),
-                    event["args"]["tasks"].as_u64().unwrap(),
-                )
-            })
-            .collect();
-        // Task 1 waited from its wait's end (1 us) until it started (10 us).
-        assert_eq!(depth, [(1.0, 1), (10.0, 0)]);
+        assert_eq!(written(&recording()), expected);
     }
 
     #[test]
