@@ -502,18 +502,14 @@ impl Recorder {
         }
     }
 
-    /// Collects every thread's events and returns the recording of a run of `tasks` tasks. Call
-    /// it once, on the thread that made the recorder, once every task has ended: it waits up to
-    /// [`HAND_OVER_TIMEOUT`] for the threads that recorded to hand their events over.
-    ///
-    /// The events are taken by the first call: a second one returns at once a recording with no
-    /// threads.
+    /// Collects every thread's events, waiting up to [`HAND_OVER_TIMEOUT`] for them, and returns
+    /// the recording of a run of `tasks` tasks. Call it on the thread that made the recorder, once
+    /// every task has ended; a second call returns at once a recording with no threads.
     ///
     /// # Panics
     ///
-    /// In a debug build, panics if called on another thread than the one that made the recorder:
-    /// that thread's events could not be handed over, and it would wait the whole
-    /// [`HAND_OVER_TIMEOUT`] for them, in vain.
+    /// In a debug build, if called on another thread than the one that made the recorder, whose
+    /// events could then never be handed over.
     pub fn finish(&self, tasks: usize) -> Recording {
         debug_assert_eq!(
             thread::current().id(),
@@ -537,20 +533,13 @@ impl Recorder {
                 *slot = None;
             }
         });
-        let deadline = Instant::now() + HAND_OVER_TIMEOUT;
-        let mut state = self.collector.lock();
-        while state.threads.len() < state.counted {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            let (next, _) = self
-                .collector
-                .handed_over
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner);
-            state = next;
-        }
+        let collector = &self.collector;
+        let (mut state, _) = collector
+            .handed_over
+            .wait_timeout_while(collector.lock(), HAND_OVER_TIMEOUT, |state| {
+                state.threads.len() < state.counted
+            })
+            .unwrap_or_else(PoisonError::into_inner);
         let missing = state.counted - state.threads.len();
         let threads = mem::take(&mut state.threads);
         drop(state);
@@ -759,34 +748,27 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_task_that_panics_is_recorded_as_panicked() {
+    fn a_task_that_panics_is_recorded_once_as_panicked() {
         let recorder = Recorder::new();
-        let handed = recorder.handed_over(0).unwrap();
-        let outcome = std::panic::catch_unwind(|| {
-            let _recording = recorder.start_task(0, handed);
-            panic!("on purpose");
-        });
-        assert!(outcome.is_err());
-        let recording = recorder.finish(1);
-        assert!(recording.threads[0].tasks[0].panicked);
-    }
-
-    #[test]
-    fn a_task_ended_before_its_panic_is_recorded_once_as_panicked() {
-        let recorder = Recorder::new();
-        let handed = recorder.handed_over(0).unwrap();
-        let outcome = std::panic::catch_unwind(|| {
-            recorder.start_task(0, handed).end(true);
-            panic!("on purpose");
-        });
-        assert!(outcome.is_err());
-        recorder.start_task(1, Instant::now()).end(false);
-        let recording = recorder.finish(2);
+        // Task 0 is recorded as its panic unwinds; task 1 ends its recording before it panics.
+        for (id, ended_first) in [(0, false), (1, true)] {
+            let handed = recorder.handed_over(id).unwrap();
+            let outcome = std::panic::catch_unwind(|| {
+                let recording = recorder.start_task(id, handed);
+                if ended_first {
+                    recording.end(true);
+                }
+                panic!("on purpose");
+            });
+            assert!(outcome.is_err());
+        }
+        recorder.start_task(2, Instant::now()).end(false);
+        let recording = recorder.finish(3);
         let ended: Vec<(usize, bool)> = recording
             .all_tasks()
             .map(|task| (task.id, task.panicked))
             .collect();
-        assert_eq!(ended, [(0, true), (1, false)]);
+        assert_eq!(ended, [(0, true), (1, true), (2, false)]);
     }
 
     #[test]

@@ -93,28 +93,26 @@ impl Demo {
         output
     }
 
-    /// Runs the demo with `args` where no thread can start: std maps a stack of `RUST_MIN_STACK`
-    /// bytes for every thread that sets no size of its own, and a petabyte cannot be mapped. For
-    /// the checks that must stop a run before its first thread: if one breaks, the test fails
-    /// without starting thousands of threads.
+    /// Runs the demo with `args` where no thread can start (see
+    /// [`command_without_threads`](Self::command_without_threads)).
     fn run_without_threads(&self, args: &[&str]) -> Output {
         self.command_without_threads(args)
             .output()
             .expect("the demo binary runs")
     }
 
-    /// The command that runs the demo with `args` where no thread can start (see
-    /// `run_without_threads`), for a test to adjust before it runs it.
+    /// The command that runs the demo with `args` where no thread can start: std maps a stack of
+    /// `RUST_MIN_STACK` bytes for every thread that sets no size of its own, and a petabyte cannot
+    /// be mapped. For the checks that must stop a run before its first thread: if one breaks, the
+    /// test fails without starting thousands of threads.
     pub fn command_without_threads(&self, args: &[&str]) -> Command {
         let mut command = self.command(args);
         command.env("RUST_MIN_STACK", (1_u64 << 50).to_string());
         command
     }
 
-    /// Asserts that `--trace` into a path that cannot be written (a directory), or into `-`
-    /// (stdout, to many tools), stops the demo with `args` before any task runs, as
-    /// [`assert_refused`](Self::assert_refused) does, with an error that names the flag and the
-    /// path.
+    /// Asserts that `--trace` into a directory, or into `-` (stdout, to many tools), is refused
+    /// as [`assert_refused`](Self::assert_refused) says, naming the flag and the path.
     pub fn assert_unwritable_trace_refused(&self, args: &[&str]) {
         let directory = std::env::temp_dir();
         let directory = directory
@@ -128,12 +126,9 @@ impl Demo {
         self.assert_refused(&to_stdout, &["'--trace <FILE>'", "'-'", "stdout"]);
     }
 
-    /// Asserts that `--trace` into the file that stdout goes to stops the demo with `args` before
-    /// any task runs, whatever the name: `/dev/stdout` with stdout on a pipe (see
-    /// [`assert_refused`](Self::assert_refused)), and the plain path of the file that stdout is
-    /// redirected to, which stays empty. Each error names the flag, the path and stdout.
-    ///
-    /// Unix only: elsewhere a demo cannot tell which file stdout goes to.
+    /// Asserts that `--trace` into the file that stdout goes to is refused before any task runs,
+    /// naming the flag, the path and stdout: `/dev/stdout`, and the plain path of the file that
+    /// stdout is redirected to, which stays empty. Unix only: elsewhere a demo cannot tell.
     #[cfg(unix)]
     pub fn assert_trace_into_stdout_refused(&self, args: &[&str]) {
         let mut to_dev_stdout = args.to_vec();
@@ -168,8 +163,7 @@ impl Demo {
         assert!(written.is_empty(), "{to_its_file:?} ran anyway: {written}");
     }
 
-    /// Runs the demo with `args` where no thread can start (see
-    /// `run_without_threads`), and asserts that it stopped at status
+    /// Runs the demo with `args` where no thread can start, and asserts that it stopped at status
     /// 2 with a one-line error that contains each of `expected`, before printing anything and
     /// without a panic. Returns all of stderr, for the checks of the stage's own explanation.
     pub fn assert_refused(&self, args: &[&str], expected: &[&str]) -> String {
@@ -213,11 +207,10 @@ impl Demo {
         }
     }
 
-    /// Asserts that the demo refuses `too_many` threads before any starts, as
-    /// [`assert_refused`](Self::assert_refused) does: the error names `too_many`, the
-    /// [`THREAD_LIMIT`] and `--no-limit`, and gives stage 01's explanation (see
-    /// [`assert_thread_limit_explained`]). Then asserts that `escape`, which adds `--no-limit`
-    /// (to few threads, so that nothing is at risk), runs.
+    /// Asserts that `too_many` threads are refused (see [`assert_refused`](Self::assert_refused))
+    /// with an error that names them, the [`THREAD_LIMIT`] and `--no-limit`, and explains (see
+    /// [`assert_thread_limit_explained`]); then that `escape`, which adds `--no-limit` to few
+    /// threads, runs.
     pub fn assert_limited_unless_no_limit(&self, too_many: &[&str], escape: &[&str]) {
         let named = too_many.join(" ");
         let limit = THREAD_LIMIT.to_string();
@@ -227,11 +220,9 @@ impl Demo {
         self.assert_runs(escape);
     }
 
-    /// Runs the demo with `args` where the system refuses the first worker thread, as it does
-    /// when the process ids run out, and asserts that the demo explains it (status 1, an `error:`
-    /// line that names `kernel.pid_max`) instead of panicking.
-    ///
-    /// Meaningful on Linux only: elsewhere a stack of a petabyte is refused in other ways.
+    /// Runs the demo with `args` where the system refuses the first worker thread, as when the
+    /// process ids run out, and asserts that it explains it (status 1, an `error:` line, and
+    /// `kernel.pid_max`) instead of panicking. Meaningful on Linux only.
     pub fn assert_thread_refused(&self, args: &[&str]) {
         let output = self.run_without_threads(args);
         let stderr = stderr(&output);
@@ -265,10 +256,8 @@ impl Demo {
         assert_eq!(output.status.code(), Some(status), "{args:?}, both closed");
     }
 
-    /// Asserts that the demo with `args` where no thread can start (see
-    /// `run_without_threads`) still ends with `status` when its
-    /// stderr, where it would explain why, is a closed pipe, or on Linux `/dev/full`: its
-    /// explanation is lost, but the run does not end with a panic's 101.
+    /// Asserts that the demo with `args` where no thread can start still ends with `status` when
+    /// its stderr is a closed pipe, or on Linux `/dev/full`, and not with a panic's 101.
     pub fn assert_thread_refused_with_unwritable_stderr(&self, args: &[&str], status: i32) {
         for &stream in Stream::UNWRITABLE {
             let command = self.command_without_threads(args);
@@ -278,8 +267,8 @@ impl Demo {
     }
 
     /// Runs the demo with stdout on a pipe that is closed after the first line, as `| head -1`
-    /// does, and returns that line and the rest of the run. For a demo whose output is far larger
-    /// than a pipe holds, so that it is still writing when the pipe closes.
+    /// does, and returns that line and the run. The demo's output must be larger than a pipe
+    /// holds, so that it is still writing when the pipe closes.
     fn run_into_a_closed_pipe(&self, args: &[&str]) -> (String, Output) {
         let mut child = self
             .command(args)
@@ -296,10 +285,9 @@ impl Demo {
         (first, child.wait_with_output().expect("the demo ends"))
     }
 
-    /// Runs the demo with `args` into a closed pipe (see
-    /// `run_into_a_closed_pipe`) and asserts that the pipe only
-    /// ended the output: the first line starts with `first`, the run ends with status 0, and
-    /// stderr is empty but for the lines that end with one of `besides`, the stage's own. Returns
+    /// Runs the demo with `args` into a pipe closed after the first line, and asserts that the
+    /// pipe only ended the output: the first line starts with `first`, the status is 0, and
+    /// stderr is empty but for the stage's own lines, which end with one of `besides`. Returns
     /// stderr.
     pub fn assert_closed_pipe_ends_quietly(
         &self,
@@ -318,12 +306,6 @@ impl Demo {
         stderr
     }
 
-    /// Runs the demo with stdout on `/dev/full`, where every write fails, and returns the run.
-    #[cfg(target_os = "linux")]
-    fn run_into_a_full_stdout(&self, args: &[&str]) -> Output {
-        self.run_into(self.command(args), Stream::Full, Stream::Read)
-    }
-
     /// Runs the demo with `args` with stdout and stderr both on `/dev/full`, as
     /// `demo > /dev/full 2>&1` does, and asserts that it ends with status 1, for the output it
     /// could not write, and not with a panic's 101 as it fails to say so.
@@ -333,14 +315,13 @@ impl Demo {
         assert_eq!(output.status.code(), Some(1), "{args:?}");
     }
 
-    /// Runs the demo with `args` into a full stdout (see
-    /// `run_into_a_full_stdout`) and asserts that it ends with
-    /// status 1 and reports the failed write once: no thread panicked in `println!`, and the
-    /// summary's failure is not reported twice. Lines of stderr that end with one of `besides`
-    /// are the stage's own, and not counted.
+    /// Runs the demo with `args` with stdout on `/dev/full` and asserts that it ends with status
+    /// 1 and reports the failed write once: no thread panicked in `println!`, and the summary's
+    /// failure is not reported twice. Lines of stderr that end with one of `besides` are the
+    /// stage's own, and not counted.
     #[cfg(target_os = "linux")]
     pub fn assert_full_stdout_reported_once(&self, args: &[&str], besides: &[&str]) {
-        let output = self.run_into_a_full_stdout(args);
+        let output = self.run_into(self.command(args), Stream::Full, Stream::Read);
         let stderr = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
         let lines: Vec<&str> = stderr
@@ -393,10 +374,9 @@ impl Stream {
 
 /// The writing end of a pipe whose reader has gone, so that every write to it fails.
 ///
-/// std makes pipes only to a child process, so a child is the reader: the demo itself, asked for
-/// its version, which exits without reading its stdin. Once it has exited, nothing holds the
-/// pipe's reading end any more: it is closed before the demo under test starts, not after some
-/// delay.
+/// std makes pipes only to a child process, so the reader is the demo itself, asked for its
+/// version: it exits without reading its stdin, which closes the pipe's reading end before the
+/// demo under test starts.
 fn closed_pipe(demo: &Demo) -> Stdio {
     let mut reader = demo
         .command(&["--version"])

@@ -19,9 +19,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 /// How many tasks ran at each moment, whichever thread ran them, as steps (see
 /// [`count_over_time`]).
 pub fn running(recording: &Recording) -> Vec<(Duration, usize)> {
-    let threads = recording.threads.iter();
-    let tasks = threads.flat_map(|thread| &thread.tasks);
-    count_over_time(tasks.map(|task| (task.start, task.end)))
+    count_over_time(recording.all_tasks().map(|task| (task.start, task.end)))
 }
 
 /// The highest count of `steps`.
@@ -426,8 +424,7 @@ enum Swatch {
 /// The legend's entries: the colours of the spans and markers this drawing shows. The step rows
 /// need none: their labels say what they count.
 fn legend(recording: &Recording) -> Vec<(String, Swatch)> {
-    let threads = || recording.threads.iter();
-    let tasks = || threads().flat_map(|thread| &thread.tasks);
+    let tasks = || recording.all_tasks();
     let mut entries = Vec::new();
     if tasks().any(|task| !task.panicked) {
         entries.push(("task".to_string(), Swatch::Bar(TASK)));
@@ -435,7 +432,12 @@ fn legend(recording: &Recording) -> Vec<(String, Swatch)> {
     if tasks().any(|task| task.panicked) {
         entries.push(("task that panicked".to_string(), Swatch::Bar(PANICKED)));
     }
-    if let Some(wait) = threads().flat_map(|thread| &thread.waits).next() {
+    if let Some(wait) = recording
+        .threads
+        .iter()
+        .flat_map(|thread| &thread.waits)
+        .next()
+    {
         entries.push((wait.kind.label().to_string(), Swatch::Bar(WAIT)));
     }
     let first_panic = tasks()

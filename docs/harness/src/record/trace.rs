@@ -250,17 +250,13 @@ impl Recording {
     /// event of a live recording, an event on a thread that was not named before it, a panic of
     /// no task of its thread, or a queue depth that is not the one its tasks give.
     pub fn read_trace(json: &str) -> serde_json::Result<Recording> {
-        let mut recording: Option<Recording> = None;
+        let events = read(json)?;
+        let process = events.first().and_then(Recording::from_process);
+        let mut recording = process.ok_or_else(|| serde_json::Error::custom("no process first"))?;
         let mut depths = Vec::new();
-        for event in read(json)? {
+        for event in &events[1..] {
             let unexpected = || serde_json::Error::custom(format!("unexpected event: {event:?}"));
-            let threads = match &mut recording {
-                Some(recording) => &mut recording.threads,
-                None => {
-                    recording = Some(Recording::from_process(&event).ok_or_else(unexpected)?);
-                    continue;
-                }
-            };
+            let threads = &mut recording.threads;
             let start = from_micros(event.ts);
             let end = start + from_micros(event.dur.unwrap_or(0.0));
             match (event.ph, &event.args) {
@@ -320,7 +316,6 @@ impl Recording {
                 _ => return Err(unexpected()),
             }
         }
-        let recording = recording.ok_or_else(|| serde_json::Error::custom("an empty trace"))?;
         if depths != recording.queue_depth() {
             let error = format!("a queue depth other than its tasks': {depths:?}");
             return Err(serde_json::Error::custom(error));

@@ -341,7 +341,7 @@ fn shows(job: &Job, recording: &Recording) -> Value {
     }
     context! {
         label,
-        tasks => threads.clone().map(|thread| thread.tasks.len()).sum::<usize>(),
+        tasks => recording.recorded_tasks(),
         threads => threads.filter(|thread| !thread.tasks.is_empty()).count(),
         most => most(&running(recording)),
         submitters,
