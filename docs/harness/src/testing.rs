@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use crate::Recording;
 use crate::limits::MAX_TASKS;
-use crate::record::{QUEUE_DEPTH, TIMELINE_WIDTH, TaskSpan, ThreadRecord};
+use crate::record::{QUEUE_DEPTH, TIMELINE_WIDTH};
 use crate::summary::{self, Summary};
 use crate::{MAX_QUEUE, THREAD_LIMIT};
 
@@ -74,12 +74,7 @@ impl Demo {
     /// and returns what it printed and the trace, read back (see [`Trace::read`]).
     pub fn run_traced(&self, args: &[&str]) -> (Output, Trace) {
         let path = self.temporary_file("json");
-        let path_text = path
-            .to_str()
-            .expect("the temporary directory has a UTF-8 path");
-        let mut traced = args.to_vec();
-        traced.extend(["--trace", path_text]);
-        let output = self.assert_runs(&traced);
+        let output = self.assert_runs(&[args, &["--trace", utf8(&path)]].concat());
         let trace = Trace::read(&path);
         // A trace left behind is only a file in the temporary directory.
         let _ = fs::remove_file(&path);
@@ -115,14 +110,10 @@ impl Demo {
     /// as [`assert_refused`](Self::assert_refused) says, naming the flag and the path.
     pub fn assert_unwritable_trace_refused(&self, args: &[&str]) {
         let directory = std::env::temp_dir();
-        let directory = directory
-            .to_str()
-            .expect("the temporary directory has a UTF-8 path");
-        let mut refused = args.to_vec();
-        refused.extend(["--trace", directory]);
-        self.assert_refused(&refused, &["'--trace <FILE>'", directory]);
-        let mut to_stdout = args.to_vec();
-        to_stdout.extend(["--trace", "-"]);
+        let directory = utf8(&directory);
+        let into_directory = [args, &["--trace", directory]].concat();
+        self.assert_refused(&into_directory, &["'--trace <FILE>'", directory]);
+        let to_stdout = [args, &["--trace", "-"]].concat();
         self.assert_refused(&to_stdout, &["'--trace <FILE>'", "'-'", "stdout"]);
     }
 
@@ -131,21 +122,15 @@ impl Demo {
     /// stdout is redirected to, which stays empty. Unix only: elsewhere a demo cannot tell.
     #[cfg(unix)]
     pub fn assert_trace_into_stdout_refused(&self, args: &[&str]) {
-        let mut to_dev_stdout = args.to_vec();
-        to_dev_stdout.extend(["--trace", "/dev/stdout"]);
-        self.assert_refused(
-            &to_dev_stdout,
-            &["'--trace <FILE>'", "'/dev/stdout'", "stdout"],
-        );
+        let to_dev_stdout = [args, &["--trace", "/dev/stdout"]].concat();
+        let named = ["'--trace <FILE>'", "'/dev/stdout'", "stdout"];
+        self.assert_refused(&to_dev_stdout, &named);
 
         // As `demo --trace out.txt > out.txt`.
         let path = self.temporary_file("txt");
         let stdout = fs::File::create(&path).expect("a file in the temporary directory");
-        let path_text = path
-            .to_str()
-            .expect("the temporary directory has a UTF-8 path");
-        let mut to_its_file = args.to_vec();
-        to_its_file.extend(["--trace", path_text]);
+        let path_text = utf8(&path);
+        let to_its_file = [args, &["--trace", path_text]].concat();
         let output = self
             .command_without_threads(&to_its_file)
             .stdout(stdout)
@@ -154,8 +139,7 @@ impl Demo {
         let written = fs::read_to_string(&path).expect("stdout's file is still there");
         // Only a file in the temporary directory, if it is left behind.
         let _ = fs::remove_file(&path);
-        let stderr = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{to_its_file:?}: {stderr}");
+        let stderr = assert_status(&output, 2, &to_its_file);
         let first = stderr.lines().next().unwrap_or_default();
         for expected in ["error: ", "'--trace <FILE>'", path_text, "stdout"] {
             assert!(first.contains(expected), "{to_its_file:?}: {stderr}");
@@ -168,8 +152,7 @@ impl Demo {
     /// without a panic. Returns all of stderr, for the checks of the stage's own explanation.
     pub fn assert_refused(&self, args: &[&str], expected: &[&str]) -> String {
         let output = self.run_without_threads(args);
-        let stderr = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let stderr = assert_status(&output, 2, args);
         let first = stderr.lines().next().unwrap_or_default();
         assert!(first.starts_with("error: "), "{args:?}: {stderr}");
         for text in expected {
@@ -224,14 +207,9 @@ impl Demo {
     /// process ids run out, and asserts that it explains it (status 1, an `error:` line, and
     /// `kernel.pid_max`) instead of panicking. Meaningful on Linux only.
     pub fn assert_thread_refused(&self, args: &[&str]) {
-        let output = self.run_without_threads(args);
-        let stderr = stderr(&output);
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
-        let first = stderr.lines().next().unwrap_or_default();
-        assert!(
-            first.starts_with("error: the system refused to start a worker thread"),
-            "{args:?}: {stderr}"
-        );
+        let stderr = assert_status(&self.run_without_threads(args), 1, args);
+        let refused = "error: the system refused to start a worker thread";
+        assert!(stderr.starts_with(refused), "{args:?}: {stderr}");
         assert!(stderr.contains("kernel.pid_max"), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
@@ -242,9 +220,7 @@ impl Demo {
     /// still ends with `status`, not with a panic's 101, and its summary is still the last line
     /// of stdout; with stdout closed too, as after `2>&1 | head -1`, it still ends with `status`.
     pub fn assert_unwritable_stderr_loses_only_messages(&self, args: &[&str], status: i32) {
-        let output = self.run(args);
-        let said = stderr(&output);
-        assert_eq!(output.status.code(), Some(status), "{args:?}: {said}");
+        let said = assert_status(&self.run(args), status, args);
         assert!(!said.is_empty(), "{args:?} wrote nothing on stderr");
         for &stream in Stream::UNWRITABLE {
             let output = self.run_into(self.command(args), Stream::Read, stream);
@@ -297,12 +273,8 @@ impl Demo {
     ) -> String {
         let (line, output) = self.run_into_a_closed_pipe(args);
         assert!(line.starts_with(first), "{args:?}: {line}");
-        let stderr = stderr(&output);
-        let others = stderr
-            .lines()
-            .filter(|line| !besides.iter().any(|own| line.ends_with(own)));
-        assert_eq!(others.count(), 0, "{args:?}: {stderr}");
-        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        let stderr = assert_status(&output, 0, args);
+        assert!(others(&stderr, besides).is_empty(), "{args:?}: {stderr}");
         stderr
     }
 
@@ -322,12 +294,8 @@ impl Demo {
     #[cfg(target_os = "linux")]
     pub fn assert_full_stdout_reported_once(&self, args: &[&str], besides: &[&str]) {
         let output = self.run_into(self.command(args), Stream::Full, Stream::Read);
-        let stderr = stderr(&output);
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|line| !besides.iter().any(|own| line.ends_with(own)))
-            .collect();
+        let stderr = assert_status(&output, 1, args);
+        let lines = others(&stderr, besides);
         assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
         assert!(
             lines[0].starts_with("error: could not write to stdout: "),
@@ -372,6 +340,25 @@ impl Stream {
     }
 }
 
+/// Asserts that the run with `args` ended with `status`, and returns its stderr.
+fn assert_status(output: &Output, status: i32, args: &[&str]) -> String {
+    let stderr = stderr(output);
+    assert_eq!(output.status.code(), Some(status), "{args:?}: {stderr}");
+    stderr
+}
+
+/// The lines of `stderr` but the stage's own, which end with one of `besides`.
+fn others<'a>(stderr: &'a str, besides: &[&str]) -> Vec<&'a str> {
+    let own = |line: &str| besides.iter().any(|own| line.ends_with(own));
+    stderr.lines().filter(|line| !own(line)).collect()
+}
+
+/// A path in the temporary directory, as text.
+fn utf8(path: &Path) -> &str {
+    path.to_str()
+        .expect("the temporary directory has a UTF-8 path")
+}
+
 /// The writing end of a pipe whose reader has gone, so that every write to it fails.
 ///
 /// std makes pipes only to a child process, so the reader is the demo itself, asked for its
@@ -408,19 +395,17 @@ pub struct Trace {
     pub recording: Recording,
 }
 
-/// A task's span in a [`Trace`], in whole nanoseconds.
+/// A task's span in a [`Trace`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceSpan {
     /// The task's number.
     pub task: usize,
     /// The name of the thread it ran on.
     pub thread: String,
-    /// The thread's place in the recording, from 0.
-    pub tid: usize,
     /// When it started.
-    pub start: u64,
+    pub start: Duration,
     /// When it ended.
-    pub end: u64,
+    pub end: Duration,
 }
 
 impl Trace {
@@ -432,25 +417,19 @@ impl Trace {
         Trace { recording }
     }
 
-    /// Each task with the thread that ran it.
-    fn tasks(&self) -> impl Iterator<Item = (&ThreadRecord, &TaskSpan)> {
-        let threads = self.recording.threads.iter();
-        threads.flat_map(|thread| thread.tasks.iter().map(move |task| (thread, task)))
-    }
-
     /// The tasks' spans: one per task that ran, as the trace says.
     pub fn task_spans(&self) -> Vec<TraceSpan> {
-        let tids = self.recording.threads.iter().zip(0..);
-        tids.flat_map(|(thread, tid)| {
-            thread.tasks.iter().map(move |task| TraceSpan {
-                task: task.id,
-                thread: thread.name.clone(),
-                tid,
-                start: nanos(task.start),
-                end: nanos(task.end),
+        let threads = self.recording.threads.iter();
+        threads
+            .flat_map(|thread| {
+                thread.tasks.iter().map(|task| TraceSpan {
+                    task: task.id,
+                    thread: thread.name.clone(),
+                    start: task.start,
+                    end: task.end,
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     /// The labels of the waits of the thread named `thread`: the submitter's.
@@ -464,9 +443,12 @@ impl Trace {
 
     /// The tasks that panicked, in order, each with the name of the thread it panicked on.
     pub fn panics(&self) -> Vec<(usize, String)> {
-        let panicked = self.tasks().filter(|(_, task)| task.panicked);
-        let mut panics: Vec<(usize, String)> = panicked
-            .map(|(thread, task)| (task.id, thread.name.clone()))
+        let threads = self.recording.threads.iter();
+        let mut panics: Vec<(usize, String)> = threads
+            .flat_map(|thread| {
+                let panicked = thread.tasks.iter().filter(|task| task.panicked);
+                panicked.map(|task| (task.id, thread.name.clone()))
+            })
             .collect();
         panics.sort();
         panics
@@ -475,38 +457,36 @@ impl Trace {
     /// The values of the counter named `name`, in order: only [`QUEUE_DEPTH`] has any, which
     /// [`Recording::read_trace`] checked against the tasks.
     pub fn counter(&self, name: &str) -> Vec<usize> {
-        match name {
+        let depths = match name {
             QUEUE_DEPTH => self.recording.queue_depth(),
             _ => Vec::new(),
-        }
-        .into_iter()
-        .map(|(_, depth)| depth)
-        .collect()
+        };
+        depths.into_iter().map(|(_, depth)| depth).collect()
     }
 
     /// Asserts what every run's trace promises: one span for each of tasks `0..tasks`, spans
     /// that never overlap on one thread, and tasks on at most `most_threads` threads. Returns
     /// the names of the threads that ran tasks.
     pub fn assert_tasks(&self, tasks: usize, most_threads: usize) -> BTreeSet<String> {
-        let mut spans = self.task_spans();
-        let mut ids: Vec<usize> = spans.iter().map(|span| span.task).collect();
+        let mut ids: Vec<usize> = self.recording.all_tasks().map(|task| task.id).collect();
         ids.sort_unstable();
         assert_eq!(ids, (0..tasks).collect::<Vec<_>>(), "one span per task");
-        spans.sort_by_key(|span| (span.tid, span.start));
-        for pair in spans.windows(2) {
-            if pair[0].tid == pair[1].tid {
-                assert!(pair[0].end <= pair[1].start, "spans overlap: {pair:?}");
+        for thread in &self.recording.threads {
+            let mut spans: Vec<_> = thread.tasks.iter().map(|t| (t.start, t.end)).collect();
+            spans.sort_unstable();
+            for pair in spans.windows(2) {
+                assert!(pair[0].1 <= pair[1].0, "{} overlaps: {pair:?}", thread.name);
             }
         }
-        let threads: BTreeSet<String> = spans.into_iter().map(|span| span.thread).collect();
+        let ran = self
+            .recording
+            .threads
+            .iter()
+            .filter(|t| !t.tasks.is_empty());
+        let threads: BTreeSet<String> = ran.map(|thread| thread.name.clone()).collect();
         assert!(threads.len() <= most_threads, "{threads:?}");
         threads
     }
-}
-
-/// A time of the trace in whole nanoseconds.
-fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The lines of the `--timeline` in what a run printed: from its heading to the last line of
