@@ -127,21 +127,15 @@ fn rows<'a>(recording: &'a Recording, frame: &Frame) -> Vec<Row<'a>> {
         });
     }
     rows.push(Row::Gap);
-    let (submitters, mut others): (Vec<&ThreadRecord>, Vec<&ThreadRecord>) = recording
-        .threads
-        .iter()
-        .partition(|thread| thread.submitter);
-    for &thread in &submitters {
-        let label = match submitters.len() {
-            1 => "submitter".to_string(),
-            _ => format!("submitter ({})", thread.name),
-        };
+    if let Some(thread) = recording.submitter() {
+        let label = Some("submitter".to_string());
         rows.push(Row::Thread {
-            label: Some(label),
+            label,
             thread,
             height: ROW_HEIGHT,
         });
     }
+    let mut others: Vec<&ThreadRecord> = recording.workers().collect();
     others.sort_by(|a, b| name_order(&a.name).cmp(&name_order(&b.name)));
     let thin = others.len() > MOST_THREAD_ROWS;
     let height = if thin {
@@ -433,10 +427,8 @@ fn legend(recording: &Recording) -> Vec<(String, Swatch)> {
         entries.push(("task that panicked".to_string(), Swatch::Bar(PANICKED)));
     }
     if let Some(wait) = recording
-        .threads
-        .iter()
-        .flat_map(|thread| &thread.waits)
-        .next()
+        .submitter()
+        .and_then(|thread| thread.waits.first())
     {
         entries.push((wait.kind.label().to_string(), Swatch::Bar(WAIT)));
     }
