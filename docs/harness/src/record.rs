@@ -672,6 +672,14 @@ pub(crate) mod tests {
         }
     }
 
+    /// A worker that ran tasks of 10 ms back to back from 0: each `(id, handed)`, in microseconds.
+    pub(crate) fn busy(name: &str, tasks: &[(usize, u64)]) -> ThreadRecord {
+        let slots = tasks.iter().zip(0..);
+        let tasks =
+            slots.map(|(&(id, handed), slot)| task(id, handed, slot * 10_000, (slot + 1) * 10_000));
+        thread(name, tasks.collect())
+    }
+
     pub(crate) fn submitter(tasks: Vec<TaskSpan>, waits: Vec<WaitSpan>) -> ThreadRecord {
         ThreadRecord {
             submitter: true,
@@ -857,14 +865,7 @@ pub(crate) mod tests {
             vec![
                 // Task 3 ran on the submitter: never queued.
                 submitter(vec![task(3, 5_000, 5_000, 15_000)], vec![wait(2, 0, 4_000)]),
-                thread(
-                    "worker-0",
-                    vec![
-                        task(0, 0, 0, 10_000),
-                        task(1, 0, 10_000, 20_000),
-                        task(2, 0, 20_000, 30_000),
-                    ],
-                ),
+                busy("worker-0", &[(0, 0), (1, 0), (2, 0)]),
             ],
         );
         // Task 1 waits from 0 to 10, task 2 from the end of its wait (4) to 20; the count of two

@@ -516,7 +516,7 @@ fn short_duration(nanos: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::Waiting;
-    use super::super::tests::{panicked, pool, submitter, task, thread, us, wait};
+    use super::super::tests::{busy, pool, submitter, task, thread, us, wait};
     use super::*;
     use crate::MAX_QUEUE;
     use crate::limits::MAX_TASKS;
@@ -528,22 +528,8 @@ mod tests {
             2,
             vec![
                 submitter(vec![], vec![wait(4, 0, 10_000), wait(5, 10_000, 20_000)]),
-                thread(
-                    "worker-0",
-                    vec![
-                        task(0, 0, 0, 10_000),
-                        task(2, 0, 10_000, 20_000),
-                        task(4, 0, 20_000, 30_000),
-                    ],
-                ),
-                thread(
-                    "worker-1",
-                    vec![
-                        task(1, 0, 0, 10_000),
-                        task(3, 0, 10_000, 20_000),
-                        task(5, 10_000, 20_000, 30_000),
-                    ],
-                ),
+                busy("worker-0", &[(0, 0), (2, 0), (4, 0)]),
+                busy("worker-1", &[(1, 0), (3, 0), (5, 10_000)]),
             ],
         )
     }
@@ -569,33 +555,12 @@ queue: the most tasks waiting in it at once (it holds 2), . for none
     /// task itself. The last two tasks are handed over at 20 and 25 ms; task 8 is short, and
     /// task 9 panics.
     fn caller_runs() -> Recording {
-        pool(
-            2,
-            vec![
-                submitter(
-                    vec![task(4, 0, 0, 10_000), task(7, 10_000, 10_000, 20_000)],
-                    vec![],
-                ),
-                thread(
-                    "worker-0",
-                    vec![
-                        task(0, 0, 0, 10_000),
-                        task(2, 0, 10_000, 20_000),
-                        task(5, 10_000, 20_000, 30_000),
-                        task(8, 20_000, 30_000, 30_200),
-                    ],
-                ),
-                thread(
-                    "worker-1",
-                    vec![
-                        task(1, 0, 0, 10_000),
-                        task(3, 0, 10_000, 20_000),
-                        task(6, 10_000, 20_000, 30_000),
-                        panicked(task(9, 25_000, 30_000, 40_000)),
-                    ],
-                ),
-            ],
-        )
+        let own = vec![task(4, 0, 0, 10_000), task(7, 10_000, 10_000, 20_000)];
+        let mut worker_0 = busy("worker-0", &[(0, 0), (2, 0), (5, 10_000)]);
+        worker_0.tasks.push(task(8, 20_000, 30_000, 30_200));
+        let mut worker_1 = busy("worker-1", &[(1, 0), (3, 0), (6, 10_000), (9, 25_000)]);
+        worker_1.tasks[3].panicked = true;
+        pool(2, vec![submitter(own, vec![]), worker_0, worker_1])
     }
 
     #[test]

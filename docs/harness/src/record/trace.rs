@@ -1,6 +1,6 @@
 //! The trace of a run in the Chrome Trace Event Format, the JSON that the Perfetto UI
-//! (<https://ui.perfetto.dev>) and `chrome://tracing` open: [`TraceFile`] and [`TraceEvent`],
-//! which [`Recording::write_trace`] writes and [`Recording::read_trace`] reads back.
+//! (<https://ui.perfetto.dev>) and `chrome://tracing` open: the [`TraceEvent`]s that
+//! [`Recording::write_trace`] writes and [`Recording::read_trace`] reads back.
 //!
 //! The format is a list of events, each an object with a phase `ph`: `M` names a process or a
 //! thread, `X` is a span of time on a thread (`ts` and `dur`, in microseconds), `i` an instant on
@@ -25,21 +25,19 @@ const PID: u32 = 1;
 /// The name of the counter of tasks waiting in the queue.
 pub const QUEUE_DEPTH: &str = "queue depth";
 
-/// The trace file: an object around the list of events, `E`. [`Recording::write_trace`] writes
-/// them one by one as it makes them; [`read`] reads them into a `Vec`.
+/// The trace file: an object around the list of events, `E`: an [`EventList`] when it is
+/// written, a `Vec` when it is read.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TraceFile<E> {
+struct TraceFile<E> {
     /// How the viewer shows times; the events' own unit is always the microsecond.
     #[serde(rename = "displayTimeUnit")]
-    pub display_time_unit: Cow<'static, str>,
-    /// The events.
+    display_time_unit: Cow<'static, str>,
     #[serde(rename = "traceEvents")]
-    pub trace_events: E,
+    trace_events: E,
 }
 
-/// The events of a recording, written one by one as they are made: a run of many tasks has
-/// hundreds of thousands, and they are never all in memory at once.
+/// The events of a recording, written one by one as they are made, never all in memory at once.
 struct EventList<'a>(&'a Recording);
 
 impl Serialize for EventList<'_> {
@@ -227,8 +225,8 @@ impl Recording {
     /// - for a pool, the counter (`C`) [`QUEUE_DEPTH`]: the tasks waiting in the queue (see
     ///   [`Recording::queue_depth`]).
     ///
-    /// The JSON goes out in many small writes, so pass a buffered writer (a
-    /// [`BufWriter`](std::io::BufWriter) around a file), and flush it after.
+    /// The JSON goes out in many small writes: pass a [`BufWriter`](std::io::BufWriter), and
+    /// flush it after.
     ///
     /// # Errors
     ///
