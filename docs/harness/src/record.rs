@@ -39,6 +39,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 /// The most tasks a run records: tasks `0` to `MAX_RECORDED_TASKS - 1`. The rest run unrecorded.
 ///
 /// A recorded task costs a few tens of bytes of buffer, and about 290 bytes of trace (410 in
@@ -54,7 +56,8 @@ pub const MAX_RECORDED_TASKS: usize = 100_000;
 pub const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How the tasks of a run got their threads, which decides what the timeline draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Shape {
     /// A thread per task (stage 01): no queue, and too many threads for a row each, so the
     /// timeline counts the live threads instead.

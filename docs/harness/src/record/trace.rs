@@ -112,14 +112,10 @@ pub enum EventArgs<'a> {
     Run {
         /// The run's title.
         name: Cow<'a, str>,
+        /// How its tasks got their threads.
+        shape: Shape,
         /// How many tasks the run was asked to do, recorded or not.
         tasks: usize,
-        /// The pool's workers; none for a thread per task.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        workers: Option<usize>,
-        /// The queue's capacity, if it has one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        queue: Option<usize>,
         /// See [`Recording::missing_threads`].
         missing_threads: usize,
     },
@@ -325,24 +321,16 @@ impl Recording {
     fn from_process(event: &TraceEvent<'_>) -> Option<Recording> {
         let EventArgs::Run {
             name,
+            shape,
             tasks,
-            workers,
-            queue,
             missing_threads,
         } = &event.args
         else {
             return None;
         };
-        let shape = match workers {
-            Some(workers) => Shape::Pool {
-                workers: *workers,
-                queue: *queue,
-            },
-            None => Shape::ThreadPerTask,
-        };
         Some(Recording {
             title: name.to_string(),
-            shape,
+            shape: *shape,
             tasks: *tasks,
             threads: Vec::new(),
             missing_threads: *missing_threads,
@@ -351,15 +339,10 @@ impl Recording {
 
     /// The events of the trace, in the order they are written.
     fn trace_events(&self) -> impl Iterator<Item = TraceEvent<'static>> {
-        let (workers, queue) = match self.shape {
-            Shape::ThreadPerTask => (None, None),
-            Shape::Pool { workers, queue } => (Some(workers), queue),
-        };
         let run = EventArgs::Run {
             name: self.title.clone().into(),
+            shape: self.shape,
             tasks: self.tasks,
-            workers,
-            queue,
             missing_threads: self.missing_threads,
         };
         let process = TraceEvent::new("process_name", Phase::Metadata, 0, Duration::ZERO, run);
@@ -539,7 +522,7 @@ mod tests {
         // Times in microseconds. Task 1 waited in the queue from the submitter's wait's end
         // (1 us) until it started (10 us).
         let events = [
-            r#"{"name":"process_name","ph":"M","pid":1,"tid":0,"ts":0.0,"args":{"name":"stage 03","tasks":3,"workers":1,"queue":1,"missing_threads":0}}"#,
+            r#"{"name":"process_name","ph":"M","pid":1,"tid":0,"ts":0.0,"args":{"name":"stage 03","shape":{"pool":{"workers":1,"queue":1}},"tasks":3,"missing_threads":0}}"#,
             r#"{"name":"thread_name","ph":"M","pid":1,"tid":1,"ts":0.0,"args":{"name":"main","submitter":true}}"#,
             r#"{"name":"thread_sort_index","ph":"M","pid":1,"tid":1,"ts":0.0,"args":{"sort_index":1}}"#,
             r#"{"name":"task 2","ph":"X","pid":1,"tid":1,"ts":1.0,"dur":10.0,"args":{"task":2,"waited_to_start_us":1.0}}"#,
