@@ -10,7 +10,8 @@ use std::io;
 use std::time::Duration;
 
 use harness::Recording;
-use harness::record::{MOST_THREAD_ROWS, QUEUE_DEPTH, ThreadRecord, count_over_time, name_order};
+use harness::record::{MOST_THREAD_ROWS, QUEUE_DEPTH, Shape, ThreadRecord};
+use harness::record::{count_over_time, name_order};
 use plotters::coord::Shift;
 use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
@@ -40,8 +41,6 @@ pub struct Frame {
     /// Where the time axis ends: timelines that are read side by side share one. `None` ends it
     /// at the recording's last event.
     pub until: Option<Duration>,
-    /// A bound drawn across the queue's row, labelled "capacity".
-    pub capacity: Option<usize>,
 }
 
 /// The colour of a task's bar.
@@ -108,7 +107,7 @@ impl Row<'_> {
 
 /// The rows for `recording`: the running tasks, the queue's depth if it has one, then the
 /// submitter and the other threads, sorted by name (`worker-2` before `worker-10`).
-fn rows<'a>(recording: &'a Recording, frame: &Frame) -> Vec<Row<'a>> {
+fn rows(recording: &Recording) -> Vec<Row<'_>> {
     let mut rows = vec![Row::Level {
         label: "running tasks",
         steps: running(recording),
@@ -123,7 +122,11 @@ fn rows<'a>(recording: &'a Recording, frame: &Frame) -> Vec<Row<'a>> {
             steps: depth,
             line: COUNTER_LINE,
             fill: COUNTER_FILL,
-            capacity: frame.capacity,
+            // The recording knows the queue's capacity, if it has one.
+            capacity: match recording.shape {
+                Shape::Pool { queue, .. } => queue,
+                Shape::ThreadPerTask => None,
+            },
         });
     }
     rows.push(Row::Gap);
@@ -192,7 +195,7 @@ impl TimeAxis {
 ///
 /// Returns an error if plotters fails to draw.
 pub fn svg(recording: &Recording, frame: &Frame) -> io::Result<String> {
-    let rows = rows(recording, frame);
+    let rows = rows(recording);
     let legend = legend(recording);
     let legend_lines = legend_lines(&legend);
     let rows_height: i32 = rows.iter().map(Row::height).sum();
@@ -493,7 +496,7 @@ fn draw_legend(area: &Area<'_>, lines: &[Vec<(String, Swatch)>], top: i32) -> io
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use harness::record::{Shape, TaskSpan, WaitSpan, Waiting};
+    use harness::record::{TaskSpan, WaitSpan, Waiting};
 
     use super::*;
 
@@ -572,7 +575,6 @@ pub(crate) mod tests {
         let frame = Frame {
             title: "03 crossbeam-bounded, caller-runs".to_string(),
             until: None,
-            capacity: Some(1),
         };
         let svg = svg(&recording, &frame).expect("the timeline draws");
         assert!(svg.starts_with("<svg"), "{}", &svg[..40]);

@@ -156,7 +156,6 @@ pub fn run(ready: &Readiness, options: Options) -> Timelines {
         let frame = Frame {
             title: title(&timeline.planned.job),
             until,
-            capacity: timeline.planned.job.queue,
         };
         match crate::timeline::svg(trace, &frame) {
             Ok(svg) => timeline.svg = Some(svg),
