@@ -11,11 +11,10 @@
 //! records. A thread takes the recorder's lock twice in its life: at its first event, to be
 //! counted, and when it ends, to hand its buffer over. [`Recorder::finish`] then waits for every
 //! buffer (see [`HAND_OVER_TIMEOUT`]) and returns the [`Recording`]: plain data, which
-//! [`Recording::timeline`] draws as text and [`Recording::write_trace`] writes in the Chrome Trace
-//! Event Format. The "What each feature costs" section of `docs/README.md` measures both.
-//!
-//! Only the tasks numbered below [`MAX_RECORDED_TASKS`] are recorded, so that a run of millions of
-//! tasks still gives a trace that a browser opens.
+//! [`Recording::timeline`] draws as text, [`Recording::write_trace`] writes in the Chrome Trace
+//! Event Format, and [`Recording::read_trace`] reads back, for the stages' tests and the SVG
+//! timelines of `docs/measure`. Only tasks below [`MAX_RECORDED_TASKS`] are recorded. The "What
+//! each feature costs" section of `docs/README.md` measures what recording costs.
 //!
 //! A recorder made by [`Recorder::watched`] also shows each event to a [`Watcher`] as it happens,
 //! as a [`TraceEvent`], for watching a run live (`docs/explorer` draws it in a browser); it costs
@@ -433,17 +432,10 @@ impl Recorder {
         }
     }
 
-    /// Starts a recording, on the thread that will submit the tasks, that also shows each event
-    /// to `watcher` as it happens, as the [`TraceEvent`] that says what happened on which thread,
-    /// when (from [`Recorder::origin`]):
-    ///
-    /// - a thread's name (`M`), at its first event, which gives it its live id, from 1;
-    /// - a task's beginning (`B`) as it starts, and its end (`E`) as it returns or panics, with
-    ///   a panic (`i`) just before the end of a task that panicked;
-    /// - a wait of the submitter (`X`), as it ends.
-    ///
-    /// The recording itself is the same as [`Recorder::new`]'s, and [`Recorder::finish`] still
-    /// returns it whole.
+    /// Starts a recording, as [`Recorder::new`] does, that also shows `watcher` each event as it
+    /// happens, timed from [`Recorder::origin`]: a thread's name (`M`) at its first event, which
+    /// gives it its live id from 1; a task's beginning (`B`) and end (`E`), with a panic (`i`)
+    /// just before the end of a task that panicked; and each wait of the submitter (`X`).
     pub fn watched(watcher: Watcher) -> Self {
         Recorder {
             live: Some(Live {

@@ -207,19 +207,11 @@ pub fn read(json: &str) -> serde_json::Result<Vec<TraceEvent<'static>>> {
 }
 
 impl Recording {
-    /// Writes the recording to `writer` in the Chrome Trace Event Format (JSON), for the Perfetto
-    /// UI or `chrome://tracing`:
-    ///
-    /// - the process named after the run (an `M` event whose arguments hold the rest of the
-    ///   recording's description: its shape, its tasks and its missing threads);
-    /// - a track per thread, named after it (`M` events named `thread_name`), the submitter's
-    ///   first;
-    /// - a span (`X`) named `task N` for each task, on the track of the thread that ran it;
-    /// - a span for each of the submitter's waits on its own track, labelled as
-    ///   [`Waiting::label`] says;
-    /// - an instant (`i`) named `task N panicked` where a task panicked;
-    /// - for a pool, the counter (`C`) [`QUEUE_DEPTH`]: the tasks waiting in the queue (see
-    ///   [`Recording::queue_depth`]).
+    /// Writes the recording to `writer` in the Chrome Trace Event Format (JSON): the process,
+    /// named after the run, with the rest of the recording's description in its arguments; a
+    /// named track per thread, the submitter's first; a span (`X`) per task and per wait of the
+    /// submitter ([`Waiting::label`]) on its thread's track; an instant (`i`) where a task
+    /// panicked; and for a pool, the counter [`QUEUE_DEPTH`] (see [`Recording::queue_depth`]).
     ///
     /// The JSON goes out in many small writes: pass a [`BufWriter`](std::io::BufWriter), and
     /// flush it after.

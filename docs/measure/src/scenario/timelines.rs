@@ -1,12 +1,8 @@
-//! `timelines`: one small job, traced task by task, through stage 01, stage 02, stage 03 under
-//! `block` and under `caller-runs`, and stage 05 with a task that panics, each drawn as a
-//! timeline (`charts/timeline-*.svg`, see [`crate::timeline`]). The other scenarios count threads
-//! and waits; a timeline shows when each task ran, on which thread, when the submitter waited,
-//! and how full the queue was.
-//!
-//! Each run is its stage's demo with `--trace FILE`. The timelines go to two sections of
-//! `docs/README.md`, each with a generated block of its own (see [`Section`]): Same job shows
-//! stages 01, 02, 03 and 05, and Policies shows stage 03 under `block` beside `caller-runs`.
+//! `timelines`: one small job, traced with `--trace FILE` through stages 01, 02, 03 (under
+//! `block` and `caller-runs`) and 05 (with a task that panics), each drawn as a timeline
+//! (`charts/timeline-*.svg`, see [`crate::timeline`]): when each task ran, on which thread, when
+//! the submitter waited, and how full the queue was. They go to two sections of
+//! `docs/README.md`, each with a generated block of its own (see [`Section`]).
 
 use std::fmt::Write as _;
 use std::fs;
