@@ -230,12 +230,9 @@ impl Recording {
         if self.shape == Shape::ThreadPerTask {
             return vec![('>', "started threads for tasks")];
         }
-        let waits = self
-            .submitter()
-            .into_iter()
-            .flat_map(|thread| &thread.waits);
         // A run waits in one way only: the way its stage submits.
-        let waited = match waits.map(|wait| wait.kind).next() {
+        let first = self.submitter().and_then(|thread| thread.waits.first());
+        let waited = match first.map(|wait| wait.kind) {
             Some(Waiting::InSubmit) => "inside submit, which waits while the queue is full",
             Some(Waiting::ForSlot) | None => "waited for a slot in the queue",
         };
@@ -515,8 +512,8 @@ fn short_duration(nanos: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Waiting;
     use super::super::tests::{busy, pool, submitter, task, thread, us, wait};
+    use super::super::{ThreadRecord, Waiting};
     use super::*;
     use crate::MAX_QUEUE;
     use crate::limits::MAX_TASKS;
@@ -668,10 +665,15 @@ submitter: > started threads for tasks
         assert_eq!(thread_per_task(30).timeline(), expected);
     }
 
+    /// `count` workers that each ran a task of 1 ms at once.
+    fn workers(count: usize) -> Vec<ThreadRecord> {
+        let worker = |n| thread(&format!("worker-{n}"), vec![task(n, 0, 0, 1_000)]);
+        (0..count).map(worker).collect()
+    }
+
     #[test]
     fn many_workers_share_one_row() {
-        let workers = (0..20).map(|n| thread(&format!("worker-{n}"), vec![task(n, 0, 0, 1_000)]));
-        let mut run = pool(8, workers.collect());
+        let mut run = pool(8, workers(20));
         run.threads.push(submitter(vec![], vec![]));
         let timeline = run.timeline();
         let busy = timeline.lines().nth(1).unwrap();
@@ -722,9 +724,7 @@ submitter: > started threads for tasks
         long.threads[2].tasks[0].end = Duration::from_secs(3600);
         let mut many = pool(1_000_000, Vec::new());
         many.tasks = 10_000_000;
-        many.threads = (0..10_000)
-            .map(|n| thread(&format!("worker-{n}"), vec![task(n, 0, 0, 1_000)]))
-            .collect();
+        many.threads = workers(10_000);
         let pool = |queue| Shape::Pool {
             workers: MAX_TASKS,
             queue,
