@@ -304,10 +304,9 @@ fn shows(job: &Job, recording: &Recording) -> Value {
         Some(policy) => format!("{} under `{policy}`", job.runner.label()),
         None => job.runner.label(),
     };
-    let threads = recording.threads.iter();
-    let submitters: Vec<Value> = threads
-        .clone()
-        .filter(|thread| thread.submitter)
+    let submitters: Vec<Value> = recording
+        .submitter()
+        .into_iter()
         .map(|submitter| {
             let waits = submitter.waits.first().map(|first| {
                 let spent = submitter.waits.iter().map(|wait| wait.end - wait.start);
@@ -324,7 +323,7 @@ fn shows(job: &Job, recording: &Recording) -> Value {
     // What the threads that ran a panicking task did afterwards: a pool that survives panics
     // keeps running tasks on them.
     let (mut panicked, mut after) = (0, 0);
-    for thread in threads.clone() {
+    for thread in &recording.threads {
         for ended in thread.tasks.iter().filter(|task| task.panicked) {
             panicked += 1;
             after += thread
@@ -337,7 +336,7 @@ fn shows(job: &Job, recording: &Recording) -> Value {
     context! {
         label,
         tasks => recording.recorded_tasks(),
-        threads => threads.filter(|thread| !thread.tasks.is_empty()).count(),
+        threads => recording.threads.iter().filter(|thread| !thread.tasks.is_empty()).count(),
         most => most(&running(recording)),
         submitters,
         queue => (!depth.is_empty()).then(|| most(&depth)),
