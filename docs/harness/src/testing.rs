@@ -11,16 +11,17 @@
 //! DEMO.assert_refused(&["--workers", "0"], &["'--workers <N>'"]);
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{self, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
+use crate::Recording;
 use crate::limits::MAX_TASKS;
-use crate::record::TIMELINE_WIDTH;
-use crate::record::trace::{self, Meaning, TraceEvent};
+use crate::record::{QUEUE_DEPTH, TIMELINE_WIDTH};
 use crate::summary::{self, Summary};
 use crate::{MAX_QUEUE, THREAD_LIMIT};
 
@@ -73,12 +74,7 @@ impl Demo {
     /// and returns what it printed and the trace, read back (see [`Trace::read`]).
     pub fn run_traced(&self, args: &[&str]) -> (Output, Trace) {
         let path = self.temporary_file("json");
-        let path_text = path
-            .to_str()
-            .expect("the temporary directory has a UTF-8 path");
-        let mut traced = args.to_vec();
-        traced.extend(["--trace", path_text]);
-        let output = self.assert_runs(&traced);
+        let output = self.assert_runs(&[args, &["--trace", utf8(&path)]].concat());
         let trace = Trace::read(&path);
         // A trace left behind is only a file in the temporary directory.
         let _ = fs::remove_file(&path);
@@ -92,64 +88,49 @@ impl Demo {
         output
     }
 
-    /// Runs the demo with `args` where no thread can start: std maps a stack of `RUST_MIN_STACK`
-    /// bytes for every thread that sets no size of its own, and a petabyte cannot be mapped. For
-    /// the checks that must stop a run before its first thread: if one breaks, the test fails
-    /// without starting thousands of threads.
+    /// Runs the demo with `args` where no thread can start (see
+    /// [`command_without_threads`](Self::command_without_threads)).
     fn run_without_threads(&self, args: &[&str]) -> Output {
         self.command_without_threads(args)
             .output()
             .expect("the demo binary runs")
     }
 
-    /// The command that runs the demo with `args` where no thread can start (see
-    /// `run_without_threads`), for a test to adjust before it runs it.
+    /// The command that runs the demo with `args` where no thread can start: std maps a stack of
+    /// `RUST_MIN_STACK` bytes for every thread that sets no size of its own, and a petabyte cannot
+    /// be mapped. For the checks that must stop a run before its first thread: if one breaks, the
+    /// test fails without starting thousands of threads.
     pub fn command_without_threads(&self, args: &[&str]) -> Command {
         let mut command = self.command(args);
         command.env("RUST_MIN_STACK", (1_u64 << 50).to_string());
         command
     }
 
-    /// Asserts that `--trace` into a path that cannot be written (a directory), or into `-`
-    /// (stdout, to many tools), stops the demo with `args` before any task runs, as
-    /// [`assert_refused`](Self::assert_refused) does, with an error that names the flag and the
-    /// path.
+    /// Asserts that `--trace` into a directory, or into `-` (stdout, to many tools), is refused
+    /// as [`assert_refused`](Self::assert_refused) says, naming the flag and the path.
     pub fn assert_unwritable_trace_refused(&self, args: &[&str]) {
         let directory = std::env::temp_dir();
-        let directory = directory
-            .to_str()
-            .expect("the temporary directory has a UTF-8 path");
-        let mut refused = args.to_vec();
-        refused.extend(["--trace", directory]);
-        self.assert_refused(&refused, &["'--trace <FILE>'", directory]);
-        let mut to_stdout = args.to_vec();
-        to_stdout.extend(["--trace", "-"]);
+        let directory = utf8(&directory);
+        let into_directory = [args, &["--trace", directory]].concat();
+        self.assert_refused(&into_directory, &["'--trace <FILE>'", directory]);
+        let to_stdout = [args, &["--trace", "-"]].concat();
         self.assert_refused(&to_stdout, &["'--trace <FILE>'", "'-'", "stdout"]);
     }
 
-    /// Asserts that `--trace` into the file that stdout goes to stops the demo with `args` before
-    /// any task runs, whatever the name: `/dev/stdout` with stdout on a pipe (see
-    /// [`assert_refused`](Self::assert_refused)), and the plain path of the file that stdout is
-    /// redirected to, which stays empty. Each error names the flag, the path and stdout.
-    ///
-    /// Unix only: elsewhere a demo cannot tell which file stdout goes to.
+    /// Asserts that `--trace` into the file that stdout goes to is refused before any task runs,
+    /// naming the flag, the path and stdout: `/dev/stdout`, and the plain path of the file that
+    /// stdout is redirected to, which stays empty. Unix only: elsewhere a demo cannot tell.
     #[cfg(unix)]
     pub fn assert_trace_into_stdout_refused(&self, args: &[&str]) {
-        let mut to_dev_stdout = args.to_vec();
-        to_dev_stdout.extend(["--trace", "/dev/stdout"]);
-        self.assert_refused(
-            &to_dev_stdout,
-            &["'--trace <FILE>'", "'/dev/stdout'", "stdout"],
-        );
+        let to_dev_stdout = [args, &["--trace", "/dev/stdout"]].concat();
+        let named = ["'--trace <FILE>'", "'/dev/stdout'", "stdout"];
+        self.assert_refused(&to_dev_stdout, &named);
 
         // As `demo --trace out.txt > out.txt`.
         let path = self.temporary_file("txt");
         let stdout = fs::File::create(&path).expect("a file in the temporary directory");
-        let path_text = path
-            .to_str()
-            .expect("the temporary directory has a UTF-8 path");
-        let mut to_its_file = args.to_vec();
-        to_its_file.extend(["--trace", path_text]);
+        let path_text = utf8(&path);
+        let to_its_file = [args, &["--trace", path_text]].concat();
         let output = self
             .command_without_threads(&to_its_file)
             .stdout(stdout)
@@ -158,8 +139,7 @@ impl Demo {
         let written = fs::read_to_string(&path).expect("stdout's file is still there");
         // Only a file in the temporary directory, if it is left behind.
         let _ = fs::remove_file(&path);
-        let stderr = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{to_its_file:?}: {stderr}");
+        let stderr = assert_status(&output, 2, &to_its_file);
         let first = stderr.lines().next().unwrap_or_default();
         for expected in ["error: ", "'--trace <FILE>'", path_text, "stdout"] {
             assert!(first.contains(expected), "{to_its_file:?}: {stderr}");
@@ -167,14 +147,12 @@ impl Demo {
         assert!(written.is_empty(), "{to_its_file:?} ran anyway: {written}");
     }
 
-    /// Runs the demo with `args` where no thread can start (see
-    /// `run_without_threads`), and asserts that it stopped at status
+    /// Runs the demo with `args` where no thread can start, and asserts that it stopped at status
     /// 2 with a one-line error that contains each of `expected`, before printing anything and
     /// without a panic. Returns all of stderr, for the checks of the stage's own explanation.
     pub fn assert_refused(&self, args: &[&str], expected: &[&str]) -> String {
         let output = self.run_without_threads(args);
-        let stderr = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let stderr = assert_status(&output, 2, args);
         let first = stderr.lines().next().unwrap_or_default();
         assert!(first.starts_with("error: "), "{args:?}: {stderr}");
         for text in expected {
@@ -212,11 +190,10 @@ impl Demo {
         }
     }
 
-    /// Asserts that the demo refuses `too_many` threads before any starts, as
-    /// [`assert_refused`](Self::assert_refused) does: the error names `too_many`, the
-    /// [`THREAD_LIMIT`] and `--no-limit`, and gives stage 01's explanation (see
-    /// [`assert_thread_limit_explained`]). Then asserts that `escape`, which adds `--no-limit`
-    /// (to few threads, so that nothing is at risk), runs.
+    /// Asserts that `too_many` threads are refused (see [`assert_refused`](Self::assert_refused))
+    /// with an error that names them, the [`THREAD_LIMIT`] and `--no-limit`, and explains (see
+    /// [`assert_thread_limit_explained`]); then that `escape`, which adds `--no-limit` to few
+    /// threads, runs.
     pub fn assert_limited_unless_no_limit(&self, too_many: &[&str], escape: &[&str]) {
         let named = too_many.join(" ");
         let limit = THREAD_LIMIT.to_string();
@@ -226,20 +203,13 @@ impl Demo {
         self.assert_runs(escape);
     }
 
-    /// Runs the demo with `args` where the system refuses the first worker thread, as it does
-    /// when the process ids run out, and asserts that the demo explains it (status 1, an `error:`
-    /// line that names `kernel.pid_max`) instead of panicking.
-    ///
-    /// Meaningful on Linux only: elsewhere a stack of a petabyte is refused in other ways.
+    /// Runs the demo with `args` where the system refuses the first worker thread, as when the
+    /// process ids run out, and asserts that it explains it (status 1, an `error:` line, and
+    /// `kernel.pid_max`) instead of panicking. Meaningful on Linux only.
     pub fn assert_thread_refused(&self, args: &[&str]) {
-        let output = self.run_without_threads(args);
-        let stderr = stderr(&output);
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
-        let first = stderr.lines().next().unwrap_or_default();
-        assert!(
-            first.starts_with("error: the system refused to start a worker thread"),
-            "{args:?}: {stderr}"
-        );
+        let stderr = assert_status(&self.run_without_threads(args), 1, args);
+        let refused = "error: the system refused to start a worker thread";
+        assert!(stderr.starts_with(refused), "{args:?}: {stderr}");
         assert!(stderr.contains("kernel.pid_max"), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
@@ -250,9 +220,7 @@ impl Demo {
     /// still ends with `status`, not with a panic's 101, and its summary is still the last line
     /// of stdout; with stdout closed too, as after `2>&1 | head -1`, it still ends with `status`.
     pub fn assert_unwritable_stderr_loses_only_messages(&self, args: &[&str], status: i32) {
-        let output = self.run(args);
-        let said = stderr(&output);
-        assert_eq!(output.status.code(), Some(status), "{args:?}: {said}");
+        let said = assert_status(&self.run(args), status, args);
         assert!(!said.is_empty(), "{args:?} wrote nothing on stderr");
         for &stream in Stream::UNWRITABLE {
             let output = self.run_into(self.command(args), Stream::Read, stream);
@@ -264,10 +232,8 @@ impl Demo {
         assert_eq!(output.status.code(), Some(status), "{args:?}, both closed");
     }
 
-    /// Asserts that the demo with `args` where no thread can start (see
-    /// `run_without_threads`) still ends with `status` when its
-    /// stderr, where it would explain why, is a closed pipe, or on Linux `/dev/full`: its
-    /// explanation is lost, but the run does not end with a panic's 101.
+    /// Asserts that the demo with `args` where no thread can start still ends with `status` when
+    /// its stderr is a closed pipe, or on Linux `/dev/full`, and not with a panic's 101.
     pub fn assert_thread_refused_with_unwritable_stderr(&self, args: &[&str], status: i32) {
         for &stream in Stream::UNWRITABLE {
             let command = self.command_without_threads(args);
@@ -277,8 +243,8 @@ impl Demo {
     }
 
     /// Runs the demo with stdout on a pipe that is closed after the first line, as `| head -1`
-    /// does, and returns that line and the rest of the run. For a demo whose output is far larger
-    /// than a pipe holds, so that it is still writing when the pipe closes.
+    /// does, and returns that line and the run. The demo's output must be larger than a pipe
+    /// holds, so that it is still writing when the pipe closes.
     fn run_into_a_closed_pipe(&self, args: &[&str]) -> (String, Output) {
         let mut child = self
             .command(args)
@@ -295,10 +261,9 @@ impl Demo {
         (first, child.wait_with_output().expect("the demo ends"))
     }
 
-    /// Runs the demo with `args` into a closed pipe (see
-    /// `run_into_a_closed_pipe`) and asserts that the pipe only
-    /// ended the output: the first line starts with `first`, the run ends with status 0, and
-    /// stderr is empty but for the lines that end with one of `besides`, the stage's own. Returns
+    /// Runs the demo with `args` into a pipe closed after the first line, and asserts that the
+    /// pipe only ended the output: the first line starts with `first`, the status is 0, and
+    /// stderr is empty but for the stage's own lines, which end with one of `besides`. Returns
     /// stderr.
     pub fn assert_closed_pipe_ends_quietly(
         &self,
@@ -308,19 +273,9 @@ impl Demo {
     ) -> String {
         let (line, output) = self.run_into_a_closed_pipe(args);
         assert!(line.starts_with(first), "{args:?}: {line}");
-        let stderr = stderr(&output);
-        let others = stderr
-            .lines()
-            .filter(|line| !besides.iter().any(|own| line.ends_with(own)));
-        assert_eq!(others.count(), 0, "{args:?}: {stderr}");
-        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        let stderr = assert_status(&output, 0, args);
+        assert!(others(&stderr, besides).is_empty(), "{args:?}: {stderr}");
         stderr
-    }
-
-    /// Runs the demo with stdout on `/dev/full`, where every write fails, and returns the run.
-    #[cfg(target_os = "linux")]
-    fn run_into_a_full_stdout(&self, args: &[&str]) -> Output {
-        self.run_into(self.command(args), Stream::Full, Stream::Read)
     }
 
     /// Runs the demo with `args` with stdout and stderr both on `/dev/full`, as
@@ -332,20 +287,15 @@ impl Demo {
         assert_eq!(output.status.code(), Some(1), "{args:?}");
     }
 
-    /// Runs the demo with `args` into a full stdout (see
-    /// `run_into_a_full_stdout`) and asserts that it ends with
-    /// status 1 and reports the failed write once: no thread panicked in `println!`, and the
-    /// summary's failure is not reported twice. Lines of stderr that end with one of `besides`
-    /// are the stage's own, and not counted.
+    /// Runs the demo with `args` with stdout on `/dev/full` and asserts that it ends with status
+    /// 1 and reports the failed write once: no thread panicked in `println!`, and the summary's
+    /// failure is not reported twice. Lines of stderr that end with one of `besides` are the
+    /// stage's own, and not counted.
     #[cfg(target_os = "linux")]
     pub fn assert_full_stdout_reported_once(&self, args: &[&str], besides: &[&str]) {
-        let output = self.run_into_a_full_stdout(args);
-        let stderr = stderr(&output);
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|line| !besides.iter().any(|own| line.ends_with(own)))
-            .collect();
+        let output = self.run_into(self.command(args), Stream::Full, Stream::Read);
+        let stderr = assert_status(&output, 1, args);
+        let lines = others(&stderr, besides);
         assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
         assert!(
             lines[0].starts_with("error: could not write to stdout: "),
@@ -390,12 +340,30 @@ impl Stream {
     }
 }
 
+/// Asserts that the run with `args` ended with `status`, and returns its stderr.
+fn assert_status(output: &Output, status: i32, args: &[&str]) -> String {
+    let stderr = stderr(output);
+    assert_eq!(output.status.code(), Some(status), "{args:?}: {stderr}");
+    stderr
+}
+
+/// The lines of `stderr` but the stage's own, which end with one of `besides`.
+fn others<'a>(stderr: &'a str, besides: &[&str]) -> Vec<&'a str> {
+    let own = |line: &str| besides.iter().any(|own| line.ends_with(own));
+    stderr.lines().filter(|line| !own(line)).collect()
+}
+
+/// A path in the temporary directory, as text.
+fn utf8(path: &Path) -> &str {
+    path.to_str()
+        .expect("the temporary directory has a UTF-8 path")
+}
+
 /// The writing end of a pipe whose reader has gone, so that every write to it fails.
 ///
-/// std makes pipes only to a child process, so a child is the reader: the demo itself, asked for
-/// its version, which exits without reading its stdin. Once it has exited, nothing holds the
-/// pipe's reading end any more: it is closed before the demo under test starts, not after some
-/// delay.
+/// std makes pipes only to a child process, so the reader is the demo itself, asked for its
+/// version: it exits without reading its stdin, which closes the pipe's reading end before the
+/// demo under test starts.
 fn closed_pipe(demo: &Demo) -> Stdio {
     let mut reader = demo
         .command(&["--version"])
@@ -420,143 +388,105 @@ pub fn assert_thread_limit_explained(stderr: &str) {
     );
 }
 
-/// A trace that `--trace` wrote, read back strictly: every event is a [`TraceEvent`] that the
-/// demo writes, and means what [`TraceEvent::meaning`] says.
+/// A trace that `--trace` wrote, read back strictly by [`Recording::read_trace`].
 #[derive(Debug)]
 pub struct Trace {
-    /// The events, as the file lists them.
-    pub events: Vec<TraceEvent<'static>>,
+    /// The recording the trace was written from.
+    pub recording: Recording,
 }
 
-/// A task's span in a [`Trace`], in whole nanoseconds.
+/// A task's span in a [`Trace`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceSpan {
     /// The task's number.
     pub task: usize,
     /// The name of the thread it ran on.
     pub thread: String,
-    /// The thread's id in the trace.
-    pub tid: usize,
     /// When it started.
-    pub start: u64,
+    pub start: Duration,
     /// When it ended.
-    pub end: u64,
+    pub end: Duration,
 }
 
 impl Trace {
-    /// Reads the trace at `path`, and asserts that it is what the demos write (see
-    /// [`trace::read`]), and that every thread that has an event has a name.
+    /// Reads the trace at `path`, and asserts that it is what the demos write.
     pub fn read(path: &Path) -> Trace {
         let text = fs::read_to_string(path).expect("the trace file was written");
-        let events = trace::read(&text).unwrap_or_else(|error| panic!("{error}: {text}"));
-        let trace = Trace { events };
-        let names = trace.thread_names();
-        for event in &trace.events {
-            let on_a_thread = !matches!(event.meaning(), Meaning::Name { .. } | Meaning::Layout);
-            if on_a_thread && event.tid != 0 {
-                assert!(
-                    names.contains_key(&event.tid),
-                    "an unnamed thread: {event:?}"
-                );
-            }
-        }
-        trace
-    }
-
-    /// The name of each thread, by its id.
-    fn thread_names(&self) -> BTreeMap<usize, String> {
-        self.events
-            .iter()
-            .filter(|event| event.tid != 0)
-            .filter_map(|event| match event.meaning() {
-                Meaning::Name { name, .. } => Some((event.tid, name.to_string())),
-                _ => None,
-            })
-            .collect()
+        let recording =
+            Recording::read_trace(&text).unwrap_or_else(|error| panic!("{error}: {text}"));
+        Trace { recording }
     }
 
     /// The tasks' spans: one per task that ran, as the trace says.
     pub fn task_spans(&self) -> Vec<TraceSpan> {
-        let names = self.thread_names();
-        self.events
-            .iter()
-            .filter_map(|event| match event.meaning() {
-                Meaning::Task(task) => {
-                    let (start, end) = event.span_us();
-                    Some(TraceSpan {
-                        task,
-                        thread: names[&event.tid].clone(),
-                        tid: event.tid,
-                        start: nanos(start),
-                        end: nanos(end),
-                    })
-                }
-                _ => None,
+        let threads = self.recording.threads.iter();
+        threads
+            .flat_map(|thread| {
+                thread.tasks.iter().map(|task| TraceSpan {
+                    task: task.id,
+                    thread: thread.name.clone(),
+                    start: task.start,
+                    end: task.end,
+                })
             })
             .collect()
     }
 
-    /// The names of the waits of the thread named `thread`: the submitter's.
+    /// The labels of the waits of the thread named `thread`: the submitter's.
     pub fn waits_on(&self, thread: &str) -> Vec<String> {
-        let names = self.thread_names();
-        self.events
-            .iter()
-            .filter(|event| matches!(event.meaning(), Meaning::Wait(_)))
-            .filter(|event| names[&event.tid] == thread)
-            .map(|event| event.name.to_string())
-            .collect()
+        let threads = self.recording.threads.iter();
+        let waits = threads
+            .filter(|named| named.name == thread)
+            .flat_map(|named| &named.waits);
+        waits.map(|wait| wait.kind.label().to_string()).collect()
     }
 
     /// The tasks that panicked, in order, each with the name of the thread it panicked on.
     pub fn panics(&self) -> Vec<(usize, String)> {
-        let names = self.thread_names();
-        let mut panics: Vec<(usize, String)> = self
-            .events
-            .iter()
-            .filter_map(|event| match event.meaning() {
-                Meaning::Panic(task) => Some((task, names[&event.tid].clone())),
-                _ => None,
+        let threads = self.recording.threads.iter();
+        let mut panics: Vec<(usize, String)> = threads
+            .flat_map(|thread| {
+                let panicked = thread.tasks.iter().filter(|task| task.panicked);
+                panicked.map(|task| (task.id, thread.name.clone()))
             })
             .collect();
         panics.sort();
         panics
     }
 
-    /// The values of the counter named `name`, in order.
+    /// The values of the counter named `name`, in order: only [`QUEUE_DEPTH`] has any, which
+    /// [`Recording::read_trace`] checked against the tasks.
     pub fn counter(&self, name: &str) -> Vec<usize> {
-        self.events
-            .iter()
-            .filter(|event| event.name == name)
-            .filter_map(|event| match event.meaning() {
-                Meaning::Count(tasks) => Some(tasks),
-                _ => None,
-            })
-            .collect()
+        let depths = match name {
+            QUEUE_DEPTH => self.recording.queue_depth(),
+            _ => Vec::new(),
+        };
+        depths.into_iter().map(|(_, depth)| depth).collect()
     }
 
     /// Asserts what every run's trace promises: one span for each of tasks `0..tasks`, spans
     /// that never overlap on one thread, and tasks on at most `most_threads` threads. Returns
     /// the names of the threads that ran tasks.
     pub fn assert_tasks(&self, tasks: usize, most_threads: usize) -> BTreeSet<String> {
-        let mut spans = self.task_spans();
-        let mut ids: Vec<usize> = spans.iter().map(|span| span.task).collect();
+        let mut ids: Vec<usize> = self.recording.all_tasks().map(|task| task.id).collect();
         ids.sort_unstable();
         assert_eq!(ids, (0..tasks).collect::<Vec<_>>(), "one span per task");
-        spans.sort_by_key(|span| (span.tid, span.start));
-        for pair in spans.windows(2) {
-            if pair[0].tid == pair[1].tid {
-                assert!(pair[0].end <= pair[1].start, "spans overlap: {pair:?}");
+        for thread in &self.recording.threads {
+            let mut spans: Vec<_> = thread.tasks.iter().map(|t| (t.start, t.end)).collect();
+            spans.sort_unstable();
+            for pair in spans.windows(2) {
+                assert!(pair[0].1 <= pair[1].0, "{} overlaps: {pair:?}", thread.name);
             }
         }
-        let threads: BTreeSet<String> = spans.into_iter().map(|span| span.thread).collect();
+        let ran = self
+            .recording
+            .threads
+            .iter()
+            .filter(|t| !t.tasks.is_empty());
+        let threads: BTreeSet<String> = ran.map(|thread| thread.name.clone()).collect();
         assert!(threads.len() <= most_threads, "{threads:?}");
         threads
     }
-}
-
-/// A time of the trace, in microseconds with three decimals, as whole nanoseconds.
-fn nanos(micros: f64) -> u64 {
-    (micros * 1_000.0).round() as u64
 }
 
 /// The lines of the `--timeline` in what a run printed: from its heading to the last line of

@@ -1,256 +1,36 @@
-//! Timelines: the trace of one run, as the stages write it with `--trace FILE`, drawn as an SVG
-//! with a row per thread and milliseconds across.
+//! Timelines: a run's [`Recording`], as the stages write it with `--trace FILE` and
+//! [`Recording::read_trace`] reads it back, drawn as an SVG with a row per thread and
+//! milliseconds across. A row at the top counts the tasks running at each moment.
 //!
-//! The trace is read with the harness's own types ([`harness::record::trace`]), so a span is a
-//! task or a wait, an instant is a panic and a thread is the submitter because the trace's
-//! events say so ([`Meaning`]), not because of the words in their names. A row at the top
-//! counts the tasks running at each moment.
-//!
-//! The drawing is a function of the trace alone, so the same trace always gives the same SVG.
-//! Task bars are the only `<rect>` elements drawn in [`TASK`] or [`PANICKED`]'s colour (the legend
-//! draws its swatches as polygons), which lets a test count them.
+//! The drawing is a function of the recording alone, so the same trace always gives the same
+//! SVG. Task bars are the only `<rect>` elements drawn in [`TASK`] or [`PANICKED`]'s colour (the
+//! legend draws its swatches as polygons), which lets a test count them.
 
-use std::collections::BTreeMap;
 use std::io;
+use std::time::Duration;
 
-use harness::record::trace::{self, Meaning, Phase, TraceEvent};
+use harness::Recording;
+use harness::record::{MOST_THREAD_ROWS, QUEUE_DEPTH, Shape, ThreadRecord};
+use harness::record::{count_over_time, name_order};
 use plotters::coord::Shift;
 use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-/// A run's trace: its threads and their spans, its counters and its panics. Times are
-/// milliseconds since the trace's first timed event.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Trace {
-    /// Every named thread, in the trace's order: the submitter first.
-    pub threads: Vec<Thread>,
-    /// The counters, by name.
-    pub counters: Vec<Counter>,
-    /// The panics, in time order.
-    pub marks: Vec<Mark>,
+/// How many tasks ran at each moment, whichever thread ran them, as steps (see
+/// [`count_over_time`]).
+pub fn running(recording: &Recording) -> Vec<(Duration, usize)> {
+    count_over_time(recording.all_tasks().map(|task| (task.start, task.end)))
 }
 
-/// One thread of a trace.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Thread {
-    /// Its name.
-    pub name: String,
-    /// Whether it submits the tasks.
-    pub submitter: bool,
-    /// Its spans, by start time.
-    pub spans: Vec<Span>,
+/// The highest count of `steps`.
+pub fn most(steps: &[(Duration, usize)]) -> usize {
+    steps.iter().map(|&(_, count)| count).max().unwrap_or(0)
 }
 
-/// Something a thread did for a task, from `start` to `end`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Span {
-    /// The event's name, such as `task 7` or `wait for a queue slot`.
-    pub name: String,
-    /// Whether it ran the task or waited to hand it over.
-    pub kind: SpanKind,
-    /// The task's number.
-    pub task: usize,
-    /// Milliseconds since the first event.
-    pub start: f64,
-    /// Milliseconds since the first event.
-    pub end: f64,
-    /// Whether the span is a task that panicked.
-    pub panicked: bool,
-}
-
-/// What a span stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SpanKind {
-    /// A task.
-    Task,
-    /// The submitter waiting to hand a task over.
-    Wait,
-}
-
-impl Span {
-    /// How long it lasted, in milliseconds.
-    pub fn duration(&self) -> f64 {
-        self.end - self.start
-    }
-}
-
-impl Thread {
-    /// Its task spans.
-    pub fn tasks(&self) -> impl Iterator<Item = &Span> {
-        self.spans.iter().filter(|span| span.kind == SpanKind::Task)
-    }
-}
-
-/// A counter's values over time: the level is `value` from `time` until the next point.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Counter {
-    /// The counter's name.
-    pub name: String,
-    /// `(milliseconds since the first event, value)`, in time order.
-    pub points: Vec<(f64, f64)>,
-}
-
-impl Counter {
-    /// The highest value it reached.
-    pub fn max(&self) -> f64 {
-        self.points
-            .iter()
-            .map(|&(_, value)| value)
-            .fold(0.0, f64::max)
-    }
-}
-
-/// A task's panic.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mark {
-    /// The event's name.
-    pub name: String,
-    /// Milliseconds since the first event.
-    pub at: f64,
-    /// The index in [`Trace::threads`] of the thread it happened on.
-    pub thread: Option<usize>,
-}
-
-impl Trace {
-    /// Reads a trace that a stage's `--trace` wrote (see [`trace::read`]).
-    ///
-    /// # Errors
-    ///
-    /// Returns a message if the text is not such a trace.
-    pub fn parse(json: &str) -> Result<Trace, String> {
-        let events = trace::read(json).map_err(|error| format!("not a stage's trace: {error}"))?;
-        Ok(Trace::from_events(&events))
-    }
-
-    /// The trace of `events`, as [`Recording::write_trace`](harness::Recording::write_trace)
-    /// wrote them.
-    pub fn from_events(events: &[TraceEvent<'_>]) -> Trace {
-        let first = events
-            .iter()
-            .filter(|event| event.ph != Phase::Metadata)
-            .map(|event| event.ts)
-            .fold(f64::INFINITY, f64::min);
-        let first = if first.is_finite() { first } else { 0.0 };
-        let ms = |us: f64| (us - first) / 1e3;
-        // By thread id: the writer numbers the threads in the order they are drawn.
-        let mut threads: BTreeMap<usize, Thread> = BTreeMap::new();
-        let mut counters: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-        let mut marks = Vec::new();
-        for event in events {
-            let (start, end) = event.span_us();
-            let span = |kind, task| Span {
-                name: event.name.to_string(),
-                kind,
-                task,
-                start: ms(start),
-                end: ms(end),
-                panicked: false,
-            };
-            match event.meaning() {
-                // Thread 0 is the process.
-                Meaning::Name { name, submitter } if event.tid != 0 => {
-                    let thread = threads.entry(event.tid).or_default();
-                    thread.name = name.to_string();
-                    thread.submitter = submitter;
-                }
-                Meaning::Task(task) => threads
-                    .entry(event.tid)
-                    .or_default()
-                    .spans
-                    .push(span(SpanKind::Task, task)),
-                Meaning::Wait(task) => threads
-                    .entry(event.tid)
-                    .or_default()
-                    .spans
-                    .push(span(SpanKind::Wait, task)),
-                Meaning::Panic(task) => {
-                    marks.push((event.name.to_string(), ms(start), event.tid, task));
-                }
-                Meaning::Count(tasks) => counters
-                    .entry(event.name.to_string())
-                    .or_default()
-                    .push((ms(start), tasks as f64)),
-                Meaning::Name { .. } | Meaning::Layout => {}
-            }
-        }
-        let places: BTreeMap<usize, usize> =
-            threads.keys().zip(0..).map(|(&t, i)| (t, i)).collect();
-        let mut threads: Vec<Thread> = threads.into_values().collect();
-        for (_, _, tid, task) in &marks {
-            // A panic is written after its task's span: mark the span now that both are read.
-            let ended = threads[places[tid]]
-                .spans
-                .iter_mut()
-                .find(|span| span.kind == SpanKind::Task && span.task == *task);
-            if let Some(span) = ended {
-                span.panicked = true;
-            }
-        }
-        for thread in &mut threads {
-            thread
-                .spans
-                .sort_by(|a, b| a.start.total_cmp(&b.start).then(a.end.total_cmp(&b.end)));
-        }
-        let mut marks: Vec<Mark> = marks
-            .into_iter()
-            .map(|(name, at, tid, _)| Mark {
-                name,
-                at,
-                thread: places.get(&tid).copied(),
-            })
-            .collect();
-        marks.sort_by(|a, b| a.at.total_cmp(&b.at));
-        let counters = counters
-            .into_iter()
-            .map(|(name, mut points)| {
-                points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                Counter { name, points }
-            })
-            .collect();
-        Trace {
-            threads,
-            counters,
-            marks,
-        }
-    }
-
-    /// Every task span, with the thread that ran it.
-    pub fn tasks(&self) -> impl Iterator<Item = (&Thread, &Span)> {
-        self.threads
-            .iter()
-            .flat_map(|thread| thread.tasks().map(move |span| (thread, span)))
-    }
-    /// How many tasks ran at each moment, as a step counter: one point wherever it changed.
-    pub fn running(&self) -> Counter {
-        let mut changes: Vec<(f64, f64)> = self
-            .tasks()
-            .flat_map(|(_, span)| [(span.start, 1.0), (span.end, -1.0)])
-            .collect();
-        // A task that ends at the moment another starts was not running beside it.
-        changes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        let mut level = 0.0;
-        let mut points: Vec<(f64, f64)> = Vec::new();
-        for (at, change) in changes {
-            level += change;
-            match points.last_mut() {
-                Some(last) if last.0 == at => last.1 = level,
-                _ => points.push((at, level)),
-            }
-        }
-        Counter {
-            name: "running tasks".to_string(),
-            points,
-        }
-    }
-
-    /// The time of the last thing the trace records, in milliseconds.
-    pub fn end(&self) -> f64 {
-        let spans = self.threads.iter().flat_map(|t| &t.spans).map(|s| s.end);
-        let counters = self.counters.iter().flat_map(|c| &c.points).map(|p| p.0);
-        let marks = self.marks.iter().map(|mark| mark.at);
-        spans.chain(counters).chain(marks).fold(0.0, f64::max)
-    }
+/// Milliseconds, the drawing's unit.
+pub fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
 }
 
 /// What to draw beside the trace itself.
@@ -258,11 +38,9 @@ impl Trace {
 pub struct Frame {
     /// The line at the top.
     pub title: String,
-    /// Where the time axis ends, in milliseconds: timelines that are read side by side share
-    /// one. `None` ends it at the trace's last event.
-    pub until_ms: Option<f64>,
-    /// A bound drawn across the counter rows, labelled "capacity": the queue's.
-    pub capacity: Option<f64>,
+    /// Where the time axis ends: timelines that are read side by side share one. `None` ends it
+    /// at the recording's last event.
+    pub until: Option<Duration>,
 }
 
 /// The colour of a task's bar.
@@ -288,8 +66,6 @@ const TITLE_HEIGHT: i32 = 34;
 const LEVEL_HEIGHT: i32 = 46;
 const ROW_HEIGHT: i32 = 22;
 const GAP: i32 = 10;
-/// Above this many threads besides the submitter, the rows are drawn thin and unlabelled.
-const MAX_LABELLED_ROWS: usize = 16;
 /// The height that thin rows share, while each gets at least 2 pixels: beyond 100 threads the
 /// drawing grows with them, as it should for a picture of a thread per task.
 const GROUP_HEIGHT: i32 = 200;
@@ -299,27 +75,27 @@ const FONT: &str = "sans-serif";
 
 /// A row of the drawing, top to bottom.
 #[derive(Debug)]
-enum Row {
-    /// A step area: the running tasks, or a counter.
+enum Row<'a> {
+    /// A step area: the running tasks, or the queue's depth.
     Level {
-        label: String,
-        counter: Counter,
+        label: &'static str,
+        steps: Vec<(Duration, usize)>,
         line: RGBColor,
         fill: RGBColor,
         /// A bound drawn across it.
-        capacity: Option<f64>,
+        capacity: Option<usize>,
     },
     /// One thread's spans; thin rows have no label of their own.
     Thread {
         label: Option<String>,
-        index: usize,
+        thread: &'a ThreadRecord,
         height: i32,
     },
     /// Space between the levels and the threads.
     Gap,
 }
 
-impl Row {
+impl Row<'_> {
     fn height(&self) -> i32 {
         match self {
             Row::Level { .. } => LEVEL_HEIGHT,
@@ -329,77 +105,53 @@ impl Row {
     }
 }
 
-/// The rows for `trace`: the running tasks, each counter, then the submitter and the other
-/// threads, sorted by name (numbers in names in numeric order: `worker-2` before `worker-10`).
-fn rows(trace: &Trace, frame: &Frame) -> Vec<Row> {
+/// The rows for `recording`: the running tasks, the queue's depth if it has one, then the
+/// submitter and the other threads, sorted by name (`worker-2` before `worker-10`).
+fn rows(recording: &Recording) -> Vec<Row<'_>> {
     let mut rows = vec![Row::Level {
-        label: "running tasks".to_string(),
-        counter: trace.running(),
+        label: "running tasks",
+        steps: running(recording),
         line: RUNNING_LINE,
         fill: RUNNING_FILL,
         capacity: None,
     }];
-    for counter in &trace.counters {
+    let depth = recording.queue_depth();
+    if !depth.is_empty() {
         rows.push(Row::Level {
-            label: counter.name.clone(),
-            counter: counter.clone(),
+            label: QUEUE_DEPTH,
+            steps: depth,
             line: COUNTER_LINE,
             fill: COUNTER_FILL,
-            capacity: frame.capacity,
+            // The recording knows the queue's capacity, if it has one.
+            capacity: match recording.shape {
+                Shape::Pool { queue, .. } => queue,
+                Shape::ThreadPerTask => None,
+            },
         });
     }
     rows.push(Row::Gap);
-    let (submitters, mut others): (Vec<usize>, Vec<usize>) =
-        (0..trace.threads.len()).partition(|&index| trace.threads[index].submitter);
-    for &index in &submitters {
-        let label = match submitters.len() {
-            1 => "submitter".to_string(),
-            _ => format!("submitter ({})", trace.threads[index].name),
-        };
+    if let Some(thread) = recording.submitter() {
+        let label = Some("submitter".to_string());
         rows.push(Row::Thread {
-            label: Some(label),
-            index,
+            label,
+            thread,
             height: ROW_HEIGHT,
         });
     }
-    others.sort_by_cached_key(|&index| natural_key(&trace.threads[index].name));
-    let thin = others.len() > MAX_LABELLED_ROWS;
+    let mut others: Vec<&ThreadRecord> = recording.workers().collect();
+    others.sort_by(|a, b| name_order(&a.name).cmp(&name_order(&b.name)));
+    let thin = others.len() > MOST_THREAD_ROWS;
     let height = if thin {
         (GROUP_HEIGHT / others.len() as i32).clamp(2, ROW_HEIGHT)
     } else {
         ROW_HEIGHT
     };
-    rows.extend(others.into_iter().map(|index| Row::Thread {
-        label: (!thin).then(|| trace.threads[index].name.clone()),
-        index,
+    rows.extend(others.into_iter().map(|thread| Row::Thread {
+        label: (!thin).then(|| thread.name.clone()),
+        thread,
         height,
     }));
     rows
-}
-
-/// A part of a name: runs of digits compare as numbers.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum NamePart {
-    Text(String),
-    Number(u64),
-}
-
-fn natural_key(name: &str) -> Vec<NamePart> {
-    let mut parts = Vec::new();
-    let mut rest = name;
-    while let Some(first) = rest.chars().next() {
-        let digits = first.is_ascii_digit();
-        let end = rest
-            .find(|c: char| c.is_ascii_digit() != digits)
-            .unwrap_or(rest.len());
-        let (part, tail) = rest.split_at(end);
-        parts.push(match part.parse() {
-            Ok(number) if digits => NamePart::Number(number),
-            _ => NamePart::Text(part.to_string()),
-        });
-        rest = tail;
-    }
-    parts
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -436,33 +188,30 @@ impl TimeAxis {
     }
 }
 
-/// Draws `trace` as an SVG document: a row per thread, the running tasks and each counter as
-/// step rows above them, a time axis in milliseconds, and a legend of what appears.
+/// Draws `recording` as an SVG document: a row per thread, the running tasks and the queue's
+/// depth as step rows above them, a time axis in milliseconds, and a legend of what appears.
 ///
 /// # Errors
 ///
 /// Returns an error if plotters fails to draw.
-pub fn svg(trace: &Trace, frame: &Frame) -> io::Result<String> {
-    let rows = rows(trace, frame);
-    let legend = legend(trace);
+pub fn svg(recording: &Recording, frame: &Frame) -> io::Result<String> {
+    let rows = rows(recording);
+    let legend = legend(recording);
     let legend_lines = legend_lines(&legend);
     let rows_height: i32 = rows.iter().map(Row::height).sum();
     let height = TITLE_HEIGHT + rows_height + AXIS_HEIGHT + LEGEND_ROW * legend_lines.len() as i32;
-    let until = frame
-        .until_ms
-        .unwrap_or_else(|| trace.end())
-        .max(trace.end());
+    let until = ms(frame.until.unwrap_or_default().max(recording.end()));
     // A little room after the last event, so that it does not sit on the edge.
     let axis = TimeAxis {
         until: if until > 0.0 { until * 1.02 } else { 1.0 },
     };
-    let mut text = String::new();
+    let mut document = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut text, (WIDTH as u32, height as u32)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut document, (WIDTH as u32, height as u32))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(drawing)?;
         let title = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Left, VPos::Top));
-        draw(&root, Text::new(frame.title.clone(), (10, 9), title))?;
+        text(&root, &frame.title, (10, 9), title)?;
         let top = TITLE_HEIGHT;
         let bottom = top + rows_height;
         draw_grid(&root, axis, top, bottom)?;
@@ -472,17 +221,17 @@ pub fn svg(trace: &Trace, frame: &Frame) -> io::Result<String> {
             match row {
                 Row::Level {
                     label,
-                    counter,
+                    steps,
                     line,
                     fill,
                     capacity,
-                } => draw_level(&root, axis, y, label, counter, (*line, *fill), *capacity)?,
+                } => draw_level(&root, axis, y, label, steps, (*line, *fill), *capacity)?,
                 Row::Thread {
                     label,
-                    index,
+                    thread,
                     height,
                 } => {
-                    draw_thread(&root, axis, y, *height, label.as_deref(), trace, *index)?;
+                    draw_thread(&root, axis, y, *height, label.as_deref(), thread)?;
                     if label.is_none() {
                         let (start, _, count) = thin.unwrap_or((y, y, 0));
                         thin = Some((start, y + height, count + 1));
@@ -494,16 +243,18 @@ pub fn svg(trace: &Trace, frame: &Frame) -> io::Result<String> {
         }
         if let Some((start, end, count)) = thin {
             let label = format!("{count} threads, one per row");
-            draw(
+            text(
                 &root,
-                Text::new(label, (LABELS - 10, (start + end) / 2), label_style()),
+                &label,
+                (LABELS - 10, (start + end) / 2),
+                label_style(),
             )?;
         }
         draw_axis(&root, axis, bottom)?;
         draw_legend(&root, &legend_lines, bottom + AXIS_HEIGHT)?;
         root.present().map_err(drawing)?;
     }
-    Ok(text)
+    Ok(document)
 }
 
 fn draw<'a, E>(area: &Area<'a>, element: E) -> io::Result<()>
@@ -512,6 +263,23 @@ where
     E: Drawable<SVGBackend<'a>>,
 {
     area.draw(&element).map_err(drawing)
+}
+
+fn text(area: &Area<'_>, text: &str, at: (i32, i32), style: TextStyle<'static>) -> io::Result<()> {
+    draw(area, Text::new(text.to_string(), at, style))
+}
+
+/// A line across the plot at `y`.
+fn across(area: &Area<'_>, axis: TimeAxis, y: i32, colour: RGBColor) -> io::Result<()> {
+    draw(
+        area,
+        PathElement::new(vec![(LABELS, y), (axis.x(axis.until), y)], colour),
+    )
+}
+
+/// A diamond of `size` pixels each way around `(x, y)`: a panic's marker.
+fn diamond(x: i32, y: i32, size: i32) -> Vec<(i32, i32)> {
+    vec![(x, y - size), (x + size, y), (x, y + size), (x - size, y)]
 }
 
 fn drawing<E: std::fmt::Debug>(error: E) -> io::Error {
@@ -538,50 +306,41 @@ fn draw_grid(area: &Area<'_>, axis: TimeAxis, top: i32, bottom: i32) -> io::Resu
 
 fn draw_axis(area: &Area<'_>, axis: TimeAxis, y: i32) -> io::Result<()> {
     let (ticks, decimals) = axis.ticks();
-    draw(
-        area,
-        PathElement::new(vec![(LABELS, y), (axis.x(axis.until), y)], BLACK),
-    )?;
+    across(area, axis, y, BLACK)?;
     for tick in ticks {
         let x = axis.x(tick);
         draw(area, PathElement::new(vec![(x, y), (x, y + 4)], BLACK))?;
         let style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-        draw(
-            area,
-            Text::new(format!("{tick:.decimals$}"), (x, y + 6), style),
-        )?;
+        text(area, &format!("{tick:.decimals$}"), (x, y + 6), style)?;
     }
     let caption = small_style(HPos::Center, VPos::Top);
     let middle = (LABELS + axis.x(axis.until)) / 2;
-    draw(
-        area,
-        Text::new(
-            "milliseconds since the trace's first event",
-            (middle, y + 24),
-            caption,
-        ),
-    )
+    let explained = "milliseconds since the trace's first event";
+    text(area, explained, (middle, y + 24), caption)
 }
 
-/// A step area between a baseline and the counter's level, with its scale on the left.
+/// A step area between a baseline and the level of `steps`, with its scale on the left.
 fn draw_level(
     area: &Area<'_>,
     axis: TimeAxis,
     top: i32,
     label: &str,
-    counter: &Counter,
+    steps: &[(Duration, usize)],
     (line, fill): (RGBColor, RGBColor),
-    capacity: Option<f64>,
+    capacity: Option<usize>,
 ) -> io::Result<()> {
     let base = top + LEVEL_HEIGHT - 6;
     let ceiling = top + 8;
-    let highest = counter.max().max(capacity.unwrap_or(0.0)).max(1.0);
-    let y = |value: f64| base - ((value / highest) * f64::from(base - ceiling)).round() as i32;
-    let mut outline = vec![(axis.x(0.0), y(0.0))];
-    let mut level = 0.0;
-    for &(at, value) in &counter.points {
-        outline.push((axis.x(at), y(level)));
-        outline.push((axis.x(at), y(value)));
+    let highest = most(steps).max(capacity.unwrap_or(0)).max(1);
+    let y = |value: usize| {
+        let height = value as f64 / highest as f64 * f64::from(base - ceiling);
+        base - height.round() as i32
+    };
+    let mut outline = vec![(axis.x(0.0), y(0))];
+    let mut level = 0;
+    for &(at, value) in steps {
+        outline.push((axis.x(ms(at)), y(level)));
+        outline.push((axis.x(ms(at)), y(value)));
         level = value;
     }
     outline.push((axis.x(axis.until), y(level)));
@@ -591,101 +350,63 @@ fn draw_level(
     shape.push((axis.x(0.0), base));
     draw(area, Polygon::new(shape, fill))?;
     draw(area, PathElement::new(outline, line.stroke_width(2)))?;
-    draw(
-        area,
-        PathElement::new(vec![(LABELS, base), (axis.x(axis.until), base)], FAINT),
-    )?;
+    across(area, axis, base, FAINT)?;
     if let Some(capacity) = capacity {
         let at = y(capacity);
-        draw(
-            area,
-            PathElement::new(vec![(LABELS, at), (axis.x(axis.until), at)], BLACK),
-        )?;
+        across(area, axis, at, BLACK)?;
         // Under the line, where the level rarely reaches for long.
         let style = small_style(HPos::Right, VPos::Top);
-        draw(
+        let right = axis.x(axis.until) - 2;
+        text(
             area,
-            Text::new(
-                format!("capacity {capacity}"),
-                (axis.x(axis.until) - 2, at + 2),
-                style,
-            ),
+            &format!("capacity {capacity}"),
+            (right, at + 2),
+            style,
         )?;
     }
-    draw(
-        area,
-        Text::new(
-            label.to_string(),
-            (LABELS - 30, (top + base) / 2),
-            label_style(),
-        ),
-    )?;
+    text(area, label, (LABELS - 30, (top + base) / 2), label_style())?;
     let scale = small_style(HPos::Right, VPos::Center);
-    draw(area, Text::new("0", (LABELS - 6, base), scale.clone()))?;
-    draw(
-        area,
-        Text::new(format!("{highest}"), (LABELS - 6, ceiling), scale),
-    )
+    text(area, "0", (LABELS - 6, base), scale.clone())?;
+    text(area, &highest.to_string(), (LABELS - 6, ceiling), scale)
 }
 
-/// One thread's row: a band, its label, a bar per span, and a marker per instant event.
+/// One thread's row: a band, its label, a bar per task and per wait, and a marker per panic.
 fn draw_thread(
     area: &Area<'_>,
     axis: TimeAxis,
     top: i32,
     height: i32,
     label: Option<&str>,
-    trace: &Trace,
-    index: usize,
+    thread: &ThreadRecord,
 ) -> io::Result<()> {
-    let thread = &trace.threads[index];
     // Bars leave a margin above and below in labelled rows, and a pixel between thin rows.
     let (upper, lower) = match label {
         Some(_) => (top + 3, top + height - 3),
         None => (top, top + (height - 1).max(1)),
     };
     if let Some(label) = label {
-        draw(
-            area,
-            Rectangle::new(
-                [(LABELS, top + 1), (axis.x(axis.until), top + height - 1)],
-                BAND.filled(),
-            ),
-        )?;
-        draw(
-            area,
-            Text::new(
-                label.to_string(),
-                (LABELS - 10, top + height / 2),
-                label_style(),
-            ),
-        )?;
+        let band = [(LABELS, top + 1), (axis.x(axis.until), top + height - 1)];
+        draw(area, Rectangle::new(band, BAND.filled()))?;
+        text(area, label, (LABELS - 10, top + height / 2), label_style())?;
     }
-    for span in &thread.spans {
-        let colour = match span.kind {
-            SpanKind::Task if span.panicked => PANICKED,
-            SpanKind::Task => TASK,
-            SpanKind::Wait => WAIT,
-        };
-        let start = axis.x(span.start);
+    let tasks = thread.tasks.iter().map(|task| {
+        let colour = if task.panicked { PANICKED } else { TASK };
+        (task.start, task.end, colour)
+    });
+    let waits = thread.waits.iter().map(|wait| (wait.start, wait.end, WAIT));
+    for (start, end, colour) in tasks.chain(waits) {
+        let start = axis.x(ms(start));
         // One pixel of white between spans that follow each other, and at least one of colour.
-        let end = (axis.x(span.end) - 1).max(start + 1);
+        let end = (axis.x(ms(end)) - 1).max(start + 1);
         draw(
             area,
             Rectangle::new([(start, upper), (end, lower)], colour.filled()),
         )?;
     }
-    let middle = top + height / 2;
-    for mark in trace.marks.iter().filter(|mark| mark.thread == Some(index)) {
-        let x = axis.x(mark.at);
-        let size = (height / 2 - 1).clamp(2, 7);
-        let diamond = vec![
-            (x, middle - size),
-            (x + size, middle),
-            (x, middle + size),
-            (x - size, middle),
-        ];
-        draw(area, Polygon::new(diamond, MARK))?;
+    let size = (height / 2 - 1).clamp(2, 7);
+    for task in thread.tasks.iter().filter(|task| task.panicked) {
+        let marker = diamond(axis.x(ms(task.end)), top + height / 2, size);
+        draw(area, Polygon::new(marker, MARK))?;
     }
     Ok(())
 }
@@ -699,21 +420,27 @@ enum Swatch {
 
 /// The legend's entries: the colours of the spans and markers this drawing shows. The step rows
 /// need none: their labels say what they count.
-fn legend(trace: &Trace) -> Vec<(String, Swatch)> {
-    let spans = || trace.threads.iter().flat_map(|thread| &thread.spans);
+fn legend(recording: &Recording) -> Vec<(String, Swatch)> {
+    let tasks = || recording.all_tasks();
     let mut entries = Vec::new();
-    if spans().any(|span| span.kind == SpanKind::Task && !span.panicked) {
+    if tasks().any(|task| !task.panicked) {
         entries.push(("task".to_string(), Swatch::Bar(TASK)));
     }
-    if spans().any(|span| span.kind == SpanKind::Task && span.panicked) {
+    if tasks().any(|task| task.panicked) {
         entries.push(("task that panicked".to_string(), Swatch::Bar(PANICKED)));
     }
-    if let Some(wait) = spans().find(|span| span.kind == SpanKind::Wait) {
-        entries.push((wait.name.clone(), Swatch::Bar(WAIT)));
+    if let Some(wait) = recording
+        .submitter()
+        .and_then(|thread| thread.waits.first())
+    {
+        entries.push((wait.kind.label().to_string(), Swatch::Bar(WAIT)));
     }
-    let on_a_row = |mark: &&Mark| mark.thread.is_some();
-    if let Some(panic) = trace.marks.iter().find(on_a_row) {
-        entries.push((panic.name.clone(), Swatch::Diamond(MARK)));
+    let first_panic = tasks()
+        .filter(|task| task.panicked)
+        .min_by_key(|task| task.end);
+    if let Some(task) = first_panic {
+        let name = format!("task {} panicked", task.id);
+        entries.push((name, Swatch::Diamond(MARK)));
     }
     entries
 }
@@ -748,24 +475,19 @@ fn draw_legend(area: &Area<'_>, lines: &[Vec<(String, Swatch)>], top: i32) -> io
         let middle = top + LEGEND_ROW * number as i32 + LEGEND_ROW / 2;
         let mut x = 10;
         for (name, swatch) in line {
-            let (left, right, up, down) = (x, x + 16, middle - 6, middle + 6);
+            let (up, down) = (middle - 6, middle + 6);
             // Polygons, never rectangles: rectangles in the task colours are the task bars.
-            let square = vec![(left, up), (right, up), (right, down), (left, down)];
-            match swatch {
-                Swatch::Bar(colour) => draw(area, Polygon::new(square, *colour))?,
-                Swatch::Diamond(colour) => {
-                    let diamond = vec![
-                        (x + 8, middle - 6),
-                        (x + 14, middle),
-                        (x + 8, middle + 6),
-                        (x + 2, middle),
-                    ];
-                    draw(area, Polygon::new(diamond, *colour))?;
-                }
-            }
+            let (shape, colour) = match *swatch {
+                Swatch::Bar(colour) => (
+                    vec![(x, up), (x + 16, up), (x + 16, down), (x, down)],
+                    colour,
+                ),
+                Swatch::Diamond(colour) => (diamond(x + 8, middle, 6), colour),
+            };
+            draw(area, Polygon::new(shape, colour))?;
             let style =
                 TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-            draw(area, Text::new(name.clone(), (x + 22, middle), style))?;
+            text(area, name, (x + 22, middle), style)?;
             x += entry_width(name);
         }
     }
@@ -773,11 +495,8 @@ fn draw_legend(area: &Area<'_>, lines: &[Vec<(String, Swatch)>], top: i32) -> io
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use harness::Recording;
-    use harness::record::{Shape, TaskSpan, ThreadRecord, WaitSpan, Waiting};
+pub(crate) mod tests {
+    use harness::record::{TaskSpan, WaitSpan, Waiting};
 
     use super::*;
 
@@ -794,6 +513,7 @@ mod tests {
         }
     }
 
+    /// A task of 10 ms, handed over at `handed` and started at `start`, in microseconds.
     fn task(id: usize, handed: u64, start: u64, panicked: bool) -> TaskSpan {
         TaskSpan {
             id,
@@ -804,16 +524,10 @@ mod tests {
         }
     }
 
-    /// The trace that `recording` writes, read back.
-    fn traced(recording: &Recording) -> Trace {
-        let mut json = Vec::new();
-        recording.write_trace(&mut json).unwrap();
-        Trace::parse(std::str::from_utf8(&json).unwrap()).expect("a stage's trace")
-    }
-
-    /// A run of stage 03: two workers, named out of order, a submitter that waits once for a
-    /// slot, the queue's depth, and a task that panics.
-    fn fixture() -> Trace {
+    /// A run of stage 03 under `caller-runs`: two workers, named out of order, a submitter that
+    /// waits once for a slot and runs a task itself, and a task that panics on a worker that
+    /// then runs one more.
+    pub(crate) fn fixture() -> Recording {
         let main = ThreadRecord {
             submitter: true,
             waits: vec![WaitSpan {
@@ -822,15 +536,15 @@ mod tests {
                 end: us(11_010),
                 kind: Waiting::ForSlot,
             }],
-            ..thread("main", Vec::new())
+            ..thread("main", vec![task(4, 11_020, 11_020, false)])
         };
-        traced(&Recording {
+        Recording {
             title: "stage 03".to_string(),
             shape: Shape::Pool {
                 workers: 2,
                 queue: Some(1),
             },
-            tasks: 4,
+            tasks: 5,
             threads: vec![
                 main,
                 thread(
@@ -839,11 +553,11 @@ mod tests {
                 ),
                 thread(
                     "worker-0",
-                    vec![task(0, 1_000, 1_000, false), task(2, 1_030, 11_010, true)],
+                    vec![task(0, 1_000, 1_000, true), task(2, 1_030, 11_010, false)],
                 ),
             ],
             missing_threads: 0,
-        })
+        }
     }
 
     /// Task bars: the `<rect>` elements in a task colour.
@@ -856,69 +570,16 @@ mod tests {
     }
 
     #[test]
-    fn threads_are_named_and_times_start_at_the_first_event() {
-        let trace = fixture();
-        let names: Vec<&str> = trace.threads.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["main", "worker-1", "worker-0"]);
-        let main = &trace.threads[0];
-        assert!(main.submitter);
-        assert!(!trace.threads[1].submitter);
-        assert_eq!(main.spans.len(), 1);
-        assert_eq!(main.spans[0].kind, SpanKind::Wait);
-        assert_eq!(main.spans[0].start, 0.04);
-        let task_0 = &trace.threads[2].spans[0];
-        assert_eq!((task_0.start, task_0.end), (0.0, 10.0));
-        assert_eq!(trace.tasks().count(), 4);
-    }
-
-    #[test]
-    fn a_panic_marks_the_task_it_ended() {
-        let trace = fixture();
-        let panicked: Vec<&str> = trace
-            .tasks()
-            .filter(|(_, span)| span.panicked)
-            .map(|(_, span)| span.name.as_str())
-            .collect();
-        assert_eq!(panicked, ["task 2"]);
-        assert_eq!(trace.marks.len(), 1);
-        assert_eq!(trace.marks[0].thread, Some(2));
-    }
-
-    #[test]
-    fn counters_and_running_tasks_are_steps() {
-        let trace = fixture();
-        assert_eq!(trace.counters.len(), 1);
-        assert_eq!(trace.counters[0].name, "queue depth");
-        assert_eq!(trace.counters[0].max(), 1.0);
-        let running = trace.running();
-        assert_eq!(running.max(), 2.0);
-        assert_eq!(running.points.last(), Some(&(20.03, 0.0)));
-        // Task 2 starts as task 0 ends: never three at once.
-        assert!(running.points.iter().all(|&(_, level)| level <= 2.0));
-    }
-
-    #[test]
-    fn only_a_stage_s_trace_is_read() {
-        assert!(Trace::parse("[]").is_err(), "a bare array");
-        assert!(
-            Trace::parse(r#"{"traceEvents":[]}"#).is_err(),
-            "no time unit"
-        );
-        assert!(Trace::parse("not json").is_err());
-    }
-
-    #[test]
     fn the_timeline_has_a_bar_per_task_its_rows_and_its_markers() {
-        let trace = fixture();
+        let recording = fixture();
         let frame = Frame {
-            title: "03 crossbeam-bounded, block".to_string(),
-            until_ms: None,
-            capacity: Some(1.0),
+            title: "03 crossbeam-bounded, caller-runs".to_string(),
+            until: None,
         };
-        let svg = svg(&trace, &frame).expect("the timeline draws");
+        let svg = svg(&recording, &frame).expect("the timeline draws");
         assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
         assert!(svg.trim_end().ends_with("</svg>"));
-        assert_eq!(bars(&svg, TASK), 3, "one bar per task that did not panic");
+        assert_eq!(bars(&svg, TASK), 4, "one bar per task that did not panic");
         assert_eq!(
             bars(&svg, PANICKED),
             1,
@@ -926,7 +587,7 @@ mod tests {
         );
         assert_eq!(bars(&svg, WAIT), 1, "one bar for the submitter's wait");
         for text in [
-            "03 crossbeam-bounded, block",
+            "03 crossbeam-bounded, caller-runs",
             "submitter",
             "worker-0",
             "worker-1",
@@ -935,47 +596,43 @@ mod tests {
             "capacity 1",
             "wait for a queue slot",
             "task that panicked",
-            "task 2 panicked",
+            "task 0 panicked",
             "milliseconds since",
         ] {
             assert!(svg.contains(text), "the timeline lacks {text}");
         }
-        // worker-0 is drawn above worker-1, whatever order the trace named them in.
+        // worker-0 is drawn above worker-1, whatever order the recording has them in.
         assert!(svg.find(">\nworker-0").unwrap() < svg.find(">\nworker-1").unwrap());
-        assert_eq!(svg, super::svg(&trace, &frame).unwrap(), "deterministic");
+        assert_eq!(
+            svg,
+            super::svg(&recording, &frame).unwrap(),
+            "deterministic"
+        );
     }
 
     #[test]
     fn many_threads_share_thin_rows() {
-        let trace = traced(&Recording {
+        let recording = Recording {
             title: "stage 01".to_string(),
             shape: Shape::ThreadPerTask,
             tasks: 40,
             threads: (0..40)
                 .map(|id| {
-                    thread(
-                        &format!("spawned-{id}"),
-                        vec![task(id, 0, 50 * id as u64, false)],
-                    )
+                    let start = 50 * id as u64;
+                    thread(&format!("spawned-{id}"), vec![task(id, 0, start, false)])
                 })
                 .collect(),
             missing_threads: 0,
-        });
-        let svg = svg(&trace, &Frame::default()).unwrap();
+        };
+        let svg = svg(&recording, &Frame::default()).unwrap();
         assert_eq!(bars(&svg, TASK), 40);
         assert!(svg.contains("40 threads, one per row"));
         assert!(
             !svg.contains("spawned-39"),
             "thin rows have no label of their own"
         );
-        assert_eq!(trace.running().max(), 40.0);
-    }
-
-    #[test]
-    fn names_sort_with_their_numbers() {
-        let mut names = vec!["worker-10", "worker-2", "worker-1", "main"];
-        names.sort_by_key(|name| natural_key(name));
-        assert_eq!(names, ["main", "worker-1", "worker-2", "worker-10"]);
+        assert!(!svg.contains(QUEUE_DEPTH), "a thread per task has no queue");
+        assert_eq!(most(&running(&recording)), 40);
     }
 
     #[test]

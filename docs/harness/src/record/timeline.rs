@@ -1,5 +1,4 @@
-//! [`Recording::timeline`]: a run drawn as text, at most [`TIMELINE_WIDTH`] columns wide, with a row per
-//! worker thread, one for the submitter and one for the queue, over a time axis.
+//! [`Recording::timeline`]: a run drawn as text, at most [`TIMELINE_WIDTH`] columns wide.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -10,8 +9,9 @@ use super::{MAX_RECORDED_TASKS, Recording, Shape, TaskSpan, Waiting, count_over_
 /// The widest line the timeline prints: it must fit a terminal, and read on a projector.
 pub const TIMELINE_WIDTH: usize = 100;
 
-/// With more worker threads than this, one row counts the busy workers instead of a row each.
-const MOST_THREAD_ROWS: usize = 16;
+/// With more worker threads than this, a timeline gives them no row each: the text one counts
+/// the busy workers in one row, and `docs/measure`'s SVG draws thin rows with no labels.
+pub const MOST_THREAD_ROWS: usize = 16;
 
 /// What a line of the timeline that is too long to fit continues after: an indent, so that the
 /// continuation reads as part of the line above, not as a line of its own.
@@ -59,22 +59,12 @@ impl Row<'_> {
 
 impl Recording {
     /// The run drawn as text: a heading, a row per worker thread, a row for the submitter and one
-    /// for the queue, a time axis, and a legend. No line is wider than [`TIMELINE_WIDTH`], however
-    /// large the counts: a line of text too long for it goes on over the next, indented. Every
-    /// line ends with a newline.
-    ///
-    /// Each column stands for the same stretch of time, a round one (1, 2, 2.5 or 5 times a power
-    /// of ten), chosen so that the whole run fits. A worker's row shows `#` where it ran tasks
-    /// for at least half of the column, `.` where it ran some for less, and `!` where a task
-    /// panicked; a worker that ran no task has an empty row. The submitter's row shows `>` where
-    /// it handed tasks over, `~` where it waited (for a slot in the queue, or inside a `submit`
-    /// that waits while the queue is full: see [`Waiting`]), and `#` where it ran a task itself.
-    /// Counts (the queue, and the busy workers or the live threads when there are too many for a
-    /// row each) are the most in each column, as a digit, `.` for none. The legend explains only
-    /// the symbols that appear.
-    ///
-    /// A thread per task ([`Shape::ThreadPerTask`]) gets a row that counts the live threads
-    /// instead of a row each, and no queue. Pure: the same recording always gives the same text.
+    /// for the queue, a time axis, and a legend of the symbols that appear. Each column stands for
+    /// the same round stretch of time (1, 2, 2.5 or 5 times a power of ten). Counts (the queue,
+    /// and the busy workers, or a thread per task's live threads, when there are too many for a
+    /// row each) are the most in each column, as a digit. No line is wider than
+    /// [`TIMELINE_WIDTH`]: a longer one goes on over the next, indented. Pure: the same recording
+    /// always gives the same text, each line ending with a newline.
     pub fn timeline(&self) -> String {
         let recorded = self.recorded_tasks();
         let mut text = String::new();
@@ -240,12 +230,9 @@ impl Recording {
         if self.shape == Shape::ThreadPerTask {
             return vec![('>', "started threads for tasks")];
         }
-        let waits = self
-            .submitter()
-            .into_iter()
-            .flat_map(|thread| &thread.waits);
         // A run waits in one way only: the way its stage submits.
-        let waited = match waits.map(|wait| wait.kind).next() {
+        let first = self.submitter().and_then(|thread| thread.waits.first());
+        let waited = match first.map(|wait| wait.kind) {
             Some(Waiting::InSubmit) => "inside submit, which waits while the queue is full",
             Some(Waiting::ForSlot) | None => "waited for a slot in the queue",
         };
@@ -525,72 +512,11 @@ fn short_duration(nanos: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ThreadRecord, WaitSpan, Waiting};
+    use super::super::tests::{busy, pool, submitter, task, thread, us, wait};
+    use super::super::{ThreadRecord, Waiting};
     use super::*;
     use crate::MAX_QUEUE;
     use crate::limits::MAX_TASKS;
-
-    fn us(n: u64) -> Duration {
-        Duration::from_micros(n)
-    }
-
-    /// A task handed over at `handed`, run from `start` to `end`, in microseconds.
-    fn task(id: usize, handed: u64, start: u64, end: u64) -> TaskSpan {
-        TaskSpan {
-            id,
-            handed: us(handed),
-            start: us(start),
-            end: us(end),
-            panicked: false,
-        }
-    }
-
-    fn panicked(mut task: TaskSpan) -> TaskSpan {
-        task.panicked = true;
-        task
-    }
-
-    fn thread(name: &str, tasks: Vec<TaskSpan>) -> ThreadRecord {
-        ThreadRecord {
-            name: name.to_string(),
-            submitter: false,
-            tasks,
-            waits: Vec::new(),
-        }
-    }
-
-    fn submitter(tasks: Vec<TaskSpan>, waits: Vec<WaitSpan>) -> ThreadRecord {
-        ThreadRecord {
-            name: "main".to_string(),
-            submitter: true,
-            tasks,
-            waits,
-        }
-    }
-
-    fn wait(id: usize, start: u64, end: u64) -> WaitSpan {
-        WaitSpan {
-            id,
-            start: us(start),
-            end: us(end),
-            kind: Waiting::ForSlot,
-        }
-    }
-
-    /// A run of a pool whose workers all ran tasks.
-    fn pool(queue: usize, threads: Vec<ThreadRecord>) -> Recording {
-        let workers = threads.iter().filter(|thread| !thread.submitter).count();
-        Recording {
-            title: "stage 03".to_string(),
-            shape: Shape::Pool {
-                workers,
-                queue: Some(queue),
-            },
-            tasks: threads.iter().map(|thread| thread.tasks.len()).sum(),
-            threads,
-            missing_threads: 0,
-        }
-    }
 
     /// Stage 03 with `--policy block`: six tasks of 10 ms on two workers with a queue of 2.
     /// Tasks 4 and 5 find the queue full, and the submitter waits for a slot.
@@ -599,22 +525,8 @@ mod tests {
             2,
             vec![
                 submitter(vec![], vec![wait(4, 0, 10_000), wait(5, 10_000, 20_000)]),
-                thread(
-                    "worker-0",
-                    vec![
-                        task(0, 0, 0, 10_000),
-                        task(2, 0, 10_000, 20_000),
-                        task(4, 0, 20_000, 30_000),
-                    ],
-                ),
-                thread(
-                    "worker-1",
-                    vec![
-                        task(1, 0, 0, 10_000),
-                        task(3, 0, 10_000, 20_000),
-                        task(5, 10_000, 20_000, 30_000),
-                    ],
-                ),
+                busy("worker-0", &[(0, 0), (2, 0), (4, 0)]),
+                busy("worker-1", &[(1, 0), (3, 0), (5, 10_000)]),
             ],
         )
     }
@@ -640,33 +552,12 @@ queue: the most tasks waiting in it at once (it holds 2), . for none
     /// task itself. The last two tasks are handed over at 20 and 25 ms; task 8 is short, and
     /// task 9 panics.
     fn caller_runs() -> Recording {
-        pool(
-            2,
-            vec![
-                submitter(
-                    vec![task(4, 0, 0, 10_000), task(7, 10_000, 10_000, 20_000)],
-                    vec![],
-                ),
-                thread(
-                    "worker-0",
-                    vec![
-                        task(0, 0, 0, 10_000),
-                        task(2, 0, 10_000, 20_000),
-                        task(5, 10_000, 20_000, 30_000),
-                        task(8, 20_000, 30_000, 30_200),
-                    ],
-                ),
-                thread(
-                    "worker-1",
-                    vec![
-                        task(1, 0, 0, 10_000),
-                        task(3, 0, 10_000, 20_000),
-                        task(6, 10_000, 20_000, 30_000),
-                        panicked(task(9, 25_000, 30_000, 40_000)),
-                    ],
-                ),
-            ],
-        )
+        let own = vec![task(4, 0, 0, 10_000), task(7, 10_000, 10_000, 20_000)];
+        let mut worker_0 = busy("worker-0", &[(0, 0), (2, 0), (5, 10_000)]);
+        worker_0.tasks.push(task(8, 20_000, 30_000, 30_200));
+        let mut worker_1 = busy("worker-1", &[(1, 0), (3, 0), (6, 10_000), (9, 25_000)]);
+        worker_1.tasks[3].panicked = true;
+        pool(2, vec![submitter(own, vec![]), worker_0, worker_1])
     }
 
     #[test]
@@ -686,45 +577,32 @@ queue: the most tasks waiting in it at once (it holds 2), . for none
         assert_eq!(caller_runs().timeline(), expected);
     }
 
+    /// A pool of `workers` with a queue of `queue`, where `worker` ran the one task.
+    fn one_task(worker: &str, workers: usize, queue: Option<usize>) -> Recording {
+        let threads = vec![
+            submitter(vec![], vec![]),
+            thread(worker, vec![task(0, 0, 0, 10_000)]),
+        ];
+        Recording {
+            shape: Shape::Pool { workers, queue },
+            ..pool(0, threads)
+        }
+    }
+
     #[test]
     fn workers_that_ran_no_task_get_empty_rows() {
-        let mut run = pool(
-            2,
-            vec![
-                submitter(vec![], vec![]),
-                thread("worker-2", vec![task(0, 0, 0, 10_000)]),
-            ],
-        );
-        run.shape = Shape::Pool {
-            workers: 3,
-            queue: Some(2),
-        };
-        let timeline = run.timeline();
+        let timeline = one_task("worker-2", 3, Some(2)).timeline();
         let rows: Vec<&str> = timeline.lines().skip(1).take(3).collect();
-        assert_eq!(rows[0], "worker-0");
-        assert_eq!(rows[1], "worker-1");
+        assert_eq!(rows[..2], ["worker-0", "worker-1"]);
         assert!(rows[2].starts_with("worker-2  ####"), "{timeline}");
     }
 
     #[test]
     fn the_submitter_legend_explains_only_what_its_row_shows() {
         // Stage 02: no bound on the queue, so the submitter only ever hands tasks over.
-        let mut unbounded = pool(
-            0,
-            vec![
-                submitter(vec![], vec![]),
-                thread("worker-0", vec![task(0, 0, 0, 10_000)]),
-            ],
-        );
-        unbounded.shape = Shape::Pool {
-            workers: 1,
-            queue: None,
-        };
-        let timeline = unbounded.timeline();
-        assert!(
-            timeline.contains("\nsubmitter: > handed tasks over\n"),
-            "{timeline}"
-        );
+        let timeline = one_task("worker-0", 1, None).timeline();
+        assert!(timeline.starts_with("timeline of stage 03: 1 task ran;"));
+        assert!(timeline.contains("\nsubmitter: > handed tasks over\n"));
         assert!(timeline.contains("(it has no limit)"), "{timeline}");
         // Stages 04 and 05 time each whole call to `submit`.
         let mut in_submit = blocked();
@@ -732,26 +610,8 @@ queue: the most tasks waiting in it at once (it holds 2), . for none
             wait.kind = Waiting::InSubmit;
         }
         let timeline = in_submit.timeline();
-        assert!(
-            timeline
-                .contains("\nsubmitter: ~ inside submit, which waits while the queue is full\n"),
-            "{timeline}"
-        );
-    }
-
-    #[test]
-    fn one_task_is_one_task() {
-        let run = pool(
-            1,
-            vec![
-                submitter(vec![], vec![]),
-                thread("worker-0", vec![task(0, 0, 0, 1_000)]),
-            ],
-        );
-        assert!(
-            run.timeline()
-                .starts_with("timeline of stage 03: 1 task ran;")
-        );
+        let waited = "\nsubmitter: ~ inside submit, which waits while the queue is full\n";
+        assert!(timeline.contains(waited), "{timeline}");
     }
 
     #[test]
@@ -805,10 +665,15 @@ submitter: > started threads for tasks
         assert_eq!(thread_per_task(30).timeline(), expected);
     }
 
+    /// `count` workers that each ran a task of 1 ms at once.
+    fn workers(count: usize) -> Vec<ThreadRecord> {
+        let worker = |n| thread(&format!("worker-{n}"), vec![task(n, 0, 0, 1_000)]);
+        (0..count).map(worker).collect()
+    }
+
     #[test]
     fn many_workers_share_one_row() {
-        let workers = (0..20).map(|n| thread(&format!("worker-{n}"), vec![task(n, 0, 0, 1_000)]));
-        let mut run = pool(8, workers.collect());
+        let mut run = pool(8, workers(20));
         run.threads.push(submitter(vec![], vec![]));
         let timeline = run.timeline();
         let busy = timeline.lines().nth(1).unwrap();
@@ -817,28 +682,6 @@ submitter: > started threads for tasks
             timeline.contains("busy: the most of the 20 workers"),
             "{timeline}"
         );
-    }
-
-    #[test]
-    fn every_line_fits_even_with_long_names_long_runs_and_many_threads() {
-        let mut long = blocked();
-        long.threads[1].name = "worker-123456789".to_string();
-        long.threads[2].tasks[0].end = Duration::from_secs(3600);
-        let mut many = pool(1_000_000, Vec::new());
-        many.tasks = 10_000_000;
-        many.threads = (0..10_000)
-            .map(|n| thread(&format!("worker-{n}"), vec![task(n, 0, 0, 1_000)]))
-            .collect();
-        for run in [long, many, thread_per_task(10_000)] {
-            let timeline = run.timeline();
-            for line in timeline.lines() {
-                assert!(
-                    line.chars().count() <= TIMELINE_WIDTH,
-                    "{} columns: {line}",
-                    line.len()
-                );
-            }
-        }
     }
 
     /// A run at the largest counts the flags allow: `--tasks 10000000`, of which the first
@@ -875,13 +718,20 @@ submitter: > started threads for tasks
     }
 
     #[test]
-    fn every_line_fits_with_the_largest_counts_the_flags_allow() {
+    fn every_line_fits_with_long_names_long_runs_and_the_largest_counts_the_flags_allow() {
+        let mut long = blocked();
+        long.threads[1].name = "worker-123456789".to_string();
+        long.threads[2].tasks[0].end = Duration::from_secs(3600);
+        let mut many = pool(1_000_000, Vec::new());
+        many.tasks = 10_000_000;
+        many.threads = workers(10_000);
         let pool = |queue| Shape::Pool {
             workers: MAX_TASKS,
             queue,
         };
-        let shapes = [pool(Some(MAX_QUEUE)), pool(None), Shape::ThreadPerTask];
-        for run in shapes.map(largest) {
+        let largest = [pool(Some(MAX_QUEUE)), pool(None), Shape::ThreadPerTask].map(largest);
+        let others = [long, many, thread_per_task(10_000)];
+        for run in others.iter().chain(&largest) {
             let timeline = run.timeline();
             for line in timeline.lines() {
                 let width = line.chars().count();
@@ -890,6 +740,9 @@ submitter: > started threads for tasks
                     "{width} columns: {line}\n{timeline}"
                 );
             }
+        }
+        for run in largest {
+            let timeline = run.timeline();
             // A legend too long for one line goes on over the next, and says all of it.
             let unwrapped = timeline.replace(&format!("\n{CONTINUED}"), " ");
             let legend = match run.shape {

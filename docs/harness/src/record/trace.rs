@@ -1,23 +1,23 @@
 //! The trace of a run in the Chrome Trace Event Format, the JSON that the Perfetto UI
-//! (<https://ui.perfetto.dev>) and `chrome://tracing` open: [`TraceFile`] and [`TraceEvent`],
-//! which [`Recording::write_trace`] writes and [`read`] reads back, for the stages' tests and the
-//! timelines of `docs/measure`.
+//! (<https://ui.perfetto.dev>) and `chrome://tracing` open: the [`TraceEvent`]s that
+//! [`Recording::write_trace`] writes and [`Recording::read_trace`] reads back.
 //!
 //! The format is a list of events, each an object with a phase `ph`: `M` names a process or a
 //! thread, `X` is a span of time on a thread (`ts` and `dur`, in microseconds), `i` an instant on
 //! one, and `C` a value of a counter; a live recording also sends `B` and `E`, a span's beginning
 //! and end, as they happen. See the format's description:
 //! <https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>. What an
-//! event means here is in its phase and its arguments (see [`TraceEvent::meaning`]), never in
-//! its name, which is only a label for people.
+//! event means here is in its phase and its arguments (see [`TraceEvent::meaning`]), not in its
+//! name, which is a label for people; only a wait's kind is read from its label.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
 use std::time::Duration;
 
+use serde::de::Error as _;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{Recording, WaitSpan, Waiting};
+use super::{Recording, Shape, TaskSpan, ThreadRecord, WaitSpan, Waiting};
 
 /// The one process of the trace: the demo.
 const PID: u32 = 1;
@@ -25,21 +25,19 @@ const PID: u32 = 1;
 /// The name of the counter of tasks waiting in the queue.
 pub const QUEUE_DEPTH: &str = "queue depth";
 
-/// The trace file: an object around the list of events, `E`. [`Recording::write_trace`] writes
-/// them one by one as it makes them; [`read`] reads them into a `Vec`.
+/// The trace file: an object around the list of events, `E`: an [`EventList`] when it is
+/// written, a `Vec` when it is read.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TraceFile<E> {
+struct TraceFile<E> {
     /// How the viewer shows times; the events' own unit is always the microsecond.
     #[serde(rename = "displayTimeUnit")]
-    pub display_time_unit: Cow<'static, str>,
-    /// The events.
+    display_time_unit: Cow<'static, str>,
     #[serde(rename = "traceEvents")]
-    pub trace_events: E,
+    trace_events: E,
 }
 
-/// The events of a recording, written one by one as they are made: a run of many tasks has
-/// hundreds of thousands, and they are never all in memory at once.
+/// The events of a recording, written one by one as they are made, never all in memory at once.
 struct EventList<'a>(&'a Recording);
 
 impl Serialize for EventList<'_> {
@@ -110,7 +108,18 @@ pub enum Scope {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum EventArgs<'a> {
-    /// A process's or a thread's name (`M`), and whether that thread submits the tasks.
+    /// The process's name (`M`), and the rest of what its [`Recording`] says about the run.
+    Run {
+        /// The run's title.
+        name: Cow<'a, str>,
+        /// How its tasks got their threads.
+        shape: Shape,
+        /// How many tasks the run was asked to do, recorded or not.
+        tasks: usize,
+        /// See [`Recording::missing_threads`].
+        missing_threads: usize,
+    },
+    /// A thread's name (`M`), and whether it submits the tasks.
     Name {
         /// The name.
         name: Cow<'a, str>,
@@ -169,6 +178,10 @@ impl TraceEvent<'_> {
     /// What the event stands for.
     pub fn meaning(&self) -> Meaning<'_> {
         match (&self.args, self.ph) {
+            (EventArgs::Run { name, .. }, _) => Meaning::Name {
+                name,
+                submitter: false,
+            },
             (EventArgs::Name { name, submitter }, _) => Meaning::Name {
                 name,
                 submitter: *submitter,
@@ -180,14 +193,9 @@ impl TraceEvent<'_> {
             (EventArgs::SortIndex { .. }, _) => Meaning::Layout,
         }
     }
-
-    /// When the event began, and ended, in microseconds: a span lasts `dur`, the others no time.
-    pub fn span_us(&self) -> (f64, f64) {
-        (self.ts, self.ts + self.dur.unwrap_or(0.0))
-    }
 }
 
-/// Reads a trace that [`Recording::write_trace`] wrote.
+/// Reads the events of a trace that [`Recording::write_trace`] wrote.
 ///
 /// # Errors
 ///
@@ -198,58 +206,15 @@ pub fn read(json: &str) -> serde_json::Result<Vec<TraceEvent<'static>>> {
     Ok(file.trace_events)
 }
 
-impl<'a> TraceEvent<'a> {
-    /// An event of phase `ph` on thread `tid`, at `ts`.
-    fn new(
-        name: impl Into<Cow<'a, str>>,
-        ph: Phase,
-        tid: usize,
-        ts: Duration,
-        args: EventArgs<'a>,
-    ) -> Self {
-        TraceEvent {
-            name: name.into(),
-            ph,
-            pid: PID,
-            tid,
-            ts: micros(ts),
-            dur: None,
-            s: None,
-            args,
-        }
-    }
-
-    /// A span (`X`) from `start` to `end` on thread `tid`.
-    fn span(
-        name: impl Into<Cow<'a, str>>,
-        tid: usize,
-        start: Duration,
-        end: Duration,
-        args: EventArgs<'a>,
-    ) -> Self {
-        TraceEvent {
-            dur: Some(micros(end.saturating_sub(start))),
-            ..TraceEvent::new(name, Phase::Complete, tid, start, args)
-        }
-    }
-}
-
 impl Recording {
-    /// Writes the recording to `writer` in the Chrome Trace Event Format (JSON), for the Perfetto
-    /// UI or `chrome://tracing`:
+    /// Writes the recording to `writer` in the Chrome Trace Event Format (JSON): the process,
+    /// named after the run, with the rest of the recording's description in its arguments; a
+    /// named track per thread, the submitter's first; a span (`X`) per task and per wait of the
+    /// submitter ([`Waiting::label`]) on its thread's track; an instant (`i`) where a task
+    /// panicked; and for a pool, the counter [`QUEUE_DEPTH`] (see [`Recording::queue_depth`]).
     ///
-    /// - a track per thread, named after it (`M` events named `thread_name`), the submitter's
-    ///   first;
-    /// - a span (`X`) named `task N` for each task, on the track of the thread that ran it;
-    /// - a span for each of the submitter's waits on its own track: `wait for a queue slot` in
-    ///   stage 03, `submit (waits while the queue is full)` for each call to a pool's `submit` in
-    ///   stages 04 and 05;
-    /// - an instant (`i`) named `task N panicked` where a task panicked;
-    /// - for a pool, the counter (`C`) [`QUEUE_DEPTH`]: the tasks waiting in the queue (see
-    ///   [`Recording::queue_depth`]).
-    ///
-    /// The JSON goes out in many small writes, so pass a buffered writer (a
-    /// [`BufWriter`](std::io::BufWriter) around a file), and flush it after.
+    /// The JSON goes out in many small writes: pass a [`BufWriter`](std::io::BufWriter), and
+    /// flush it after.
     ///
     /// # Errors
     ///
@@ -263,90 +228,192 @@ impl Recording {
         Ok(())
     }
 
-    /// The events of the trace, in the order they are written.
-    fn trace_events<'a>(&'a self) -> impl Iterator<Item = TraceEvent<'a>> {
-        let name = |name: &'a str, submitter| EventArgs::Name {
-            name: name.into(),
-            submitter,
+    /// Reads back the recording that [`Recording::write_trace`] wrote as `json`.
+    ///
+    /// # Errors
+    ///
+    /// Returns serde's error if `json` is not such a trace: besides what [`read`] refuses, an
+    /// event of a live recording, an event on a thread that was not named before it, a panic of
+    /// no task of its thread, or a queue depth that is not the one its tasks give.
+    pub fn read_trace(json: &str) -> serde_json::Result<Recording> {
+        let events = read(json)?;
+        let process = events.first().and_then(Recording::from_process);
+        let mut recording = process.ok_or_else(|| serde_json::Error::custom("no process first"))?;
+        let mut depths = Vec::new();
+        for event in &events[1..] {
+            let unexpected = || serde_json::Error::custom(format!("unexpected event: {event:?}"));
+            let threads = &mut recording.threads;
+            let start = from_micros(event.ts);
+            let end = start + from_micros(event.dur.unwrap_or(0.0));
+            match (event.ph, &event.args) {
+                (Phase::Metadata, EventArgs::Name { name, submitter })
+                    if event.tid == threads.len() + 1 =>
+                {
+                    threads.push(ThreadRecord {
+                        name: name.to_string(),
+                        submitter: *submitter,
+                        ..ThreadRecord::default()
+                    });
+                    continue;
+                }
+                (Phase::Counter, &EventArgs::Count { tasks })
+                    if event.tid == 0 && event.name == QUEUE_DEPTH =>
+                {
+                    depths.push((start, tasks));
+                    continue;
+                }
+                _ => {}
+            }
+            let thread = event.tid.checked_sub(1).and_then(|at| threads.get_mut(at));
+            let thread = thread.ok_or_else(unexpected)?;
+            match (event.ph, &event.args) {
+                (Phase::Metadata, EventArgs::SortIndex { .. }) => {}
+                (
+                    Phase::Complete,
+                    &EventArgs::Task {
+                        task,
+                        waited_to_start_us,
+                    },
+                ) => {
+                    thread.tasks.push(TaskSpan {
+                        id: task,
+                        handed: start.saturating_sub(from_micros(waited_to_start_us)),
+                        start,
+                        end,
+                        panicked: false,
+                    });
+                }
+                (Phase::Complete, &EventArgs::ForTask { task }) => {
+                    let kind = [Waiting::ForSlot, Waiting::InSubmit]
+                        .into_iter()
+                        .find(|kind| kind.label() == event.name)
+                        .ok_or_else(unexpected)?;
+                    thread.waits.push(WaitSpan {
+                        id: task,
+                        start,
+                        end,
+                        kind,
+                    });
+                }
+                (Phase::Instant, &EventArgs::ForTask { task }) => {
+                    let ended = thread.tasks.iter_mut().rfind(|ended| ended.id == task);
+                    ended.ok_or_else(unexpected)?.panicked = true;
+                }
+                _ => return Err(unexpected()),
+            }
+        }
+        if depths != recording.queue_depth() {
+            let error = format!("a queue depth other than its tasks': {depths:?}");
+            return Err(serde_json::Error::custom(error));
+        }
+        Ok(recording)
+    }
+
+    /// The recording, without its threads, that the process's event describes, if it does.
+    fn from_process(event: &TraceEvent<'_>) -> Option<Recording> {
+        let EventArgs::Run {
+            name,
+            shape,
+            tasks,
+            missing_threads,
+        } = &event.args
+        else {
+            return None;
         };
-        let process = TraceEvent::new(
-            "process_name",
-            Phase::Metadata,
-            0,
-            Duration::ZERO,
-            name(&self.title, false),
-        );
+        Some(Recording {
+            title: name.to_string(),
+            shape: *shape,
+            tasks: *tasks,
+            threads: Vec::new(),
+            missing_threads: *missing_threads,
+        })
+    }
+
+    /// The events of the trace, in the order they are written.
+    fn trace_events(&self) -> impl Iterator<Item = TraceEvent<'static>> {
+        let run = EventArgs::Run {
+            name: self.title.clone().into(),
+            shape: self.shape,
+            tasks: self.tasks,
+            missing_threads: self.missing_threads,
+        };
+        let process = TraceEvent::new("process_name", Phase::Metadata, 0, Duration::ZERO, run);
         // Thread ids are the threads' places in the recording, from 1: the submitter, then the
         // others by name. `thread_sort_index` keeps the tracks in that order in the viewer.
-        let threads = self.threads.iter().zip(1..).flat_map(move |(thread, tid)| {
+        let threads = self.threads.iter().zip(1..).flat_map(|(thread, tid)| {
+            let sort_index = EventArgs::SortIndex { sort_index: tid };
             let named = [
-                TraceEvent::new(
-                    "thread_name",
-                    Phase::Metadata,
-                    tid,
-                    Duration::ZERO,
-                    name(&thread.name, thread.submitter),
-                ),
+                TraceEvent::thread_name(tid, thread.name.clone(), thread.submitter),
                 TraceEvent::new(
                     "thread_sort_index",
                     Phase::Metadata,
                     tid,
                     Duration::ZERO,
-                    EventArgs::SortIndex { sort_index: tid },
+                    sort_index,
                 ),
             ];
             let tasks = thread.tasks.iter().flat_map(move |task| {
-                let waited_to_start_us = micros(task.start.saturating_sub(task.handed));
-                let args = EventArgs::Task {
-                    task: task.id,
-                    waited_to_start_us,
-                };
-                let span =
-                    TraceEvent::span(format!("task {}", task.id), tid, task.start, task.end, args);
-                let panic = task.panicked.then(|| TraceEvent {
-                    s: Some(Scope::Thread),
-                    ..TraceEvent::new(
-                        format!("task {} panicked", task.id),
-                        Phase::Instant,
+                let span = TraceEvent {
+                    dur: Some(micros(task.end.saturating_sub(task.start))),
+                    ..TraceEvent::task(
+                        Phase::Complete,
                         tid,
-                        task.end,
-                        EventArgs::ForTask { task: task.id },
+                        task.id,
+                        task.handed,
+                        task.start,
+                        task.start,
                     )
-                });
+                };
+                let panic = task
+                    .panicked
+                    .then(|| TraceEvent::panic(tid, task.id, task.end));
                 [Some(span), panic].into_iter().flatten()
             });
-            let waits = thread.waits.iter().map(move |wait| {
-                let args = EventArgs::ForTask { task: wait.id };
-                TraceEvent::span(wait_name(wait.kind), tid, wait.start, wait.end, args)
-            });
+            let waits = thread
+                .waits
+                .iter()
+                .map(move |wait| TraceEvent::wait(tid, wait));
             named.into_iter().chain(tasks).chain(waits)
         });
-        // A counter belongs to the process, not to a thread: thread id 0. A thread per task has
-        // no queue, and no depth.
-        let counter = self.queue_depth().into_iter().map(|(at, tasks)| {
-            TraceEvent::new(
-                QUEUE_DEPTH,
-                Phase::Counter,
-                0,
-                at,
-                EventArgs::Count { tasks },
-            )
-        });
+        // A thread per task has no queue, and no depth.
+        let counter = self.queue_depth().into_iter();
+        let counter = counter.map(|(at, tasks)| TraceEvent::counter(QUEUE_DEPTH, at, tasks));
         std::iter::once(process).chain(threads).chain(counter)
     }
 }
 
-/// The events of a live recording, made as they happen rather than from a [`Recording`]: see
-/// [`Recorder::watched`](super::Recorder::watched). Their thread ids are live too: each thread
-/// gets the next one, from 1, at its first event, which is its name (`M`).
+/// The events a [`Recording`] is written as; a live recording (see
+/// [`Recorder::watched`](super::Recorder::watched)) sends the same as they happen, with live
+/// thread ids: each thread gets the next one, from 1, at its first event, which is its name.
 impl TraceEvent<'static> {
+    /// An event of phase `ph` on thread `tid`, at `ts`.
+    fn new(
+        name: impl Into<Cow<'static, str>>,
+        ph: Phase,
+        tid: usize,
+        ts: Duration,
+        args: EventArgs<'static>,
+    ) -> Self {
+        TraceEvent {
+            name: name.into(),
+            ph,
+            pid: PID,
+            tid,
+            ts: micros(ts),
+            dur: None,
+            s: None,
+            args,
+        }
+    }
+
     /// A counter (`C`) named `name`, such as [`QUEUE_DEPTH`], that holds `tasks` from `at` on.
+    /// It belongs to the process, not to a thread: thread id 0.
     pub fn counter(name: impl Into<Cow<'static, str>>, at: Duration, tasks: usize) -> Self {
         TraceEvent::new(name, Phase::Counter, 0, at, EventArgs::Count { tasks })
     }
 
-    /// Names thread `tid`, as its first live event.
-    pub(super) fn live_thread(tid: usize, name: String, submitter: bool) -> Self {
+    /// Names thread `tid` (`M`).
+    pub(super) fn thread_name(tid: usize, name: String, submitter: bool) -> Self {
         let args = EventArgs::Name {
             name: name.into(),
             submitter,
@@ -354,9 +421,9 @@ impl TraceEvent<'static> {
         TraceEvent::new("thread_name", Phase::Metadata, tid, Duration::ZERO, args)
     }
 
-    /// Task `task`, handed over at `handed`, begins (`B`) or ends (`E`, with `ph`) at `at` on
-    /// thread `tid`. Both carry the same arguments as the task's span in a trace file.
-    pub(super) fn live_task(
+    /// Task `task`, handed over at `handed` and started at `start`, at `at` on thread `tid`: with
+    /// `ph`, as it begins (`B`) or ends (`E`) live, or the start of its span (`X`).
+    pub(super) fn task(
         ph: Phase,
         tid: usize,
         task: usize,
@@ -371,8 +438,9 @@ impl TraceEvent<'static> {
         TraceEvent::new(format!("task {task}"), ph, tid, at, args)
     }
 
-    /// Task `task` panicked at `at` on thread `tid`: the same instant (`i`) as in a trace file.
-    pub(super) fn live_panic(tid: usize, task: usize, at: Duration) -> Self {
+    /// Task `task` panicked at `at` on thread `tid` (`i`).
+    pub(super) fn panic(tid: usize, task: usize, at: Duration) -> Self {
+        let args = EventArgs::ForTask { task };
         TraceEvent {
             s: Some(Scope::Thread),
             ..TraceEvent::new(
@@ -380,24 +448,28 @@ impl TraceEvent<'static> {
                 Phase::Instant,
                 tid,
                 at,
-                EventArgs::ForTask { task },
+                args,
             )
         }
     }
 
-    /// The submitter's `wait`, on its thread `tid`: the same span (`X`) as in a trace file,
-    /// sent when the wait ends.
-    pub(super) fn live_wait(tid: usize, wait: &WaitSpan) -> Self {
+    /// The submitter's `wait`, on its thread `tid` (`X`); sent live as the wait ends.
+    pub(super) fn wait(tid: usize, wait: &WaitSpan) -> Self {
         let args = EventArgs::ForTask { task: wait.id };
-        TraceEvent::span(wait_name(wait.kind), tid, wait.start, wait.end, args)
+        TraceEvent {
+            dur: Some(micros(wait.end.saturating_sub(wait.start))),
+            ..TraceEvent::new(wait.kind.label(), Phase::Complete, tid, wait.start, args)
+        }
     }
 }
 
-/// The label of a submitter's wait of this kind.
-fn wait_name(kind: Waiting) -> &'static str {
-    match kind {
-        Waiting::ForSlot => "wait for a queue slot",
-        Waiting::InSubmit => "submit (waits while the queue is full)",
+impl Waiting {
+    /// The label of a submitter's wait of this kind, in the trace and in the timelines' legends.
+    pub fn label(self) -> &'static str {
+        match self {
+            Waiting::ForSlot => "wait for a queue slot",
+            Waiting::InSubmit => "submit (waits while the queue is full)",
+        }
     }
 }
 
@@ -406,141 +478,77 @@ fn micros(duration: Duration) -> f64 {
     duration.as_nanos() as f64 / 1_000.0
 }
 
+/// The inverse of [`micros`].
+fn from_micros(micros: f64) -> Duration {
+    Duration::from_nanos((micros * 1_000.0).round() as u64)
+}
+
 #[cfg(test)]
 mod tests {
-    use serde_json::Value;
-
-    use super::super::{Shape, TaskSpan, ThreadRecord, WaitSpan};
+    use super::super::tests::{panicked, pool, submitter, task, thread, wait};
     use super::*;
 
-    fn us(n: u64) -> Duration {
-        Duration::from_micros(n)
-    }
-
+    /// Stage 03: a worker that runs two tasks, the second of which panics, and a submitter that
+    /// waits for a slot once and runs a task itself.
     fn recording() -> Recording {
-        let task = |id, start, panicked| TaskSpan {
-            id,
-            handed: us(0),
-            start: us(start),
-            end: us(start + 10),
-            panicked,
-        };
-        Recording {
-            title: "stage 03".to_string(),
-            shape: Shape::Pool {
-                workers: 1,
-                queue: Some(1),
-            },
-            tasks: 3,
-            threads: vec![
-                ThreadRecord {
-                    name: "main".to_string(),
-                    submitter: true,
-                    tasks: vec![task(2, 1, false)],
-                    waits: vec![WaitSpan {
-                        id: 1,
-                        start: us(0),
-                        end: us(1),
-                        kind: Waiting::ForSlot,
-                    }],
-                },
-                ThreadRecord {
-                    name: "worker-0".to_string(),
-                    submitter: false,
-                    tasks: vec![task(0, 0, false), task(1, 10, true)],
-                    waits: Vec::new(),
-                },
+        pool(
+            1,
+            vec![
+                submitter(vec![task(2, 0, 1, 11)], vec![wait(1, 0, 1)]),
+                thread(
+                    "worker-0",
+                    vec![task(0, 0, 0, 10), panicked(task(1, 0, 10, 20))],
+                ),
             ],
-            missing_threads: 0,
-        }
+        )
     }
 
-    fn events() -> Vec<Value> {
-        let mut json = Vec::new();
-        recording().write_trace(&mut json).unwrap();
-        let trace: Value = serde_json::from_slice(&json).unwrap();
-        assert_eq!(trace["displayTimeUnit"], "ms");
-        trace["traceEvents"].as_array().unwrap().clone()
-    }
-
-    fn named<'a>(events: &'a [Value], ph: &str) -> Vec<&'a Value> {
-        events.iter().filter(|event| event["ph"] == ph).collect()
-    }
-
-    #[test]
-    fn every_thread_is_named_and_the_process_too() {
-        let events = events();
-        let names: Vec<(&Value, &Value)> = named(&events, "M")
-            .into_iter()
-            .filter(|event| event["name"] != "thread_sort_index")
-            .map(|event| (&event["tid"], &event["args"]["name"]))
-            .collect();
-        assert_eq!(
-            names,
-            [
-                (&Value::from(0), &Value::from("stage 03")),
-                (&Value::from(1), &Value::from("main")),
-                (&Value::from(2), &Value::from("worker-0")),
-            ]
-        );
-    }
-
-    #[test]
-    fn tasks_are_spans_on_their_threads_in_microseconds() {
-        let events = events();
-        let spans = named(&events, "X");
-        let task_1 = spans.iter().find(|span| span["name"] == "task 1").unwrap();
-        assert_eq!(
-            (&task_1["tid"], &task_1["ts"], &task_1["dur"]),
-            (&2.into(), &10.0.into(), &10.0.into())
-        );
-        assert_eq!(task_1["args"]["waited_to_start_us"], 10.0);
-        // The task that ran on the submitter is on its track, beside its wait.
-        let on_main: Vec<&Value> = spans
-            .iter()
-            .filter(|span| span["tid"] == 1)
-            .map(|span| &span["name"])
-            .collect();
-        assert_eq!(on_main, ["task 2", "wait for a queue slot"]);
-    }
-
-    #[test]
-    fn a_panic_is_an_instant_on_its_thread() {
-        let events = events();
-        let panics = named(&events, "i");
-        assert_eq!(panics.len(), 1);
-        assert_eq!(
-            (&panics[0]["name"], &panics[0]["tid"], &panics[0]["s"]),
-            (&"task 1 panicked".into(), &2.into(), &"t".into())
-        );
-    }
-
-    #[test]
-    fn the_queue_depth_is_a_counter() {
-        let events = events();
-        let depth: Vec<(f64, u64)> = named(&events, "C")
-            .into_iter()
-            .map(|event| {
-                assert_eq!(event["name"], QUEUE_DEPTH);
-                (
-                    event["ts"].as_f64().unwrap(),
-                    event["args"]["tasks"].as_u64().unwrap(),
-                )
-            })
-            .collect();
-        // Task 1 waited from its wait's end (1 us) until it started (10 us).
-        assert_eq!(depth, [(1.0, 1), (10.0, 0)]);
-    }
-
-    #[test]
-    fn the_trace_reads_back_into_the_events_it_was_written_from() {
-        let recording = recording();
+    fn written(recording: &Recording) -> String {
         let mut json = Vec::new();
         recording.write_trace(&mut json).unwrap();
-        let read = read(std::str::from_utf8(&json).unwrap()).unwrap();
-        let written: Vec<TraceEvent<'_>> = recording.trace_events().collect();
-        assert_eq!(read, written);
-        let meanings: Vec<Meaning<'_>> = read
+        String::from_utf8(json).unwrap()
+    }
+
+    #[test]
+    fn the_trace_names_every_track_and_holds_spans_panics_and_the_queue_depth() {
+        // Times in microseconds. Task 1 waited in the queue from the submitter's wait's end
+        // (1 us) until it started (10 us).
+        let events = [
+            r#"{"name":"process_name","ph":"M","pid":1,"tid":0,"ts":0.0,"args":{"name":"stage 03","shape":{"pool":{"workers":1,"queue":1}},"tasks":3,"missing_threads":0}}"#,
+            r#"{"name":"thread_name","ph":"M","pid":1,"tid":1,"ts":0.0,"args":{"name":"main","submitter":true}}"#,
+            r#"{"name":"thread_sort_index","ph":"M","pid":1,"tid":1,"ts":0.0,"args":{"sort_index":1}}"#,
+            r#"{"name":"task 2","ph":"X","pid":1,"tid":1,"ts":1.0,"dur":10.0,"args":{"task":2,"waited_to_start_us":1.0}}"#,
+            r#"{"name":"wait for a queue slot","ph":"X","pid":1,"tid":1,"ts":0.0,"dur":1.0,"args":{"task":1}}"#,
+            r#"{"name":"thread_name","ph":"M","pid":1,"tid":2,"ts":0.0,"args":{"name":"worker-0"}}"#,
+            r#"{"name":"thread_sort_index","ph":"M","pid":1,"tid":2,"ts":0.0,"args":{"sort_index":2}}"#,
+            r#"{"name":"task 0","ph":"X","pid":1,"tid":2,"ts":0.0,"dur":10.0,"args":{"task":0,"waited_to_start_us":0.0}}"#,
+            r#"{"name":"task 1","ph":"X","pid":1,"tid":2,"ts":10.0,"dur":10.0,"args":{"task":1,"waited_to_start_us":10.0}}"#,
+            r#"{"name":"task 1 panicked","ph":"i","pid":1,"tid":2,"ts":20.0,"s":"t","args":{"task":1}}"#,
+            r#"{"name":"queue depth","ph":"C","pid":1,"tid":0,"ts":1.0,"args":{"tasks":1}}"#,
+            r#"{"name":"queue depth","ph":"C","pid":1,"tid":0,"ts":10.0,"args":{"tasks":0}}"#,
+        ];
+        let expected = format!(
+            r#"{{"displayTimeUnit":"ms","traceEvents":[{}]}}"#,
+            events.join(",")
+        );
+        assert_eq!(written(&recording()), expected);
+    }
+
+    #[test]
+    fn a_trace_reads_back_into_the_recording_it_was_written_from() {
+        let mut thread_per_task = recording();
+        thread_per_task.shape = Shape::ThreadPerTask;
+        thread_per_task.threads[0].waits[0].kind = Waiting::InSubmit;
+        thread_per_task.missing_threads = 2;
+        for recording in [recording(), thread_per_task] {
+            let json = written(&recording);
+            assert_eq!(Recording::read_trace(&json).unwrap(), recording);
+            // A thread per task has no queue, and no depth.
+            let pool = recording.shape != Shape::ThreadPerTask;
+            assert_eq!(json.contains(QUEUE_DEPTH), pool);
+        }
+        let events = read(&written(&recording())).unwrap();
+        let meanings: Vec<Meaning<'_>> = events
             .iter()
             .map(TraceEvent::meaning)
             .filter(|meaning| *meaning != Meaning::Layout)
@@ -564,20 +572,29 @@ mod tests {
     }
 
     #[test]
-    fn a_key_the_trace_never_writes_is_an_error() {
+    fn only_a_trace_the_recording_wrote_is_read() {
         let event = r#"{"name":"task 0","ph":"X","pid":1,"tid":1,"ts":0,"dur":1,"args":{"task":0,"waited_to_start_us":0},"cat":"task"}"#;
         let json = format!(r#"{{"displayTimeUnit":"ms","traceEvents":[{event}]}}"#);
-        assert!(read(&json).is_err());
+        assert!(read(&json).is_err(), "a key the trace never writes");
         let json = json.replace(r#","cat":"task""#, "");
         assert_eq!(read(&json).unwrap()[0].meaning(), Meaning::Task(0));
-    }
-
-    #[test]
-    fn a_thread_per_task_has_no_queue_counter() {
-        let mut run = recording();
-        run.shape = Shape::ThreadPerTask;
-        let mut json = Vec::new();
-        run.write_trace(&mut json).unwrap();
-        assert!(!String::from_utf8(json).unwrap().contains(QUEUE_DEPTH));
+        assert!(Recording::read_trace(&json).is_err(), "no process");
+        let whole = written(&recording());
+        let broken = [
+            "not json".to_string(),
+            "[]".to_string(),
+            r#"{"traceEvents":[]}"#.to_string(),
+            whole.replace(r#""tasks":0}"#, r#""tasks":5}"#),
+            whole.replace(
+                r#""tid":1,"ts":0.0,"args":{"name""#,
+                r#""tid":3,"ts":0.0,"args":{"name""#,
+            ),
+            whole.replace("wait for a queue slot", "a wait"),
+            whole.replace(r#""ph":"X""#, r#""ph":"B""#),
+        ];
+        for json in broken {
+            assert_ne!(json, whole);
+            assert!(Recording::read_trace(&json).is_err(), "{json}");
+        }
     }
 }

@@ -1,12 +1,8 @@
-//! `timelines`: one small job, traced task by task, through stage 01, stage 02, stage 03 under
-//! `block` and under `caller-runs`, and stage 05 with a task that panics, each drawn as a
-//! timeline (`charts/timeline-*.svg`, see [`crate::timeline`]). The other scenarios count threads
-//! and waits; a timeline shows when each task ran, on which thread, when the submitter waited,
-//! and how full the queue was.
-//!
-//! Each run is its stage's demo with `--trace FILE`. The timelines go to two sections of
-//! `docs/README.md`, each with a generated block of its own (see [`Section`]): Same job shows
-//! stages 01, 02, 03 and 05, and Policies shows stage 03 under `block` beside `caller-runs`.
+//! `timelines`: one small job, traced with `--trace FILE` through stages 01, 02, 03 (under
+//! `block` and `caller-runs`) and 05 (with a task that panics), each drawn as a timeline
+//! (`charts/timeline-*.svg`, see [`crate::timeline`]): when each task ran, on which thread, when
+//! the submitter waited, and how full the queue was. They go to two sections of
+//! `docs/README.md`, each with a generated block of its own (see [`Section`]).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -14,14 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use harness::Policy;
-use harness::record::QUEUE_DEPTH;
 use harness::table;
+use harness::{Policy, Recording};
 use minijinja::{Value, context};
 
 use super::{Job, Options, Run, Runner, Size, problems, task};
 use crate::stages::{Readiness, stage};
-use crate::timeline::{Frame, Span, SpanKind, Trace};
+use crate::timeline::{Frame, most, ms, running};
 use crate::{probe, prose};
 
 /// Workers of every pool in this scenario: few enough for a row each.
@@ -113,8 +108,8 @@ pub struct Timeline {
     pub planned: Planned,
     /// The run, measured like any other.
     pub run: Run,
-    /// The trace it wrote, or why there is none.
-    pub trace: Result<Trace, String>,
+    /// The trace it wrote, read back, or why there is none.
+    pub trace: Result<Recording, String>,
     /// The drawing, if there is a trace.
     pub svg: Option<String>,
 }
@@ -148,16 +143,15 @@ pub fn run(ready: &Readiness, options: Options) -> Timelines {
     let until = timelines
         .iter()
         .filter_map(|timeline| timeline.trace.as_ref().ok())
-        .map(Trace::end)
-        .fold(0.0, f64::max);
+        .map(Recording::end)
+        .max();
     for timeline in &mut timelines {
         let Ok(trace) = &timeline.trace else {
             continue;
         };
         let frame = Frame {
             title: title(&timeline.planned.job),
-            until_ms: Some(until),
-            capacity: timeline.planned.job.queue.map(|queue| queue as f64),
+            until,
         };
         match crate::timeline::svg(trace, &frame) {
             Ok(svg) => timeline.svg = Some(svg),
@@ -169,7 +163,7 @@ pub fn run(ready: &Readiness, options: Options) -> Timelines {
 
 /// Runs `job` with `--trace path` and reads the trace back. A stage that is not built, or whose
 /// demo has no `--trace` yet, is skipped like a stage that does not build.
-fn traced(job: Job, ready: &Readiness, path: &Path) -> (Run, Result<Trace, String>) {
+fn traced(job: Job, ready: &Readiness, path: &Path) -> (Run, Result<Recording, String>) {
     let skipped = |reason: String| {
         let run = Run {
             job,
@@ -199,7 +193,10 @@ fn traced(job: Job, ready: &Readiness, path: &Path) -> (Run, Result<Trace, Strin
         Some(problem) => Err(problem),
         None => fs::read_to_string(path)
             .map_err(|error| format!("no trace at {}: {error}", path.display()))
-            .and_then(|json| Trace::parse(&json)),
+            .and_then(|json| {
+                Recording::read_trace(&json)
+                    .map_err(|error| format!("not a stage's trace: {error}"))
+            }),
     };
     let _ = fs::remove_file(path);
     (run, trace)
@@ -302,82 +299,61 @@ impl Timelines {
 }
 
 /// The figures of what a trace shows, for its line in `templates/timelines.md`.
-fn shows(job: &Job, trace: &Trace) -> Value {
+fn shows(job: &Job, recording: &Recording) -> Value {
     let label = match job.policy {
         Some(policy) => format!("{} under `{policy}`", job.runner.label()),
         None => job.runner.label(),
     };
-    let threads = trace
-        .threads
-        .iter()
-        .filter(|thread| thread.tasks().next().is_some())
-        .count();
-    let submitters: Vec<Value> = trace
-        .threads
-        .iter()
-        .filter(|thread| thread.submitter)
+    let submitters: Vec<Value> = recording
+        .submitter()
+        .into_iter()
         .map(|submitter| {
-            let waits: Vec<&Span> = submitter
-                .spans
-                .iter()
-                .filter(|span| span.kind == SpanKind::Wait)
-                .collect();
-            let waits = waits.first().map(|first| {
-                let ms = waits.iter().map(|span| span.duration()).sum();
+            let waits = submitter.waits.first().map(|first| {
+                let spent = submitter.waits.iter().map(|wait| wait.end - wait.start);
                 context! {
-                    ms => table::time_ms(ms),
-                    count => waits.len(),
-                    name => first.name.as_str(),
+                    ms => table::time_ms(ms(spent.sum())),
+                    count => submitter.waits.len(),
+                    name => first.kind.label(),
                 }
             });
-            context! { own => submitter.tasks().count(), waits }
+            context! { own => submitter.tasks.len(), waits }
         })
         .collect();
-    let queue = trace.counters.iter().find(|c| c.name == QUEUE_DEPTH);
-    let panicked: Vec<(usize, f64)> = trace
-        .threads
-        .iter()
-        .enumerate()
-        .flat_map(|(index, thread)| {
-            thread
-                .tasks()
-                .filter(|span| span.panicked)
-                .map(move |span| (index, span.end))
-        })
-        .collect();
+    let depth = recording.queue_depth();
     // What the threads that ran a panicking task did afterwards: a pool that survives panics
     // keeps running tasks on them.
-    let after: usize = panicked
-        .iter()
-        .map(|&(index, end)| {
-            let thread = &trace.threads[index];
-            thread.tasks().filter(|span| span.start >= end).count()
-        })
-        .sum();
+    let (mut panicked, mut after) = (0, 0);
+    for thread in &recording.threads {
+        for ended in thread.tasks.iter().filter(|task| task.panicked) {
+            panicked += 1;
+            after += thread
+                .tasks
+                .iter()
+                .filter(|task| task.start >= ended.end)
+                .count();
+        }
+    }
     context! {
         label,
-        tasks => trace.tasks().count(),
-        threads,
-        most => trace.running().max() as usize,
+        tasks => recording.recorded_tasks(),
+        threads => recording.threads.iter().filter(|thread| !thread.tasks.is_empty()).count(),
+        most => most(&running(recording)),
         submitters,
-        queue => queue.map(|depth| depth.max() as usize),
-        panicked => panicked.len(),
+        queue => (!depth.is_empty()).then(|| most(&depth)),
+        panicked,
         after,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use harness::Recording;
-    use harness::record::{Shape, TaskSpan, ThreadRecord, WaitSpan, Waiting};
-
     use super::*;
+    use crate::timeline::tests::fixture;
 
     const QUICK: Options = Options {
         size: Size::Quick,
         include_50k: false,
     };
-
     #[test]
     fn the_plan_covers_both_sections_with_the_timelines_the_docs_name() {
         let plan = plan(QUICK);
@@ -409,57 +385,18 @@ mod tests {
 
     #[test]
     fn a_trace_is_described_with_its_own_numbers() {
-        let us = Duration::from_micros;
-        let span = |id, handed, start, panicked| TaskSpan {
-            id,
-            handed: us(handed),
-            start: us(start),
-            end: us(start + 10_000),
-            panicked,
-        };
-        let recording = Recording {
-            title: "stage 05".to_string(),
-            shape: Shape::Pool {
-                workers: 1,
-                queue: Some(1),
-            },
-            tasks: 3,
-            threads: vec![
-                ThreadRecord {
-                    name: "main".to_string(),
-                    submitter: true,
-                    tasks: vec![span(2, 10_020, 10_020, false)],
-                    waits: vec![WaitSpan {
-                        id: 2,
-                        start: us(100),
-                        end: us(10_000),
-                        kind: Waiting::ForSlot,
-                    }],
-                },
-                ThreadRecord {
-                    name: "worker-0".to_string(),
-                    submitter: false,
-                    tasks: vec![span(0, 0, 0, true), span(1, 50, 10_010, false)],
-                    waits: Vec::new(),
-                },
-            ],
-            missing_threads: 0,
-        };
-        let mut json = Vec::new();
-        recording.write_trace(&mut json).unwrap();
-        let trace = Trace::parse(std::str::from_utf8(&json).unwrap()).unwrap();
-        let job = Job::new(Runner::Stage(stage("05")), 3, task("sleep:10ms"), 1, 1);
+        let job = Job::new(Runner::Stage(stage("05")), 5, task("sleep:10ms"), 2, 1);
         let figures = context! {
             tasks => (),
-            traced => vec![shows(&job, &trace)],
+            traced => vec![shows(&job, &fixture())],
             problems => "",
             shown => (),
         };
         let text = prose::render("timelines.md", figures);
         assert_eq!(
             text.trim(),
-            "- 05 panic-resilient: 3 tasks on 2 threads, at most 2 running at once; the \
-             submitter ran 1 task itself and spent 9.90 ms in 1 span of `wait for a queue \
+            "- 05 panic-resilient: 5 tasks on 3 threads, at most 3 running at once; the \
+             submitter ran 1 task itself and spent 9.97 ms in 1 span of `wait for a queue \
              slot`; the queue held at most 1 task; 1 task panicked, and the thread that ran it \
              went on to run 1 more."
         );
