@@ -28,10 +28,8 @@
 //!   splits the range into chunks itself, so it pays far fewer than one hand-over per task.
 //!
 //! The stages' runs are in [`measure::runs`], which the cost ladder ([`measure::ladder`]) times
-//! too. Run them with
-//! `cargo bench -p measure` (all), or `cargo bench -p measure -- stage03` (the groups whose name
-//! contains `stage03`). Under `cargo test -p measure --benches` each case runs once, on 1,000
-//! tasks, to check that it works.
+//! too. `cargo bench -p measure -- stage03` runs the groups whose name contains `stage03`; under
+//! `cargo test -p measure --benches` each case runs once, on 1,000 tasks, to check that it works.
 
 use std::sync::OnceLock;
 
@@ -44,7 +42,7 @@ fn main() {
     divan::main();
 }
 
-/// The task kinds every group runs; see [`Task`].
+/// The task kinds every group runs; see [`task`].
 const KINDS: [&str; 2] = ["empty", "cpu:1us"];
 
 /// Samples per case: every sample is one iteration of [`tasks`] tasks (tens of milliseconds).
@@ -63,56 +61,47 @@ fn tasks() -> usize {
     })
 }
 
+/// Workers per pool: as many as cores.
 fn workers() -> usize {
     harness::cores()
 }
 
-/// One task, small enough to copy into every closure.
-#[derive(Clone, Copy)]
-enum Task {
-    Empty,
-    Cpu(Work),
-}
-
-impl Task {
-    /// The task called `kind`, one of [`KINDS`]. CPU work is calibrated once per process.
-    fn named(kind: &str) -> Self {
-        static CPU_1US: OnceLock<Work> = OnceLock::new();
-        match kind {
-            "empty" => Task::Empty,
-            "cpu:1us" => Task::Cpu(
-                *CPU_1US.get_or_init(|| Work::new("cpu:1us".parse().expect("a valid task spec"))),
-            ),
-            _ => unreachable!("unknown task kind {kind}"),
+/// The task called `kind`, one of [`KINDS`], as the runs take it: a function of the task's id,
+/// which it ignores. CPU work is calibrated once per process.
+fn task(kind: &str) -> impl runs::Task {
+    static CPU_1US: OnceLock<Work> = OnceLock::new();
+    let work = match kind {
+        "empty" => None,
+        "cpu:1us" => {
+            Some(*CPU_1US.get_or_init(|| Work::new("cpu:1us".parse().expect("a valid task spec"))))
         }
-    }
-
-    /// The task as the runs take it: a function of the task's id, which it ignores.
-    fn body(self) -> impl runs::Task {
-        move |_id| {
-            if let Task::Cpu(work) = self {
-                work.run();
-            }
+        _ => unreachable!("unknown task kind {kind}"),
+    };
+    move |_id| {
+        if let Some(work) = work {
+            work.run();
         }
     }
 }
 
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn bare_crossbeam(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::bare_boxed(workers(), tasks(), task));
+/// A group per run of [`runs`] that takes the task as it is: `name => run`.
+macro_rules! groups {
+    ($($name:ident => $run:path),* $(,)?) => {$(
+        #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
+        fn $name(bencher: Bencher<'_, '_>, kind: &str) {
+            let task = task(kind);
+            bencher.bench_local(|| $run(workers(), tasks(), task));
+        }
+    )*};
 }
 
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage02(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::stage02(workers(), tasks(), task));
-}
-
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage03(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::stage03(workers(), tasks(), task));
+groups! {
+    bare_crossbeam => runs::bare_boxed,
+    stage02 => runs::stage02,
+    stage03 => runs::stage03,
+    stage04_join_each => runs::stage04_join_each,
+    stage04_join_batch => runs::stage04_join_batch,
+    stage05 => runs::stage05_join_each,
 }
 
 /// Stage 03 as its demo drives it. The demo runs an empty task as `cpu:0ns`, as the
@@ -129,26 +118,8 @@ fn stage03_demo(bencher: Bencher<'_, '_>, kind: &str) {
 }
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage04_join_each(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::stage04_join_each(workers(), tasks(), task));
-}
-
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage04_join_batch(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::stage04_join_batch(workers(), tasks(), task));
-}
-
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage05(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::stage05_join_each(workers(), tasks(), task));
-}
-
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn threadpool(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
+    let task = task(kind);
     bencher.bench_local(|| {
         let pool = threadpool::ThreadPool::new(workers());
         for id in 0..tasks() {
@@ -167,7 +138,7 @@ fn rayon_pool() -> rayon::ThreadPool {
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn rayon_scope(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
+    let task = task(kind);
     bencher.bench_local(|| {
         let pool = rayon_pool();
         pool.scope(|scope| {
@@ -180,7 +151,7 @@ fn rayon_scope(bencher: Bencher<'_, '_>, kind: &str) {
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn rayon_par_iter(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
+    let task = task(kind);
     bencher.bench_local(|| {
         let pool = rayon_pool();
         pool.install(|| (0..tasks()).into_par_iter().for_each(task));

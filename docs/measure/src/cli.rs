@@ -13,8 +13,8 @@ use indicatif::ProgressBar;
 use crate::peer::{self, PeerArgs};
 use crate::report::{self, Machine};
 use crate::scenario::{
-    self, Options, Report, Scenario, Size, costs, granularity, io_at_scale, overhead, policies,
-    run_all, same_job, scaling, sizing, timelines,
+    self, Options, Report, Run, Scenario, Size, costs, granularity, io_at_scale, overhead,
+    policies, run_all, same_job, scaling, sizing, timelines,
 };
 use crate::stages::{Profile, Readiness, Workspace};
 use crate::{chart, outputs};
@@ -78,26 +78,11 @@ enum Destination {
 /// Runs `measure` with the process's arguments: what its binary does.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    match &cli.command {
+    let result = match &cli.command {
         Some(Command::Peer(args)) => return peer::run(args),
-        Some(Command::Outputs { check }) => return outputs(*check),
-        None => {}
-    }
-    match measure(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn outputs(check: bool) -> ExitCode {
-    let workspace = Workspace::locate();
-    let result = if check {
-        outputs::check(&workspace)
-    } else {
-        outputs::record(&workspace)
+        Some(Command::Outputs { check: true }) => outputs::check(&Workspace::locate()),
+        Some(Command::Outputs { check: false }) => outputs::record(&Workspace::locate()),
+        None => measure(&cli).map_err(|error| error.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -261,40 +246,65 @@ fn block(report: &Report, machine: &Machine, command: &str) -> String {
     text
 }
 
+impl Destination {
+    /// Writes the generated block `name`: between its markers in the docs, or as `NAME.md`.
+    fn block(&self, name: &str, text: &str) -> io::Result<()> {
+        match self {
+            Destination::Nowhere => {}
+            Destination::Docs(folder) => {
+                let documents = [folder.join("README.md"), folder.join("claims.md")];
+                let documents: Vec<&Path> = documents.iter().map(PathBuf::as_path).collect();
+                if report::rewrite_blocks(&documents, name, text)? == 0 {
+                    eprintln!(
+                        "warning: no <!-- measure:begin {name} --> block in {}",
+                        documents[0].display()
+                    );
+                }
+            }
+            Destination::Folder(folder) => {
+                fs::create_dir_all(folder)?;
+                fs::write(folder.join(format!("{name}.md")), text)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the raw runs as `NAME.tsv` into a folder (the docs keep none), and returns the
+    /// folder whose `charts/` the charts go into, if any.
+    fn data(&self, name: &str, runs: &[Run]) -> io::Result<Option<&Path>> {
+        match self {
+            Destination::Nowhere => Ok(None),
+            Destination::Docs(folder) => Ok(Some(folder)),
+            Destination::Folder(folder) => {
+                fs::write(folder.join(format!("{name}.tsv")), report::tsv(name, runs))?;
+                Ok(Some(folder))
+            }
+        }
+    }
+}
+
+/// Writes a chart, or removes the one an earlier run left at `path` when nothing was drawn this
+/// time: it would no longer match the table.
+fn write_chart(path: &Path, svg: Option<&str>) -> io::Result<()> {
+    match (svg, path.parent()) {
+        (Some(svg), Some(charts)) => {
+            fs::create_dir_all(charts)?;
+            fs::write(path, svg)
+        }
+        (None, _) if path.exists() => fs::remove_file(path),
+        _ => Ok(()),
+    }
+}
+
 fn write(destination: &Destination, report: &Report, text: &str) -> io::Result<()> {
     let name = report.scenario.name();
-    let folder = match destination {
-        Destination::Nowhere => return Ok(()),
-        Destination::Docs(folder) => {
-            let documents = [folder.join("README.md"), folder.join("claims.md")];
-            let documents: Vec<&Path> = documents.iter().map(PathBuf::as_path).collect();
-            if report::rewrite_blocks(&documents, name, text)? == 0 {
-                eprintln!(
-                    "warning: no <!-- measure:begin {name} --> block in {}",
-                    folder.join("README.md").display()
-                );
-            }
-            folder
-        }
-        Destination::Folder(folder) => {
-            fs::create_dir_all(folder)?;
-            fs::write(folder.join(format!("{name}.md")), text)?;
-            fs::write(
-                folder.join(format!("{name}.tsv")),
-                report::tsv(name, &report.runs),
-            )?;
-            folder
-        }
-    };
-    let path = scenario::chart_path(folder, report.scenario);
-    match &report.chart {
-        Some(chart) => {
-            fs::create_dir_all(folder.join("charts"))?;
-            fs::write(path, chart::svg(chart)?)?;
-        }
-        // Nothing was measured: a chart from an earlier run would no longer match the table.
-        None if path.exists() => fs::remove_file(path)?,
-        None => {}
+    destination.block(name, text)?;
+    if let Some(folder) = destination.data(name, &report.runs)? {
+        let svg = report.chart.as_ref().map(chart::svg).transpose()?;
+        write_chart(
+            &scenario::chart_path(folder, report.scenario),
+            svg.as_deref(),
+        )?;
     }
     Ok(())
 }
@@ -307,7 +317,6 @@ fn write_timelines(
     machine: &Machine,
     command: &str,
 ) -> io::Result<()> {
-    let name = Scenario::Timelines.name();
     for section in timelines::Section::ALL {
         let block = section.block();
         let text = format!(
@@ -316,41 +325,11 @@ fn write_timelines(
             drawn.block(section).trim_end()
         );
         println!("\n## {block}\n\n{text}");
-        match destination {
-            Destination::Nowhere => {}
-            Destination::Docs(folder) => {
-                let readme = folder.join("README.md");
-                if report::rewrite_blocks(&[&readme], block, &text)? == 0 {
-                    eprintln!(
-                        "warning: no <!-- measure:begin {block} --> block in {}",
-                        readme.display()
-                    );
-                }
-            }
-            Destination::Folder(folder) => {
-                fs::create_dir_all(folder)?;
-                fs::write(folder.join(format!("{block}.md")), text)?;
-            }
-        }
+        destination.block(block, &text)?;
     }
-    let folder = match destination {
-        Destination::Nowhere => return Ok(()),
-        Destination::Docs(folder) => folder,
-        Destination::Folder(folder) => {
-            fs::write(
-                folder.join(format!("{name}.tsv")),
-                report::tsv(name, &drawn.runs()),
-            )?;
-            folder
-        }
-    };
-    fs::create_dir_all(folder.join("charts"))?;
-    for (path, svg) in drawn.charts(folder) {
-        match svg {
-            Some(svg) => fs::write(path, svg)?,
-            // Not drawn this time: the block no longer shows the chart of an earlier run.
-            None if path.exists() => fs::remove_file(path)?,
-            None => {}
+    if let Some(folder) = destination.data(Scenario::Timelines.name(), &drawn.runs())? {
+        for (path, svg) in drawn.charts(folder) {
+            write_chart(&path, svg)?;
         }
     }
     Ok(())

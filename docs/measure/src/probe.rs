@@ -167,13 +167,13 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
 
     let (status, usage) = loop {
         sampler.sample();
-        if let Some(exit) = try_wait(&mut child)? {
-            break exit;
+        if let Some((status, usage)) = reap(&mut child, false)? {
+            break (Some(status), usage);
         }
         if start.elapsed() > limit {
-            // Not reaped yet (`try_wait` just said so), so the pid is still this child's.
+            // Not reaped yet (`reap` just said so), so the pid is still this child's.
             child.kill()?;
-            let (_, usage) = wait(&mut child)?;
+            let (_, usage) = reap(&mut child, true)?.ok_or_else(|| io::Error::other("no exit"))?;
             break (None, usage);
         }
         thread::sleep(SAMPLE_INTERVAL);
@@ -196,8 +196,8 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
         summary,
         stdout,
         stderr: joined(stderr).unwrap_or_default(),
-        main_thread_cpu: sampler.main_thread_cpu(),
-        peaks: sampler.finish(),
+        main_thread_cpu: sampler.main_thread_ns.map(Duration::from_nanos),
+        peaks: (sampler.peaks.samples > 0).then_some(sampler.peaks),
         usage,
         outside_cpu,
     })
@@ -273,44 +273,32 @@ fn head(pipe: impl Read, limit: usize) -> String {
     kept
 }
 
-/// Reads `/proc/<pid>/status` through one open file. A file opened before the child is reaped
-/// keeps referring to that process, so a reused pid can never be sampled by mistake: after the
-/// reap, reads simply fail.
+/// Reads `/proc/<pid>/status` and the main thread's `schedstat` through files opened once. A file
+/// opened before the child is reaped keeps referring to that process, so a reused pid can never
+/// be sampled by mistake: after the reap, reads simply fail. Without `/proc` nothing opens.
 struct Sampler {
-    #[cfg(target_os = "linux")]
-    file: Option<std::fs::File>,
-    #[cfg(target_os = "linux")]
-    text: String,
+    status: Option<std::fs::File>,
     /// `/proc/<pid>/task/<pid>/schedstat`: the main thread's time on a core, in nanoseconds.
-    #[cfg(target_os = "linux")]
     main_thread: Option<std::fs::File>,
-    #[cfg(target_os = "linux")]
     main_thread_ns: Option<u64>,
+    text: String,
     peaks: Peaks,
 }
 
 impl Sampler {
-    #[cfg(target_os = "linux")]
     fn open(pid: u32) -> Self {
+        let open = |path: String| std::fs::File::open(path).ok();
         Sampler {
-            file: std::fs::File::open(format!("/proc/{pid}/status")).ok(),
-            text: String::new(),
-            main_thread: std::fs::File::open(format!("/proc/{pid}/task/{pid}/schedstat")).ok(),
+            status: open(format!("/proc/{pid}/status")),
+            main_thread: open(format!("/proc/{pid}/task/{pid}/schedstat")),
             main_thread_ns: None,
+            text: String::new(),
             peaks: Peaks::default(),
         }
     }
 
-    #[cfg(not(target_os = "linux"))]
-    fn open(_pid: u32) -> Self {
-        Sampler {
-            peaks: Peaks::default(),
-        }
-    }
-
-    #[cfg(target_os = "linux")]
     fn sample(&mut self) {
-        if reread(&mut self.file, &mut self.text) {
+        if reread(&mut self.status, &mut self.text) {
             self.peaks.record(&self.text);
         }
         // The first field of `schedstat` keeps growing while the thread lives, so the last
@@ -322,28 +310,10 @@ impl Sampler {
             }
         }
     }
-
-    #[cfg(not(target_os = "linux"))]
-    fn sample(&mut self) {}
-
-    #[cfg(target_os = "linux")]
-    fn main_thread_cpu(&self) -> Option<Duration> {
-        self.main_thread_ns.map(Duration::from_nanos)
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn main_thread_cpu(&self) -> Option<Duration> {
-        None
-    }
-
-    fn finish(self) -> Option<Peaks> {
-        (self.peaks.samples > 0).then_some(self.peaks)
-    }
 }
 
 /// Reads `file` again from its start into `text`. Returns whether that worked; a file that can no
 /// longer be read (its process was reaped) is closed for good.
-#[cfg(target_os = "linux")]
 fn reread(file: &mut Option<std::fs::File>, text: &mut String) -> bool {
     use std::io::{Seek, SeekFrom};
     let Some(open) = file.as_mut() else {
@@ -359,35 +329,27 @@ fn reread(file: &mut Option<std::fs::File>, text: &mut String) -> bool {
     read.is_ok()
 }
 
-/// Reaps the child if it has exited, with the kernel's resource usage for its whole life.
+/// Reaps the child once it has exited (at once, or waiting for it if `block`), with the
+/// kernel's resource usage for its whole life where the system reports it.
 #[cfg(unix)]
-fn try_wait(child: &mut Child) -> io::Result<Option<(Option<ExitStatus>, Option<Usage>)>> {
-    Ok(wait4(child.id(), libc::WNOHANG)?.map(|(status, usage)| (Some(status), Some(usage))))
+fn reap(child: &mut Child, block: bool) -> io::Result<Option<(ExitStatus, Option<Usage>)>> {
+    let options = if block { 0 } else { libc::WNOHANG };
+    Ok(wait4(child.id(), options)?.map(|(status, usage)| (status, Some(usage))))
 }
 
 #[cfg(not(unix))]
-fn try_wait(child: &mut Child) -> io::Result<Option<(Option<ExitStatus>, Option<Usage>)>> {
-    Ok(child.try_wait()?.map(|status| (Some(status), None)))
-}
-
-/// Reaps a child that was just killed.
-#[cfg(unix)]
-fn wait(child: &mut Child) -> io::Result<(ExitStatus, Option<Usage>)> {
-    let (status, usage) = wait4(child.id(), 0)?.ok_or_else(|| io::Error::other("no exit"))?;
-    Ok((status, Some(usage)))
-}
-
-#[cfg(not(unix))]
-fn wait(child: &mut Child) -> io::Result<(ExitStatus, Option<Usage>)> {
-    Ok((child.wait()?, None))
+fn reap(child: &mut Child, block: bool) -> io::Result<Option<(ExitStatus, Option<Usage>)>> {
+    let status = if block {
+        Some(child.wait()?)
+    } else {
+        child.try_wait()?
+    };
+    Ok(status.map(|status| (status, None)))
 }
 
 /// `wait4(2)`: reaps the child `pid` and returns its exit status and resource usage, or `None`
-/// if `options` has `WNOHANG` and it is still running.
-///
-/// The one place this crate needs `unsafe`. std's `Child::wait` gives no resource usage, and
-/// `getrusage(RUSAGE_CHILDREN)` cannot separate one child from the next: its maximum RSS is the
-/// largest over every child ever waited for. Only `wait4` reports a single child.
+/// if `options` has `WNOHANG` and it is still running. The crate's only `unsafe`: std's `Child`
+/// reports no resource usage, and `getrusage(RUSAGE_CHILDREN)` mixes every child ever reaped.
 #[cfg(unix)]
 #[allow(unsafe_code)]
 fn wait4(pid: u32, options: libc::c_int) -> io::Result<Option<(ExitStatus, Usage)>> {

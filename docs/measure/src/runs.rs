@@ -1,15 +1,11 @@
 //! The runs that `benches/pools.rs` and the cost ladder ([`ladder`](crate::ladder)) time,
 //! written once so that both time the same code.
 //!
-//! Every run starts a pool of `workers` threads (with a queue of [`QUEUE`] slots where the pool
-//! has a bound), submits `tasks` tasks from the calling thread, waits until every task has run,
-//! and stops the pool. It returns the time from the first submit until the pool has stopped, as
-//! the demos time their runs: that time over `tasks` is what one task cost. The pool's start is
-//! left out, so that small runs are not dominated by starting threads.
-//!
-//! A run is given the task as `task`, a function of the task's id. The runs of the ladder
-//! build on one another, each adding one feature to the one before it; see
-//! [`ladder::Step`](crate::ladder::Step) for the order.
+//! Every run starts a pool of `workers` threads (a queue of [`QUEUE`] slots where it has a
+//! bound), submits `tasks` tasks from the calling thread, and stops the pool once every task
+//! has run. It returns the time from the first submit until then, as the demos time their runs:
+//! over `tasks`, what one task cost. The pool's start is left out, so that it cannot dominate a
+//! small run.
 
 use std::hint::black_box;
 use std::panic::{self, AssertUnwindSafe};
@@ -30,9 +26,8 @@ pub trait Task: Fn(usize) + Copy + Send + 'static {}
 
 impl<F: Fn(usize) + Copy + Send + 'static> Task for F {}
 
-/// The workload of a demo run of `tasks` tasks of `task` (such as `cpu:0ns`, as the measurements
-/// run empty tasks) with `--quiet`, so that no task prints. Made from the demos' own flags, so
-/// that any flag the demos gain keeps its default here. Its CPU work is calibrated now, once.
+/// The workload of a demo run of `tasks` tasks of `task` (such as `cpu:0ns`) with `--quiet`, made
+/// from the demos' own flags so that any flag they gain keeps its default here.
 ///
 /// # Panics
 ///
@@ -41,10 +36,8 @@ pub fn quiet_workload(tasks: usize, task: &str) -> Workload {
     workload_with(&["--tasks", &tasks.to_string(), "--task", task, "--quiet"])
 }
 
-/// [`quiet_workload`] that also records each task as `--timeline` and `--trace` do. Nothing is
-/// shown or written: that happens when a demo finishes, which a measurement never does, so the
-/// recorded events stay in memory (a [`TaskSpan`](harness::record::TaskSpan) per recorded task,
-/// see [`MAX_RECORDED_TASKS`](harness::record::MAX_RECORDED_TASKS)).
+/// [`quiet_workload`] that also records each task as `--timeline` and `--trace` do. The events
+/// stay in memory: they are shown or written when a demo finishes, which a measurement never does.
 ///
 /// # Panics
 ///
@@ -54,7 +47,6 @@ pub fn recording_workload(tasks: usize, task: &str) -> Workload {
     workload_with(&["--tasks", &tasks, "--task", task, "--quiet", "--timeline"])
 }
 
-/// The workload that a demo given `flags` would run.
 fn workload_with(flags: &[&str]) -> Workload {
     /// The flags every demo takes, alone.
     #[derive(Debug, Parser)]
@@ -67,8 +59,7 @@ fn workload_with(flags: &[&str]) -> Workload {
     Workload::new(&flags.run)
 }
 
-/// Times `submit_all` (every submit, then the pool's shutdown), after `start` has started the
-/// pool.
+/// Times `submit_all` (every submit, then the pool's shutdown) on the pool that `start` starts.
 fn timed<P>(start: impl FnOnce() -> P, submit_all: impl FnOnce(P)) -> Duration {
     let pool = start();
     let started = Instant::now();
@@ -149,9 +140,8 @@ pub fn stage03(workers: usize, tasks: usize, task: impl Task) -> Duration {
     )
 }
 
-/// Offers `task` with `try_submit`, and waits with `submit` only if the queue is full, as
-/// stage 03's demo does under its default policy, `block`. Returns when the wait began, if it
-/// waited: the demo times every wait, to report it.
+/// Offers `task` with `try_submit`, and waits with `submit` only if the queue is full, as stage
+/// 03's demo does under its default policy, `block`. Returns when the wait began, if it waited.
 fn submit_blocking_when_full(
     pool: &WorkerPool,
     task: impl FnOnce() + Send + 'static,
@@ -211,11 +201,9 @@ pub fn stage03_tracked(workers: usize, tasks: usize, workload: &'static Workload
     })
 }
 
-/// What stage 03's demo (`03-crossbeam-bounded/src/main.rs`) does for each task under its
-/// default policy: `workload.hand_over(id)` (the workload borrowed for the whole program, see
-/// `Workload::leak`), `try_submit` first, `submit` when the queue is full (the wait timed, and
-/// noted by the workload), and the handed task's `run` on the worker. Run it with a `quiet`
-/// workload, as the measurements run the demo, so that no task prints.
+/// What stage 03's demo does for each task under its default policy: `workload.hand_over(id)`
+/// (the workload borrowed for the whole program), `try_submit` first, `submit` when the queue is
+/// full (the wait timed and noted by the workload), and the handed task's `run` on the worker.
 pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
     let run = || {
         timed(
@@ -247,108 +235,92 @@ pub fn stage03_arc_per_task(workers: usize, tasks: usize, workload: &Arc<Workloa
     counted(workload, tasks, || try_first_each(workers, tasks, job))
 }
 
-/// Stage 04's `WorkerPool`: a result channel per task, behind a handle. Every handle is kept
-/// until the last submit and joined then, as stage 04's demo does.
-pub fn stage04_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || stage04_results::WorkerPool::new(workers, QUEUE),
-        |pool| {
-            let handles: Vec<_> = (0..tasks)
-                .map(|id| {
-                    pool.submit(move || task(id))
-                        .expect("the workers are alive")
-                })
-                .collect();
-            for handle in handles {
-                handle.join().expect("no task panics");
-            }
-            pool.shutdown();
-        },
-    )
-}
-
 /// Submits tasks `0..tasks` with `submit`, which returns a handle, and joins the handles with
-/// `join` after every [`QUEUE`] submits: the memory for the handles stays flat, and only the
-/// per-task cost of a result channel remains.
-fn in_batches<H>(tasks: usize, mut submit: impl FnMut(usize) -> H, join: impl Fn(H)) {
-    let mut handles = Vec::with_capacity(QUEUE);
+/// `join` after every `batch` submits: with a `batch` of [`QUEUE`], the memory for the handles
+/// stays flat, and only the per-task cost of a result channel remains.
+fn in_batches<H>(tasks: usize, batch: usize, mut submit: impl FnMut(usize) -> H, join: impl Fn(H)) {
+    let mut handles = Vec::with_capacity(batch.min(tasks));
     for id in 0..tasks {
         handles.push(submit(id));
-        if handles.len() == QUEUE {
+        if handles.len() == batch {
             handles.drain(..).for_each(&join);
         }
     }
     handles.into_iter().for_each(join);
 }
 
-/// Stage 04's pool, the handles joined every [`QUEUE`] submits.
-pub fn stage04_join_batch(workers: usize, tasks: usize, task: impl Task) -> Duration {
+/// Stage 04's `WorkerPool`, a result channel per task behind a handle, the handles joined every
+/// `batch` submits: each task's closure made by `job(id)`, and what it returned given to `check`.
+fn stage04<J, T>(
+    workers: usize,
+    tasks: usize,
+    batch: usize,
+    job: impl Fn(usize) -> J,
+    check: impl Fn(T),
+) -> Duration
+where
+    J: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     timed(
         || stage04_results::WorkerPool::new(workers, QUEUE),
         |pool| {
             in_batches(
                 tasks,
-                |id| {
-                    pool.submit(move || task(id))
-                        .expect("the workers are alive")
-                },
-                |handle| handle.join().expect("no task panics"),
+                batch,
+                |id| pool.submit(job(id)).expect("the workers are alive"),
+                |handle| check(handle.join().expect("the worker survives")),
             );
             pool.shutdown();
         },
     )
+}
+
+/// Stage 04's pool, every handle kept until the last submit and joined then, as stage 04's demo
+/// does.
+pub fn stage04_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    stage04(workers, tasks, tasks, move |id| move || task(id), |()| {})
+}
+
+/// Stage 04's pool, the handles joined every [`QUEUE`] submits.
+pub fn stage04_join_batch(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    stage04(workers, tasks, QUEUE, move |id| move || task(id), |()| {})
 }
 
 /// [`stage04_join_batch`] with each task inside `catch_unwind`, as stage 05's workers run
 /// theirs: stage 05 without its counters.
 pub fn stage04_catch_unwind(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || stage04_results::WorkerPool::new(workers, QUEUE),
-        |pool| {
-            in_batches(
-                tasks,
-                |id| {
-                    // `AssertUnwindSafe`: the task is consumed, and nothing of it is used after
-                    // a panic, as in stage 05.
-                    let task = move || panic::catch_unwind(AssertUnwindSafe(|| task(id)));
-                    pool.submit(task).expect("the workers are alive")
-                },
-                |handle| {
-                    let outcome = handle.join().expect("the worker survives");
-                    outcome.expect("no task panics");
-                },
-            );
-            pool.shutdown();
-        },
-    )
+    // `AssertUnwindSafe`: the task is consumed, and nothing of it is used after a panic, as in
+    // stage 05.
+    let job = move |id| move || panic::catch_unwind(AssertUnwindSafe(|| task(id)));
+    stage04(workers, tasks, QUEUE, job, |outcome| {
+        outcome.expect("no task panics");
+    })
 }
 
-/// Stage 05's `ResilientPool` (result channel, `catch_unwind`, the pool's counters), every
-/// handle joined after the last submit, as stage 05's demo does.
-pub fn stage05_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || stage05_panic_resilient::ResilientPool::new(workers, QUEUE),
-        |pool| {
-            let handles: Vec<_> = (0..tasks).map(|id| pool.submit(move || task(id))).collect();
-            for handle in handles {
-                handle.join().expect("no task panics");
-            }
-            pool.shutdown();
-        },
-    )
-}
-
-/// Stage 05's pool, the handles joined every [`QUEUE`] submits.
-pub fn stage05_join_batch(workers: usize, tasks: usize, task: impl Task) -> Duration {
+/// Stage 05's `ResilientPool` (result channel, `catch_unwind`, the pool's counters), the handles
+/// joined every `batch` submits.
+fn stage05(workers: usize, tasks: usize, batch: usize, task: impl Task) -> Duration {
     timed(
         || stage05_panic_resilient::ResilientPool::new(workers, QUEUE),
         |pool| {
             in_batches(
                 tasks,
+                batch,
                 |id| pool.submit(move || task(id)),
                 |handle| handle.join().expect("no task panics"),
             );
             pool.shutdown();
         },
     )
+}
+
+/// Stage 05's pool, every handle joined after the last submit, as stage 05's demo does.
+pub fn stage05_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    stage05(workers, tasks, tasks, task)
+}
+
+/// Stage 05's pool, the handles joined every [`QUEUE`] submits.
+pub fn stage05_join_batch(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    stage05(workers, tasks, QUEUE, task)
 }
