@@ -124,8 +124,7 @@ pub fn svg(chart: &Chart) -> io::Result<String> {
     Ok(text)
 }
 
-/// Every line's name and colour, once each, in the order the panels draw them. One legend under
-/// all panels, rather than one inside each, so that it never hides a line.
+/// Every line's name and colour, once each: one legend under all panels never hides a line.
 fn legend_entries(chart: &Chart) -> Vec<(&str, &str)> {
     let mut entries: Vec<(&str, &str)> = Vec::new();
     for panel in &chart.panels {

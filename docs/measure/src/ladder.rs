@@ -1,15 +1,11 @@
-//! What each feature of the stages costs per task, measured in-process: a ladder of runs, each
-//! adding one feature to the run it builds on, from a bare channel of task ids up to stage 03's
-//! demo and stage 05's pool. Every task is empty, so what is timed is the feature.
+//! What each feature of the stages costs per task, measured in-process: a ladder of runs on
+//! empty tasks, each adding one feature to the run it builds on, from a bare channel of task ids
+//! up to stage 03's demo and stage 05's pool. `examples/costs.rs` prints it, and the `costs`
+//! scenario writes it into `docs/README.md`.
 //!
-//! [`measure`] runs the ladder; `examples/costs.rs` prints what it measured, and the `costs`
-//! scenario of `measure` writes it into `docs/README.md`.
-//!
-//! Times on a small shared machine move a lot from one moment to the next, and so does what a
-//! cache line costs to move between cores. So every round runs every step once, in the table's
-//! order (every other round backwards), and each step is compared with the step it builds on
-//! *in the same round*, a few milliseconds apart: the medians of those differences and ratios
-//! are what [`Measured`] reports.
+//! Times on a small shared machine move a lot from one moment to the next, so every round runs
+//! every step once, and each step is compared with the step it builds on *in the same round*:
+//! [`Measured`] reports the medians of those differences and ratios.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -46,10 +42,8 @@ pub enum Step {
 }
 
 impl Step {
-    /// Every step, in the order of the table: stage 03's branch of the ladder up to its demo,
-    /// then stage 04's and 05's. Each step runs next to the one it builds on (but for the
-    /// result channel, built on stage 03's pool), so that they are compared a few milliseconds
-    /// apart.
+    /// Every step, in the order of the table: stage 03's branch up to its demo, then stage 04's
+    /// and 05's, so that each step runs next to the one it builds on.
     pub const ALL: [Step; 10] = [
         Step::Ids,
         Step::Boxed,
@@ -114,15 +108,13 @@ impl Step {
     }
 }
 
-/// The empty task: it only keeps its id from being optimised away. Each closure that calls it
-/// captures the id, so a boxed task is not zero-sized: a box of a closure that captures nothing
-/// allocates nothing, and real tasks capture their input.
+/// The empty task. Each closure that calls it captures the id, so that a boxed task allocates,
+/// as a real task that captures its input does.
 fn empty(id: usize) {
     black_box(id);
 }
 
-/// What every step shares: the pool's size, the tasks per run, and the demo's workload, once
-/// borrowed for the whole process, as the demo holds it, and once behind an `Arc`.
+/// What every step shares: the pool's size, the tasks per run, and the demo's workloads.
 struct Setup {
     workers: usize,
     tasks: usize,
@@ -237,8 +229,7 @@ pub fn measure(tasks: usize, rounds: usize) -> Measured {
         })
         .collect();
     for round in 0..rounds {
-        // Every other round runs the ladder backwards, so that no step always runs right after
-        // the same neighbour, or always early in the round.
+        // Every other round runs backwards, so that no step always runs early in the round.
         let order: Vec<&mut Rounds> = if round % 2 == 0 {
             measured.iter_mut().collect()
         } else {

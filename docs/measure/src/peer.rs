@@ -64,19 +64,13 @@ pub struct PeerArgs {
 pub fn run(args: &PeerArgs) -> ExitCode {
     let workers = match (args.peer, args.workers) {
         (Peer::Sequential, None) => 1,
-        (Peer::Sequential, Some(_)) => clap::Error::raw(
-            clap::error::ErrorKind::ArgumentConflict,
-            "--workers does not apply to the sequential peer: it runs every task on the calling thread\n",
-        )
-        .exit(),
+        (Peer::Sequential, Some(_)) => refuse(
+            "--workers does not apply to the sequential peer: it runs every task on the calling thread",
+        ),
         (_, workers) => workers.unwrap_or(DEFAULT_WORKERS),
     };
     if args.run.timeline || args.run.trace.is_some() {
-        clap::Error::raw(
-            clap::error::ErrorKind::ArgumentConflict,
-            "--timeline and --trace record the stages' demos; the peers record nothing\n",
-        )
-        .exit();
+        refuse("--timeline and --trace record the stages' demos; the peers record nothing");
     }
     let (tasks, task) = (args.run.tasks, args.run.task);
     let job = Job {
@@ -85,23 +79,11 @@ pub fn run(args: &PeerArgs) -> ExitCode {
         tracker: Tracker::default(),
         each: args.run.each,
     };
-    // Borrowed by every task for the rest of the process, as the stages' demos borrow their
-    // workload (`Workload::leak`): no reference count to update per task.
+    // Borrowed for the rest of the process, as the demos borrow their workload: no reference
+    // count to update per task.
     let job: &'static Job = Box::leak(Box::new(job));
     let start = Instant::now();
-    let outcome = match args.peer {
-        Peer::Sequential => {
-            (0..tasks).for_each(|id| job.run(id));
-            Ok(())
-        }
-        Peer::Threadpool => {
-            run_threadpool(job, tasks, workers);
-            Ok(())
-        }
-        Peer::RayonScope => run_rayon_scope(job, tasks, workers).map_err(|e| e.to_string()),
-        Peer::RayonParIter => run_rayon_par_iter(job, tasks, workers).map_err(|e| e.to_string()),
-        Peer::Tokio => run_tokio(job, tasks, workers).map_err(|e| e.to_string()),
-    };
+    let outcome = run_on(args.peer, job, tasks, workers);
     let elapsed = start.elapsed();
     if let Err(error) = outcome {
         eprintln!("error: {} could not start: {error}", args.peer.name());
@@ -125,6 +107,15 @@ pub fn run(args: &PeerArgs) -> ExitCode {
     );
     println!("{summary}");
     ExitCode::SUCCESS
+}
+
+/// Exits as clap does for flags that conflict: `message` on stderr, status 2.
+fn refuse(message: &str) -> ! {
+    clap::Error::raw(
+        clap::error::ErrorKind::ArgumentConflict,
+        format!("{message}\n"),
+    )
+    .exit()
 }
 
 /// What every peer runs: the same calibrated work and the same counting as the stages.
@@ -162,45 +153,37 @@ impl Job {
     }
 }
 
-fn run_threadpool(job: &'static Job, tasks: usize, workers: usize) {
-    let pool = threadpool::ThreadPool::new(workers);
-    for id in 0..tasks {
-        pool.execute(move || job.run(id));
-    }
-    // `join` waits until the queue is empty and every worker is idle; dropping the pool would
-    // not wait at all.
-    pool.join();
-}
-
-fn rayon_pool(workers: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .thread_name(|index| format!("rayon-{index}"))
-        .build()
-}
-
-fn run_rayon_scope(
-    job: &'static Job,
-    tasks: usize,
-    workers: usize,
-) -> Result<(), rayon::ThreadPoolBuildError> {
-    let pool = rayon_pool(workers)?;
-    // `scope` returns once every spawned task has finished; the tasks may borrow `job`.
-    pool.scope(|scope| {
-        for id in 0..tasks {
-            scope.spawn(move |_| job.run(id));
+/// Runs tasks `0..tasks` of `job` on `peer`, and returns once every one has run.
+fn run_on(peer: Peer, job: &'static Job, tasks: usize, workers: usize) -> Result<(), String> {
+    let rayon_pool = || {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|index| format!("rayon-{index}"))
+            .build()
+            .map_err(|error| error.to_string())
+    };
+    match peer {
+        Peer::Sequential => (0..tasks).for_each(|id| job.run(id)),
+        Peer::Threadpool => {
+            let pool = threadpool::ThreadPool::new(workers);
+            for id in 0..tasks {
+                pool.execute(move || job.run(id));
+            }
+            // `join` waits until the queue is empty and every worker is idle; dropping the pool
+            // would not wait at all.
+            pool.join();
         }
-    });
-    Ok(())
-}
-
-fn run_rayon_par_iter(
-    job: &'static Job,
-    tasks: usize,
-    workers: usize,
-) -> Result<(), rayon::ThreadPoolBuildError> {
-    let pool = rayon_pool(workers)?;
-    pool.install(|| (0..tasks).into_par_iter().for_each(|id| job.run(id)));
+        // `scope` returns once every spawned task has finished.
+        Peer::RayonScope => rayon_pool()?.scope(|scope| {
+            for id in 0..tasks {
+                scope.spawn(move |_| job.run(id));
+            }
+        }),
+        Peer::RayonParIter => {
+            rayon_pool()?.install(|| (0..tasks).into_par_iter().for_each(|id| job.run(id)));
+        }
+        Peer::Tokio => run_tokio(job, tasks, workers).map_err(|error| error.to_string())?,
+    }
     Ok(())
 }
 

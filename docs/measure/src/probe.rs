@@ -13,11 +13,9 @@ use harness::summary;
 /// How often the child's `/proc/<pid>/status` is read, and how often we check whether it exited.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
 
-/// The most stderr text kept from a child: enough for the first error message, not for a child
-/// that prints one line per failed thread.
+/// The most stderr and stdout text kept from a child: the first error message, and every table
+/// a child prints with `--quiet`.
 const STDERR_KEPT: usize = 2_000;
-
-/// The most stdout text kept: every table a child prints with `--quiet`, with room to spare.
 const STDOUT_KEPT: usize = 64_000;
 
 /// Everything measured about one run.
@@ -39,8 +37,7 @@ pub struct Measurement {
     pub usage: Option<Usage>,
     /// CPU time that everything else on the machine used while the child ran (Linux only).
     pub outside_cpu: Option<Duration>,
-    /// CPU time of the child's main thread, the one that submits the tasks in every stage and
-    /// peer, as of the last sample (Linux only).
+    /// CPU time of the child's main thread, which submits the tasks, at the last sample (Linux).
     pub main_thread_cpu: Option<Duration>,
 }
 
@@ -204,8 +201,7 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
 }
 
 /// Runs `work` in this process, and returns what it returned with the share of the machine's
-/// CPU that other processes used meanwhile (Linux only), as [`Measurement::disturbance`] gives
-/// it for a child.
+/// CPU that other processes used meanwhile (Linux only), as [`Measurement::disturbance`] does.
 pub fn in_process<T>(work: impl FnOnce() -> T) -> (T, Option<f64>) {
     let before = machine_busy().zip(own_cpu());
     let start = Instant::now();
@@ -222,12 +218,10 @@ pub fn in_process<T>(work: impl FnOnce() -> T) -> (T, Option<f64>) {
     (value, share)
 }
 
-/// This process's CPU time, user and system, from `/proc/self/stat` (in the same ticks of 1/100 s
-/// as [`machine_busy`]).
+/// This process's CPU time, user and system, from `/proc/self/stat`.
 fn own_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // After the command's name, which may hold spaces, in parentheses: utime and stime are the
-    // 12th and 13th fields.
+    // utime and stime: the 12th and 13th fields after the command's name (which may hold spaces).
     let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
     let mut ticks = || fields.next()?.parse::<u64>().ok();
     let (user, system) = (ticks()?, ticks()?);

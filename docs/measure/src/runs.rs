@@ -183,8 +183,8 @@ where
     )
 }
 
-/// Runs `run`, which puts `tasks` tasks of `workload` through a pool, and checks that its
-/// tracker counted every one of them: a run that lost tasks would time less work.
+/// Runs `run` on `tasks` tasks of `workload`, and checks that its tracker counted every one: a
+/// run that lost tasks would time less work.
 fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) -> Duration {
     let completed = workload.tracker().completed();
     let elapsed = run();
@@ -193,8 +193,8 @@ fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) ->
     elapsed
 }
 
-/// [`stage03_try_first`] with each task run by `workload`, as the demo runs it (its work, counted
-/// by its `Tracker`), reached through a `&'static` reference: the tracker's cost alone.
+/// [`stage03_try_first`] with each task run by `workload` (its work, counted by its `Tracker`),
+/// reached through a `&'static`: the tracker's cost alone.
 pub fn stage03_tracked(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
     counted(workload, tasks, || {
         stage03_try_first(workers, tasks, move |id| workload.run(id))

@@ -37,44 +37,27 @@ pub struct Stage {
     pub flags: Flags,
 }
 
+/// A [`Stage`] from its number, the rest of its folder's name and its flags: folder and binary
+/// `NUMBER-NAME`, package `stageNUMBER-NAME`.
+macro_rules! stage {
+    ($number:literal, $name:literal, $flags:ident) => {
+        Stage {
+            number: $number,
+            bin: concat!($number, "-", $name),
+            package: concat!("stage", $number, "-", $name),
+            flags: Flags::$flags,
+        }
+    };
+}
+
 /// Every stage, in order.
 pub static STAGES: [Stage; 6] = [
-    Stage {
-        number: "01",
-        bin: "01-unbounded-spawn",
-        package: "stage01-unbounded-spawn",
-        flags: Flags::Unbounded,
-    },
-    Stage {
-        number: "02",
-        bin: "02-mutex-receiver-pool",
-        package: "stage02-mutex-receiver-pool",
-        flags: Flags::Workers,
-    },
-    Stage {
-        number: "03",
-        bin: "03-crossbeam-bounded",
-        package: "stage03-crossbeam-bounded",
-        flags: Flags::WorkersQueueAndPolicy,
-    },
-    Stage {
-        number: "04",
-        bin: "04-results",
-        package: "stage04-results",
-        flags: Flags::WorkersAndQueue,
-    },
-    Stage {
-        number: "05",
-        bin: "05-panic-resilient",
-        package: "stage05-panic-resilient",
-        flags: Flags::WorkersAndQueue,
-    },
-    Stage {
-        number: "06",
-        bin: "06-sizing",
-        package: "stage06-sizing",
-        flags: Flags::Sizing,
-    },
+    stage!("01", "unbounded-spawn", Unbounded),
+    stage!("02", "mutex-receiver-pool", Workers),
+    stage!("03", "crossbeam-bounded", WorkersQueueAndPolicy),
+    stage!("04", "results", WorkersAndQueue),
+    stage!("05", "panic-resilient", WorkersAndQueue),
+    stage!("06", "sizing", Sizing),
 ];
 
 /// Looks a stage up by its number.
@@ -99,25 +82,12 @@ pub enum Profile {
 }
 
 impl Profile {
-    /// The folder of the target directory that cargo builds it into.
-    fn folder(self) -> &'static str {
+    /// `release` or `debug`: the folder of the target directory that cargo builds it into.
+    pub fn name(self) -> &'static str {
         match self {
             Profile::Release => "release",
             Profile::Debug => "debug",
         }
-    }
-
-    /// The flag that asks cargo for it.
-    fn flag(self) -> Option<&'static str> {
-        match self {
-            Profile::Release => Some("--release"),
-            Profile::Debug => None,
-        }
-    }
-
-    /// `release` or `debug`.
-    pub fn name(self) -> &'static str {
-        self.folder()
     }
 }
 
@@ -163,7 +133,7 @@ impl Workspace {
     /// Where the `profile` build of `bin` lands.
     pub fn binary(&self, bin: &str, profile: Profile) -> PathBuf {
         self.target
-            .join(profile.folder())
+            .join(profile.name())
             .join(format!("{bin}{}", env::consts::EXE_SUFFIX))
     }
 
@@ -174,21 +144,10 @@ impl Workspace {
     /// Returns cargo's first error line if the build fails: a stage that is being edited
     /// may not compile, and that must not stop the other stages from being measured.
     pub fn build(&self, packages: &[&str], profile: Profile) -> Result<(), String> {
-        self.cargo_build(&["--bins"], packages, profile.flag())
-    }
-
-    fn cargo_build(
-        &self,
-        targets: &[&str],
-        packages: &[&str],
-        profile: Option<&str>,
-    ) -> Result<(), String> {
         let output = Command::new(&self.cargo)
-            .arg("build")
-            .args(targets)
-            .arg("--quiet")
+            .args(["build", "--bins", "--quiet"])
             .args(packages.iter().flat_map(|package| ["-p", package]))
-            .args(profile)
+            .args((profile == Profile::Release).then_some("--release"))
             .env("CARGO_TARGET_DIR", &self.target)
             .current_dir(&self.root)
             .output()
@@ -205,11 +164,8 @@ impl Workspace {
     }
 
     /// Builds every stage and checks which ones are ready to be measured, calling `starting`
-    /// before each one (for a progress display).
-    ///
-    /// One cargo invocation builds every stage: they share their dependencies, and cargo starts
-    /// and checks the build once. Only if that fails is each stage built on its own, to find
-    /// the ones that do not build and measure the others.
+    /// before each one (for a progress display). One cargo invocation builds them all; only if
+    /// that fails is each built on its own, to find the ones that do not build.
     pub fn prepare(&self, profile: Profile, mut starting: impl FnMut(&Stage)) -> Readiness {
         let packages: Vec<&str> = STAGES.iter().map(|stage| stage.package).collect();
         let every_stage_built = self.build(&packages, profile).is_ok();

@@ -1,5 +1,6 @@
 //! The command line of `measure`: the peers speak the stages' flags and summary line, and bad
-//! input is refused with a one-line error and status 2 before anything runs.
+//! input is refused with a one-line error and status 2 before anything runs; each stage's
+//! `output.txt` still matches what the stage prints.
 
 use std::process::{Command, Output};
 
@@ -87,4 +88,14 @@ fn bad_input_exits_2_and_names_the_flag() {
         );
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
+}
+
+/// Each stage's `output.txt` still shows what the stage prints at its defaults, in shape. It
+/// builds and runs every stage, so it is left out of a reader's first `cargo test`.
+#[test]
+#[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
+fn every_output_txt_matches_what_its_stage_prints() {
+    let output = measure(&["outputs", "--check"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
 }

@@ -51,6 +51,11 @@ impl Row {
         self.text("policy")
     }
 
+    /// The workers of a pool, stage or peer; `None` for stage 01, which has no pool.
+    fn workers(&self) -> Option<f64> {
+        self.text("workers").parse().ok()
+    }
+
     /// A count only stage 03 reports (`rejected`, `ran_in_caller`); zero for the others.
     fn stage_count(&self, column: &str) -> f64 {
         match self.text(column) {
@@ -64,29 +69,24 @@ impl Row {
     }
 }
 
-/// Every row of the quick run. The run happens once, for all tests in this file.
+/// What the quick run wrote: every row of its `.tsv` files, its timelines (`charts/timeline-*.svg`,
+/// by file name) and its costs section (`costs.md`). The run happens once, for all tests here.
+struct Quick {
+    rows: Vec<Row>,
+    timelines: HashMap<String, String>,
+    costs: String,
+}
+
+fn quick() -> &'static Quick {
+    static QUICK: OnceLock<Quick> = OnceLock::new();
+    QUICK.get_or_init(run_quick)
+}
+
 fn rows() -> &'static [Row] {
-    static ROWS: OnceLock<Vec<Row>> = OnceLock::new();
-    ROWS.get_or_init(run_quick)
+    &quick().rows
 }
 
-/// The timelines the quick run drew (`charts/timeline-*.svg`): file name and SVG text.
-static TIMELINES: OnceLock<HashMap<String, String>> = OnceLock::new();
-
-fn timelines() -> &'static HashMap<String, String> {
-    rows();
-    TIMELINES.get().expect("the quick run reads its timelines")
-}
-
-/// The costs section the quick run wrote (`costs.md`): its table and bullets, in markdown.
-static COSTS: OnceLock<String> = OnceLock::new();
-
-fn costs() -> &'static str {
-    rows();
-    COSTS.get().expect("the quick run reads its costs section")
-}
-
-fn run_quick() -> Vec<Row> {
+fn run_quick() -> Quick {
     let out = std::env::temp_dir().join(format!("measure-quick-{}", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_measure"))
         .args(["--quick", "--out"])
@@ -98,23 +98,21 @@ fn run_quick() -> Vec<Row> {
         "measure --quick failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let rows = read_rows(&out);
-    TIMELINES
-        .set(read_timelines(&out))
-        .expect("the quick run happens once");
-    COSTS
-        .set(fs::read_to_string(out.join("costs.md")).expect("the quick run writes costs.md"))
-        .expect("the quick run happens once");
+    let quick = Quick {
+        rows: read_rows(&out),
+        timelines: read_timelines(&out),
+        costs: fs::read_to_string(out.join("costs.md")).expect("the quick run writes costs.md"),
+    };
     fs::remove_dir_all(&out).expect("the temporary results can be removed");
-    for row in &rows {
+    for row in &quick.rows {
         if row.text("status").starts_with("not built yet") {
             eprintln!("skipped, {}", row.text("status"));
         }
     }
-    rows
+    quick
 }
 
-fn read_rows(folder: &PathBuf) -> Vec<Row> {
+fn read_rows(folder: &Path) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut files: Vec<PathBuf> = fs::read_dir(folder)
         .expect("measure wrote its results")
@@ -239,7 +237,7 @@ fn unbounded_spawn_keeps_one_thread_per_sleeping_task() {
 fn pools_never_have_more_threads_than_workers_plus_two() {
     let mut checked = 0;
     for row in rows().iter().filter(|row| row.measured()) {
-        let Ok(workers) = row.text("workers").parse::<f64>() else {
+        let Some(workers) = row.workers() else {
             continue;
         };
         let threads = row.number("peak_threads");
@@ -263,7 +261,7 @@ fn pools_run_at_most_workers_tasks_at_once() {
         .iter()
         .filter(|row| row.measured() && row.runner() != "tokio")
     {
-        let Ok(workers) = row.text("workers").parse::<f64>() else {
+        let Some(workers) = row.workers() else {
             continue;
         };
         // Under caller-runs the submitting thread runs tasks too: one more than the workers.
@@ -303,21 +301,14 @@ fn bounded_stages_keep_memory_flat_from_1k_to_100k_tasks() {
     // Stages 04 and 05 have the same bounded queue, but their demos keep a result handle and a
     // value per task until the end, so their memory grows with the tasks by design; the docs
     // show by how much. Stage 03 keeps nothing per task: only the queue could grow.
-    let mut checked = 0;
-    for runner in ["03"] {
-        let (Some(small), Some(large)) = (scaling_rss(runner, 1e3), scaling_rss(runner, 1e5))
-        else {
-            eprintln!("stage {runner} is not built yet; its claim was not checked");
-            continue;
-        };
-        assert!(
-            large <= 1.5 * small,
-            "claim 'bounded stages' peak RSS within 1.5x from 1k to 100k tasks' fails for \
-             stage {runner}: {small} KiB at 1k, {large} KiB at 100k"
-        );
-        checked += 1;
-    }
-    assert!(checked > 0, "no bounded stage was measured");
+    let (Some(small), Some(large)) = (scaling_rss("03", 1e3), scaling_rss("03", 1e5)) else {
+        panic!("no bounded stage was measured: stage 03 is not built yet");
+    };
+    assert!(
+        large <= 1.5 * small,
+        "claim 'bounded stages' peak RSS within 1.5x from 1k to 100k tasks' fails for stage 03: \
+         {small} KiB at 1k, {large} KiB at 100k"
+    );
 }
 
 #[test]
@@ -418,7 +409,8 @@ fn timelines_draw_a_bar_per_task() {
             (runner, "n/a") => format!("timeline-{runner}"),
             (runner, policy) => format!("timeline-{runner}-{policy}"),
         };
-        let svg = timelines()
+        let svg = quick()
+            .timelines
             .get(&file)
             .unwrap_or_else(|| panic!("no {file}.svg for {}", row.describe()));
         assert!(
@@ -466,7 +458,7 @@ const LADDER: [(&str, &str); 8] = [
 #[test]
 #[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn costs_has_a_row_and_an_explanation_per_feature() {
-    let text = costs();
+    let text = &quick().costs;
     if text.starts_with("- not built yet") || text.contains("\n- not built yet") {
         eprintln!("the costs example is not built yet; its claims were not checked");
         return;
