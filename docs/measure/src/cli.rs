@@ -109,7 +109,7 @@ fn measure(cli: &Cli) -> io::Result<()> {
     let command = command_line();
     // Release builds, at every size: a debug build's larger footprint would eat into the
     // memory margins that the quick run's tests check.
-    let ready = prepare(&workspace, Profile::Release);
+    let ready = prepare(&workspace);
     let every_scenario = cli.scenarios.is_empty();
     let scenarios = match cli.scenarios.as_slice() {
         [] => Scenario::all().to_vec(),
@@ -164,8 +164,9 @@ fn command_line() -> String {
     }
 }
 
-/// Builds every stage in `profile` and finds out which ones can be measured.
-fn prepare(workspace: &Workspace, profile: Profile) -> Readiness {
+/// Builds every stage in release mode and finds out which ones can be measured.
+fn prepare(workspace: &Workspace) -> Readiness {
+    let profile = Profile::Release;
     let spinner = ProgressBar::new_spinner();
     spinner.enable_steady_tick(Duration::from_millis(120));
     spinner.set_message(format!("building the stages ({})", profile.name()));
@@ -189,8 +190,8 @@ enum Outcome {
 }
 
 fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Outcome {
-    // Generous: the longest full-size run takes about 20 s. The limit only turns a hung child
-    // into a failed row instead of a hung measure.
+    // Generous (the longest full-size run takes about 20 s): it only turns a hung child into a
+    // failed row.
     let limit = match options.size {
         Size::Full => Duration::from_secs(300),
         Size::Quick => Duration::from_secs(30),

@@ -1,11 +1,7 @@
-//! The prose of the reports: Markdown templates in `docs/measure/templates/`, one per scenario
-//! that explains its findings in sentences, filled with the figures the scenario computed. A
-//! writer edits the sentences there, without touching Rust; the scenario decides only the
-//! numbers, and which findings there are.
-//!
-//! The templates are `minijinja` (Jinja2) templates, compiled into the binary. A block tag
-//! (`{% if %}`, `{% for %}`) takes its own line's newline with it, so a template reads as the
-//! Markdown it makes. Partials, whose names start with `_`, are included by the others.
+//! The prose of the reports: a `minijinja` Markdown template in `docs/measure/templates/` per
+//! scenario, filled with the figures it computed, so that a writer edits the sentences without
+//! touching Rust. A block tag takes its line's newline with it, so a template reads as the
+//! Markdown it makes; partials, named `_*`, are included by the others.
 
 use std::sync::OnceLock;
 

@@ -51,11 +51,6 @@ impl Row {
         self.text("policy")
     }
 
-    /// The workers of a pool, stage or peer; `None` for stage 01, which has no pool.
-    fn workers(&self) -> Option<f64> {
-        self.text("workers").parse().ok()
-    }
-
     /// A count only stage 03 reports (`rejected`, `ran_in_caller`); zero for the others.
     fn stage_count(&self, column: &str) -> f64 {
         match self.text(column) {
@@ -162,6 +157,14 @@ fn measured(scenario: &str) -> impl Iterator<Item = &'static Row> {
         .filter(move |row| row.scenario == scenario && row.measured())
 }
 
+/// Every measured run of a pool, stage or peer, with its workers (stage 01 has none).
+fn pools() -> impl Iterator<Item = (&'static Row, f64)> {
+    rows()
+        .iter()
+        .filter(|row| row.measured())
+        .filter_map(|row| Some((row, row.text("workers").parse().ok()?)))
+}
+
 /// The peak RSS of `runner` at `tasks` tasks in the scaling scenario, if it was measured.
 fn scaling_rss(runner: &str, tasks: f64) -> Option<f64> {
     measured("scaling")
@@ -236,10 +239,7 @@ fn unbounded_spawn_keeps_one_thread_per_sleeping_task() {
 #[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn pools_never_have_more_threads_than_workers_plus_two() {
     let mut checked = 0;
-    for row in rows().iter().filter(|row| row.measured()) {
-        let Some(workers) = row.workers() else {
-            continue;
-        };
+    for (row, workers) in pools() {
         let threads = row.number("peak_threads");
         assert!(
             threads <= workers + 2.0,
@@ -257,13 +257,7 @@ fn pools_never_have_more_threads_than_workers_plus_two() {
 fn pools_run_at_most_workers_tasks_at_once() {
     // tokio is left out on purpose: a sleeping tokio task gives its thread back, so thousands
     // of tasks are in flight on two threads. That is the point of async.
-    for row in rows()
-        .iter()
-        .filter(|row| row.measured() && row.runner() != "tokio")
-    {
-        let Some(workers) = row.workers() else {
-            continue;
-        };
+    for (row, workers) in pools().filter(|(row, _)| row.runner() != "tokio") {
         // Under caller-runs the submitting thread runs tasks too: one more than the workers.
         let limit = match row.policy() {
             "caller-runs" => workers + 1.0,
