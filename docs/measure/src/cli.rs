@@ -11,7 +11,7 @@ use harness::table;
 use indicatif::ProgressBar;
 
 use crate::peer::{self, PeerArgs};
-use crate::report::{self, Machine};
+use crate::report;
 use crate::scenario::{
     self, Options, Report, Run, Scenario, Size, costs, granularity, io_at_scale, overhead,
     policies, run_all, same_job, scaling, sizing, timelines,
@@ -105,8 +105,8 @@ fn measure(cli: &Cli) -> io::Result<()> {
         (None, true) => Destination::Nowhere,
         (None, false) => Destination::Docs(workspace.root.join("docs")),
     };
-    let machine = Machine::detect();
     let command = command_line();
+    let heading = report::machine(&command);
     // Release builds, at every size: a debug build's larger footprint would eat into the
     // memory margins that the quick run's tests check.
     let ready = prepare(&workspace);
@@ -124,12 +124,8 @@ fn measure(cli: &Cli) -> io::Result<()> {
             scenario_started.elapsed().as_secs_f64()
         );
         match outcome {
-            Outcome::Report(report) => {
-                let text = block(&report, &machine, &command);
-                println!("\n## {}\n\n{text}", scenario.name());
-                write(&destination, &report, &text)?;
-            }
-            Outcome::Timelines(drawn) => write_timelines(&destination, &drawn, &machine, &command)?,
+            Outcome::Report(report) => write(&destination, &report, &heading)?,
+            Outcome::Timelines(drawn) => write_timelines(&destination, &drawn, &heading)?,
         }
     }
     let took = started.elapsed();
@@ -232,21 +228,6 @@ fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Outc
     Outcome::Report(report)
 }
 
-/// The generated block: where and how it was measured, the tables, and the chart.
-fn block(report: &Report, machine: &Machine, command: &str) -> String {
-    let mut text = format!(
-        "{}\n\n{}",
-        machine.markdown(command),
-        report.body.trim_end()
-    );
-    if report.chart.is_some() {
-        let name = report.scenario.name();
-        text.push_str(&format!("\n\n![{name} chart](charts/{name}.svg)"));
-    }
-    text.push('\n');
-    text
-}
-
 impl Destination {
     /// Writes the generated block `name`: between its markers in the docs, or as `NAME.md`.
     fn block(&self, name: &str, text: &str) -> io::Result<()> {
@@ -297,9 +278,21 @@ fn write_chart(path: &Path, svg: Option<&str>) -> io::Result<()> {
     }
 }
 
-fn write(destination: &Destination, report: &Report, text: &str) -> io::Result<()> {
+/// Prints the generated block `name` under the `heading` line, and writes it to `destination`.
+fn publish(destination: &Destination, name: &str, heading: &str, body: &str) -> io::Result<()> {
+    let text = format!("{heading}\n\n{}\n", body.trim_end());
+    println!("\n## {name}\n\n{text}");
+    destination.block(name, &text)
+}
+
+/// Prints and writes a scenario's block (with a link to its chart), its raw runs and its chart.
+fn write(destination: &Destination, report: &Report, heading: &str) -> io::Result<()> {
     let name = report.scenario.name();
-    destination.block(name, text)?;
+    let mut body = report.body.trim_end().to_string();
+    if report.chart.is_some() {
+        body.push_str(&format!("\n\n![{name} chart](charts/{name}.svg)"));
+    }
+    publish(destination, name, heading, &body)?;
     if let Some(folder) = destination.data(name, &report.runs)? {
         let svg = report.chart.as_ref().map(chart::svg).transpose()?;
         write_chart(
@@ -311,22 +304,14 @@ fn write(destination: &Destination, report: &Report, text: &str) -> io::Result<(
 }
 
 /// Prints and writes the timelines: a block for each section of the docs that shows them, and a
-/// chart per run. `--out` gets `NAME.md` per block, `timelines.tsv` and the charts.
+/// chart per run.
 fn write_timelines(
     destination: &Destination,
     drawn: &timelines::Timelines,
-    machine: &Machine,
-    command: &str,
+    heading: &str,
 ) -> io::Result<()> {
     for section in timelines::Section::ALL {
-        let block = section.block();
-        let text = format!(
-            "{}\n\n{}\n",
-            machine.markdown(command),
-            drawn.block(section).trim_end()
-        );
-        println!("\n## {block}\n\n{text}");
-        destination.block(block, &text)?;
+        publish(destination, section.block(), heading, &drawn.block(section))?;
     }
     if let Some(folder) = destination.data(Scenario::Timelines.name(), &drawn.runs())? {
         for (path, svg) in drawn.charts(folder) {

@@ -80,17 +80,13 @@ fn output_path(workspace: &Workspace, stage: &Stage) -> PathBuf {
     workspace.root.join(stage.bin).join("output.txt")
 }
 
-/// Builds every stage in debug mode, as `cargo run --bin` does, in one cargo invocation; if
-/// that fails, stage by stage, to name the one that does not build.
+/// Builds every stage in debug mode, as `cargo run --bin` does.
 fn build(workspace: &Workspace) -> Result<(), String> {
-    let packages: Vec<&str> = STAGES.iter().map(|stage| stage.package).collect();
-    workspace.build(&packages, Profile::Debug).or_else(|_| {
-        STAGES.iter().try_for_each(|stage| {
-            workspace
-                .build(&[stage.package], Profile::Debug)
-                .map_err(|error| format!("{}: {error}", stage.bin))
-        })
-    })
+    let built = workspace.build_stages(Profile::Debug);
+    STAGES
+        .iter()
+        .zip(built)
+        .try_for_each(|(stage, built)| built.map_err(|error| format!("{}: {error}", stage.bin)))
 }
 
 /// What `cargo run --bin BIN` shows: the command, then stdout, then anything on stderr. Every

@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 use harness::Summary;
 use harness::summary;
 
-/// How often the child's `/proc/<pid>/status` is read, and how often we check whether it exited.
-pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
+/// How often the child is sampled and checked for its exit.
+const SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
 
-/// The most stderr and stdout text kept from a child: the first error message, and every table
-/// a child prints with `--quiet`.
+/// The most stderr and stdout text kept: the first error message, and every table of `--quiet`.
 const STDERR_KEPT: usize = 2_000;
 const STDOUT_KEPT: usize = 64_000;
 
@@ -42,12 +41,9 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    /// The share of the machine's CPU that other processes used while the child ran (Linux
-    /// only): 0.0 is an undisturbed run, 0.5 means another program kept one of two cores busy.
+    /// The share of the machine's CPU that other processes used while the child ran (Linux only).
     pub fn disturbance(&self) -> Option<f64> {
-        let capacity = self.wall.as_secs_f64() * harness::cores() as f64;
-        let outside = self.outside_cpu?.as_secs_f64();
-        (capacity > 0.0).then(|| outside / capacity)
+        share_of_machine(self.outside_cpu?, self.wall)
     }
 
     /// A one-line reason why this run did not produce a summary, for tables and errors.
@@ -98,19 +94,13 @@ pub struct Peaks {
 }
 
 impl Peaks {
-    /// Folds one `/proc/<pid>/status` text into the peaks. Missing lines (a zombie has no memory
-    /// lines) leave the peaks as they were.
+    /// Folds one `/proc/<pid>/status` text into the peaks; missing lines (a zombie's) change none.
     pub fn record(&mut self, status: &str) {
-        for line in status.lines() {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            let Some(number) = value.split_whitespace().next() else {
-                continue;
-            };
-            let Ok(number) = number.parse::<u64>() else {
-                continue;
-            };
+        let numbers = status.lines().filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            Some((key, value.split_whitespace().next()?.parse::<u64>().ok()?))
+        });
+        for (key, number) in numbers {
             let peak = match key {
                 "Threads" => &mut self.threads,
                 "VmRSS" => &mut self.rss_kib,
@@ -152,14 +142,8 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
     let start = Instant::now();
     let mut child = command.spawn()?;
     // Readers on their own threads: a child blocked on a full pipe would never exit.
-    let stdout = child
-        .stdout
-        .take()
-        .map(|out| thread::spawn(|| head(out, STDOUT_KEPT)));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|err| thread::spawn(|| head(err, STDERR_KEPT)));
+    let stdout = read_head(child.stdout.take(), STDOUT_KEPT);
+    let stderr = read_head(child.stderr.take(), STDERR_KEPT);
     let mut sampler = Sampler::open(child.id());
 
     let (status, usage) = loop {
@@ -182,7 +166,7 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
     let outside_cpu = busy
         .zip(usage)
         .map(|(busy, usage)| busy.saturating_sub(usage.cpu));
-    let stdout = joined(stdout).unwrap_or_default();
+    let stdout = joined(stdout);
     let summary = stdout
         .lines()
         .rfind(|line| line.starts_with(summary::PREFIX))
@@ -192,7 +176,7 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
         wall,
         summary,
         stdout,
-        stderr: joined(stderr).unwrap_or_default(),
+        stderr: joined(stderr),
         main_thread_cpu: sampler.main_thread_ns.map(Duration::from_nanos),
         peaks: (sampler.peaks.samples > 0).then_some(sampler.peaks),
         usage,
@@ -201,21 +185,27 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
 }
 
 /// Runs `work` in this process, and returns what it returned with the share of the machine's
-/// CPU that other processes used meanwhile (Linux only), as [`Measurement::disturbance`] does.
+/// CPU that other processes used meanwhile, as [`Measurement::disturbance`] does.
 pub fn in_process<T>(work: impl FnOnce() -> T) -> (T, Option<f64>) {
     let before = machine_busy().zip(own_cpu());
     let start = Instant::now();
     let value = work();
-    let capacity = start.elapsed().as_secs_f64() * harness::cores() as f64;
+    let wall = start.elapsed();
     let after = machine_busy().zip(own_cpu());
     let share = before
         .zip(after)
         .and_then(|((busy, own), (busy_after, own_after))| {
             let others =
                 (busy_after.saturating_sub(busy)).saturating_sub(own_after.saturating_sub(own));
-            (capacity > 0.0).then(|| others.as_secs_f64() / capacity)
+            share_of_machine(others, wall)
         });
     (value, share)
+}
+
+/// `cpu` as a share of what every core could have run in `wall`: 0.5 is one of two cores busy.
+fn share_of_machine(cpu: Duration, wall: Duration) -> Option<f64> {
+    let capacity = wall.as_secs_f64() * harness::cores() as f64;
+    (capacity > 0.0).then(|| cpu.as_secs_f64() / capacity)
 }
 
 /// This process's CPU time, user and system, from `/proc/self/stat`.
@@ -228,9 +218,8 @@ fn own_cpu() -> Option<Duration> {
     Some(Duration::from_millis((user + system) * 10))
 }
 
-/// CPU time the whole machine has spent busy since boot, from the first line of `/proc/stat`:
-/// user, nice, system, irq, softirq and steal, in clock ticks of 1/100 s (Linux's `USER_HZ` on
-/// every common architecture). Idle and IO wait are left out.
+/// CPU time the whole machine has spent busy since boot, from the first line of `/proc/stat`, in
+/// ticks of 1/100 s (Linux's `USER_HZ` on every common architecture).
 fn machine_busy() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     busy_ticks(stat.lines().next()?).map(|ticks| Duration::from_millis(ticks * 10))
@@ -250,26 +239,31 @@ fn busy_ticks(cpu_line: &str) -> Option<u64> {
     (ticks.len() >= 4).then_some(busy)
 }
 
-fn joined(reader: Option<JoinHandle<String>>) -> Option<String> {
-    reader.and_then(|handle| handle.join().ok())
+/// Reads `pipe` to the end on a thread of its own (so the child never blocks on it), keeping the
+/// lines that start within the first `limit` bytes.
+fn read_head(pipe: Option<impl Read + Send + 'static>, limit: usize) -> Option<JoinHandle<String>> {
+    pipe.map(|pipe| {
+        thread::spawn(move || {
+            let mut kept = String::new();
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if kept.len() < limit {
+                    kept.push_str(&line);
+                    kept.push('\n');
+                }
+            }
+            kept
+        })
+    })
 }
 
-/// Reads a pipe to the end (so the child never blocks on it), keeping the lines that start
-/// within the first `limit` bytes.
-fn head(pipe: impl Read, limit: usize) -> String {
-    let mut kept = String::new();
-    for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-        if kept.len() < limit {
-            kept.push_str(&line);
-            kept.push('\n');
-        }
-    }
-    kept
+fn joined(reader: Option<JoinHandle<String>>) -> String {
+    reader
+        .and_then(|handle| handle.join().ok())
+        .unwrap_or_default()
 }
 
-/// Reads `/proc/<pid>/status` and the main thread's `schedstat` through files opened once. A file
-/// opened before the child is reaped keeps referring to that process, so a reused pid can never
-/// be sampled by mistake: after the reap, reads simply fail. Without `/proc` nothing opens.
+/// Reads `/proc/<pid>/status` and the main thread's `schedstat` through files opened once: a file
+/// opened before the reap keeps referring to that process, so a reused pid is never sampled.
 struct Sampler {
     status: Option<std::fs::File>,
     /// `/proc/<pid>/task/<pid>/schedstat`: the main thread's time on a core, in nanoseconds.
@@ -295,8 +289,7 @@ impl Sampler {
         if reread(&mut self.status, &mut self.text) {
             self.peaks.record(&self.text);
         }
-        // The first field of `schedstat` keeps growing while the thread lives, so the last
-        // successful read is the closest to its total.
+        // The first field keeps growing while the thread lives: the last read is the closest.
         if reread(&mut self.main_thread, &mut self.text) {
             let first = self.text.split_whitespace().next();
             if let Some(ns) = first.and_then(|field| field.parse().ok()) {
@@ -306,8 +299,8 @@ impl Sampler {
     }
 }
 
-/// Reads `file` again from its start into `text`. Returns whether that worked; a file that can no
-/// longer be read (its process was reaped) is closed for good.
+/// Reads `file` again from its start into `text`; a file that can no longer be read (its process
+/// was reaped) is closed for good.
 fn reread(file: &mut Option<std::fs::File>, text: &mut String) -> bool {
     use std::io::{Seek, SeekFrom};
     let Some(open) = file.as_mut() else {
@@ -341,9 +334,8 @@ fn reap(child: &mut Child, block: bool) -> io::Result<Option<(ExitStatus, Option
     Ok(status.map(|status| (status, None)))
 }
 
-/// `wait4(2)`: reaps the child `pid` and returns its exit status and resource usage, or `None`
-/// if `options` has `WNOHANG` and it is still running. The crate's only `unsafe`: std's `Child`
-/// reports no resource usage, and `getrusage(RUSAGE_CHILDREN)` mixes every child ever reaped.
+/// `wait4(2)`: the child's exit status and resource usage, or `None` if `options` has `WNOHANG`
+/// and it still runs. The crate's only `unsafe`: std's `Child` reports no resource usage.
 #[cfg(unix)]
 #[allow(unsafe_code)]
 fn wait4(pid: u32, options: libc::c_int) -> io::Result<Option<(ExitStatus, Usage)>> {
@@ -355,10 +347,8 @@ fn wait4(pid: u32, options: libc::c_int) -> io::Result<Option<(ExitStatus, Usage
     // are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
-        // SAFETY: both pointers come from live, exclusive borrows of correctly typed locals that
-        // outlive the call, and the kernel writes nothing else. `pid` is a child of ours that
-        // has not been reaped (std's `Child` never waited for it), so it cannot name another
-        // process.
+        // SAFETY: both pointers are live, exclusive borrows of correctly typed locals, and the
+        // kernel writes nothing else. `pid` is our child, not reaped yet: no other process.
         let reaped = unsafe { libc::wait4(pid, &mut status, options, &mut usage) };
         match reaped {
             0 => return Ok(None),

@@ -12,40 +12,16 @@ use harness::table::{NOT_AVAILABLE, or_na};
 
 use crate::scenario::Run;
 
-/// The machine a table was measured on.
-#[derive(Debug, Clone)]
-pub struct Machine {
-    /// Cores this process may use.
-    pub cores: usize,
-    /// Operating system, with its distribution where known.
-    pub os: String,
-    /// Kernel release, where known.
-    pub kernel: String,
-    /// `rustc --version`.
-    pub rustc: String,
-    /// When the run started, UTC.
-    pub date: String,
-}
-
-impl Machine {
-    /// Looks at the machine this process runs on.
-    pub fn detect() -> Self {
-        Machine {
-            cores: harness::cores(),
-            os: os_name(),
-            kernel: kernel_release(),
-            rustc: rustc_version(),
-            date: utc_now(),
-        }
-    }
-
-    /// One markdown line for the top of each table.
-    pub fn markdown(&self, command: &str) -> String {
-        format!(
-            "Measured on {} cores, {} (kernel {}), {}, {}, with `{command}`.",
-            self.cores, self.os, self.kernel, self.rustc, self.date
-        )
-    }
+/// The line over each table: the machine it was measured on, and the `command` that measured it.
+pub fn machine(command: &str) -> String {
+    format!(
+        "Measured on {} cores, {} (kernel {}), {}, {}, with `{command}`.",
+        harness::cores(),
+        os_name(),
+        kernel_release(),
+        rustc_version(),
+        utc_now()
+    )
 }
 
 fn os_name() -> String {
@@ -84,8 +60,8 @@ fn utc_now() -> String {
         .to_string()
 }
 
-/// Replaces the text between `<!-- measure:begin NAME -->` and `<!-- measure:end NAME -->` in
-/// `document`, keeping the markers. Returns `None` if the markers are missing.
+/// Replaces the text between `<!-- measure:begin NAME -->` and `<!-- measure:end NAME -->`, or
+/// returns `None` if the markers are missing.
 pub fn replace_block(document: &str, name: &str, body: &str) -> Option<String> {
     let begin = format!("<!-- measure:begin {name} -->");
     let end = format!("<!-- measure:end {name} -->");
@@ -99,8 +75,7 @@ pub fn replace_block(document: &str, name: &str, body: &str) -> Option<String> {
     ))
 }
 
-/// Rewrites the block `name` in every file of `documents` that has its markers; returns how many
-/// files had it.
+/// Rewrites the block `name` in every file of `documents`; returns how many files had it.
 ///
 /// # Errors
 ///
@@ -121,8 +96,7 @@ pub fn rewrite_blocks(documents: &[&Path], name: &str, body: &str) -> io::Result
     Ok(rewritten)
 }
 
-/// The raw runs as tab-separated values: one line per run, `n/a` where a value was not
-/// measured, and a `status` column that says why a run has no numbers.
+/// The raw runs as tab-separated values, `n/a` where a value was not measured.
 pub fn tsv(scenario: &str, runs: &[Run]) -> String {
     let mut text = String::from(
         "scenario\trunner\ttasks\ttask\tworkers\tqueue\tpolicy\tstatus\tcompleted\tpanicked\t\

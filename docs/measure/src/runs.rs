@@ -1,11 +1,8 @@
-//! The runs that `benches/pools.rs` and the cost ladder ([`ladder`](crate::ladder)) time,
-//! written once so that both time the same code.
+//! The runs that `benches/pools.rs` and the cost ladder ([`ladder`](crate::ladder)) time.
 //!
 //! Every run starts a pool of `workers` threads (a queue of [`QUEUE`] slots where it has a
-//! bound), submits `tasks` tasks from the calling thread, and stops the pool once every task
-//! has run. It returns the time from the first submit until then, as the demos time their runs:
-//! over `tasks`, what one task cost. The pool's start is left out, so that it cannot dominate a
-//! small run.
+//! bound), submits `tasks` tasks from the calling thread, stops the pool once every task has run,
+//! and returns the time from the first submit until then, as the demos time their runs.
 
 use std::hint::black_box;
 use std::panic::{self, AssertUnwindSafe};
@@ -20,14 +17,13 @@ use stage03_crossbeam_bounded::{TrySubmitError, WorkerPool};
 /// The queue of every bounded pool, in slots.
 pub const QUEUE: usize = 1_024;
 
-/// A task: called with the task's id, on whichever thread runs it. `Copy`, so that every
-/// submitted closure gets its own.
+/// A task: called with the task's id. `Copy`, so that every submitted closure gets its own.
 pub trait Task: Fn(usize) + Copy + Send + 'static {}
 
 impl<F: Fn(usize) + Copy + Send + 'static> Task for F {}
 
 /// The workload of a demo run of `tasks` tasks of `task` (such as `cpu:0ns`) with `--quiet`, made
-/// from the demos' own flags so that any flag they gain keeps its default here.
+/// from the demos' own flags so that any flag they gain keeps its default.
 ///
 /// # Panics
 ///
@@ -36,8 +32,7 @@ pub fn quiet_workload(tasks: usize, task: &str) -> Workload {
     workload_with(&["--tasks", &tasks.to_string(), "--task", task, "--quiet"])
 }
 
-/// [`quiet_workload`] that also records each task as `--timeline` and `--trace` do. The events
-/// stay in memory: they are shown or written when a demo finishes, which a measurement never does.
+/// [`quiet_workload`] that also records each task in memory, as `--timeline` and `--trace` do.
 ///
 /// # Panics
 ///
@@ -67,22 +62,21 @@ fn timed<P>(start: impl FnOnce() -> P, submit_all: impl FnOnce(P)) -> Duration {
     started.elapsed()
 }
 
-/// The floor: a bounded crossbeam channel of task ids, and workers that call one function, known
-/// at compile time, for each id. Nothing is allocated per task.
+/// The floor: a bounded crossbeam channel of task ids, and workers that call one known function
+/// for each id. Nothing is allocated per task.
 pub fn bare_ids(workers: usize, tasks: usize, task: impl Task) -> Duration {
     bare_channel(workers, tasks, |id| id, task)
 }
 
-/// Boxed closures over a bounded crossbeam channel, in a few lines: what stage 03's pool does,
-/// without the pool around it.
+/// Boxed closures over a bounded crossbeam channel: stage 03's pool without the pool around it.
 pub fn bare_boxed(workers: usize, tasks: usize, task: impl Task) -> Duration {
     type Job = Box<dyn FnOnce() + Send>;
     let job = move |id| -> Job { Box::new(move || task(id)) };
     bare_channel(workers, tasks, job, |job: Job| job())
 }
 
-/// A bounded crossbeam channel of whatever `message` makes of each task id, and `workers`
-/// threads that hand each message they receive to `run`: a pool with nothing around it.
+/// A bounded crossbeam channel of `message(id)` for each task, and `workers` threads that hand
+/// each message to `run`.
 fn bare_channel<M: Send + 'static>(
     workers: usize,
     tasks: usize,
@@ -112,8 +106,7 @@ fn bare_channel<M: Send + 'static>(
     )
 }
 
-/// Stage 02's `ThreadPool`: boxed closures through an unbounded `mpsc` channel whose receiver
-/// the workers share behind a mutex.
+/// Stage 02's `ThreadPool`: an unbounded `mpsc` channel, its receiver behind a mutex.
 pub fn stage02(workers: usize, tasks: usize, task: impl Task) -> Duration {
     timed(
         || stage02_mutex_receiver_pool::ThreadPool::new(workers),
@@ -159,32 +152,42 @@ fn submit_blocking_when_full(
 /// Stage 03's pool, each task offered with `try_submit` first and every wait timed: the path
 /// of the demo's policies.
 pub fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    try_first_each(workers, tasks, move |id| move || task(id))
+    try_first_each(
+        workers,
+        tasks,
+        move |id| move || task(id),
+        |_, since| since.elapsed(),
+    )
 }
 
-/// [`stage03_try_first`] with each task's closure made by `job(id)`, for the runs whose tasks
-/// capture more than their id.
-fn try_first_each<J>(workers: usize, tasks: usize, mut job: impl FnMut(usize) -> J) -> Duration
+/// [`stage03_try_first`] with each task's closure made by `job(id)`, and each wait since `since`
+/// for a slot timed by `waited(id, since)`.
+fn try_first_each<J>(
+    workers: usize,
+    tasks: usize,
+    mut job: impl FnMut(usize) -> J,
+    waited: impl Fn(usize, Instant) -> Duration,
+) -> Duration
 where
     J: FnOnce() + Send + 'static,
 {
     timed(
         || WorkerPool::new(workers, QUEUE),
         |pool| {
-            let mut waiting_time = Duration::ZERO;
+            let (mut waits, mut waiting_time) = (0_usize, Duration::ZERO);
             for id in 0..tasks {
                 if let Some(since) = submit_blocking_when_full(&pool, job(id)) {
-                    waiting_time += since.elapsed();
+                    waits += 1;
+                    waiting_time += waited(id, since);
                 }
             }
             pool.shutdown();
-            black_box(waiting_time);
+            black_box((waits, waiting_time));
         },
     )
 }
 
-/// Runs `run` on `tasks` tasks of `workload`, and checks that its tracker counted every one: a
-/// run that lost tasks would time less work.
+/// Runs `run`, and checks that `workload`'s tracker counted every one of `tasks`.
 fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) -> Duration {
     let completed = workload.tracker().completed();
     let elapsed = run();
@@ -194,50 +197,41 @@ fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) ->
 }
 
 /// [`stage03_try_first`] with each task run by `workload` (its work, counted by its `Tracker`),
-/// reached through a `&'static`: the tracker's cost alone.
+/// borrowed for the whole program.
 pub fn stage03_tracked(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
     counted(workload, tasks, || {
         stage03_try_first(workers, tasks, move |id| workload.run(id))
     })
 }
 
-/// What stage 03's demo does for each task under its default policy: `workload.hand_over(id)`
-/// (the workload borrowed for the whole program), `try_submit` first, `submit` when the queue is
-/// full (the wait timed and noted by the workload), and the handed task's `run` on the worker.
+/// What stage 03's demo does for each task under its default policy: `workload.hand_over(id)`,
+/// `try_submit` first, `submit` when the queue is full (the wait noted by the workload), and the
+/// handed task's `run` on the worker.
 pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
-    let run = || {
-        timed(
-            || WorkerPool::new(workers, QUEUE),
-            |pool| {
-                let (mut waited, mut waiting_time) = (0_usize, Duration::ZERO);
-                for id in 0..tasks {
-                    let handed = workload.hand_over(id);
-                    if let Some(since) = submit_blocking_when_full(&pool, move || handed.run()) {
-                        waited += 1;
-                        waiting_time += workload.waited_for_slot(id, since);
-                    }
-                }
-                pool.shutdown();
-                black_box((waited, waiting_time));
-            },
-        )
+    let job = |id| {
+        let handed = workload.hand_over(id);
+        move || handed.run()
     };
-    counted(workload, tasks, run)
+    let waited = |id, since| workload.waited_for_slot(id, since);
+    counted(workload, tasks, || {
+        try_first_each(workers, tasks, job, waited)
+    })
 }
 
-/// [`stage03_tracked`] with the workload shared through an `Arc` cloned for each task, as a
-/// demo would have to share it without `Workload::leak`: what the reference count costs.
+/// [`stage03_tracked`] with the workload in an `Arc` cloned for each task: what the demos save
+/// by borrowing it (`Workload::leak`).
 pub fn stage03_arc_per_task(workers: usize, tasks: usize, workload: &Arc<Workload>) -> Duration {
     let job = |id| {
         let workload = Arc::clone(workload);
         move || workload.run(id)
     };
-    counted(workload, tasks, || try_first_each(workers, tasks, job))
+    counted(workload, tasks, || {
+        try_first_each(workers, tasks, job, |_, since| since.elapsed())
+    })
 }
 
-/// Submits tasks `0..tasks` with `submit`, which returns a handle, and joins the handles with
-/// `join` after every `batch` submits: with a `batch` of [`QUEUE`], the memory for the handles
-/// stays flat, and only the per-task cost of a result channel remains.
+/// Submits tasks `0..tasks` with `submit`, and joins the handles it returns after every `batch`
+/// submits: with a `batch` of [`QUEUE`], the memory for the handles stays flat.
 fn in_batches<H>(tasks: usize, batch: usize, mut submit: impl FnMut(usize) -> H, join: impl Fn(H)) {
     let mut handles = Vec::with_capacity(batch.min(tasks));
     for id in 0..tasks {
@@ -249,8 +243,8 @@ fn in_batches<H>(tasks: usize, batch: usize, mut submit: impl FnMut(usize) -> H,
     handles.into_iter().for_each(join);
 }
 
-/// Stage 04's `WorkerPool`, a result channel per task behind a handle, the handles joined every
-/// `batch` submits: each task's closure made by `job(id)`, and what it returned given to `check`.
+/// Stage 04's `WorkerPool` (a result channel per task), the handles joined every `batch` submits:
+/// each task's closure made by `job(id)`, and what it returned given to `check`.
 fn stage04<J, T>(
     workers: usize,
     tasks: usize,
@@ -276,8 +270,7 @@ where
     )
 }
 
-/// Stage 04's pool, every handle kept until the last submit and joined then, as stage 04's demo
-/// does.
+/// Stage 04's pool, every handle joined after the last submit, as stage 04's demo does.
 pub fn stage04_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
     stage04(workers, tasks, tasks, move |id| move || task(id), |()| {})
 }
@@ -287,19 +280,16 @@ pub fn stage04_join_batch(workers: usize, tasks: usize, task: impl Task) -> Dura
     stage04(workers, tasks, QUEUE, move |id| move || task(id), |()| {})
 }
 
-/// [`stage04_join_batch`] with each task inside `catch_unwind`, as stage 05's workers run
-/// theirs: stage 05 without its counters.
+/// [`stage04_join_batch`] with each task inside `catch_unwind`: stage 05 without its counters.
 pub fn stage04_catch_unwind(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    // `AssertUnwindSafe`: the task is consumed, and nothing of it is used after a panic, as in
-    // stage 05.
+    // `AssertUnwindSafe`: nothing of the consumed task is used after a panic, as in stage 05.
     let job = move |id| move || panic::catch_unwind(AssertUnwindSafe(|| task(id)));
     stage04(workers, tasks, QUEUE, job, |outcome| {
         outcome.expect("no task panics");
     })
 }
 
-/// Stage 05's `ResilientPool` (result channel, `catch_unwind`, the pool's counters), the handles
-/// joined every `batch` submits.
+/// Stage 05's `ResilientPool`, the handles joined every `batch` submits.
 fn stage05(workers: usize, tasks: usize, batch: usize, task: impl Task) -> Duration {
     timed(
         || stage05_panic_resilient::ResilientPool::new(workers, QUEUE),

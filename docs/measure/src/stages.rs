@@ -37,8 +37,7 @@ pub struct Stage {
     pub flags: Flags,
 }
 
-/// A [`Stage`] from its number, the rest of its folder's name and its flags: folder and binary
-/// `NUMBER-NAME`, package `stageNUMBER-NAME`.
+/// A [`Stage`]: folder and binary `NUMBER-NAME`, package `stageNUMBER-NAME`.
 macro_rules! stage {
     ($number:literal, $name:literal, $flags:ident) => {
         Stage {
@@ -64,7 +63,7 @@ pub static STAGES: [Stage; 6] = [
 ///
 /// # Panics
 ///
-/// Panics if no stage has that number: the callers name stages by constant.
+/// Panics if no stage has that number.
 pub fn stage(number: &str) -> &'static Stage {
     STAGES
         .iter()
@@ -72,7 +71,7 @@ pub fn stage(number: &str) -> &'static Stage {
         .unwrap_or_else(|| panic!("no stage {number}"))
 }
 
-/// Which of cargo's builds of the stages to measure.
+/// Which of cargo's builds of the stages to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
     /// `cargo build --release`: what the docs are measured with.
@@ -82,7 +81,7 @@ pub enum Profile {
 }
 
 impl Profile {
-    /// `release` or `debug`: the folder of the target directory that cargo builds it into.
+    /// `release` or `debug`: its folder of the target directory.
     pub fn name(self) -> &'static str {
         match self {
             Profile::Release => "release",
@@ -106,7 +105,7 @@ impl Workspace {
     ///
     /// # Panics
     ///
-    /// Panics if the current directory cannot be read while `CARGO_TARGET_DIR` is relative.
+    /// Panics if `CARGO_TARGET_DIR` is relative and the current directory cannot be read.
     pub fn locate() -> Self {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
         let root = manifest
@@ -114,8 +113,7 @@ impl Workspace {
             .and_then(Path::parent)
             .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf);
         let target = match env::var_os("CARGO_TARGET_DIR") {
-            // Cargo reads a relative CARGO_TARGET_DIR from the current directory; so do we,
-            // and hand cargo the absolute path so both agree whatever directory it runs in.
+            // As cargo reads it; cargo gets the absolute path, so both agree wherever it runs.
             Some(dir) => env::current_dir()
                 .expect("the current directory is readable")
                 .join(dir),
@@ -137,13 +135,8 @@ impl Workspace {
             .join(format!("{bin}{}", env::consts::EXE_SUFFIX))
     }
 
-    /// Builds the binaries of `packages` in `profile`, in one cargo invocation.
-    ///
-    /// # Errors
-    ///
-    /// Returns cargo's first error line if the build fails: a stage that is being edited
-    /// may not compile, and that must not stop the other stages from being measured.
-    pub fn build(&self, packages: &[&str], profile: Profile) -> Result<(), String> {
+    /// Builds the binaries of `packages` in `profile`; returns cargo's first error line if it fails.
+    fn build(&self, packages: &[&str], profile: Profile) -> Result<(), String> {
         let output = Command::new(&self.cargo)
             .args(["build", "--bins", "--quiet"])
             .args(packages.iter().flat_map(|package| ["-p", package]))
@@ -163,25 +156,33 @@ impl Workspace {
         Err(first_error.to_string())
     }
 
-    /// Builds every stage and checks which ones are ready to be measured, calling `starting`
-    /// before each one (for a progress display). One cargo invocation builds them all; only if
-    /// that fails is each built on its own, to find the ones that do not build.
-    pub fn prepare(&self, profile: Profile, mut starting: impl FnMut(&Stage)) -> Readiness {
+    /// Builds every stage in `profile` with one cargo invocation, and if that fails each on its
+    /// own: a stage that is being edited must not stop the others. One result per stage.
+    pub fn build_stages(&self, profile: Profile) -> Vec<Result<(), String>> {
         let packages: Vec<&str> = STAGES.iter().map(|stage| stage.package).collect();
-        let every_stage_built = self.build(&packages, profile).is_ok();
+        if self.build(&packages, profile).is_ok() {
+            return vec![Ok(()); STAGES.len()];
+        }
+        let each = |stage: &Stage| self.build(&[stage.package], profile);
+        STAGES.iter().map(each).collect()
+    }
+
+    /// Builds every stage and checks which ones are ready to be measured, calling `starting`
+    /// before each check (for a progress display).
+    pub fn prepare(&self, profile: Profile, mut starting: impl FnMut(&Stage)) -> Readiness {
         let mut ready = BTreeMap::new();
-        for stage in &STAGES {
+        for (stage, built) in STAGES.iter().zip(self.build_stages(profile)) {
             starting(stage);
-            ready.insert(stage.number, self.check(stage, profile, every_stage_built));
+            let built = built.map_err(|error| format!("does not build yet ({error})"));
+            ready.insert(
+                stage.number,
+                built.and_then(|()| self.check(stage, profile)),
+            );
         }
         Readiness { ready }
     }
 
-    fn check(&self, stage: &Stage, profile: Profile, built: bool) -> Result<PathBuf, String> {
-        if !built {
-            self.build(&[stage.package], profile)
-                .map_err(|error| format!("does not build yet ({error})"))?;
-        }
+    fn check(&self, stage: &Stage, profile: Profile) -> Result<PathBuf, String> {
         let binary = self.binary(stage.bin, profile);
         if !binary.exists() {
             return Err(format!("has no binary at {}", binary.display()));
@@ -208,8 +209,7 @@ impl Workspace {
     }
 }
 
-/// Stage 06 prints tables rather than a summary line; it is ready once its help lists the two
-/// sweeps that the sizing scenario runs.
+/// Stage 06 prints tables, not a summary line: it is ready once its help lists the two sweeps.
 fn check_sizing(binary: PathBuf) -> Result<PathBuf, String> {
     let help = Command::new(&binary)
         .arg("--help")
@@ -247,11 +247,11 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    /// The binary of `stage`, or why it cannot run yet.
+    /// The binary of `stage`.
     ///
     /// # Errors
     ///
-    /// Returns the reason the stage is not ready, e.g. that it does not build yet.
+    /// Returns why the stage is not ready, e.g. that it does not build yet.
     pub fn binary(&self, stage: &Stage) -> Result<&Path, &str> {
         match self.ready.get(stage.number) {
             Some(Ok(path)) => Ok(path),

@@ -1,12 +1,6 @@
-//! The invariants that docs/README.md states, checked on one `measure --quick` run. Each test
-//! names its claim and fails with a message that says which run broke it.
-//!
-//! The quick run builds the stages in release mode and starts at most a few hundred threads in
-//! any child. Its results go to a temporary folder, never into docs/.
-//!
-//! That takes minutes from a fresh clone, so these tests are left out of `cargo test
-//! --workspace`, which a reader runs first: `cargo test -p measure -- --ignored` runs them, and
-//! CI does.
+//! The invariants that docs/README.md states, checked on one `measure --quick` run into a
+//! temporary folder. Each test names its claim and fails with a message that says which run broke
+//! it. The run takes minutes from a fresh clone, so the tests are `#[ignore]`d: CI runs them.
 
 use std::collections::HashMap;
 use std::fs;
@@ -61,6 +55,15 @@ impl Row {
 
     fn describe(&self) -> String {
         format!("{}: `{}`", self.scenario, self.text("command"))
+    }
+
+    /// Fails, naming `claim`, what was `found` and this run, unless the claim `holds`.
+    fn claim(&self, holds: bool, claim: &str, found: impl std::fmt::Display) {
+        assert!(
+            holds,
+            "claim '{claim}' fails: {found} in {}",
+            self.describe()
+        );
     }
 }
 
@@ -181,31 +184,21 @@ fn every_run_completes_every_task() {
     let mut checked = 0;
     for row in rows() {
         let status = row.text("status");
-        assert!(
-            status == "ok" || status.starts_with("not built yet"),
-            "claim 'completed == tasks in every run': {} {status}",
-            row.describe()
-        );
+        let ran = status == "ok" || status.starts_with("not built yet");
+        row.claim(ran, "completed == tasks in every run", status);
         if !row.measured() {
             continue;
         }
         let (completed, panicked) = (row.number("completed"), row.number("panicked"));
         // Only a rejecting policy (reject, timeout) gives tasks up, and it counts each one.
         let rejected = row.stage_count("rejected");
-        assert_eq!(
-            completed + panicked + rejected,
-            row.tasks(),
-            "claim 'no task is lost: completed + panicked + rejected == tasks' fails for {}",
-            row.describe()
+        row.claim(
+            completed + panicked + rejected == row.tasks(),
+            "no task is lost: completed + panicked + rejected == tasks",
+            format!("{completed} + {panicked} + {rejected}"),
         );
-        if row.runner() != PANICS_ON_PURPOSE {
-            assert_eq!(
-                panicked,
-                0.0,
-                "claim 'completed == tasks in every run' fails: tasks panicked in {}",
-                row.describe()
-            );
-        }
+        let panics = panicked > 0.0 && row.runner() != PANICS_ON_PURPOSE;
+        row.claim(!panics, "completed == tasks in every run", "tasks panicked");
         checked += 1;
     }
     assert!(checked > 0, "the quick run measured nothing");
@@ -223,11 +216,10 @@ fn unbounded_spawn_keeps_one_thread_per_sleeping_task() {
     for row in &runs {
         assert!(row.text("task").starts_with("sleep:"), "{}", row.describe());
         let threads = row.number("peak_threads");
-        assert!(
+        row.claim(
             threads >= 0.9 * row.tasks(),
-            "claim '01's peak threads >= 0.9 x tasks for sleep tasks' fails: {threads} threads \
-             for {}",
-            row.describe()
+            "01's peak threads >= 0.9 x tasks for sleep tasks",
+            format!("{threads} threads"),
         );
     }
     if runs.is_empty() {
@@ -241,11 +233,10 @@ fn pools_never_have_more_threads_than_workers_plus_two() {
     let mut checked = 0;
     for (row, workers) in pools() {
         let threads = row.number("peak_threads");
-        assert!(
+        row.claim(
             threads <= workers + 2.0,
-            "claim 'every pool's peak threads <= workers + 2' fails: {threads} threads with \
-             {workers} workers in {}",
-            row.describe()
+            "every pool's peak threads <= workers + 2",
+            format!("{threads} threads with {workers} workers"),
         );
         checked += 1;
     }
@@ -264,11 +255,10 @@ fn pools_run_at_most_workers_tasks_at_once() {
             _ => workers,
         };
         let in_flight = row.number("max_in_flight");
-        assert!(
+        row.claim(
             in_flight <= limit,
-            "claim 'at most N tasks run at once (N + 1 under caller-runs)' fails: {in_flight} \
-             tasks at once with {workers} workers in {}",
-            row.describe()
+            "at most N tasks run at once (N + 1 under caller-runs)",
+            format!("{in_flight} tasks at once with {workers} workers"),
         );
     }
 }
@@ -314,30 +304,27 @@ fn each_policy_accounts_for_every_task_its_own_way() {
         let (rejected, in_caller) = (row.number("rejected"), row.number("ran_in_caller"));
         let policy = row.policy();
         let gives_up = policy == "reject" || policy.starts_with("timeout:");
-        if !gives_up {
-            assert_eq!(
-                (ran, rejected),
-                (row.tasks(), 0.0),
-                "claim '{policy} runs every task and rejects none' fails for {}",
-                row.describe()
-            );
-        }
-        if policy == "caller-runs" {
-            // `completed` counts the tasks the caller ran as well as the workers' tasks.
-            assert!(
+        row.claim(
+            gives_up || (ran, rejected) == (row.tasks(), 0.0),
+            &format!("{policy} runs every task and rejects none"),
+            format!("{ran} ran, {rejected} rejected"),
+        );
+        // `completed` counts the tasks the caller ran as well as the workers' tasks.
+        let (claim, holds) = match policy {
+            "caller-runs" => (
+                "the caller's tasks and the workers' tasks make up every task",
                 in_caller <= ran,
-                "claim 'the caller's tasks and the workers' tasks make up every task' fails: \
-                 {in_caller} ran in the caller, {ran} ran in all, in {}",
-                row.describe()
-            );
-        } else {
-            assert_eq!(
-                in_caller,
-                0.0,
-                "claim 'only caller-runs runs tasks on the submitting thread' fails for {}",
-                row.describe()
-            );
-        }
+            ),
+            _ => (
+                "only caller-runs runs tasks on the submitting thread",
+                in_caller == 0.0,
+            ),
+        };
+        row.claim(
+            holds,
+            claim,
+            format!("{in_caller} of {ran} ran in the caller"),
+        );
         checked += 1;
     }
     if checked == 0 {
@@ -416,18 +403,16 @@ fn timelines_draw_a_bar_per_task() {
                 .filter(|line| line.starts_with("<rect") && line.contains(fill))
                 .count() as f64
         };
-        assert_eq!(
-            bars(TASK_FILL) + bars(PANICKED_FILL),
-            row.tasks(),
-            "claim 'a timeline draws a bar per task' fails for {file}.svg of {}",
-            row.describe()
+        let (tasks, panicked) = (bars(TASK_FILL) + bars(PANICKED_FILL), bars(PANICKED_FILL));
+        row.claim(
+            tasks == row.tasks(),
+            "a timeline draws a bar per task",
+            format!("{tasks} bars in {file}.svg"),
         );
-        assert_eq!(
-            bars(PANICKED_FILL),
-            row.number("panicked"),
-            "claim 'a timeline draws each task that panicked in its own colour' fails for \
-             {file}.svg of {}",
-            row.describe()
+        row.claim(
+            panicked == row.number("panicked"),
+            "a timeline draws each task that panicked in its own colour",
+            format!("{panicked} red bars in {file}.svg"),
         );
         checked += 1;
     }
