@@ -265,8 +265,7 @@ impl Destination {
     }
 }
 
-/// Writes a chart, or removes the one an earlier run left at `path` when nothing was drawn this
-/// time: it would no longer match the table.
+/// Writes a chart, or removes a stale one at `path` when nothing was drawn this time.
 fn write_chart(path: &Path, svg: Option<&str>) -> io::Result<()> {
     match (svg, path.parent()) {
         (Some(svg), Some(charts)) => {
@@ -303,8 +302,7 @@ fn write(destination: &Destination, report: &Report, heading: &str) -> io::Resul
     Ok(())
 }
 
-/// Prints and writes the timelines: a block for each section of the docs that shows them, and a
-/// chart per run.
+/// Prints and writes the timelines: a block per section of the docs, and a chart per run.
 fn write_timelines(
     destination: &Destination,
     drawn: &timelines::Timelines,

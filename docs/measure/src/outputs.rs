@@ -1,10 +1,6 @@
-//! `measure outputs`: what each stage prints at its defaults, recorded in the stage's
-//! `output.txt` so a reader sees the result without running it, and checked so the recording
-//! cannot silently go stale.
-//!
-//! A recording is compared *in shape*, not to the letter: numbers vary from run to run, and the
-//! workers' lines come in whatever order the threads finish. So both sides are reduced to the
-//! [`shape`] of each line and compared as sets of lines; the summary must stay last.
+//! `measure outputs`: what each stage prints at its defaults, recorded in its `output.txt` and
+//! checked *in shape*: numbers vary and workers finish in any order, so both sides are compared
+//! as sets of line [`shape`]s, and the summary must stay last.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -17,11 +13,7 @@ use crate::stages::{Profile, STAGES, Stage, Workspace};
 /// The command that rewrites every `output.txt`; failures name it.
 pub const REGENERATE: &str = "cargo run -p measure -- outputs";
 
-/// Runs every stage at its defaults and rewrites its `output.txt`.
-///
-/// # Errors
-///
-/// Returns a message naming the stage that failed to build, run or be written.
+/// Runs every stage at its defaults and rewrites its `output.txt`, or names the stage that failed.
 pub fn record(workspace: &Workspace) -> Result<(), String> {
     build(workspace)?;
     // One stage at a time: a recording shows each stage on a machine it has to itself.
@@ -34,12 +26,8 @@ pub fn record(workspace: &Workspace) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs every stage at its defaults and compares what it printed with its `output.txt`.
-///
-/// # Errors
-///
-/// Returns one paragraph per stage whose output no longer has the recorded shape, each naming
-/// the lines that differ and the command that records them again.
+/// Runs every stage at its defaults and compares what it printed with its `output.txt`; the
+/// error has a paragraph per stage whose output changed shape, naming the lines that differ.
 pub fn check(workspace: &Workspace) -> Result<(), String> {
     build(workspace)?;
     // Every stage at once: the demos mostly wait, and only the shape of what they print is
@@ -89,9 +77,7 @@ fn build(workspace: &Workspace) -> Result<(), String> {
         .try_for_each(|(stage, built)| built.map_err(|error| format!("{}: {error}", stage.bin)))
 }
 
-/// What `cargo run --bin BIN` shows: the command, then stdout, then anything on stderr. Every
-/// stage is recorded at its defaults, which print no line per task, so that each recording fits
-/// a screen. The stage must have been built (see [`build`]).
+/// What `cargo run --bin BIN` shows at the defaults: the command, stdout, then any stderr.
 fn run_at_defaults(workspace: &Workspace, stage: &Stage) -> Result<String, String> {
     let binary = workspace.binary(stage.bin, Profile::Debug);
     let output = Command::new(&binary)
@@ -140,12 +126,9 @@ pub fn compare(recorded: &str, actual: &str) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
-/// What must stay the same about a line from run to run.
-///
-/// A table row (a line that starts with a number) keeps only its numeric columns: the notes
-/// after them, such as which row is the knee, move with the measurements. A labelled line
-/// (`label: ...`) keeps only its label: the sentence after it may depend on timing, e.g. whether
-/// any submit had to wait. Any other line keeps all of its words.
+/// What must stay the same about a line from run to run: a table row its numeric columns (the
+/// notes after them move), a labelled line its label (the sentence may depend on timing), any
+/// other line all of its words.
 pub fn shape(line: &str) -> String {
     let line = normalise(line);
     if line.starts_with('#') {
@@ -160,9 +143,8 @@ pub fn shape(line: &str) -> String {
     }
 }
 
-/// Replaces every number (with its decimals, thousands separators and time unit) by `#`, the
-/// word it counts by its singular, and folds runs of spaces, so that two runs of the same program
-/// look alike, on any machine: `on 2 cores` and `on 1 core` both become `on # core`.
+/// Replaces every number (with its decimals, separators and time unit) by `#` and the word it
+/// counts by its singular, and folds spaces: `on 2 cores` and `on 1 core` become `on # core`.
 pub fn normalise(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut chars = line.chars().peekable();
@@ -201,9 +183,7 @@ pub fn normalise(line: &str) -> String {
     out.trim().to_string()
 }
 
-/// `word` without the `s` of a plural: the number before it differs from machine to machine
-/// (the cores) and from run to run, and the word agrees with it. Short words (`is`, `was`) and
-/// words in `ss` (`process`) are left whole: they are not plurals.
+/// `word` without the `s` of a plural; short words (`is`) and words in `ss` are no plurals.
 fn singular(word: &str) -> &str {
     match word.strip_suffix('s') {
         Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem,
@@ -211,8 +191,7 @@ fn singular(word: &str) -> &str {
     }
 }
 
-/// Debug-formatted durations change unit with their size (`950µs`, `1.2ms`), so the unit is
-/// part of the number.
+/// Debug-formatted durations change unit with their size (`950µs`, `1.2ms`): part of the number.
 fn skip_time_unit(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     let rest: String = chars.clone().take(3).collect();
     for unit in ["ns", "µs", "us", "ms", "s"] {

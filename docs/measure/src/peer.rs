@@ -1,6 +1,5 @@
-//! The comparison peers: well-known ways to run the same tasks, behind the stages' command line
-//! and printing the stages' `summary:` line, so that `measure` can run and measure them exactly
-//! as it runs the stages.
+//! The comparison peers: well-known ways to run the same tasks, with the stages' flags and
+//! `summary:` line, so that `measure` runs them as it runs the stages.
 
 use std::process::ExitCode;
 use std::thread;

@@ -128,11 +128,7 @@ pub struct Usage {
     pub involuntary_switches: u64,
 }
 
-/// Runs `command` to completion (or until `limit`), measuring it.
-///
-/// # Errors
-///
-/// Returns an error if the command cannot be started or waited for.
+/// Runs `command` to completion (or until `limit`), measuring it; fails if it cannot be started.
 pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement> {
     command
         .stdin(Stdio::null())

@@ -1,7 +1,5 @@
-//! The prose of the reports: a `minijinja` Markdown template in `docs/measure/templates/` per
-//! scenario, filled with the figures it computed, so that a writer edits the sentences without
-//! touching Rust. A block tag takes its line's newline with it, so a template reads as the
-//! Markdown it makes; partials, named `_*`, are included by the others.
+//! The prose of the reports: a `minijinja` Markdown template per scenario in `templates/`, filled
+//! with its figures, so that a writer edits sentences without touching Rust.
 
 use std::sync::OnceLock;
 
@@ -31,13 +29,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "timelines.md",
 ];
 
-/// Renders the template `name` with `figures`, made with `minijinja::context!`: each figure by
-/// name, already formatted.
-///
-/// # Panics
-///
-/// Panics if the template does not parse, or uses a figure that `figures` lacks: a mistake in
-/// the template, which every scenario's tests render.
+/// Renders the template `name` with `figures` (`minijinja::context!`), each already formatted;
+/// panics if the template does not parse or uses a figure that `figures` lacks.
 pub fn render(name: &str, figures: Value) -> String {
     static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
     let environment = ENVIRONMENT.get_or_init(|| {
@@ -49,9 +42,7 @@ pub fn render(name: &str, figures: Value) -> String {
             .build()
             .expect("the default delimiters");
         environment.set_syntax(syntax);
-        // Counts as the tables show them: `1,000`.
         environment.add_filter("thousands", |n: u64| table::thousands(n));
-        // A figure the template names but the scenario did not compute is an error, not "".
         environment.set_undefined_behavior(UndefinedBehavior::Strict);
         for &(name, source) in TEMPLATES {
             environment

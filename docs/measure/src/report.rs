@@ -76,10 +76,6 @@ pub fn replace_block(document: &str, name: &str, body: &str) -> Option<String> {
 }
 
 /// Rewrites the block `name` in every file of `documents`; returns how many files had it.
-///
-/// # Errors
-///
-/// Returns an error if a file exists but cannot be read or written.
 pub fn rewrite_blocks(documents: &[&Path], name: &str, body: &str) -> io::Result<usize> {
     let mut rewritten = 0;
     for path in documents {

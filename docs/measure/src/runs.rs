@@ -24,19 +24,11 @@ impl<F: Fn(usize) + Copy + Send + 'static> Task for F {}
 
 /// The workload of a demo run of `tasks` tasks of `task` (such as `cpu:0ns`) with `--quiet`, made
 /// from the demos' own flags so that any flag they gain keeps its default.
-///
-/// # Panics
-///
-/// Panics if `task` is not a task the demos accept.
 pub fn quiet_workload(tasks: usize, task: &str) -> Workload {
     workload_with(&["--tasks", &tasks.to_string(), "--task", task, "--quiet"])
 }
 
 /// [`quiet_workload`] that also records each task in memory, as `--timeline` and `--trace` do.
-///
-/// # Panics
-///
-/// Panics if `task` is not a task the demos accept.
 pub fn recording_workload(tasks: usize, task: &str) -> Workload {
     let tasks = tasks.to_string();
     workload_with(&["--tasks", &tasks, "--task", task, "--quiet", "--timeline"])
@@ -50,7 +42,7 @@ fn workload_with(flags: &[&str]) -> Workload {
         run: TaskArgs,
     }
     let flags = std::iter::once("demo").chain(flags.iter().copied());
-    let flags = Flags::try_parse_from(flags).expect("flags every demo accepts");
+    let flags = Flags::try_parse_from(flags).expect("a task that the demos accept");
     Workload::new(&flags.run)
 }
 

@@ -59,11 +59,7 @@ pub static STAGES: [Stage; 6] = [
     stage!("06", "sizing", Sizing),
 ];
 
-/// Looks a stage up by its number.
-///
-/// # Panics
-///
-/// Panics if no stage has that number.
+/// Looks a stage up by its number, which must exist.
 pub fn stage(number: &str) -> &'static Stage {
     STAGES
         .iter()
@@ -102,10 +98,6 @@ pub struct Workspace {
 
 impl Workspace {
     /// The workspace this tool was built in (two folders above its own manifest).
-    ///
-    /// # Panics
-    ///
-    /// Panics if `CARGO_TARGET_DIR` is relative and the current directory cannot be read.
     pub fn locate() -> Self {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
         let root = manifest
@@ -247,11 +239,7 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    /// The binary of `stage`.
-    ///
-    /// # Errors
-    ///
-    /// Returns why the stage is not ready, e.g. that it does not build yet.
+    /// The binary of `stage`, or why it is not ready (e.g. it does not build yet).
     pub fn binary(&self, stage: &Stage) -> Result<&Path, &str> {
         match self.ready.get(stage.number) {
             Some(Ok(path)) => Ok(path),

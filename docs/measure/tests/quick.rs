@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 /// One line of a scenario's `.tsv` file: column name to value.
 #[derive(Debug)]
 struct Row {
-    scenario: String,
     fields: HashMap<String, String>,
 }
 
@@ -19,7 +18,7 @@ impl Row {
     fn text(&self, column: &str) -> &str {
         self.fields
             .get(column)
-            .unwrap_or_else(|| panic!("{} has no column {column}", self.scenario))
+            .unwrap_or_else(|| panic!("no column {column} in {:?}", self.fields))
     }
 
     fn number(&self, column: &str) -> f64 {
@@ -54,7 +53,7 @@ impl Row {
     }
 
     fn describe(&self) -> String {
-        format!("{}: `{}`", self.scenario, self.text("command"))
+        format!("{}: `{}`", self.text("scenario"), self.text("command"))
     }
 
     /// Fails, naming `claim`, what was `found` and this run, unless the claim `holds`.
@@ -67,97 +66,60 @@ impl Row {
     }
 }
 
-/// What the quick run wrote: every row of its `.tsv` files, its timelines (`charts/timeline-*.svg`,
-/// by file name) and its costs section (`costs.md`). The run happens once, for all tests here.
-struct Quick {
-    rows: Vec<Row>,
-    timelines: HashMap<String, String>,
-    costs: String,
+/// The folder of the quick run's `.tsv` files, `costs.md` and `charts/`: it runs once, for all
+/// tests here.
+fn out() -> &'static Path {
+    static OUT: OnceLock<PathBuf> = OnceLock::new();
+    OUT.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("measure-quick");
+        // What an earlier run left would pass for this run's results.
+        let _ = fs::remove_dir_all(&out);
+        let output = Command::new(env!("CARGO_BIN_EXE_measure"))
+            .args(["--quick", "--out"])
+            .arg(&out)
+            .output()
+            .expect("measure runs");
+        assert!(
+            output.status.success(),
+            "measure --quick failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        out
+    })
 }
 
-fn quick() -> &'static Quick {
-    static QUICK: OnceLock<Quick> = OnceLock::new();
-    QUICK.get_or_init(run_quick)
-}
-
+/// Every row of the quick run's `.tsv` files.
 fn rows() -> &'static [Row] {
-    &quick().rows
-}
-
-fn run_quick() -> Quick {
-    let out = std::env::temp_dir().join(format!("measure-quick-{}", std::process::id()));
-    let output = Command::new(env!("CARGO_BIN_EXE_measure"))
-        .args(["--quick", "--out"])
-        .arg(&out)
-        .output()
-        .expect("measure runs");
-    assert!(
-        output.status.success(),
-        "measure --quick failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let quick = Quick {
-        rows: read_rows(&out),
-        timelines: read_timelines(&out),
-        costs: fs::read_to_string(out.join("costs.md")).expect("the quick run writes costs.md"),
-    };
-    fs::remove_dir_all(&out).expect("the temporary results can be removed");
-    for row in &quick.rows {
-        if row.text("status").starts_with("not built yet") {
+    static ROWS: OnceLock<Vec<Row>> = OnceLock::new();
+    ROWS.get_or_init(|| {
+        let mut rows = Vec::new();
+        for entry in fs::read_dir(out()).expect("measure wrote its results") {
+            let path = entry.expect("a readable entry").path();
+            if path.extension().is_none_or(|ext| ext != "tsv") {
+                continue;
+            }
+            let text = fs::read_to_string(&path).expect("a readable results file");
+            let mut lines = text.lines();
+            let header: Vec<&str> = lines.next().expect("a header line").split('\t').collect();
+            for line in lines {
+                let fields = header.iter().zip(line.split('\t'));
+                let fields = fields.map(|(key, value)| (key.to_string(), value.to_string()));
+                rows.push(Row {
+                    fields: fields.collect(),
+                });
+            }
+        }
+        for row in rows.iter().filter(|row| !row.measured()) {
             eprintln!("skipped, {}", row.text("status"));
         }
-    }
-    quick
+        rows
+    })
 }
 
-fn read_rows(folder: &Path) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let mut files: Vec<PathBuf> = fs::read_dir(folder)
-        .expect("measure wrote its results")
-        .map(|entry| entry.expect("a readable entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "tsv"))
-        .collect();
-    files.sort();
-    for file in files {
-        let text = fs::read_to_string(&file).expect("a readable results file");
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().expect("a header line").split('\t').collect();
-        for line in lines {
-            let fields = header
-                .iter()
-                .zip(line.split('\t'))
-                .map(|(key, value)| (key.to_string(), value.to_string()))
-                .collect();
-            let scenario = file.file_stem().unwrap().to_string_lossy().to_string();
-            rows.push(Row { scenario, fields });
-        }
-    }
-    rows
-}
-
-fn read_timelines(folder: &Path) -> HashMap<String, String> {
-    let Ok(entries) = fs::read_dir(folder.join("charts")) else {
-        return HashMap::new();
-    };
-    entries
-        .map(|entry| entry.expect("a readable entry").path())
-        .filter(|path| {
-            path.file_name()
-                .is_some_and(|name| name.to_string_lossy().starts_with("timeline-"))
-        })
-        .map(|path| {
-            let name = path.file_stem().unwrap().to_string_lossy().to_string();
-            let svg = fs::read_to_string(&path).expect("a readable timeline");
-            (name, svg)
-        })
-        .collect()
-}
-
-fn measured(scenario: &str) -> impl Iterator<Item = &'static Row> {
-    let scenario = scenario.to_string();
+fn measured(scenario: &'static str) -> impl Iterator<Item = &'static Row> {
     rows()
         .iter()
-        .filter(move |row| row.scenario == scenario && row.measured())
+        .filter(move |row| row.text("scenario") == scenario && row.measured())
 }
 
 /// Every measured run of a pool, stage or peer, with its workers (stage 01 has none).
@@ -390,10 +352,9 @@ fn timelines_draw_a_bar_per_task() {
             (runner, "n/a") => format!("timeline-{runner}"),
             (runner, policy) => format!("timeline-{runner}-{policy}"),
         };
-        let svg = quick()
-            .timelines
-            .get(&file)
-            .unwrap_or_else(|| panic!("no {file}.svg for {}", row.describe()));
+        let path = out().join("charts").join(format!("{file}.svg"));
+        let svg = fs::read_to_string(path)
+            .unwrap_or_else(|_| panic!("no {file}.svg for {}", row.describe()));
         assert!(
             svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
             "{file}.svg is not a whole SVG document"
@@ -437,7 +398,7 @@ const LADDER: [(&str, &str); 8] = [
 #[test]
 #[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn costs_has_a_row_and_an_explanation_per_feature() {
-    let text = &quick().costs;
+    let text = &fs::read_to_string(out().join("costs.md")).expect("the quick run writes costs.md");
     if text.starts_with("- not built yet") || text.contains("\n- not built yet") {
         eprintln!("the costs example is not built yet; its claims were not checked");
         return;
