@@ -186,40 +186,33 @@ enum Outcome {
 }
 
 fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Outcome {
-    // Generous (the longest full-size run takes about 20 s): it only turns a hung child into a
-    // failed row.
+    // Generous (the longest full-size run takes 20 s): it turns a hung child into a failed row.
     let limit = match options.size {
         Size::Full => Duration::from_secs(300),
         Size::Quick => Duration::from_secs(30),
     };
-    let name = scenario.name();
+    let run = |plan, rounds| run_all(scenario.name(), plan, ready, limit, rounds);
     let report = match scenario {
-        Scenario::SameJob => {
-            same_job::report(run_all(name, same_job::plan(options), ready, limit, 1))
-        }
-        Scenario::Scaling => {
-            scaling::report(run_all(name, scaling::plan(options), ready, limit, 1))
-        }
+        Scenario::SameJob => same_job::report(run(same_job::plan(options), 1)),
+        Scenario::Scaling => scaling::report(run(scaling::plan(options), 1)),
         Scenario::Granularity => {
             let rounds = granularity::rounds(options);
-            let runs = run_all(name, granularity::plan(options), ready, limit, rounds);
-            granularity::report(runs, rounds)
+            granularity::report(run(granularity::plan(options), rounds), rounds)
         }
-        Scenario::IoAtScale => io_at_scale::report(
-            run_all(name, io_at_scale::plan(options), ready, limit, 1),
-            io_at_scale::target(options),
-        ),
+        Scenario::IoAtScale => {
+            let target = io_at_scale::target(options);
+            io_at_scale::report(run(io_at_scale::plan(options), 1), target)
+        }
         Scenario::Sizing => sizing::run(ready, options),
         Scenario::Policies => {
             let rounds = policies::rounds(options);
-            let runs = run_all(name, policies::plan(options), ready, limit, rounds);
+            let runs = run(policies::plan(options), rounds);
             let memory = run_all("memory", policies::memory_plan(options), ready, limit, 1);
             policies::report(runs, memory, rounds)
         }
         Scenario::Overhead => {
             let rounds = overhead::rounds(options);
-            let runs = run_all(name, overhead::plan(options), ready, limit, rounds);
-            overhead::report(runs, rounds)
+            overhead::report(run(overhead::plan(options), rounds), rounds)
         }
         // In-process: the ladder links the stages' libraries.
         Scenario::Costs => costs::run(options),

@@ -228,18 +228,11 @@ mod tests {
             ("3 process", "# process"),
             // Only the word a number counts: the others keep their plural, and so do keys.
             ("tasks on 2 cores", "tasks on # core"),
+            ("than 2 cores, the cores", "than # core, the cores"),
             ("items=5 cores=2", "items=# cores=#"),
         ] {
             assert_eq!(normalise(line), normalised, "{line}");
         }
-    }
-
-    #[test]
-    fn a_count_agrees_with_its_word_on_any_machine() {
-        let two_cores = "with more workers than 2 cores, the tasks take turns on the cores";
-        let one_core = "with more workers than 1 core, the tasks take turns on the cores";
-        assert_eq!(shape(two_cores), shape(one_core));
-        assert_eq!(compare(two_cores, one_core), None);
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The comparison peers: well-known ways to run the same tasks, with the stages' flags and
 //! `summary:` line, so that `measure` runs them as it runs the stages.
 
+use std::io;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use harness::{Summary, TaskArgs, TaskKind, TaskSpec, Tracker, Work};
+use harness::{Summary, TaskArgs, TaskKind, TaskSpec, Workload};
 use rayon::prelude::*;
 
 /// A way to run tasks that is not one of the stages.
@@ -72,17 +73,11 @@ pub fn run(args: &PeerArgs) -> ExitCode {
         refuse("--timeline and --trace record the stages' demos; the peers record nothing");
     }
     let (tasks, task) = (args.run.tasks, args.run.task);
-    let job = Job {
-        work: Work::new(task),
-        spec: task,
-        tracker: Tracker::default(),
-        each: args.run.each,
-    };
-    // Borrowed for the rest of the process, as the demos borrow their workload: no reference
-    // count to update per task.
-    let job: &'static Job = Box::leak(Box::new(job));
+    // The demos' own workload (calibrated work, counting, `--each` lines), borrowed for the rest
+    // of the process as the demos borrow it: no reference count to update per task.
+    let workload = Workload::new(&args.run).leak();
     let start = Instant::now();
-    let outcome = run_on(args.peer, job, tasks, workers);
+    let outcome = run_on(args, workload, workers);
     let elapsed = start.elapsed();
     if let Err(error) = outcome {
         eprintln!("error: {} could not start: {error}", args.peer.name());
@@ -97,7 +92,7 @@ pub fn run(args: &PeerArgs) -> ExitCode {
     let summary = Summary::new(
         args.peer.name(),
         tasks,
-        &job.tracker,
+        workload.tracker(),
         Some(workers),
         None,
         task,
@@ -117,43 +112,9 @@ fn refuse(message: &str) -> ! {
     .exit()
 }
 
-/// What every peer runs: the same calibrated work and the same counting as the stages.
-#[derive(Debug)]
-struct Job {
-    work: Work,
-    spec: TaskSpec,
-    tracker: Tracker,
-    // A line per task, as the stages print it: only with `--each`.
-    each: bool,
-}
-
-impl Job {
-    fn run(&self, id: usize) {
-        let _running = self.tracker.start();
-        self.work.run();
-        self.report(id);
-    }
-
-    /// The async version: a sleep task awaits the runtime's timer instead of blocking a worker.
-    async fn run_async(&self, id: usize) {
-        let _running = self.tracker.start();
-        match self.spec.kind {
-            TaskKind::Sleep => tokio::time::sleep(self.spec.duration).await,
-            TaskKind::Cpu => self.work.run(),
-        }
-        self.report(id);
-    }
-
-    fn report(&self, id: usize) {
-        if self.each {
-            let worker = thread::current();
-            println!("task {id} done on {}", worker.name().unwrap_or("?"));
-        }
-    }
-}
-
-/// Runs tasks `0..tasks` of `job` on `peer`, and returns once every one has run.
-fn run_on(peer: Peer, job: &'static Job, tasks: usize, workers: usize) -> Result<(), String> {
+/// Runs every task of `args` on its peer, and returns once every one has run.
+fn run_on(args: &PeerArgs, workload: &'static Workload, workers: usize) -> Result<(), String> {
+    let tasks = args.run.tasks;
     let rayon_pool = || {
         rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
@@ -161,12 +122,12 @@ fn run_on(peer: Peer, job: &'static Job, tasks: usize, workers: usize) -> Result
             .build()
             .map_err(|error| error.to_string())
     };
-    match peer {
-        Peer::Sequential => (0..tasks).for_each(|id| job.run(id)),
+    match args.peer {
+        Peer::Sequential => (0..tasks).for_each(|id| workload.run(id)),
         Peer::Threadpool => {
             let pool = threadpool::ThreadPool::new(workers);
             for id in 0..tasks {
-                pool.execute(move || job.run(id));
+                pool.execute(move || workload.run(id));
             }
             // `join` waits until the queue is empty and every worker is idle; dropping the pool
             // would not wait at all.
@@ -175,26 +136,29 @@ fn run_on(peer: Peer, job: &'static Job, tasks: usize, workers: usize) -> Result
         // `scope` returns once every spawned task has finished.
         Peer::RayonScope => rayon_pool()?.scope(|scope| {
             for id in 0..tasks {
-                scope.spawn(move |_| job.run(id));
+                scope.spawn(move |_| workload.run(id));
             }
         }),
         Peer::RayonParIter => {
-            rayon_pool()?.install(|| (0..tasks).into_par_iter().for_each(|id| job.run(id)));
+            rayon_pool()?.install(|| (0..tasks).into_par_iter().for_each(|id| workload.run(id)));
         }
-        Peer::Tokio => run_tokio(job, tasks, workers).map_err(|error| error.to_string())?,
+        Peer::Tokio => {
+            run_tokio(&args.run, workload, workers).map_err(|error| error.to_string())?
+        }
     }
     Ok(())
 }
 
-fn run_tokio(job: &'static Job, tasks: usize, workers: usize) -> std::io::Result<()> {
+fn run_tokio(run: &TaskArgs, workload: &'static Workload, workers: usize) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("tokio-worker")
         .enable_time()
         .build()?;
+    let (spec, each) = (run.task, run.each);
     runtime.block_on(async {
-        let handles: Vec<_> = (0..tasks)
-            .map(|id| tokio::spawn(async move { job.run_async(id).await }))
+        let handles: Vec<_> = (0..run.tasks)
+            .map(|id| tokio::spawn(run_async(workload, spec, each, id)))
             .collect();
         for handle in handles {
             // A task that panicked comes back as a `JoinError`; the tracker has already
@@ -205,4 +169,23 @@ fn run_tokio(job: &'static Job, tasks: usize, workers: usize) -> std::io::Result
     // Dropping a runtime waits for its workers, but not forever: the tasks are done already.
     runtime.shutdown_timeout(Duration::from_secs(10));
     Ok(())
+}
+
+/// Task `id` of `workload` on tokio: a sleep awaits the runtime's timer instead of blocking a
+/// worker, and is counted and reported as [`Workload::run`] counts and reports a task.
+async fn run_async(workload: &'static Workload, spec: TaskSpec, each: bool, id: usize) {
+    match spec.kind {
+        TaskKind::Cpu => workload.run(id),
+        TaskKind::Sleep => {
+            let _running = workload.tracker().start();
+            tokio::time::sleep(spec.duration).await;
+            if each {
+                let worker = thread::current();
+                workload.line(format_args!(
+                    "task {id} done on {}",
+                    worker.name().unwrap_or("?")
+                ));
+            }
+        }
+    }
 }

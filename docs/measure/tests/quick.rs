@@ -27,21 +27,12 @@ impl Row {
             .unwrap_or_else(|_| panic!("{column} is '{text}' in {}", self.describe()))
     }
 
-    fn runner(&self) -> &str {
-        self.text("runner")
-    }
-
     fn tasks(&self) -> f64 {
         self.number("tasks")
     }
 
     fn measured(&self) -> bool {
         self.text("status") == "ok"
-    }
-
-    /// The `--policy` stage 03 ran under, `n/a` for every other run.
-    fn policy(&self) -> &str {
-        self.text("policy")
     }
 
     /// A count only stage 03 reports (`rejected`, `ran_in_caller`); zero for the others.
@@ -133,7 +124,7 @@ fn pools() -> impl Iterator<Item = (&'static Row, f64)> {
 /// The peak RSS of `runner` at `tasks` tasks in the scaling scenario, if it was measured.
 fn scaling_rss(runner: &str, tasks: f64) -> Option<f64> {
     measured("scaling")
-        .find(|row| row.runner() == runner && row.tasks() == tasks)
+        .find(|row| row.text("runner") == runner && row.tasks() == tasks)
         .map(|row| row.number("peak_rss_kib"))
 }
 
@@ -159,7 +150,7 @@ fn every_run_completes_every_task() {
             "no task is lost: completed + panicked + rejected == tasks",
             format!("{completed} + {panicked} + {rejected}"),
         );
-        let panics = panicked > 0.0 && row.runner() != PANICS_ON_PURPOSE;
+        let panics = panicked > 0.0 && row.text("runner") != PANICS_ON_PURPOSE;
         row.claim(!panics, "completed == tasks in every run", "tasks panicked");
         checked += 1;
     }
@@ -173,7 +164,7 @@ fn unbounded_spawn_keeps_one_thread_per_sleeping_task() {
     // all of them are alive together.
     let runs: Vec<&Row> = rows()
         .iter()
-        .filter(|row| row.measured() && row.runner() == "01")
+        .filter(|row| row.measured() && row.text("runner") == "01")
         .collect();
     for row in &runs {
         assert!(row.text("task").starts_with("sleep:"), "{}", row.describe());
@@ -210,9 +201,9 @@ fn pools_never_have_more_threads_than_workers_plus_two() {
 fn pools_run_at_most_workers_tasks_at_once() {
     // tokio is left out on purpose: a sleeping tokio task gives its thread back, so thousands
     // of tasks are in flight on two threads. That is the point of async.
-    for (row, workers) in pools().filter(|(row, _)| row.runner() != "tokio") {
+    for (row, workers) in pools().filter(|(row, _)| row.text("runner") != "tokio") {
         // Under caller-runs the submitting thread runs tasks too: one more than the workers.
-        let limit = match row.policy() {
+        let limit = match row.text("policy") {
             "caller-runs" => workers + 1.0,
             _ => workers,
         };
@@ -261,10 +252,10 @@ fn bounded_stages_keep_memory_flat_from_1k_to_100k_tasks() {
 #[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn each_policy_accounts_for_every_task_its_own_way() {
     let mut checked = 0;
-    for row in measured("policies").filter(|row| row.policy() != "n/a") {
+    for row in measured("policies").filter(|row| row.text("policy") != "n/a") {
         let ran = row.number("completed") + row.number("panicked");
         let (rejected, in_caller) = (row.number("rejected"), row.number("ran_in_caller"));
-        let policy = row.policy();
+        let policy = row.text("policy");
         let gives_up = policy == "reject" || policy.starts_with("timeout:");
         row.claim(
             gives_up || (ran, rejected) == (row.tasks(), 0.0),
@@ -306,7 +297,7 @@ fn bounded_policies_keep_stage_03_memory_flat() {
     let mut checked = 0;
     for policy in ["block", "reject", "caller-runs", "timeout:1ms"] {
         let runs: Vec<&Row> = measured("policies")
-            .filter(|row| row.runner() == "03" && row.policy() == policy)
+            .filter(|row| row.text("runner") == "03" && row.text("policy") == policy)
             .filter(|row| row.text("task") == "cpu:1us")
             .collect();
         let fewest = runs.iter().min_by(|a, b| a.tasks().total_cmp(&b.tasks()));
@@ -347,7 +338,7 @@ fn timelines_draw_a_bar_per_task() {
     let mut checked = 0;
     for row in measured("timelines") {
         // The files are named after the stage, and stage 03's after its policy.
-        let file = match (row.runner(), row.policy()) {
+        let file = match (row.text("runner"), row.text("policy")) {
             ("05", _) => "timeline-05-panic".to_string(),
             (runner, "n/a") => format!("timeline-{runner}"),
             (runner, policy) => format!("timeline-{runner}-{policy}"),
