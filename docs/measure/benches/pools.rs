@@ -1,37 +1,6 @@
-//! Per-task cost of each pool, measured in-process: no child process, no sampler.
-//!
-//! Every benchmark runs one batch of tasks per iteration (100,000 under `cargo bench`) on a pool
-//! of as many workers as the process has cores, with a queue of 1,024 slots for the bounded pools.
-//! An iteration starts the pool, submits every task from the calling thread, waits until every
-//! task has run, and stops the pool: time per iteration / tasks = cost per task. Each pool runs
-//! two kinds of task: `empty` (a closure that does nothing: the pool's own cost) and `cpu:1us`
-//! (about 1 µs of calibrated CPU work, [`harness::Work`], as the demos run it).
-//!
-//! The groups:
-//!
-//! - `bare_crossbeam`: boxed closures over a `crossbeam_channel::bounded` queue, written in a few
-//!   lines. The floor that stage 03 is compared with.
-//! - `stage02`: stage 02's `ThreadPool` (`Arc<Mutex<mpsc::Receiver>>`, unbounded queue).
-//! - `stage03`: stage 03's `WorkerPool`, `submit` with its default blocking policy.
-//! - `stage03_demo`: the same pool driven the way stage 03's demo drives it: each task handed
-//!   over by the demo's [`harness::Workload`] (borrowed for the whole program), `try_submit`
-//!   first, and the task run as the demo runs it (its work, counted by its [`harness::Tracker`]).
-//!   What the demo's bookkeeping adds to the pool.
-//! - `stage04_join_each`: stage 04, one handle (and one result channel) per task; every handle
-//!   kept and joined after the last submit, as stage 04's demo does.
-//! - `stage04_join_batch`: stage 04, the handles joined after every 1,024 submits.
-//! - `stage05`: stage 05's `ResilientPool` (result channel, `catch_unwind`, outcome counters),
-//!   every handle joined after the last submit.
-//! - `threadpool`: the `threadpool` crate (unbounded queue), waited for with `join`.
-//! - `rayon_scope`: a rayon pool, `scope` with one `spawn` per task.
-//! - `rayon_par_iter`: a rayon pool, `into_par_iter().for_each` over the task numbers; rayon
-//!   splits the range into chunks itself, so it pays far fewer than one hand-over per task.
-//!
-//! The stages' runs are in [`measure::runs`], which the cost ladder ([`measure::ladder`]) times
-//! too. Run them with
-//! `cargo bench -p measure` (all), or `cargo bench -p measure -- stage03` (the groups whose name
-//! contains `stage03`). Under `cargo test -p measure --benches` each case runs once, on 1,000
-//! tasks, to check that it works.
+//! Per-task cost of each pool, measured in-process: one batch of tasks per iteration, `empty` or
+//! `cpu:1us`, on as many workers as cores. docs/measure/README.md says what each group measures;
+//! the stages' runs are [`measure::runs`]. Under `cargo test --benches` each case runs once.
 
 use std::sync::OnceLock;
 
@@ -44,7 +13,7 @@ fn main() {
     divan::main();
 }
 
-/// The task kinds every group runs; see [`Task`].
+/// The task kinds every group runs; see [`task`].
 const KINDS: [&str; 2] = ["empty", "cpu:1us"];
 
 /// Samples per case: every sample is one iteration of [`tasks`] tasks (tens of milliseconds).
@@ -63,61 +32,49 @@ fn tasks() -> usize {
     })
 }
 
+/// Workers per pool: as many as cores.
 fn workers() -> usize {
     harness::cores()
 }
 
-/// One task, small enough to copy into every closure.
-#[derive(Clone, Copy)]
-enum Task {
-    Empty,
-    Cpu(Work),
-}
-
-impl Task {
-    /// The task called `kind`, one of [`KINDS`]. CPU work is calibrated once per process.
-    fn named(kind: &str) -> Self {
-        static CPU_1US: OnceLock<Work> = OnceLock::new();
-        match kind {
-            "empty" => Task::Empty,
-            "cpu:1us" => Task::Cpu(
-                *CPU_1US.get_or_init(|| Work::new("cpu:1us".parse().expect("a valid task spec"))),
-            ),
-            _ => unreachable!("unknown task kind {kind}"),
+/// The task called `kind`, one of [`KINDS`]; CPU work is calibrated once per process.
+fn task(kind: &str) -> impl runs::Task {
+    static CPU_1US: OnceLock<Work> = OnceLock::new();
+    let work = match kind {
+        "empty" => None,
+        "cpu:1us" => {
+            Some(*CPU_1US.get_or_init(|| Work::new("cpu:1us".parse().expect("a valid task spec"))))
         }
-    }
-
-    /// The task as the runs take it: a function of the task's id, which it ignores.
-    fn body(self) -> impl runs::Task {
-        move |_id| {
-            if let Task::Cpu(work) = self {
-                work.run();
-            }
+        _ => unreachable!("unknown task kind {kind}"),
+    };
+    move |_id| {
+        if let Some(work) = work {
+            work.run();
         }
     }
 }
 
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn bare_crossbeam(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::bare_boxed(workers(), tasks(), task));
+/// A group per run of [`runs`] that takes the task as it is: `name => run`.
+macro_rules! groups {
+    ($($name:ident => $run:path),* $(,)?) => {$(
+        #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
+        fn $name(bencher: Bencher<'_, '_>, kind: &str) {
+            let task = task(kind);
+            bencher.bench_local(|| $run(workers(), tasks(), task));
+        }
+    )*};
 }
 
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage02(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::stage02(workers(), tasks(), task));
+groups! {
+    bare_crossbeam => runs::bare_boxed,
+    stage02 => runs::stage02,
+    stage03 => runs::stage03,
+    stage04_join_each => runs::stage04_join_each,
+    stage04_join_batch => runs::stage04_join_batch,
+    stage05 => runs::stage05_join_each,
 }
 
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage03(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::stage03(workers(), tasks(), task));
-}
-
-/// Stage 03 as its demo drives it. The demo runs an empty task as `cpu:0ns`, as the
-/// measurements run it; the workload is made (and its CPU work calibrated) once per case, and
-/// keeps counting from one iteration to the next.
+/// Stage 03 as its demo drives it, an empty task as `cpu:0ns`; the workload is made once per case.
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn stage03_demo(bencher: Bencher<'_, '_>, kind: &str) {
     let task = match kind {
@@ -129,26 +86,8 @@ fn stage03_demo(bencher: Bencher<'_, '_>, kind: &str) {
 }
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage04_join_each(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::stage04_join_each(workers(), tasks(), task));
-}
-
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage04_join_batch(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::stage04_join_batch(workers(), tasks(), task));
-}
-
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
-fn stage05(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
-    bencher.bench_local(|| runs::stage05_join_each(workers(), tasks(), task));
-}
-
-#[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn threadpool(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
+    let task = task(kind);
     bencher.bench_local(|| {
         let pool = threadpool::ThreadPool::new(workers());
         for id in 0..tasks() {
@@ -167,7 +106,7 @@ fn rayon_pool() -> rayon::ThreadPool {
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn rayon_scope(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
+    let task = task(kind);
     bencher.bench_local(|| {
         let pool = rayon_pool();
         pool.scope(|scope| {
@@ -180,7 +119,7 @@ fn rayon_scope(bencher: Bencher<'_, '_>, kind: &str) {
 
 #[divan::bench(args = KINDS, sample_count = SAMPLES, sample_size = 1)]
 fn rayon_par_iter(bencher: Bencher<'_, '_>, kind: &str) {
-    let task = Task::named(kind).body();
+    let task = task(kind);
     bencher.bench_local(|| {
         let pool = rayon_pool();
         pool.install(|| (0..tasks()).into_par_iter().for_each(task));

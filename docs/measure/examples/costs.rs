@@ -1,13 +1,5 @@
-//! What each feature of the stages costs per task, measured in-process: the ladder of
-//! [`measure::ladder`], printed as a table.
-//!
-//! ```text
-//! cargo run --release -p measure --example costs               # the table, to read
-//! cargo run --release -p measure --example costs -- --rounds 5 # a shorter run
-//! ```
-//!
-//! `cargo run --release -p measure` runs the same ladder (the `costs` scenario) and writes its
-//! table into `docs/README.md`.
+//! What each feature of the stages costs per task, in-process: [`measure::ladder`] as a table.
+//! `cargo run --release -p measure --example costs -- --rounds 5` is a shorter run.
 
 use clap::Parser;
 use measure::ladder::{self, Measured, Step};

@@ -1,5 +1,4 @@
 //! SVG charts drawn with plotters: horizontal bars for comparing runners, lines for sweeps.
-//! Each runner keeps its colour in every chart, and axes that span decades are logarithmic.
 
 use std::io;
 use std::ops::Range;
@@ -11,7 +10,7 @@ use plotters::prelude::*;
 /// A chart: a title over a grid of panels.
 #[derive(Debug, Clone)]
 pub struct Chart {
-    /// The title over all panels.
+    /// Over all panels.
     pub title: String,
     /// The panels, filled row by row.
     pub panels: Vec<Panel>,
@@ -31,13 +30,13 @@ pub enum Panel {
 /// Horizontal bars, one per label.
 #[derive(Debug, Clone)]
 pub struct BarPanel {
-    /// Panel title.
+    /// Over the panel.
     pub title: String,
     /// What the bars measure, with the unit.
     pub axis: String,
     /// Whether the value axis is logarithmic.
     pub log: bool,
-    /// The bars, top to bottom.
+    /// Top to bottom.
     pub bars: Vec<Bar>,
 }
 
@@ -48,7 +47,7 @@ pub struct Bar {
     pub label: String,
     /// Picks the colour.
     pub key: String,
-    /// The length of the bar.
+    /// Its length.
     pub value: f64,
 }
 
@@ -86,11 +85,7 @@ const TITLE_HEIGHT: u32 = 40;
 const LEGEND_COLUMNS: usize = 3;
 const LEGEND_ROW: u32 = 20;
 
-/// Draws `chart` as an SVG document.
-///
-/// # Errors
-///
-/// Returns an error if plotters fails to lay the chart out.
+/// Draws `chart` as an SVG document, or fails if plotters cannot lay it out.
 pub fn svg(chart: &Chart) -> io::Result<String> {
     let columns = chart.columns.max(1);
     let rows = chart.panels.len().div_ceil(columns).max(1);
@@ -124,8 +119,7 @@ pub fn svg(chart: &Chart) -> io::Result<String> {
     Ok(text)
 }
 
-/// Every line's name and colour, once each, in the order the panels draw them. One legend under
-/// all panels, rather than one inside each, so that it never hides a line.
+/// Every line's name and colour, once each: one legend under all panels never hides a line.
 fn legend_entries(chart: &Chart) -> Vec<(&str, &str)> {
     let mut entries: Vec<(&str, &str)> = Vec::new();
     for panel in &chart.panels {

@@ -11,10 +11,10 @@ use harness::table;
 use indicatif::ProgressBar;
 
 use crate::peer::{self, PeerArgs};
-use crate::report::{self, Machine};
+use crate::report;
 use crate::scenario::{
-    self, Options, Report, Scenario, Size, costs, granularity, io_at_scale, overhead, policies,
-    run_all, same_job, scaling, sizing, timelines,
+    self, Options, Report, Run, Scenario, Size, costs, granularity, io_at_scale, overhead,
+    policies, run_all, same_job, scaling, sizing, timelines,
 };
 use crate::stages::{Profile, Readiness, Workspace};
 use crate::{chart, outputs};
@@ -78,26 +78,11 @@ enum Destination {
 /// Runs `measure` with the process's arguments: what its binary does.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    match &cli.command {
+    let result = match &cli.command {
         Some(Command::Peer(args)) => return peer::run(args),
-        Some(Command::Outputs { check }) => return outputs(*check),
-        None => {}
-    }
-    match measure(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn outputs(check: bool) -> ExitCode {
-    let workspace = Workspace::locate();
-    let result = if check {
-        outputs::check(&workspace)
-    } else {
-        outputs::record(&workspace)
+        Some(Command::Outputs { check: true }) => outputs::check(&Workspace::locate()),
+        Some(Command::Outputs { check: false }) => outputs::record(&Workspace::locate()),
+        None => measure(&cli).map_err(|error| error.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -120,11 +105,11 @@ fn measure(cli: &Cli) -> io::Result<()> {
         (None, true) => Destination::Nowhere,
         (None, false) => Destination::Docs(workspace.root.join("docs")),
     };
-    let machine = Machine::detect();
     let command = command_line();
+    let heading = report::machine(&command);
     // Release builds, at every size: a debug build's larger footprint would eat into the
     // memory margins that the quick run's tests check.
-    let ready = prepare(&workspace, Profile::Release);
+    let ready = prepare(&workspace);
     let every_scenario = cli.scenarios.is_empty();
     let scenarios = match cli.scenarios.as_slice() {
         [] => Scenario::all().to_vec(),
@@ -139,12 +124,8 @@ fn measure(cli: &Cli) -> io::Result<()> {
             scenario_started.elapsed().as_secs_f64()
         );
         match outcome {
-            Outcome::Report(report) => {
-                let text = block(&report, &machine, &command);
-                println!("\n## {}\n\n{text}", scenario.name());
-                write(&destination, &report, &text)?;
-            }
-            Outcome::Timelines(drawn) => write_timelines(&destination, &drawn, &machine, &command)?,
+            Outcome::Report(report) => write(&destination, &report, &heading)?,
+            Outcome::Timelines(drawn) => write_timelines(&destination, &drawn, &heading)?,
         }
     }
     let took = started.elapsed();
@@ -179,8 +160,9 @@ fn command_line() -> String {
     }
 }
 
-/// Builds every stage in `profile` and finds out which ones can be measured.
-fn prepare(workspace: &Workspace, profile: Profile) -> Readiness {
+/// Builds every stage in release mode and finds out which ones can be measured.
+fn prepare(workspace: &Workspace) -> Readiness {
+    let profile = Profile::Release;
     let spinner = ProgressBar::new_spinner();
     spinner.enable_steady_tick(Duration::from_millis(120));
     spinner.set_message(format!("building the stages ({})", profile.name()));
@@ -204,40 +186,33 @@ enum Outcome {
 }
 
 fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Outcome {
-    // Generous: the longest full-size run takes about 20 s. The limit only turns a hung child
-    // into a failed row instead of a hung measure.
+    // Generous (the longest full-size run takes 20 s): it turns a hung child into a failed row.
     let limit = match options.size {
         Size::Full => Duration::from_secs(300),
         Size::Quick => Duration::from_secs(30),
     };
-    let name = scenario.name();
+    let run = |plan, rounds| run_all(scenario.name(), plan, ready, limit, rounds);
     let report = match scenario {
-        Scenario::SameJob => {
-            same_job::report(run_all(name, same_job::plan(options), ready, limit, 1))
-        }
-        Scenario::Scaling => {
-            scaling::report(run_all(name, scaling::plan(options), ready, limit, 1))
-        }
+        Scenario::SameJob => same_job::report(run(same_job::plan(options), 1)),
+        Scenario::Scaling => scaling::report(run(scaling::plan(options), 1)),
         Scenario::Granularity => {
             let rounds = granularity::rounds(options);
-            let runs = run_all(name, granularity::plan(options), ready, limit, rounds);
-            granularity::report(runs, rounds)
+            granularity::report(run(granularity::plan(options), rounds), rounds)
         }
-        Scenario::IoAtScale => io_at_scale::report(
-            run_all(name, io_at_scale::plan(options), ready, limit, 1),
-            io_at_scale::target(options),
-        ),
+        Scenario::IoAtScale => {
+            let target = io_at_scale::target(options);
+            io_at_scale::report(run(io_at_scale::plan(options), 1), target)
+        }
         Scenario::Sizing => sizing::run(ready, options),
         Scenario::Policies => {
             let rounds = policies::rounds(options);
-            let runs = run_all(name, policies::plan(options), ready, limit, rounds);
+            let runs = run(policies::plan(options), rounds);
             let memory = run_all("memory", policies::memory_plan(options), ready, limit, 1);
             policies::report(runs, memory, rounds)
         }
         Scenario::Overhead => {
             let rounds = overhead::rounds(options);
-            let runs = run_all(name, overhead::plan(options), ready, limit, rounds);
-            overhead::report(runs, rounds)
+            overhead::report(run(overhead::plan(options), rounds), rounds)
         }
         // In-process: the ladder links the stages' libraries.
         Scenario::Costs => costs::run(options),
@@ -246,111 +221,92 @@ fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Outc
     Outcome::Report(report)
 }
 
-/// The generated block: where and how it was measured, the tables, and the chart.
-fn block(report: &Report, machine: &Machine, command: &str) -> String {
-    let mut text = format!(
-        "{}\n\n{}",
-        machine.markdown(command),
-        report.body.trim_end()
-    );
-    if report.chart.is_some() {
-        let name = report.scenario.name();
-        text.push_str(&format!("\n\n![{name} chart](charts/{name}.svg)"));
-    }
-    text.push('\n');
-    text
-}
-
-fn write(destination: &Destination, report: &Report, text: &str) -> io::Result<()> {
-    let name = report.scenario.name();
-    let folder = match destination {
-        Destination::Nowhere => return Ok(()),
-        Destination::Docs(folder) => {
-            let documents = [folder.join("README.md"), folder.join("claims.md")];
-            let documents: Vec<&Path> = documents.iter().map(PathBuf::as_path).collect();
-            if report::rewrite_blocks(&documents, name, text)? == 0 {
-                eprintln!(
-                    "warning: no <!-- measure:begin {name} --> block in {}",
-                    folder.join("README.md").display()
-                );
-            }
-            folder
-        }
-        Destination::Folder(folder) => {
-            fs::create_dir_all(folder)?;
-            fs::write(folder.join(format!("{name}.md")), text)?;
-            fs::write(
-                folder.join(format!("{name}.tsv")),
-                report::tsv(name, &report.runs),
-            )?;
-            folder
-        }
-    };
-    let path = scenario::chart_path(folder, report.scenario);
-    match &report.chart {
-        Some(chart) => {
-            fs::create_dir_all(folder.join("charts"))?;
-            fs::write(path, chart::svg(chart)?)?;
-        }
-        // Nothing was measured: a chart from an earlier run would no longer match the table.
-        None if path.exists() => fs::remove_file(path)?,
-        None => {}
-    }
-    Ok(())
-}
-
-/// Prints and writes the timelines: a block for each section of the docs that shows them, and a
-/// chart per run. `--out` gets `NAME.md` per block, `timelines.tsv` and the charts.
-fn write_timelines(
-    destination: &Destination,
-    drawn: &timelines::Timelines,
-    machine: &Machine,
-    command: &str,
-) -> io::Result<()> {
-    let name = Scenario::Timelines.name();
-    for section in timelines::Section::ALL {
-        let block = section.block();
-        let text = format!(
-            "{}\n\n{}\n",
-            machine.markdown(command),
-            drawn.block(section).trim_end()
-        );
-        println!("\n## {block}\n\n{text}");
-        match destination {
+impl Destination {
+    /// Writes the generated block `name`: between its markers in the docs, or as `NAME.md`.
+    fn block(&self, name: &str, text: &str) -> io::Result<()> {
+        match self {
             Destination::Nowhere => {}
             Destination::Docs(folder) => {
-                let readme = folder.join("README.md");
-                if report::rewrite_blocks(&[&readme], block, &text)? == 0 {
+                let documents = [folder.join("README.md"), folder.join("claims.md")];
+                let documents: Vec<&Path> = documents.iter().map(PathBuf::as_path).collect();
+                if report::rewrite_blocks(&documents, name, text)? == 0 {
                     eprintln!(
-                        "warning: no <!-- measure:begin {block} --> block in {}",
-                        readme.display()
+                        "warning: no <!-- measure:begin {name} --> block in {}",
+                        documents[0].display()
                     );
                 }
             }
             Destination::Folder(folder) => {
                 fs::create_dir_all(folder)?;
-                fs::write(folder.join(format!("{block}.md")), text)?;
+                fs::write(folder.join(format!("{name}.md")), text)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the raw runs as `NAME.tsv` into a folder (the docs keep none), and returns the
+    /// folder whose `charts/` the charts go into, if any.
+    fn data(&self, name: &str, runs: &[Run]) -> io::Result<Option<&Path>> {
+        match self {
+            Destination::Nowhere => Ok(None),
+            Destination::Docs(folder) => Ok(Some(folder)),
+            Destination::Folder(folder) => {
+                fs::write(folder.join(format!("{name}.tsv")), report::tsv(name, runs))?;
+                Ok(Some(folder))
             }
         }
     }
-    let folder = match destination {
-        Destination::Nowhere => return Ok(()),
-        Destination::Docs(folder) => folder,
-        Destination::Folder(folder) => {
-            fs::write(
-                folder.join(format!("{name}.tsv")),
-                report::tsv(name, &drawn.runs()),
-            )?;
-            folder
+}
+
+/// Writes a chart, or removes a stale one at `path` when nothing was drawn this time.
+fn write_chart(path: &Path, svg: Option<&str>) -> io::Result<()> {
+    match (svg, path.parent()) {
+        (Some(svg), Some(charts)) => {
+            fs::create_dir_all(charts)?;
+            fs::write(path, svg)
         }
-    };
-    fs::create_dir_all(folder.join("charts"))?;
-    for (path, svg) in drawn.charts(folder) {
-        match svg {
-            Some(svg) => fs::write(path, svg)?,
-            // Not drawn this time: the block no longer shows the chart of an earlier run.
-            None if path.exists() => fs::remove_file(path)?,
-            None => {}
+        (None, _) if path.exists() => fs::remove_file(path),
+        _ => Ok(()),
+    }
+}
+
+/// Prints the generated block `name` under the `heading` line, and writes it to `destination`.
+fn publish(destination: &Destination, name: &str, heading: &str, body: &str) -> io::Result<()> {
+    let text = format!("{heading}\n\n{}\n", body.trim_end());
+    println!("\n## {name}\n\n{text}");
+    destination.block(name, &text)
+}
+
+/// Prints and writes a scenario's block (with a link to its chart), its raw runs and its chart.
+fn write(destination: &Destination, report: &Report, heading: &str) -> io::Result<()> {
+    let name = report.scenario.name();
+    let mut body = report.body.trim_end().to_string();
+    if report.chart.is_some() {
+        body.push_str(&format!("\n\n![{name} chart](charts/{name}.svg)"));
+    }
+    publish(destination, name, heading, &body)?;
+    if let Some(folder) = destination.data(name, &report.runs)? {
+        let svg = report.chart.as_ref().map(chart::svg).transpose()?;
+        write_chart(
+            &scenario::chart_path(folder, report.scenario),
+            svg.as_deref(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Prints and writes the timelines: a block per section of the docs, and a chart per run.
+fn write_timelines(
+    destination: &Destination,
+    drawn: &timelines::Timelines,
+    heading: &str,
+) -> io::Result<()> {
+    for section in timelines::Section::ALL {
+        publish(destination, section.block(), heading, &drawn.block(section))?;
+    }
+    if let Some(folder) = destination.data(Scenario::Timelines.name(), &drawn.runs())? {
+        for (path, svg) in drawn.charts(folder) {
+            write_chart(&path, svg)?;
         }
     }
     Ok(())

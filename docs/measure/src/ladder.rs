@@ -1,15 +1,6 @@
-//! What each feature of the stages costs per task, measured in-process: a ladder of runs, each
-//! adding one feature to the run it builds on, from a bare channel of task ids up to stage 03's
-//! demo and stage 05's pool. Every task is empty, so what is timed is the feature.
-//!
-//! [`measure`] runs the ladder; `examples/costs.rs` prints what it measured, and the `costs`
-//! scenario of `measure` writes it into `docs/README.md`.
-//!
-//! Times on a small shared machine move a lot from one moment to the next, and so does what a
-//! cache line costs to move between cores. So every round runs every step once, in the table's
-//! order (every other round backwards), and each step is compared with the step it builds on
-//! *in the same round*, a few milliseconds apart: the medians of those differences and ratios
-//! are what [`Measured`] reports.
+//! What each feature of the stages costs per task, in-process: a ladder of runs on empty tasks,
+//! each adding one feature to the run it builds on. Every round runs every step once, and each
+//! step is compared with its base *in the same round*, since a shared machine's speed moves.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -46,10 +37,8 @@ pub enum Step {
 }
 
 impl Step {
-    /// Every step, in the order of the table: stage 03's branch of the ladder up to its demo,
-    /// then stage 04's and 05's. Each step runs next to the one it builds on (but for the
-    /// result channel, built on stage 03's pool), so that they are compared a few milliseconds
-    /// apart.
+    /// Every step, in the order of the table: stage 03's branch up to its demo, then stage 04's
+    /// and 05's, so that each step runs next to the one it builds on.
     pub const ALL: [Step; 10] = [
         Step::Ids,
         Step::Boxed,
@@ -114,15 +103,12 @@ impl Step {
     }
 }
 
-/// The empty task: it only keeps its id from being optimised away. Each closure that calls it
-/// captures the id, so a boxed task is not zero-sized: a box of a closure that captures nothing
-/// allocates nothing, and real tasks capture their input.
+/// The empty task; its closures capture the id, so that a boxed task allocates, as a real one does.
 fn empty(id: usize) {
     black_box(id);
 }
 
-/// What every step shares: the pool's size, the tasks per run, and the demo's workload, once
-/// borrowed for the whole process, as the demo holds it, and once behind an `Arc`.
+/// What every step shares: the pool's size, the tasks per run, and the demo's workloads.
 struct Setup {
     workers: usize,
     tasks: usize,
@@ -130,13 +116,6 @@ struct Setup {
     /// The same workload, recording every task: its events pile up over the rounds.
     recording: &'static Workload,
     shared: Arc<Workload>,
-}
-
-/// What the rounds measured for one step.
-struct Rounds {
-    step: Step,
-    /// Nanoseconds per task, one value per round.
-    per_task: Vec<f64>,
 }
 
 /// What the ladder measured for one step.
@@ -148,45 +127,37 @@ pub struct Row {
     pub median: f64,
     /// The middle half of the rounds: the 25th and the 75th percentile.
     pub quartiles: (f64, f64),
-    /// Against the step it builds on, round by round: the median of the differences (ns) and
-    /// of the ratios.
+    /// Against the step it builds on, round by round: the median difference (ns) and ratio.
     pub added: Option<(f64, f64)>,
     /// Against stage 03's pool alone ([`Step::Boxed`]), round by round: the median ratio.
     pub to_pool: f64,
 }
 
-fn rows(measured: &[Rounds]) -> Vec<Row> {
+/// A row per step of [`Step::ALL`], from its nanoseconds per task in each round, `per_task`.
+fn rows(per_task: &[Vec<f64>]) -> Vec<Row> {
     let of = |step: Step| {
-        measured
-            .iter()
-            .find(|entry| entry.step == step)
-            .map(|entry| entry.per_task.as_slice())
-            .expect("every step is measured")
+        let index = Step::ALL.iter().position(|&other| other == step);
+        &per_task[index.expect("every step is measured")]
     };
-    measured
-        .iter()
-        .map(|entry| {
-            // Each round's time for this step beside the same round's time for `other`.
-            let paired = |other: Step| entry.per_task.iter().zip(of(other));
-            let median_of = |values: Vec<f64>| percentile(&values, 0.5);
-            let added = entry.step.base().map(|base| {
-                let differences = paired(base).map(|(now, before)| now - before).collect();
-                let ratios = paired(base).map(|(now, before)| now / before).collect();
-                (median_of(differences), median_of(ratios))
-            });
-            let to_pool = paired(Step::Boxed).map(|(now, pool)| now / pool).collect();
-            Row {
-                step: entry.step,
-                median: percentile(&entry.per_task, 0.5),
-                quartiles: (
-                    percentile(&entry.per_task, 0.25),
-                    percentile(&entry.per_task, 0.75),
-                ),
-                added,
-                to_pool: median_of(to_pool),
-            }
-        })
-        .collect()
+    let median_of = |values: Vec<f64>| percentile(&values, 0.5);
+    let row = |step: Step| {
+        // Each round's time for this step beside the same round's time for `other`.
+        let paired = |other: Step| of(step).iter().zip(of(other));
+        let added = step.base().map(|base| {
+            let differences = paired(base).map(|(now, before)| now - before).collect();
+            let ratios = paired(base).map(|(now, before)| now / before).collect();
+            (median_of(differences), median_of(ratios))
+        });
+        let to_pool = paired(Step::Boxed).map(|(now, pool)| now / pool).collect();
+        Row {
+            step,
+            median: percentile(of(step), 0.5),
+            quartiles: (percentile(of(step), 0.25), percentile(of(step), 0.75)),
+            added,
+            to_pool: median_of(to_pool),
+        }
+    };
+    Step::ALL.into_iter().map(row).collect()
 }
 
 /// The value below which a share `at` of `values` lies (nearest rank).
@@ -217,8 +188,7 @@ impl Measured {
     }
 }
 
-/// Runs the ladder: `rounds` rounds of every step, `tasks` empty tasks a run, on as many
-/// workers as cores.
+/// Runs `rounds` rounds of every step, `tasks` empty tasks a run, on as many workers as cores.
 pub fn measure(tasks: usize, rounds: usize) -> Measured {
     // As the measurements run the demo: empty tasks are `cpu:0ns`, and nothing is printed.
     let workload = || runs::quiet_workload(tasks, "cpu:0ns");
@@ -229,27 +199,19 @@ pub fn measure(tasks: usize, rounds: usize) -> Measured {
         recording: runs::recording_workload(tasks, "cpu:0ns").leak(),
         shared: Arc::new(workload()),
     };
-    let mut measured: Vec<Rounds> = Step::ALL
-        .iter()
-        .map(|&step| Rounds {
-            step,
-            per_task: Vec::with_capacity(rounds),
-        })
-        .collect();
+    let mut per_task = vec![Vec::with_capacity(rounds); Step::ALL.len()];
     for round in 0..rounds {
-        // Every other round runs the ladder backwards, so that no step always runs right after
-        // the same neighbour, or always early in the round.
-        let order: Vec<&mut Rounds> = if round % 2 == 0 {
-            measured.iter_mut().collect()
-        } else {
-            measured.iter_mut().rev().collect()
-        };
-        for entry in order {
-            entry.per_task.push(entry.step.run(&setup));
+        // Every other round runs backwards, so that no step always runs early in the round.
+        let mut order: Vec<usize> = (0..Step::ALL.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for index in order {
+            per_task[index].push(Step::ALL[index].run(&setup));
         }
     }
     Measured {
-        rows: rows(&measured),
+        rows: rows(&per_task),
         workers: setup.workers,
         tasks,
         rounds,

@@ -1,12 +1,6 @@
-//! `measure outputs`: what each stage prints at its defaults, recorded in the stage's
-//! `output.txt` so a reader sees the result without running it, and checked so the recording
-//! cannot silently go stale.
-//!
-//! A recording is compared *in shape*, not to the letter: numbers vary from run to run (times,
-//! rates, ids), and the workers' lines come in whatever order the threads finish. So both sides
-//! are normalised (every number becomes `#`, runs of spaces become one) and reduced to the shape
-//! of each line (see [`shape`]), then compared as sets of lines; the last line, the summary, must
-//! keep its keys and stay last.
+//! `measure outputs`: what each stage prints at its defaults, recorded in its `output.txt` and
+//! checked *in shape*: numbers vary and workers finish in any order, so both sides are compared
+//! as sets of line [`shape`]s, and the summary must stay last.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -19,11 +13,7 @@ use crate::stages::{Profile, STAGES, Stage, Workspace};
 /// The command that rewrites every `output.txt`; failures name it.
 pub const REGENERATE: &str = "cargo run -p measure -- outputs";
 
-/// Runs every stage at its defaults and rewrites its `output.txt`.
-///
-/// # Errors
-///
-/// Returns a message naming the stage that failed to build, run or be written.
+/// Runs every stage at its defaults and rewrites its `output.txt`, or names the stage that failed.
 pub fn record(workspace: &Workspace) -> Result<(), String> {
     build(workspace)?;
     // One stage at a time: a recording shows each stage on a machine it has to itself.
@@ -36,12 +26,8 @@ pub fn record(workspace: &Workspace) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs every stage at its defaults and compares what it printed with its `output.txt`.
-///
-/// # Errors
-///
-/// Returns one paragraph per stage whose output no longer has the recorded shape, each naming
-/// the lines that differ and the command that records them again.
+/// Runs every stage at its defaults and compares what it printed with its `output.txt`; the
+/// error has a paragraph per stage whose output changed shape, naming the lines that differ.
 pub fn check(workspace: &Workspace) -> Result<(), String> {
     build(workspace)?;
     // Every stage at once: the demos mostly wait, and only the shape of what they print is
@@ -82,24 +68,16 @@ fn output_path(workspace: &Workspace, stage: &Stage) -> PathBuf {
     workspace.root.join(stage.bin).join("output.txt")
 }
 
-/// Builds every stage in debug mode, as `cargo run --bin` does, in one cargo invocation; if
-/// that fails, stage by stage, to name the one that does not build.
+/// Builds every stage in debug mode, as `cargo run --bin` does.
 fn build(workspace: &Workspace) -> Result<(), String> {
-    let packages: Vec<&str> = STAGES.iter().map(|stage| stage.package).collect();
-    if workspace.build(&packages, Profile::Debug).is_ok() {
-        return Ok(());
-    }
-    for stage in &STAGES {
-        workspace
-            .build(&[stage.package], Profile::Debug)
-            .map_err(|error| format!("{}: {error}", stage.bin))?;
-    }
-    Ok(())
+    let built = workspace.build_stages(Profile::Debug);
+    STAGES
+        .iter()
+        .zip(built)
+        .try_for_each(|(stage, built)| built.map_err(|error| format!("{}: {error}", stage.bin)))
 }
 
-/// What `cargo run --bin BIN` shows: the command, then stdout, then anything on stderr. Every
-/// stage is recorded at its defaults, which print no line per task, so that each recording fits
-/// a screen. The stage must have been built (see [`build`]).
+/// What `cargo run --bin BIN` shows at the defaults: the command, stdout, then any stderr.
 fn run_at_defaults(workspace: &Workspace, stage: &Stage) -> Result<String, String> {
     let binary = workspace.binary(stage.bin, Profile::Debug);
     let output = Command::new(&binary)
@@ -148,12 +126,9 @@ pub fn compare(recorded: &str, actual: &str) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
-/// What must stay the same about a line from run to run.
-///
-/// A table row (a line that starts with a number) keeps only its numeric columns: the notes
-/// after them, such as which row is the knee, move with the measurements. A labelled line
-/// (`label: ...`) keeps only its label: the sentence after it may depend on timing, e.g. whether
-/// any submit had to wait. Any other line keeps all of its words.
+/// What must stay the same about a line from run to run: a table row its numeric columns (the
+/// notes after them move), a labelled line its label (the sentence may depend on timing), any
+/// other line all of its words.
 pub fn shape(line: &str) -> String {
     let line = normalise(line);
     if line.starts_with('#') {
@@ -168,9 +143,8 @@ pub fn shape(line: &str) -> String {
     }
 }
 
-/// Replaces every number (with its decimals, thousands separators and time unit) by `#`, the
-/// word it counts by its singular, and folds runs of spaces, so that two runs of the same program
-/// look alike, on any machine: `on 2 cores` and `on 1 core` both become `on # core`.
+/// Replaces every number (with its decimals, separators and time unit) by `#` and the word it
+/// counts by its singular, and folds spaces: `on 2 cores` and `on 1 core` become `on # core`.
 pub fn normalise(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut chars = line.chars().peekable();
@@ -209,9 +183,7 @@ pub fn normalise(line: &str) -> String {
     out.trim().to_string()
 }
 
-/// `word` without the `s` of a plural: the number before it differs from machine to machine
-/// (the cores) and from run to run, and the word agrees with it. Short words (`is`, `was`) and
-/// words in `ss` (`process`) are left whole: they are not plurals.
+/// `word` without the `s` of a plural; short words (`is`) and words in `ss` are no plurals.
 fn singular(word: &str) -> &str {
     match word.strip_suffix('s') {
         Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem,
@@ -219,8 +191,7 @@ fn singular(word: &str) -> &str {
     }
 }
 
-/// Debug-formatted durations change unit with their size (`950µs`, `1.2ms`), so the unit is
-/// part of the number.
+/// Debug-formatted durations change unit with their size (`950µs`, `1.2ms`): part of the number.
 fn skip_time_unit(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     let rest: String = chars.clone().take(3).collect();
     for unit in ["ns", "µs", "us", "ms", "s"] {
@@ -242,36 +213,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_and_time_units_vary_freely() {
+    fn numbers_become_hashes_and_the_words_they_count_singular() {
         assert_eq!(
             normalise("57 of 100 submits waited (1.0s in total): the queue of 16 was full"),
             normalise("81 of 100 submits waited (950.2ms in total): the queue of 16 was full"),
         );
-        assert_eq!(
-            normalise("task 7 done on worker-2"),
-            "task # done on worker-#"
-        );
-        assert_eq!(normalise("  2   1,760    88%"), "# # #%");
-    }
-
-    #[test]
-    fn words_after_a_number_are_kept_in_the_singular() {
-        assert_eq!(normalise("10 workers busy"), "# worker busy");
-        assert_eq!(normalise("at 2 seconds"), "at # second");
-        assert_eq!(normalise("1 task was lost"), "# task was lost");
-        assert_eq!(normalise("2 was"), "# was");
-        assert_eq!(normalise("3 process"), "# process");
-        // Only the word a number counts: the others keep their plural, and so do keys.
-        assert_eq!(normalise("tasks on 2 cores"), "tasks on # core");
-        assert_eq!(normalise("items=5 cores=2"), "items=# cores=#");
-    }
-
-    #[test]
-    fn a_count_agrees_with_its_word_on_any_machine() {
-        let two_cores = "with more workers than 2 cores, the tasks take turns on the cores";
-        let one_core = "with more workers than 1 core, the tasks take turns on the cores";
-        assert_eq!(shape(two_cores), shape(one_core));
-        assert_eq!(compare(two_cores, one_core), None);
+        for (line, normalised) in [
+            ("task 7 done on worker-2", "task # done on worker-#"),
+            ("  2   1,760    88%", "# # #%"),
+            ("10 workers busy", "# worker busy"),
+            ("at 2 seconds", "at # second"),
+            ("1 task was lost", "# task was lost"),
+            ("2 was", "# was"),
+            ("3 process", "# process"),
+            // Only the word a number counts: the others keep their plural, and so do keys.
+            ("tasks on 2 cores", "tasks on # core"),
+            ("than 2 cores, the cores", "than # core, the cores"),
+            ("items=5 cores=2", "items=# cores=#"),
+        ] {
+            assert_eq!(normalise(line), normalised, "{line}");
+        }
     }
 
     #[test]

@@ -1,13 +1,13 @@
-//! The comparison peers: well-known ways to run the same tasks, behind the stages' command line
-//! and printing the stages' `summary:` line, so that `measure` can run and measure them exactly
-//! as it runs the stages.
+//! The comparison peers: well-known ways to run the same tasks, with the stages' flags and
+//! `summary:` line, so that `measure` runs them as it runs the stages.
 
+use std::io;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use harness::{Summary, TaskArgs, TaskKind, TaskSpec, Tracker, Work};
+use harness::{Summary, TaskArgs, TaskKind, TaskSpec, Workload};
 use rayon::prelude::*;
 
 /// A way to run tasks that is not one of the stages.
@@ -64,44 +64,20 @@ pub struct PeerArgs {
 pub fn run(args: &PeerArgs) -> ExitCode {
     let workers = match (args.peer, args.workers) {
         (Peer::Sequential, None) => 1,
-        (Peer::Sequential, Some(_)) => clap::Error::raw(
-            clap::error::ErrorKind::ArgumentConflict,
-            "--workers does not apply to the sequential peer: it runs every task on the calling thread\n",
-        )
-        .exit(),
+        (Peer::Sequential, Some(_)) => refuse(
+            "--workers does not apply to the sequential peer: it runs every task on the calling thread",
+        ),
         (_, workers) => workers.unwrap_or(DEFAULT_WORKERS),
     };
     if args.run.timeline || args.run.trace.is_some() {
-        clap::Error::raw(
-            clap::error::ErrorKind::ArgumentConflict,
-            "--timeline and --trace record the stages' demos; the peers record nothing\n",
-        )
-        .exit();
+        refuse("--timeline and --trace record the stages' demos; the peers record nothing");
     }
     let (tasks, task) = (args.run.tasks, args.run.task);
-    let job = Job {
-        work: Work::new(task),
-        spec: task,
-        tracker: Tracker::default(),
-        each: args.run.each,
-    };
-    // Borrowed by every task for the rest of the process, as the stages' demos borrow their
-    // workload (`Workload::leak`): no reference count to update per task.
-    let job: &'static Job = Box::leak(Box::new(job));
+    // The demos' own workload (calibrated work, counting, `--each` lines), borrowed for the rest
+    // of the process as the demos borrow it: no reference count to update per task.
+    let workload = Workload::new(&args.run).leak();
     let start = Instant::now();
-    let outcome = match args.peer {
-        Peer::Sequential => {
-            (0..tasks).for_each(|id| job.run(id));
-            Ok(())
-        }
-        Peer::Threadpool => {
-            run_threadpool(job, tasks, workers);
-            Ok(())
-        }
-        Peer::RayonScope => run_rayon_scope(job, tasks, workers).map_err(|e| e.to_string()),
-        Peer::RayonParIter => run_rayon_par_iter(job, tasks, workers).map_err(|e| e.to_string()),
-        Peer::Tokio => run_tokio(job, tasks, workers).map_err(|e| e.to_string()),
-    };
+    let outcome = run_on(args, workload, workers);
     let elapsed = start.elapsed();
     if let Err(error) = outcome {
         eprintln!("error: {} could not start: {error}", args.peer.name());
@@ -116,7 +92,7 @@ pub fn run(args: &PeerArgs) -> ExitCode {
     let summary = Summary::new(
         args.peer.name(),
         tasks,
-        &job.tracker,
+        workload.tracker(),
         Some(workers),
         None,
         task,
@@ -127,92 +103,62 @@ pub fn run(args: &PeerArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// What every peer runs: the same calibrated work and the same counting as the stages.
-#[derive(Debug)]
-struct Job {
-    work: Work,
-    spec: TaskSpec,
-    tracker: Tracker,
-    // A line per task, as the stages print it: only with `--each`.
-    each: bool,
+/// Exits as clap does for flags that conflict: `message` on stderr, status 2.
+fn refuse(message: &str) -> ! {
+    clap::Error::raw(
+        clap::error::ErrorKind::ArgumentConflict,
+        format!("{message}\n"),
+    )
+    .exit()
 }
 
-impl Job {
-    fn run(&self, id: usize) {
-        let _running = self.tracker.start();
-        self.work.run();
-        self.report(id);
-    }
-
-    /// The async version: a sleep task awaits the runtime's timer instead of blocking a worker.
-    async fn run_async(&self, id: usize) {
-        let _running = self.tracker.start();
-        match self.spec.kind {
-            TaskKind::Sleep => tokio::time::sleep(self.spec.duration).await,
-            TaskKind::Cpu => self.work.run(),
+/// Runs every task of `args` on its peer, and returns once every one has run.
+fn run_on(args: &PeerArgs, workload: &'static Workload, workers: usize) -> Result<(), String> {
+    let tasks = args.run.tasks;
+    let rayon_pool = || {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|index| format!("rayon-{index}"))
+            .build()
+            .map_err(|error| error.to_string())
+    };
+    match args.peer {
+        Peer::Sequential => (0..tasks).for_each(|id| workload.run(id)),
+        Peer::Threadpool => {
+            let pool = threadpool::ThreadPool::new(workers);
+            for id in 0..tasks {
+                pool.execute(move || workload.run(id));
+            }
+            // `join` waits until the queue is empty and every worker is idle; dropping the pool
+            // would not wait at all.
+            pool.join();
         }
-        self.report(id);
-    }
-
-    fn report(&self, id: usize) {
-        if self.each {
-            let worker = thread::current();
-            println!("task {id} done on {}", worker.name().unwrap_or("?"));
+        // `scope` returns once every spawned task has finished.
+        Peer::RayonScope => rayon_pool()?.scope(|scope| {
+            for id in 0..tasks {
+                scope.spawn(move |_| workload.run(id));
+            }
+        }),
+        Peer::RayonParIter => {
+            rayon_pool()?.install(|| (0..tasks).into_par_iter().for_each(|id| workload.run(id)));
+        }
+        Peer::Tokio => {
+            run_tokio(&args.run, workload, workers).map_err(|error| error.to_string())?
         }
     }
-}
-
-fn run_threadpool(job: &'static Job, tasks: usize, workers: usize) {
-    let pool = threadpool::ThreadPool::new(workers);
-    for id in 0..tasks {
-        pool.execute(move || job.run(id));
-    }
-    // `join` waits until the queue is empty and every worker is idle; dropping the pool would
-    // not wait at all.
-    pool.join();
-}
-
-fn rayon_pool(workers: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .thread_name(|index| format!("rayon-{index}"))
-        .build()
-}
-
-fn run_rayon_scope(
-    job: &'static Job,
-    tasks: usize,
-    workers: usize,
-) -> Result<(), rayon::ThreadPoolBuildError> {
-    let pool = rayon_pool(workers)?;
-    // `scope` returns once every spawned task has finished; the tasks may borrow `job`.
-    pool.scope(|scope| {
-        for id in 0..tasks {
-            scope.spawn(move |_| job.run(id));
-        }
-    });
     Ok(())
 }
 
-fn run_rayon_par_iter(
-    job: &'static Job,
-    tasks: usize,
-    workers: usize,
-) -> Result<(), rayon::ThreadPoolBuildError> {
-    let pool = rayon_pool(workers)?;
-    pool.install(|| (0..tasks).into_par_iter().for_each(|id| job.run(id)));
-    Ok(())
-}
-
-fn run_tokio(job: &'static Job, tasks: usize, workers: usize) -> std::io::Result<()> {
+fn run_tokio(run: &TaskArgs, workload: &'static Workload, workers: usize) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("tokio-worker")
         .enable_time()
         .build()?;
+    let (spec, each) = (run.task, run.each);
     runtime.block_on(async {
-        let handles: Vec<_> = (0..tasks)
-            .map(|id| tokio::spawn(async move { job.run_async(id).await }))
+        let handles: Vec<_> = (0..run.tasks)
+            .map(|id| tokio::spawn(run_async(workload, spec, each, id)))
             .collect();
         for handle in handles {
             // A task that panicked comes back as a `JoinError`; the tracker has already
@@ -223,4 +169,23 @@ fn run_tokio(job: &'static Job, tasks: usize, workers: usize) -> std::io::Result
     // Dropping a runtime waits for its workers, but not forever: the tasks are done already.
     runtime.shutdown_timeout(Duration::from_secs(10));
     Ok(())
+}
+
+/// Task `id` of `workload` on tokio: a sleep awaits the runtime's timer instead of blocking a
+/// worker, and is counted and reported as [`Workload::run`] counts and reports a task.
+async fn run_async(workload: &'static Workload, spec: TaskSpec, each: bool, id: usize) {
+    match spec.kind {
+        TaskKind::Cpu => workload.run(id),
+        TaskKind::Sleep => {
+            let _running = workload.tracker().start();
+            tokio::time::sleep(spec.duration).await;
+            if each {
+                let worker = thread::current();
+                workload.line(format_args!(
+                    "task {id} done on {}",
+                    worker.name().unwrap_or("?")
+                ));
+            }
+        }
+    }
 }

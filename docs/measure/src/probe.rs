@@ -10,14 +10,11 @@ use std::time::{Duration, Instant};
 use harness::Summary;
 use harness::summary;
 
-/// How often the child's `/proc/<pid>/status` is read, and how often we check whether it exited.
-pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
+/// How often the child is sampled and checked for its exit.
+const SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
 
-/// The most stderr text kept from a child: enough for the first error message, not for a child
-/// that prints one line per failed thread.
+/// The most stderr and stdout text kept: the first error message, and every table of `--quiet`.
 const STDERR_KEPT: usize = 2_000;
-
-/// The most stdout text kept: every table a child prints with `--quiet`, with room to spare.
 const STDOUT_KEPT: usize = 64_000;
 
 /// Everything measured about one run.
@@ -39,18 +36,14 @@ pub struct Measurement {
     pub usage: Option<Usage>,
     /// CPU time that everything else on the machine used while the child ran (Linux only).
     pub outside_cpu: Option<Duration>,
-    /// CPU time of the child's main thread, the one that submits the tasks in every stage and
-    /// peer, as of the last sample (Linux only).
+    /// CPU time of the child's main thread, which submits the tasks, at the last sample (Linux).
     pub main_thread_cpu: Option<Duration>,
 }
 
 impl Measurement {
-    /// The share of the machine's CPU that other processes used while the child ran (Linux
-    /// only): 0.0 is an undisturbed run, 0.5 means another program kept one of two cores busy.
+    /// The share of the machine's CPU that other processes used while the child ran (Linux only).
     pub fn disturbance(&self) -> Option<f64> {
-        let capacity = self.wall.as_secs_f64() * harness::cores() as f64;
-        let outside = self.outside_cpu?.as_secs_f64();
-        (capacity > 0.0).then(|| outside / capacity)
+        share_of_machine(self.outside_cpu?, self.wall)
     }
 
     /// A one-line reason why this run did not produce a summary, for tables and errors.
@@ -101,19 +94,13 @@ pub struct Peaks {
 }
 
 impl Peaks {
-    /// Folds one `/proc/<pid>/status` text into the peaks. Missing lines (a zombie has no memory
-    /// lines) leave the peaks as they were.
+    /// Folds one `/proc/<pid>/status` text into the peaks; missing lines (a zombie's) change none.
     pub fn record(&mut self, status: &str) {
-        for line in status.lines() {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            let Some(number) = value.split_whitespace().next() else {
-                continue;
-            };
-            let Ok(number) = number.parse::<u64>() else {
-                continue;
-            };
+        let numbers = status.lines().filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            Some((key, value.split_whitespace().next()?.parse::<u64>().ok()?))
+        });
+        for (key, number) in numbers {
             let peak = match key {
                 "Threads" => &mut self.threads,
                 "VmRSS" => &mut self.rss_kib,
@@ -141,11 +128,7 @@ pub struct Usage {
     pub involuntary_switches: u64,
 }
 
-/// Runs `command` to completion (or until `limit`), measuring it.
-///
-/// # Errors
-///
-/// Returns an error if the command cannot be started or waited for.
+/// Runs `command` to completion (or until `limit`), measuring it; fails if it cannot be started.
 pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement> {
     command
         .stdin(Stdio::null())
@@ -155,25 +138,19 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
     let start = Instant::now();
     let mut child = command.spawn()?;
     // Readers on their own threads: a child blocked on a full pipe would never exit.
-    let stdout = child
-        .stdout
-        .take()
-        .map(|out| thread::spawn(|| head(out, STDOUT_KEPT)));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|err| thread::spawn(|| head(err, STDERR_KEPT)));
+    let stdout = read_head(child.stdout.take(), STDOUT_KEPT);
+    let stderr = read_head(child.stderr.take(), STDERR_KEPT);
     let mut sampler = Sampler::open(child.id());
 
     let (status, usage) = loop {
         sampler.sample();
-        if let Some(exit) = try_wait(&mut child)? {
-            break exit;
+        if let Some((status, usage)) = reap(&mut child, false)? {
+            break (Some(status), usage);
         }
         if start.elapsed() > limit {
-            // Not reaped yet (`try_wait` just said so), so the pid is still this child's.
+            // Not reaped yet (`reap` just said so), so the pid is still this child's.
             child.kill()?;
-            let (_, usage) = wait(&mut child)?;
+            let (_, usage) = reap(&mut child, true)?.ok_or_else(|| io::Error::other("no exit"))?;
             break (None, usage);
         }
         thread::sleep(SAMPLE_INTERVAL);
@@ -185,7 +162,7 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
     let outside_cpu = busy
         .zip(usage)
         .map(|(busy, usage)| busy.saturating_sub(usage.cpu));
-    let stdout = joined(stdout).unwrap_or_default();
+    let stdout = joined(stdout);
     let summary = stdout
         .lines()
         .rfind(|line| line.starts_with(summary::PREFIX))
@@ -195,48 +172,50 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
         wall,
         summary,
         stdout,
-        stderr: joined(stderr).unwrap_or_default(),
-        main_thread_cpu: sampler.main_thread_cpu(),
-        peaks: sampler.finish(),
+        stderr: joined(stderr),
+        main_thread_cpu: sampler.main_thread_ns.map(Duration::from_nanos),
+        peaks: (sampler.peaks.samples > 0).then_some(sampler.peaks),
         usage,
         outside_cpu,
     })
 }
 
 /// Runs `work` in this process, and returns what it returned with the share of the machine's
-/// CPU that other processes used meanwhile (Linux only), as [`Measurement::disturbance`] gives
-/// it for a child.
+/// CPU that other processes used meanwhile, as [`Measurement::disturbance`] does.
 pub fn in_process<T>(work: impl FnOnce() -> T) -> (T, Option<f64>) {
     let before = machine_busy().zip(own_cpu());
     let start = Instant::now();
     let value = work();
-    let capacity = start.elapsed().as_secs_f64() * harness::cores() as f64;
+    let wall = start.elapsed();
     let after = machine_busy().zip(own_cpu());
     let share = before
         .zip(after)
         .and_then(|((busy, own), (busy_after, own_after))| {
             let others =
                 (busy_after.saturating_sub(busy)).saturating_sub(own_after.saturating_sub(own));
-            (capacity > 0.0).then(|| others.as_secs_f64() / capacity)
+            share_of_machine(others, wall)
         });
     (value, share)
 }
 
-/// This process's CPU time, user and system, from `/proc/self/stat` (in the same ticks of 1/100 s
-/// as [`machine_busy`]).
+/// `cpu` as a share of what every core could have run in `wall`: 0.5 is one of two cores busy.
+fn share_of_machine(cpu: Duration, wall: Duration) -> Option<f64> {
+    let capacity = wall.as_secs_f64() * harness::cores() as f64;
+    (capacity > 0.0).then(|| cpu.as_secs_f64() / capacity)
+}
+
+/// This process's CPU time, user and system, from `/proc/self/stat`.
 fn own_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // After the command's name, which may hold spaces, in parentheses: utime and stime are the
-    // 12th and 13th fields.
+    // utime and stime: the 12th and 13th fields after the command's name (which may hold spaces).
     let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
     let mut ticks = || fields.next()?.parse::<u64>().ok();
     let (user, system) = (ticks()?, ticks()?);
     Some(Duration::from_millis((user + system) * 10))
 }
 
-/// CPU time the whole machine has spent busy since boot, from the first line of `/proc/stat`:
-/// user, nice, system, irq, softirq and steal, in clock ticks of 1/100 s (Linux's `USER_HZ` on
-/// every common architecture). Idle and IO wait are left out.
+/// CPU time the whole machine has spent busy since boot, from the first line of `/proc/stat`, in
+/// ticks of 1/100 s (Linux's `USER_HZ` on every common architecture).
 fn machine_busy() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     busy_ticks(stat.lines().next()?).map(|ticks| Duration::from_millis(ticks * 10))
@@ -256,65 +235,57 @@ fn busy_ticks(cpu_line: &str) -> Option<u64> {
     (ticks.len() >= 4).then_some(busy)
 }
 
-fn joined(reader: Option<JoinHandle<String>>) -> Option<String> {
-    reader.and_then(|handle| handle.join().ok())
+/// Reads `pipe` to the end on a thread of its own (so the child never blocks on it), keeping the
+/// lines that start within the first `limit` bytes.
+fn read_head(pipe: Option<impl Read + Send + 'static>, limit: usize) -> Option<JoinHandle<String>> {
+    pipe.map(|pipe| {
+        thread::spawn(move || {
+            let mut kept = String::new();
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if kept.len() < limit {
+                    kept.push_str(&line);
+                    kept.push('\n');
+                }
+            }
+            kept
+        })
+    })
 }
 
-/// Reads a pipe to the end (so the child never blocks on it), keeping the lines that start
-/// within the first `limit` bytes.
-fn head(pipe: impl Read, limit: usize) -> String {
-    let mut kept = String::new();
-    for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-        if kept.len() < limit {
-            kept.push_str(&line);
-            kept.push('\n');
-        }
-    }
-    kept
+fn joined(reader: Option<JoinHandle<String>>) -> String {
+    reader
+        .and_then(|handle| handle.join().ok())
+        .unwrap_or_default()
 }
 
-/// Reads `/proc/<pid>/status` through one open file. A file opened before the child is reaped
-/// keeps referring to that process, so a reused pid can never be sampled by mistake: after the
-/// reap, reads simply fail.
+/// Reads `/proc/<pid>/status` and the main thread's `schedstat` through files opened once: a file
+/// opened before the reap keeps referring to that process, so a reused pid is never sampled.
 struct Sampler {
-    #[cfg(target_os = "linux")]
-    file: Option<std::fs::File>,
-    #[cfg(target_os = "linux")]
-    text: String,
+    status: Option<std::fs::File>,
     /// `/proc/<pid>/task/<pid>/schedstat`: the main thread's time on a core, in nanoseconds.
-    #[cfg(target_os = "linux")]
     main_thread: Option<std::fs::File>,
-    #[cfg(target_os = "linux")]
     main_thread_ns: Option<u64>,
+    text: String,
     peaks: Peaks,
 }
 
 impl Sampler {
-    #[cfg(target_os = "linux")]
     fn open(pid: u32) -> Self {
+        let open = |path: String| std::fs::File::open(path).ok();
         Sampler {
-            file: std::fs::File::open(format!("/proc/{pid}/status")).ok(),
-            text: String::new(),
-            main_thread: std::fs::File::open(format!("/proc/{pid}/task/{pid}/schedstat")).ok(),
+            status: open(format!("/proc/{pid}/status")),
+            main_thread: open(format!("/proc/{pid}/task/{pid}/schedstat")),
             main_thread_ns: None,
+            text: String::new(),
             peaks: Peaks::default(),
         }
     }
 
-    #[cfg(not(target_os = "linux"))]
-    fn open(_pid: u32) -> Self {
-        Sampler {
-            peaks: Peaks::default(),
-        }
-    }
-
-    #[cfg(target_os = "linux")]
     fn sample(&mut self) {
-        if reread(&mut self.file, &mut self.text) {
+        if reread(&mut self.status, &mut self.text) {
             self.peaks.record(&self.text);
         }
-        // The first field of `schedstat` keeps growing while the thread lives, so the last
-        // successful read is the closest to its total.
+        // The first field keeps growing while the thread lives: the last read is the closest.
         if reread(&mut self.main_thread, &mut self.text) {
             let first = self.text.split_whitespace().next();
             if let Some(ns) = first.and_then(|field| field.parse().ok()) {
@@ -322,28 +293,10 @@ impl Sampler {
             }
         }
     }
-
-    #[cfg(not(target_os = "linux"))]
-    fn sample(&mut self) {}
-
-    #[cfg(target_os = "linux")]
-    fn main_thread_cpu(&self) -> Option<Duration> {
-        self.main_thread_ns.map(Duration::from_nanos)
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn main_thread_cpu(&self) -> Option<Duration> {
-        None
-    }
-
-    fn finish(self) -> Option<Peaks> {
-        (self.peaks.samples > 0).then_some(self.peaks)
-    }
 }
 
-/// Reads `file` again from its start into `text`. Returns whether that worked; a file that can no
-/// longer be read (its process was reaped) is closed for good.
-#[cfg(target_os = "linux")]
+/// Reads `file` again from its start into `text`; a file that can no longer be read (its process
+/// was reaped) is closed for good.
 fn reread(file: &mut Option<std::fs::File>, text: &mut String) -> bool {
     use std::io::{Seek, SeekFrom};
     let Some(open) = file.as_mut() else {
@@ -359,35 +312,26 @@ fn reread(file: &mut Option<std::fs::File>, text: &mut String) -> bool {
     read.is_ok()
 }
 
-/// Reaps the child if it has exited, with the kernel's resource usage for its whole life.
+/// Reaps the child once it has exited (at once, or waiting for it if `block`), with the
+/// kernel's resource usage for its whole life where the system reports it.
 #[cfg(unix)]
-fn try_wait(child: &mut Child) -> io::Result<Option<(Option<ExitStatus>, Option<Usage>)>> {
-    Ok(wait4(child.id(), libc::WNOHANG)?.map(|(status, usage)| (Some(status), Some(usage))))
+fn reap(child: &mut Child, block: bool) -> io::Result<Option<(ExitStatus, Option<Usage>)>> {
+    let options = if block { 0 } else { libc::WNOHANG };
+    Ok(wait4(child.id(), options)?.map(|(status, usage)| (status, Some(usage))))
 }
 
 #[cfg(not(unix))]
-fn try_wait(child: &mut Child) -> io::Result<Option<(Option<ExitStatus>, Option<Usage>)>> {
-    Ok(child.try_wait()?.map(|status| (Some(status), None)))
+fn reap(child: &mut Child, block: bool) -> io::Result<Option<(ExitStatus, Option<Usage>)>> {
+    let status = if block {
+        Some(child.wait()?)
+    } else {
+        child.try_wait()?
+    };
+    Ok(status.map(|status| (status, None)))
 }
 
-/// Reaps a child that was just killed.
-#[cfg(unix)]
-fn wait(child: &mut Child) -> io::Result<(ExitStatus, Option<Usage>)> {
-    let (status, usage) = wait4(child.id(), 0)?.ok_or_else(|| io::Error::other("no exit"))?;
-    Ok((status, Some(usage)))
-}
-
-#[cfg(not(unix))]
-fn wait(child: &mut Child) -> io::Result<(ExitStatus, Option<Usage>)> {
-    Ok((child.wait()?, None))
-}
-
-/// `wait4(2)`: reaps the child `pid` and returns its exit status and resource usage, or `None`
-/// if `options` has `WNOHANG` and it is still running.
-///
-/// The one place this crate needs `unsafe`. std's `Child::wait` gives no resource usage, and
-/// `getrusage(RUSAGE_CHILDREN)` cannot separate one child from the next: its maximum RSS is the
-/// largest over every child ever waited for. Only `wait4` reports a single child.
+/// `wait4(2)`: the child's exit status and resource usage, or `None` if `options` has `WNOHANG`
+/// and it still runs. The crate's only `unsafe`: std's `Child` reports no resource usage.
 #[cfg(unix)]
 #[allow(unsafe_code)]
 fn wait4(pid: u32, options: libc::c_int) -> io::Result<Option<(ExitStatus, Usage)>> {
@@ -399,10 +343,8 @@ fn wait4(pid: u32, options: libc::c_int) -> io::Result<Option<(ExitStatus, Usage
     // are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
-        // SAFETY: both pointers come from live, exclusive borrows of correctly typed locals that
-        // outlive the call, and the kernel writes nothing else. `pid` is a child of ours that
-        // has not been reaped (std's `Child` never waited for it), so it cannot name another
-        // process.
+        // SAFETY: both pointers are live, exclusive borrows of correctly typed locals, and the
+        // kernel writes nothing else. `pid` is our child, not reaped yet: no other process.
         let reaped = unsafe { libc::wait4(pid, &mut status, options, &mut usage) };
         match reaped {
             0 => return Ok(None),

@@ -1,11 +1,5 @@
-//! The prose of the reports: Markdown templates in `docs/measure/templates/`, one per scenario
-//! that explains its findings in sentences, filled with the figures the scenario computed. A
-//! writer edits the sentences there, without touching Rust; the scenario decides only the
-//! numbers, and which findings there are.
-//!
-//! The templates are `minijinja` (Jinja2) templates, compiled into the binary. A block tag
-//! (`{% if %}`, `{% for %}`) takes its own line's newline with it, so a template reads as the
-//! Markdown it makes. Partials, whose names start with `_`, are included by the others.
+//! The prose of the reports: a `minijinja` Markdown template per scenario in `templates/`, filled
+//! with its figures, so that a writer edits sentences without touching Rust.
 
 use std::sync::OnceLock;
 
@@ -35,13 +29,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "timelines.md",
 ];
 
-/// Renders the template `name` with `figures`, made with `minijinja::context!`: each figure by
-/// name, already formatted.
-///
-/// # Panics
-///
-/// Panics if the template does not parse, or uses a figure that `figures` lacks: a mistake in
-/// the template, which every scenario's tests render.
+/// Renders the template `name` with `figures` (`minijinja::context!`), each already formatted;
+/// panics if the template does not parse or uses a figure that `figures` lacks.
 pub fn render(name: &str, figures: Value) -> String {
     static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
     let environment = ENVIRONMENT.get_or_init(|| {
@@ -53,9 +42,7 @@ pub fn render(name: &str, figures: Value) -> String {
             .build()
             .expect("the default delimiters");
         environment.set_syntax(syntax);
-        // Counts as the tables show them: `1,000`.
         environment.add_filter("thousands", |n: u64| table::thousands(n));
-        // A figure the template names but the scenario did not compute is an error, not "".
         environment.set_undefined_behavior(UndefinedBehavior::Strict);
         for &(name, source) in TEMPLATES {
             environment

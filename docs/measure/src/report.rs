@@ -5,45 +5,23 @@ use std::fs;
 use std::io;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
+use harness::Summary;
 use harness::table::{NOT_AVAILABLE, or_na};
 
 use crate::scenario::Run;
 
-/// The machine a table was measured on.
-#[derive(Debug, Clone)]
-pub struct Machine {
-    /// Cores this process may use.
-    pub cores: usize,
-    /// Operating system, with its distribution where known.
-    pub os: String,
-    /// Kernel release, where known.
-    pub kernel: String,
-    /// `rustc --version`.
-    pub rustc: String,
-    /// When the run started, UTC.
-    pub date: String,
-}
-
-impl Machine {
-    /// Looks at the machine this process runs on.
-    pub fn detect() -> Self {
-        Machine {
-            cores: harness::cores(),
-            os: os_name(),
-            kernel: kernel_release(),
-            rustc: rustc_version(),
-            date: utc_now(),
-        }
-    }
-
-    /// One markdown line for the top of each table.
-    pub fn markdown(&self, command: &str) -> String {
-        format!(
-            "Measured on {} cores, {} (kernel {}), {}, {}, with `{command}`.",
-            self.cores, self.os, self.kernel, self.rustc, self.date
-        )
-    }
+/// The line over each table: the machine it was measured on, and the `command` that measured it.
+pub fn machine(command: &str) -> String {
+    format!(
+        "Measured on {} cores, {} (kernel {}), {}, {}, with `{command}`.",
+        harness::cores(),
+        os_name(),
+        kernel_release(),
+        rustc_version(),
+        utc_now()
+    )
 }
 
 fn os_name() -> String {
@@ -82,8 +60,8 @@ fn utc_now() -> String {
         .to_string()
 }
 
-/// Replaces the text between `<!-- measure:begin NAME -->` and `<!-- measure:end NAME -->` in
-/// `document`, keeping the markers. Returns `None` if the markers are missing.
+/// Replaces the text between `<!-- measure:begin NAME -->` and `<!-- measure:end NAME -->`, or
+/// returns `None` if the markers are missing.
 pub fn replace_block(document: &str, name: &str, body: &str) -> Option<String> {
     let begin = format!("<!-- measure:begin {name} -->");
     let end = format!("<!-- measure:end {name} -->");
@@ -97,12 +75,7 @@ pub fn replace_block(document: &str, name: &str, body: &str) -> Option<String> {
     ))
 }
 
-/// Rewrites the block `name` in every file of `documents` that has its markers; returns how many
-/// files had it.
-///
-/// # Errors
-///
-/// Returns an error if a file exists but cannot be read or written.
+/// Rewrites the block `name` in every file of `documents`; returns how many files had it.
 pub fn rewrite_blocks(documents: &[&Path], name: &str, body: &str) -> io::Result<usize> {
     let mut rewritten = 0;
     for path in documents {
@@ -119,17 +92,21 @@ pub fn rewrite_blocks(documents: &[&Path], name: &str, body: &str) -> io::Result
     Ok(rewritten)
 }
 
-/// The raw runs as tab-separated values: one line per run, `n/a` where a value was not
-/// measured, and a `status` column that says why a run has no numbers.
+/// The raw runs as tab-separated values, `n/a` where a value was not measured.
 pub fn tsv(scenario: &str, runs: &[Run]) -> String {
     let mut text = String::from(
         "scenario\trunner\ttasks\ttask\tworkers\tqueue\tpolicy\tstatus\tcompleted\tpanicked\t\
          rejected\tran_in_caller\telapsed_ms\tideal_ms\tmax_in_flight\twall_ms\tpeak_threads\t\
          peak_rss_kib\tpeak_vm_kib\tcpu_ms\tmain_thread_cpu_ms\tvoluntary_switches\tinvoluntary_switches\tsamples\tcommand\n",
     );
+    let count = |value: Option<u64>| or_na(value.map(|value| value.to_string()));
+    let ms =
+        |time: Option<Duration>| or_na(time.map(|time| format!("{:.1}", time.as_secs_f64() * 1e3)));
     for run in runs {
         let job = &run.job;
-        let summary = run.ok().and_then(|m| m.summary.clone());
+        let summary = run.ok().and_then(|m| m.summary.as_ref());
+        let from_summary = |field: fn(&Summary) -> String| or_na(summary.map(field));
+        let own = |key| count(summary.and_then(|s| s.own::<u64>(key)));
         let status = run.problem().unwrap_or_else(|| "ok".to_string());
         let fields = [
             scenario.to_string(),
@@ -140,46 +117,22 @@ pub fn tsv(scenario: &str, runs: &[Run]) -> String {
             or_na(job.queue.map(|q| q.to_string())),
             or_na(job.policy.map(|p| p.to_string())),
             status.replace(['\t', '\n'], " "),
-            or_na(summary.as_ref().map(|s| s.completed.to_string())),
-            or_na(summary.as_ref().map(|s| s.panicked.to_string())),
-            or_na(
-                summary
-                    .as_ref()
-                    .and_then(|s| s.own::<u64>("rejected").map(|r| r.to_string())),
-            ),
-            or_na(
-                summary
-                    .as_ref()
-                    .and_then(|s| s.own::<u64>("ran_in_caller").map(|r| r.to_string())),
-            ),
-            or_na(summary.as_ref().map(|s| s.elapsed_ms.to_string())),
-            or_na(summary.as_ref().map(|s| s.ideal_ms.to_string())),
-            or_na(summary.as_ref().map(|s| s.max_in_flight.to_string())),
-            or_na(
-                run.ok()
-                    .map(|m| format!("{:.1}", m.wall.as_secs_f64() * 1e3)),
-            ),
-            or_na(run.peak_threads().map(|v| v.to_string())),
-            or_na(run.peak_rss_kib().map(|v| v.to_string())),
-            or_na(run.peak_vm_kib().map(|v| v.to_string())),
-            or_na(
-                run.cpu()
-                    .map(|cpu| format!("{:.1}", cpu.as_secs_f64() * 1e3)),
-            ),
-            or_na(
-                run.main_thread_cpu()
-                    .map(|cpu| format!("{:.1}", cpu.as_secs_f64() * 1e3)),
-            ),
-            or_na(run.switches().map(|(voluntary, _)| voluntary.to_string())),
-            or_na(
-                run.switches()
-                    .map(|(_, involuntary)| involuntary.to_string()),
-            ),
-            or_na(
-                run.ok()
-                    .and_then(|m| m.peaks)
-                    .map(|p| p.samples.to_string()),
-            ),
+            from_summary(|s| s.completed.to_string()),
+            from_summary(|s| s.panicked.to_string()),
+            own("rejected"),
+            own("ran_in_caller"),
+            from_summary(|s| s.elapsed_ms.to_string()),
+            from_summary(|s| s.ideal_ms.to_string()),
+            from_summary(|s| s.max_in_flight.to_string()),
+            ms(run.ok().map(|m| m.wall)),
+            count(run.peak_threads()),
+            count(run.peak_rss_kib()),
+            count(run.peak_vm_kib()),
+            ms(run.cpu()),
+            ms(run.main_thread_cpu()),
+            count(run.switches().map(|(voluntary, _)| voluntary)),
+            count(run.switches().map(|(_, involuntary)| involuntary)),
+            count(run.ok().and_then(|m| m.peaks).map(|p| p.samples)),
             job.command_line(),
         ];
         text.push_str(&fields.join("\t"));

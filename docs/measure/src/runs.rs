@@ -1,15 +1,8 @@
-//! The runs that `benches/pools.rs` and the cost ladder ([`ladder`](crate::ladder)) time,
-//! written once so that both time the same code.
+//! The runs that `benches/pools.rs` and the cost ladder ([`ladder`](crate::ladder)) time.
 //!
-//! Every run starts a pool of `workers` threads (with a queue of [`QUEUE`] slots where the pool
-//! has a bound), submits `tasks` tasks from the calling thread, waits until every task has run,
-//! and stops the pool. It returns the time from the first submit until the pool has stopped, as
-//! the demos time their runs: that time over `tasks` is what one task cost. The pool's start is
-//! left out, so that small runs are not dominated by starting threads.
-//!
-//! A run is given the task as `task`, a function of the task's id. The runs of the ladder
-//! build on one another, each adding one feature to the one before it; see
-//! [`ladder::Step`](crate::ladder::Step) for the order.
+//! Every run starts a pool of `workers` threads (a queue of [`QUEUE`] slots where it has a
+//! bound), submits `tasks` tasks from the calling thread, stops the pool once every task has run,
+//! and returns the time from the first submit until then, as the demos time their runs.
 
 use std::hint::black_box;
 use std::panic::{self, AssertUnwindSafe};
@@ -24,37 +17,23 @@ use stage03_crossbeam_bounded::{TrySubmitError, WorkerPool};
 /// The queue of every bounded pool, in slots.
 pub const QUEUE: usize = 1_024;
 
-/// A task: called with the task's id, on whichever thread runs it. `Copy`, so that every
-/// submitted closure gets its own.
+/// A task: called with the task's id. `Copy`, so that every submitted closure gets its own.
 pub trait Task: Fn(usize) + Copy + Send + 'static {}
 
 impl<F: Fn(usize) + Copy + Send + 'static> Task for F {}
 
-/// The workload of a demo run of `tasks` tasks of `task` (such as `cpu:0ns`, as the measurements
-/// run empty tasks) with `--quiet`, so that no task prints. Made from the demos' own flags, so
-/// that any flag the demos gain keeps its default here. Its CPU work is calibrated now, once.
-///
-/// # Panics
-///
-/// Panics if `task` is not a task the demos accept.
+/// The workload of a demo run of `tasks` tasks of `task` (such as `cpu:0ns`) with `--quiet`, made
+/// from the demos' own flags so that any flag they gain keeps its default.
 pub fn quiet_workload(tasks: usize, task: &str) -> Workload {
     workload_with(&["--tasks", &tasks.to_string(), "--task", task, "--quiet"])
 }
 
-/// [`quiet_workload`] that also records each task as `--timeline` and `--trace` do. Nothing is
-/// shown or written: that happens when a demo finishes, which a measurement never does, so the
-/// recorded events stay in memory (a [`TaskSpan`](harness::record::TaskSpan) per recorded task,
-/// see [`MAX_RECORDED_TASKS`](harness::record::MAX_RECORDED_TASKS)).
-///
-/// # Panics
-///
-/// Panics if `task` is not a task the demos accept.
+/// [`quiet_workload`] that also records each task in memory, as `--timeline` and `--trace` do.
 pub fn recording_workload(tasks: usize, task: &str) -> Workload {
     let tasks = tasks.to_string();
     workload_with(&["--tasks", &tasks, "--task", task, "--quiet", "--timeline"])
 }
 
-/// The workload that a demo given `flags` would run.
 fn workload_with(flags: &[&str]) -> Workload {
     /// The flags every demo takes, alone.
     #[derive(Debug, Parser)]
@@ -63,12 +42,11 @@ fn workload_with(flags: &[&str]) -> Workload {
         run: TaskArgs,
     }
     let flags = std::iter::once("demo").chain(flags.iter().copied());
-    let flags = Flags::try_parse_from(flags).expect("flags every demo accepts");
+    let flags = Flags::try_parse_from(flags).expect("a task that the demos accept");
     Workload::new(&flags.run)
 }
 
-/// Times `submit_all` (every submit, then the pool's shutdown), after `start` has started the
-/// pool.
+/// Times `submit_all` (every submit, then the pool's shutdown) on the pool that `start` starts.
 fn timed<P>(start: impl FnOnce() -> P, submit_all: impl FnOnce(P)) -> Duration {
     let pool = start();
     let started = Instant::now();
@@ -76,22 +54,21 @@ fn timed<P>(start: impl FnOnce() -> P, submit_all: impl FnOnce(P)) -> Duration {
     started.elapsed()
 }
 
-/// The floor: a bounded crossbeam channel of task ids, and workers that call one function, known
-/// at compile time, for each id. Nothing is allocated per task.
+/// The floor: a bounded crossbeam channel of task ids, and workers that call one known function
+/// for each id. Nothing is allocated per task.
 pub fn bare_ids(workers: usize, tasks: usize, task: impl Task) -> Duration {
     bare_channel(workers, tasks, |id| id, task)
 }
 
-/// Boxed closures over a bounded crossbeam channel, in a few lines: what stage 03's pool does,
-/// without the pool around it.
+/// Boxed closures over a bounded crossbeam channel: stage 03's pool without the pool around it.
 pub fn bare_boxed(workers: usize, tasks: usize, task: impl Task) -> Duration {
     type Job = Box<dyn FnOnce() + Send>;
     let job = move |id| -> Job { Box::new(move || task(id)) };
     bare_channel(workers, tasks, job, |job: Job| job())
 }
 
-/// A bounded crossbeam channel of whatever `message` makes of each task id, and `workers`
-/// threads that hand each message they receive to `run`: a pool with nothing around it.
+/// A bounded crossbeam channel of `message(id)` for each task, and `workers` threads that hand
+/// each message to `run`.
 fn bare_channel<M: Send + 'static>(
     workers: usize,
     tasks: usize,
@@ -121,8 +98,7 @@ fn bare_channel<M: Send + 'static>(
     )
 }
 
-/// Stage 02's `ThreadPool`: boxed closures through an unbounded `mpsc` channel whose receiver
-/// the workers share behind a mutex.
+/// Stage 02's `ThreadPool`: an unbounded `mpsc` channel, its receiver behind a mutex.
 pub fn stage02(workers: usize, tasks: usize, task: impl Task) -> Duration {
     timed(
         || stage02_mutex_receiver_pool::ThreadPool::new(workers),
@@ -149,9 +125,8 @@ pub fn stage03(workers: usize, tasks: usize, task: impl Task) -> Duration {
     )
 }
 
-/// Offers `task` with `try_submit`, and waits with `submit` only if the queue is full, as
-/// stage 03's demo does under its default policy, `block`. Returns when the wait began, if it
-/// waited: the demo times every wait, to report it.
+/// Offers `task` with `try_submit`, and waits with `submit` only if the queue is full, as stage
+/// 03's demo does under its default policy, `block`. Returns when the wait began, if it waited.
 fn submit_blocking_when_full(
     pool: &WorkerPool,
     task: impl FnOnce() + Send + 'static,
@@ -169,32 +144,42 @@ fn submit_blocking_when_full(
 /// Stage 03's pool, each task offered with `try_submit` first and every wait timed: the path
 /// of the demo's policies.
 pub fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    try_first_each(workers, tasks, move |id| move || task(id))
+    try_first_each(
+        workers,
+        tasks,
+        move |id| move || task(id),
+        |_, since| since.elapsed(),
+    )
 }
 
-/// [`stage03_try_first`] with each task's closure made by `job(id)`, for the runs whose tasks
-/// capture more than their id.
-fn try_first_each<J>(workers: usize, tasks: usize, mut job: impl FnMut(usize) -> J) -> Duration
+/// [`stage03_try_first`] with each task's closure made by `job(id)`, and each wait since `since`
+/// for a slot timed by `waited(id, since)`.
+fn try_first_each<J>(
+    workers: usize,
+    tasks: usize,
+    mut job: impl FnMut(usize) -> J,
+    waited: impl Fn(usize, Instant) -> Duration,
+) -> Duration
 where
     J: FnOnce() + Send + 'static,
 {
     timed(
         || WorkerPool::new(workers, QUEUE),
         |pool| {
-            let mut waiting_time = Duration::ZERO;
+            let (mut waits, mut waiting_time) = (0_usize, Duration::ZERO);
             for id in 0..tasks {
                 if let Some(since) = submit_blocking_when_full(&pool, job(id)) {
-                    waiting_time += since.elapsed();
+                    waits += 1;
+                    waiting_time += waited(id, since);
                 }
             }
             pool.shutdown();
-            black_box(waiting_time);
+            black_box((waits, waiting_time));
         },
     )
 }
 
-/// Runs `run`, which puts `tasks` tasks of `workload` through a pool, and checks that its
-/// tracker counted every one of them: a run that lost tasks would time less work.
+/// Runs `run`, and checks that `workload`'s tracker counted every one of `tasks`.
 fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) -> Duration {
     let completed = workload.tracker().completed();
     let elapsed = run();
@@ -203,152 +188,121 @@ fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) ->
     elapsed
 }
 
-/// [`stage03_try_first`] with each task run by `workload`, as the demo runs it (its work, counted
-/// by its `Tracker`), reached through a `&'static` reference: the tracker's cost alone.
+/// [`stage03_try_first`] with each task run by `workload` (its work, counted by its `Tracker`),
+/// borrowed for the whole program.
 pub fn stage03_tracked(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
     counted(workload, tasks, || {
         stage03_try_first(workers, tasks, move |id| workload.run(id))
     })
 }
 
-/// What stage 03's demo (`03-crossbeam-bounded/src/main.rs`) does for each task under its
-/// default policy: `workload.hand_over(id)` (the workload borrowed for the whole program, see
-/// `Workload::leak`), `try_submit` first, `submit` when the queue is full (the wait timed, and
-/// noted by the workload), and the handed task's `run` on the worker. Run it with a `quiet`
-/// workload, as the measurements run the demo, so that no task prints.
+/// What stage 03's demo does for each task under its default policy: `workload.hand_over(id)`,
+/// `try_submit` first, `submit` when the queue is full (the wait noted by the workload), and the
+/// handed task's `run` on the worker.
 pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
-    let run = || {
-        timed(
-            || WorkerPool::new(workers, QUEUE),
-            |pool| {
-                let (mut waited, mut waiting_time) = (0_usize, Duration::ZERO);
-                for id in 0..tasks {
-                    let handed = workload.hand_over(id);
-                    if let Some(since) = submit_blocking_when_full(&pool, move || handed.run()) {
-                        waited += 1;
-                        waiting_time += workload.waited_for_slot(id, since);
-                    }
-                }
-                pool.shutdown();
-                black_box((waited, waiting_time));
-            },
-        )
+    let job = |id| {
+        let handed = workload.hand_over(id);
+        move || handed.run()
     };
-    counted(workload, tasks, run)
+    let waited = |id, since| workload.waited_for_slot(id, since);
+    counted(workload, tasks, || {
+        try_first_each(workers, tasks, job, waited)
+    })
 }
 
-/// [`stage03_tracked`] with the workload shared through an `Arc` cloned for each task, as a
-/// demo would have to share it without `Workload::leak`: what the reference count costs.
+/// [`stage03_tracked`] with the workload in an `Arc` cloned for each task: what the demos save
+/// by borrowing it (`Workload::leak`).
 pub fn stage03_arc_per_task(workers: usize, tasks: usize, workload: &Arc<Workload>) -> Duration {
     let job = |id| {
         let workload = Arc::clone(workload);
         move || workload.run(id)
     };
-    counted(workload, tasks, || try_first_each(workers, tasks, job))
+    counted(workload, tasks, || {
+        try_first_each(workers, tasks, job, |_, since| since.elapsed())
+    })
 }
 
-/// Stage 04's `WorkerPool`: a result channel per task, behind a handle. Every handle is kept
-/// until the last submit and joined then, as stage 04's demo does.
-pub fn stage04_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || stage04_results::WorkerPool::new(workers, QUEUE),
-        |pool| {
-            let handles: Vec<_> = (0..tasks)
-                .map(|id| {
-                    pool.submit(move || task(id))
-                        .expect("the workers are alive")
-                })
-                .collect();
-            for handle in handles {
-                handle.join().expect("no task panics");
-            }
-            pool.shutdown();
-        },
-    )
-}
-
-/// Submits tasks `0..tasks` with `submit`, which returns a handle, and joins the handles with
-/// `join` after every [`QUEUE`] submits: the memory for the handles stays flat, and only the
-/// per-task cost of a result channel remains.
-fn in_batches<H>(tasks: usize, mut submit: impl FnMut(usize) -> H, join: impl Fn(H)) {
-    let mut handles = Vec::with_capacity(QUEUE);
+/// Submits tasks `0..tasks` with `submit`, and joins the handles it returns after every `batch`
+/// submits: with a `batch` of [`QUEUE`], the memory for the handles stays flat.
+fn in_batches<H>(tasks: usize, batch: usize, mut submit: impl FnMut(usize) -> H, join: impl Fn(H)) {
+    let mut handles = Vec::with_capacity(batch.min(tasks));
     for id in 0..tasks {
         handles.push(submit(id));
-        if handles.len() == QUEUE {
+        if handles.len() == batch {
             handles.drain(..).for_each(&join);
         }
     }
     handles.into_iter().for_each(join);
 }
 
+/// Stage 04's `WorkerPool` (a result channel per task), the handles joined every `batch` submits:
+/// each task's closure made by `job(id)`, and what it returned given to `check`.
+fn stage04<J, T>(
+    workers: usize,
+    tasks: usize,
+    batch: usize,
+    job: impl Fn(usize) -> J,
+    check: impl Fn(T),
+) -> Duration
+where
+    J: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    timed(
+        || stage04_results::WorkerPool::new(workers, QUEUE),
+        |pool| {
+            in_batches(
+                tasks,
+                batch,
+                |id| pool.submit(job(id)).expect("the workers are alive"),
+                |handle| check(handle.join().expect("the worker survives")),
+            );
+            pool.shutdown();
+        },
+    )
+}
+
+/// Stage 04's pool, every handle joined after the last submit, as stage 04's demo does.
+pub fn stage04_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    stage04(workers, tasks, tasks, move |id| move || task(id), |()| {})
+}
+
 /// Stage 04's pool, the handles joined every [`QUEUE`] submits.
 pub fn stage04_join_batch(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || stage04_results::WorkerPool::new(workers, QUEUE),
-        |pool| {
-            in_batches(
-                tasks,
-                |id| {
-                    pool.submit(move || task(id))
-                        .expect("the workers are alive")
-                },
-                |handle| handle.join().expect("no task panics"),
-            );
-            pool.shutdown();
-        },
-    )
+    stage04(workers, tasks, QUEUE, move |id| move || task(id), |()| {})
 }
 
-/// [`stage04_join_batch`] with each task inside `catch_unwind`, as stage 05's workers run
-/// theirs: stage 05 without its counters.
+/// [`stage04_join_batch`] with each task inside `catch_unwind`: stage 05 without its counters.
 pub fn stage04_catch_unwind(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || stage04_results::WorkerPool::new(workers, QUEUE),
-        |pool| {
-            in_batches(
-                tasks,
-                |id| {
-                    // `AssertUnwindSafe`: the task is consumed, and nothing of it is used after
-                    // a panic, as in stage 05.
-                    let task = move || panic::catch_unwind(AssertUnwindSafe(|| task(id)));
-                    pool.submit(task).expect("the workers are alive")
-                },
-                |handle| {
-                    let outcome = handle.join().expect("the worker survives");
-                    outcome.expect("no task panics");
-                },
-            );
-            pool.shutdown();
-        },
-    )
+    // `AssertUnwindSafe`: nothing of the consumed task is used after a panic, as in stage 05.
+    let job = move |id| move || panic::catch_unwind(AssertUnwindSafe(|| task(id)));
+    stage04(workers, tasks, QUEUE, job, |outcome| {
+        outcome.expect("no task panics");
+    })
 }
 
-/// Stage 05's `ResilientPool` (result channel, `catch_unwind`, the pool's counters), every
-/// handle joined after the last submit, as stage 05's demo does.
-pub fn stage05_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || stage05_panic_resilient::ResilientPool::new(workers, QUEUE),
-        |pool| {
-            let handles: Vec<_> = (0..tasks).map(|id| pool.submit(move || task(id))).collect();
-            for handle in handles {
-                handle.join().expect("no task panics");
-            }
-            pool.shutdown();
-        },
-    )
-}
-
-/// Stage 05's pool, the handles joined every [`QUEUE`] submits.
-pub fn stage05_join_batch(workers: usize, tasks: usize, task: impl Task) -> Duration {
+/// Stage 05's `ResilientPool`, the handles joined every `batch` submits.
+fn stage05(workers: usize, tasks: usize, batch: usize, task: impl Task) -> Duration {
     timed(
         || stage05_panic_resilient::ResilientPool::new(workers, QUEUE),
         |pool| {
             in_batches(
                 tasks,
+                batch,
                 |id| pool.submit(move || task(id)),
                 |handle| handle.join().expect("no task panics"),
             );
             pool.shutdown();
         },
     )
+}
+
+/// Stage 05's pool, every handle joined after the last submit, as stage 05's demo does.
+pub fn stage05_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    stage05(workers, tasks, tasks, task)
+}
+
+/// Stage 05's pool, the handles joined every [`QUEUE`] submits.
+pub fn stage05_join_batch(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    stage05(workers, tasks, QUEUE, task)
 }

@@ -37,51 +37,29 @@ pub struct Stage {
     pub flags: Flags,
 }
 
+/// A [`Stage`]: folder and binary `NUMBER-NAME`, package `stageNUMBER-NAME`.
+macro_rules! stage {
+    ($number:literal, $name:literal, $flags:ident) => {
+        Stage {
+            number: $number,
+            bin: concat!($number, "-", $name),
+            package: concat!("stage", $number, "-", $name),
+            flags: Flags::$flags,
+        }
+    };
+}
+
 /// Every stage, in order.
 pub static STAGES: [Stage; 6] = [
-    Stage {
-        number: "01",
-        bin: "01-unbounded-spawn",
-        package: "stage01-unbounded-spawn",
-        flags: Flags::Unbounded,
-    },
-    Stage {
-        number: "02",
-        bin: "02-mutex-receiver-pool",
-        package: "stage02-mutex-receiver-pool",
-        flags: Flags::Workers,
-    },
-    Stage {
-        number: "03",
-        bin: "03-crossbeam-bounded",
-        package: "stage03-crossbeam-bounded",
-        flags: Flags::WorkersQueueAndPolicy,
-    },
-    Stage {
-        number: "04",
-        bin: "04-results",
-        package: "stage04-results",
-        flags: Flags::WorkersAndQueue,
-    },
-    Stage {
-        number: "05",
-        bin: "05-panic-resilient",
-        package: "stage05-panic-resilient",
-        flags: Flags::WorkersAndQueue,
-    },
-    Stage {
-        number: "06",
-        bin: "06-sizing",
-        package: "stage06-sizing",
-        flags: Flags::Sizing,
-    },
+    stage!("01", "unbounded-spawn", Unbounded),
+    stage!("02", "mutex-receiver-pool", Workers),
+    stage!("03", "crossbeam-bounded", WorkersQueueAndPolicy),
+    stage!("04", "results", WorkersAndQueue),
+    stage!("05", "panic-resilient", WorkersAndQueue),
+    stage!("06", "sizing", Sizing),
 ];
 
-/// Looks a stage up by its number.
-///
-/// # Panics
-///
-/// Panics if no stage has that number: the callers name stages by constant.
+/// Looks a stage up by its number, which must exist.
 pub fn stage(number: &str) -> &'static Stage {
     STAGES
         .iter()
@@ -89,7 +67,7 @@ pub fn stage(number: &str) -> &'static Stage {
         .unwrap_or_else(|| panic!("no stage {number}"))
 }
 
-/// Which of cargo's builds of the stages to measure.
+/// Which of cargo's builds of the stages to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
     /// `cargo build --release`: what the docs are measured with.
@@ -99,25 +77,12 @@ pub enum Profile {
 }
 
 impl Profile {
-    /// The folder of the target directory that cargo builds it into.
-    fn folder(self) -> &'static str {
+    /// `release` or `debug`: its folder of the target directory.
+    pub fn name(self) -> &'static str {
         match self {
             Profile::Release => "release",
             Profile::Debug => "debug",
         }
-    }
-
-    /// The flag that asks cargo for it.
-    fn flag(self) -> Option<&'static str> {
-        match self {
-            Profile::Release => Some("--release"),
-            Profile::Debug => None,
-        }
-    }
-
-    /// `release` or `debug`.
-    pub fn name(self) -> &'static str {
-        self.folder()
     }
 }
 
@@ -133,10 +98,6 @@ pub struct Workspace {
 
 impl Workspace {
     /// The workspace this tool was built in (two folders above its own manifest).
-    ///
-    /// # Panics
-    ///
-    /// Panics if the current directory cannot be read while `CARGO_TARGET_DIR` is relative.
     pub fn locate() -> Self {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
         let root = manifest
@@ -144,8 +105,7 @@ impl Workspace {
             .and_then(Path::parent)
             .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf);
         let target = match env::var_os("CARGO_TARGET_DIR") {
-            // Cargo reads a relative CARGO_TARGET_DIR from the current directory; so do we,
-            // and hand cargo the absolute path so both agree whatever directory it runs in.
+            // As cargo reads it; cargo gets the absolute path, so both agree wherever it runs.
             Some(dir) => env::current_dir()
                 .expect("the current directory is readable")
                 .join(dir),
@@ -163,32 +123,16 @@ impl Workspace {
     /// Where the `profile` build of `bin` lands.
     pub fn binary(&self, bin: &str, profile: Profile) -> PathBuf {
         self.target
-            .join(profile.folder())
+            .join(profile.name())
             .join(format!("{bin}{}", env::consts::EXE_SUFFIX))
     }
 
-    /// Builds the binaries of `packages` in `profile`, in one cargo invocation.
-    ///
-    /// # Errors
-    ///
-    /// Returns cargo's first error line if the build fails: a stage that is being edited
-    /// may not compile, and that must not stop the other stages from being measured.
-    pub fn build(&self, packages: &[&str], profile: Profile) -> Result<(), String> {
-        self.cargo_build(&["--bins"], packages, profile.flag())
-    }
-
-    fn cargo_build(
-        &self,
-        targets: &[&str],
-        packages: &[&str],
-        profile: Option<&str>,
-    ) -> Result<(), String> {
+    /// Builds the binaries of `packages` in `profile`; returns cargo's first error line if it fails.
+    fn build(&self, packages: &[&str], profile: Profile) -> Result<(), String> {
         let output = Command::new(&self.cargo)
-            .arg("build")
-            .args(targets)
-            .arg("--quiet")
+            .args(["build", "--bins", "--quiet"])
             .args(packages.iter().flat_map(|package| ["-p", package]))
-            .args(profile)
+            .args((profile == Profile::Release).then_some("--release"))
             .env("CARGO_TARGET_DIR", &self.target)
             .current_dir(&self.root)
             .output()
@@ -204,28 +148,33 @@ impl Workspace {
         Err(first_error.to_string())
     }
 
-    /// Builds every stage and checks which ones are ready to be measured, calling `starting`
-    /// before each one (for a progress display).
-    ///
-    /// One cargo invocation builds every stage: they share their dependencies, and cargo starts
-    /// and checks the build once. Only if that fails is each stage built on its own, to find
-    /// the ones that do not build and measure the others.
-    pub fn prepare(&self, profile: Profile, mut starting: impl FnMut(&Stage)) -> Readiness {
+    /// Builds every stage in `profile` with one cargo invocation, and if that fails each on its
+    /// own: a stage that is being edited must not stop the others. One result per stage.
+    pub fn build_stages(&self, profile: Profile) -> Vec<Result<(), String>> {
         let packages: Vec<&str> = STAGES.iter().map(|stage| stage.package).collect();
-        let every_stage_built = self.build(&packages, profile).is_ok();
+        if self.build(&packages, profile).is_ok() {
+            return vec![Ok(()); STAGES.len()];
+        }
+        let each = |stage: &Stage| self.build(&[stage.package], profile);
+        STAGES.iter().map(each).collect()
+    }
+
+    /// Builds every stage and checks which ones are ready to be measured, calling `starting`
+    /// before each check (for a progress display).
+    pub fn prepare(&self, profile: Profile, mut starting: impl FnMut(&Stage)) -> Readiness {
         let mut ready = BTreeMap::new();
-        for stage in &STAGES {
+        for (stage, built) in STAGES.iter().zip(self.build_stages(profile)) {
             starting(stage);
-            ready.insert(stage.number, self.check(stage, profile, every_stage_built));
+            let built = built.map_err(|error| format!("does not build yet ({error})"));
+            ready.insert(
+                stage.number,
+                built.and_then(|()| self.check(stage, profile)),
+            );
         }
         Readiness { ready }
     }
 
-    fn check(&self, stage: &Stage, profile: Profile, built: bool) -> Result<PathBuf, String> {
-        if !built {
-            self.build(&[stage.package], profile)
-                .map_err(|error| format!("does not build yet ({error})"))?;
-        }
+    fn check(&self, stage: &Stage, profile: Profile) -> Result<PathBuf, String> {
         let binary = self.binary(stage.bin, profile);
         if !binary.exists() {
             return Err(format!("has no binary at {}", binary.display()));
@@ -252,8 +201,7 @@ impl Workspace {
     }
 }
 
-/// Stage 06 prints tables rather than a summary line; it is ready once its help lists the two
-/// sweeps that the sizing scenario runs.
+/// Stage 06 prints tables, not a summary line: it is ready once its help lists the two sweeps.
 fn check_sizing(binary: PathBuf) -> Result<PathBuf, String> {
     let help = Command::new(&binary)
         .arg("--help")
@@ -291,11 +239,7 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    /// The binary of `stage`, or why it cannot run yet.
-    ///
-    /// # Errors
-    ///
-    /// Returns the reason the stage is not ready, e.g. that it does not build yet.
+    /// The binary of `stage`, or why it is not ready (e.g. it does not build yet).
     pub fn binary(&self, stage: &Stage) -> Result<&Path, &str> {
         match self.ready.get(stage.number) {
             Some(Ok(path)) => Ok(path),

@@ -1,6 +1,5 @@
-//! What the production pools do when a task panics, as evidence for the claim that catching the
-//! panic is how real pools keep their workers: threadpool respawns the worker, tokio hands the
-//! panic back as a `JoinError`, and rayon aborts the whole process unless told otherwise.
+//! What the production pools do when a task panics: threadpool respawns the worker, tokio hands
+//! the panic back as a `JoinError`, and rayon aborts the whole process unless told otherwise.
 
 use std::process::Command;
 use std::time::Duration;

@@ -1,8 +1,5 @@
-//! Stage 05 replaces a worker that dies, and the dead thread must not keep its stack mapped: a
-//! pool whose workers die again and again would otherwise run out of memory mappings, then of
-//! threads. The stage's own tests count threads and workers; reading the process's memory
-//! mappings is Linux-only (`/proc/self/maps`), so that check lives here, beside the other
-//! measurements made from outside the stages.
+//! Stage 05 replaces a worker that dies, and the dead thread must not keep its stack mapped, or
+//! a pool whose workers die again and again would run out of mappings. Linux-only (`/proc`).
 #![cfg(target_os = "linux")]
 
 use std::fs;
@@ -12,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use stage05_panic_resilient::{ResilientPool, TaskHandle};
 
-/// A panic payload whose destructor panics: dropped by the worker after the catch, it ends the
-/// worker's thread, and the pool starts a replacement.
+/// A panic payload whose destructor panics: dropped by the worker after the catch, it kills it.
 struct PanicOnDrop;
 
 impl Drop for PanicOnDrop {
@@ -28,8 +24,7 @@ fn mappings() -> usize {
     maps.lines().count()
 }
 
-/// Kills `deaths` workers of `pool`, one task each, and waits until every one of those tasks has
-/// reported its panic.
+/// Kills `deaths` workers of `pool`, one task each, and waits for every one of those tasks.
 fn kill_workers(pool: &ResilientPool, deaths: usize) {
     let killers: Vec<_> = (0..deaths)
         .map(|_| pool.submit(|| panic_any(PanicOnDrop)))
