@@ -1,4 +1,7 @@
 //! The demo binary: its summary line, its answer to bad input, and its safety limit.
+//!
+//! The checks every demo shares (bad input, closed pipes, unwritable files) live in
+//! `harness::testing`; each stage lists them again here so that its tests read alone.
 
 use harness::record::QUEUE_DEPTH;
 use harness::testing::{

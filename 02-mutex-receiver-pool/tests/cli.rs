@@ -1,4 +1,7 @@
 //! The demo binary: its report and summary line, and its answer to bad input.
+//!
+//! The checks every demo shares (bad input, closed pipes, unwritable files) live in
+//! `harness::testing`; each stage lists them again here so that its tests read alone.
 
 use harness::record::QUEUE_DEPTH;
 use harness::testing::{Demo, assert_summary_keys, stdout, timeline, timeline_rows, value, words};

@@ -1,5 +1,8 @@
 //! The demo's command line: results in both orders, the checksum, a lost result, and clear errors
 //! for bad input.
+//!
+//! The checks every demo shares (bad input, closed pipes, unwritable files) live in
+//! `harness::testing`; each stage lists them again here so that its tests read alone.
 
 use harness::record::QUEUE_DEPTH;
 use harness::testing::{

@@ -1,5 +1,8 @@
 //! The demo's command line: panics counted and reported, every worker still alive, the checksum
 //! of the tasks that did not panic, and clear errors for bad input.
+//!
+//! The checks every demo shares (bad input, closed pipes, unwritable files) live in
+//! `harness::testing`; each stage lists them again here so that its tests read alone.
 
 use harness::record::QUEUE_DEPTH;
 use harness::testing::{
