@@ -123,12 +123,14 @@ pub fn svg(chart: &Chart) -> io::Result<String> {
 fn legend_entries(chart: &Chart) -> Vec<(&str, &str)> {
     let mut entries: Vec<(&str, &str)> = Vec::new();
     for panel in &chart.panels {
-        if let Panel::Lines(lines) = panel {
-            for series in &lines.series {
-                let entry = (series.name.as_str(), series.key.as_str());
-                if !entries.contains(&entry) {
-                    entries.push(entry);
-                }
+        let Panel::Lines(lines) = panel else { continue };
+        for entry in lines
+            .series
+            .iter()
+            .map(|series| (&*series.name, &*series.key))
+        {
+            if !entries.contains(&entry) {
+                entries.push(entry);
             }
         }
     }
@@ -141,14 +143,10 @@ fn draw_legend(area: &Area<'_>, entries: &[(&str, &str)]) -> io::Result<()> {
         let x = 60 + width * (index % LEGEND_COLUMNS) as i32;
         let y = 10 + LEGEND_ROW as i32 * (index / LEGEND_COLUMNS) as i32;
         let style = colour(key).stroke_width(3);
-        area.draw(&PathElement::new(vec![(x, y + 7), (x + 24, y + 7)], style))
-            .map_err(drawing)?;
-        area.draw(&Text::new(
-            name.to_string(),
-            (x + 32, y),
-            ("sans-serif", 13),
-        ))
-        .map_err(drawing)?;
+        let line = PathElement::new(vec![(x, y + 7), (x + 24, y + 7)], style);
+        area.draw(&line).map_err(drawing)?;
+        let name = Text::new(name.to_string(), (x + 32, y), ("sans-serif", 13));
+        area.draw(&name).map_err(drawing)?;
     }
     Ok(())
 }
@@ -201,13 +199,9 @@ where
         .map_err(drawing)?;
     chart
         .draw_series(panel.bars.iter().enumerate().map(|(index, bar)| {
-            let mut rectangle = Rectangle::new(
-                [
-                    (floor, SegmentValue::Exact(index)),
-                    (bar.value.max(floor), SegmentValue::Exact(index + 1)),
-                ],
-                colour(&bar.key).filled(),
-            );
+            let (from, to) = (SegmentValue::Exact(index), SegmentValue::Exact(index + 1));
+            let corners = [(floor, from), (bar.value.max(floor), to)];
+            let mut rectangle = Rectangle::new(corners, colour(&bar.key).filled());
             rectangle.set_margin(3, 3, 0, 0);
             rectangle
         }))
@@ -217,17 +211,12 @@ where
 
 fn draw_lines(area: &Area<'_>, panel: &LinePanel) -> io::Result<()> {
     let points = || panel.series.iter().flat_map(|series| series.points.iter());
-    let xs = points().map(|point| point.0);
-    let ys = points().map(|point| point.1);
+    let (xs, ys) = (points().map(|point| point.0), points().map(|point| point.1));
+    let (x, y) = (log_range(xs.clone()), log_range(ys.clone()));
     match (panel.x_log, panel.y_log) {
-        (true, true) => lines_on(
-            area,
-            panel,
-            log_range(xs).log_scale(),
-            log_range(ys).log_scale(),
-        ),
-        (true, false) => lines_on(area, panel, log_range(xs).log_scale(), linear_range(ys)),
-        (false, true) => lines_on(area, panel, linear_range(xs), log_range(ys).log_scale()),
+        (true, true) => lines_on(area, panel, x.log_scale(), y.log_scale()),
+        (true, false) => lines_on(area, panel, x.log_scale(), linear_range(ys)),
+        (false, true) => lines_on(area, panel, linear_range(xs), y.log_scale()),
         (false, false) => lines_on(area, panel, linear_range(xs), linear_range(ys)),
     }
 }
@@ -256,17 +245,14 @@ where
         .map_err(drawing)?;
     for series in &panel.series {
         let style = colour(&series.key).stroke_width(2);
+        let points = series.points.iter().copied();
+        let dots = points
+            .clone()
+            .map(|point| Circle::new(point, 3, style.filled()));
         chart
-            .draw_series(LineSeries::new(series.points.iter().copied(), style))
+            .draw_series(LineSeries::new(points, style))
             .map_err(drawing)?;
-        chart
-            .draw_series(
-                series
-                    .points
-                    .iter()
-                    .map(|&point| Circle::new(point, 3, style.filled())),
-            )
-            .map_err(drawing)?;
+        chart.draw_series(dots).map_err(drawing)?;
     }
     Ok(())
 }
@@ -294,14 +280,10 @@ fn linear_range(values: impl Iterator<Item = f64>) -> Range<f64> {
 
 /// Axis numbers with `k`, `M` and `G`, so that log axes stay readable.
 fn axis_number(value: f64) -> String {
-    let magnitude = value.abs();
-    let (scaled, suffix) = match magnitude {
-        m if m >= 1e9 => (value / 1e9, "G"),
-        m if m >= 1e6 => (value / 1e6, "M"),
-        m if m >= 1e3 => (value / 1e3, "k"),
-        _ => (value, ""),
-    };
-    let text = format!("{scaled:.2}");
+    let units = [(1e9, "G"), (1e6, "M"), (1e3, "k")];
+    let big = units.into_iter().find(|&(unit, _)| value.abs() >= unit);
+    let (unit, suffix) = big.unwrap_or((1.0, ""));
+    let text = format!("{:.2}", value / unit);
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text}{suffix}")
 }

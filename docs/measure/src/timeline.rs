@@ -37,10 +37,6 @@ pub const PANICKED: RGBColor = RGBColor(214, 39, 40);
 /// The colour of the submitter's waits for a queue slot.
 pub const WAIT: RGBColor = RGBColor(255, 127, 14);
 const MARK: RGBColor = RGBColor(110, 0, 0);
-const RUNNING_LINE: RGBColor = RGBColor(118, 82, 160);
-const RUNNING_FILL: RGBColor = RGBColor(222, 211, 236);
-const COUNTER_LINE: RGBColor = RGBColor(44, 140, 44);
-const COUNTER_FILL: RGBColor = RGBColor(206, 236, 206);
 const BAND: RGBColor = RGBColor(245, 245, 245);
 const GRID: RGBColor = RGBColor(222, 222, 222);
 const FAINT: RGBColor = RGBColor(100, 100, 100);
@@ -75,7 +71,7 @@ fn levels(recording: &Recording) -> Vec<Level> {
     let mut levels = vec![Level {
         label: "running tasks",
         steps: running(recording),
-        colours: (RUNNING_LINE, RUNNING_FILL),
+        colours: (RGBColor(118, 82, 160), RGBColor(222, 211, 236)),
         capacity: None,
     }];
     let steps = recording.queue_depth();
@@ -84,7 +80,7 @@ fn levels(recording: &Recording) -> Vec<Level> {
             Shape::Pool { queue, .. } => queue,
             Shape::ThreadPerTask => None,
         };
-        let colours = (COUNTER_LINE, COUNTER_FILL);
+        let colours = (RGBColor(44, 140, 44), RGBColor(206, 236, 206));
         levels.push(Level {
             label: QUEUE_DEPTH,
             steps,
@@ -135,11 +131,7 @@ impl TimeAxis {
 /// Draws `recording` as an SVG document: `title`, the step rows, then the submitter and the other
 /// threads sorted by name (`worker-2` before `worker-10`), a time axis, and a legend of what
 /// appears. The axis ends at the last event, or at `until` if later: timelines that are read side
-/// by side share one.
-///
-/// # Errors
-///
-/// Returns an error if plotters fails to draw.
+/// by side share one. Fails only if plotters does.
 pub fn svg(recording: &Recording, title: &str, until: Option<Duration>) -> io::Result<String> {
     let levels = levels(recording);
     let submitter = recording.submitter();
