@@ -94,19 +94,16 @@ pub fn svg(chart: &Chart) -> io::Result<String> {
         0 => 0,
         n => 12 + LEGEND_ROW * n.div_ceil(LEGEND_COLUMNS) as u32,
     };
-    let size = (
-        PANEL_WIDTH * columns as u32,
-        TITLE_HEIGHT + PANEL_HEIGHT * rows as u32 + legend_height,
-    );
+    let height = TITLE_HEIGHT + PANEL_HEIGHT * rows as u32 + legend_height;
+    let size = (PANEL_WIDTH * columns as u32, height);
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
         root.fill(&WHITE).map_err(drawing)?;
         let (title, rest) = root.split_vertically(TITLE_HEIGHT);
         let (body, legend_area) = rest.split_vertically(PANEL_HEIGHT * rows as u32);
-        title
-            .titled(&chart.title, ("sans-serif", 22))
-            .map_err(drawing)?;
+        let font = ("sans-serif", 22);
+        title.titled(&chart.title, font).map_err(drawing)?;
         for (area, panel) in body.split_evenly((rows, columns)).iter().zip(&chart.panels) {
             match panel {
                 Panel::Bars(bars) => draw_bars(area, bars)?,
@@ -124,11 +121,8 @@ fn legend_entries(chart: &Chart) -> Vec<(&str, &str)> {
     let mut entries: Vec<(&str, &str)> = Vec::new();
     for panel in &chart.panels {
         let Panel::Lines(lines) = panel else { continue };
-        for entry in lines
-            .series
-            .iter()
-            .map(|series| (&*series.name, &*series.key))
-        {
+        for series in &lines.series {
+            let entry = (series.name.as_str(), series.key.as_str());
             if !entries.contains(&entry) {
                 entries.push(entry);
             }
@@ -161,8 +155,7 @@ fn draw_bars(area: &Area<'_>, panel: &BarPanel) -> io::Result<()> {
     let values = panel.bars.iter().map(|bar| bar.value);
     if panel.log {
         let range = log_range(values);
-        let floor = range.start;
-        bars_on(area, panel, range.log_scale(), floor)
+        bars_on(area, panel, range.clone().log_scale(), range.start)
     } else {
         bars_on(area, panel, linear_range(values), 0.0)
     }

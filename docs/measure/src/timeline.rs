@@ -68,27 +68,26 @@ struct Level {
 
 /// The running tasks, and the queue's depth if the recording has one.
 fn levels(recording: &Recording) -> Vec<Level> {
-    let mut levels = vec![Level {
+    let running = Level {
         label: "running tasks",
         steps: running(recording),
         colours: (RGBColor(118, 82, 160), RGBColor(222, 211, 236)),
         capacity: None,
-    }];
-    let steps = recording.queue_depth();
-    if !steps.is_empty() {
-        let capacity = match recording.shape {
+    };
+    let depth = Level {
+        label: QUEUE_DEPTH,
+        steps: recording.queue_depth(),
+        colours: (RGBColor(44, 140, 44), RGBColor(206, 236, 206)),
+        capacity: match recording.shape {
             Shape::Pool { queue, .. } => queue,
             Shape::ThreadPerTask => None,
-        };
-        let colours = (RGBColor(44, 140, 44), RGBColor(206, 236, 206));
-        levels.push(Level {
-            label: QUEUE_DEPTH,
-            steps,
-            colours,
-            capacity,
-        });
-    }
-    levels
+        },
+    };
+    let queued = !depth.steps.is_empty();
+    [running]
+        .into_iter()
+        .chain(queued.then_some(depth))
+        .collect()
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -139,11 +138,8 @@ pub fn svg(recording: &Recording, title: &str, until: Option<Duration>) -> io::R
     others.sort_by(|a, b| name_order(&a.name).cmp(&name_order(&b.name)));
     // Beyond a few threads, rows are thin and unlabelled.
     let thin = others.len() > MOST_THREAD_ROWS;
-    let height = if thin {
-        (GROUP_HEIGHT / others.len() as i32).clamp(2, ROW_HEIGHT)
-    } else {
-        ROW_HEIGHT
-    };
+    let share = (GROUP_HEIGHT / others.len().max(1) as i32).clamp(2, ROW_HEIGHT);
+    let height = if thin { share } else { ROW_HEIGHT };
     let legend = legend(recording);
     let legend_lines = legend.last().map_or(0, |&(line, ..)| line + 1);
     let rows_height = LEVEL_HEIGHT * levels.len() as i32
@@ -153,9 +149,8 @@ pub fn svg(recording: &Recording, title: &str, until: Option<Duration>) -> io::R
     let total = TITLE_HEIGHT + rows_height + AXIS_HEIGHT + LEGEND_ROW * legend_lines;
     let until = ms(until.unwrap_or_default().max(recording.end()));
     // A little room after the last event, so that it does not sit on the edge.
-    let axis = TimeAxis {
-        until: if until > 0.0 { until * 1.02 } else { 1.0 },
-    };
+    let until = if until > 0.0 { until * 1.02 } else { 1.0 };
+    let axis = TimeAxis { until };
     let mut document = String::new();
     {
         let root = SVGBackend::with_string(&mut document, (WIDTH as u32, total as u32))

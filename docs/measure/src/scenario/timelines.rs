@@ -142,33 +142,12 @@ pub fn run(ready: &Readiness, options: Options) -> Timelines {
     Timelines(timelines.collect())
 }
 
-/// Runs `job` with `--trace path` and reads the trace back. A stage that is not built, or whose
-/// demo has no `--trace` yet, is skipped like a stage that does not build.
+/// Runs `job` with `--trace path` and reads the trace back.
 fn traced(job: Job, ready: &Readiness, path: &Path) -> (Run, Result<Recording, String>) {
-    let skipped = |reason: String| {
-        let run = Run {
-            job,
-            result: Err(reason.clone()),
-        };
-        (run, Err(reason))
-    };
-    let Runner::Stage(stage) = job.runner else {
-        return skipped("only the stages write traces".to_string());
-    };
-    let binary = match ready.binary(stage) {
-        Ok(binary) => binary,
-        Err(reason) => return skipped(format!("{} {reason}", stage.bin)),
-    };
-    if !takes_trace(binary) {
-        return skipped(format!("{} has no --trace yet", stage.bin));
-    }
-    if let Err(error) = fs::create_dir_all(path.parent().unwrap_or(Path::new("."))) {
-        return skipped(format!("cannot make a folder for the trace: {error}"));
-    }
-    let mut command = Command::new(binary);
-    command.args(job.args()).arg("--trace").arg(path);
-    let result = probe::measure(command, LIMIT)
-        .map_err(|error| format!("{} cannot be started: {error}", job.runner.label()));
+    let result = command(job, ready, path).and_then(|command| {
+        probe::measure(command, LIMIT)
+            .map_err(|error| format!("{} cannot be started: {error}", job.runner.label()))
+    });
     let run = Run { job, result };
     let trace = match run.problem() {
         Some(problem) => Err(problem),
@@ -183,12 +162,24 @@ fn traced(job: Job, ready: &Readiness, path: &Path) -> (Run, Result<Recording, S
     (run, trace)
 }
 
-/// Whether the demo at `binary` lists `--trace` in its help.
-fn takes_trace(binary: &Path) -> bool {
-    Command::new(binary)
-        .arg("--help")
-        .output()
-        .is_ok_and(|help| String::from_utf8_lossy(&help.stdout).contains("--trace"))
+/// The command that runs `job` with `--trace path`. A stage that is not built, or whose demo has
+/// no `--trace` yet, is skipped like a stage that does not build.
+fn command(job: Job, ready: &Readiness, path: &Path) -> Result<Command, String> {
+    let Runner::Stage(stage) = job.runner else {
+        return Err("only the stages write traces".to_string());
+    };
+    let binary = ready.binary(stage);
+    let binary = binary.map_err(|reason| format!("{} {reason}", stage.bin))?;
+    // A demo that takes `--trace` lists it in its help.
+    let help = Command::new(binary).arg("--help").output();
+    if !help.is_ok_and(|help| String::from_utf8_lossy(&help.stdout).contains("--trace")) {
+        return Err(format!("{} has no --trace yet", stage.bin));
+    }
+    fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
+        .map_err(|error| format!("cannot make a folder for the trace: {error}"))?;
+    let mut command = Command::new(binary);
+    command.args(job.args()).arg("--trace").arg(path);
+    Ok(command)
 }
 
 /// `03 crossbeam-bounded, --policy block: 40 tasks of sleep:10ms, 4 workers, queue of 4`.
@@ -210,9 +201,8 @@ impl Timelines {
         self.0.iter().map(|timeline| timeline.run.clone()).collect()
     }
 
-    /// Each chart's path under `folder`, and its SVG: `None` for a timeline that could not be
-    /// drawn this time (whose chart from an earlier run must go, since the block no longer shows
-    /// it).
+    /// Each chart's path under `folder`, and its SVG: `None` for a timeline not drawn this time,
+    /// whose chart from an earlier run must go (the block no longer shows it).
     pub fn charts(&self, folder: &Path) -> Vec<(PathBuf, Option<&str>)> {
         self.0
             .iter()
@@ -264,10 +254,9 @@ impl Timelines {
 
 /// The figures of what a trace shows, for its line in `templates/timelines.md`.
 fn shows(job: &Job, recording: &Recording) -> Value {
-    let label = match job.policy {
-        Some(policy) => format!("{} under `{policy}`", job.runner.label()),
-        None => job.runner.label(),
-    };
+    let under = job.policy.map(|policy| format!(" under `{policy}`"));
+    let under = under.unwrap_or_default();
+    let label = format!("{}{under}", job.runner.label());
     let submitters: Vec<Value> = recording
         .submitter()
         .into_iter()
