@@ -190,15 +190,14 @@ where
         .y_label_formatter(&category)
         .draw()
         .map_err(drawing)?;
-    chart
-        .draw_series(panel.bars.iter().enumerate().map(|(index, bar)| {
-            let (from, to) = (SegmentValue::Exact(index), SegmentValue::Exact(index + 1));
-            let corners = [(floor, from), (bar.value.max(floor), to)];
-            let mut rectangle = Rectangle::new(corners, colour(&bar.key).filled());
-            rectangle.set_margin(3, 3, 0, 0);
-            rectangle
-        }))
-        .map_err(drawing)?;
+    let bars = panel.bars.iter().enumerate().map(|(index, bar)| {
+        let (from, to) = (SegmentValue::Exact(index), SegmentValue::Exact(index + 1));
+        let corners = [(floor, from), (bar.value.max(floor), to)];
+        let mut rectangle = Rectangle::new(corners, colour(&bar.key).filled());
+        rectangle.set_margin(3, 3, 0, 0);
+        rectangle
+    });
+    chart.draw_series(bars).map_err(drawing)?;
     Ok(())
 }
 
@@ -239,12 +238,9 @@ where
     for series in &panel.series {
         let style = colour(&series.key).stroke_width(2);
         let points = series.points.iter().copied();
-        let dots = points
-            .clone()
-            .map(|point| Circle::new(point, 3, style.filled()));
-        chart
-            .draw_series(LineSeries::new(points, style))
-            .map_err(drawing)?;
+        let line = LineSeries::new(points.clone(), style);
+        let dots = points.map(|point| Circle::new(point, 3, style.filled()));
+        chart.draw_series(line).map_err(drawing)?;
         chart.draw_series(dots).map_err(drawing)?;
     }
     Ok(())
@@ -252,11 +248,9 @@ where
 
 /// From the power of ten below the smallest positive value to the one above the largest.
 fn log_range(values: impl Iterator<Item = f64>) -> Range<f64> {
-    let (low, high) = values
-        .filter(|value| *value > 0.0)
-        .fold((f64::MAX, f64::MIN), |(low, high), v| {
-            (low.min(v), high.max(v))
-        });
+    let positive: Vec<f64> = values.filter(|value| *value > 0.0).collect();
+    let low = positive.iter().copied().fold(f64::MAX, f64::min);
+    let high = positive.iter().copied().fold(f64::MIN, f64::max);
     if low > high {
         return 1.0..10.0;
     }

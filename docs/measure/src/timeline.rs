@@ -83,11 +83,9 @@ fn levels(recording: &Recording) -> Vec<Level> {
             Shape::ThreadPerTask => None,
         },
     };
-    let queued = !depth.steps.is_empty();
-    [running]
-        .into_iter()
-        .chain(queued.then_some(depth))
-        .collect()
+    let mut levels = vec![running];
+    levels.extend((!depth.steps.is_empty()).then_some(depth));
+    levels
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
