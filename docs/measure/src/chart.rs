@@ -94,19 +94,16 @@ pub fn svg(chart: &Chart) -> io::Result<String> {
         0 => 0,
         n => 12 + LEGEND_ROW * n.div_ceil(LEGEND_COLUMNS) as u32,
     };
-    let size = (
-        PANEL_WIDTH * columns as u32,
-        TITLE_HEIGHT + PANEL_HEIGHT * rows as u32 + legend_height,
-    );
+    let height = TITLE_HEIGHT + PANEL_HEIGHT * rows as u32 + legend_height;
+    let size = (PANEL_WIDTH * columns as u32, height);
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
         root.fill(&WHITE).map_err(drawing)?;
         let (title, rest) = root.split_vertically(TITLE_HEIGHT);
         let (body, legend_area) = rest.split_vertically(PANEL_HEIGHT * rows as u32);
-        title
-            .titled(&chart.title, ("sans-serif", 22))
-            .map_err(drawing)?;
+        let font = ("sans-serif", 22);
+        title.titled(&chart.title, font).map_err(drawing)?;
         for (area, panel) in body.split_evenly((rows, columns)).iter().zip(&chart.panels) {
             match panel {
                 Panel::Bars(bars) => draw_bars(area, bars)?,
@@ -123,12 +120,11 @@ pub fn svg(chart: &Chart) -> io::Result<String> {
 fn legend_entries(chart: &Chart) -> Vec<(&str, &str)> {
     let mut entries: Vec<(&str, &str)> = Vec::new();
     for panel in &chart.panels {
-        if let Panel::Lines(lines) = panel {
-            for series in &lines.series {
-                let entry = (series.name.as_str(), series.key.as_str());
-                if !entries.contains(&entry) {
-                    entries.push(entry);
-                }
+        let Panel::Lines(lines) = panel else { continue };
+        for series in &lines.series {
+            let entry = (series.name.as_str(), series.key.as_str());
+            if !entries.contains(&entry) {
+                entries.push(entry);
             }
         }
     }
@@ -141,14 +137,10 @@ fn draw_legend(area: &Area<'_>, entries: &[(&str, &str)]) -> io::Result<()> {
         let x = 60 + width * (index % LEGEND_COLUMNS) as i32;
         let y = 10 + LEGEND_ROW as i32 * (index / LEGEND_COLUMNS) as i32;
         let style = colour(key).stroke_width(3);
-        area.draw(&PathElement::new(vec![(x, y + 7), (x + 24, y + 7)], style))
-            .map_err(drawing)?;
-        area.draw(&Text::new(
-            name.to_string(),
-            (x + 32, y),
-            ("sans-serif", 13),
-        ))
-        .map_err(drawing)?;
+        let line = PathElement::new(vec![(x, y + 7), (x + 24, y + 7)], style);
+        area.draw(&line).map_err(drawing)?;
+        let name = Text::new(name.to_string(), (x + 32, y), ("sans-serif", 13));
+        area.draw(&name).map_err(drawing)?;
     }
     Ok(())
 }
@@ -163,8 +155,7 @@ fn draw_bars(area: &Area<'_>, panel: &BarPanel) -> io::Result<()> {
     let values = panel.bars.iter().map(|bar| bar.value);
     if panel.log {
         let range = log_range(values);
-        let floor = range.start;
-        bars_on(area, panel, range.log_scale(), floor)
+        bars_on(area, panel, range.clone().log_scale(), range.start)
     } else {
         bars_on(area, panel, linear_range(values), 0.0)
     }
@@ -199,35 +190,25 @@ where
         .y_label_formatter(&category)
         .draw()
         .map_err(drawing)?;
-    chart
-        .draw_series(panel.bars.iter().enumerate().map(|(index, bar)| {
-            let mut rectangle = Rectangle::new(
-                [
-                    (floor, SegmentValue::Exact(index)),
-                    (bar.value.max(floor), SegmentValue::Exact(index + 1)),
-                ],
-                colour(&bar.key).filled(),
-            );
-            rectangle.set_margin(3, 3, 0, 0);
-            rectangle
-        }))
-        .map_err(drawing)?;
+    let bars = panel.bars.iter().enumerate().map(|(index, bar)| {
+        let (from, to) = (SegmentValue::Exact(index), SegmentValue::Exact(index + 1));
+        let corners = [(floor, from), (bar.value.max(floor), to)];
+        let mut rectangle = Rectangle::new(corners, colour(&bar.key).filled());
+        rectangle.set_margin(3, 3, 0, 0);
+        rectangle
+    });
+    chart.draw_series(bars).map_err(drawing)?;
     Ok(())
 }
 
 fn draw_lines(area: &Area<'_>, panel: &LinePanel) -> io::Result<()> {
     let points = || panel.series.iter().flat_map(|series| series.points.iter());
-    let xs = points().map(|point| point.0);
-    let ys = points().map(|point| point.1);
+    let (xs, ys) = (points().map(|point| point.0), points().map(|point| point.1));
+    let (x, y) = (log_range(xs.clone()), log_range(ys.clone()));
     match (panel.x_log, panel.y_log) {
-        (true, true) => lines_on(
-            area,
-            panel,
-            log_range(xs).log_scale(),
-            log_range(ys).log_scale(),
-        ),
-        (true, false) => lines_on(area, panel, log_range(xs).log_scale(), linear_range(ys)),
-        (false, true) => lines_on(area, panel, linear_range(xs), log_range(ys).log_scale()),
+        (true, true) => lines_on(area, panel, x.log_scale(), y.log_scale()),
+        (true, false) => lines_on(area, panel, x.log_scale(), linear_range(ys)),
+        (false, true) => lines_on(area, panel, linear_range(xs), y.log_scale()),
         (false, false) => lines_on(area, panel, linear_range(xs), linear_range(ys)),
     }
 }
@@ -256,28 +237,20 @@ where
         .map_err(drawing)?;
     for series in &panel.series {
         let style = colour(&series.key).stroke_width(2);
-        chart
-            .draw_series(LineSeries::new(series.points.iter().copied(), style))
-            .map_err(drawing)?;
-        chart
-            .draw_series(
-                series
-                    .points
-                    .iter()
-                    .map(|&point| Circle::new(point, 3, style.filled())),
-            )
-            .map_err(drawing)?;
+        let points = series.points.iter().copied();
+        let line = LineSeries::new(points.clone(), style);
+        let dots = points.map(|point| Circle::new(point, 3, style.filled()));
+        chart.draw_series(line).map_err(drawing)?;
+        chart.draw_series(dots).map_err(drawing)?;
     }
     Ok(())
 }
 
 /// From the power of ten below the smallest positive value to the one above the largest.
 fn log_range(values: impl Iterator<Item = f64>) -> Range<f64> {
-    let (low, high) = values
-        .filter(|value| *value > 0.0)
-        .fold((f64::MAX, f64::MIN), |(low, high), v| {
-            (low.min(v), high.max(v))
-        });
+    let positive: Vec<f64> = values.filter(|value| *value > 0.0).collect();
+    let low = positive.iter().copied().fold(f64::MAX, f64::min);
+    let high = positive.iter().copied().fold(f64::MIN, f64::max);
     if low > high {
         return 1.0..10.0;
     }
@@ -294,14 +267,10 @@ fn linear_range(values: impl Iterator<Item = f64>) -> Range<f64> {
 
 /// Axis numbers with `k`, `M` and `G`, so that log axes stay readable.
 fn axis_number(value: f64) -> String {
-    let magnitude = value.abs();
-    let (scaled, suffix) = match magnitude {
-        m if m >= 1e9 => (value / 1e9, "G"),
-        m if m >= 1e6 => (value / 1e6, "M"),
-        m if m >= 1e3 => (value / 1e3, "k"),
-        _ => (value, ""),
-    };
-    let text = format!("{scaled:.2}");
+    let units = [(1e9, "G"), (1e6, "M"), (1e3, "k")];
+    let big = units.into_iter().find(|&(unit, _)| value.abs() >= unit);
+    let (unit, suffix) = big.unwrap_or((1.0, ""));
+    let text = format!("{:.2}", value / unit);
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text}{suffix}")
 }

@@ -1,10 +1,8 @@
-//! Timelines: a run's [`Recording`], as the stages write it with `--trace FILE` and
-//! [`Recording::read_trace`] reads it back, drawn as an SVG with a row per thread and
-//! milliseconds across. A row at the top counts the tasks running at each moment.
-//!
-//! The drawing is a function of the recording alone, so the same trace always gives the same
-//! SVG. Task bars are the only `<rect>` elements drawn in [`TASK`] or [`PANICKED`]'s colour (the
-//! legend draws its swatches as polygons), which lets a test count them.
+//! Timelines: a run's [`Recording`] (a stage's `--trace FILE`, read back with
+//! [`Recording::read_trace`]) drawn as an SVG: a row per thread, milliseconds across, and rows
+//! above that count the running tasks and the queue's depth. The same trace always gives the
+//! same SVG. Task bars are the only `<rect>` elements in [`TASK`] or [`PANICKED`]'s colour (the
+//! legend's swatches are polygons), which lets a test count them.
 
 use std::io;
 use std::time::Duration;
@@ -17,8 +15,7 @@ use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-/// How many tasks ran at each moment, whichever thread ran them, as steps (see
-/// [`count_over_time`]).
+/// How many tasks ran at each moment, on any thread, as steps (see [`count_over_time`]).
 pub fn running(recording: &Recording) -> Vec<(Duration, usize)> {
     count_over_time(recording.all_tasks().map(|task| (task.start, task.end)))
 }
@@ -33,16 +30,6 @@ pub fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
 
-/// What to draw beside the trace itself.
-#[derive(Debug, Clone, Default)]
-pub struct Frame {
-    /// The line at the top.
-    pub title: String,
-    /// Where the time axis ends: timelines that are read side by side share one. `None` ends it
-    /// at the recording's last event.
-    pub until: Option<Duration>,
-}
-
 /// The colour of a task's bar.
 pub const TASK: RGBColor = RGBColor(31, 119, 180);
 /// The colour of a task that panicked.
@@ -50,10 +37,6 @@ pub const PANICKED: RGBColor = RGBColor(214, 39, 40);
 /// The colour of the submitter's waits for a queue slot.
 pub const WAIT: RGBColor = RGBColor(255, 127, 14);
 const MARK: RGBColor = RGBColor(110, 0, 0);
-const RUNNING_LINE: RGBColor = RGBColor(118, 82, 160);
-const RUNNING_FILL: RGBColor = RGBColor(222, 211, 236);
-const COUNTER_LINE: RGBColor = RGBColor(44, 140, 44);
-const COUNTER_FILL: RGBColor = RGBColor(206, 236, 206);
 const BAND: RGBColor = RGBColor(245, 245, 245);
 const GRID: RGBColor = RGBColor(222, 222, 222);
 const FAINT: RGBColor = RGBColor(100, 100, 100);
@@ -73,85 +56,36 @@ const AXIS_HEIGHT: i32 = 42;
 const LEGEND_ROW: i32 = 22;
 const FONT: &str = "sans-serif";
 
-/// A row of the drawing, top to bottom.
+/// A step row: the running tasks, or the queue's depth with its capacity drawn across it.
 #[derive(Debug)]
-enum Row<'a> {
-    /// A step area: the running tasks, or the queue's depth.
-    Level {
-        label: &'static str,
-        steps: Vec<(Duration, usize)>,
-        line: RGBColor,
-        fill: RGBColor,
-        /// A bound drawn across it.
-        capacity: Option<usize>,
-    },
-    /// One thread's spans; thin rows have no label of their own.
-    Thread {
-        label: Option<String>,
-        thread: &'a ThreadRecord,
-        height: i32,
-    },
-    /// Space between the levels and the threads.
-    Gap,
+struct Level {
+    label: &'static str,
+    steps: Vec<(Duration, usize)>,
+    /// The line's colour and the fill's.
+    colours: (RGBColor, RGBColor),
+    capacity: Option<usize>,
 }
 
-impl Row<'_> {
-    fn height(&self) -> i32 {
-        match self {
-            Row::Level { .. } => LEVEL_HEIGHT,
-            Row::Thread { height, .. } => *height,
-            Row::Gap => GAP,
-        }
-    }
-}
-
-/// The rows for `recording`: the running tasks, the queue's depth if it has one, then the
-/// submitter and the other threads, sorted by name (`worker-2` before `worker-10`).
-fn rows(recording: &Recording) -> Vec<Row<'_>> {
-    let mut rows = vec![Row::Level {
+/// The running tasks, and the queue's depth if the recording has one.
+fn levels(recording: &Recording) -> Vec<Level> {
+    let running = Level {
         label: "running tasks",
         steps: running(recording),
-        line: RUNNING_LINE,
-        fill: RUNNING_FILL,
+        colours: (RGBColor(118, 82, 160), RGBColor(222, 211, 236)),
         capacity: None,
-    }];
-    let depth = recording.queue_depth();
-    if !depth.is_empty() {
-        rows.push(Row::Level {
-            label: QUEUE_DEPTH,
-            steps: depth,
-            line: COUNTER_LINE,
-            fill: COUNTER_FILL,
-            // The recording knows the queue's capacity, if it has one.
-            capacity: match recording.shape {
-                Shape::Pool { queue, .. } => queue,
-                Shape::ThreadPerTask => None,
-            },
-        });
-    }
-    rows.push(Row::Gap);
-    if let Some(thread) = recording.submitter() {
-        let label = Some("submitter".to_string());
-        rows.push(Row::Thread {
-            label,
-            thread,
-            height: ROW_HEIGHT,
-        });
-    }
-    let mut others: Vec<&ThreadRecord> = recording.workers().collect();
-    others.sort_by(|a, b| name_order(&a.name).cmp(&name_order(&b.name)));
-    let thin = others.len() > MOST_THREAD_ROWS;
-    let height = if thin {
-        (GROUP_HEIGHT / others.len() as i32).clamp(2, ROW_HEIGHT)
-    } else {
-        ROW_HEIGHT
     };
-    rows.extend(others.into_iter().map(|thread| Row::Thread {
-        label: (!thin).then(|| thread.name.clone()),
-        thread,
-        height,
-    }));
-    rows
+    let depth = Level {
+        label: QUEUE_DEPTH,
+        steps: recording.queue_depth(),
+        colours: (RGBColor(44, 140, 44), RGBColor(206, 236, 206)),
+        capacity: match recording.shape {
+            Shape::Pool { queue, .. } => queue,
+            Shape::ThreadPerTask => None,
+        },
+    };
+    let mut levels = vec![running];
+    levels.extend((!depth.steps.is_empty()).then_some(depth));
+    levels
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -168,6 +102,11 @@ impl TimeAxis {
         LABELS + (ms.clamp(0.0, self.until) / self.until * width).round() as i32
     }
 
+    /// The right edge of the plot.
+    fn end(self) -> i32 {
+        self.x(self.until)
+    }
+
     /// Ticks at a round step (1, 2 or 5 times a power of ten), the shortest at least an eighth of
     /// the axis: that puts four to nine ticks on it, 0 included. Also the decimals their labels
     /// need.
@@ -181,77 +120,70 @@ impl TimeAxis {
             .unwrap_or(power * 10.0);
         let decimals = (-step.log10().floor()).max(0.0) as usize;
         let count = (self.until / step).floor() as usize;
-        (
-            (0..=count).map(|tick| tick as f64 * step).collect(),
-            decimals,
-        )
+        let ticks = (0..=count).map(|tick| tick as f64 * step).collect();
+        (ticks, decimals)
     }
 }
 
-/// Draws `recording` as an SVG document: a row per thread, the running tasks and the queue's
-/// depth as step rows above them, a time axis in milliseconds, and a legend of what appears.
-///
-/// # Errors
-///
-/// Returns an error if plotters fails to draw.
-pub fn svg(recording: &Recording, frame: &Frame) -> io::Result<String> {
-    let rows = rows(recording);
+/// Draws `recording` as an SVG document: `title`, the step rows, then the submitter and the other
+/// threads sorted by name (`worker-2` before `worker-10`), a time axis, and a legend of what
+/// appears. The axis ends at the last event, or at `until` if later: timelines that are read side
+/// by side share one. Fails only if plotters does.
+pub fn svg(recording: &Recording, title: &str, until: Option<Duration>) -> io::Result<String> {
+    let levels = levels(recording);
+    let submitter = recording.submitter();
+    let mut others: Vec<&ThreadRecord> = recording.workers().collect();
+    others.sort_by(|a, b| name_order(&a.name).cmp(&name_order(&b.name)));
+    // Beyond a few threads, rows are thin and unlabelled.
+    let thin = others.len() > MOST_THREAD_ROWS;
+    let share = (GROUP_HEIGHT / others.len().max(1) as i32).clamp(2, ROW_HEIGHT);
+    let height = if thin { share } else { ROW_HEIGHT };
     let legend = legend(recording);
-    let legend_lines = legend_lines(&legend);
-    let rows_height: i32 = rows.iter().map(Row::height).sum();
-    let height = TITLE_HEIGHT + rows_height + AXIS_HEIGHT + LEGEND_ROW * legend_lines.len() as i32;
-    let until = ms(frame.until.unwrap_or_default().max(recording.end()));
+    let legend_lines = legend.last().map_or(0, |&(line, ..)| line + 1);
+    let rows_height = LEVEL_HEIGHT * levels.len() as i32
+        + GAP
+        + ROW_HEIGHT * i32::from(submitter.is_some())
+        + height * others.len() as i32;
+    let total = TITLE_HEIGHT + rows_height + AXIS_HEIGHT + LEGEND_ROW * legend_lines;
+    let until = ms(until.unwrap_or_default().max(recording.end()));
     // A little room after the last event, so that it does not sit on the edge.
-    let axis = TimeAxis {
-        until: if until > 0.0 { until * 1.02 } else { 1.0 },
-    };
+    let until = if until > 0.0 { until * 1.02 } else { 1.0 };
+    let axis = TimeAxis { until };
     let mut document = String::new();
     {
-        let root = SVGBackend::with_string(&mut document, (WIDTH as u32, height as u32))
+        let root = SVGBackend::with_string(&mut document, (WIDTH as u32, total as u32))
             .into_drawing_area();
         root.fill(&WHITE).map_err(drawing)?;
-        let title = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Left, VPos::Top));
-        text(&root, &frame.title, (10, 9), title)?;
-        let top = TITLE_HEIGHT;
-        let bottom = top + rows_height;
-        draw_grid(&root, axis, top, bottom)?;
-        let mut y = top;
-        let mut thin: Option<(i32, i32, usize)> = None;
-        for row in &rows {
-            match row {
-                Row::Level {
-                    label,
-                    steps,
-                    line,
-                    fill,
-                    capacity,
-                } => draw_level(&root, axis, y, label, steps, (*line, *fill), *capacity)?,
-                Row::Thread {
-                    label,
-                    thread,
-                    height,
-                } => {
-                    draw_thread(&root, axis, y, *height, label.as_deref(), thread)?;
-                    if label.is_none() {
-                        let (start, _, count) = thin.unwrap_or((y, y, 0));
-                        thin = Some((start, y + height, count + 1));
-                    }
-                }
-                Row::Gap => {}
-            }
-            y += row.height();
+        let style = style(16, &BLACK, HPos::Left, VPos::Top);
+        text(&root, title, (10, 9), style)?;
+        let bottom = TITLE_HEIGHT + rows_height;
+        for tick in axis.ticks().0 {
+            let x = axis.x(tick);
+            let line = vec![(x, TITLE_HEIGHT), (x, bottom)];
+            draw(&root, PathElement::new(line, GRID))?;
         }
-        if let Some((start, end, count)) = thin {
-            let label = format!("{count} threads, one per row");
-            text(
-                &root,
-                &label,
-                (LABELS - 10, (start + end) / 2),
-                label_style(),
-            )?;
+        let mut y = TITLE_HEIGHT;
+        for level in &levels {
+            draw_level(&root, axis, y, level)?;
+            y += LEVEL_HEIGHT;
+        }
+        y += GAP;
+        if let Some(thread) = submitter {
+            draw_thread(&root, axis, y, ROW_HEIGHT, Some("submitter"), thread)?;
+            y += ROW_HEIGHT;
+        }
+        let first = y;
+        for thread in others.iter().copied() {
+            let label = (!thin).then_some(thread.name.as_str());
+            draw_thread(&root, axis, y, height, label, thread)?;
+            y += height;
+        }
+        if thin {
+            let label = format!("{} threads, one per row", others.len());
+            text(&root, &label, (LABELS - 10, (first + y) / 2), label_style())?;
         }
         draw_axis(&root, axis, bottom)?;
-        draw_legend(&root, &legend_lines, bottom + AXIS_HEIGHT)?;
+        draw_legend(&root, &legend, bottom + AXIS_HEIGHT)?;
         root.present().map_err(drawing)?;
     }
     Ok(document)
@@ -271,10 +203,8 @@ fn text(area: &Area<'_>, text: &str, at: (i32, i32), style: TextStyle<'static>) 
 
 /// A line across the plot at `y`.
 fn across(area: &Area<'_>, axis: TimeAxis, y: i32, colour: RGBColor) -> io::Result<()> {
-    draw(
-        area,
-        PathElement::new(vec![(LABELS, y), (axis.x(axis.until), y)], colour),
-    )
+    let line = vec![(LABELS, y), (axis.end(), y)];
+    draw(area, PathElement::new(line, colour))
 }
 
 /// A diamond of `size` pixels each way around `(x, y)`: a panic's marker.
@@ -286,22 +216,19 @@ fn drawing<E: std::fmt::Debug>(error: E) -> io::Error {
     io::Error::other(format!("cannot draw the timeline: {error:?}"))
 }
 
-fn label_style() -> TextStyle<'static> {
-    TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Right, VPos::Center))
-}
-
-fn small_style(h: HPos, v: VPos) -> TextStyle<'static> {
-    TextStyle::from((FONT, 11).into_font())
-        .color(&FAINT)
+fn style(size: u32, colour: &'static RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
+    TextStyle::from((FONT, size).into_font())
+        .color(colour)
         .pos(Pos::new(h, v))
 }
 
-fn draw_grid(area: &Area<'_>, axis: TimeAxis, top: i32, bottom: i32) -> io::Result<()> {
-    for tick in axis.ticks().0 {
-        let x = axis.x(tick);
-        draw(area, PathElement::new(vec![(x, top), (x, bottom)], GRID))?;
-    }
-    Ok(())
+/// A row's label, right of the plot.
+fn label_style() -> TextStyle<'static> {
+    style(13, &BLACK, HPos::Right, VPos::Center)
+}
+
+fn small(h: HPos, v: VPos) -> TextStyle<'static> {
+    style(11, &FAINT, h, v)
 }
 
 fn draw_axis(area: &Area<'_>, axis: TimeAxis, y: i32) -> io::Result<()> {
@@ -310,62 +237,54 @@ fn draw_axis(area: &Area<'_>, axis: TimeAxis, y: i32) -> io::Result<()> {
     for tick in ticks {
         let x = axis.x(tick);
         draw(area, PathElement::new(vec![(x, y), (x, y + 4)], BLACK))?;
-        let style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        let style = style(12, &BLACK, HPos::Center, VPos::Top);
         text(area, &format!("{tick:.decimals$}"), (x, y + 6), style)?;
     }
-    let caption = small_style(HPos::Center, VPos::Top);
-    let middle = (LABELS + axis.x(axis.until)) / 2;
     let explained = "milliseconds since the trace's first event";
-    text(area, explained, (middle, y + 24), caption)
+    let middle = (LABELS + axis.end()) / 2;
+    text(
+        area,
+        explained,
+        (middle, y + 24),
+        small(HPos::Center, VPos::Top),
+    )
 }
 
-/// A step area between a baseline and the level of `steps`, with its scale on the left.
-fn draw_level(
-    area: &Area<'_>,
-    axis: TimeAxis,
-    top: i32,
-    label: &str,
-    steps: &[(Duration, usize)],
-    (line, fill): (RGBColor, RGBColor),
-    capacity: Option<usize>,
-) -> io::Result<()> {
+/// A step area between a baseline and the level of its steps, with its scale on the left.
+fn draw_level(area: &Area<'_>, axis: TimeAxis, top: i32, level: &Level) -> io::Result<()> {
     let base = top + LEVEL_HEIGHT - 6;
     let ceiling = top + 8;
-    let highest = most(steps).max(capacity.unwrap_or(0)).max(1);
+    let highest = most(&level.steps).max(level.capacity.unwrap_or(0)).max(1);
     let y = |value: usize| {
         let height = value as f64 / highest as f64 * f64::from(base - ceiling);
         base - height.round() as i32
     };
     let mut outline = vec![(axis.x(0.0), y(0))];
-    let mut level = 0;
-    for &(at, value) in steps {
-        outline.push((axis.x(ms(at)), y(level)));
+    let mut now = 0;
+    for &(at, value) in &level.steps {
+        outline.push((axis.x(ms(at)), y(now)));
         outline.push((axis.x(ms(at)), y(value)));
-        level = value;
+        now = value;
     }
-    outline.push((axis.x(axis.until), y(level)));
+    outline.push((axis.end(), y(now)));
     outline.dedup();
     let mut shape = outline.clone();
-    shape.push((axis.x(axis.until), base));
-    shape.push((axis.x(0.0), base));
+    shape.extend([(axis.end(), base), (axis.x(0.0), base)]);
+    let (line, fill) = level.colours;
     draw(area, Polygon::new(shape, fill))?;
     draw(area, PathElement::new(outline, line.stroke_width(2)))?;
     across(area, axis, base, FAINT)?;
-    if let Some(capacity) = capacity {
+    if let Some(capacity) = level.capacity {
         let at = y(capacity);
         across(area, axis, at, BLACK)?;
         // Under the line, where the level rarely reaches for long.
-        let style = small_style(HPos::Right, VPos::Top);
-        let right = axis.x(axis.until) - 2;
-        text(
-            area,
-            &format!("capacity {capacity}"),
-            (right, at + 2),
-            style,
-        )?;
+        let label = format!("capacity {capacity}");
+        let right = (axis.end() - 2, at + 2);
+        text(area, &label, right, small(HPos::Right, VPos::Top))?;
     }
-    text(area, label, (LABELS - 30, (top + base) / 2), label_style())?;
-    let scale = small_style(HPos::Right, VPos::Center);
+    let middle = (top + base) / 2;
+    text(area, level.label, (LABELS - 30, middle), label_style())?;
+    let scale = small(HPos::Right, VPos::Center);
     text(area, "0", (LABELS - 6, base), scale.clone())?;
     text(area, &highest.to_string(), (LABELS - 6, ceiling), scale)
 }
@@ -385,7 +304,7 @@ fn draw_thread(
         None => (top, top + (height - 1).max(1)),
     };
     if let Some(label) = label {
-        let band = [(LABELS, top + 1), (axis.x(axis.until), top + height - 1)];
+        let band = [(LABELS, top + 1), (axis.end(), top + height - 1)];
         draw(area, Rectangle::new(band, BAND.filled()))?;
         text(area, label, (LABELS - 10, top + height / 2), label_style())?;
     }
@@ -411,85 +330,62 @@ fn draw_thread(
     Ok(())
 }
 
-/// How a legend entry's swatch looks.
-#[derive(Debug, Clone)]
+/// How a legend entry's swatch looks: a bar of a colour, or the panic's diamond.
+#[derive(Debug, Clone, Copy)]
 enum Swatch {
     Bar(RGBColor),
-    Diamond(RGBColor),
+    Diamond,
 }
 
-/// The legend's entries: the colours of the spans and markers this drawing shows. The step rows
-/// need none: their labels say what they count.
-fn legend(recording: &Recording) -> Vec<(String, Swatch)> {
-    let tasks = || recording.all_tasks();
+/// A legend entry: its line, where it starts on it, its name and its swatch.
+type Entry = (i32, i32, String, Swatch);
+
+/// The legend's entries, each with its line and where on it it starts: the colours of the spans
+/// and markers this drawing shows (the step rows' labels say what they count).
+fn legend(recording: &Recording) -> Vec<Entry> {
+    let panics = || recording.all_tasks().filter(|task| task.panicked);
     let mut entries = Vec::new();
-    if tasks().any(|task| !task.panicked) {
+    if recording.all_tasks().any(|task| !task.panicked) {
         entries.push(("task".to_string(), Swatch::Bar(TASK)));
     }
-    if tasks().any(|task| task.panicked) {
+    if panics().next().is_some() {
         entries.push(("task that panicked".to_string(), Swatch::Bar(PANICKED)));
     }
-    if let Some(wait) = recording
-        .submitter()
-        .and_then(|thread| thread.waits.first())
-    {
+    let submitter = recording.submitter();
+    if let Some(wait) = submitter.and_then(|thread| thread.waits.first()) {
         entries.push((wait.kind.label().to_string(), Swatch::Bar(WAIT)));
     }
-    let first_panic = tasks()
-        .filter(|task| task.panicked)
-        .min_by_key(|task| task.end);
-    if let Some(task) = first_panic {
-        let name = format!("task {} panicked", task.id);
-        entries.push((name, Swatch::Diamond(MARK)));
+    if let Some(task) = panics().min_by_key(|task| task.end) {
+        entries.push((format!("task {} panicked", task.id), Swatch::Diamond));
     }
-    entries
-}
-
-/// About how wide a legend entry is: its swatch, its text (at about 7 pixels a character for
-/// 13-pixel sans-serif), and the space before the next one.
-fn entry_width(name: &str) -> i32 {
-    22 + 7 * name.chars().count() as i32 + 24
-}
-
-/// The legend's entries, in lines that fit the width.
-fn legend_lines(entries: &[(String, Swatch)]) -> Vec<Vec<(String, Swatch)>> {
-    let mut lines: Vec<Vec<(String, Swatch)>> = Vec::new();
-    let mut used = WIDTH;
-    for entry in entries {
-        let width = entry_width(&entry.0);
+    let (mut line, mut used) = (-1, WIDTH);
+    let placed = entries.into_iter().map(|(name, swatch)| {
+        // Its swatch, its text (about 7 pixels a character for 13-pixel sans-serif), and space.
+        let width = 22 + 7 * name.chars().count() as i32 + 24;
         if used + width > WIDTH - RIGHT_MARGIN {
-            lines.push(Vec::new());
-            used = 10;
+            (line, used) = (line + 1, 10);
         }
         used += width;
-        lines
-            .last_mut()
-            .expect("a line was started")
-            .push(entry.clone());
-    }
-    lines
+        (line, used - width, name, swatch)
+    });
+    placed.collect()
 }
 
-fn draw_legend(area: &Area<'_>, lines: &[Vec<(String, Swatch)>], top: i32) -> io::Result<()> {
-    for (number, line) in lines.iter().enumerate() {
-        let middle = top + LEGEND_ROW * number as i32 + LEGEND_ROW / 2;
-        let mut x = 10;
-        for (name, swatch) in line {
-            let (up, down) = (middle - 6, middle + 6);
-            // Polygons, never rectangles: rectangles in the task colours are the task bars.
-            let (shape, colour) = match *swatch {
-                Swatch::Bar(colour) => (
-                    vec![(x, up), (x + 16, up), (x + 16, down), (x, down)],
-                    colour,
-                ),
-                Swatch::Diamond(colour) => (diamond(x + 8, middle, 6), colour),
-            };
-            draw(area, Polygon::new(shape, colour))?;
-            let style =
-                TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-            text(area, name, (x + 22, middle), style)?;
-            x += entry_width(name);
-        }
+fn draw_legend(area: &Area<'_>, entries: &[Entry], top: i32) -> io::Result<()> {
+    for &(line, x, ref name, swatch) in entries {
+        let middle = top + LEGEND_ROW * line + LEGEND_ROW / 2;
+        let (up, down) = (middle - 6, middle + 6);
+        // Polygons, never rectangles: rectangles in the task colours are the task bars.
+        let (shape, colour) = match swatch {
+            Swatch::Bar(colour) => (
+                vec![(x, up), (x + 16, up), (x + 16, down), (x, down)],
+                colour,
+            ),
+            Swatch::Diamond => (diamond(x + 8, middle, 6), MARK),
+        };
+        draw(area, Polygon::new(shape, colour))?;
+        let style = style(13, &BLACK, HPos::Left, VPos::Center);
+        text(area, name, (x + 22, middle), style)?;
     }
     Ok(())
 }
@@ -571,20 +467,12 @@ pub(crate) mod tests {
 
     #[test]
     fn the_timeline_has_a_bar_per_task_its_rows_and_its_markers() {
-        let recording = fixture();
-        let frame = Frame {
-            title: "03 crossbeam-bounded, caller-runs".to_string(),
-            until: None,
-        };
-        let svg = svg(&recording, &frame).expect("the timeline draws");
+        let (recording, title) = (fixture(), "03 crossbeam-bounded, caller-runs");
+        let svg = svg(&recording, title, None).expect("the timeline draws");
         assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
         assert!(svg.trim_end().ends_with("</svg>"));
         assert_eq!(bars(&svg, TASK), 4, "one bar per task that did not panic");
-        assert_eq!(
-            bars(&svg, PANICKED),
-            1,
-            "one bar for the task that panicked"
-        );
+        assert_eq!(bars(&svg, PANICKED), 1, "one bar for the panicked task");
         assert_eq!(bars(&svg, WAIT), 1, "one bar for the submitter's wait");
         for text in [
             "03 crossbeam-bounded, caller-runs",
@@ -603,11 +491,8 @@ pub(crate) mod tests {
         }
         // worker-0 is drawn above worker-1, whatever order the recording has them in.
         assert!(svg.find(">\nworker-0").unwrap() < svg.find(">\nworker-1").unwrap());
-        assert_eq!(
-            svg,
-            super::svg(&recording, &frame).unwrap(),
-            "deterministic"
-        );
+        let again = super::svg(&recording, title, None).unwrap();
+        assert_eq!(svg, again, "deterministic");
     }
 
     #[test]
@@ -624,13 +509,10 @@ pub(crate) mod tests {
                 .collect(),
             missing_threads: 0,
         };
-        let svg = svg(&recording, &Frame::default()).unwrap();
+        let svg = svg(&recording, "", None).unwrap();
         assert_eq!(bars(&svg, TASK), 40);
         assert!(svg.contains("40 threads, one per row"));
-        assert!(
-            !svg.contains("spawned-39"),
-            "thin rows have no label of their own"
-        );
+        assert!(!svg.contains("spawned-39"), "thin rows have no labels");
         assert!(!svg.contains(QUEUE_DEPTH), "a thread per task has no queue");
         assert_eq!(most(&running(&recording)), 40);
     }

@@ -1,10 +1,7 @@
-//! `timelines`: one small job, traced with `--trace FILE` through stages 01, 02, 03 (under
-//! `block` and `caller-runs`) and 05 (with a task that panics), each drawn as a timeline
-//! (`charts/timeline-*.svg`, see [`crate::timeline`]): when each task ran, on which thread, when
-//! the submitter waited, and how full the queue was. They go to two sections of
-//! `docs/README.md`, each with a generated block of its own (see [`Section`]).
+//! `timelines`: one small job traced with `--trace FILE` through stages 01, 02, 03 (under
+//! `block` and `caller-runs`) and 05 (with a task that panics), each drawn by [`crate::timeline`]
+//! as `charts/timeline-*.svg` for two sections of `docs/README.md` (see [`Section`]).
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +13,7 @@ use minijinja::{Value, context};
 
 use super::{Job, Options, Run, Runner, Size, problems, task};
 use crate::stages::{Readiness, stage};
-use crate::timeline::{Frame, most, ms, running};
+use crate::timeline::{self, most, ms, running};
 use crate::{probe, prose};
 
 /// Workers of every pool in this scenario: few enough for a row each.
@@ -70,35 +67,31 @@ pub fn plan(options: Options) -> Vec<Planned> {
         // first one ends, which the quick run's tests check.
         Size::Quick => (16, task("sleep:50ms")),
     };
-    let job = |number| Job::new(Runner::Stage(stage(number)), tasks, spec, WORKERS, QUEUE);
-    vec![
-        Planned {
-            job: job("01"),
-            file: "timeline-01",
-            sections: &[Section::SameJob],
-        },
-        Planned {
-            job: job("02"),
-            file: "timeline-02",
-            sections: &[Section::SameJob],
-        },
-        Planned {
-            job: job("03").with_policy(Policy::Block),
-            file: "timeline-03-block",
-            sections: &[Section::SameJob, Section::Policies],
-        },
-        Planned {
-            job: job("03").with_policy(Policy::CallerRuns),
-            file: "timeline-03-caller-runs",
-            sections: &[Section::Policies],
-        },
+    use Policy::{Block, CallerRuns};
+    use Section::{Policies, SameJob};
+    let planned: [(_, _, _, &'static [Section]); 5] = [
+        ("01", None, "timeline-01", &[SameJob]),
+        ("02", None, "timeline-02", &[SameJob]),
+        ("03", Some(Block), "timeline-03-block", &[SameJob, Policies]),
+        (
+            "03",
+            Some(CallerRuns),
+            "timeline-03-caller-runs",
+            &[Policies],
+        ),
         // Stage 05's demo makes its first task panic, as the tutorial does.
+        ("05", None, "timeline-05-panic", &[SameJob]),
+    ];
+    let planned = planned.into_iter().map(|(number, policy, file, sections)| {
+        let job = Job::new(Runner::Stage(stage(number)), tasks, spec, WORKERS, QUEUE);
+        let job = policy.map_or(job, |policy| job.with_policy(policy));
         Planned {
-            job: job("05"),
-            file: "timeline-05-panic",
-            sections: &[Section::SameJob],
-        },
-    ]
+            job,
+            file,
+            sections,
+        }
+    });
+    planned.collect()
 }
 
 /// One traced run and what became of it.
@@ -108,86 +101,53 @@ pub struct Timeline {
     pub planned: Planned,
     /// The run, measured like any other.
     pub run: Run,
-    /// The trace it wrote, read back, or why there is none.
-    pub trace: Result<Recording, String>,
-    /// The drawing, if there is a trace.
-    pub svg: Option<String>,
+    /// The trace it wrote, read back, and its drawing; or why there is none.
+    pub drawn: Result<(Recording, String), String>,
 }
 
-/// What the scenario hands back: the timelines, for the docs blocks, the charts and `--out`.
+/// What the scenario hands back: every planned timeline, drawn or not, for the docs blocks, the
+/// charts and `--out`.
 #[derive(Debug)]
-pub struct Timelines {
-    /// Every planned timeline, drawn or not.
-    pub timelines: Vec<Timeline>,
-}
+pub struct Timelines(pub Vec<Timeline>);
 
 /// Runs every planned job with `--trace`, reads the traces and draws them on one time axis.
 pub fn run(ready: &Readiness, options: Options) -> Timelines {
     let folder = std::env::temp_dir().join(format!("measure-timelines-{}", std::process::id()));
-    let mut timelines: Vec<Timeline> = plan(options)
+    let traced: Vec<_> = plan(options)
         .into_iter()
         .map(|planned| {
             let path = folder.join(format!("{}.json", planned.file));
-            let (run, trace) = traced(planned.job, ready, &path);
-            Timeline {
-                planned,
-                run,
-                trace,
-                svg: None,
-            }
+            (planned, traced(planned.job, ready, &path))
         })
         .collect();
     // Nothing else is in the folder; it is gone with the last trace, or was never made.
     let _ = fs::remove_dir_all(&folder);
     // One time axis for all, so that the lengths of the runs compare from picture to picture.
-    let until = timelines
+    let traces = traced
         .iter()
-        .filter_map(|timeline| timeline.trace.as_ref().ok())
-        .map(Recording::end)
-        .max();
-    for timeline in &mut timelines {
-        let Ok(trace) = &timeline.trace else {
-            continue;
-        };
-        let frame = Frame {
-            title: title(&timeline.planned.job),
-            until,
-        };
-        match crate::timeline::svg(trace, &frame) {
-            Ok(svg) => timeline.svg = Some(svg),
-            Err(error) => timeline.trace = Err(error.to_string()),
+        .filter_map(|(_, (_, trace))| trace.as_ref().ok());
+    let until = traces.map(Recording::end).max();
+    let timelines = traced.into_iter().map(|(planned, (run, trace))| {
+        let title = title(&planned.job);
+        let drawn = trace.and_then(|trace| {
+            let svg = timeline::svg(&trace, &title, until);
+            Ok((trace, svg.map_err(|error| error.to_string())?))
+        });
+        Timeline {
+            planned,
+            run,
+            drawn,
         }
-    }
-    Timelines { timelines }
+    });
+    Timelines(timelines.collect())
 }
 
-/// Runs `job` with `--trace path` and reads the trace back. A stage that is not built, or whose
-/// demo has no `--trace` yet, is skipped like a stage that does not build.
+/// Runs `job` with `--trace path` and reads the trace back.
 fn traced(job: Job, ready: &Readiness, path: &Path) -> (Run, Result<Recording, String>) {
-    let skipped = |reason: String| {
-        let run = Run {
-            job,
-            result: Err(reason.clone()),
-        };
-        (run, Err(reason))
-    };
-    let Runner::Stage(stage) = job.runner else {
-        return skipped("only the stages write traces".to_string());
-    };
-    let binary = match ready.binary(stage) {
-        Ok(binary) => binary,
-        Err(reason) => return skipped(format!("{} {reason}", stage.bin)),
-    };
-    if !takes_trace(binary) {
-        return skipped(format!("{} has no --trace yet", stage.bin));
-    }
-    if let Err(error) = fs::create_dir_all(path.parent().unwrap_or(Path::new("."))) {
-        return skipped(format!("cannot make a folder for the trace: {error}"));
-    }
-    let mut command = Command::new(binary);
-    command.args(job.args()).arg("--trace").arg(path);
-    let result = probe::measure(command, LIMIT)
-        .map_err(|error| format!("{} cannot be started: {error}", job.runner.label()));
+    let result = command(job, ready, path).and_then(|command| {
+        probe::measure(command, LIMIT)
+            .map_err(|error| format!("{} cannot be started: {error}", job.runner.label()))
+    });
     let run = Run { job, result };
     let trace = match run.problem() {
         Some(problem) => Err(problem),
@@ -202,53 +162,54 @@ fn traced(job: Job, ready: &Readiness, path: &Path) -> (Run, Result<Recording, S
     (run, trace)
 }
 
-/// Whether the demo at `binary` lists `--trace` in its help.
-fn takes_trace(binary: &Path) -> bool {
-    Command::new(binary)
-        .arg("--help")
-        .output()
-        .is_ok_and(|help| String::from_utf8_lossy(&help.stdout).contains("--trace"))
+/// The command that runs `job` with `--trace path`. A stage that is not built, or whose demo has
+/// no `--trace` yet, is skipped like a stage that does not build.
+fn command(job: Job, ready: &Readiness, path: &Path) -> Result<Command, String> {
+    let Runner::Stage(stage) = job.runner else {
+        return Err("only the stages write traces".to_string());
+    };
+    let binary = ready.binary(stage);
+    let binary = binary.map_err(|reason| format!("{} {reason}", stage.bin))?;
+    // A demo that takes `--trace` lists it in its help.
+    let help = Command::new(binary).arg("--help").output();
+    if !help.is_ok_and(|help| String::from_utf8_lossy(&help.stdout).contains("--trace")) {
+        return Err(format!("{} has no --trace yet", stage.bin));
+    }
+    fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
+        .map_err(|error| format!("cannot make a folder for the trace: {error}"))?;
+    let mut command = Command::new(binary);
+    command.args(job.args()).arg("--trace").arg(path);
+    Ok(command)
 }
 
 /// `03 crossbeam-bounded, --policy block: 40 tasks of sleep:10ms, 4 workers, queue of 4`.
 fn title(job: &Job) -> String {
-    let mut title = job.runner.label();
-    if let Some(policy) = job.policy {
-        let _ = write!(title, ", --policy {policy}");
-    }
-    let _ = write!(title, ": {} tasks of {}", job.tasks, job.task);
-    match (job.workers, job.queue) {
-        (Some(workers), Some(queue)) => {
-            let _ = write!(title, ", {workers} workers, queue of {queue}");
-        }
-        (Some(workers), None) => {
-            let _ = write!(title, ", {workers} workers, unbounded queue");
-        }
-        _ => title.push_str(", a thread each"),
-    }
-    title
+    let policy = job.policy.map(|policy| format!(", --policy {policy}"));
+    let policy = policy.unwrap_or_default();
+    let threads = match (job.workers, job.queue) {
+        (Some(workers), Some(queue)) => format!("{workers} workers, queue of {queue}"),
+        (Some(workers), None) => format!("{workers} workers, unbounded queue"),
+        _ => "a thread each".to_string(),
+    };
+    let (runner, tasks, task) = (job.runner.label(), job.tasks, job.task);
+    format!("{runner}{policy}: {tasks} tasks of {task}, {threads}")
 }
 
 impl Timelines {
     /// The runs, for `--out`'s `timelines.tsv`.
     pub fn runs(&self) -> Vec<Run> {
-        self.timelines
-            .iter()
-            .map(|timeline| timeline.run.clone())
-            .collect()
+        self.0.iter().map(|timeline| timeline.run.clone()).collect()
     }
 
-    /// Each chart's path under `folder`, and its SVG: `None` for a timeline that could not be
-    /// drawn this time (whose chart from an earlier run must go, since the block no longer shows
-    /// it).
+    /// Each chart's path under `folder`, and its SVG: `None` for a timeline not drawn this time,
+    /// whose chart from an earlier run must go (the block no longer shows it).
     pub fn charts(&self, folder: &Path) -> Vec<(PathBuf, Option<&str>)> {
-        self.timelines
+        self.0
             .iter()
             .map(|timeline| {
-                let path = folder
-                    .join("charts")
-                    .join(format!("{}.svg", timeline.planned.file));
-                (path, timeline.svg.as_deref())
+                let file = format!("{}.svg", timeline.planned.file);
+                let svg = timeline.drawn.as_ref().ok().map(|(_, svg)| svg.as_str());
+                (folder.join("charts").join(file), svg)
             })
             .collect()
     }
@@ -256,35 +217,28 @@ impl Timelines {
     /// The markdown of `section`'s block (without the line that says where it was measured):
     /// what the runs were, a line of what each trace shows, its problems, and the charts.
     pub fn block(&self, section: Section) -> String {
-        let mine: Vec<&Timeline> = self
-            .timelines
-            .iter()
-            .filter(|timeline| timeline.planned.sections.contains(&section))
-            .collect();
+        let shows_it = |timeline: &&Timeline| timeline.planned.sections.contains(&section);
+        let mine: Vec<&Timeline> = self.0.iter().filter(shows_it).collect();
         let first = mine.first().map(|timeline| timeline.planned.job);
-        let traced: Vec<Value> = mine
-            .iter()
-            .filter_map(|timeline| {
-                Some(shows(&timeline.planned.job, timeline.trace.as_ref().ok()?))
-            })
-            .collect();
-        let runs: Vec<Run> = mine.iter().map(|timeline| timeline.run.clone()).collect();
-        let shown: Vec<Value> = mine
-            .iter()
-            .filter_map(|timeline| match (&timeline.trace, &timeline.svg) {
-                (Ok(_), Some(_)) => Some(context! {
-                    title => title(&timeline.planned.job),
-                    file => timeline.planned.file,
-                }),
+        let (mut traced, mut runs, mut shown) = (Vec::new(), Vec::new(), Vec::new());
+        for timeline in mine {
+            let (Planned { job, file, .. }, run) = (timeline.planned, &timeline.run);
+            runs.push(run.clone());
+            match &timeline.drawn {
+                Ok((recording, _)) => {
+                    traced.push(shows(&job, recording));
+                    let title = title(&job);
+                    shown.push(context! { title, file });
+                }
                 // A run that failed is already listed by `problems`; a trace that could not be
                 // read or drawn is not.
-                (Err(reason), _) if timeline.run.problem().is_none() => Some(context! {
-                    command => timeline.run.job.command_line(),
-                    reason,
-                }),
-                _ => None,
-            })
-            .collect();
+                Err(reason) if run.problem().is_none() => {
+                    let command = run.job.command_line();
+                    shown.push(context! { command, reason });
+                }
+                Err(_) => {}
+            }
+        }
         let figures = context! {
             tasks => first.map(|job| job.tasks),
             task => first.map(|job| job.task.to_string()),
@@ -300,10 +254,9 @@ impl Timelines {
 
 /// The figures of what a trace shows, for its line in `templates/timelines.md`.
 fn shows(job: &Job, recording: &Recording) -> Value {
-    let label = match job.policy {
-        Some(policy) => format!("{} under `{policy}`", job.runner.label()),
-        None => job.runner.label(),
-    };
+    let under = job.policy.map(|policy| format!(" under `{policy}`"));
+    let under = under.unwrap_or_default();
+    let label = format!("{}{under}", job.runner.label());
     let submitters: Vec<Value> = recording
         .submitter()
         .into_iter()
@@ -324,13 +277,10 @@ fn shows(job: &Job, recording: &Recording) -> Value {
     // keeps running tasks on them.
     let (mut panicked, mut after) = (0, 0);
     for thread in &recording.threads {
-        for ended in thread.tasks.iter().filter(|task| task.panicked) {
+        let tasks = &thread.tasks;
+        for ended in tasks.iter().filter(|task| task.panicked) {
             panicked += 1;
-            after += thread
-                .tasks
-                .iter()
-                .filter(|task| task.start >= ended.end)
-                .count();
+            after += tasks.iter().filter(|task| task.start >= ended.end).count();
         }
     }
     context! {
@@ -364,17 +314,12 @@ mod tests {
                 .collect()
         };
         assert_eq!(
-            files(Section::SameJob),
-            [
-                "timeline-01",
-                "timeline-02",
-                "timeline-03-block",
-                "timeline-05-panic"
-            ]
+            files(Section::SameJob).join(" "),
+            "timeline-01 timeline-02 timeline-03-block timeline-05-panic"
         );
         assert_eq!(
-            files(Section::Policies),
-            ["timeline-03-block", "timeline-03-caller-runs"]
+            files(Section::Policies).join(" "),
+            "timeline-03-block timeline-03-caller-runs"
         );
         assert_eq!(
             plan[3].job.command_line(),
