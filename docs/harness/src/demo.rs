@@ -17,8 +17,8 @@ use crate::summary::Summary;
 use crate::task::{TaskSpec, Work, ideal};
 use crate::track::Tracker;
 
-/// The tasks of one run: how many, their calibrated work, the tracker that counts them, the
-/// output they print to and, with `--timeline` or `--trace`, the recorder that notes when each ran.
+/// The tasks of one run: their calibrated work, the tracker that counts them, the output they
+/// print to and, with `--timeline` or `--trace`, the recorder that notes when each ran.
 #[derive(Debug)]
 pub struct Workload {
     tasks: usize,
@@ -26,27 +26,18 @@ pub struct Workload {
     work: Work,
     tracker: Tracker,
     quiet: bool,
-    /// `--each`: a line per task as it ends.
     each: bool,
     output: Output,
     /// Only when the run records: otherwise recording costs a task two branches, no more.
     recorder: Option<Recorder>,
     timeline: bool,
-    trace: Option<TraceFile>,
-}
-
-/// Where `--trace` writes, created before the run so that a bad path stops the demo at once.
-#[derive(Debug)]
-struct TraceFile {
-    path: PathBuf,
-    file: File,
+    /// Where `--trace` writes, created before the run so that a bad path stops the demo at once.
+    trace: Option<(PathBuf, File)>,
 }
 
 impl Workload {
-    /// Prepares the run that `args` describe, calibrating CPU work once (see [`Work::new`]).
-    ///
-    /// Exits with status 2, as for any bad value, if the `--trace` file cannot be created or is
-    /// stdout (`-`, `/dev/stdout`, or the file stdout goes to), which carries the demo's lines.
+    /// Prepares the run that `args` describe, calibrating CPU work once. Exits with status 2 if
+    /// the `--trace` file cannot be created or is stdout, which carries the demo's lines.
     pub fn new(args: &TaskArgs) -> Self {
         let trace = args.trace.as_deref().map(|path| {
             create_trace(path).unwrap_or_else(|message| {
@@ -67,8 +58,7 @@ impl Workload {
         }
     }
 
-    /// Like [`Workload::new`], but always records, showing `watcher` each event as it happens (see
-    /// [`Recorder::watched`]); the caller takes the recording from [`Workload::recorder`].
+    /// Like [`Workload::new`], but always records, showing `watcher` each event as it happens.
     /// `args.trace` must be `None`: the file would be created and never written.
     pub fn watched(args: &TaskArgs, watcher: Watcher) -> Self {
         Workload {
@@ -77,8 +67,7 @@ impl Workload {
         }
     }
 
-    /// The recorder, if the run records, for a program that does not call [`Workload::finish`]:
-    /// it calls [`Recorder::finish`] itself, after [`Workload::summary`].
+    /// The recorder, if the run records, for a program that does not call [`Workload::finish`].
     pub fn recorder(&self) -> Option<&Recorder> {
         self.recorder.as_ref()
     }
@@ -92,10 +81,8 @@ impl Workload {
     /// Hands task `id` over, right before it goes to the pool: `move || task.run()`. A recording
     /// counts the task as queued from this moment until a worker starts it.
     pub fn hand_over(&'static self, id: usize) -> HandedTask {
-        let handed = self
-            .recorder
-            .as_ref()
-            .and_then(|recorder| recorder.handed_over(id));
+        let recorder = self.recorder.as_ref();
+        let handed = recorder.and_then(|recorder| recorder.handed_over(id));
         HandedTask {
             workload: self,
             id,
@@ -103,9 +90,8 @@ impl Workload {
         }
     }
 
-    /// Hands task `id` over through `submit`, a submit call that may wait for a slot, and returns
-    /// what it returns: `|task| pool.submit(move || task.run())`. A recording notes the whole call
-    /// as a wait of the submitter.
+    /// Hands task `id` over through `submit`, a call that may wait for a slot, and returns what it
+    /// returns: `|task| pool.submit(move || task.run())`. A recording notes the call as a wait.
     pub fn hand_over_with<R>(&'static self, id: usize, submit: impl FnOnce(HandedTask) -> R) -> R {
         let task = self.hand_over(id);
         let handed = task.handed;
@@ -127,7 +113,7 @@ impl Workload {
     }
 
     /// Runs task `id` on the current thread: the work, counted by the tracker, then (with
-    /// `--each`) a line that names the thread. Never panics, even if the line cannot be written.
+    /// `--each`) a line that names the thread.
     pub fn run(&self, id: usize) {
         let _running = self.tracker.start();
         self.work.run();
@@ -135,7 +121,7 @@ impl Workload {
     }
 
     /// Runs task `id` like [`Workload::run`] and returns `id * id`; or, if `panics`, panics after
-    /// the work, as a buggy task would, counted as panicked and ending its `recording` first.
+    /// the work, as a buggy task would, ending its `recording` first.
     fn square(&self, id: usize, panics: bool, recording: Option<TaskRecording<'_>>) -> u64 {
         let _running = self.tracker.start();
         self.work.run();
@@ -158,8 +144,7 @@ impl Workload {
         &self.tracker
     }
 
-    /// Whether every task ran to its end, returning or panicking: success for stage 05, whose
-    /// panics are planned.
+    /// Whether every task ran to its end, returning or panicking: success for stage 05.
     pub fn all_ran(&self) -> bool {
         self.tracker.completed() + self.tracker.panicked() == self.tasks
     }
@@ -169,9 +154,9 @@ impl Workload {
         self.output.line(line);
     }
 
-    /// Ends the run, on the submitting thread once every task has ended: prints the timeline and
-    /// writes the trace if asked, then `last`, the summary line. Returns status 0 only if the run
-    /// `succeeded` and its trace and output were written (see [`Output::exit_code`]).
+    /// Ends the run once every task has ended: prints the timeline and writes the trace if asked,
+    /// then `last`, the summary line. Returns status 0 only if the run `succeeded` and its trace
+    /// and output were written.
     pub fn finish(&self, last: impl fmt::Display, succeeded: bool) -> ExitCode {
         let recorded = self.show_recording();
         self.output.line(last);
@@ -194,11 +179,11 @@ impl Workload {
         if self.timeline {
             self.output.print(recording.timeline());
         }
-        let Some(trace) = &self.trace else {
+        let Some((path, file)) = &self.trace else {
             return true;
         };
-        let path = trace.path.display();
-        let mut writer = BufWriter::new(&trace.file);
+        let path = path.display();
+        let mut writer = BufWriter::new(file);
         // `flush`, because a `BufWriter` dropped unflushed would lose its error.
         let written = recording
             .write_trace(&mut writer)
@@ -233,15 +218,10 @@ impl Workload {
             };
             recorder.describe(format!("stage {stage}"), shape);
         }
+        let ideal = ideal(self.spec, self.tasks, workers.unwrap_or(self.tasks));
+        let (tasks, tracker) = (self.tasks, &self.tracker);
         Summary::new(
-            stage,
-            self.tasks,
-            &self.tracker,
-            workers,
-            queue,
-            self.spec,
-            elapsed,
-            ideal(self.spec, self.tasks, workers.unwrap_or(self.tasks)),
+            stage, tasks, tracker, workers, queue, self.spec, elapsed, ideal,
         )
     }
 
@@ -258,16 +238,15 @@ impl Workload {
     /// From stage 04 on: prints the values collected (unless quiet), saying in which order they
     /// came: `results in submission order: [0, 1, 4]`, or `completion` order for `--as-completed`.
     pub fn print_results(&self, values: &[u64], as_completed: bool) {
-        if self.quiet {
-            return;
-        }
         let order = if as_completed {
             "completion"
         } else {
             "submission"
         };
-        self.output
-            .line(format_args!("results in {order} order: {values:?}"));
+        if !self.quiet {
+            self.output
+                .line(format_args!("results in {order} order: {values:?}"));
+        }
     }
 
     fn print_done(&self, id: usize) {
@@ -296,12 +275,8 @@ impl HandedTask {
         self.workload.run(self.id);
     }
 
-    /// Runs the task on the current thread like [`HandedTask::run`], and returns `id * id`, the
-    /// value stages 04 and 05 collect.
-    ///
-    /// # Panics
-    ///
-    /// Panics after the work if `panics` is true, as a buggy task would: that is what it is for.
+    /// Runs the task like [`HandedTask::run`], and returns `id * id`, the value stages 04 and 05
+    /// collect. Panics after the work if `panics` is true, as a buggy task would.
     pub fn square(self, panics: bool) -> u64 {
         self.workload.square(self.id, panics, self.recording())
     }
@@ -316,7 +291,7 @@ impl HandedTask {
 }
 
 /// Creates the file that `--trace` names, or says why it cannot, as clap words a bad value.
-fn create_trace(path: &Path) -> Result<TraceFile, String> {
+fn create_trace(path: &Path) -> Result<(PathBuf, File), String> {
     let invalid = |why: &dyn fmt::Display| {
         let path = path.display();
         format!("invalid value '{path}' for '--trace <FILE>': {why}\n")
@@ -334,10 +309,7 @@ fn create_trace(path: &Path) -> Result<TraceFile, String> {
         ));
     }
     match File::create(path) {
-        Ok(file) => Ok(TraceFile {
-            path: path.to_path_buf(),
-            file,
-        }),
+        Ok(file) => Ok((path.to_path_buf(), file)),
         Err(error) => Err(invalid(&format_args!("cannot create it: {error}"))),
     }
 }
@@ -396,19 +368,18 @@ impl<E> Collected<E> {
         values: Vec<u64>,
         outcomes: impl IntoIterator<Item = Result<T, E>>,
     ) -> Self {
-        let failed = outcomes
-            .into_iter()
-            .enumerate()
-            .filter_map(|(id, outcome)| Some((id, outcome.err()?)))
-            .collect();
-        Collected { values, failed }
+        let outcomes = outcomes.into_iter().enumerate();
+        let failed = outcomes.filter_map(|(id, outcome)| Some((id, outcome.err()?)));
+        Collected {
+            values,
+            failed: failed.collect(),
+        }
     }
 
     /// The wrapping sum of the values: a lost or duplicated result changes it.
     pub fn checksum(&self) -> u64 {
-        self.values
-            .iter()
-            .fold(0, |sum, &value| sum.wrapping_add(value))
+        let values = self.values.iter();
+        values.fold(0, |sum, &value| sum.wrapping_add(value))
     }
 }
 
@@ -431,13 +402,9 @@ mod tests {
         }
     }
 
-    fn workload() -> Workload {
-        Workload::new(&workload_args())
-    }
-
     #[test]
     fn tasks_are_counted_squares_returned_and_a_planned_panic_counted_once() {
-        let workload = workload();
+        let workload = Workload::new(&workload_args());
         workload.run(0);
         assert_eq!(workload.square(3, false, None), 9);
         // `AssertUnwindSafe`: the workload is only read after the panic, never left half-updated.
@@ -467,28 +434,20 @@ mod tests {
         });
 
         assert!(outcome.join().unwrap().is_err());
-        assert_eq!(
-            workload.tracker().panicked(),
-            1,
-            "counted once, as it unwound"
-        );
+        let panicked = workload.tracker().panicked();
+        assert_eq!(panicked, 1, "counted once, as it unwound");
         let recording = workload.recorder.as_ref().unwrap().finish(1);
         let task = recording.all_tasks().next().unwrap();
         assert!(task.panicked);
         let ran = task.end - task.start;
-        assert!(
-            ran < HOOK_DELAY,
-            "the task's span took in the hook: {ran:?}"
-        );
+        assert!(ran < HOOK_DELAY, "its span took in the hook: {ran:?}");
     }
 
     #[test]
     fn a_trace_to_stdout_is_refused() {
         let error = create_trace(Path::new("-")).unwrap_err();
-        assert!(
-            error.starts_with("invalid value '-' for '--trace <FILE>'"),
-            "{error}"
-        );
+        let expected = "invalid value '-' for '--trace <FILE>'";
+        assert!(error.starts_with(expected), "{error}");
         assert!(error.contains("stdout"), "{error}");
     }
 
@@ -538,7 +497,7 @@ mod tests {
 
     #[test]
     fn a_summary_describes_the_run_and_its_ideal() {
-        let workload = workload();
+        let workload = Workload::new(&workload_args());
         let line = |workers| {
             workload
                 .summary("02", Duration::ZERO, workers, None)
