@@ -1,7 +1,4 @@
-//! The `summary:` line every stage's demo ends with: [`Summary`] writes it ([`Display`]) and reads
-//! it back ([`FromStr`]), for the demos, `docs/measure` and the stages' tests alike.
-//!
-//! [`Display`]: fmt::Display
+//! The `summary:` line every stage's demo ends with, written and read back by [`Summary`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,12 +10,9 @@ use crate::track::Tracker;
 /// What every `summary:` line starts with.
 pub const PREFIX: &str = "summary: ";
 
-/// The last line every stage prints: `key=value` pairs in the order of these fields, `-` where a
-/// key does not apply, so scripts (and `docs/measure`) can compare stages.
-///
-/// A stage that has more to say appends its own keys after these, so every shared key keeps its
-/// place: `println!("{summary} rejected={rejected}")`, or [`Summary::with`]. Parsing keeps them
-/// in [`Summary::extra`].
+/// The last line every stage prints (`Display`) and `docs/measure` reads back (`FromStr`):
+/// `key=value` pairs in the order of these fields, `-` where a key does not apply, then the keys
+/// a stage appends ([`Summary::with`]), kept in [`Summary::extra`].
 ///
 /// ```
 /// use harness::Summary;
@@ -48,7 +42,7 @@ pub struct Summary {
     pub task: TaskSpec,
     /// Wall time from the first submit until every task had finished, in milliseconds.
     pub elapsed_ms: f64,
-    /// The lower bound for this workload, see [`ideal`](crate::ideal), in milliseconds.
+    /// The lower bound for this workload ([`ideal`](crate::ideal)), in milliseconds.
     pub ideal_ms: f64,
     /// Completed tasks per second of `elapsed_ms`.
     pub tasks_per_s: f64,
@@ -101,8 +95,7 @@ impl Summary {
         self
     }
 
-    /// The value of the stage's own `key`, parsed; `None` if the line has no such key or its value
-    /// does not parse.
+    /// The value of the stage's own `key`, parsed; `None` if it is missing or does not parse.
     pub fn own<T: FromStr>(&self, key: &str) -> Option<T> {
         let (_, value) = self.extra.iter().find(|(own, _)| own == key)?;
         value.parse().ok()
@@ -140,8 +133,6 @@ impl fmt::Display for Summary {
 impl FromStr for Summary {
     type Err = String;
 
-    /// Reads a line that [`Display`](fmt::Display) wrote: the shared keys in order, then any of
-    /// the stage's own.
     fn from_str(line: &str) -> Result<Self, Self::Err> {
         fn number<T: FromStr>((key, value): (&str, &str)) -> Result<T, String> {
             value
@@ -195,16 +186,8 @@ mod tests {
     fn keys_come_in_a_fixed_order_with_dashes_for_what_does_not_apply() {
         let tracker = Tracker::default();
         drop(tracker.start());
-        let summary = Summary::new(
-            "01",
-            1,
-            &tracker,
-            None,
-            None,
-            "sleep:1ms".parse().unwrap(),
-            Duration::from_millis(2),
-            Duration::from_millis(1),
-        );
+        let (task, ms) = ("sleep:1ms".parse().unwrap(), Duration::from_millis);
+        let summary = Summary::new("01", 1, &tracker, None, None, task, ms(2), ms(1));
         assert_eq!(summary.to_string(), LINE);
     }
 

@@ -55,8 +55,7 @@ impl fmt::Display for TaskSpec {
     }
 }
 
-/// Parses `250ms`-style durations: a whole number followed by `ns`, `us`, `ms` or `s`; or says
-/// what is wrong.
+/// Parses `250ms`-style durations: a whole number followed by `ns`, `us`, `ms` or `s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err("missing duration after the kind, e.g. sleep:100ms".to_string());
@@ -132,8 +131,7 @@ impl Work {
     }
 }
 
-/// A xorshift loop: cheap per iteration, impossible to skip, and `black_box` keeps the compiler from
-/// removing it.
+/// A xorshift loop: cheap per iteration, and `black_box` keeps the compiler from removing it.
 fn spin(iterations: u64) -> u64 {
     let mut x = 0x9E37_79B9_7F4A_7C15_u64;
     for _ in 0..iterations {
@@ -158,10 +156,8 @@ fn nanos_per_iteration() -> f64 {
     best.as_nanos().max(1) as f64 / ITERATIONS as f64
 }
 
-/// The shortest possible run of `tasks` tasks of `spec` on `workers` threads.
-///
-/// Sleep tasks overlap freely, so they run in waves of `workers`. CPU tasks can only overlap as far
-/// as there are cores to run them.
+/// The shortest possible run of `tasks` tasks of `spec` on `workers` threads: sleep tasks run in
+/// waves of `workers`, CPU tasks overlap only as far as there are cores to run them.
 pub fn ideal(spec: TaskSpec, tasks: usize, workers: usize) -> Duration {
     let workers = workers.max(1);
     let waves = match spec.kind {
