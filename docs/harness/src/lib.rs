@@ -1,7 +1,5 @@
 //! What every stage's demo shares, so that each `main.rs` shows only its own pool: the same work,
-//! counted the same way, ending with the same `summary:` line, so that runs of different stages can
-//! be compared (and `docs/measure` can parse them). The README says which module holds what;
-//! `testing` (with the cargo feature `testing`) is what the stages' `tests/cli.rs` share.
+//! counted the same way, ending with the same `summary:` line. The README says what is where.
 
 pub mod args;
 pub mod demo;
@@ -24,6 +22,4 @@ pub use limits::{
 pub use output::{Output, report};
 pub use record::Recording;
 pub use summary::Summary;
-pub use table::{Align, Table};
 pub use task::{TaskKind, TaskSpec, Work, cores, format_duration, ideal, parse_duration};
-pub use track::Tracker;

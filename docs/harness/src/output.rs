@@ -34,13 +34,10 @@ impl Output {
         self.record(io::stdout().flush());
         if let Some(error) = self.failure() {
             report(format_args!("error: could not write to stdout: {error}"));
-            return ExitCode::FAILURE;
+        } else if succeeded {
+            return ExitCode::SUCCESS;
         }
-        if succeeded {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        }
+        ExitCode::FAILURE
     }
 
     /// Keeps the error of `written`, if it is the first: the ones after it are its consequences.

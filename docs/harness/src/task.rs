@@ -87,7 +87,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("duration '{text}' is too large"))
 }
 
-/// Formats a duration in the largest unit that shows it exactly, so `sleep:50ms` prints back as given.
+/// A duration in the largest unit that shows it exactly, so `sleep:50ms` prints back as given.
 pub fn format_duration(duration: Duration) -> String {
     let nanos = duration.as_nanos();
     for (unit, size) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {

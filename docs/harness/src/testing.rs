@@ -92,11 +92,8 @@ impl Demo {
     }
 
     fn run_without_threads(&self, args: &[&str]) -> Output {
-        self.run_into(
-            self.command_without_threads(args),
-            Stream::Read,
-            Stream::Read,
-        )
+        let command = self.command_without_threads(args);
+        self.run_into(command, Stream::Read, Stream::Read)
     }
 
     /// Asserts that `--trace` into a directory, or into `-` (stdout, to many tools), is refused
@@ -124,19 +121,12 @@ impl Demo {
         let path_text = utf8(&path);
         let to_its_file = [args, &["--trace", path_text]].concat();
         let mut command = self.command_without_threads(&to_its_file);
-        let output = command
-            .stdout(stdout)
-            .output()
-            .expect("the demo binary runs");
+        let output = command.stdout(stdout).output().expect("the demo runs");
         let written = fs::read_to_string(&path).expect("stdout's file is still there");
         // Only a file in the temporary directory, if it is left behind.
         let _ = fs::remove_file(&path);
-        assert_error(
-            &output,
-            2,
-            &to_its_file,
-            &["'--trace <FILE>'", path_text, "stdout"],
-        );
+        let named = ["'--trace <FILE>'", path_text, "stdout"];
+        assert_error(&output, 2, &to_its_file, &named);
         assert!(written.is_empty(), "{to_its_file:?} ran anyway: {written}");
     }
 
@@ -151,9 +141,8 @@ impl Demo {
     }
 
     /// Asserts that each of the counting `flags` (`--tasks`, `--queue`, `--workers`) is refused,
-    /// naming the flag and its most, for numbers that parse but cannot run: `u64::MAX`, one more
-    /// than the most (tasks and queue), and 10^11 queue slots, which crossbeam would allocate up
-    /// front. Workers are tried with `--no-limit`, so that their most is that of tasks.
+    /// naming the flag and its most, for numbers above it (10^11 queue slots, which crossbeam would
+    /// allocate up front). Workers are tried with `--no-limit`: their most is that of tasks.
     pub fn assert_counts_refused_above_their_limits(&self, flags: &[&str]) {
         for &flag in flags {
             let (most, above) = match flag {
@@ -195,10 +184,8 @@ impl Demo {
         assert!(stderr.contains("kernel.pid_max"), "{args:?}: {stderr}");
     }
 
-    /// Asserts that an unwritable stderr loses the demo with `args`, which writes on stderr and
-    /// ends with `status`, only its messages: on a closed pipe (and `/dev/full` on Linux) it still
-    /// ends with `status`, not a panic's 101, and its summary last; with stdout closed too (as
-    /// after `2>&1 | head -1`), it still ends with `status`.
+    /// Asserts that the demo with `args`, which writes on stderr and ends with `status`, ends so
+    /// (not with a panic's 101) when stderr is unwritable, its summary last unless stdout is too.
     pub fn assert_unwritable_stderr_loses_only_messages(&self, args: &[&str], status: i32) {
         let said = assert_status(&self.run(args), status, args);
         assert!(!said.is_empty(), "{args:?} wrote nothing on stderr");
@@ -222,10 +209,9 @@ impl Demo {
         }
     }
 
-    /// Runs the demo with `args` into a pipe closed after the first line (`| head -1`; the output
-    /// must outgrow a pipe), and asserts that this only ended the output: the line starts with
-    /// `first`, the status is 0, and stderr holds only lines that end with one of `besides`.
-    /// Returns stderr.
+    /// Asserts that the demo with `args`, its stdout closed after a first line that starts with
+    /// `first` (`| head -1`), ends with status 0 and only the stderr lines that end with one of
+    /// `besides`, which it returns. The output must outgrow a pipe.
     pub fn assert_closed_pipe_ends_quietly(
         &self,
         args: &[&str],
@@ -233,17 +219,13 @@ impl Demo {
         besides: &[&str],
     ) -> String {
         let mut command = self.command(args);
-        let child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        let mut child = child.expect("the demo binary starts");
-        let mut line = String::new();
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the demo binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
         // The reader is dropped at the end of this statement, and the pipe with it.
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("a first line");
+        let read = BufReader::new(stdout).read_line(&mut line);
+        read.expect("a first line");
         let output = child.wait_with_output().expect("the demo ends");
         assert!(line.starts_with(first), "{args:?}: {line}");
         let stderr = assert_status(&output, 0, args);
@@ -259,19 +241,16 @@ impl Demo {
         assert_eq!(output.status.code(), Some(1), "{args:?}");
     }
 
-    /// Asserts that the demo with `args`, with stdout on `/dev/full`, ends with status 1 and
-    /// reports the failed write once, in the only line of stderr that does not end with one of
-    /// `besides` (the stage's own).
+    /// Asserts that the demo with `args`, its stdout on `/dev/full`, ends with status 1 and says so
+    /// once, in the only line of stderr that does not end with one of `besides` (the stage's own).
     #[cfg(target_os = "linux")]
     pub fn assert_full_stdout_reported_once(&self, args: &[&str], besides: &[&str]) {
         let output = self.run_into(self.command(args), Stream::Full, Stream::Read);
         let stderr = assert_status(&output, 1, args);
         let lines = others(&stderr, besides);
         assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
-        assert!(
-            lines[0].starts_with("error: could not write to stdout: "),
-            "{args:?}: {stderr}"
-        );
+        let reported = lines[0].starts_with("error: could not write to stdout: ");
+        assert!(reported, "{args:?}: {stderr}");
     }
 }
 
@@ -342,12 +321,9 @@ fn utf8(path: &Path) -> &str {
 /// The writing end of a pipe whose reader has gone. std makes pipes only to a child process, so
 /// the reader is the demo itself, asked for its version: it exits without reading its stdin.
 fn closed_pipe(demo: &Demo) -> Stdio {
-    let mut reader = demo
-        .command(&["--version"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the demo binary starts");
+    let mut reader = demo.command(&["--version"]);
+    reader.stdin(Stdio::piped()).stdout(Stdio::null());
+    let mut reader = reader.spawn().expect("the demo binary starts");
     let writer = reader.stdin.take().expect("stdin is piped");
     reader
         .wait()

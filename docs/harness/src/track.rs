@@ -1,6 +1,5 @@
-//! Counting tasks as they run: how many run at once, and how each one ended. Every task of every
-//! demo goes through it, so it is laid out for workers to disturb one another as little as
-//! exact counts allow (the README explains how).
+//! Counting tasks as they run, laid out for workers to disturb one another as little as exact
+//! counts allow (the README explains how).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -8,9 +7,8 @@ use std::thread;
 /// How many cache-padded slots the outcome counts are spread over; more threads share them.
 const SLOTS: usize = 16;
 
-/// Counts tasks as they run: how many are running now, the most that ever ran together, and how
-/// each one ended: outcomes per thread slot, each on a cache line of its own, and the running
-/// count with its peak on one more. Exact, once read after every task has been joined.
+/// Counts tasks as they run: how many ran at once, and how each one ended. Exact, once read after
+/// every task has been joined.
 #[derive(Debug, Default)]
 pub struct Tracker {
     in_flight: CacheLine<InFlight>,
@@ -31,8 +29,7 @@ struct Outcomes {
     panicked: AtomicUsize,
 }
 
-/// A value alone on its cache line: aligned, and so padded, to 128 bytes, because some CPUs
-/// (x86-64 among them) fetch lines in pairs of 64 bytes.
+/// A value alone on its cache line: aligned, and so padded, to 128 bytes (x86-64 fetches pairs).
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct CacheLine<T>(T);
@@ -120,12 +117,11 @@ mod tests {
         thread::scope(|scope| {
             for _ in 0..THREADS {
                 scope.spawn(|| {
-                    {
-                        // Each thread holds its first task until every thread holds one: the
-                        // peak is all of them, and no more, since a thread runs one at a time.
-                        let _running = tracker.start();
-                        all_running.wait();
-                    }
+                    // Each thread holds its first task until every thread holds one: the peak
+                    // is all of them, and no more, since a thread runs one at a time.
+                    let first = tracker.start();
+                    all_running.wait();
+                    drop(first);
                     for _ in 1..TASKS {
                         drop(tracker.start());
                     }
