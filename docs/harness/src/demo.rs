@@ -3,7 +3,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -14,25 +14,21 @@ use crate::args::{BoundedPoolArgs, TaskArgs};
 use crate::output::{Output, report};
 use crate::record::{Recorder, Shape, TaskRecording, Waiting, Watcher, counted};
 use crate::summary::Summary;
-use crate::task::{TaskSpec, Work, ideal};
+use crate::task::{Work, ideal};
 use crate::track::Tracker;
 
 /// The tasks of one run: their calibrated work, the tracker that counts them, the output they
 /// print to and, with `--timeline` or `--trace`, the recorder that notes when each ran.
 #[derive(Debug)]
 pub struct Workload {
-    tasks: usize,
-    spec: TaskSpec,
+    args: TaskArgs,
     work: Work,
     tracker: Tracker,
-    quiet: bool,
-    each: bool,
     output: Output,
     /// Only when the run records: otherwise recording costs a task two branches, no more.
     recorder: Option<Recorder>,
-    timeline: bool,
-    /// Where `--trace` writes, created before the run so that a bad path stops the demo at once.
-    trace: Option<(PathBuf, File)>,
+    /// The `--trace` file, created before the run so that a bad path stops the demo at once.
+    trace: Option<File>,
 }
 
 impl Workload {
@@ -45,15 +41,11 @@ impl Workload {
             })
         });
         Workload {
-            tasks: args.tasks,
-            spec: args.task,
+            args: args.clone(),
             work: Work::new(args.task),
             tracker: Tracker::default(),
-            quiet: args.quiet,
-            each: args.each,
             output: Output::default(),
             recorder: (args.timeline || trace.is_some()).then(Recorder::new),
-            timeline: args.timeline,
             trace,
         }
     }
@@ -146,7 +138,7 @@ impl Workload {
 
     /// Whether every task ran to its end, returning or panicking: success for stage 05.
     pub fn all_ran(&self) -> bool {
-        self.tracker.completed() + self.tracker.panicked() == self.tasks
+        self.tracker.completed() + self.tracker.panicked() == self.args.tasks
     }
 
     /// Prints `line` to the tasks' [`Output`], which never panics.
@@ -168,7 +160,7 @@ impl Workload {
         let Some(recorder) = &self.recorder else {
             return true;
         };
-        let recording = recorder.finish(self.tasks);
+        let recording = recorder.finish(self.args.tasks);
         if recording.missing_threads > 0 {
             report(format_args!(
                 "warning: {} did not hand their events over in time: the timeline and the trace \
@@ -176,10 +168,10 @@ impl Workload {
                 counted(recording.missing_threads, "thread")
             ));
         }
-        if self.timeline {
+        if self.args.timeline {
             self.output.print(recording.timeline());
         }
-        let Some((path, file)) = &self.trace else {
+        let (Some(file), Some(path)) = (&self.trace, &self.args.trace) else {
             return true;
         };
         let path = path.display();
@@ -218,11 +210,10 @@ impl Workload {
             };
             recorder.describe(format!("stage {stage}"), shape);
         }
-        let ideal = ideal(self.spec, self.tasks, workers.unwrap_or(self.tasks));
-        let (tasks, tracker) = (self.tasks, &self.tracker);
-        Summary::new(
-            stage, tasks, tracker, workers, queue, self.spec, elapsed, ideal,
-        )
+        let TaskArgs { tasks, task, .. } = self.args;
+        let tracker = &self.tracker;
+        let ideal = ideal(task, tasks, workers.unwrap_or(tasks));
+        Summary::new(stage, tasks, tracker, workers, queue, task, elapsed, ideal)
     }
 
     /// [`Workload::summary`] for a pool of fixed size with a bounded queue (stages 03 to 05).
@@ -243,14 +234,14 @@ impl Workload {
         } else {
             "submission"
         };
-        if !self.quiet {
+        if !self.args.quiet {
             self.output
                 .line(format_args!("results in {order} order: {values:?}"));
         }
     }
 
     fn print_done(&self, id: usize) {
-        if self.each {
+        if self.args.each {
             let thread = thread::current();
             let name = thread.name().unwrap_or("?");
             self.output.line(format_args!("task {id} done on {name}"));
@@ -291,7 +282,7 @@ impl HandedTask {
 }
 
 /// Creates the file that `--trace` names, or says why it cannot, as clap words a bad value.
-fn create_trace(path: &Path) -> Result<(PathBuf, File), String> {
+fn create_trace(path: &Path) -> Result<File, String> {
     let invalid = |why: &dyn fmt::Display| {
         let path = path.display();
         format!("invalid value '{path}' for '--trace <FILE>': {why}\n")
@@ -308,10 +299,7 @@ fn create_trace(path: &Path) -> Result<(PathBuf, File), String> {
             &"it is the file that stdout goes to, which carries the demo's lines: name another file",
         ));
     }
-    match File::create(path) {
-        Ok(file) => Ok((path.to_path_buf(), file)),
-        Err(error) => Err(invalid(&format_args!("cannot create it: {error}"))),
-    }
+    File::create(path).map_err(|error| invalid(&format_args!("cannot create it: {error}")))
 }
 
 /// Whether `path` is the file that stdout writes to, by any of its names (`/dev/stdout`,
@@ -469,20 +457,16 @@ mod tests {
     #[test]
     fn a_watched_workload_shows_its_tasks_as_they_run_and_records_them() {
         use crate::record::trace::Phase;
-        use std::sync::Mutex;
+        use std::sync::mpsc;
 
-        let seen: Arc<Mutex<Vec<(Phase, String)>>> = Arc::default();
-        let watcher: Watcher = {
-            let seen = Arc::clone(&seen);
-            Arc::new(move |event| {
-                let shown = (event.ph, event.name.into_owned());
-                seen.lock().unwrap().push(shown);
-            })
-        };
+        let (show, seen) = mpsc::channel();
+        let watcher: Watcher = Arc::new(move |event| {
+            let _ = show.send((event.ph, event.name.into_owned()));
+        });
         let workload = Workload::watched(&workload_args(), watcher).leak();
         let task = workload.hand_over(0);
         thread::spawn(move || task.run()).join().unwrap();
-        let shown = seen.lock().unwrap().clone();
+        let shown: Vec<_> = seen.try_iter().collect();
         let expected = [
             (Phase::Metadata, "thread_name"),
             (Phase::Begin, "task 0"),

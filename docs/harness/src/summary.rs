@@ -118,10 +118,7 @@ impl fmt::Display for Summary {
             ("tasks_per_s", format!("{:.1}", self.tasks_per_s)),
             ("max_in_flight", self.max_in_flight.to_string()),
         ];
-        let own = self
-            .extra
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.clone()));
+        let own = self.extra.iter().map(|(k, v)| (k.as_str(), v.clone()));
         f.write_str(PREFIX.trim_end())?;
         for (key, value) in shared.into_iter().chain(own) {
             write!(f, " {key}={value}")?;
@@ -183,16 +180,13 @@ mod tests {
                         max_in_flight=1";
 
     #[test]
-    fn keys_come_in_a_fixed_order_with_dashes_for_what_does_not_apply() {
+    fn keys_come_in_a_fixed_order_with_dashes_for_what_does_not_apply_and_read_back() {
         let tracker = Tracker::default();
         drop(tracker.start());
         let (task, ms) = ("sleep:1ms".parse().unwrap(), Duration::from_millis);
         let summary = Summary::new("01", 1, &tracker, None, None, task, ms(2), ms(1));
         assert_eq!(summary.to_string(), LINE);
-    }
 
-    #[test]
-    fn a_line_reads_back_as_it_was_written() {
         let summary: Summary = LINE.parse().unwrap();
         assert_eq!((summary.workers, summary.elapsed_ms), (None, 2.0));
         assert_eq!(summary.to_string(), LINE);
@@ -202,14 +196,12 @@ mod tests {
 
     #[test]
     fn a_line_without_the_shared_keys_in_order_is_refused() {
+        let not_a_number = LINE.replace("tasks=1 ", "tasks=one ");
         for (line, expected) in [
             ("stage=01", "not a summary line"),
             ("summary: tasks=1 stage=01", "expected stage, found tasks"),
             ("summary: stage=01", "no tasks"),
-            (
-                &LINE.replace("tasks=1 ", "tasks=one "),
-                "tasks=one is not a number",
-            ),
+            (&not_a_number, "tasks=one is not a number"),
         ] {
             let error = line.parse::<Summary>().unwrap_err();
             assert!(error.contains(expected), "{line}: {error}");

@@ -234,14 +234,11 @@ pub fn per_second(per_second: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Align::{Left, Right};
 
     #[test]
     fn numbers_align_right_and_words_left() {
-        let mut table = Table::new(&[
-            ("setup", Align::Left),
-            ("tasks/s", Align::Right),
-            ("note", Align::Left),
-        ]);
+        let mut table = Table::new(&[("setup", Left), ("tasks/s", Right), ("note", Left)]);
         table.push_row(vec!["shared".into(), "441".into(), "slow".into()]);
         table.push_row(vec!["split µs".into(), "1365".into(), String::new()]);
         assert_eq!(
@@ -255,7 +252,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "one cell per column")]
     fn a_row_with_a_missing_cell_is_rejected() {
-        let mut table = Table::new(&[("a", Align::Left), ("b", Align::Left)]);
+        let mut table = Table::new(&[("a", Left), ("b", Left)]);
         table.push_row(vec!["only one".into()]);
     }
 
