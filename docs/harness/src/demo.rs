@@ -1,21 +1,21 @@
-//! A run's tasks as the demos submit them, and what stages 04 and 05 collect from them.
+//! A run's tasks as the demos submit them, what stages 04 and 05 collect from them, and the
+//! output they print to, which never panics: a failed write ends that output, never the program.
 
 use std::fmt;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 
 use crate::args::{BoundedPoolArgs, TaskArgs};
-use crate::output::{Output, report};
 use crate::record::{Recorder, Shape, TaskRecording, Waiting, Watcher, counted};
 use crate::summary::Summary;
-use crate::task::{Work, ideal};
-use crate::track::Tracker;
+use crate::task::{Tracker, Work, ideal};
 
 /// The tasks of one run: their calibrated work, the tracker that counts them, the output they
 /// print to and, with `--timeline` or `--trace`, the recorder that notes when each ran.
@@ -235,8 +235,7 @@ impl Workload {
             "submission"
         };
         if !self.args.quiet {
-            self.output
-                .line(format_args!("results in {order} order: {values:?}"));
+            self.line(format_args!("results in {order} order: {values:?}"));
         }
     }
 
@@ -369,6 +368,63 @@ impl<E> Collected<E> {
         let values = self.values.iter();
         values.fold(0, |sum, &value| sum.wrapping_add(value))
     }
+}
+
+/// A demo's standard output, shared by its tasks and its `main`, remembering the first failed
+/// write, after which it prints nothing more.
+#[derive(Debug, Default)]
+pub struct Output {
+    failed: OnceLock<io::Error>,
+}
+
+impl Output {
+    /// Prints `line` and a newline, like `println!`, but never panics.
+    pub fn line(&self, line: impl fmt::Display) {
+        self.print(format_args!("{line}\n"));
+    }
+
+    /// Prints `text` as it is, like `print!`, but never panics.
+    pub fn print(&self, text: impl fmt::Display) {
+        if self.failed.get().is_none() {
+            // Locked for the whole write, so that lines from different threads never mix.
+            let written = write!(io::stdout().lock(), "{text}");
+            self.record(written);
+        }
+    }
+
+    /// The exit status: 0 if the run `succeeded` and its output was written, else 1. A failed
+    /// write is reported on stderr, unless it met a closed pipe (`demo | head -1`).
+    pub fn exit_code(&self, succeeded: bool) -> ExitCode {
+        self.record(io::stdout().flush());
+        if let Some(error) = self.failure() {
+            report(format_args!("error: could not write to stdout: {error}"));
+        } else if succeeded {
+            return ExitCode::SUCCESS;
+        }
+        ExitCode::FAILURE
+    }
+
+    /// Keeps the error of `written`, if it is the first: the ones after it are its consequences.
+    fn record(&self, written: io::Result<()>) {
+        if let Err(error) = written {
+            let _ = self.failed.set(error);
+        }
+    }
+
+    /// The failed write to report, if any: a closed pipe is not one.
+    fn failure(&self) -> Option<&io::Error> {
+        let failed = self.failed.get();
+        failed.filter(|error| error.kind() != io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// Writes `message` and a newline to stderr, like `eprintln!`, but never panics: a message that
+/// cannot be written is dropped, since there is nowhere left to say it. For every stderr line.
+pub fn report(message: impl fmt::Display) {
+    // Formatted first and written at once: stderr is unbuffered, so `writeln!` would write each
+    // piece on its own, and a panic message, which takes no lock, could land between them.
+    let line = format!("{message}\n");
+    let _ = io::stderr().write_all(line.as_bytes());
 }
 
 #[cfg(test)]
@@ -506,5 +562,20 @@ mod tests {
         let collected = Collected::as_completed(vec![4, 0], [Ok(()), Err("lost"), Ok(())]);
         assert_eq!(collected.values, [4, 0]);
         assert_eq!(collected.failed, [(1, "lost")]);
+    }
+
+    #[test]
+    fn only_the_first_error_is_kept_and_a_closed_pipe_is_not_reported() {
+        let output = Output::default();
+        output.record(Ok(()));
+        assert!(output.failure().is_none());
+        output.record(Err(io::Error::from(io::ErrorKind::StorageFull)));
+        output.record(Err(io::Error::other("a consequence")));
+        let failure = output.failure().expect("a full disk is reported");
+        assert_eq!(failure.kind(), io::ErrorKind::StorageFull);
+
+        let piped = Output::default();
+        piped.record(Err(io::Error::from(io::ErrorKind::BrokenPipe)));
+        assert!(piped.failure().is_none());
     }
 }

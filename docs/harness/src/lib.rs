@@ -4,22 +4,19 @@
 pub mod args;
 pub mod demo;
 pub mod limits;
-pub mod output;
 pub mod record;
 pub mod summary;
 pub mod table;
 pub mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod track;
 
 pub use args::{BoundedPoolArgs, CollectArgs, Policy, PoolArgs, TaskArgs, exit_invalid};
-pub use demo::{Collected, HandedTask, Workload};
+pub use demo::{Collected, HandedTask, Output, Workload, report};
 pub use limits::{
     LimitArgs, MAX_QUEUE, THREAD_LIMIT, THREADS_EXPLAINED, or_exit_if_refused, parse_count,
     parse_positive, parse_tasks, parse_workers,
 };
-pub use output::{Output, report};
 pub use record::Recording;
 pub use summary::Summary;
 pub use task::{TaskKind, TaskSpec, Work, cores, format_duration, ideal, parse_duration};

@@ -10,7 +10,7 @@ use std::thread;
 use clap::{Args, CommandFactory};
 
 use crate::args::exit_invalid;
-use crate::output::report;
+use crate::demo::report;
 
 /// The most tasks a demo runs (`--tasks`), and the most threads it starts even with `--no-limit`:
 /// near it, stages 04 and 05 already hold gigabytes of handles.

@@ -4,8 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::task::TaskSpec;
-use crate::track::Tracker;
+use crate::task::{TaskSpec, Tracker};
 
 /// What every `summary:` line starts with.
 pub const PREFIX: &str = "summary: ";

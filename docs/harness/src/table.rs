@@ -69,13 +69,11 @@ impl Table {
     pub fn markdown(&self) -> String {
         let widths: Vec<usize> = self.widths().into_iter().map(|w| w.max(3)).collect();
         let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-        let rule = widths
-            .iter()
-            .zip(&self.aligns)
-            .map(|(&width, align)| match align {
-                Align::Left => "-".repeat(width),
-                Align::Right => format!("{}:", "-".repeat(width - 1)),
-            });
+        let columns = widths.iter().zip(&self.aligns);
+        let rule = columns.map(|(&width, align)| match align {
+            Align::Left => "-".repeat(width),
+            Align::Right => format!("{}:", "-".repeat(width - 1)),
+        });
         let mut text = line(self.padded(&widths, &self.titles));
         text.push_str(&line(rule.collect()));
         for row in &self.rows {

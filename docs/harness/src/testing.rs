@@ -45,11 +45,9 @@ impl Demo {
 
     /// Runs `command`, one of this demo's, with its stdout and stderr on these streams.
     pub fn run_into(&self, mut command: Command, stdout: Stream, stderr: Stream) -> Output {
-        command
-            .stdout(stdout.stdio(self))
-            .stderr(stderr.stdio(self))
-            .output()
-            .expect("the demo binary runs")
+        command.stdout(stdout.stdio(self));
+        command.stderr(stderr.stdio(self));
+        command.output().expect("the demo binary runs")
     }
 
     /// A path in the temporary directory for a file of this demo's run, ending with `.{ext}`.
@@ -314,8 +312,7 @@ fn others<'a>(stderr: &'a str, besides: &[&str]) -> Vec<&'a str> {
 }
 
 fn utf8(path: &Path) -> &str {
-    path.to_str()
-        .expect("the temporary directory has a UTF-8 path")
+    path.to_str().expect("a temporary path in UTF-8")
 }
 
 /// The writing end of a pipe whose reader has gone. std makes pipes only to a child process, so
@@ -325,19 +322,15 @@ fn closed_pipe(demo: &Demo) -> Stdio {
     reader.stdin(Stdio::piped()).stdout(Stdio::null());
     let mut reader = reader.spawn().expect("the demo binary starts");
     let writer = reader.stdin.take().expect("stdin is piped");
-    reader
-        .wait()
-        .expect("the demo prints its version and exits");
+    reader.wait().expect("the demo exits");
     Stdio::from(writer)
 }
 
 /// Asserts that a refusal of too many threads gives stage 01's explanation: the kernel's limit
 /// and the measurements of IO at scale.
 pub fn assert_thread_limit_explained(stderr: &str) {
-    assert!(
-        stderr.contains("kernel.pid_max") && stderr.contains("IO at scale"),
-        "{stderr}"
-    );
+    let explained = stderr.contains("kernel.pid_max") && stderr.contains("IO at scale");
+    assert!(explained, "{stderr}");
 }
 
 /// A trace that `--trace` wrote, read back strictly by [`Recording::read_trace`].
@@ -346,17 +339,13 @@ pub struct Trace(Recording);
 
 impl Trace {
     fn threads_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ThreadRecord> {
-        self.0
-            .threads
-            .iter()
-            .filter(move |thread| thread.name == name)
+        let threads = self.0.threads.iter();
+        threads.filter(move |thread| thread.name == name)
     }
 
     /// How many tasks ran on the thread named `thread`.
     pub fn tasks_on(&self, thread: &str) -> usize {
-        self.threads_named(thread)
-            .map(|named| named.tasks.len())
-            .sum()
+        self.threads_named(thread).map(|t| t.tasks.len()).sum()
     }
 
     /// The labels of the waits of the thread named `thread`: the submitter's.
