@@ -13,8 +13,7 @@ use clap::{Args, CommandFactory};
 use crate::limits::{LimitArgs, parse_queue, parse_tasks, parse_workers};
 use crate::task::{TaskSpec, format_duration, parse_duration};
 
-/// The flags every demo takes: how many tasks, what each one does, how much to print (`--quiet`,
-/// the default, `--each`), and what to record (see [`record`](crate::record)).
+/// The flags every demo takes: how many tasks, what each one does, how much to print and record.
 #[derive(Debug, Clone, Args)]
 pub struct TaskArgs {
     /// How many tasks to run (at most 10000000).

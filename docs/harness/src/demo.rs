@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use clap::error::ErrorKind;
 
 use crate::args::{BoundedPoolArgs, TaskArgs};
-use crate::record::{Recorder, Shape, TaskRecording, Waiting, Watcher, counted};
+use crate::record::{Recorder, Shape, TaskRecording, Waiting, Watcher};
 use crate::summary::Summary;
+use crate::table::count;
 use crate::task::{Tracker, Work, ideal};
 
 /// The tasks of one run: their calibrated work, the tracker that counts them, the output they
@@ -53,10 +54,9 @@ impl Workload {
     /// Like [`Workload::new`], but always records, showing `watcher` each event as it happens.
     /// `args.trace` must be `None`: the file would be created and never written.
     pub fn watched(args: &TaskArgs, watcher: Watcher) -> Self {
-        Workload {
-            recorder: Some(Recorder::watched(watcher)),
-            ..Workload::new(args)
-        }
+        let mut workload = Workload::new(args);
+        workload.recorder = Some(Recorder::watched(watcher));
+        workload
     }
 
     /// The recorder, if the run records, for a program that does not call [`Workload::finish`].
@@ -64,8 +64,7 @@ impl Workload {
         self.recorder.as_ref()
     }
 
-    /// Gives the workload the program's lifetime, so that every `'static` task can borrow it:
-    /// cheaper than an `Arc` cloned per task (see the harness README), and freed by the exit.
+    /// Gives the workload the program's lifetime, for `'static` tasks to borrow (see the README).
     pub fn leak(self) -> &'static Workload {
         Box::leak(Box::new(self))
     }
@@ -73,8 +72,7 @@ impl Workload {
     /// Hands task `id` over, right before it goes to the pool: `move || task.run()`. A recording
     /// counts the task as queued from this moment until a worker starts it.
     pub fn hand_over(&'static self, id: usize) -> HandedTask {
-        let recorder = self.recorder.as_ref();
-        let handed = recorder.and_then(|recorder| recorder.handed_over(id));
+        let handed = self.recorder.as_ref().and_then(|r| r.handed_over(id));
         HandedTask {
             workload: self,
             id,
@@ -94,8 +92,7 @@ impl Workload {
         submitted
     }
 
-    /// How long the submitter has waited for a slot for task `id` since `since`; a recording
-    /// notes the wait.
+    /// How long the submitter waited for a slot for task `id` since `since`, noted if recording.
     pub fn waited_for_slot(&self, id: usize, since: Instant) -> Duration {
         let now = Instant::now();
         if let Some(recorder) = &self.recorder {
@@ -104,8 +101,7 @@ impl Workload {
         now.duration_since(since)
     }
 
-    /// Runs task `id` on the current thread: the work, counted by the tracker, then (with
-    /// `--each`) a line that names the thread.
+    /// Runs task `id` on this thread: its work, counted, then (`--each`) a line naming the thread.
     pub fn run(&self, id: usize) {
         let _running = self.tracker.start();
         self.work.run();
@@ -147,8 +143,7 @@ impl Workload {
     }
 
     /// Ends the run once every task has ended: prints the timeline and writes the trace if asked,
-    /// then `last`, the summary line. Returns status 0 only if the run `succeeded` and its trace
-    /// and output were written.
+    /// then `last`; status 0 only if the run `succeeded` and its trace and output were written.
     pub fn finish(&self, last: impl fmt::Display, succeeded: bool) -> ExitCode {
         let recorded = self.show_recording();
         self.output.line(last);
@@ -165,7 +160,7 @@ impl Workload {
             report(format_args!(
                 "warning: {} did not hand their events over in time: the timeline and the trace \
                  lack their tasks",
-                counted(recording.missing_threads, "thread")
+                count(recording.missing_threads, "thread")
             ));
         }
         if self.args.timeline {
@@ -184,7 +179,7 @@ impl Workload {
             Ok(()) => self.output.line(format_args!(
                 "trace: {} written to {path}: open it in https://ui.perfetto.dev or \
                  chrome://tracing",
-                counted(recording.recorded_tasks(), "task"),
+                count(recording.recorded_tasks(), "task"),
             )),
             Err(error) => report(format_args!(
                 "error: could not write the trace to {path}: {error}"
@@ -193,9 +188,8 @@ impl Workload {
         written.is_ok()
     }
 
-    /// The summary line of this run, which took `elapsed` on `workers` threads (`None`: a thread
-    /// per task) fed by a queue of `queue` tasks (`None`: no queue, or an unbounded one). It also
-    /// tells a recording the stage and the pool's shape.
+    /// The summary of this run, which took `elapsed` on `workers` threads (`None`: one per task)
+    /// fed by a queue of `queue` tasks (`None`: none, or unbounded); a recording notes the shape.
     pub fn summary(
         &self,
         stage: &'static str,
@@ -248,8 +242,7 @@ impl Workload {
     }
 }
 
-/// One task of a [`Workload`], made by [`Workload::hand_over`] and moved into the `'static`
-/// closure that a pool (or, in stage 01, a thread) runs.
+/// One task of a [`Workload`], to move into the `'static` closure that a pool or a thread runs.
 #[derive(Debug)]
 pub struct HandedTask {
     workload: &'static Workload,
@@ -265,8 +258,7 @@ impl HandedTask {
         self.workload.run(self.id);
     }
 
-    /// Runs the task like [`HandedTask::run`], and returns `id * id`, the value stages 04 and 05
-    /// collect. Panics after the work if `panics` is true, as a buggy task would.
+    /// Runs the task and returns `id * id`, or panics after the work if `panics`, as a bug would.
     pub fn square(self, panics: bool) -> u64 {
         self.workload.square(self.id, panics, self.recording())
     }
@@ -301,8 +293,7 @@ fn create_trace(path: &Path) -> Result<File, String> {
     File::create(path).map_err(|error| invalid(&format_args!("cannot create it: {error}")))
 }
 
-/// Whether `path` is the file that stdout writes to, by any of its names (`/dev/stdout`,
-/// `/dev/fd/1`, a redirection's file): the same device and inode.
+/// Whether `path` is stdout's file by any name (`/dev/fd/1`, ...): the same device and inode.
 #[cfg(unix)]
 fn is_stdout(path: &Path) -> bool {
     use std::os::fd::AsFd;
@@ -336,8 +327,7 @@ pub struct Collected<E> {
 }
 
 impl<E> Collected<E> {
-    /// Sorts the outcomes of tasks `0, 1, 2, ...` (perhaps lazily joined handles) into values and
-    /// failures, keeping their order.
+    /// Sorts the outcomes of tasks `0, 1, 2, ...` into values and failures, keeping their order.
     pub fn in_order(outcomes: impl IntoIterator<Item = Result<u64, E>>) -> Self {
         let (mut values, mut failed) = (Vec::new(), Vec::new());
         for (id, outcome) in outcomes.into_iter().enumerate() {
@@ -355,12 +345,9 @@ impl<E> Collected<E> {
         values: Vec<u64>,
         outcomes: impl IntoIterator<Item = Result<T, E>>,
     ) -> Self {
-        let outcomes = outcomes.into_iter().enumerate();
-        let failed = outcomes.filter_map(|(id, outcome)| Some((id, outcome.err()?)));
-        Collected {
-            values,
-            failed: failed.collect(),
-        }
+        let outcomes = outcomes.into_iter().map(|outcome| outcome.map(|_| 0));
+        let failed = Collected::in_order(outcomes).failed;
+        Collected { values, failed }
     }
 
     /// The wrapping sum of the values: a lost or duplicated result changes it.
@@ -370,8 +357,7 @@ impl<E> Collected<E> {
     }
 }
 
-/// A demo's standard output, shared by its tasks and its `main`, remembering the first failed
-/// write, after which it prints nothing more.
+/// A demo's stdout, shared by its tasks and its `main`: after a failed write, it prints no more.
 #[derive(Debug, Default)]
 pub struct Output {
     failed: OnceLock<io::Error>,
@@ -392,8 +378,8 @@ impl Output {
         }
     }
 
-    /// The exit status: 0 if the run `succeeded` and its output was written, else 1. A failed
-    /// write is reported on stderr, unless it met a closed pipe (`demo | head -1`).
+    /// Status 0 if the run `succeeded` and its output was written, else 1; a failed write is
+    /// reported, unless it met a closed pipe (`demo | head -1`).
     pub fn exit_code(&self, succeeded: bool) -> ExitCode {
         self.record(io::stdout().flush());
         if let Some(error) = self.failure() {
@@ -418,8 +404,7 @@ impl Output {
     }
 }
 
-/// Writes `message` and a newline to stderr, like `eprintln!`, but never panics: a message that
-/// cannot be written is dropped, since there is nowhere left to say it. For every stderr line.
+/// Writes `message` and a newline to stderr, like `eprintln!`, but drops what it cannot write.
 pub fn report(message: impl fmt::Display) {
     // Formatted first and written at once: stderr is unbuffered, so `writeln!` would write each
     // piece on its own, and a panic message, which takes no lock, could land between them.
@@ -538,18 +523,13 @@ mod tests {
     #[test]
     fn a_summary_describes_the_run_and_its_ideal() {
         let workload = Workload::new(&workload_args());
-        let line = |workers| {
-            workload
-                .summary("02", Duration::ZERO, workers, None)
-                .to_string()
-        };
-        let pool = line(Some(2));
-        assert!(
-            pool.starts_with("summary: stage=02 tasks=3 completed=0 panicked=0 workers=2 queue=- "),
-            "{pool}"
-        );
+        let line = |workers| workload.summary("02", Duration::ZERO, workers, None);
+        let pool = line(Some(2)).to_string();
+        let expected = "summary: stage=02 tasks=3 completed=0 panicked=0 workers=2 queue=- ";
+        assert!(pool.starts_with(expected), "{pool}");
         // A thread per task: every task overlaps with every other one.
-        assert!(line(None).contains(" workers=- "), "{}", line(None));
+        let per_task = line(None).to_string();
+        assert!(per_task.contains(" workers=- "), "{per_task}");
     }
 
     #[test]

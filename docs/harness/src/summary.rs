@@ -131,12 +131,10 @@ impl FromStr for Summary {
 
     fn from_str(line: &str) -> Result<Self, Self::Err> {
         fn number<T: FromStr>((key, value): (&str, &str)) -> Result<T, String> {
-            value
-                .parse()
-                .map_err(|_| format!("{key}={value} is not a number"))
+            let error = |_| format!("{key}={value} is not a number");
+            value.parse().map_err(error)
         }
         let mut pairs = pairs(line).ok_or_else(|| format!("not a summary line: {line}"))?;
-        // The next pair, if its key is `key`.
         let mut next = |key: &'static str| match pairs.next() {
             Some((found, value)) if found == key => Ok((key, value)),
             Some((found, _)) => Err(format!("expected {key}, found {found} in {line}")),
@@ -163,8 +161,7 @@ impl FromStr for Summary {
     }
 }
 
-/// The `key=value` pairs of any `summary:` line, in order, including those of stage 06, whose
-/// keys are its own; `None` if `line` is not one. A word without `=` is a key with an empty value.
+/// The `key=value` pairs of any `summary:` line (stage 06's too), or `None`; `key` alone: `""`.
 pub fn pairs(line: &str) -> Option<impl Iterator<Item = (&str, &str)>> {
     let words = line.strip_prefix(PREFIX)?.split_whitespace();
     Some(words.map(|pair| pair.split_once('=').unwrap_or((pair, ""))))

@@ -121,10 +121,8 @@ impl fmt::Display for Table {
 
 /// `n` and a noun, in the plural unless `n` is 1: "1 core", "2 cores".
 pub fn count(n: usize, noun: &str) -> String {
-    match n {
-        1 => format!("1 {noun}"),
-        n => format!("{n} {noun}s"),
-    }
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{n} {noun}{plural}")
 }
 
 /// A throughput: whole tasks (or items) per second.
@@ -178,8 +176,7 @@ pub fn tenths(value: f64) -> String {
     format!("{value:.1}")
 }
 
-/// Three significant digits below 1,000 (2.61, 26.1, 261), whole numbers with thousands
-/// separators above (2,610).
+/// Three significant digits below 1,000 (2.61, 26.1, 261), whole numbers with commas above.
 pub fn significant(value: f64) -> String {
     if value.abs() >= 1_000.0 {
         let sign = if value < 0.0 { "-" } else { "" };

@@ -101,8 +101,7 @@ pub fn format_duration(duration: Duration) -> String {
     format!("{nanos}ns")
 }
 
-/// A task ready to run: for CPU work, the number of loop iterations that take the requested
-/// duration on this machine.
+/// A task ready to run: for CPU work, a number of loop iterations calibrated on this machine.
 #[derive(Debug, Clone, Copy)]
 pub struct Work {
     spec: TaskSpec,
@@ -178,8 +177,7 @@ pub fn cores() -> usize {
 /// How many cache-padded slots the outcome counts are spread over; more threads share them.
 const SLOTS: usize = 16;
 
-/// Counts tasks as they run: how many ran at once, and how each one ended. Exact, once read after
-/// every task has been joined.
+/// Counts tasks as they run: how many ran at once, and how each ended; exact once all are joined.
 #[derive(Debug, Default)]
 pub struct Tracker {
     in_flight: CacheLine<InFlight>,

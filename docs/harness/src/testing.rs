@@ -292,8 +292,7 @@ fn assert_status(output: &Output, status: i32, args: &[&str]) -> String {
     stderr
 }
 
-/// [`assert_status`], and that stderr starts with an `error:` line that contains each of
-/// `expected`, and names no panic.
+/// [`assert_status`], and a first line `error: ...` with each of `expected`, and no panic.
 fn assert_error(output: &Output, status: i32, args: &[&str], expected: &[&str]) -> String {
     let stderr = assert_status(output, status, args);
     let first = stderr.lines().next().unwrap_or_default();
@@ -326,8 +325,7 @@ fn closed_pipe(demo: &Demo) -> Stdio {
     Stdio::from(writer)
 }
 
-/// Asserts that a refusal of too many threads gives stage 01's explanation: the kernel's limit
-/// and the measurements of IO at scale.
+/// Asserts that `stderr` explains the thread limit: the kernel's limit and IO at scale.
 pub fn assert_thread_limit_explained(stderr: &str) {
     let explained = stderr.contains("kernel.pid_max") && stderr.contains("IO at scale");
     assert!(explained, "{stderr}");
