@@ -138,8 +138,7 @@ impl fmt::Display for Policy {
     }
 }
 
-/// Exits with status 2 and a one-line `error: {message}`, as clap does for a bad value, for checks
-/// clap cannot make, such as one flag's value against another's.
+/// Exits with status 2 and a one-line `error: {message}`, as clap does, for checks clap can't make.
 pub fn exit_invalid<A: CommandFactory>(message: impl fmt::Display) -> ! {
     let mut command = A::command();
     // `A::parse()` names the usage line after the program as it was started; so do we.

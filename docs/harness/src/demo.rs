@@ -18,8 +18,7 @@ use crate::summary::Summary;
 use crate::table::count;
 use crate::task::{Tracker, Work, ideal};
 
-/// The tasks of one run: their calibrated work, the tracker that counts them, the output they
-/// print to and, with `--timeline` or `--trace`, the recorder that notes when each ran.
+/// The tasks of one run: their work, tracker and output, and the recorder if the run records.
 #[derive(Debug)]
 pub struct Workload {
     args: TaskArgs,
@@ -339,8 +338,7 @@ impl<E> Collected<E> {
         Collected { values, failed }
     }
 
-    /// Keeps `values` as they arrived by another way, such as a channel, and takes only the
-    /// failures from the outcomes of tasks `0, 1, 2, ...`.
+    /// Keeps `values` as they arrived (through a channel, say), and the failures among `outcomes`.
     pub fn as_completed<T>(
         values: Vec<u64>,
         outcomes: impl IntoIterator<Item = Result<T, E>>,
@@ -421,14 +419,11 @@ mod tests {
     use crate::limits::with_panic_hook;
 
     fn workload_args() -> TaskArgs {
-        TaskArgs {
-            tasks: 3,
-            task: "sleep:0ns".parse().unwrap(),
-            quiet: true,
-            each: false,
-            timeline: false,
-            trace: None,
-        }
+        use clap::{Args, Command, FromArgMatches};
+        let command = TaskArgs::augment_args(Command::new("demo"));
+        let matches =
+            command.get_matches_from("demo --tasks 3 --task sleep:0ns --quiet".split(' '));
+        TaskArgs::from_arg_matches(&matches).unwrap()
     }
 
     #[test]
@@ -448,10 +443,8 @@ mod tests {
     fn a_planned_panic_ends_its_recording_before_the_panic_hook_runs() {
         // Far longer than the task, which does nothing before it panics.
         const HOOK_DELAY: Duration = Duration::from_millis(250);
-        let args = TaskArgs {
-            timeline: true,
-            ..workload_args()
-        };
+        let mut args = workload_args();
+        args.timeline = true;
         let workload = Workload::new(&args).leak();
         let task = workload.hand_over(0);
         // On a thread of its own, which the recorder hands its events over from as it ends.

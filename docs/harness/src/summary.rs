@@ -52,8 +52,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The summary of a run of `tasks` tasks of kind `task`, counted by `tracker`, that took
-    /// `elapsed` where at best it takes `ideal`.
+    /// The summary of `tasks` tasks of `task`, counted by `tracker`, that took `elapsed` (`ideal`).
     #[allow(clippy::too_many_arguments)] // One argument per shared key: a builder would only hide that.
     pub fn new(
         stage: impl Into<String>,

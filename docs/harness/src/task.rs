@@ -109,14 +109,12 @@ pub struct Work {
 }
 
 impl Work {
-    /// Prepares `spec`, calibrating CPU work once on the current (assumed idle) core, as a fixed
-    /// number of iterations that oversubscribed threads must still all do.
+    /// Prepares `spec`, calibrating CPU work once, on this (assumed idle) core.
     pub fn new(spec: TaskSpec) -> Self {
         let iterations = match spec.kind {
             TaskKind::Sleep => 0,
             TaskKind::Cpu => {
-                let per_iteration = nanos_per_iteration();
-                (spec.duration.as_nanos() as f64 / per_iteration).round() as u64
+                (spec.duration.as_nanos() as f64 / nanos_per_iteration()).round() as u64
             }
         };
         Work { spec, iterations }
@@ -278,13 +276,8 @@ mod tests {
 
     #[test]
     fn task_specs_round_trip_and_bad_ones_say_what_is_wrong() {
-        for text in [
-            "sleep:100ms",
-            "cpu:10us",
-            "sleep:0ns",
-            "cpu:2s",
-            "sleep:1500us",
-        ] {
+        let sleeps = ["sleep:100ms", "sleep:0ns", "sleep:1500us"];
+        for text in sleeps.into_iter().chain(["cpu:10us", "cpu:2s"]) {
             assert_eq!(text.parse::<TaskSpec>().unwrap().to_string(), text);
         }
         for (text, expected) in [

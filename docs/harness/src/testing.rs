@@ -52,8 +52,7 @@ impl Demo {
 
     /// A path in the temporary directory for a file of this demo's run, ending with `.{ext}`.
     fn temporary_file(&self, ext: &str) -> PathBuf {
-        // Tests run in parallel, in several processes: the demo, the process and a count make
-        // the file's name unique.
+        // Tests run in parallel processes: the demo, the process and a count make the name unique.
         static FILES: AtomicUsize = AtomicUsize::new(0);
         let demo = Path::new(self.path).file_stem().unwrap_or_default();
         let file = FILES.fetch_add(1, Ordering::Relaxed);
@@ -61,8 +60,7 @@ impl Demo {
         std::env::temp_dir().join(name)
     }
 
-    /// Runs the demo with `args` and `--trace` into a file of its own, asserts that it succeeded,
-    /// and returns what it printed and the trace, read back.
+    /// Runs the demo with `args` and `--trace`, asserts that it succeeded, and returns both.
     pub fn run_traced(&self, args: &[&str]) -> (Output, Trace) {
         let path = self.temporary_file("json");
         let output = self.assert_runs(&[args, &["--trace", utf8(&path)]].concat());
@@ -80,9 +78,8 @@ impl Demo {
         output
     }
 
-    /// The command that runs the demo with `args` where no thread can start: std maps a stack of
-    /// `RUST_MIN_STACK` bytes for every thread that sets no size of its own, and a petabyte cannot
-    /// be mapped. So a check that should stop a run first fails without starting thousands.
+    /// The command that runs the demo with `args` where no thread can start (a petabyte stack can't
+    /// be mapped), so that a check that should stop a run fails without starting thousands.
     pub fn command_without_threads(&self, args: &[&str]) -> Command {
         let mut command = self.command(args);
         command.env("RUST_MIN_STACK", (1_u64 << 50).to_string());
@@ -94,8 +91,7 @@ impl Demo {
         self.run_into(command, Stream::Read, Stream::Read)
     }
 
-    /// Asserts that `--trace` into a directory, or into `-` (stdout, to many tools), is refused
-    /// as [`assert_refused`](Self::assert_refused) says, naming the flag and the path.
+    /// Asserts that `--trace` into a directory, or `-`, is refused, naming the flag and the path.
     pub fn assert_unwritable_trace_refused(&self, args: &[&str]) {
         let directory = std::env::temp_dir();
         let directory = utf8(&directory);
@@ -128,9 +124,8 @@ impl Demo {
         assert!(written.is_empty(), "{to_its_file:?} ran anyway: {written}");
     }
 
-    /// Runs the demo with `args` where no thread can start, and asserts that it stopped at status
-    /// 2 with a one-line error that contains each of `expected`, before printing anything and
-    /// without a panic. Returns all of stderr, for the checks of the stage's own explanation.
+    /// Asserts that the demo with `args`, where no thread can start, stops with status 2 and an
+    /// `error:` line with each of `expected`, printing nothing and without a panic; returns stderr.
     pub fn assert_refused(&self, args: &[&str], expected: &[&str]) -> String {
         let output = self.run_without_threads(args);
         let stderr = assert_error(&output, 2, args, expected);
@@ -138,9 +133,8 @@ impl Demo {
         stderr
     }
 
-    /// Asserts that each of the counting `flags` (`--tasks`, `--queue`, `--workers`) is refused,
-    /// naming the flag and its most, for numbers above it (10^11 queue slots, which crossbeam would
-    /// allocate up front). Workers are tried with `--no-limit`: their most is that of tasks.
+    /// Asserts that each of the counting `flags` is refused above its most (and at 10^11 queue
+    /// slots), naming the flag and the most; `--workers` with `--no-limit`, up to the most tasks.
     pub fn assert_counts_refused_above_their_limits(&self, flags: &[&str]) {
         for &flag in flags {
             let (most, above) = match flag {
@@ -161,9 +155,8 @@ impl Demo {
         }
     }
 
-    /// Asserts that `too_many` threads are refused with an error that names them, the
-    /// [`THREAD_LIMIT`] and `--no-limit`, and explains; then that `escape`, which adds
-    /// `--no-limit` to few threads, runs.
+    /// Asserts that `too_many` threads are refused, naming them, [`THREAD_LIMIT`] and `--no-limit`,
+    /// with the explanation; and that `escape`, `--no-limit` with few threads, runs.
     pub fn assert_limited_unless_no_limit(&self, too_many: &[&str], escape: &[&str]) {
         let named = too_many.join(" ");
         let limit = THREAD_LIMIT.to_string();
@@ -231,8 +224,7 @@ impl Demo {
         stderr
     }
 
-    /// Asserts that the demo with `args`, with stdout and stderr on `/dev/full` (as
-    /// `demo > /dev/full 2>&1`), ends with status 1, and not with a panic's 101.
+    /// Asserts that the demo with `args`, stdout and stderr on `/dev/full`, ends with status 1.
     #[cfg(target_os = "linux")]
     pub fn assert_full_stdout_and_stderr_end_with_status_1(&self, args: &[&str]) {
         let output = self.run_into(self.command(args), Stream::Full, Stream::Full);
@@ -277,10 +269,7 @@ impl Stream {
             Stream::Read => Stdio::piped(),
             Stream::Closed => closed_pipe(demo),
             #[cfg(target_os = "linux")]
-            Stream::Full => {
-                let full = fs::File::options().write(true).open("/dev/full");
-                Stdio::from(full.expect("/dev/full exists on Linux"))
-            }
+            Stream::Full => Stdio::from(fs::File::create("/dev/full").expect("/dev/full on Linux")),
         }
     }
 }
@@ -363,8 +352,7 @@ impl Trace {
         panics
     }
 
-    /// The values of the counter named `name`, in order: only [`QUEUE_DEPTH`] has any, which
-    /// [`Recording::read_trace`] checked against the tasks.
+    /// The values of the counter named `name`, in order: only [`QUEUE_DEPTH`] has any.
     pub fn counter(&self, name: &str) -> Vec<usize> {
         let depths = match name {
             QUEUE_DEPTH => self.0.queue_depth(),
@@ -373,9 +361,8 @@ impl Trace {
         depths.into_iter().map(|(_, depth)| depth).collect()
     }
 
-    /// Asserts what every run's trace promises: one span for each of tasks `0..tasks`, spans
-    /// that never overlap on one thread, and tasks on at most `most_threads` threads. Returns
-    /// the names of the threads that ran tasks.
+    /// Asserts one span for each of tasks `0..tasks`, none overlapping on a thread, and at most
+    /// `most_threads` threads with tasks, whose names it returns.
     pub fn assert_tasks(&self, tasks: usize, most_threads: usize) -> BTreeSet<String> {
         let mut ids: Vec<usize> = self.0.all_tasks().map(|task| task.id).collect();
         ids.sort_unstable();
@@ -458,9 +445,7 @@ pub fn assert_summary_keys(line: &str, own: &[&str]) {
 
 /// The value of `key` in any `summary:` line (stage 06's too); panics if it has no such key.
 pub fn value<'a>(summary: &'a str, key: &str) -> &'a str {
-    summary::pairs(summary)
-        .into_iter()
-        .flatten()
-        .find_map(|(found, value)| (found == key).then_some(value))
-        .unwrap_or_else(|| panic!("no {key} in {summary}"))
+    let mut pairs = summary::pairs(summary).into_iter().flatten();
+    let found = pairs.find_map(|(found, value)| (found == key).then_some(value));
+    found.unwrap_or_else(|| panic!("no {key} in {summary}"))
 }
