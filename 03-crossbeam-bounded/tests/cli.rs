@@ -156,12 +156,7 @@ fn under_caller_runs_the_submitter_has_a_track_of_tasks_too() {
     let (output, trace) = DEMO.run_traced(&args);
     let threads = trace.assert_tasks(30, 3);
     let ran_in_caller: usize = value(&last_line(&output), "ran_in_caller").parse().unwrap();
-    let on_main = trace
-        .task_spans()
-        .iter()
-        .filter(|span| span.thread == "main")
-        .count();
-    assert_eq!(on_main, ran_in_caller, "{threads:?}");
+    assert_eq!(trace.tasks_on("main"), ran_in_caller, "{threads:?}");
 }
 
 #[test]

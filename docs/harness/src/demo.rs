@@ -1,52 +1,39 @@
-//! A run's tasks as the demos submit them, and what stages 04 and 05 collect from them.
+//! A run's tasks as the demos submit them, what stages 04 and 05 collect from them, and the
+//! output they print to, which never panics: a failed write ends that output, never the program.
 
 use std::fmt;
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 
 use crate::args::{BoundedPoolArgs, TaskArgs};
-use crate::output::{Output, report};
-use crate::record::{Recorder, Shape, TaskRecording, Waiting, Watcher, counted};
+use crate::record::{Recorder, Shape, TaskRecording, Waiting, Watcher};
 use crate::summary::Summary;
-use crate::task::{TaskSpec, Work, ideal};
-use crate::track::Tracker;
+use crate::table::count;
+use crate::task::{Tracker, Work, ideal};
 
-/// The tasks of one run: how many, their calibrated work, the tracker that counts them, the
-/// output they print to and, with `--timeline` or `--trace`, the recorder that notes when each ran.
+/// The tasks of one run: their work, tracker and output, and the recorder if the run records.
 #[derive(Debug)]
 pub struct Workload {
-    tasks: usize,
-    spec: TaskSpec,
+    args: TaskArgs,
     work: Work,
     tracker: Tracker,
-    quiet: bool,
-    /// `--each`: a line per task as it ends.
-    each: bool,
     output: Output,
     /// Only when the run records: otherwise recording costs a task two branches, no more.
     recorder: Option<Recorder>,
-    timeline: bool,
-    trace: Option<TraceFile>,
-}
-
-/// Where `--trace` writes, created before the run so that a bad path stops the demo at once.
-#[derive(Debug)]
-struct TraceFile {
-    path: PathBuf,
-    file: File,
+    /// The `--trace` file, created before the run so that a bad path stops the demo at once.
+    trace: Option<File>,
 }
 
 impl Workload {
-    /// Prepares the run that `args` describe, calibrating CPU work once (see [`Work::new`]).
-    ///
-    /// Exits with status 2, as for any bad value, if the `--trace` file cannot be created or is
-    /// stdout (`-`, `/dev/stdout`, or the file stdout goes to), which carries the demo's lines.
+    /// Prepares the run that `args` describe, calibrating CPU work once. Exits with status 2 if
+    /// the `--trace` file cannot be created or is stdout, which carries the demo's lines.
     pub fn new(args: &TaskArgs) -> Self {
         let trace = args.trace.as_deref().map(|path| {
             create_trace(path).unwrap_or_else(|message| {
@@ -54,37 +41,29 @@ impl Workload {
             })
         });
         Workload {
-            tasks: args.tasks,
-            spec: args.task,
+            args: args.clone(),
             work: Work::new(args.task),
             tracker: Tracker::default(),
-            quiet: args.quiet,
-            each: args.each,
             output: Output::default(),
             recorder: (args.timeline || trace.is_some()).then(Recorder::new),
-            timeline: args.timeline,
             trace,
         }
     }
 
-    /// Like [`Workload::new`], but always records, showing `watcher` each event as it happens (see
-    /// [`Recorder::watched`]); the caller takes the recording from [`Workload::recorder`].
+    /// Like [`Workload::new`], but always records, showing `watcher` each event as it happens.
     /// `args.trace` must be `None`: the file would be created and never written.
     pub fn watched(args: &TaskArgs, watcher: Watcher) -> Self {
-        Workload {
-            recorder: Some(Recorder::watched(watcher)),
-            ..Workload::new(args)
-        }
+        let mut workload = Workload::new(args);
+        workload.recorder = Some(Recorder::watched(watcher));
+        workload
     }
 
-    /// The recorder, if the run records, for a program that does not call [`Workload::finish`]:
-    /// it calls [`Recorder::finish`] itself, after [`Workload::summary`].
+    /// The recorder, if the run records, for a program that does not call [`Workload::finish`].
     pub fn recorder(&self) -> Option<&Recorder> {
         self.recorder.as_ref()
     }
 
-    /// Gives the workload the program's lifetime, so that every `'static` task can borrow it:
-    /// cheaper than an `Arc` cloned per task (see the harness README), and freed by the exit.
+    /// Gives the workload the program's lifetime, for `'static` tasks to borrow (see the README).
     pub fn leak(self) -> &'static Workload {
         Box::leak(Box::new(self))
     }
@@ -92,10 +71,7 @@ impl Workload {
     /// Hands task `id` over, right before it goes to the pool: `move || task.run()`. A recording
     /// counts the task as queued from this moment until a worker starts it.
     pub fn hand_over(&'static self, id: usize) -> HandedTask {
-        let handed = self
-            .recorder
-            .as_ref()
-            .and_then(|recorder| recorder.handed_over(id));
+        let handed = self.recorder.as_ref().and_then(|r| r.handed_over(id));
         HandedTask {
             workload: self,
             id,
@@ -103,9 +79,8 @@ impl Workload {
         }
     }
 
-    /// Hands task `id` over through `submit`, a submit call that may wait for a slot, and returns
-    /// what it returns: `|task| pool.submit(move || task.run())`. A recording notes the whole call
-    /// as a wait of the submitter.
+    /// Hands task `id` over through `submit`, a call that may wait for a slot, and returns what it
+    /// returns: `|task| pool.submit(move || task.run())`. A recording notes the call as a wait.
     pub fn hand_over_with<R>(&'static self, id: usize, submit: impl FnOnce(HandedTask) -> R) -> R {
         let task = self.hand_over(id);
         let handed = task.handed;
@@ -116,8 +91,7 @@ impl Workload {
         submitted
     }
 
-    /// How long the submitter has waited for a slot for task `id` since `since`; a recording
-    /// notes the wait.
+    /// How long the submitter waited for a slot for task `id` since `since`, noted if recording.
     pub fn waited_for_slot(&self, id: usize, since: Instant) -> Duration {
         let now = Instant::now();
         if let Some(recorder) = &self.recorder {
@@ -126,8 +100,7 @@ impl Workload {
         now.duration_since(since)
     }
 
-    /// Runs task `id` on the current thread: the work, counted by the tracker, then (with
-    /// `--each`) a line that names the thread. Never panics, even if the line cannot be written.
+    /// Runs task `id` on this thread: its work, counted, then (`--each`) a line naming the thread.
     pub fn run(&self, id: usize) {
         let _running = self.tracker.start();
         self.work.run();
@@ -135,7 +108,7 @@ impl Workload {
     }
 
     /// Runs task `id` like [`Workload::run`] and returns `id * id`; or, if `panics`, panics after
-    /// the work, as a buggy task would, counted as panicked and ending its `recording` first.
+    /// the work, as a buggy task would, ending its `recording` first.
     fn square(&self, id: usize, panics: bool, recording: Option<TaskRecording<'_>>) -> u64 {
         let _running = self.tracker.start();
         self.work.run();
@@ -158,10 +131,9 @@ impl Workload {
         &self.tracker
     }
 
-    /// Whether every task ran to its end, returning or panicking: success for stage 05, whose
-    /// panics are planned.
+    /// Whether every task ran to its end, returning or panicking: success for stage 05.
     pub fn all_ran(&self) -> bool {
-        self.tracker.completed() + self.tracker.panicked() == self.tasks
+        self.tracker.completed() + self.tracker.panicked() == self.args.tasks
     }
 
     /// Prints `line` to the tasks' [`Output`], which never panics.
@@ -169,9 +141,8 @@ impl Workload {
         self.output.line(line);
     }
 
-    /// Ends the run, on the submitting thread once every task has ended: prints the timeline and
-    /// writes the trace if asked, then `last`, the summary line. Returns status 0 only if the run
-    /// `succeeded` and its trace and output were written (see [`Output::exit_code`]).
+    /// Ends the run once every task has ended: prints the timeline and writes the trace if asked,
+    /// then `last`; status 0 only if the run `succeeded` and its trace and output were written.
     pub fn finish(&self, last: impl fmt::Display, succeeded: bool) -> ExitCode {
         let recorded = self.show_recording();
         self.output.line(last);
@@ -183,22 +154,22 @@ impl Workload {
         let Some(recorder) = &self.recorder else {
             return true;
         };
-        let recording = recorder.finish(self.tasks);
+        let recording = recorder.finish(self.args.tasks);
         if recording.missing_threads > 0 {
             report(format_args!(
                 "warning: {} did not hand their events over in time: the timeline and the trace \
                  lack their tasks",
-                counted(recording.missing_threads, "thread")
+                count(recording.missing_threads, "thread")
             ));
         }
-        if self.timeline {
+        if self.args.timeline {
             self.output.print(recording.timeline());
         }
-        let Some(trace) = &self.trace else {
+        let (Some(file), Some(path)) = (&self.trace, &self.args.trace) else {
             return true;
         };
-        let path = trace.path.display();
-        let mut writer = BufWriter::new(&trace.file);
+        let path = path.display();
+        let mut writer = BufWriter::new(file);
         // `flush`, because a `BufWriter` dropped unflushed would lose its error.
         let written = recording
             .write_trace(&mut writer)
@@ -207,7 +178,7 @@ impl Workload {
             Ok(()) => self.output.line(format_args!(
                 "trace: {} written to {path}: open it in https://ui.perfetto.dev or \
                  chrome://tracing",
-                counted(recording.recorded_tasks(), "task"),
+                count(recording.recorded_tasks(), "task"),
             )),
             Err(error) => report(format_args!(
                 "error: could not write the trace to {path}: {error}"
@@ -216,9 +187,8 @@ impl Workload {
         written.is_ok()
     }
 
-    /// The summary line of this run, which took `elapsed` on `workers` threads (`None`: a thread
-    /// per task) fed by a queue of `queue` tasks (`None`: no queue, or an unbounded one). It also
-    /// tells a recording the stage and the pool's shape.
+    /// The summary of this run, which took `elapsed` on `workers` threads (`None`: one per task)
+    /// fed by a queue of `queue` tasks (`None`: none, or unbounded); a recording notes the shape.
     pub fn summary(
         &self,
         stage: &'static str,
@@ -233,16 +203,10 @@ impl Workload {
             };
             recorder.describe(format!("stage {stage}"), shape);
         }
-        Summary::new(
-            stage,
-            self.tasks,
-            &self.tracker,
-            workers,
-            queue,
-            self.spec,
-            elapsed,
-            ideal(self.spec, self.tasks, workers.unwrap_or(self.tasks)),
-        )
+        let TaskArgs { tasks, task, .. } = self.args;
+        let tracker = &self.tracker;
+        let ideal = ideal(task, tasks, workers.unwrap_or(tasks));
+        Summary::new(stage, tasks, tracker, workers, queue, task, elapsed, ideal)
     }
 
     /// [`Workload::summary`] for a pool of fixed size with a bounded queue (stages 03 to 05).
@@ -258,20 +222,18 @@ impl Workload {
     /// From stage 04 on: prints the values collected (unless quiet), saying in which order they
     /// came: `results in submission order: [0, 1, 4]`, or `completion` order for `--as-completed`.
     pub fn print_results(&self, values: &[u64], as_completed: bool) {
-        if self.quiet {
-            return;
-        }
         let order = if as_completed {
             "completion"
         } else {
             "submission"
         };
-        self.output
-            .line(format_args!("results in {order} order: {values:?}"));
+        if !self.args.quiet {
+            self.line(format_args!("results in {order} order: {values:?}"));
+        }
     }
 
     fn print_done(&self, id: usize) {
-        if self.each {
+        if self.args.each {
             let thread = thread::current();
             let name = thread.name().unwrap_or("?");
             self.output.line(format_args!("task {id} done on {name}"));
@@ -279,8 +241,7 @@ impl Workload {
     }
 }
 
-/// One task of a [`Workload`], made by [`Workload::hand_over`] and moved into the `'static`
-/// closure that a pool (or, in stage 01, a thread) runs.
+/// One task of a [`Workload`], to move into the `'static` closure that a pool or a thread runs.
 #[derive(Debug)]
 pub struct HandedTask {
     workload: &'static Workload,
@@ -296,12 +257,7 @@ impl HandedTask {
         self.workload.run(self.id);
     }
 
-    /// Runs the task on the current thread like [`HandedTask::run`], and returns `id * id`, the
-    /// value stages 04 and 05 collect.
-    ///
-    /// # Panics
-    ///
-    /// Panics after the work if `panics` is true, as a buggy task would: that is what it is for.
+    /// Runs the task and returns `id * id`, or panics after the work if `panics`, as a bug would.
     pub fn square(self, panics: bool) -> u64 {
         self.workload.square(self.id, panics, self.recording())
     }
@@ -316,7 +272,7 @@ impl HandedTask {
 }
 
 /// Creates the file that `--trace` names, or says why it cannot, as clap words a bad value.
-fn create_trace(path: &Path) -> Result<TraceFile, String> {
+fn create_trace(path: &Path) -> Result<File, String> {
     let invalid = |why: &dyn fmt::Display| {
         let path = path.display();
         format!("invalid value '{path}' for '--trace <FILE>': {why}\n")
@@ -333,17 +289,10 @@ fn create_trace(path: &Path) -> Result<TraceFile, String> {
             &"it is the file that stdout goes to, which carries the demo's lines: name another file",
         ));
     }
-    match File::create(path) {
-        Ok(file) => Ok(TraceFile {
-            path: path.to_path_buf(),
-            file,
-        }),
-        Err(error) => Err(invalid(&format_args!("cannot create it: {error}"))),
-    }
+    File::create(path).map_err(|error| invalid(&format_args!("cannot create it: {error}")))
 }
 
-/// Whether `path` is the file that stdout writes to, by any of its names (`/dev/stdout`,
-/// `/dev/fd/1`, a redirection's file): the same device and inode.
+/// Whether `path` is stdout's file by any name (`/dev/fd/1`, ...): the same device and inode.
 #[cfg(unix)]
 fn is_stdout(path: &Path) -> bool {
     use std::os::fd::AsFd;
@@ -377,8 +326,7 @@ pub struct Collected<E> {
 }
 
 impl<E> Collected<E> {
-    /// Sorts the outcomes of tasks `0, 1, 2, ...` (perhaps lazily joined handles) into values and
-    /// failures, keeping their order.
+    /// Sorts the outcomes of tasks `0, 1, 2, ...` into values and failures, keeping their order.
     pub fn in_order(outcomes: impl IntoIterator<Item = Result<u64, E>>) -> Self {
         let (mut values, mut failed) = (Vec::new(), Vec::new());
         for (id, outcome) in outcomes.into_iter().enumerate() {
@@ -390,26 +338,76 @@ impl<E> Collected<E> {
         Collected { values, failed }
     }
 
-    /// Keeps `values` as they arrived by another way, such as a channel, and takes only the
-    /// failures from the outcomes of tasks `0, 1, 2, ...`.
+    /// Keeps `values` as they arrived (through a channel, say), and the failures among `outcomes`.
     pub fn as_completed<T>(
         values: Vec<u64>,
         outcomes: impl IntoIterator<Item = Result<T, E>>,
     ) -> Self {
-        let failed = outcomes
-            .into_iter()
-            .enumerate()
-            .filter_map(|(id, outcome)| Some((id, outcome.err()?)))
-            .collect();
+        let outcomes = outcomes.into_iter().map(|outcome| outcome.map(|_| 0));
+        let failed = Collected::in_order(outcomes).failed;
         Collected { values, failed }
     }
 
     /// The wrapping sum of the values: a lost or duplicated result changes it.
     pub fn checksum(&self) -> u64 {
-        self.values
-            .iter()
-            .fold(0, |sum, &value| sum.wrapping_add(value))
+        let values = self.values.iter();
+        values.fold(0, |sum, &value| sum.wrapping_add(value))
     }
+}
+
+/// A demo's stdout, shared by its tasks and its `main`: after a failed write, it prints no more.
+#[derive(Debug, Default)]
+pub struct Output {
+    failed: OnceLock<io::Error>,
+}
+
+impl Output {
+    /// Prints `line` and a newline, like `println!`, but never panics.
+    pub fn line(&self, line: impl fmt::Display) {
+        self.print(format_args!("{line}\n"));
+    }
+
+    /// Prints `text` as it is, like `print!`, but never panics.
+    pub fn print(&self, text: impl fmt::Display) {
+        if self.failed.get().is_none() {
+            // Locked for the whole write, so that lines from different threads never mix.
+            let written = write!(io::stdout().lock(), "{text}");
+            self.record(written);
+        }
+    }
+
+    /// Status 0 if the run `succeeded` and its output was written, else 1; a failed write is
+    /// reported, unless it met a closed pipe (`demo | head -1`).
+    pub fn exit_code(&self, succeeded: bool) -> ExitCode {
+        self.record(io::stdout().flush());
+        if let Some(error) = self.failure() {
+            report(format_args!("error: could not write to stdout: {error}"));
+        } else if succeeded {
+            return ExitCode::SUCCESS;
+        }
+        ExitCode::FAILURE
+    }
+
+    /// Keeps the error of `written`, if it is the first: the ones after it are its consequences.
+    fn record(&self, written: io::Result<()>) {
+        if let Err(error) = written {
+            let _ = self.failed.set(error);
+        }
+    }
+
+    /// The failed write to report, if any: a closed pipe is not one.
+    fn failure(&self) -> Option<&io::Error> {
+        let failed = self.failed.get();
+        failed.filter(|error| error.kind() != io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// Writes `message` and a newline to stderr, like `eprintln!`, but drops what it cannot write.
+pub fn report(message: impl fmt::Display) {
+    // Formatted first and written at once: stderr is unbuffered, so `writeln!` would write each
+    // piece on its own, and a panic message, which takes no lock, could land between them.
+    let line = format!("{message}\n");
+    let _ = io::stderr().write_all(line.as_bytes());
 }
 
 #[cfg(test)]
@@ -421,23 +419,16 @@ mod tests {
     use crate::limits::with_panic_hook;
 
     fn workload_args() -> TaskArgs {
-        TaskArgs {
-            tasks: 3,
-            task: "sleep:0ns".parse().unwrap(),
-            quiet: true,
-            each: false,
-            timeline: false,
-            trace: None,
-        }
-    }
-
-    fn workload() -> Workload {
-        Workload::new(&workload_args())
+        use clap::{Args, Command, FromArgMatches};
+        let command = TaskArgs::augment_args(Command::new("demo"));
+        let matches =
+            command.get_matches_from("demo --tasks 3 --task sleep:0ns --quiet".split(' '));
+        TaskArgs::from_arg_matches(&matches).unwrap()
     }
 
     #[test]
     fn tasks_are_counted_squares_returned_and_a_planned_panic_counted_once() {
-        let workload = workload();
+        let workload = Workload::new(&workload_args());
         workload.run(0);
         assert_eq!(workload.square(3, false, None), 9);
         // `AssertUnwindSafe`: the workload is only read after the panic, never left half-updated.
@@ -452,10 +443,8 @@ mod tests {
     fn a_planned_panic_ends_its_recording_before_the_panic_hook_runs() {
         // Far longer than the task, which does nothing before it panics.
         const HOOK_DELAY: Duration = Duration::from_millis(250);
-        let args = TaskArgs {
-            timeline: true,
-            ..workload_args()
-        };
+        let mut args = workload_args();
+        args.timeline = true;
         let workload = Workload::new(&args).leak();
         let task = workload.hand_over(0);
         // On a thread of its own, which the recorder hands its events over from as it ends.
@@ -467,28 +456,20 @@ mod tests {
         });
 
         assert!(outcome.join().unwrap().is_err());
-        assert_eq!(
-            workload.tracker().panicked(),
-            1,
-            "counted once, as it unwound"
-        );
+        let panicked = workload.tracker().panicked();
+        assert_eq!(panicked, 1, "counted once, as it unwound");
         let recording = workload.recorder.as_ref().unwrap().finish(1);
         let task = recording.all_tasks().next().unwrap();
         assert!(task.panicked);
         let ran = task.end - task.start;
-        assert!(
-            ran < HOOK_DELAY,
-            "the task's span took in the hook: {ran:?}"
-        );
+        assert!(ran < HOOK_DELAY, "its span took in the hook: {ran:?}");
     }
 
     #[test]
     fn a_trace_to_stdout_is_refused() {
         let error = create_trace(Path::new("-")).unwrap_err();
-        assert!(
-            error.starts_with("invalid value '-' for '--trace <FILE>'"),
-            "{error}"
-        );
+        let expected = "invalid value '-' for '--trace <FILE>'";
+        assert!(error.starts_with(expected), "{error}");
         assert!(error.contains("stdout"), "{error}");
     }
 
@@ -510,20 +491,16 @@ mod tests {
     #[test]
     fn a_watched_workload_shows_its_tasks_as_they_run_and_records_them() {
         use crate::record::trace::Phase;
-        use std::sync::Mutex;
+        use std::sync::mpsc;
 
-        let seen: Arc<Mutex<Vec<(Phase, String)>>> = Arc::default();
-        let watcher: Watcher = {
-            let seen = Arc::clone(&seen);
-            Arc::new(move |event| {
-                let shown = (event.ph, event.name.into_owned());
-                seen.lock().unwrap().push(shown);
-            })
-        };
+        let (show, seen) = mpsc::channel();
+        let watcher: Watcher = Arc::new(move |event| {
+            let _ = show.send((event.ph, event.name.into_owned()));
+        });
         let workload = Workload::watched(&workload_args(), watcher).leak();
         let task = workload.hand_over(0);
         thread::spawn(move || task.run()).join().unwrap();
-        let shown = seen.lock().unwrap().clone();
+        let shown: Vec<_> = seen.try_iter().collect();
         let expected = [
             (Phase::Metadata, "thread_name"),
             (Phase::Begin, "task 0"),
@@ -538,19 +515,14 @@ mod tests {
 
     #[test]
     fn a_summary_describes_the_run_and_its_ideal() {
-        let workload = workload();
-        let line = |workers| {
-            workload
-                .summary("02", Duration::ZERO, workers, None)
-                .to_string()
-        };
-        let pool = line(Some(2));
-        assert!(
-            pool.starts_with("summary: stage=02 tasks=3 completed=0 panicked=0 workers=2 queue=- "),
-            "{pool}"
-        );
+        let workload = Workload::new(&workload_args());
+        let line = |workers| workload.summary("02", Duration::ZERO, workers, None);
+        let pool = line(Some(2)).to_string();
+        let expected = "summary: stage=02 tasks=3 completed=0 panicked=0 workers=2 queue=- ";
+        assert!(pool.starts_with(expected), "{pool}");
         // A thread per task: every task overlaps with every other one.
-        assert!(line(None).contains(" workers=- "), "{}", line(None));
+        let per_task = line(None).to_string();
+        assert!(per_task.contains(" workers=- "), "{per_task}");
     }
 
     #[test]
@@ -563,5 +535,20 @@ mod tests {
         let collected = Collected::as_completed(vec![4, 0], [Ok(()), Err("lost"), Ok(())]);
         assert_eq!(collected.values, [4, 0]);
         assert_eq!(collected.failed, [(1, "lost")]);
+    }
+
+    #[test]
+    fn only_the_first_error_is_kept_and_a_closed_pipe_is_not_reported() {
+        let output = Output::default();
+        output.record(Ok(()));
+        assert!(output.failure().is_none());
+        output.record(Err(io::Error::from(io::ErrorKind::StorageFull)));
+        output.record(Err(io::Error::other("a consequence")));
+        let failure = output.failure().expect("a full disk is reported");
+        assert_eq!(failure.kind(), io::ErrorKind::StorageFull);
+
+        let piped = Output::default();
+        piped.record(Err(io::Error::from(io::ErrorKind::BrokenPipe)));
+        assert!(piped.failure().is_none());
     }
 }

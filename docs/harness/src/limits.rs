@@ -10,7 +10,7 @@ use std::thread;
 use clap::{Args, CommandFactory};
 
 use crate::args::exit_invalid;
-use crate::output::report;
+use crate::demo::report;
 
 /// The most tasks a demo runs (`--tasks`), and the most threads it starts even with `--no-limit`:
 /// near it, stages 04 and 05 already hold gigabytes of handles.
@@ -19,13 +19,11 @@ pub const MAX_TASKS: usize = 10_000_000;
 /// The most slots a bounded queue may have (`--queue`): crossbeam allocates every slot up front.
 pub const MAX_QUEUE: usize = 1_000_000;
 
-/// The most threads a demo starts at once without `--no-limit`: stage 01's tasks, the workers of
-/// a pool (`--workers`), and in stage 06 every thread of an experiment's pools together. Why: see
-/// [`THREADS_EXPLAINED`].
+/// The most threads a demo starts at once without `--no-limit` (in stage 06, every thread of an
+/// experiment's pools together). Why: see [`THREADS_EXPLAINED`].
 pub const THREAD_LIMIT: usize = 10_000;
 
-/// Why [`THREAD_LIMIT`] exists. Printed under a thread count the demo refuses, and when the system
-/// refuses to start a thread.
+/// Why [`THREAD_LIMIT`] exists: printed when the demo or the system refuses a thread.
 pub const THREADS_EXPLAINED: &str = "\
 Each OS thread takes a process id from a pool that the whole machine shares (kernel.pid_max), \
 counts against the limits on threads (kernel.threads-max, ulimit -u), and maps a stack of its own \
@@ -45,8 +43,8 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    /// Exits with status 2, as for any bad value, if `flag` asks for `threads` threads, more than
-    /// [`THREAD_LIMIT`], and `--no-limit` was not given. Call it before the first thread starts.
+    /// Exits with status 2, as for any bad value, if `flag` asks for more than [`THREAD_LIMIT`]
+    /// `threads` without `--no-limit`. Call it before the first thread starts.
     pub fn check<A: CommandFactory>(&self, flag: &str, threads: usize) {
         if threads > THREAD_LIMIT && !self.no_limit {
             exit_invalid::<A>(format!(
@@ -57,30 +55,21 @@ impl LimitArgs {
     }
 }
 
-/// Parses `--tasks`: from 1 to [`MAX_TASKS`]. Like every parser here, its error names the bound
-/// the number breaks, or says it is not a whole number.
+/// Parses `--tasks`: from 1 to [`MAX_TASKS`]. Every parser here names the bound a number breaks.
 pub fn parse_tasks(text: &str) -> Result<usize, String> {
     parse_between(text, 1, MAX_TASKS, "the most tasks a demo runs")
 }
 
 /// Parses `--workers`: from 1 to [`MAX_TASKS`]; [`LimitArgs::check`] applies [`THREAD_LIMIT`].
 pub fn parse_workers(text: &str) -> Result<usize, String> {
-    parse_between(
-        text,
-        1,
-        MAX_TASKS,
-        "the most threads a demo starts, even with --no-limit",
-    )
+    let why = "the most threads a demo starts, even with --no-limit";
+    parse_between(text, 1, MAX_TASKS, why)
 }
 
 /// Parses `--queue`: from 0 (hand each task straight to a worker) to [`MAX_QUEUE`].
 pub fn parse_queue(text: &str) -> Result<usize, String> {
-    parse_between(
-        text,
-        0,
-        MAX_QUEUE,
-        "a bounded queue allocates all of its slots when the pool starts",
-    )
+    let why = "a bounded queue allocates all of its slots when the pool starts";
+    parse_between(text, 0, MAX_QUEUE, why)
 }
 
 /// Parses a count of at least one with no limit of its own (`--rounds`, `--panic-every`).
@@ -110,8 +99,7 @@ fn parse_between(text: &str, min: usize, max: usize, why: &str) -> Result<usize,
 }
 
 /// Runs `start`, such as `|| WorkerPool::new(workers, queue)`, and returns what it made; if it
-/// panics because the system refused a thread (the flags' limits rule out its other panics), says
-/// why on stderr, with [`THREADS_EXPLAINED`], and exits with status 1 instead of 101.
+/// panics because the system refused a thread, says why and exits with status 1 instead of 101.
 pub fn or_exit_if_refused<P>(start: impl FnOnce() -> P) -> P {
     match catch_quietly(start) {
         Ok(pool) => pool,
@@ -131,10 +119,8 @@ fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     // Nothing `f` touched is used after a panic: the demo exits.
     let outcome = with_panic_hook(|_| {}, || panic::catch_unwind(AssertUnwindSafe(f)));
     outcome.map_err(|payload| {
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied());
+        let owned = payload.downcast_ref::<String>().map(String::as_str);
+        let message = owned.or_else(|| payload.downcast_ref::<&str>().copied());
         message.unwrap_or("a panic without a message").to_string()
     })
 }
@@ -215,13 +201,8 @@ mod tests {
     #[test]
     fn a_pool_that_starts_is_returned_and_a_refused_thread_comes_back_as_its_message() {
         assert_eq!(catch_quietly(|| 4), Ok(4));
-        let refused = catch_quietly(|| -> u8 {
-            panic!("failed to spawn a worker thread: {}", "os error 11");
-        });
-        assert_eq!(
-            refused,
-            Err("failed to spawn a worker thread: os error 11".to_string())
-        );
+        let refused = catch_quietly(|| -> u8 { panic!("failed to spawn: {}", "os error 11") });
+        assert_eq!(refused, Err("failed to spawn: os error 11".to_string()));
         let literal = catch_quietly(|| -> u8 { panic!("no workers") });
         assert_eq!(literal, Err("no workers".to_string()));
     }

@@ -1,24 +1,17 @@
-//! The `summary:` line every stage's demo ends with: [`Summary`] writes it ([`Display`]) and reads
-//! it back ([`FromStr`]), for the demos, `docs/measure` and the stages' tests alike.
-//!
-//! [`Display`]: fmt::Display
+//! The `summary:` line every stage's demo ends with, written and read back by [`Summary`].
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::task::TaskSpec;
-use crate::track::Tracker;
+use crate::task::{TaskSpec, Tracker};
 
 /// What every `summary:` line starts with.
 pub const PREFIX: &str = "summary: ";
 
-/// The last line every stage prints: `key=value` pairs in the order of these fields, `-` where a
-/// key does not apply, so scripts (and `docs/measure`) can compare stages.
-///
-/// A stage that has more to say appends its own keys after these, so every shared key keeps its
-/// place: `println!("{summary} rejected={rejected}")`, or [`Summary::with`]. Parsing keeps them
-/// in [`Summary::extra`].
+/// The last line every stage prints (`Display`) and `docs/measure` reads back (`FromStr`):
+/// `key=value` pairs in the order of these fields, `-` where a key does not apply, then the keys
+/// a stage appends ([`Summary::with`]), kept in [`Summary::extra`].
 ///
 /// ```
 /// use harness::Summary;
@@ -48,7 +41,7 @@ pub struct Summary {
     pub task: TaskSpec,
     /// Wall time from the first submit until every task had finished, in milliseconds.
     pub elapsed_ms: f64,
-    /// The lower bound for this workload, see [`ideal`](crate::ideal), in milliseconds.
+    /// The lower bound for this workload ([`ideal`](crate::ideal)), in milliseconds.
     pub ideal_ms: f64,
     /// Completed tasks per second of `elapsed_ms`.
     pub tasks_per_s: f64,
@@ -59,8 +52,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The summary of a run of `tasks` tasks of kind `task`, counted by `tracker`, that took
-    /// `elapsed` where at best it takes `ideal`.
+    /// The summary of `tasks` tasks of `task`, counted by `tracker`, that took `elapsed` (`ideal`).
     #[allow(clippy::too_many_arguments)] // One argument per shared key: a builder would only hide that.
     pub fn new(
         stage: impl Into<String>,
@@ -101,8 +93,7 @@ impl Summary {
         self
     }
 
-    /// The value of the stage's own `key`, parsed; `None` if the line has no such key or its value
-    /// does not parse.
+    /// The value of the stage's own `key`, parsed; `None` if it is missing or does not parse.
     pub fn own<T: FromStr>(&self, key: &str) -> Option<T> {
         let (_, value) = self.extra.iter().find(|(own, _)| own == key)?;
         value.parse().ok()
@@ -125,10 +116,7 @@ impl fmt::Display for Summary {
             ("tasks_per_s", format!("{:.1}", self.tasks_per_s)),
             ("max_in_flight", self.max_in_flight.to_string()),
         ];
-        let own = self
-            .extra
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.clone()));
+        let own = self.extra.iter().map(|(k, v)| (k.as_str(), v.clone()));
         f.write_str(PREFIX.trim_end())?;
         for (key, value) in shared.into_iter().chain(own) {
             write!(f, " {key}={value}")?;
@@ -140,16 +128,12 @@ impl fmt::Display for Summary {
 impl FromStr for Summary {
     type Err = String;
 
-    /// Reads a line that [`Display`](fmt::Display) wrote: the shared keys in order, then any of
-    /// the stage's own.
     fn from_str(line: &str) -> Result<Self, Self::Err> {
         fn number<T: FromStr>((key, value): (&str, &str)) -> Result<T, String> {
-            value
-                .parse()
-                .map_err(|_| format!("{key}={value} is not a number"))
+            let error = |_| format!("{key}={value} is not a number");
+            value.parse().map_err(error)
         }
         let mut pairs = pairs(line).ok_or_else(|| format!("not a summary line: {line}"))?;
-        // The next pair, if its key is `key`.
         let mut next = |key: &'static str| match pairs.next() {
             Some((found, value)) if found == key => Ok((key, value)),
             Some((found, _)) => Err(format!("expected {key}, found {found} in {line}")),
@@ -176,8 +160,7 @@ impl FromStr for Summary {
     }
 }
 
-/// The `key=value` pairs of any `summary:` line, in order, including those of stage 06, whose
-/// keys are its own; `None` if `line` is not one. A word without `=` is a key with an empty value.
+/// The `key=value` pairs of any `summary:` line (stage 06's too), or `None`; `key` alone: `""`.
 pub fn pairs(line: &str) -> Option<impl Iterator<Item = (&str, &str)>> {
     let words = line.strip_prefix(PREFIX)?.split_whitespace();
     Some(words.map(|pair| pair.split_once('=').unwrap_or((pair, ""))))
@@ -192,24 +175,13 @@ mod tests {
                         max_in_flight=1";
 
     #[test]
-    fn keys_come_in_a_fixed_order_with_dashes_for_what_does_not_apply() {
+    fn keys_come_in_a_fixed_order_with_dashes_for_what_does_not_apply_and_read_back() {
         let tracker = Tracker::default();
         drop(tracker.start());
-        let summary = Summary::new(
-            "01",
-            1,
-            &tracker,
-            None,
-            None,
-            "sleep:1ms".parse().unwrap(),
-            Duration::from_millis(2),
-            Duration::from_millis(1),
-        );
+        let (task, ms) = ("sleep:1ms".parse().unwrap(), Duration::from_millis);
+        let summary = Summary::new("01", 1, &tracker, None, None, task, ms(2), ms(1));
         assert_eq!(summary.to_string(), LINE);
-    }
 
-    #[test]
-    fn a_line_reads_back_as_it_was_written() {
         let summary: Summary = LINE.parse().unwrap();
         assert_eq!((summary.workers, summary.elapsed_ms), (None, 2.0));
         assert_eq!(summary.to_string(), LINE);
@@ -219,14 +191,12 @@ mod tests {
 
     #[test]
     fn a_line_without_the_shared_keys_in_order_is_refused() {
+        let not_a_number = LINE.replace("tasks=1 ", "tasks=one ");
         for (line, expected) in [
             ("stage=01", "not a summary line"),
             ("summary: tasks=1 stage=01", "expected stage, found tasks"),
             ("summary: stage=01", "no tasks"),
-            (
-                &LINE.replace("tasks=1 ", "tasks=one "),
-                "tasks=one is not a number",
-            ),
+            (&not_a_number, "tasks=one is not a number"),
         ] {
             let error = line.parse::<Summary>().unwrap_err();
             assert!(error.contains(expected), "{line}: {error}");

@@ -1,8 +1,7 @@
 //! Tables, as plain text for a demo's output ([`Display`](fmt::Display)) or as Markdown for the
-//! docs ([`Table::markdown`]), and the number formats their cells use.
-//!
-//! Columns are padded to their widest cell, words to the left and numbers to the right, and
-//! separated by two spaces, so that a script can still split a row when a title has a space in it.
+//! docs ([`Table::markdown`]), and the number formats their cells use. Columns are padded to their
+//! widest cell, words to the left and numbers to the right, and separated by two spaces, so that a
+//! script can still split a row when a title has a space in it.
 //!
 //! ```
 //! use harness::table::{Align, Table, rate};
@@ -29,19 +28,17 @@ pub enum Align {
 /// A plain-text table: a header row, then one row per measurement.
 #[derive(Debug, Clone)]
 pub struct Table {
-    headers: Vec<(String, Align)>,
+    titles: Vec<String>,
+    aligns: Vec<Align>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
     /// Starts a table with these column titles and alignments.
     pub fn new(headers: &[(&str, Align)]) -> Self {
-        let headers = headers
-            .iter()
-            .map(|&(title, align)| (title.to_string(), align))
-            .collect();
         Table {
-            headers,
+            titles: headers.iter().map(|(title, _)| title.to_string()).collect(),
+            aligns: headers.iter().map(|&(_, align)| align).collect(),
             rows: Vec::new(),
         }
     }
@@ -49,19 +46,10 @@ impl Table {
     /// Starts a table with these column titles: the first `text` columns hold words (aligned
     /// left), the others numbers (aligned right).
     pub fn titled<S: AsRef<str>>(titles: &[S], text: usize) -> Self {
-        let headers: Vec<_> = titles
-            .iter()
-            .enumerate()
-            .map(|(column, title)| {
-                let align = if column < text {
-                    Align::Left
-                } else {
-                    Align::Right
-                };
-                (title.as_ref(), align)
-            })
-            .collect();
-        Table::new(&headers)
+        let (words, numbers) = titles.split_at(text.min(titles.len()));
+        let words = words.iter().map(|title| (title.as_ref(), Align::Left));
+        let numbers = numbers.iter().map(|title| (title.as_ref(), Align::Right));
+        Table::new(&words.chain(numbers).collect::<Vec<_>>())
     }
 
     /// Whether the table has no rows.
@@ -69,18 +57,10 @@ impl Table {
         self.rows.is_empty()
     }
 
-    /// Appends a row.
-    ///
-    /// # Panics
-    ///
-    /// Panics if the row does not have one cell per column: a mistake in the demo, not in its
-    /// input.
+    /// Appends a row. Panics if it does not have one cell per column.
     pub fn push_row(&mut self, cells: Vec<String>) {
-        assert_eq!(
-            cells.len(),
-            self.headers.len(),
-            "a row needs one cell per column"
-        );
+        let columns = self.titles.len();
+        assert_eq!(cells.len(), columns, "a row needs one cell per column");
         self.rows.push(cells);
     }
 
@@ -89,14 +69,12 @@ impl Table {
     pub fn markdown(&self) -> String {
         let widths: Vec<usize> = self.widths().into_iter().map(|w| w.max(3)).collect();
         let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-        let rule = widths
-            .iter()
-            .zip(&self.headers)
-            .map(|(&width, (_, align))| match align {
-                Align::Left => "-".repeat(width),
-                Align::Right => format!("{}:", "-".repeat(width - 1)),
-            });
-        let mut text = line(self.padded(&widths, &self.titles()));
+        let columns = widths.iter().zip(&self.aligns);
+        let rule = columns.map(|(&width, align)| match align {
+            Align::Left => "-".repeat(width),
+            Align::Right => format!("{}:", "-".repeat(width - 1)),
+        });
+        let mut text = line(self.padded(&widths, &self.titles));
         text.push_str(&line(rule.collect()));
         for row in &self.rows {
             text.push_str(&line(self.padded(&widths, row)));
@@ -107,8 +85,8 @@ impl Table {
     /// The width of each column: its widest cell, title included, in characters (not bytes, so
     /// that `µs` counts as two).
     fn widths(&self) -> Vec<usize> {
-        let mut widths = vec![0; self.headers.len()];
-        for row in iter::once(&self.titles()).chain(&self.rows) {
+        let mut widths = vec![0; self.titles.len()];
+        for row in iter::once(&self.titles).chain(&self.rows) {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
             }
@@ -116,18 +94,11 @@ impl Table {
         widths
     }
 
-    fn titles(&self) -> Vec<String> {
-        self.headers
-            .iter()
-            .map(|(title, _)| title.clone())
-            .collect()
-    }
-
     /// The cells of a row, each padded to its column's width on its column's side.
     fn padded(&self, widths: &[usize], cells: &[String]) -> Vec<String> {
-        let columns = cells.iter().zip(widths).zip(&self.headers);
+        let columns = cells.iter().zip(widths).zip(&self.aligns);
         columns
-            .map(|((cell, &width), (_, align))| match align {
+            .map(|((cell, &width), align)| match align {
                 Align::Left => format!("{cell:<width$}"),
                 Align::Right => format!("{cell:>width$}"),
             })
@@ -138,16 +109,11 @@ impl Table {
 impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let widths = self.widths();
-        for row in iter::once(&self.titles()).chain(&self.rows) {
+        for row in iter::once(&self.titles).chain(&self.rows) {
             // Two spaces between cells, but none before a first column with nothing in it.
-            let mut line = String::new();
-            for cell in self.padded(&widths, row) {
-                if !line.is_empty() {
-                    line.push_str("  ");
-                }
-                line.push_str(&cell);
-            }
-            writeln!(f, "{}", line.trim_end())?;
+            let cells = self.padded(&widths, row).into_iter();
+            let cells: Vec<String> = cells.skip_while(String::is_empty).collect();
+            writeln!(f, "{}", cells.join("  ").trim_end())?;
         }
         Ok(())
     }
@@ -155,10 +121,8 @@ impl fmt::Display for Table {
 
 /// `n` and a noun, in the plural unless `n` is 1: "1 core", "2 cores".
 pub fn count(n: usize, noun: &str) -> String {
-    match n {
-        1 => format!("1 {noun}"),
-        n => format!("{n} {noun}s"),
-    }
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{n} {noun}{plural}")
 }
 
 /// A throughput: whole tasks (or items) per second.
@@ -171,8 +135,7 @@ pub fn millis(duration: Duration) -> String {
     format!("{:.1}", duration.as_secs_f64() * 1e3)
 }
 
-/// A duration with one decimal in the unit that suits it (`974.7µs`, `1.2ms`), so that short
-/// tasks do not all show as `0.0` milliseconds.
+/// A duration with one decimal in the unit that suits it: `974.7µs`, `1.2ms`.
 pub fn duration(duration: Duration) -> String {
     format!("{duration:.1?}")
 }
@@ -213,8 +176,7 @@ pub fn tenths(value: f64) -> String {
     format!("{value:.1}")
 }
 
-/// Three significant digits below 1,000 (2.61, 26.1, 261), whole numbers with thousands
-/// separators above (2,610).
+/// Three significant digits below 1,000 (2.61, 26.1, 261), whole numbers with commas above.
 pub fn significant(value: f64) -> String {
     if value.abs() >= 1_000.0 {
         let sign = if value < 0.0 { "-" } else { "" };
@@ -244,8 +206,7 @@ pub fn memory(kib: u64) -> String {
     scaled(kib as f64 / 1024.0, 1024.0, &[" MiB", " GiB"])
 }
 
-/// Milliseconds in the unit that reads best, with three [`significant`] digits: `850 ms`,
-/// `12.3 s`.
+/// Milliseconds in the unit that reads best, with three [`significant`] digits: `12.3 s`.
 pub fn time_ms(ms: f64) -> String {
     scaled(ms, 1000.0, &[" ms", " s"])
 }
@@ -268,14 +229,11 @@ pub fn per_second(per_second: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Align::{Left, Right};
 
     #[test]
     fn numbers_align_right_and_words_left() {
-        let mut table = Table::new(&[
-            ("setup", Align::Left),
-            ("tasks/s", Align::Right),
-            ("note", Align::Left),
-        ]);
+        let mut table = Table::new(&[("setup", Left), ("tasks/s", Right), ("note", Left)]);
         table.push_row(vec!["shared".into(), "441".into(), "slow".into()]);
         table.push_row(vec!["split µs".into(), "1365".into(), String::new()]);
         assert_eq!(
@@ -289,7 +247,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "one cell per column")]
     fn a_row_with_a_missing_cell_is_rejected() {
-        let mut table = Table::new(&[("a", Align::Left), ("b", Align::Left)]);
+        let mut table = Table::new(&[("a", Left), ("b", Left)]);
         table.push_row(vec!["only one".into()]);
     }
 

@@ -1,8 +1,11 @@
-//! What one task does, how the command line describes it, and how long a run of them must take.
+//! What one task does, how the command line describes it, how long a run of them must take, and
+//! the [`Tracker`] that counts tasks as they run, laid out for workers to disturb one another as
+//! little as exact counts allow (the README explains how).
 
 use std::fmt;
 use std::hint::black_box;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -55,8 +58,7 @@ impl fmt::Display for TaskSpec {
     }
 }
 
-/// Parses `250ms`-style durations: a whole number followed by `ns`, `us`, `ms` or `s`; or says
-/// what is wrong.
+/// Parses `250ms`-style durations: a whole number followed by `ns`, `us`, `ms` or `s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err("missing duration after the kind, e.g. sleep:100ms".to_string());
@@ -88,7 +90,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("duration '{text}' is too large"))
 }
 
-/// Formats a duration in the largest unit that shows it exactly, so `sleep:50ms` prints back as given.
+/// A duration in the largest unit that shows it exactly, so `sleep:50ms` prints back as given.
 pub fn format_duration(duration: Duration) -> String {
     let nanos = duration.as_nanos();
     for (unit, size) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
@@ -99,8 +101,7 @@ pub fn format_duration(duration: Duration) -> String {
     format!("{nanos}ns")
 }
 
-/// A task ready to run: for CPU work, the number of loop iterations that take the requested
-/// duration on this machine.
+/// A task ready to run: for CPU work, a number of loop iterations calibrated on this machine.
 #[derive(Debug, Clone, Copy)]
 pub struct Work {
     spec: TaskSpec,
@@ -108,14 +109,12 @@ pub struct Work {
 }
 
 impl Work {
-    /// Prepares `spec`, calibrating CPU work once on the current (assumed idle) core, as a fixed
-    /// number of iterations that oversubscribed threads must still all do.
+    /// Prepares `spec`, calibrating CPU work once, on this (assumed idle) core.
     pub fn new(spec: TaskSpec) -> Self {
         let iterations = match spec.kind {
             TaskKind::Sleep => 0,
             TaskKind::Cpu => {
-                let per_iteration = nanos_per_iteration();
-                (spec.duration.as_nanos() as f64 / per_iteration).round() as u64
+                (spec.duration.as_nanos() as f64 / nanos_per_iteration()).round() as u64
             }
         };
         Work { spec, iterations }
@@ -132,8 +131,7 @@ impl Work {
     }
 }
 
-/// A xorshift loop: cheap per iteration, impossible to skip, and `black_box` keeps the compiler from
-/// removing it.
+/// A xorshift loop: cheap per iteration, and `black_box` keeps the compiler from removing it.
 fn spin(iterations: u64) -> u64 {
     let mut x = 0x9E37_79B9_7F4A_7C15_u64;
     for _ in 0..iterations {
@@ -158,10 +156,8 @@ fn nanos_per_iteration() -> f64 {
     best.as_nanos().max(1) as f64 / ITERATIONS as f64
 }
 
-/// The shortest possible run of `tasks` tasks of `spec` on `workers` threads.
-///
-/// Sleep tasks overlap freely, so they run in waves of `workers`. CPU tasks can only overlap as far
-/// as there are cores to run them.
+/// The shortest possible run of `tasks` tasks of `spec` on `workers` threads: sleep tasks run in
+/// waves of `workers`, CPU tasks overlap only as far as there are cores to run them.
 pub fn ideal(spec: TaskSpec, tasks: usize, workers: usize) -> Duration {
     let workers = workers.max(1);
     let waves = match spec.kind {
@@ -176,19 +172,112 @@ pub fn cores() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// How many cache-padded slots the outcome counts are spread over; more threads share them.
+const SLOTS: usize = 16;
+
+/// Counts tasks as they run: how many ran at once, and how each ended; exact once all are joined.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    in_flight: CacheLine<InFlight>,
+    outcomes: [CacheLine<Outcomes>; SLOTS],
+}
+
+/// The counters that every start and every end of a task update, whichever thread it runs on.
+#[derive(Debug, Default)]
+struct InFlight {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+/// How the tasks of the threads that share one slot ended.
+#[derive(Debug, Default)]
+struct Outcomes {
+    completed: AtomicUsize,
+    panicked: AtomicUsize,
+}
+
+/// A value alone on its cache line: aligned, and so padded, to 128 bytes (x86-64 fetches pairs).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct CacheLine<T>(T);
+
+impl Tracker {
+    /// Marks a task as running until the returned guard is dropped.
+    pub fn start(&self) -> Running<'_> {
+        // `Relaxed` throughout: no update of one atomic is ever lost, and joining the tasks
+        // orders every update before the read.
+        let in_flight = &self.in_flight.0;
+        let now = in_flight.now.fetch_add(1, Ordering::Relaxed) + 1;
+        // A load leaves the line shared when the peak is not beaten; `fetch_max` keeps the
+        // larger of two racing peaks.
+        if now > in_flight.max.load(Ordering::Relaxed) {
+            in_flight.max.fetch_max(now, Ordering::Relaxed);
+        }
+        Running { tracker: self }
+    }
+
+    /// The most tasks that were running at the same moment.
+    pub fn max_in_flight(&self) -> usize {
+        self.in_flight.0.max.load(Ordering::Relaxed)
+    }
+
+    /// Tasks that returned normally.
+    pub fn completed(&self) -> usize {
+        self.sum(|outcomes| &outcomes.completed)
+    }
+
+    /// Tasks that panicked.
+    pub fn panicked(&self) -> usize {
+        self.sum(|outcomes| &outcomes.panicked)
+    }
+
+    fn sum(&self, count: impl Fn(&Outcomes) -> &AtomicUsize) -> usize {
+        self.outcomes
+            .iter()
+            .map(|slot| count(&slot.0).load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// The slot of the current thread: threads take the slots in turn as they first count a task.
+fn slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS;
+    }
+    SLOT.with(|slot| *slot)
+}
+
+/// One running task. A guard rather than a pair of calls, so that a task that panics is still
+/// counted: `Drop` runs while the panic unwinds.
+#[derive(Debug)]
+pub struct Running<'a> {
+    tracker: &'a Tracker,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let outcomes = &self.tracker.outcomes[slot()].0;
+        let outcome = if thread::panicking() {
+            &outcomes.panicked
+        } else {
+            &outcomes.completed
+        };
+        outcome.fetch_add(1, Ordering::Relaxed);
+        self.tracker.in_flight.0.now.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::Barrier;
+
     use super::*;
 
     #[test]
     fn task_specs_round_trip_and_bad_ones_say_what_is_wrong() {
-        for text in [
-            "sleep:100ms",
-            "cpu:10us",
-            "sleep:0ns",
-            "cpu:2s",
-            "sleep:1500us",
-        ] {
+        let sleeps = ["sleep:100ms", "sleep:0ns", "sleep:1500us"];
+        for text in sleeps.into_iter().chain(["cpu:10us", "cpu:2s"]) {
             assert_eq!(text.parse::<TaskSpec>().unwrap().to_string(), text);
         }
         for (text, expected) in [
@@ -213,5 +302,37 @@ mod tests {
         let cpu: TaskSpec = "cpu:10ms".parse().unwrap();
         let expected = Duration::from_millis(10).mul_f64(8.0 / 4.min(cores()) as f64);
         assert_eq!(ideal(cpu, 8, 4), expected);
+    }
+
+    #[test]
+    fn counts_from_many_threads_and_panics_add_up_exactly() {
+        // More threads than slots, so that some of them share a slot.
+        const THREADS: usize = SLOTS + 4;
+        const TASKS: usize = 1_000;
+        let tracker = Tracker::default();
+        let all_running = Barrier::new(THREADS);
+        thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    // Each thread holds its first task until every thread holds one: the peak
+                    // is all of them, and no more, since a thread runs one at a time.
+                    let first = tracker.start();
+                    all_running.wait();
+                    drop(first);
+                    for _ in 1..TASKS {
+                        drop(tracker.start());
+                    }
+                });
+            }
+        });
+        // A task that panics is counted as the guard drops while it unwinds.
+        let result = std::panic::catch_unwind(|| {
+            let _running = tracker.start();
+            panic!("task failed");
+        });
+        assert!(result.is_err());
+        assert_eq!(tracker.completed(), THREADS * TASKS);
+        assert_eq!(tracker.panicked(), 1);
+        assert_eq!(tracker.max_in_flight(), THREADS);
     }
 }

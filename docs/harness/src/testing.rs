@@ -1,8 +1,6 @@
 //! What the stages' `tests/cli.rs` share: running a demo binary, the ways to abuse it (no thread
-//! can start, a closed pipe, a full disk), and what a demo promises when abused.
-//!
-//! Behind the cargo feature `testing`, which only the stages' `[dev-dependencies]` turn on, so the
-//! demos themselves never build it. Each stage's test names its own binary and arguments:
+//! can start, a closed pipe, a full disk), and what a demo promises when abused. Behind the cargo
+//! feature `testing`, which only the stages' `[dev-dependencies]` turn on:
 //!
 //! ```no_run
 //! use harness::testing::Demo;
@@ -17,13 +15,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{self, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-use crate::Recording;
-use crate::limits::MAX_TASKS;
-use crate::record::{QUEUE_DEPTH, TIMELINE_WIDTH};
+use crate::limits::{MAX_QUEUE, MAX_TASKS, THREAD_LIMIT};
+use crate::record::{QUEUE_DEPTH, Recording, TIMELINE_WIDTH, ThreadRecord};
 use crate::summary::{self, Summary};
-use crate::{MAX_QUEUE, THREAD_LIMIT};
 
 /// A stage's demo binary, by its path: `Demo::new(env!("CARGO_BIN_EXE_04-results"))`.
 #[derive(Clone, Copy, Debug)]
@@ -37,8 +32,7 @@ impl Demo {
         Self { path }
     }
 
-    /// The command that runs the demo with `args`, for a test to adjust before it runs it.
-    pub fn command(&self, args: &[&str]) -> Command {
+    fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(self.path);
         command.args(args);
         command
@@ -46,23 +40,19 @@ impl Demo {
 
     /// Runs the demo with `args` to the end and returns what it printed.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("the demo binary runs")
+        self.run_into(self.command(args), Stream::Read, Stream::Read)
     }
 
-    /// Runs `command`, one of this demo's, with its stdout and stderr where `stdout` and `stderr`
-    /// say, and returns the run: what it printed on the streams that are [`Stream::Read`].
+    /// Runs `command`, one of this demo's, with its stdout and stderr on these streams.
     pub fn run_into(&self, mut command: Command, stdout: Stream, stderr: Stream) -> Output {
-        command
-            .stdout(stdout.stdio(self))
-            .stderr(stderr.stdio(self))
-            .output()
-            .expect("the demo binary runs")
+        command.stdout(stdout.stdio(self));
+        command.stderr(stderr.stdio(self));
+        command.output().expect("the demo binary runs")
     }
 
     /// A path in the temporary directory for a file of this demo's run, ending with `.{ext}`.
     fn temporary_file(&self, ext: &str) -> PathBuf {
-        // Tests run in parallel, in several processes: the demo, the process and a count make
-        // the file's name unique.
+        // Tests run in parallel processes: the demo, the process and a count make the name unique.
         static FILES: AtomicUsize = AtomicUsize::new(0);
         let demo = Path::new(self.path).file_stem().unwrap_or_default();
         let file = FILES.fetch_add(1, Ordering::Relaxed);
@@ -70,15 +60,15 @@ impl Demo {
         std::env::temp_dir().join(name)
     }
 
-    /// Runs the demo with `args` and `--trace` into a file of its own, asserts that it succeeded,
-    /// and returns what it printed and the trace, read back (see [`Trace::read`]).
+    /// Runs the demo with `args` and `--trace`, asserts that it succeeded, and returns both.
     pub fn run_traced(&self, args: &[&str]) -> (Output, Trace) {
         let path = self.temporary_file("json");
         let output = self.assert_runs(&[args, &["--trace", utf8(&path)]].concat());
-        let trace = Trace::read(&path);
+        let text = fs::read_to_string(&path).expect("the trace file was written");
         // A trace left behind is only a file in the temporary directory.
         let _ = fs::remove_file(&path);
-        (output, trace)
+        let recording = Recording::read_trace(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        (output, Trace(recording))
     }
 
     /// Runs the demo with `args` and asserts that it succeeded.
@@ -88,26 +78,20 @@ impl Demo {
         output
     }
 
-    /// Runs the demo with `args` where no thread can start (see
-    /// [`command_without_threads`](Self::command_without_threads)).
-    fn run_without_threads(&self, args: &[&str]) -> Output {
-        self.command_without_threads(args)
-            .output()
-            .expect("the demo binary runs")
-    }
-
-    /// The command that runs the demo with `args` where no thread can start: std maps a stack of
-    /// `RUST_MIN_STACK` bytes for every thread that sets no size of its own, and a petabyte cannot
-    /// be mapped. For the checks that must stop a run before its first thread: if one breaks, the
-    /// test fails without starting thousands of threads.
+    /// The command that runs the demo with `args` where no thread can start (a petabyte stack can't
+    /// be mapped), so that a check that should stop a run fails without starting thousands.
     pub fn command_without_threads(&self, args: &[&str]) -> Command {
         let mut command = self.command(args);
         command.env("RUST_MIN_STACK", (1_u64 << 50).to_string());
         command
     }
 
-    /// Asserts that `--trace` into a directory, or into `-` (stdout, to many tools), is refused
-    /// as [`assert_refused`](Self::assert_refused) says, naming the flag and the path.
+    fn run_without_threads(&self, args: &[&str]) -> Output {
+        let command = self.command_without_threads(args);
+        self.run_into(command, Stream::Read, Stream::Read)
+    }
+
+    /// Asserts that `--trace` into a directory, or `-`, is refused, naming the flag and the path.
     pub fn assert_unwritable_trace_refused(&self, args: &[&str]) {
         let directory = std::env::temp_dir();
         let directory = utf8(&directory);
@@ -117,9 +101,8 @@ impl Demo {
         self.assert_refused(&to_stdout, &["'--trace <FILE>'", "'-'", "stdout"]);
     }
 
-    /// Asserts that `--trace` into the file that stdout goes to is refused before any task runs,
-    /// naming the flag, the path and stdout: `/dev/stdout`, and the plain path of the file that
-    /// stdout is redirected to, which stays empty. Unix only: elsewhere a demo cannot tell.
+    /// Asserts that `--trace` into the file that stdout goes to is refused, naming the flag, the
+    /// path and stdout: `/dev/stdout`, and the file stdout is redirected to, which stays empty.
     #[cfg(unix)]
     pub fn assert_trace_into_stdout_refused(&self, args: &[&str]) {
         let to_dev_stdout = [args, &["--trace", "/dev/stdout"]].concat();
@@ -131,56 +114,38 @@ impl Demo {
         let stdout = fs::File::create(&path).expect("a file in the temporary directory");
         let path_text = utf8(&path);
         let to_its_file = [args, &["--trace", path_text]].concat();
-        let output = self
-            .command_without_threads(&to_its_file)
-            .stdout(stdout)
-            .output()
-            .expect("the demo binary runs");
+        let mut command = self.command_without_threads(&to_its_file);
+        let output = command.stdout(stdout).output().expect("the demo runs");
         let written = fs::read_to_string(&path).expect("stdout's file is still there");
         // Only a file in the temporary directory, if it is left behind.
         let _ = fs::remove_file(&path);
-        let stderr = assert_status(&output, 2, &to_its_file);
-        let first = stderr.lines().next().unwrap_or_default();
-        for expected in ["error: ", "'--trace <FILE>'", path_text, "stdout"] {
-            assert!(first.contains(expected), "{to_its_file:?}: {stderr}");
-        }
+        let named = ["'--trace <FILE>'", path_text, "stdout"];
+        assert_error(&output, 2, &to_its_file, &named);
         assert!(written.is_empty(), "{to_its_file:?} ran anyway: {written}");
     }
 
-    /// Runs the demo with `args` where no thread can start, and asserts that it stopped at status
-    /// 2 with a one-line error that contains each of `expected`, before printing anything and
-    /// without a panic. Returns all of stderr, for the checks of the stage's own explanation.
+    /// Asserts that the demo with `args`, where no thread can start, stops with status 2 and an
+    /// `error:` line with each of `expected`, printing nothing and without a panic; returns stderr.
     pub fn assert_refused(&self, args: &[&str], expected: &[&str]) -> String {
         let output = self.run_without_threads(args);
-        let stderr = assert_status(&output, 2, args);
-        let first = stderr.lines().next().unwrap_or_default();
-        assert!(first.starts_with("error: "), "{args:?}: {stderr}");
-        for text in expected {
-            assert!(first.contains(text), "{args:?}: {first}");
-        }
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        let stderr = assert_error(&output, 2, args, expected);
         assert!(output.stdout.is_empty(), "{args:?} ran anyway");
         stderr
     }
 
-    /// Asserts that each of the counting `flags` (`--tasks`, `--queue`, `--workers`) is refused
-    /// as [`assert_refused`](Self::assert_refused) does, naming the flag and its most, when its
-    /// number parses but cannot run: `u64::MAX`, one more than the most (tasks and queue), and a
-    /// queue of 10^11 slots, which crossbeam would allocate up front. Workers are tried with
-    /// `--no-limit`, so that the most that refuses them is the same as for tasks.
+    /// Asserts that each of the counting `flags` is refused above its most (and at 10^11 queue
+    /// slots), naming the flag and the most; `--workers` with `--no-limit`, up to the most tasks.
     pub fn assert_counts_refused_above_their_limits(&self, flags: &[&str]) {
         for &flag in flags {
-            let (most, also) = match flag {
-                "--tasks" => (MAX_TASKS, vec![(MAX_TASKS + 1).to_string()]),
-                "--queue" => (
-                    MAX_QUEUE,
-                    vec![(MAX_QUEUE + 1).to_string(), 10_u64.pow(11).to_string()],
-                ),
+            let (most, above) = match flag {
+                "--tasks" => (MAX_TASKS, vec![MAX_TASKS as u64 + 1]),
+                "--queue" => (MAX_QUEUE, vec![MAX_QUEUE as u64 + 1, 10_u64.pow(11)]),
                 "--workers" => (MAX_TASKS, vec![]),
                 _ => panic!("{flag} is not a count with a limit"),
             };
-            for number in std::iter::once(u64::MAX.to_string()).chain(also) {
-                let mut args = vec![flag, number.as_str()];
+            for number in [u64::MAX].into_iter().chain(above) {
+                let number = number.to_string();
+                let mut args = vec![flag, &number];
                 if flag == "--workers" {
                     args.push("--no-limit");
                 }
@@ -190,10 +155,8 @@ impl Demo {
         }
     }
 
-    /// Asserts that `too_many` threads are refused (see [`assert_refused`](Self::assert_refused))
-    /// with an error that names them, the [`THREAD_LIMIT`] and `--no-limit`, and explains (see
-    /// [`assert_thread_limit_explained`]); then that `escape`, which adds `--no-limit` to few
-    /// threads, runs.
+    /// Asserts that `too_many` threads are refused, naming them, [`THREAD_LIMIT`] and `--no-limit`,
+    /// with the explanation; and that `escape`, `--no-limit` with few threads, runs.
     pub fn assert_limited_unless_no_limit(&self, too_many: &[&str], escape: &[&str]) {
         let named = too_many.join(" ");
         let limit = THREAD_LIMIT.to_string();
@@ -203,22 +166,17 @@ impl Demo {
         self.assert_runs(escape);
     }
 
-    /// Runs the demo with `args` where the system refuses the first worker thread, as when the
-    /// process ids run out, and asserts that it explains it (status 1, an `error:` line, and
-    /// `kernel.pid_max`) instead of panicking. Meaningful on Linux only.
+    /// Asserts that the demo with `args`, refused its first worker thread as when the process ids
+    /// run out, explains it (status 1, `kernel.pid_max`) instead of panicking. Linux only.
     pub fn assert_thread_refused(&self, args: &[&str]) {
-        let stderr = assert_status(&self.run_without_threads(args), 1, args);
+        let stderr = assert_error(&self.run_without_threads(args), 1, args, &[]);
         let refused = "error: the system refused to start a worker thread";
         assert!(stderr.starts_with(refused), "{args:?}: {stderr}");
         assert!(stderr.contains("kernel.pid_max"), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 
-    /// Asserts that a stderr that cannot be written loses the demo with `args` nothing but its
-    /// messages. `args` must make the demo write on stderr, and end with `status`, which this
-    /// checks first. Then, with stderr on a closed pipe, and on Linux on `/dev/full`, the run
-    /// still ends with `status`, not with a panic's 101, and its summary is still the last line
-    /// of stdout; with stdout closed too, as after `2>&1 | head -1`, it still ends with `status`.
+    /// Asserts that the demo with `args`, which writes on stderr and ends with `status`, ends so
+    /// (not with a panic's 101) when stderr is unwritable, its summary last unless stdout is too.
     pub fn assert_unwritable_stderr_loses_only_messages(&self, args: &[&str], status: i32) {
         let said = assert_status(&self.run(args), status, args);
         assert!(!said.is_empty(), "{args:?} wrote nothing on stderr");
@@ -232,8 +190,8 @@ impl Demo {
         assert_eq!(output.status.code(), Some(status), "{args:?}, both closed");
     }
 
-    /// Asserts that the demo with `args` where no thread can start still ends with `status` when
-    /// its stderr is a closed pipe, or on Linux `/dev/full`, and not with a panic's 101.
+    /// Asserts that the demo with `args` where no thread can start still ends with `status`, not
+    /// a panic's 101, when its stderr is a closed pipe, or on Linux `/dev/full`.
     pub fn assert_thread_refused_with_unwritable_stderr(&self, args: &[&str], status: i32) {
         for &stream in Stream::UNWRITABLE {
             let command = self.command_without_threads(args);
@@ -242,75 +200,56 @@ impl Demo {
         }
     }
 
-    /// Runs the demo with stdout on a pipe that is closed after the first line, as `| head -1`
-    /// does, and returns that line and the run. The demo's output must be larger than a pipe
-    /// holds, so that it is still writing when the pipe closes.
-    fn run_into_a_closed_pipe(&self, args: &[&str]) -> (String, Output) {
-        let mut child = self
-            .command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the demo binary starts");
-        let mut first = String::new();
-        let stdout = child.stdout.take().expect("stdout is piped");
-        // The reader is dropped at the end of this statement, and the pipe with it.
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("a first line");
-        (first, child.wait_with_output().expect("the demo ends"))
-    }
-
-    /// Runs the demo with `args` into a pipe closed after the first line, and asserts that the
-    /// pipe only ended the output: the first line starts with `first`, the status is 0, and
-    /// stderr is empty but for the stage's own lines, which end with one of `besides`. Returns
-    /// stderr.
+    /// Asserts that the demo with `args`, its stdout closed after a first line that starts with
+    /// `first` (`| head -1`), ends with status 0 and only the stderr lines that end with one of
+    /// `besides`, which it returns. The output must outgrow a pipe.
     pub fn assert_closed_pipe_ends_quietly(
         &self,
         args: &[&str],
         first: &str,
         besides: &[&str],
     ) -> String {
-        let (line, output) = self.run_into_a_closed_pipe(args);
+        let mut command = self.command(args);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the demo binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        // The reader is dropped at the end of this statement, and the pipe with it.
+        let read = BufReader::new(stdout).read_line(&mut line);
+        read.expect("a first line");
+        let output = child.wait_with_output().expect("the demo ends");
         assert!(line.starts_with(first), "{args:?}: {line}");
         let stderr = assert_status(&output, 0, args);
         assert!(others(&stderr, besides).is_empty(), "{args:?}: {stderr}");
         stderr
     }
 
-    /// Runs the demo with `args` with stdout and stderr both on `/dev/full`, as
-    /// `demo > /dev/full 2>&1` does, and asserts that it ends with status 1, for the output it
-    /// could not write, and not with a panic's 101 as it fails to say so.
+    /// Asserts that the demo with `args`, stdout and stderr on `/dev/full`, ends with status 1.
     #[cfg(target_os = "linux")]
     pub fn assert_full_stdout_and_stderr_end_with_status_1(&self, args: &[&str]) {
         let output = self.run_into(self.command(args), Stream::Full, Stream::Full);
         assert_eq!(output.status.code(), Some(1), "{args:?}");
     }
 
-    /// Runs the demo with `args` with stdout on `/dev/full` and asserts that it ends with status
-    /// 1 and reports the failed write once: no thread panicked in `println!`, and the summary's
-    /// failure is not reported twice. Lines of stderr that end with one of `besides` are the
-    /// stage's own, and not counted.
+    /// Asserts that the demo with `args`, its stdout on `/dev/full`, ends with status 1 and says so
+    /// once, in the only line of stderr that does not end with one of `besides` (the stage's own).
     #[cfg(target_os = "linux")]
     pub fn assert_full_stdout_reported_once(&self, args: &[&str], besides: &[&str]) {
         let output = self.run_into(self.command(args), Stream::Full, Stream::Read);
         let stderr = assert_status(&output, 1, args);
         let lines = others(&stderr, besides);
         assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
-        assert!(
-            lines[0].starts_with("error: could not write to stdout: "),
-            "{args:?}: {stderr}"
-        );
+        let reported = lines[0].starts_with("error: could not write to stdout: ");
+        assert!(reported, "{args:?}: {stderr}");
     }
 }
 
 /// Where a test points one of a demo's output streams: see [`Demo::run_into`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
-    /// A pipe that the test reads to the end: what the demo writes comes back in the [`Output`].
+    /// A pipe that the test reads to the end, into the [`Output`].
     Read,
-    /// A pipe that nobody reads any more, as after `| head -1` has read its line: every write
-    /// fails with a broken pipe.
+    /// A pipe that nobody reads any more, as after `| head -1`: every write fails.
     Closed,
     /// `/dev/full`, where every write fails with "no space left on device".
     #[cfg(target_os = "linux")]
@@ -318,24 +257,19 @@ pub enum Stream {
 }
 
 impl Stream {
-    /// Every stream here that fails every write: [`Stream::Closed`], and on Linux
-    /// `Stream::Full`.
+    /// Every stream here that fails every write.
     const UNWRITABLE: &[Stream] = &[
         Stream::Closed,
         #[cfg(target_os = "linux")]
         Stream::Full,
     ];
 
-    /// The stream, for `demo`'s command.
     fn stdio(self, demo: &Demo) -> Stdio {
         match self {
             Stream::Read => Stdio::piped(),
             Stream::Closed => closed_pipe(demo),
             #[cfg(target_os = "linux")]
-            Stream::Full => {
-                let full = fs::File::options().write(true).open("/dev/full");
-                Stdio::from(full.expect("/dev/full exists on Linux"))
-            }
+            Stream::Full => Stdio::from(fs::File::create("/dev/full").expect("/dev/full on Linux")),
         }
     }
 }
@@ -347,150 +281,108 @@ fn assert_status(output: &Output, status: i32, args: &[&str]) -> String {
     stderr
 }
 
+/// [`assert_status`], and a first line `error: ...` with each of `expected`, and no panic.
+fn assert_error(output: &Output, status: i32, args: &[&str], expected: &[&str]) -> String {
+    let stderr = assert_status(output, status, args);
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "{args:?}: {stderr}");
+    for text in expected {
+        assert!(first.contains(text), "{args:?}: {first}");
+    }
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    stderr
+}
+
 /// The lines of `stderr` but the stage's own, which end with one of `besides`.
 fn others<'a>(stderr: &'a str, besides: &[&str]) -> Vec<&'a str> {
     let own = |line: &str| besides.iter().any(|own| line.ends_with(own));
     stderr.lines().filter(|line| !own(line)).collect()
 }
 
-/// A path in the temporary directory, as text.
 fn utf8(path: &Path) -> &str {
-    path.to_str()
-        .expect("the temporary directory has a UTF-8 path")
+    path.to_str().expect("a temporary path in UTF-8")
 }
 
-/// The writing end of a pipe whose reader has gone, so that every write to it fails.
-///
-/// std makes pipes only to a child process, so the reader is the demo itself, asked for its
-/// version: it exits without reading its stdin, which closes the pipe's reading end before the
-/// demo under test starts.
+/// The writing end of a pipe whose reader has gone. std makes pipes only to a child process, so
+/// the reader is the demo itself, asked for its version: it exits without reading its stdin.
 fn closed_pipe(demo: &Demo) -> Stdio {
-    let mut reader = demo
-        .command(&["--version"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the demo binary starts");
+    let mut reader = demo.command(&["--version"]);
+    reader.stdin(Stdio::piped()).stdout(Stdio::null());
+    let mut reader = reader.spawn().expect("the demo binary starts");
     let writer = reader.stdin.take().expect("stdin is piped");
-    reader
-        .wait()
-        .expect("the demo prints its version and exits");
+    reader.wait().expect("the demo exits");
     Stdio::from(writer)
 }
 
-/// Asserts that a refusal of too many threads (the `stderr` that
-/// [`Demo::assert_refused`] returns) gives stage 01's explanation: the kernel's limit and the
-/// measurements of IO at scale.
+/// Asserts that `stderr` explains the thread limit: the kernel's limit and IO at scale.
 pub fn assert_thread_limit_explained(stderr: &str) {
-    assert!(
-        stderr.contains("kernel.pid_max") && stderr.contains("IO at scale"),
-        "{stderr}"
-    );
+    let explained = stderr.contains("kernel.pid_max") && stderr.contains("IO at scale");
+    assert!(explained, "{stderr}");
 }
 
 /// A trace that `--trace` wrote, read back strictly by [`Recording::read_trace`].
 #[derive(Debug)]
-pub struct Trace {
-    /// The recording the trace was written from.
-    pub recording: Recording,
-}
-
-/// A task's span in a [`Trace`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceSpan {
-    /// The task's number.
-    pub task: usize,
-    /// The name of the thread it ran on.
-    pub thread: String,
-    /// When it started.
-    pub start: Duration,
-    /// When it ended.
-    pub end: Duration,
-}
+pub struct Trace(Recording);
 
 impl Trace {
-    /// Reads the trace at `path`, and asserts that it is what the demos write.
-    pub fn read(path: &Path) -> Trace {
-        let text = fs::read_to_string(path).expect("the trace file was written");
-        let recording =
-            Recording::read_trace(&text).unwrap_or_else(|error| panic!("{error}: {text}"));
-        Trace { recording }
+    fn threads_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ThreadRecord> {
+        let threads = self.0.threads.iter();
+        threads.filter(move |thread| thread.name == name)
     }
 
-    /// The tasks' spans: one per task that ran, as the trace says.
-    pub fn task_spans(&self) -> Vec<TraceSpan> {
-        let threads = self.recording.threads.iter();
-        threads
-            .flat_map(|thread| {
-                thread.tasks.iter().map(|task| TraceSpan {
-                    task: task.id,
-                    thread: thread.name.clone(),
-                    start: task.start,
-                    end: task.end,
-                })
-            })
-            .collect()
+    /// How many tasks ran on the thread named `thread`.
+    pub fn tasks_on(&self, thread: &str) -> usize {
+        self.threads_named(thread).map(|t| t.tasks.len()).sum()
     }
 
     /// The labels of the waits of the thread named `thread`: the submitter's.
     pub fn waits_on(&self, thread: &str) -> Vec<String> {
-        let threads = self.recording.threads.iter();
-        let waits = threads
-            .filter(|named| named.name == thread)
-            .flat_map(|named| &named.waits);
+        let waits = self.threads_named(thread).flat_map(|named| &named.waits);
         waits.map(|wait| wait.kind.label().to_string()).collect()
     }
 
     /// The tasks that panicked, in order, each with the name of the thread it panicked on.
     pub fn panics(&self) -> Vec<(usize, String)> {
-        let threads = self.recording.threads.iter();
-        let mut panics: Vec<(usize, String)> = threads
-            .flat_map(|thread| {
-                let panicked = thread.tasks.iter().filter(|task| task.panicked);
-                panicked.map(|task| (task.id, thread.name.clone()))
-            })
-            .collect();
+        let mut panics = Vec::new();
+        for thread in &self.0.threads {
+            let panicked = thread.tasks.iter().filter(|task| task.panicked);
+            panics.extend(panicked.map(|task| (task.id, thread.name.clone())));
+        }
         panics.sort();
         panics
     }
 
-    /// The values of the counter named `name`, in order: only [`QUEUE_DEPTH`] has any, which
-    /// [`Recording::read_trace`] checked against the tasks.
+    /// The values of the counter named `name`, in order: only [`QUEUE_DEPTH`] has any.
     pub fn counter(&self, name: &str) -> Vec<usize> {
         let depths = match name {
-            QUEUE_DEPTH => self.recording.queue_depth(),
+            QUEUE_DEPTH => self.0.queue_depth(),
             _ => Vec::new(),
         };
         depths.into_iter().map(|(_, depth)| depth).collect()
     }
 
-    /// Asserts what every run's trace promises: one span for each of tasks `0..tasks`, spans
-    /// that never overlap on one thread, and tasks on at most `most_threads` threads. Returns
-    /// the names of the threads that ran tasks.
+    /// Asserts one span for each of tasks `0..tasks`, none overlapping on a thread, and at most
+    /// `most_threads` threads with tasks, whose names it returns.
     pub fn assert_tasks(&self, tasks: usize, most_threads: usize) -> BTreeSet<String> {
-        let mut ids: Vec<usize> = self.recording.all_tasks().map(|task| task.id).collect();
+        let mut ids: Vec<usize> = self.0.all_tasks().map(|task| task.id).collect();
         ids.sort_unstable();
         assert_eq!(ids, (0..tasks).collect::<Vec<_>>(), "one span per task");
-        for thread in &self.recording.threads {
+        for thread in &self.0.threads {
             let mut spans: Vec<_> = thread.tasks.iter().map(|t| (t.start, t.end)).collect();
             spans.sort_unstable();
             for pair in spans.windows(2) {
                 assert!(pair[0].1 <= pair[1].0, "{} overlaps: {pair:?}", thread.name);
             }
         }
-        let ran = self
-            .recording
-            .threads
-            .iter()
-            .filter(|t| !t.tasks.is_empty());
+        let ran = self.0.threads.iter().filter(|t| !t.tasks.is_empty());
         let threads: BTreeSet<String> = ran.map(|thread| thread.name.clone()).collect();
         assert!(threads.len() <= most_threads, "{threads:?}");
         threads
     }
 }
 
-/// The lines of the `--timeline` in what a run printed: from its heading to the last line of
-/// its legend. Asserts that there is one, and that none is wider than the timeline's 100 columns.
+/// The lines of the `--timeline` in what a run printed, from its heading to the end of its
+/// legend. Asserts that there is one, and that no line is wider than the timeline's 100 columns.
 pub fn timeline(stdout: &str) -> Vec<&str> {
     let lines: Vec<&str> = stdout
         .lines()
@@ -505,8 +397,7 @@ pub fn timeline(stdout: &str) -> Vec<&str> {
     lines
 }
 
-/// The labels of the timeline's rows, from the lines [`timeline`] returns: `worker-0`, ...,
-/// `submitter`, `queue`.
+/// The labels of the rows of a [`timeline`]: `worker-0`, ..., `submitter`, `queue`.
 pub fn timeline_rows<'a>(timeline: &[&'a str]) -> Vec<&'a str> {
     timeline
         .iter()
@@ -535,44 +426,26 @@ pub fn stderr(output: &Output) -> String {
 
 /// The last line the run printed on stdout (its `summary:` line), or `""` if there is none.
 pub fn last_line(output: &Output) -> String {
-    stdout(output)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string()
+    let stdout = stdout(output);
+    stdout.lines().last().unwrap_or_default().to_string()
 }
 
 /// The keys of any `summary:` line, in order (stage 06's too); none if `summary` is not one.
 pub fn keys(summary: &str) -> Vec<&str> {
-    summary::pairs(summary)
-        .into_iter()
-        .flatten()
-        .map(|(key, _)| key)
-        .collect()
+    let pairs = summary::pairs(summary).into_iter().flatten();
+    pairs.map(|(key, _)| key).collect()
 }
 
-/// Reads a `summary:` line of stages 01 to 05 (see [`Summary`]); panics if it is not one.
-pub fn summary(line: &str) -> Summary {
-    line.parse().unwrap_or_else(|error| panic!("{error}"))
-}
-
-/// Asserts that `summary` reads as a [`Summary`], whose shared keys come first, followed by the
-/// stage's `own`.
+/// Asserts that `line` reads as a [`Summary`] whose shared keys are followed by the stage's `own`.
 pub fn assert_summary_keys(line: &str, own: &[&str]) {
-    let extra: Vec<String> = summary(line)
-        .extra
-        .into_iter()
-        .map(|(key, _)| key)
-        .collect();
+    let summary: Summary = line.parse().unwrap_or_else(|error| panic!("{error}"));
+    let extra: Vec<String> = summary.extra.into_iter().map(|(key, _)| key).collect();
     assert_eq!(extra, own, "in {line}");
 }
 
-/// The value of `key` in any `summary:` line (stage 06's too); panics if the line has no such
-/// key.
+/// The value of `key` in any `summary:` line (stage 06's too); panics if it has no such key.
 pub fn value<'a>(summary: &'a str, key: &str) -> &'a str {
-    summary::pairs(summary)
-        .into_iter()
-        .flatten()
-        .find_map(|(found, value)| (found == key).then_some(value))
-        .unwrap_or_else(|| panic!("no {key} in {summary}"))
+    let mut pairs = summary::pairs(summary).into_iter().flatten();
+    let found = pairs.find_map(|(found, value)| (found == key).then_some(value));
+    found.unwrap_or_else(|| panic!("no {key} in {summary}"))
 }
