@@ -441,16 +441,18 @@ mod tests {
 
     #[test]
     fn a_planned_panic_ends_its_recording_before_the_panic_hook_runs() {
-        // Far longer than the task, which does nothing before it panics.
-        const HOOK_DELAY: Duration = Duration::from_millis(250);
         let mut args = workload_args();
         args.timeline = true;
         let workload = Workload::new(&args).leak();
         let task = workload.hand_over(0);
+        let hook_ran = Arc::new(OnceLock::new());
+        let hook_ran_then = Arc::clone(&hook_ran);
         // On a thread of its own, which the recorder hands its events over from as it ends.
         let outcome = thread::spawn(move || {
-            let slow_hook = |_: &PanicHookInfo<'_>| thread::sleep(HOOK_DELAY);
-            with_panic_hook(slow_hook, || {
+            let hook = move |_: &PanicHookInfo<'_>| {
+                hook_ran_then.get_or_init(Instant::now);
+            };
+            with_panic_hook(hook, || {
                 panic::catch_unwind(AssertUnwindSafe(|| task.square(true)))
             })
         });
@@ -458,11 +460,16 @@ mod tests {
         assert!(outcome.join().unwrap().is_err());
         let panicked = workload.tracker().panicked();
         assert_eq!(panicked, 1, "counted once, as it unwound");
-        let recording = workload.recorder.as_ref().unwrap().finish(1);
-        let task = recording.all_tasks().next().unwrap();
+        let recorder = workload.recorder.as_ref().unwrap();
+        let hook_ran = hook_ran.get().expect("the panic hook ran");
+        let hook_ran = hook_ran.saturating_duration_since(recorder.origin());
+        let task = recorder.finish(1).all_tasks().next().unwrap().clone();
         assert!(task.panicked);
-        let ran = task.end - task.start;
-        assert!(ran < HOOK_DELAY, "its span took in the hook: {ran:?}");
+        assert!(
+            task.end <= hook_ran,
+            "its span ended at {:?}, after the hook ran at {hook_ran:?}",
+            task.end
+        );
     }
 
     #[test]
