@@ -90,9 +90,9 @@ impl Step {
         let elapsed: Duration = match self {
             Step::Ids => runs::bare_ids(workers, tasks, empty),
             Step::Boxed => runs::stage03(workers, tasks, empty),
-            Step::ResultChannel => runs::stage04_join_batch(workers, tasks, empty),
+            Step::ResultChannel => runs::stage04(workers, tasks, runs::QUEUE, empty),
             Step::CatchUnwind => runs::stage04_catch_unwind(workers, tasks, empty),
-            Step::Counters => runs::stage05_join_batch(workers, tasks, empty),
+            Step::Counters => runs::stage05(workers, tasks, runs::QUEUE, empty),
             Step::TrySubmit => runs::stage03_try_first(workers, tasks, empty),
             Step::Tracker => runs::stage03_tracked(workers, tasks, ladder.borrowed),
             Step::Demo => runs::stage03_demo(workers, tasks, ladder.borrowed),
@@ -191,13 +191,13 @@ impl Measured {
 /// Runs `rounds` rounds of every step, `tasks` empty tasks a run, on as many workers as cores.
 pub fn measure(tasks: usize, rounds: usize) -> Measured {
     // As the measurements run the demo: empty tasks are `cpu:0ns`, and nothing is printed.
-    let workload = || runs::quiet_workload(tasks, "cpu:0ns");
+    let workload = |recording| runs::workload(tasks, "cpu:0ns", recording);
     let setup = Setup {
         workers: harness::cores(),
         tasks,
-        borrowed: workload().leak(),
-        recording: runs::recording_workload(tasks, "cpu:0ns").leak(),
-        shared: Arc::new(workload()),
+        borrowed: workload(false).leak(),
+        recording: workload(true).leak(),
+        shared: Arc::new(workload(false)),
     };
     let mut per_task = vec![Vec::with_capacity(rounds); Step::ALL.len()];
     for round in 0..rounds {
