@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -76,7 +76,7 @@ pub fn replace_block(document: &str, name: &str, body: &str) -> Option<String> {
 }
 
 /// Rewrites the block `name` in every file of `documents`; returns how many files had it.
-pub fn rewrite_blocks(documents: &[&Path], name: &str, body: &str) -> io::Result<usize> {
+pub fn rewrite_blocks(documents: &[PathBuf], name: &str, body: &str) -> io::Result<usize> {
     let mut rewritten = 0;
     for path in documents {
         let Ok(text) = fs::read_to_string(path) else {

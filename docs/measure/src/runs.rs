@@ -276,7 +276,7 @@ pub fn stage05(workers: usize, tasks: usize, batch: usize, task: impl Task) -> D
     )
 }
 
-/// The `threadpool` crate (unbounded queue), waited for with `join`.
+/// The `threadpool` crate (unbounded queue), waited for with `join` (dropping it would not wait).
 pub fn threadpool(workers: usize, tasks: usize, task: impl Task) -> Duration {
     timed(
         || threadpool::ThreadPool::new(workers),

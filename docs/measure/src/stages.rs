@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use harness::Summary;
+
 use crate::probe;
 
 /// The command-line flags a stage's demo accepts beyond `--tasks`, `--task` and `--quiet`.
@@ -106,9 +108,7 @@ impl Workspace {
             .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf);
         let target = match env::var_os("CARGO_TARGET_DIR") {
             // As cargo reads it; cargo gets the absolute path, so both agree wherever it runs.
-            Some(dir) => env::current_dir()
-                .expect("the current directory is readable")
-                .join(dir),
+            Some(dir) => std::path::absolute(dir).expect("a current directory"),
             None => root.join("target"),
         };
         // `cargo run` and `cargo test` tell their child which cargo they are.
@@ -159,17 +159,15 @@ impl Workspace {
         STAGES.iter().map(each).collect()
     }
 
-    /// Builds every stage and checks which ones are ready to be measured, calling `starting`
-    /// before each check (for a progress display).
+    /// Builds every stage and checks which are ready to be measured, calling `starting` before
+    /// each check (for a progress display).
     pub fn prepare(&self, profile: Profile, mut starting: impl FnMut(&Stage)) -> Readiness {
         let mut ready = BTreeMap::new();
         for (stage, built) in STAGES.iter().zip(self.build_stages(profile)) {
             starting(stage);
             let built = built.map_err(|error| format!("does not build yet ({error})"));
-            ready.insert(
-                stage.number,
-                built.and_then(|()| self.check(stage, profile)),
-            );
+            let checked = built.and_then(|()| self.check(stage, profile));
+            ready.insert(stage.number, checked);
         }
         Readiness { ready }
     }
@@ -186,15 +184,10 @@ impl Workspace {
         command.args(smoke_args(stage.flags));
         let smoke = probe::measure(command, Duration::from_secs(10))
             .map_err(|error| format!("cannot be started ({error})"))?;
+        // Stage 05's demo makes its first task panic on purpose, so a panicked task counts.
+        let ran = |s: &Summary| s.completed + s.panicked == 1;
         match smoke.failure() {
-            // Stage 05's demo makes its first task panic on purpose, so a panicked task counts.
-            None if smoke
-                .summary
-                .as_ref()
-                .is_some_and(|s| s.completed + s.panicked == 1) =>
-            {
-                Ok(binary)
-            }
+            None if smoke.summary.as_ref().is_some_and(ran) => Ok(binary),
             None => Err("ran one task but did not account for it".to_string()),
             Some(reason) => Err(format!("is not ready ({reason})")),
         }

@@ -27,24 +27,11 @@ fn every_peer_prints_the_stages_summary_line() {
         "rayon-par-iter",
         "tokio",
     ] {
-        let mut args = vec![
-            "peer",
-            peer,
-            "--tasks",
-            "12",
-            "--task",
-            "sleep:1ms",
-            "--quiet",
-        ];
         // The sequential peer runs one task at a time on the calling thread: no --workers.
-        let workers = match peer {
-            "sequential" => 1,
-            _ => {
-                args.extend(["--workers", "3"]);
-                3
-            }
-        };
-        let output = measure(&args);
+        let workers = if peer == "sequential" { 1 } else { 3 };
+        let flag = if workers == 1 { "" } else { " --workers 3" };
+        let args = format!("peer {peer} --tasks 12 --task sleep:1ms --quiet{flag}");
+        let output = measure(&args.split(' ').collect::<Vec<_>>());
         assert!(output.status.success(), "{peer} failed");
         let stdout = String::from_utf8_lossy(&output.stdout);
         let summary = stdout.lines().last().unwrap_or_default();
