@@ -39,11 +39,13 @@ pub fn workload(tasks: usize, task: &str, recording: bool) -> Workload {
     Workload::new(&flags.run)
 }
 
-/// Times `submit_all` (every submit, then the pool's shutdown) on the pool that `start` starts.
-fn timed<P>(start: impl FnOnce() -> P, submit_all: impl FnOnce(P)) -> Duration {
-    let pool = start();
+/// What a submit that cannot fail unless the workers died expects.
+const ALIVE: &str = "the workers are alive";
+
+/// Times `submit_all`: every submit, then the shutdown of a pool started before.
+fn timed(submit_all: impl FnOnce()) -> Duration {
     let started = Instant::now();
-    submit_all(pool);
+    submit_all();
     started.elapsed()
 }
 
@@ -68,65 +70,45 @@ fn bare_channel<M: Send + 'static>(
     message: impl Fn(usize) -> M,
     run: impl Fn(M) + Copy + Send + 'static,
 ) -> Duration {
-    timed(
-        || {
-            let (sender, receiver) = crossbeam_channel::bounded::<M>(QUEUE);
-            let threads: Vec<_> = (0..workers)
-                .map(|_| {
-                    let receiver = receiver.clone();
-                    thread::spawn(move || receiver.into_iter().for_each(run))
-                })
-                .collect();
-            (sender, threads)
-        },
-        |(sender, threads)| {
-            for id in 0..tasks {
-                sender.send(message(id)).expect("the workers are alive");
-            }
-            drop(sender);
-            for thread in threads {
-                thread.join().expect("no task panics");
-            }
-        },
-    )
+    let (sender, receiver) = crossbeam_channel::bounded::<M>(QUEUE);
+    let threads: Vec<_> = (0..workers)
+        .map(|_| {
+            let receiver = receiver.clone();
+            thread::spawn(move || receiver.into_iter().for_each(run))
+        })
+        .collect();
+    timed(move || {
+        (0..tasks).for_each(|id| sender.send(message(id)).expect(ALIVE));
+        drop(sender);
+        for thread in threads {
+            thread.join().expect("no task panics");
+        }
+    })
 }
 
 /// Stage 02's `ThreadPool`: an unbounded `mpsc` channel, its receiver behind a mutex.
 pub fn stage02(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || stage02_mutex_receiver_pool::ThreadPool::new(workers),
-        |pool| {
-            for id in 0..tasks {
-                pool.execute(move || task(id));
-            }
-            drop(pool);
-        },
-    )
+    let pool = stage02_mutex_receiver_pool::ThreadPool::new(workers);
+    timed(move || {
+        (0..tasks).for_each(|id| pool.execute(move || task(id)));
+        drop(pool);
+    })
 }
 
 /// Stage 03's `WorkerPool`, `submit` only: the tutorial's pool, every task a boxed closure.
 pub fn stage03(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || WorkerPool::new(workers, QUEUE),
-        |pool| {
-            for id in 0..tasks {
-                pool.submit(move || task(id))
-                    .expect("the workers are alive");
-            }
-            pool.shutdown();
-        },
-    )
+    let pool = WorkerPool::new(workers, QUEUE);
+    timed(move || {
+        (0..tasks).for_each(|id| pool.submit(move || task(id)).expect(ALIVE));
+        pool.shutdown();
+    })
 }
 
 /// Stage 03's pool, each task offered with `try_submit` first and every wait timed: the path
 /// of the demo's policies.
 pub fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    try_first_each(
-        workers,
-        tasks,
-        move |id| move || task(id),
-        |_, since| since.elapsed(),
-    )
+    let job = move |id| move || task(id);
+    try_first_each(workers, tasks, job, |_, since| since.elapsed())
 }
 
 /// [`stage03_try_first`] with each task's closure made by `job(id)`: offered with `try_submit`,
@@ -141,25 +123,23 @@ fn try_first_each<J>(
 where
     J: FnOnce() + Send + 'static,
 {
-    timed(
-        || WorkerPool::new(workers, QUEUE),
-        |pool| {
-            let (mut waits, mut waiting_time) = (0_usize, Duration::ZERO);
-            for id in 0..tasks {
-                let job = match pool.try_submit(job(id)) {
-                    Ok(()) => continue,
-                    Err(TrySubmitError::Full(job)) => job,
-                    Err(TrySubmitError::Closed(_)) => panic!("the workers are alive"),
-                };
-                let since = Instant::now();
-                pool.submit(job).expect("the workers are alive");
-                waits += 1;
-                waiting_time += waited(id, since);
-            }
-            pool.shutdown();
-            black_box((waits, waiting_time));
-        },
-    )
+    let pool = WorkerPool::new(workers, QUEUE);
+    timed(move || {
+        let (mut waits, mut waiting_time) = (0_usize, Duration::ZERO);
+        for id in 0..tasks {
+            let job = match pool.try_submit(job(id)) {
+                Ok(()) => continue,
+                Err(TrySubmitError::Full(job)) => job,
+                Err(TrySubmitError::Closed(_)) => panic!("{ALIVE}"),
+            };
+            let since = Instant::now();
+            pool.submit(job).expect(ALIVE);
+            waits += 1;
+            waiting_time += waited(id, since);
+        }
+        pool.shutdown();
+        black_box((waits, waiting_time));
+    })
 }
 
 /// Runs `run`, and checks that `workload`'s tracker counted every one of `tasks`.
@@ -230,18 +210,14 @@ where
     J: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    timed(
-        || stage04_results::WorkerPool::new(workers, QUEUE),
-        |pool| {
-            in_batches(
-                tasks,
-                batch,
-                |id| pool.submit(job(id)).expect("the workers are alive"),
-                |handle| check(handle.join().expect("the worker survives")),
-            );
-            pool.shutdown();
-        },
-    )
+    let pool = stage04_results::WorkerPool::new(workers, QUEUE);
+    timed(|| {
+        let submit = |id| pool.submit(job(id)).expect(ALIVE);
+        in_batches(tasks, batch, submit, |handle| {
+            check(handle.join().expect("the worker survives"));
+        });
+        pool.shutdown();
+    })
 }
 
 /// Stage 04's `WorkerPool` (a result channel per task), the handles joined every `batch` submits:
@@ -262,45 +238,35 @@ pub fn stage04_catch_unwind(workers: usize, tasks: usize, task: impl Task) -> Du
 
 /// Stage 05's `ResilientPool`, the handles joined every `batch` submits, as [`stage04`]'s.
 pub fn stage05(workers: usize, tasks: usize, batch: usize, task: impl Task) -> Duration {
-    timed(
-        || stage05_panic_resilient::ResilientPool::new(workers, QUEUE),
-        |pool| {
-            in_batches(
-                tasks,
-                batch,
-                |id| pool.submit(move || task(id)),
-                |handle| handle.join().expect("no task panics"),
-            );
-            pool.shutdown();
-        },
-    )
+    let pool = stage05_panic_resilient::ResilientPool::new(workers, QUEUE);
+    timed(|| {
+        let submit = |id| pool.submit(move || task(id));
+        in_batches(tasks, batch, submit, |handle| {
+            handle.join().expect("no task panics")
+        });
+        pool.shutdown();
+    })
 }
 
 /// The `threadpool` crate (unbounded queue), waited for with `join` (dropping it would not wait).
 pub fn threadpool(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || threadpool::ThreadPool::new(workers),
-        |pool| {
-            (0..tasks).for_each(|id| pool.execute(move || task(id)));
-            pool.join();
-        },
-    )
+    let pool = threadpool::ThreadPool::new(workers);
+    timed(|| {
+        (0..tasks).for_each(|id| pool.execute(move || task(id)));
+        pool.join();
+    })
 }
 
 /// A rayon pool, `scope` with one `spawn` per task.
 pub fn rayon_scope(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || rayon_pool(workers),
-        |pool| pool.scope(|scope| (0..tasks).for_each(|id| scope.spawn(move |_| task(id)))),
-    )
+    let pool = rayon_pool(workers);
+    timed(|| pool.scope(|scope| (0..tasks).for_each(|id| scope.spawn(move |_| task(id)))))
 }
 
 /// A rayon pool, `into_par_iter().for_each` over the task numbers: rayon splits them into chunks.
 pub fn rayon_par_iter(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || rayon_pool(workers),
-        |pool| pool.install(|| (0..tasks).into_par_iter().for_each(task)),
-    )
+    let pool = rayon_pool(workers);
+    timed(|| pool.install(|| (0..tasks).into_par_iter().for_each(task)))
 }
 
 fn rayon_pool(workers: usize) -> rayon::ThreadPool {
