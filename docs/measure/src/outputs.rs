@@ -33,12 +33,11 @@ pub fn check(workspace: &Workspace) -> Result<(), String> {
     // Every stage at once: the demos mostly wait, and only the shape of what they print is
     // compared, which sharing the cores does not change.
     let actual: Vec<Result<String, String>> = thread::scope(|scope| {
-        let runs: Vec<_> = STAGES
-            .iter()
-            .map(|stage| scope.spawn(move || run_at_defaults(workspace, stage)))
-            .collect();
-        runs.into_iter()
-            .map(|run| run.join().expect("running a stage does not panic"))
+        let run = |stage| scope.spawn(move || run_at_defaults(workspace, stage));
+        let runs: Vec<_> = STAGES.iter().map(run).collect();
+        let joined = runs.into_iter().map(|run| run.join());
+        joined
+            .map(|run| run.expect("a stage's run does not panic"))
             .collect()
     });
     let mut problems = Vec::new();
@@ -48,10 +47,9 @@ pub fn check(workspace: &Workspace) -> Result<(), String> {
             .map_err(|error| format!("{}: {error} (run `{REGENERATE}`)", path.display()))?;
         let actual = actual?;
         if let Some(difference) = compare(&recorded, &actual) {
+            let (bin, shown) = (stage.bin, path.display());
             problems.push(format!(
-                "{} no longer prints what {} shows:\n{difference}",
-                stage.bin,
-                path.display()
+                "{bin} no longer prints what {shown} shows:\n{difference}"
             ));
         }
     }

@@ -127,7 +127,7 @@ impl Workspace {
             .join(format!("{bin}{}", env::consts::EXE_SUFFIX))
     }
 
-    /// Builds the binaries of `packages` in `profile`; returns cargo's first error line if it fails.
+    /// Builds `packages` in `profile`; returns cargo's first error line if that fails.
     fn build(&self, packages: &[&str], profile: Profile) -> Result<(), String> {
         let output = Command::new(&self.cargo)
             .args(["build", "--bins", "--quiet"])

@@ -58,16 +58,11 @@ fn out() -> &'static Path {
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("measure-quick");
         // What an earlier run left would pass for this run's results.
         let _ = fs::remove_dir_all(&out);
-        let output = Command::new(env!("CARGO_BIN_EXE_measure"))
-            .args(["--quick", "--out"])
-            .arg(&out)
-            .output()
-            .expect("measure runs");
-        assert!(
-            output.status.success(),
-            "measure --quick failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let mut measure = Command::new(env!("CARGO_BIN_EXE_measure"));
+        let output = measure.args(["--quick", "--out"]).arg(&out).output();
+        let output = output.expect("measure runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "measure --quick failed:\n{stderr}");
         out
     })
 }
@@ -87,9 +82,8 @@ fn rows() -> &'static [Row] {
             let header: Vec<&str> = lines.next().expect("a header line").split('\t').collect();
             for line in lines {
                 let fields = header.iter().zip(line.split('\t'));
-                rows.push(Row(fields
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()));
+                let fields = fields.map(|(key, value)| (key.to_string(), value.to_string()));
+                rows.push(Row(fields.collect()));
             }
         }
         for row in rows.iter().filter(|row| !row.measured()) {
@@ -126,10 +120,8 @@ const PANICS_ON_PURPOSE: &str = "05";
 #[test]
 #[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn every_run_completes_every_task() {
-    assert!(
-        rows().iter().any(Row::measured),
-        "the quick run measured nothing"
-    );
+    let measured_any = rows().iter().any(Row::measured);
+    assert!(measured_any, "the quick run measured nothing");
     for row in rows() {
         let status = row.text("status");
         let ran = status == "ok" || status.starts_with("not built yet");
@@ -254,21 +246,17 @@ fn each_policy_accounts_for_every_task_its_own_way() {
             format!("{ran} ran, {rejected} rejected"),
         );
         // `completed` counts the tasks the caller ran as well as the workers' tasks.
-        let (claim, holds) = match policy {
-            "caller-runs" => (
-                "the caller's tasks and the workers' tasks make up every task",
-                in_caller <= ran,
-            ),
-            _ => (
-                "only caller-runs runs tasks on the submitting thread",
-                in_caller == 0.0,
-            ),
-        };
-        row.claim(
-            holds,
-            claim,
-            format!("{in_caller} of {ran} ran in the caller"),
-        );
+        let found = format!("{in_caller} of {ran} ran in the caller");
+        match policy {
+            "caller-runs" => {
+                let claim = "the caller's tasks and the workers' tasks make up every task";
+                row.claim(in_caller <= ran, claim, found);
+            }
+            _ => {
+                let claim = "only caller-runs runs tasks on the submitting thread";
+                row.claim(in_caller == 0.0, claim, found);
+            }
+        }
         checked += 1;
     }
     if checked == 0 {
@@ -298,16 +286,13 @@ fn bounded_policies_keep_stage_03_memory_flat() {
         if few.tasks() == many.tasks() {
             continue;
         }
-        let (kib, rejected) = (
-            |row: &Row| row.number("peak_rss_kib"),
-            many.number("rejected"),
-        );
-        let allowed = 1.5 * kib(few) + BYTES_PER_REJECTED_ID * rejected / 1024.0;
+        let kib = |row: &Row| row.number("peak_rss_kib");
+        let allowed = 1.5 * kib(few) + BYTES_PER_REJECTED_ID * many.number("rejected") / 1024.0;
         let (from, to, few, many) = (few.tasks(), many.tasks(), kib(few), kib(many));
         assert!(
             many <= allowed,
-            "claim 'stage 03's peak RSS stays within 1.5x from {from} to {to} tasks under {policy}' \
-             fails: {many} KiB against {few} KiB (allowed {allowed} KiB)"
+            "claim 'stage 03's peak RSS stays within 1.5x from {from} to {to} tasks under \
+             {policy}' fails: {many} KiB against {few} KiB (allowed {allowed} KiB)"
         );
         checked += 1;
     }
@@ -335,15 +320,10 @@ fn timelines_draw_a_bar_per_task() {
         let path = out().join("charts").join(format!("{file}.svg"));
         let svg = fs::read_to_string(path)
             .unwrap_or_else(|_| panic!("no {file}.svg for {}", row.describe()));
-        assert!(
-            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
-            "{file}.svg is not a whole SVG document"
-        );
-        let bars = |fill: &str| {
-            svg.lines()
-                .filter(|line| line.starts_with("<rect") && line.contains(fill))
-                .count() as f64
-        };
+        let whole = svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>");
+        assert!(whole, "{file}.svg is not a whole SVG document");
+        let rects = svg.lines().filter(|line| line.starts_with("<rect"));
+        let bars = |fill: &str| rects.clone().filter(|line| line.contains(fill)).count() as f64;
         let (tasks, panicked) = (bars(TASK_FILL) + bars(PANICKED_FILL), bars(PANICKED_FILL));
         row.claim(
             tasks == row.tasks(),
