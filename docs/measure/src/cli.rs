@@ -12,6 +12,7 @@ use indicatif::ProgressBar;
 
 use crate::peer::{self, PeerArgs};
 use crate::report;
+use crate::scenario::timelines::Timelines;
 use crate::scenario::{
     self, Options, Report, Run, Scenario, Size, costs, granularity, io_at_scale, overhead,
     policies, run_all, same_job, scaling, sizing, timelines,
@@ -169,7 +170,7 @@ fn prepare(workspace: &Workspace) -> Readiness {
 #[derive(Debug)]
 enum Outcome {
     Report(Report),
-    Timelines(timelines::Timelines),
+    Timelines(Timelines),
 }
 
 fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Outcome {
@@ -280,11 +281,7 @@ fn write(destination: &Destination, report: &Report, heading: &str) -> io::Resul
 }
 
 /// Prints and writes the timelines: a block per section of the docs, and a chart per run.
-fn write_timelines(
-    to: &Destination,
-    drawn: &timelines::Timelines,
-    heading: &str,
-) -> io::Result<()> {
+fn write_timelines(to: &Destination, drawn: &Timelines, heading: &str) -> io::Result<()> {
     for section in timelines::Section::ALL {
         publish(to, section.block(), heading, &drawn.block(section))?;
     }

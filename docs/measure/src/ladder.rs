@@ -172,7 +172,7 @@ pub struct Measured {
 
 impl Measured {
     /// The row of `step`.
-    pub fn row(&self, step: Step) -> Option<&Row> {
+    pub(crate) fn row(&self, step: Step) -> Option<&Row> {
         self.rows.iter().find(|row| row.step == step)
     }
 }

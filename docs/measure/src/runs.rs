@@ -49,9 +49,8 @@ fn timed(submit_all: impl FnOnce()) -> Duration {
     started.elapsed()
 }
 
-/// The floor: a bounded crossbeam channel of task ids, and workers that call one known function
-/// for each id. Nothing is allocated per task.
-pub fn bare_ids(workers: usize, tasks: usize, task: impl Task) -> Duration {
+/// The floor: a bounded crossbeam channel of task ids; nothing is allocated per task.
+pub(crate) fn bare_ids(workers: usize, tasks: usize, task: impl Task) -> Duration {
     bare_channel(workers, tasks, |id| id, task)
 }
 
@@ -62,8 +61,7 @@ pub fn bare_boxed(workers: usize, tasks: usize, task: impl Task) -> Duration {
     bare_channel(workers, tasks, job, |job: Job| job())
 }
 
-/// A bounded crossbeam channel of `message(id)` for each task, and `workers` threads that hand
-/// each message to `run`.
+/// A bounded crossbeam channel of `message(id)` per task, and `workers` threads that `run` each.
 fn bare_channel<M: Send + 'static>(
     workers: usize,
     tasks: usize,
@@ -104,9 +102,8 @@ pub fn stage03(workers: usize, tasks: usize, task: impl Task) -> Duration {
     })
 }
 
-/// Stage 03's pool, each task offered with `try_submit` first and every wait timed: the path
-/// of the demo's policies.
-pub fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -> Duration {
+/// Stage 03's pool, each task offered with `try_submit` first: the path of the demo's policies.
+pub(crate) fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -> Duration {
     let job = move |id| move || task(id);
     try_first_each(workers, tasks, job, |_, since| since.elapsed())
 }
@@ -151,8 +148,7 @@ fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) ->
     elapsed
 }
 
-/// [`stage03_try_first`] with each task run by `workload` (its work, counted by its `Tracker`),
-/// borrowed for the whole program.
+/// [`stage03_try_first`] with each task run (and counted) by a `workload` borrowed for good.
 pub fn stage03_tracked(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
     counted(workload, tasks, || {
         stage03_try_first(workers, tasks, move |id| workload.run(id))
@@ -173,8 +169,7 @@ pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -
     })
 }
 
-/// [`stage03_tracked`] with the workload in an `Arc` cloned for each task: what the demos save
-/// by borrowing it (`Workload::leak`).
+/// [`stage03_tracked`] with the workload in an `Arc` cloned per task: what borrowing it saves.
 pub fn stage03_arc_per_task(workers: usize, tasks: usize, workload: &Arc<Workload>) -> Duration {
     let job = |id| {
         let workload = Arc::clone(workload);
@@ -228,7 +223,7 @@ pub fn stage04(workers: usize, tasks: usize, batch: usize, task: impl Task) -> D
 
 /// [`stage04`] with the handles joined every [`QUEUE`] submits, and each task inside
 /// `catch_unwind`: stage 05 without its counters.
-pub fn stage04_catch_unwind(workers: usize, tasks: usize, task: impl Task) -> Duration {
+pub(crate) fn stage04_catch_unwind(workers: usize, tasks: usize, task: impl Task) -> Duration {
     // `AssertUnwindSafe`: nothing of the consumed task is used after a panic, as in stage 05.
     let job = move |id| move || panic::catch_unwind(AssertUnwindSafe(|| task(id)));
     stage04_with(workers, tasks, QUEUE, job, |outcome| {
