@@ -217,10 +217,8 @@ impl Destination {
             Destination::Docs(folder) => {
                 let documents = [folder.join("README.md"), folder.join("claims.md")];
                 if report::rewrite_blocks(&documents, name, text)? == 0 {
-                    eprintln!(
-                        "warning: no <!-- measure:begin {name} --> block in {}",
-                        documents[0].display()
-                    );
+                    let readme = documents[0].display();
+                    eprintln!("warning: no <!-- measure:begin {name} --> block in {readme}");
                 }
             }
             Destination::Folder(folder) => {

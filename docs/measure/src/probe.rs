@@ -2,7 +2,7 @@
 //! stage and peer: peaks sampled from `/proc` while it lives (Linux), resource usage from `wait4`
 //! when it exits (Unix), wall time, and the child's own `summary:` line.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -247,9 +247,7 @@ fn read_head(pipe: Option<impl Read + Send + 'static>, limit: usize) -> Option<J
 }
 
 fn joined(reader: Option<JoinHandle<String>>) -> String {
-    reader
-        .and_then(|handle| handle.join().ok())
-        .unwrap_or_default()
+    reader.and_then(|text| text.join().ok()).unwrap_or_default()
 }
 
 /// Reads `/proc/<pid>/status` and the main thread's `schedstat` through files opened once: a file
@@ -282,9 +280,8 @@ impl Sampler {
         // The first field keeps growing while the thread lives: the last read is the closest.
         if reread(&mut self.main_thread, &mut self.text) {
             let first = self.text.split_whitespace().next();
-            if let Some(ns) = first.and_then(|field| field.parse().ok()) {
-                self.main_thread_ns = Some(ns);
-            }
+            let ns = first.and_then(|field| field.parse().ok());
+            self.main_thread_ns = ns.or(self.main_thread_ns);
         }
     }
 }
@@ -292,14 +289,11 @@ impl Sampler {
 /// Reads `file` again from its start into `text`; a file that can no longer be read (its process
 /// was reaped) is closed for good.
 fn reread(file: &mut Option<std::fs::File>, text: &mut String) -> bool {
-    use std::io::{Seek, SeekFrom};
     let Some(open) = file.as_mut() else {
         return false;
     };
     text.clear();
-    let read = open
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| open.read_to_string(text));
+    let read = open.rewind().and_then(|()| open.read_to_string(text));
     if read.is_err() {
         *file = None;
     }

@@ -180,8 +180,18 @@ impl Workspace {
         if stage.flags == Flags::Sizing {
             return check_sizing(binary);
         }
+        // The smallest run that shows whether a stage works: one instant task.
+        let pool: &[&str] = match stage.flags {
+            Flags::Unbounded | Flags::Sizing => &[],
+            Flags::Workers => &["--workers", "1"],
+            Flags::WorkersAndQueue | Flags::WorkersQueueAndPolicy => {
+                &["--workers", "1", "--queue", "1"]
+            }
+        };
         let mut command = Command::new(&binary);
-        command.args(smoke_args(stage.flags));
+        command
+            .args(["--tasks", "1", "--task", "sleep:0ns", "--quiet"])
+            .args(pool);
         let smoke = probe::measure(command, Duration::from_secs(10))
             .map_err(|error| format!("cannot be started ({error})"))?;
         // Stage 05's demo makes its first task panic on purpose, so a panicked task counts.
@@ -209,19 +219,6 @@ fn check_sizing(binary: PathBuf) -> Result<PathBuf, String> {
         Ok(binary)
     } else {
         Err("is not ready (its --help lists no cpu and io subcommands)".to_string())
-    }
-}
-
-/// The smallest run that shows whether a stage works: one instant task.
-fn smoke_args(flags: Flags) -> Vec<&'static str> {
-    let one_task = ["--tasks", "1", "--task", "sleep:0ns", "--quiet"];
-    match flags {
-        Flags::Unbounded => one_task.to_vec(),
-        Flags::Workers => [&one_task[..], &["--workers", "1"]].concat(),
-        Flags::WorkersAndQueue | Flags::WorkersQueueAndPolicy => {
-            [&one_task[..], &["--workers", "1", "--queue", "1"]].concat()
-        }
-        Flags::Sizing => Vec::new(),
     }
 }
 
