@@ -403,10 +403,9 @@ mod tests {
         assert_eq!(run.failure().as_deref(), Some("exit status 3: oops"));
         let usage = run.usage.expect("wait4 reports usage on Unix");
         assert!(usage.max_rss_kib > 0);
-        if cfg!(target_os = "linux") {
-            // Sampled before the reap, while even an exited child still has its /proc entry.
-            assert!(run.main_thread_cpu.is_some(), "no schedstat sample");
-        }
+        // Sampled before the reap, while even an exited child still has its /proc entry.
+        let (sampled, linux) = (run.main_thread_cpu.is_some(), cfg!(target_os = "linux"));
+        assert_eq!(sampled, linux, "a schedstat sample on Linux");
     }
 
     #[test]
@@ -415,9 +414,7 @@ mod tests {
             in_process(|| (0..1_000_000_u64).map(std::hint::black_box).sum::<u64>());
         assert_eq!(value, 499_999_500_000);
         assert_eq!(share.is_some(), cfg!(target_os = "linux"));
-        if cfg!(target_os = "linux") {
-            assert!(own_cpu().is_some());
-        }
+        assert_eq!(own_cpu().is_some(), cfg!(target_os = "linux"));
     }
 
     #[cfg(unix)]
