@@ -35,10 +35,8 @@ pub fn check(workspace: &Workspace) -> Result<(), String> {
     let actual: Vec<Result<String, String>> = thread::scope(|scope| {
         let run = |stage| scope.spawn(move || run_at_defaults(workspace, stage));
         let runs: Vec<_> = STAGES.iter().map(run).collect();
-        let joined = runs.into_iter().map(|run| run.join());
-        joined
-            .map(|run| run.expect("a stage's run does not panic"))
-            .collect()
+        let panics = "running a stage does not panic";
+        runs.into_iter().map(|r| r.join().expect(panics)).collect()
     });
     let mut problems = Vec::new();
     for (stage, actual) in STAGES.iter().zip(actual) {
@@ -48,9 +46,8 @@ pub fn check(workspace: &Workspace) -> Result<(), String> {
         let actual = actual?;
         if let Some(difference) = compare(&recorded, &actual) {
             let (bin, shown) = (stage.bin, path.display());
-            problems.push(format!(
-                "{bin} no longer prints what {shown} shows:\n{difference}"
-            ));
+            let problem = format!("{bin} no longer prints what {shown} shows:\n{difference}");
+            problems.push(problem);
         }
     }
     if problems.is_empty() {
