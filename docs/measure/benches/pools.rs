@@ -33,9 +33,7 @@ fn task(kind: &str) -> impl runs::Task {
     static CPU_1US: OnceLock<Work> = OnceLock::new();
     let work = match kind {
         "empty" => None,
-        "cpu:1us" => {
-            Some(*CPU_1US.get_or_init(|| Work::new("cpu:1us".parse().expect("a valid task spec"))))
-        }
+        "cpu:1us" => Some(*CPU_1US.get_or_init(|| Work::new(kind.parse().expect("a task")))),
         _ => unreachable!("unknown task kind {kind}"),
     };
     move |_id| {

@@ -63,10 +63,8 @@ pub static STAGES: [Stage; 6] = [
 
 /// Looks a stage up by its number, which must exist.
 pub fn stage(number: &str) -> &'static Stage {
-    STAGES
-        .iter()
-        .find(|stage| stage.number == number)
-        .unwrap_or_else(|| panic!("no stage {number}"))
+    let found = STAGES.iter().find(|stage| stage.number == number);
+    found.unwrap_or_else(|| panic!("no stage {number}"))
 }
 
 /// Which of cargo's builds of the stages to run.
@@ -122,9 +120,8 @@ impl Workspace {
 
     /// Where the `profile` build of `bin` lands.
     pub fn binary(&self, bin: &str, profile: Profile) -> PathBuf {
-        self.target
-            .join(profile.name())
-            .join(format!("{bin}{}", env::consts::EXE_SUFFIX))
+        let file = format!("{bin}{}", env::consts::EXE_SUFFIX);
+        self.target.join(profile.name()).join(file)
     }
 
     /// Builds `packages` in `profile`; returns cargo's first error line if that fails.
