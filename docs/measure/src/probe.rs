@@ -54,21 +54,17 @@ impl Measurement {
             Some(_) if self.summary.is_none() => "exited without a summary line".to_string(),
             Some(_) => return None,
         };
-        let first_error = self.stderr.lines().find(|line| !line.trim().is_empty());
-        Some(match first_error {
-            Some(line) => format!("{exit}: {}", line.trim()),
-            None => exit,
-        })
+        match self.stderr.lines().find(|line| !line.trim().is_empty()) {
+            Some(first_error) => Some(format!("{exit}: {}", first_error.trim())),
+            None => Some(exit),
+        }
     }
 }
 
 fn describe_exit(status: ExitStatus) -> String {
     #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return format!("killed by signal {signal}");
-        }
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        return format!("killed by signal {signal}");
     }
     match status.code() {
         Some(code) => format!("exit status {code}"),
