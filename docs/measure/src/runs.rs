@@ -149,7 +149,11 @@ fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) ->
 }
 
 /// [`stage03_try_first`] with each task run (and counted) by a `workload` borrowed for good.
-pub fn stage03_tracked(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
+pub(crate) fn stage03_tracked(
+    workers: usize,
+    tasks: usize,
+    workload: &'static Workload,
+) -> Duration {
     counted(workload, tasks, || {
         stage03_try_first(workers, tasks, move |id| workload.run(id))
     })
@@ -170,7 +174,11 @@ pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -
 }
 
 /// [`stage03_tracked`] with the workload in an `Arc` cloned per task: what borrowing it saves.
-pub fn stage03_arc_per_task(workers: usize, tasks: usize, workload: &Arc<Workload>) -> Duration {
+pub(crate) fn stage03_arc_per_task(
+    workers: usize,
+    tasks: usize,
+    workload: &Arc<Workload>,
+) -> Duration {
     let job = |id| {
         let workload = Arc::clone(workload);
         move || workload.run(id)
