@@ -2,7 +2,7 @@
 //! `cargo run --release -p measure --example costs -- --rounds 5` is a shorter run.
 
 use clap::Parser;
-use measure::ladder::{self, Measured, Step};
+use measure::ladder::{self, Step};
 use measure::runs;
 
 /// Times a ladder of pools on empty tasks: what each feature of the stages costs per task.
@@ -19,10 +19,7 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    print_table(&ladder::measure(args.tasks, args.rounds));
-}
-
-fn print_table(ladder: &Measured) {
+    let ladder = ladder::measure(args.tasks, args.rounds);
     println!(
         "{} rounds of {} empty tasks on {} workers (queue {}); medians over the rounds.",
         ladder.rounds,

@@ -12,6 +12,7 @@ use indicatif::ProgressBar;
 
 use crate::peer::{self, PeerArgs};
 use crate::report;
+use crate::scenario::timelines::Timelines;
 use crate::scenario::{
     self, Options, Report, Run, Scenario, Size, costs, granularity, io_at_scale, overhead,
     policies, run_all, same_job, scaling, sizing, timelines,
@@ -64,14 +65,12 @@ enum Command {
     },
 }
 
-/// Where the results go.
+/// Where the results go: into the marked blocks of the docs and their charts, plain files in a
+/// folder, or nowhere (printed only).
 #[derive(Debug)]
 enum Destination {
-    /// Rewrite the marked blocks of the docs and their charts.
     Docs(PathBuf),
-    /// Write plain files into a folder.
     Folder(PathBuf),
-    /// Print only.
     Nowhere,
 }
 
@@ -105,7 +104,12 @@ fn measure(cli: &Cli) -> io::Result<()> {
         (None, true) => Destination::Nowhere,
         (None, false) => Destination::Docs(workspace.root.join("docs")),
     };
-    let command = command_line();
+    // The command that made the tables, as a reader would type it to make them again.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match args.as_slice() {
+        [] => "cargo run --release -p measure".to_string(),
+        args => format!("cargo run --release -p measure -- {}", args.join(" ")),
+    };
     let heading = report::machine(&command);
     // Release builds, at every size: a debug build's larger footprint would eat into the
     // memory margins that the quick run's tests check.
@@ -118,11 +122,8 @@ fn measure(cli: &Cli) -> io::Result<()> {
     for scenario in scenarios {
         let scenario_started = Instant::now();
         let outcome = run_scenario(scenario, &ready, options);
-        eprintln!(
-            "{} took {:.0} s",
-            scenario.name(),
-            scenario_started.elapsed().as_secs_f64()
-        );
+        let took = scenario_started.elapsed().as_secs_f64();
+        eprintln!("{} took {took:.0} s", scenario.name());
         match outcome {
             Outcome::Report(report) => write(&destination, &report, &heading)?,
             Outcome::Timelines(drawn) => write_timelines(&destination, &drawn, &heading)?,
@@ -138,26 +139,14 @@ fn measure(cli: &Cli) -> io::Result<()> {
              building the stages included.\n",
             table::time(took)
         );
-        report::rewrite_blocks(&[&folder.join("README.md")], "run", &text)?;
+        report::rewrite_blocks(&[folder.join("README.md")], "run", &text)?;
     }
     match destination {
         Destination::Nowhere => eprintln!("\nnothing written (pass --out DIR to keep the results)"),
-        Destination::Docs(folder) | Destination::Folder(folder) => {
-            eprintln!("\nwrote {}", folder.display());
-        }
+        Destination::Docs(to) | Destination::Folder(to) => eprintln!("\nwrote {}", to.display()),
     }
     eprintln!("measure took {:.0} s", took.as_secs_f64());
     Ok(())
-}
-
-/// The command that made the tables, as a reader would type it to make them again.
-fn command_line() -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.is_empty() {
-        "cargo run --release -p measure".to_string()
-    } else {
-        format!("cargo run --release -p measure -- {}", args.join(" "))
-    }
 }
 
 /// Builds every stage in release mode and finds out which ones can be measured.
@@ -176,13 +165,12 @@ fn prepare(workspace: &Workspace) -> Readiness {
     ready
 }
 
-/// What a scenario made.
+/// What a scenario made: tables and a chart for one block of the docs, or (the timelines) a chart
+/// per run, shown in two sections of the docs.
 #[derive(Debug)]
 enum Outcome {
-    /// Tables and a chart, for one block of the docs: every scenario but one.
     Report(Report),
-    /// A chart per run, shown in two sections of the docs.
-    Timelines(timelines::Timelines),
+    Timelines(Timelines),
 }
 
 fn run_scenario(scenario: Scenario, ready: &Readiness, options: Options) -> Outcome {
@@ -228,12 +216,9 @@ impl Destination {
             Destination::Nowhere => {}
             Destination::Docs(folder) => {
                 let documents = [folder.join("README.md"), folder.join("claims.md")];
-                let documents: Vec<&Path> = documents.iter().map(PathBuf::as_path).collect();
                 if report::rewrite_blocks(&documents, name, text)? == 0 {
-                    eprintln!(
-                        "warning: no <!-- measure:begin {name} --> block in {}",
-                        documents[0].display()
-                    );
+                    let readme = documents[0].display();
+                    eprintln!("warning: no <!-- measure:begin {name} --> block in {readme}");
                 }
             }
             Destination::Folder(folder) => {
@@ -287,24 +272,18 @@ fn write(destination: &Destination, report: &Report, heading: &str) -> io::Resul
     publish(destination, name, heading, &body)?;
     if let Some(folder) = destination.data(name, &report.runs)? {
         let svg = report.chart.as_ref().map(chart::svg).transpose()?;
-        write_chart(
-            &scenario::chart_path(folder, report.scenario),
-            svg.as_deref(),
-        )?;
+        let path = scenario::chart_path(folder, report.scenario);
+        write_chart(&path, svg.as_deref())?;
     }
     Ok(())
 }
 
 /// Prints and writes the timelines: a block per section of the docs, and a chart per run.
-fn write_timelines(
-    destination: &Destination,
-    drawn: &timelines::Timelines,
-    heading: &str,
-) -> io::Result<()> {
+fn write_timelines(to: &Destination, drawn: &Timelines, heading: &str) -> io::Result<()> {
     for section in timelines::Section::ALL {
-        publish(destination, section.block(), heading, &drawn.block(section))?;
+        publish(to, section.block(), heading, &drawn.block(section))?;
     }
-    if let Some(folder) = destination.data(Scenario::Timelines.name(), &drawn.runs())? {
+    if let Some(folder) = to.data(Scenario::Timelines.name(), &drawn.runs())? {
         for (path, svg) in drawn.charts(folder) {
             write_chart(&path, svg)?;
         }

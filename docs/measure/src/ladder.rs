@@ -31,8 +31,7 @@ pub enum Step {
     Demo,
     /// The demo with its recording on, as `--timeline` and `--trace` turn it on.
     Recording,
-    /// The tracker's run with the workload in an `Arc` cloned per task, instead of borrowed:
-    /// why the demos borrow it (`Workload::leak`).
+    /// The tracker's run with the workload in an `Arc` cloned per task: why the demos borrow it.
     ArcPerTask,
 }
 
@@ -54,33 +53,26 @@ impl Step {
 
     /// The name `measure` knows the step by.
     pub fn key(self) -> &'static str {
-        match self {
-            Step::Ids => "ids",
-            Step::Boxed => "boxed",
-            Step::ResultChannel => "result-channel",
-            Step::CatchUnwind => "catch-unwind",
-            Step::Counters => "counters",
-            Step::TrySubmit => "try-submit",
-            Step::Tracker => "tracker",
-            Step::Demo => "demo",
-            Step::Recording => "recording",
-            Step::ArcPerTask => "arc-per-task",
-        }
+        self.key_and_base().0
     }
 
     /// The step this one adds its feature to.
     pub fn base(self) -> Option<Step> {
+        self.key_and_base().1
+    }
+
+    fn key_and_base(self) -> (&'static str, Option<Step>) {
         match self {
-            Step::Ids => None,
-            Step::Boxed => Some(Step::Ids),
-            Step::ResultChannel => Some(Step::Boxed),
-            Step::CatchUnwind => Some(Step::ResultChannel),
-            Step::Counters => Some(Step::CatchUnwind),
-            Step::TrySubmit => Some(Step::Boxed),
-            Step::Tracker => Some(Step::TrySubmit),
-            Step::Demo => Some(Step::Tracker),
-            Step::Recording => Some(Step::Demo),
-            Step::ArcPerTask => Some(Step::Tracker),
+            Step::Ids => ("ids", None),
+            Step::Boxed => ("boxed", Some(Step::Ids)),
+            Step::ResultChannel => ("result-channel", Some(Step::Boxed)),
+            Step::CatchUnwind => ("catch-unwind", Some(Step::ResultChannel)),
+            Step::Counters => ("counters", Some(Step::CatchUnwind)),
+            Step::TrySubmit => ("try-submit", Some(Step::Boxed)),
+            Step::Tracker => ("tracker", Some(Step::TrySubmit)),
+            Step::Demo => ("demo", Some(Step::Tracker)),
+            Step::Recording => ("recording", Some(Step::Demo)),
+            Step::ArcPerTask => ("arc-per-task", Some(Step::Tracker)),
         }
     }
 
@@ -90,9 +82,9 @@ impl Step {
         let elapsed: Duration = match self {
             Step::Ids => runs::bare_ids(workers, tasks, empty),
             Step::Boxed => runs::stage03(workers, tasks, empty),
-            Step::ResultChannel => runs::stage04_join_batch(workers, tasks, empty),
+            Step::ResultChannel => runs::stage04(workers, tasks, runs::QUEUE, empty),
             Step::CatchUnwind => runs::stage04_catch_unwind(workers, tasks, empty),
-            Step::Counters => runs::stage05_join_batch(workers, tasks, empty),
+            Step::Counters => runs::stage05(workers, tasks, runs::QUEUE, empty),
             Step::TrySubmit => runs::stage03_try_first(workers, tasks, empty),
             Step::Tracker => runs::stage03_tracked(workers, tasks, ladder.borrowed),
             Step::Demo => runs::stage03_demo(workers, tasks, ladder.borrowed),
@@ -135,10 +127,7 @@ pub struct Row {
 
 /// A row per step of [`Step::ALL`], from its nanoseconds per task in each round, `per_task`.
 fn rows(per_task: &[Vec<f64>]) -> Vec<Row> {
-    let of = |step: Step| {
-        let index = Step::ALL.iter().position(|&other| other == step);
-        &per_task[index.expect("every step is measured")]
-    };
+    let of = |step: Step| &per_task[Step::ALL.iter().position(|&s| s == step).expect("in ALL")];
     let median_of = |values: Vec<f64>| percentile(&values, 0.5);
     let row = |step: Step| {
         // Each round's time for this step beside the same round's time for `other`.
@@ -183,7 +172,7 @@ pub struct Measured {
 
 impl Measured {
     /// The row of `step`.
-    pub fn row(&self, step: Step) -> Option<&Row> {
+    pub(crate) fn row(&self, step: Step) -> Option<&Row> {
         self.rows.iter().find(|row| row.step == step)
     }
 }
@@ -191,13 +180,13 @@ impl Measured {
 /// Runs `rounds` rounds of every step, `tasks` empty tasks a run, on as many workers as cores.
 pub fn measure(tasks: usize, rounds: usize) -> Measured {
     // As the measurements run the demo: empty tasks are `cpu:0ns`, and nothing is printed.
-    let workload = || runs::quiet_workload(tasks, "cpu:0ns");
+    let workload = |recording| runs::workload(tasks, "cpu:0ns", recording);
     let setup = Setup {
         workers: harness::cores(),
         tasks,
-        borrowed: workload().leak(),
-        recording: runs::recording_workload(tasks, "cpu:0ns").leak(),
-        shared: Arc::new(workload()),
+        borrowed: workload(false).leak(),
+        recording: workload(true).leak(),
+        shared: Arc::new(workload(false)),
     };
     let mut per_task = vec![Vec::with_capacity(rounds); Step::ALL.len()];
     for round in 0..rounds {

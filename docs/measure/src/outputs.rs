@@ -33,13 +33,10 @@ pub fn check(workspace: &Workspace) -> Result<(), String> {
     // Every stage at once: the demos mostly wait, and only the shape of what they print is
     // compared, which sharing the cores does not change.
     let actual: Vec<Result<String, String>> = thread::scope(|scope| {
-        let runs: Vec<_> = STAGES
-            .iter()
-            .map(|stage| scope.spawn(move || run_at_defaults(workspace, stage)))
-            .collect();
-        runs.into_iter()
-            .map(|run| run.join().expect("running a stage does not panic"))
-            .collect()
+        let run = |stage| scope.spawn(move || run_at_defaults(workspace, stage));
+        let runs: Vec<_> = STAGES.iter().map(run).collect();
+        let panics = "running a stage does not panic";
+        runs.into_iter().map(|r| r.join().expect(panics)).collect()
     });
     let mut problems = Vec::new();
     for (stage, actual) in STAGES.iter().zip(actual) {
@@ -48,11 +45,9 @@ pub fn check(workspace: &Workspace) -> Result<(), String> {
             .map_err(|error| format!("{}: {error} (run `{REGENERATE}`)", path.display()))?;
         let actual = actual?;
         if let Some(difference) = compare(&recorded, &actual) {
-            problems.push(format!(
-                "{} no longer prints what {} shows:\n{difference}",
-                stage.bin,
-                path.display()
-            ));
+            let (bin, shown) = (stage.bin, path.display());
+            let problem = format!("{bin} no longer prints what {shown} shows:\n{difference}");
+            problems.push(problem);
         }
     }
     if problems.is_empty() {

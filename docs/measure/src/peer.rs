@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use clap::error::ErrorKind;
 use clap::{Args, ValueEnum};
 use harness::{Summary, TaskArgs, TaskKind, TaskSpec, Workload};
-use rayon::prelude::*;
+
+use crate::runs;
 
 /// A way to run tasks that is not one of the stages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -105,46 +107,20 @@ pub fn run(args: &PeerArgs) -> ExitCode {
 
 /// Exits as clap does for flags that conflict: `message` on stderr, status 2.
 fn refuse(message: &str) -> ! {
-    clap::Error::raw(
-        clap::error::ErrorKind::ArgumentConflict,
-        format!("{message}\n"),
-    )
-    .exit()
+    let error = clap::Error::raw(ErrorKind::ArgumentConflict, format!("{message}\n"));
+    error.exit()
 }
 
-/// Runs every task of `args` on its peer, and returns once every one has run.
-fn run_on(args: &PeerArgs, workload: &'static Workload, workers: usize) -> Result<(), String> {
-    let tasks = args.run.tasks;
-    let rayon_pool = || {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(workers)
-            .thread_name(|index| format!("rayon-{index}"))
-            .build()
-            .map_err(|error| error.to_string())
-    };
+/// Runs every task of `args` on its peer (the pools as the bench runs them, [`runs`]), and
+/// returns once every one has run.
+fn run_on(args: &PeerArgs, workload: &'static Workload, workers: usize) -> io::Result<()> {
+    let (tasks, task) = (args.run.tasks, move |id| workload.run(id));
     match args.peer {
-        Peer::Sequential => (0..tasks).for_each(|id| workload.run(id)),
-        Peer::Threadpool => {
-            let pool = threadpool::ThreadPool::new(workers);
-            for id in 0..tasks {
-                pool.execute(move || workload.run(id));
-            }
-            // `join` waits until the queue is empty and every worker is idle; dropping the pool
-            // would not wait at all.
-            pool.join();
-        }
-        // `scope` returns once every spawned task has finished.
-        Peer::RayonScope => rayon_pool()?.scope(|scope| {
-            for id in 0..tasks {
-                scope.spawn(move |_| workload.run(id));
-            }
-        }),
-        Peer::RayonParIter => {
-            rayon_pool()?.install(|| (0..tasks).into_par_iter().for_each(|id| workload.run(id)));
-        }
-        Peer::Tokio => {
-            run_tokio(&args.run, workload, workers).map_err(|error| error.to_string())?
-        }
+        Peer::Sequential => (0..tasks).for_each(task),
+        Peer::Threadpool => _ = runs::threadpool(workers, tasks, task),
+        Peer::RayonScope => _ = runs::rayon_scope(workers, tasks, task),
+        Peer::RayonParIter => _ = runs::rayon_par_iter(workers, tasks, task),
+        Peer::Tokio => run_tokio(&args.run, workload, workers)?,
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! stage and peer: peaks sampled from `/proc` while it lives (Linux), resource usage from `wait4`
 //! when it exits (Unix), wall time, and the child's own `summary:` line.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -54,21 +54,17 @@ impl Measurement {
             Some(_) if self.summary.is_none() => "exited without a summary line".to_string(),
             Some(_) => return None,
         };
-        let first_error = self.stderr.lines().find(|line| !line.trim().is_empty());
-        Some(match first_error {
-            Some(line) => format!("{exit}: {}", line.trim()),
-            None => exit,
-        })
+        match self.stderr.lines().find(|line| !line.trim().is_empty()) {
+            Some(first_error) => Some(format!("{exit}: {}", first_error.trim())),
+            None => Some(exit),
+        }
     }
 }
 
 fn describe_exit(status: ExitStatus) -> String {
     #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return format!("killed by signal {signal}");
-        }
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        return format!("killed by signal {signal}");
     }
     match status.code() {
         Some(code) => format!("exit status {code}"),
@@ -156,12 +152,8 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
         thread::sleep(SAMPLE_INTERVAL);
     };
     let wall = start.elapsed();
-    let busy = machine_busy()
-        .zip(busy_before)
-        .map(|(after, before)| after.saturating_sub(before));
-    let outside_cpu = busy
-        .zip(usage)
-        .map(|(busy, usage)| busy.saturating_sub(usage.cpu));
+    let busy = machine_busy().zip(busy_before).zip(usage);
+    let outside_cpu = busy.map(|((after, before), usage)| after.saturating_sub(before + usage.cpu));
     let stdout = joined(stdout);
     let summary = stdout
         .lines()
@@ -191,8 +183,7 @@ pub fn in_process<T>(work: impl FnOnce() -> T) -> (T, Option<f64>) {
     let share = before
         .zip(after)
         .and_then(|((busy, own), (busy_after, own_after))| {
-            let others =
-                (busy_after.saturating_sub(busy)).saturating_sub(own_after.saturating_sub(own));
+            let others = busy_after.saturating_sub(busy + own_after.saturating_sub(own));
             share_of_machine(others, wall)
         });
     (value, share)
@@ -238,24 +229,21 @@ fn busy_ticks(cpu_line: &str) -> Option<u64> {
 /// Reads `pipe` to the end on a thread of its own (so the child never blocks on it), keeping the
 /// lines that start within the first `limit` bytes.
 fn read_head(pipe: Option<impl Read + Send + 'static>, limit: usize) -> Option<JoinHandle<String>> {
-    pipe.map(|pipe| {
-        thread::spawn(move || {
-            let mut kept = String::new();
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if kept.len() < limit {
-                    kept.push_str(&line);
-                    kept.push('\n');
-                }
+    let read = move |pipe| {
+        let mut kept = String::new();
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if kept.len() < limit {
+                kept.push_str(&line);
+                kept.push('\n');
             }
-            kept
-        })
-    })
+        }
+        kept
+    };
+    pipe.map(|pipe| thread::spawn(move || read(pipe)))
 }
 
 fn joined(reader: Option<JoinHandle<String>>) -> String {
-    reader
-        .and_then(|handle| handle.join().ok())
-        .unwrap_or_default()
+    reader.and_then(|text| text.join().ok()).unwrap_or_default()
 }
 
 /// Reads `/proc/<pid>/status` and the main thread's `schedstat` through files opened once: a file
@@ -288,9 +276,8 @@ impl Sampler {
         // The first field keeps growing while the thread lives: the last read is the closest.
         if reread(&mut self.main_thread, &mut self.text) {
             let first = self.text.split_whitespace().next();
-            if let Some(ns) = first.and_then(|field| field.parse().ok()) {
-                self.main_thread_ns = Some(ns);
-            }
+            let ns = first.and_then(|field| field.parse().ok());
+            self.main_thread_ns = ns.or(self.main_thread_ns);
         }
     }
 }
@@ -298,14 +285,11 @@ impl Sampler {
 /// Reads `file` again from its start into `text`; a file that can no longer be read (its process
 /// was reaped) is closed for good.
 fn reread(file: &mut Option<std::fs::File>, text: &mut String) -> bool {
-    use std::io::{Seek, SeekFrom};
     let Some(open) = file.as_mut() else {
         return false;
     };
     text.clear();
-    let read = open
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| open.read_to_string(text));
+    let read = open.rewind().and_then(|()| open.read_to_string(text));
     if read.is_err() {
         *file = None;
     }
@@ -314,12 +298,6 @@ fn reread(file: &mut Option<std::fs::File>, text: &mut String) -> bool {
 
 /// Reaps the child once it has exited (at once, or waiting for it if `block`), with the
 /// kernel's resource usage for its whole life where the system reports it.
-#[cfg(unix)]
-fn reap(child: &mut Child, block: bool) -> io::Result<Option<(ExitStatus, Option<Usage>)>> {
-    let options = if block { 0 } else { libc::WNOHANG };
-    Ok(wait4(child.id(), options)?.map(|(status, usage)| (status, Some(usage))))
-}
-
 #[cfg(not(unix))]
 fn reap(child: &mut Child, block: bool) -> io::Result<Option<(ExitStatus, Option<Usage>)>> {
     let status = if block {
@@ -330,14 +308,13 @@ fn reap(child: &mut Child, block: bool) -> io::Result<Option<(ExitStatus, Option
     Ok(status.map(|status| (status, None)))
 }
 
-/// `wait4(2)`: the child's exit status and resource usage, or `None` if `options` has `WNOHANG`
-/// and it still runs. The crate's only `unsafe`: std's `Child` reports no resource usage.
+/// [`reap`] with `wait4(2)`: the crate's only `unsafe`, since std's `Child` reports no usage.
 #[cfg(unix)]
 #[allow(unsafe_code)]
-fn wait4(pid: u32, options: libc::c_int) -> io::Result<Option<(ExitStatus, Usage)>> {
+fn reap(child: &mut Child, block: bool) -> io::Result<Option<(ExitStatus, Option<Usage>)>> {
     use std::os::unix::process::ExitStatusExt;
-
-    let pid = libc::pid_t::try_from(pid).map_err(io::Error::other)?;
+    let pid = libc::pid_t::try_from(child.id()).map_err(io::Error::other)?;
+    let options = if block { 0 } else { libc::WNOHANG };
     let mut status: libc::c_int = 0;
     // SAFETY: `rusage` is a plain C struct of integers and `timeval`s, for which all-zero bytes
     // are a valid value.
@@ -360,24 +337,20 @@ fn wait4(pid: u32, options: libc::c_int) -> io::Result<Option<(ExitStatus, Usage
 }
 
 #[cfg(unix)]
-fn usage_from(usage: &libc::rusage) -> Usage {
+fn usage_from(usage: &libc::rusage) -> Option<Usage> {
     let seconds = |time: libc::timeval| {
         Duration::from_secs(time.tv_sec.try_into().unwrap_or(0))
             + Duration::from_micros(time.tv_usec.try_into().unwrap_or(0))
     };
     let count = |value: libc::c_long| u64::try_from(value).unwrap_or(0);
     // Linux and the BSDs report `ru_maxrss` in KiB, macOS in bytes.
-    let max_rss_kib = if cfg!(target_os = "macos") {
-        count(usage.ru_maxrss) / 1024
-    } else {
-        count(usage.ru_maxrss)
-    };
-    Usage {
-        max_rss_kib,
+    let per_kib = if cfg!(target_os = "macos") { 1024 } else { 1 };
+    Some(Usage {
+        max_rss_kib: count(usage.ru_maxrss) / per_kib,
         cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
         voluntary_switches: count(usage.ru_nvcsw),
         involuntary_switches: count(usage.ru_nivcsw),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -426,10 +399,9 @@ mod tests {
         assert_eq!(run.failure().as_deref(), Some("exit status 3: oops"));
         let usage = run.usage.expect("wait4 reports usage on Unix");
         assert!(usage.max_rss_kib > 0);
-        if cfg!(target_os = "linux") {
-            // Sampled before the reap, while even an exited child still has its /proc entry.
-            assert!(run.main_thread_cpu.is_some(), "no schedstat sample");
-        }
+        // Sampled before the reap, while even an exited child still has its /proc entry.
+        let (sampled, linux) = (run.main_thread_cpu.is_some(), cfg!(target_os = "linux"));
+        assert_eq!(sampled, linux, "a schedstat sample on Linux");
     }
 
     #[test]
@@ -438,9 +410,7 @@ mod tests {
             in_process(|| (0..1_000_000_u64).map(std::hint::black_box).sum::<u64>());
         assert_eq!(value, 499_999_500_000);
         assert_eq!(share.is_some(), cfg!(target_os = "linux"));
-        if cfg!(target_os = "linux") {
-            assert!(own_cpu().is_some());
-        }
+        assert_eq!(own_cpu().is_some(), cfg!(target_os = "linux"));
     }
 
     #[cfg(unix)]
@@ -450,10 +420,10 @@ mod tests {
         command.arg("30");
         let run = measure(command, Duration::from_millis(100)).expect("sleep runs");
         assert_eq!(run.status, None);
-        assert!(
-            run.failure()
-                .unwrap()
-                .starts_with("killed after its time limit")
-        );
+        let killed = run
+            .failure()
+            .unwrap()
+            .starts_with("killed after its time limit");
+        assert!(killed, "{:?}", run.failure());
     }
 }

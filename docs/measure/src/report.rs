@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -37,9 +37,8 @@ fn os_name() -> String {
 }
 
 fn kernel_release() -> String {
-    fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|text| text.trim().to_string())
-        .unwrap_or_else(|_| NOT_AVAILABLE.to_string())
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease");
+    release.map_or_else(|_| NOT_AVAILABLE.into(), |text| text.trim().into())
 }
 
 fn rustc_version() -> String {
@@ -55,9 +54,8 @@ fn rustc_version() -> String {
 
 /// The current time as `2025-01-31 14:05 UTC`.
 fn utc_now() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%d %H:%M UTC")
-        .to_string()
+    let now = jiff::Timestamp::now();
+    now.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// Replaces the text between `<!-- measure:begin NAME -->` and `<!-- measure:end NAME -->`, or
@@ -76,7 +74,7 @@ pub fn replace_block(document: &str, name: &str, body: &str) -> Option<String> {
 }
 
 /// Rewrites the block `name` in every file of `documents`; returns how many files had it.
-pub fn rewrite_blocks(documents: &[&Path], name: &str, body: &str) -> io::Result<usize> {
+pub fn rewrite_blocks(documents: &[PathBuf], name: &str, body: &str) -> io::Result<usize> {
     let mut rewritten = 0;
     for path in documents {
         let Ok(text) = fs::read_to_string(path) else {
@@ -97,7 +95,8 @@ pub fn tsv(scenario: &str, runs: &[Run]) -> String {
     let mut text = String::from(
         "scenario\trunner\ttasks\ttask\tworkers\tqueue\tpolicy\tstatus\tcompleted\tpanicked\t\
          rejected\tran_in_caller\telapsed_ms\tideal_ms\tmax_in_flight\twall_ms\tpeak_threads\t\
-         peak_rss_kib\tpeak_vm_kib\tcpu_ms\tmain_thread_cpu_ms\tvoluntary_switches\tinvoluntary_switches\tsamples\tcommand\n",
+         peak_rss_kib\tpeak_vm_kib\tcpu_ms\tmain_thread_cpu_ms\tvoluntary_switches\t\
+         involuntary_switches\tsamples\tcommand\n",
     );
     let count = |value: Option<u64>| or_na(value.map(|value| value.to_string()));
     let ms =

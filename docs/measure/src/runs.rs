@@ -1,8 +1,7 @@
-//! The runs that `benches/pools.rs` and the cost ladder ([`ladder`](crate::ladder)) time.
-//!
-//! Every run starts a pool of `workers` threads (a queue of [`QUEUE`] slots where it has a
-//! bound), submits `tasks` tasks from the calling thread, stops the pool once every task has run,
-//! and returns the time from the first submit until then, as the demos time their runs.
+//! The runs that `benches/pools.rs` and the cost ladder ([`ladder`](crate::ladder)) time: each
+//! starts a pool of `workers` threads (a queue of [`QUEUE`] slots where it has a bound), submits
+//! `tasks` tasks, stops the pool once every task has run, and returns the time from the first
+//! submit until then, as the demos time their runs.
 
 use std::hint::black_box;
 use std::panic::{self, AssertUnwindSafe};
@@ -12,51 +11,46 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use harness::{TaskArgs, Workload};
+use rayon::prelude::*;
 use stage03_crossbeam_bounded::{TrySubmitError, WorkerPool};
 
 /// The queue of every bounded pool, in slots.
 pub const QUEUE: usize = 1_024;
 
 /// A task: called with the task's id. `Copy`, so that every submitted closure gets its own.
-pub trait Task: Fn(usize) + Copy + Send + 'static {}
+pub trait Task: Fn(usize) + Copy + Send + Sync + 'static {}
 
-impl<F: Fn(usize) + Copy + Send + 'static> Task for F {}
+impl<F: Fn(usize) + Copy + Send + Sync + 'static> Task for F {}
 
-/// The workload of a demo run of `tasks` tasks of `task` (such as `cpu:0ns`) with `--quiet`, made
-/// from the demos' own flags so that any flag they gain keeps its default.
-pub fn quiet_workload(tasks: usize, task: &str) -> Workload {
-    workload_with(&["--tasks", &tasks.to_string(), "--task", task, "--quiet"])
-}
-
-/// [`quiet_workload`] that also records each task in memory, as `--timeline` and `--trace` do.
-pub fn recording_workload(tasks: usize, task: &str) -> Workload {
-    let tasks = tasks.to_string();
-    workload_with(&["--tasks", &tasks, "--task", task, "--quiet", "--timeline"])
-}
-
-fn workload_with(flags: &[&str]) -> Workload {
+/// The workload of a demo run of `tasks` tasks of `task` (such as `cpu:0ns`) with `--quiet`, that
+/// also records each task in memory if `recording` (as `--timeline` and `--trace` do). Made from
+/// the demos' own flags, so that any flag they gain keeps its default.
+pub fn workload(tasks: usize, task: &str, recording: bool) -> Workload {
     /// The flags every demo takes, alone.
     #[derive(Debug, Parser)]
     struct Flags {
         #[command(flatten)]
         run: TaskArgs,
     }
-    let flags = std::iter::once("demo").chain(flags.iter().copied());
+    let tasks = tasks.to_string();
+    let flags = ["demo", "--tasks", &tasks, "--task", task, "--quiet"];
+    let flags = flags.into_iter().chain(recording.then_some("--timeline"));
     let flags = Flags::try_parse_from(flags).expect("a task that the demos accept");
     Workload::new(&flags.run)
 }
 
-/// Times `submit_all` (every submit, then the pool's shutdown) on the pool that `start` starts.
-fn timed<P>(start: impl FnOnce() -> P, submit_all: impl FnOnce(P)) -> Duration {
-    let pool = start();
+/// What a submit that cannot fail unless the workers died expects.
+const ALIVE: &str = "the workers are alive";
+
+/// Times `submit_all`: every submit, then the shutdown of a pool started before.
+fn timed(submit_all: impl FnOnce()) -> Duration {
     let started = Instant::now();
-    submit_all(pool);
+    submit_all();
     started.elapsed()
 }
 
-/// The floor: a bounded crossbeam channel of task ids, and workers that call one known function
-/// for each id. Nothing is allocated per task.
-pub fn bare_ids(workers: usize, tasks: usize, task: impl Task) -> Duration {
+/// The floor: a bounded crossbeam channel of task ids; nothing is allocated per task.
+pub(crate) fn bare_ids(workers: usize, tasks: usize, task: impl Task) -> Duration {
     bare_channel(workers, tasks, |id| id, task)
 }
 
@@ -67,93 +61,56 @@ pub fn bare_boxed(workers: usize, tasks: usize, task: impl Task) -> Duration {
     bare_channel(workers, tasks, job, |job: Job| job())
 }
 
-/// A bounded crossbeam channel of `message(id)` for each task, and `workers` threads that hand
-/// each message to `run`.
+/// A bounded crossbeam channel of `message(id)` per task, and `workers` threads that `run` each.
 fn bare_channel<M: Send + 'static>(
     workers: usize,
     tasks: usize,
     message: impl Fn(usize) -> M,
     run: impl Fn(M) + Copy + Send + 'static,
 ) -> Duration {
-    timed(
-        || {
-            let (sender, receiver) = crossbeam_channel::bounded::<M>(QUEUE);
-            let threads: Vec<_> = (0..workers)
-                .map(|_| {
-                    let receiver = receiver.clone();
-                    thread::spawn(move || receiver.into_iter().for_each(run))
-                })
-                .collect();
-            (sender, threads)
-        },
-        |(sender, threads)| {
-            for id in 0..tasks {
-                sender.send(message(id)).expect("the workers are alive");
-            }
-            drop(sender);
-            for thread in threads {
-                thread.join().expect("no task panics");
-            }
-        },
-    )
+    let (sender, receiver) = crossbeam_channel::bounded::<M>(QUEUE);
+    let threads: Vec<_> = (0..workers)
+        .map(|_| {
+            let receiver = receiver.clone();
+            thread::spawn(move || receiver.into_iter().for_each(run))
+        })
+        .collect();
+    timed(move || {
+        (0..tasks).for_each(|id| sender.send(message(id)).expect(ALIVE));
+        drop(sender);
+        for thread in threads {
+            thread.join().expect("no task panics");
+        }
+    })
 }
 
 /// Stage 02's `ThreadPool`: an unbounded `mpsc` channel, its receiver behind a mutex.
 pub fn stage02(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || stage02_mutex_receiver_pool::ThreadPool::new(workers),
-        |pool| {
-            for id in 0..tasks {
-                pool.execute(move || task(id));
-            }
-            drop(pool);
-        },
-    )
+    let pool = stage02_mutex_receiver_pool::ThreadPool::new(workers);
+    timed(move || {
+        (0..tasks).for_each(|id| pool.execute(move || task(id)));
+        drop(pool);
+    })
 }
 
 /// Stage 03's `WorkerPool`, `submit` only: the tutorial's pool, every task a boxed closure.
 pub fn stage03(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    timed(
-        || WorkerPool::new(workers, QUEUE),
-        |pool| {
-            for id in 0..tasks {
-                pool.submit(move || task(id))
-                    .expect("the workers are alive");
-            }
-            pool.shutdown();
-        },
-    )
+    let pool = WorkerPool::new(workers, QUEUE);
+    timed(move || {
+        (0..tasks).for_each(|id| pool.submit(move || task(id)).expect(ALIVE));
+        pool.shutdown();
+    })
 }
 
-/// Offers `task` with `try_submit`, and waits with `submit` only if the queue is full, as stage
-/// 03's demo does under its default policy, `block`. Returns when the wait began, if it waited.
-fn submit_blocking_when_full(
-    pool: &WorkerPool,
-    task: impl FnOnce() + Send + 'static,
-) -> Option<Instant> {
-    let job = match pool.try_submit(task) {
-        Ok(()) => return None,
-        Err(TrySubmitError::Full(job)) => job,
-        Err(TrySubmitError::Closed(_)) => panic!("the workers are alive"),
-    };
-    let waiting = Instant::now();
-    pool.submit(job).expect("the workers are alive");
-    Some(waiting)
+/// Stage 03's pool, each task offered with `try_submit` first: the path of the demo's policies.
+pub(crate) fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    let job = move |id| move || task(id);
+    try_first_each(workers, tasks, job, |_, since| since.elapsed())
 }
 
-/// Stage 03's pool, each task offered with `try_submit` first and every wait timed: the path
-/// of the demo's policies.
-pub fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    try_first_each(
-        workers,
-        tasks,
-        move |id| move || task(id),
-        |_, since| since.elapsed(),
-    )
-}
-
-/// [`stage03_try_first`] with each task's closure made by `job(id)`, and each wait since `since`
-/// for a slot timed by `waited(id, since)`.
+/// [`stage03_try_first`] with each task's closure made by `job(id)`: offered with `try_submit`,
+/// then, if the queue is full, waited for with `submit` (as stage 03's demo does under its default
+/// policy, `block`), the wait since `since` timed by `waited(id, since)`.
 fn try_first_each<J>(
     workers: usize,
     tasks: usize,
@@ -163,20 +120,23 @@ fn try_first_each<J>(
 where
     J: FnOnce() + Send + 'static,
 {
-    timed(
-        || WorkerPool::new(workers, QUEUE),
-        |pool| {
-            let (mut waits, mut waiting_time) = (0_usize, Duration::ZERO);
-            for id in 0..tasks {
-                if let Some(since) = submit_blocking_when_full(&pool, job(id)) {
-                    waits += 1;
-                    waiting_time += waited(id, since);
-                }
-            }
-            pool.shutdown();
-            black_box((waits, waiting_time));
-        },
-    )
+    let pool = WorkerPool::new(workers, QUEUE);
+    timed(move || {
+        let (mut waits, mut waiting_time) = (0_usize, Duration::ZERO);
+        for id in 0..tasks {
+            let job = match pool.try_submit(job(id)) {
+                Ok(()) => continue,
+                Err(TrySubmitError::Full(job)) => job,
+                Err(TrySubmitError::Closed(_)) => panic!("{ALIVE}"),
+            };
+            let since = Instant::now();
+            pool.submit(job).expect(ALIVE);
+            waits += 1;
+            waiting_time += waited(id, since);
+        }
+        pool.shutdown();
+        black_box((waits, waiting_time));
+    })
 }
 
 /// Runs `run`, and checks that `workload`'s tracker counted every one of `tasks`.
@@ -188,9 +148,12 @@ fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) ->
     elapsed
 }
 
-/// [`stage03_try_first`] with each task run by `workload` (its work, counted by its `Tracker`),
-/// borrowed for the whole program.
-pub fn stage03_tracked(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
+/// [`stage03_try_first`] with each task run (and counted) by a `workload` borrowed for good.
+pub(crate) fn stage03_tracked(
+    workers: usize,
+    tasks: usize,
+    workload: &'static Workload,
+) -> Duration {
     counted(workload, tasks, || {
         stage03_try_first(workers, tasks, move |id| workload.run(id))
     })
@@ -210,9 +173,12 @@ pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -
     })
 }
 
-/// [`stage03_tracked`] with the workload in an `Arc` cloned for each task: what the demos save
-/// by borrowing it (`Workload::leak`).
-pub fn stage03_arc_per_task(workers: usize, tasks: usize, workload: &Arc<Workload>) -> Duration {
+/// [`stage03_tracked`] with the workload in an `Arc` cloned per task: what borrowing it saves.
+pub(crate) fn stage03_arc_per_task(
+    workers: usize,
+    tasks: usize,
+    workload: &Arc<Workload>,
+) -> Duration {
     let job = |id| {
         let workload = Arc::clone(workload);
         move || workload.run(id)
@@ -235,9 +201,8 @@ fn in_batches<H>(tasks: usize, batch: usize, mut submit: impl FnMut(usize) -> H,
     handles.into_iter().for_each(join);
 }
 
-/// Stage 04's `WorkerPool` (a result channel per task), the handles joined every `batch` submits:
-/// each task's closure made by `job(id)`, and what it returned given to `check`.
-fn stage04<J, T>(
+/// [`stage04`] with each task's closure made by `job(id)`, and what it returned given to `check`.
+fn stage04_with<J, T>(
     workers: usize,
     tasks: usize,
     batch: usize,
@@ -248,61 +213,66 @@ where
     J: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    timed(
-        || stage04_results::WorkerPool::new(workers, QUEUE),
-        |pool| {
-            in_batches(
-                tasks,
-                batch,
-                |id| pool.submit(job(id)).expect("the workers are alive"),
-                |handle| check(handle.join().expect("the worker survives")),
-            );
-            pool.shutdown();
-        },
-    )
+    let pool = stage04_results::WorkerPool::new(workers, QUEUE);
+    timed(|| {
+        let submit = |id| pool.submit(job(id)).expect(ALIVE);
+        in_batches(tasks, batch, submit, |handle| {
+            check(handle.join().expect("the worker survives"));
+        });
+        pool.shutdown();
+    })
 }
 
-/// Stage 04's pool, every handle joined after the last submit, as stage 04's demo does.
-pub fn stage04_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    stage04(workers, tasks, tasks, move |id| move || task(id), |()| {})
+/// Stage 04's `WorkerPool` (a result channel per task), the handles joined every `batch` submits:
+/// with a `batch` of `tasks` after the last submit, as stage 04's demo does.
+pub fn stage04(workers: usize, tasks: usize, batch: usize, task: impl Task) -> Duration {
+    stage04_with(workers, tasks, batch, move |id| move || task(id), |()| {})
 }
 
-/// Stage 04's pool, the handles joined every [`QUEUE`] submits.
-pub fn stage04_join_batch(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    stage04(workers, tasks, QUEUE, move |id| move || task(id), |()| {})
-}
-
-/// [`stage04_join_batch`] with each task inside `catch_unwind`: stage 05 without its counters.
-pub fn stage04_catch_unwind(workers: usize, tasks: usize, task: impl Task) -> Duration {
+/// [`stage04`] with the handles joined every [`QUEUE`] submits, and each task inside
+/// `catch_unwind`: stage 05 without its counters.
+pub(crate) fn stage04_catch_unwind(workers: usize, tasks: usize, task: impl Task) -> Duration {
     // `AssertUnwindSafe`: nothing of the consumed task is used after a panic, as in stage 05.
     let job = move |id| move || panic::catch_unwind(AssertUnwindSafe(|| task(id)));
-    stage04(workers, tasks, QUEUE, job, |outcome| {
+    stage04_with(workers, tasks, QUEUE, job, |outcome| {
         outcome.expect("no task panics");
     })
 }
 
-/// Stage 05's `ResilientPool`, the handles joined every `batch` submits.
-fn stage05(workers: usize, tasks: usize, batch: usize, task: impl Task) -> Duration {
-    timed(
-        || stage05_panic_resilient::ResilientPool::new(workers, QUEUE),
-        |pool| {
-            in_batches(
-                tasks,
-                batch,
-                |id| pool.submit(move || task(id)),
-                |handle| handle.join().expect("no task panics"),
-            );
-            pool.shutdown();
-        },
-    )
+/// Stage 05's `ResilientPool`, the handles joined every `batch` submits, as [`stage04`]'s.
+pub fn stage05(workers: usize, tasks: usize, batch: usize, task: impl Task) -> Duration {
+    let pool = stage05_panic_resilient::ResilientPool::new(workers, QUEUE);
+    timed(|| {
+        let submit = |id| pool.submit(move || task(id));
+        in_batches(tasks, batch, submit, |handle| {
+            handle.join().expect("no task panics")
+        });
+        pool.shutdown();
+    })
 }
 
-/// Stage 05's pool, every handle joined after the last submit, as stage 05's demo does.
-pub fn stage05_join_each(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    stage05(workers, tasks, tasks, task)
+/// The `threadpool` crate (unbounded queue), waited for with `join` (dropping it would not wait).
+pub fn threadpool(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    let pool = threadpool::ThreadPool::new(workers);
+    timed(|| {
+        (0..tasks).for_each(|id| pool.execute(move || task(id)));
+        pool.join();
+    })
 }
 
-/// Stage 05's pool, the handles joined every [`QUEUE`] submits.
-pub fn stage05_join_batch(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    stage05(workers, tasks, QUEUE, task)
+/// A rayon pool, `scope` with one `spawn` per task.
+pub fn rayon_scope(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    let pool = rayon_pool(workers);
+    timed(|| pool.scope(|scope| (0..tasks).for_each(|id| scope.spawn(move |_| task(id)))))
+}
+
+/// A rayon pool, `into_par_iter().for_each` over the task numbers: rayon splits them into chunks.
+pub fn rayon_par_iter(workers: usize, tasks: usize, task: impl Task) -> Duration {
+    let pool = rayon_pool(workers);
+    timed(|| pool.install(|| (0..tasks).into_par_iter().for_each(task)))
+}
+
+fn rayon_pool(workers: usize) -> rayon::ThreadPool {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(workers).build();
+    pool.expect("rayon starts its threads")
 }

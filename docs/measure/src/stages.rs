@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use harness::Summary;
+
 use crate::probe;
 
 /// The command-line flags a stage's demo accepts beyond `--tasks`, `--task` and `--quiet`.
@@ -61,10 +63,8 @@ pub static STAGES: [Stage; 6] = [
 
 /// Looks a stage up by its number, which must exist.
 pub fn stage(number: &str) -> &'static Stage {
-    STAGES
-        .iter()
-        .find(|stage| stage.number == number)
-        .unwrap_or_else(|| panic!("no stage {number}"))
+    let found = STAGES.iter().find(|stage| stage.number == number);
+    found.unwrap_or_else(|| panic!("no stage {number}"))
 }
 
 /// Which of cargo's builds of the stages to run.
@@ -106,9 +106,7 @@ impl Workspace {
             .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf);
         let target = match env::var_os("CARGO_TARGET_DIR") {
             // As cargo reads it; cargo gets the absolute path, so both agree wherever it runs.
-            Some(dir) => env::current_dir()
-                .expect("the current directory is readable")
-                .join(dir),
+            Some(dir) => std::path::absolute(dir).expect("a current directory"),
             None => root.join("target"),
         };
         // `cargo run` and `cargo test` tell their child which cargo they are.
@@ -122,12 +120,11 @@ impl Workspace {
 
     /// Where the `profile` build of `bin` lands.
     pub fn binary(&self, bin: &str, profile: Profile) -> PathBuf {
-        self.target
-            .join(profile.name())
-            .join(format!("{bin}{}", env::consts::EXE_SUFFIX))
+        let file = format!("{bin}{}", env::consts::EXE_SUFFIX);
+        self.target.join(profile.name()).join(file)
     }
 
-    /// Builds the binaries of `packages` in `profile`; returns cargo's first error line if it fails.
+    /// Builds `packages` in `profile`; returns cargo's first error line if that fails.
     fn build(&self, packages: &[&str], profile: Profile) -> Result<(), String> {
         let output = Command::new(&self.cargo)
             .args(["build", "--bins", "--quiet"])
@@ -159,17 +156,15 @@ impl Workspace {
         STAGES.iter().map(each).collect()
     }
 
-    /// Builds every stage and checks which ones are ready to be measured, calling `starting`
-    /// before each check (for a progress display).
+    /// Builds every stage and checks which are ready to be measured, calling `starting` before
+    /// each check (for a progress display).
     pub fn prepare(&self, profile: Profile, mut starting: impl FnMut(&Stage)) -> Readiness {
         let mut ready = BTreeMap::new();
         for (stage, built) in STAGES.iter().zip(self.build_stages(profile)) {
             starting(stage);
             let built = built.map_err(|error| format!("does not build yet ({error})"));
-            ready.insert(
-                stage.number,
-                built.and_then(|()| self.check(stage, profile)),
-            );
+            let checked = built.and_then(|()| self.check(stage, profile));
+            ready.insert(stage.number, checked);
         }
         Readiness { ready }
     }
@@ -182,19 +177,24 @@ impl Workspace {
         if stage.flags == Flags::Sizing {
             return check_sizing(binary);
         }
+        // The smallest run that shows whether a stage works: one instant task.
+        let pool: &[&str] = match stage.flags {
+            Flags::Unbounded | Flags::Sizing => &[],
+            Flags::Workers => &["--workers", "1"],
+            Flags::WorkersAndQueue | Flags::WorkersQueueAndPolicy => {
+                &["--workers", "1", "--queue", "1"]
+            }
+        };
         let mut command = Command::new(&binary);
-        command.args(smoke_args(stage.flags));
+        command
+            .args(["--tasks", "1", "--task", "sleep:0ns", "--quiet"])
+            .args(pool);
         let smoke = probe::measure(command, Duration::from_secs(10))
             .map_err(|error| format!("cannot be started ({error})"))?;
+        // Stage 05's demo makes its first task panic on purpose, so a panicked task counts.
+        let ran = |s: &Summary| s.completed + s.panicked == 1;
         match smoke.failure() {
-            // Stage 05's demo makes its first task panic on purpose, so a panicked task counts.
-            None if smoke
-                .summary
-                .as_ref()
-                .is_some_and(|s| s.completed + s.panicked == 1) =>
-            {
-                Ok(binary)
-            }
+            None if smoke.summary.as_ref().is_some_and(ran) => Ok(binary),
             None => Err("ran one task but did not account for it".to_string()),
             Some(reason) => Err(format!("is not ready ({reason})")),
         }
@@ -216,19 +216,6 @@ fn check_sizing(binary: PathBuf) -> Result<PathBuf, String> {
         Ok(binary)
     } else {
         Err("is not ready (its --help lists no cpu and io subcommands)".to_string())
-    }
-}
-
-/// The smallest run that shows whether a stage works: one instant task.
-fn smoke_args(flags: Flags) -> Vec<&'static str> {
-    let one_task = ["--tasks", "1", "--task", "sleep:0ns", "--quiet"];
-    match flags {
-        Flags::Unbounded => one_task.to_vec(),
-        Flags::Workers => [&one_task[..], &["--workers", "1"]].concat(),
-        Flags::WorkersAndQueue | Flags::WorkersQueueAndPolicy => {
-            [&one_task[..], &["--workers", "1", "--queue", "1"]].concat()
-        }
-        Flags::Sizing => Vec::new(),
     }
 }
 

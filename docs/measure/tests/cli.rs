@@ -10,14 +10,6 @@ fn measure(args: &[&str]) -> Output {
         .expect("measure runs")
 }
 
-/// The value of `key` in a `summary:` line.
-fn value<'a>(summary: &'a str, key: &str) -> &'a str {
-    summary
-        .split(' ')
-        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
-        .unwrap_or_else(|| panic!("no {key} in {summary}"))
-}
-
 #[test]
 fn every_peer_prints_the_stages_summary_line() {
     for peer in [
@@ -27,24 +19,11 @@ fn every_peer_prints_the_stages_summary_line() {
         "rayon-par-iter",
         "tokio",
     ] {
-        let mut args = vec![
-            "peer",
-            peer,
-            "--tasks",
-            "12",
-            "--task",
-            "sleep:1ms",
-            "--quiet",
-        ];
         // The sequential peer runs one task at a time on the calling thread: no --workers.
-        let workers = match peer {
-            "sequential" => 1,
-            _ => {
-                args.extend(["--workers", "3"]);
-                3
-            }
-        };
-        let output = measure(&args);
+        let workers = if peer == "sequential" { 1 } else { 3 };
+        let flag = if workers == 1 { "" } else { " --workers 3" };
+        let args = format!("peer {peer} --tasks 12 --task sleep:1ms --quiet{flag}");
+        let output = measure(&args.split(' ').collect::<Vec<_>>());
         assert!(output.status.success(), "{peer} failed");
         let stdout = String::from_utf8_lossy(&output.stdout);
         let summary = stdout.lines().last().unwrap_or_default();
@@ -54,8 +33,11 @@ fn every_peer_prints_the_stages_summary_line() {
         );
         assert!(summary.starts_with(&expected), "{summary}");
         // tokio's sleeping tasks do not hold a worker, so only the thread pools are bounded.
-        let in_flight: usize = value(summary, "max_in_flight").parse().unwrap();
-        assert!(peer == "tokio" || in_flight <= workers, "{summary}");
+        let parsed: harness::Summary = summary.parse().expect("a summary line");
+        assert!(
+            peer == "tokio" || parsed.max_in_flight <= workers,
+            "{summary}"
+        );
     }
 }
 
