@@ -118,8 +118,8 @@ fn run_on(args: &PeerArgs, workload: &'static Workload, workers: usize) -> io::R
     match args.peer {
         Peer::Sequential => (0..tasks).for_each(task),
         Peer::Threadpool => _ = runs::threadpool(workers, tasks, task),
-        Peer::RayonScope => _ = runs::rayon_scope(workers, tasks, task),
-        Peer::RayonParIter => _ = runs::rayon_par_iter(workers, tasks, task),
+        Peer::RayonScope => _ = runs::rayon_scope(workers, tasks, task)?,
+        Peer::RayonParIter => _ = runs::rayon_par_iter(workers, tasks, task)?,
         Peer::Tokio => run_tokio(&args.run, workload, workers)?,
     }
     Ok(())

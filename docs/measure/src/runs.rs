@@ -4,6 +4,7 @@
 //! submit until then, as the demos time their runs.
 
 use std::hint::black_box;
+use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
@@ -261,18 +262,23 @@ pub fn threadpool(workers: usize, tasks: usize, task: impl Task) -> Duration {
 }
 
 /// A rayon pool, `scope` with one `spawn` per task.
-pub fn rayon_scope(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    let pool = rayon_pool(workers);
-    timed(|| pool.scope(|scope| (0..tasks).for_each(|id| scope.spawn(move |_| task(id)))))
+pub fn rayon_scope(workers: usize, tasks: usize, task: impl Task) -> io::Result<Duration> {
+    let pool = rayon_pool(workers)?;
+    Ok(timed(|| {
+        pool.scope(|scope| (0..tasks).for_each(|id| scope.spawn(move |_| task(id))))
+    }))
 }
 
 /// A rayon pool, `into_par_iter().for_each` over the task numbers: rayon splits them into chunks.
-pub fn rayon_par_iter(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    let pool = rayon_pool(workers);
-    timed(|| pool.install(|| (0..tasks).into_par_iter().for_each(task)))
+pub fn rayon_par_iter(workers: usize, tasks: usize, task: impl Task) -> io::Result<Duration> {
+    let pool = rayon_pool(workers)?;
+    Ok(timed(|| {
+        pool.install(|| (0..tasks).into_par_iter().for_each(task))
+    }))
 }
 
-fn rayon_pool(workers: usize) -> rayon::ThreadPool {
+/// A rayon pool of `workers` threads, or the error of the thread the system refused.
+fn rayon_pool(workers: usize) -> io::Result<rayon::ThreadPool> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(workers).build();
-    pool.expect("rayon starts its threads")
+    pool.map_err(io::Error::other)
 }
