@@ -1,24 +1,12 @@
 //! Recording what each thread of a run did, and when: what `--timeline` draws and `--trace` writes.
 //!
-//! A run records only when one of those flags asks for it. Otherwise the
-//! [`Workload`](crate::Workload) holds no [`Recorder`], and a task pays one branch where it is
-//! handed over and one where it runs.
-//!
-//! When it records, each task notes when it was handed to the pool, when it started and when it
-//! ended (three readings of the clock), and the submitter notes its waits. Those events go to a
-//! thread-local buffer, with no lock and no shared counter on the way: a lock or a counter that
-//! every thread updates is exactly the cost that the stages compare, and would change the run it
-//! records. A thread takes the recorder's lock twice in its life: at its first event, to be
-//! counted, and when it ends, to hand its buffer over. [`Recorder::finish`] then waits for every
-//! buffer (see [`HAND_OVER_TIMEOUT`]) and returns the [`Recording`]: plain data, which
-//! [`Recording::timeline`] draws as text, [`Recording::write_trace`] writes in the Chrome Trace
-//! Event Format, and [`Recording::read_trace`] reads back, for the stages' tests and the SVG
-//! timelines of `docs/measure`. Only tasks below [`MAX_RECORDED_TASKS`] are recorded. The "What
-//! each feature costs" section of `docs/README.md` measures what recording costs.
-//!
-//! A recorder made by [`Recorder::watched`] also shows each event to a [`Watcher`] as it happens,
-//! as a [`TraceEvent`], for watching a run live (`docs/explorer` draws it in a browser); it costs
-//! a call per event, which a demo's recording never pays.
+//! A run records only when one of those flags asks; otherwise a task pays one branch where it is
+//! handed over and one where it runs. Each thread notes its events in a buffer of its own, with no
+//! lock or shared counter on the way (the very costs the stages compare), and hands it over as it
+//! ends. [`Recorder::finish`] collects them into a [`Recording`]: plain data, which
+//! [`Recording::timeline`] draws as text and [`Recording::write_trace`] writes as a Chrome trace
+//! (read back by [`Recording::read_trace`]). [`Recorder::watched`] also shows each event to a
+//! [`Watcher`] as it happens, for `docs/explorer`.
 
 mod timeline;
 pub mod trace;
@@ -40,17 +28,13 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// The most tasks a run records: tasks `0` to `MAX_RECORDED_TASKS - 1`. The rest run unrecorded.
-///
-/// A recorded task costs a few tens of bytes of buffer, and about 290 bytes of trace (410 in
-/// stages 04 and 05, which add a span per `submit` call): this many make a trace of 29 to 41 MB,
-/// which the Perfetto UI and `chrome://tracing` still open without trouble.
+/// The most tasks a run records: tasks `0` to `MAX_RECORDED_TASKS - 1`; the rest run unrecorded.
+/// At about 290 bytes of trace a task (410 in stages 04 and 05), the trace stays under 41 MB,
+/// which the Perfetto UI and `chrome://tracing` still open.
 pub const MAX_RECORDED_TASKS: usize = 100_000;
 
-/// How long [`Recorder::finish`] waits for the threads that recorded to hand their events over.
-///
-/// A pool's shutdown can return slightly before its workers' threads end (stages 04 and 05), and
-/// a thread hands its buffer over as it ends. The wait is usually microseconds; this bound only
+/// How long [`Recorder::finish`] waits for the threads that recorded to hand their events over:
+/// usually microseconds (a pool's shutdown may return just before its threads end); the bound only
 /// keeps a thread that never ends from hanging the demo ([`Recording::missing_threads`]).
 pub const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -89,11 +73,11 @@ pub struct TaskSpan {
 /// What kept the submitter from handing task `id` over at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Waiting {
-    /// A wait for a slot in the full queue, and nothing else: stage 03 tries first without
-    /// waiting, so it knows exactly when a task waits, and for how long.
+    /// A wait for a slot in the full queue, and nothing else (stage 03 tries without waiting
+    /// first).
     ForSlot,
-    /// A whole call to the pool's `submit`, which waits inside while the queue is full (stages 04
-    /// and 05). Most calls find room and take a microsecond; the long ones are the waits.
+    /// A whole call to `submit`, which waits inside while the queue is full (stages 04 and 05):
+    /// most take a microsecond; the long ones are the waits.
     InSubmit,
 }
 
@@ -123,9 +107,7 @@ pub struct ThreadRecord {
     pub waits: Vec<WaitSpan>,
 }
 
-/// Everything a run recorded: what the timeline draws and the trace holds.
-///
-/// Plain data, so that a test can build one with times of its choosing.
+/// Everything a run recorded, as plain data: what the timeline draws and the trace holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recording {
     /// What the run was, for headings: `stage 03`.
@@ -215,15 +197,11 @@ impl Recording {
             .unwrap_or_default()
     }
 
-    /// How many recorded tasks waited in the queue over time, as steps (see [`count_over_time`]).
-    /// Empty for [`Shape::ThreadPerTask`], which has no queue.
-    ///
-    /// The depth follows from the recording alone: each task that a worker started is counted
-    /// from its hand-over (or the end of the submitter's wait for it) until that start. A task no
-    /// worker started is not counted, whether it was never queued (run by the submitter, or
-    /// rejected) or queued and never run (behind a dead worker in stage 04). The depth is capped
-    /// at the queue's capacity: the moments are noted next to the queue's own operations, not
-    /// inside them, so each worker can leave one task counted that is no longer there.
+    /// How many recorded tasks waited in the queue over time, as steps (see [`count_over_time`]);
+    /// empty for [`Shape::ThreadPerTask`]. A task counts from its hand-over (or the end of the
+    /// submitter's wait for it) until a worker starts it; one no worker started never counts. The
+    /// depth is capped at the capacity: noted beside the queue's operations, not inside them, each
+    /// worker can leave one task counted that is no longer there.
     pub fn queue_depth(&self) -> Vec<(Duration, usize)> {
         let capacity = match self.shape {
             Shape::ThreadPerTask => return Vec::new(),
@@ -297,10 +275,8 @@ pub fn name_order(name: &str) -> (&str, u64) {
     (prefix, number)
 }
 
-/// Collects the events of a run from every thread that records one into a [`Recording`].
-///
-/// Made on the submitting thread, which calls [`Recorder::finish`] too: the submitter's events
-/// are handed over there, the other threads' as they end.
+/// Collects the events of a run from every thread into a [`Recording`]. Made on the submitting
+/// thread, which calls [`Recorder::finish`] too.
 #[derive(Debug)]
 pub struct Recorder {
     /// Event times are noted relative to this moment, when the recorder was made.
@@ -432,10 +408,9 @@ impl Recorder {
         }
     }
 
-    /// Starts a recording, as [`Recorder::new`] does, that also shows `watcher` each event as it
-    /// happens, timed from [`Recorder::origin`]: a thread's name (`M`) at its first event, which
-    /// gives it its live id from 1; a task's beginning (`B`) and end (`E`), with a panic (`i`)
-    /// just before the end of a task that panicked; and each wait of the submitter (`X`).
+    /// Starts a recording that also shows `watcher` each event as it happens, timed from
+    /// [`Recorder::origin`]: a thread's name (`M`) at its first event, giving it a live id from 1;
+    /// a task's begin (`B`), panic (`i`) and end (`E`); each wait of the submitter (`X`).
     pub fn watched(watcher: Watcher) -> Self {
         Recorder {
             live: Some(Live {
@@ -452,10 +427,9 @@ impl Recorder {
         self.origin
     }
 
-    /// Notes what the run is, for the timeline's heading and the trace's process name (`title`,
-    /// such as `stage 03`), and how its tasks get their threads. The first description counts.
+    /// Notes the run's `title` (`stage 03`) and shape, for the timeline's heading and the trace.
+    /// The first description counts.
     pub fn describe(&self, title: String, shape: Shape) {
-        // Ignored if already set: a run has one shape.
         let _ = self.described.set((title, shape));
     }
 
@@ -469,17 +443,14 @@ impl Recorder {
     /// returns, or as its panic unwinds. A task about to panic on purpose ends it first, with
     /// [`TaskRecording::end`].
     pub(crate) fn start_task(&self, id: usize, handed: Instant) -> TaskRecording<'_> {
-        let start = Instant::now();
-        self.show(|tid| {
-            let (handed, start) = (self.since_origin(handed), self.since_origin(start));
-            TraceEvent::task(Phase::Begin, tid, id, handed, start, start)
-        });
-        TaskRecording {
+        let task = TaskRecording {
             recorder: self,
             id,
             handed,
-            start,
-        }
+            start: Instant::now(),
+        };
+        self.show(|tid| TraceEvent::task(Phase::Begin, tid, &task.span(task.start, false)));
+        task
     }
 
     /// Records that the current thread, the submitter, spent `start` to `end` getting task `id`
@@ -498,13 +469,9 @@ impl Recorder {
     }
 
     /// Collects every thread's events, waiting up to [`HAND_OVER_TIMEOUT`] for them, and returns
-    /// the recording of a run of `tasks` tasks. Call it on the thread that made the recorder, once
-    /// every task has ended; a second call returns at once a recording with no threads.
-    ///
-    /// # Panics
-    ///
-    /// In a debug build, if called on another thread than the one that made the recorder, whose
-    /// events could then never be handed over.
+    /// the recording of a run of `tasks` tasks. Call it on the thread that made the recorder (a
+    /// debug build panics otherwise), once every task has ended; a second call returns at once a
+    /// recording with no threads.
     pub fn finish(&self, tasks: usize) -> Recording {
         debug_assert_eq!(
             thread::current().id(),
@@ -592,33 +559,33 @@ pub(crate) struct TaskRecording<'a> {
 }
 
 impl TaskRecording<'_> {
-    /// Records the task as ending now, `panicked` or not.
-    ///
-    /// A task that is about to panic calls it with `true` right before `panic!`. Dropped while
-    /// the panic unwinds, the guard would note the end too late: unwinding starts only once the
-    /// panic hook has run, and a hook that prints a backtrace takes far longer than a short task.
+    /// Records the task as ending now, `panicked` or not. A task about to panic calls it right
+    /// before `panic!`: unwinding, which drops the guard, starts only after the panic hook, and a
+    /// hook that prints a backtrace takes far longer than a short task.
     pub fn end(self, panicked: bool) {
         self.record(panicked);
-        // Skips `Drop`, which would record the task a second time. Nothing is leaked: the guard
-        // holds a reference and two instants, which need no dropping.
+        // Skips `Drop`, which would record the task again; the guard holds nothing to drop.
         mem::forget(self);
     }
 
-    fn record(&self, panicked: bool) {
-        let recorder = self.recorder;
-        let task = TaskSpan {
+    /// The task, as ending at `end`.
+    fn span(&self, end: Instant, panicked: bool) -> TaskSpan {
+        let since = |moment| self.recorder.since_origin(moment);
+        TaskSpan {
             id: self.id,
-            handed: recorder.since_origin(self.handed),
-            start: recorder.since_origin(self.start),
-            end: recorder.since_origin(Instant::now()),
+            handed: since(self.handed),
+            start: since(self.start),
+            end: since(end),
             panicked,
-        };
+        }
+    }
+
+    fn record(&self, panicked: bool) {
+        let (recorder, task) = (self.recorder, self.span(Instant::now(), panicked));
         if panicked {
             recorder.show(|tid| TraceEvent::panic(tid, task.id, task.end));
         }
-        recorder.show(|tid| {
-            TraceEvent::task(Phase::End, tid, task.id, task.handed, task.start, task.end)
-        });
+        recorder.show(|tid| TraceEvent::task(Phase::End, tid, &task));
         recorder.with_thread(|buffer| buffer.record.tasks.push(task));
     }
 }
