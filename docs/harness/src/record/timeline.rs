@@ -13,14 +13,13 @@ pub const TIMELINE_WIDTH: usize = 100;
 /// the busy workers in one row, and `docs/measure`'s SVG draws thin rows with no labels.
 pub const MOST_THREAD_ROWS: usize = 16;
 
-/// What a line of the timeline that is too long to fit continues after: an indent, so that the
-/// continuation reads as part of the line above, not as a line of its own.
+/// The indent of a line's continuation, so that it reads as part of the line above.
 const CONTINUED: &str = "  ";
 
 /// Columns between two ticks of the time axis.
 const TICK_EVERY: usize = 10;
 
-/// Room kept right of the plot, for the label of the last tick (`1.25ms`) to fit in [`TIMELINE_WIDTH`].
+/// Room kept right of the plot, for the label of the last tick (`1.25ms`) to fit.
 const LAST_LABEL: usize = 8;
 
 /// The symbols of a worker's row, and what each means in the legend.
@@ -32,8 +31,7 @@ const WORKER_SYMBOLS: [(char, &str); 3] = [
 
 /// One row of the timeline, before it is drawn.
 enum Row<'a> {
-    /// A worker thread (or several threads of the same name, such as a replaced worker): when it
-    /// ran tasks. A worker that ran none has an empty row.
+    /// A worker thread (or several of the same name, such as a replaced worker), and its tasks.
     Worker(Cow<'a, str>, Vec<&'a TaskSpan>),
     /// How many workers ran a task, when there are too many for a row each.
     Busy(Vec<(Duration, usize)>),
@@ -58,80 +56,59 @@ impl Row<'_> {
 }
 
 impl Recording {
-    /// The run drawn as text: a heading, a row per worker thread, a row for the submitter and one
-    /// for the queue, a time axis, and a legend of the symbols that appear. Each column stands for
-    /// the same round stretch of time (1, 2, 2.5 or 5 times a power of ten). Counts (the queue,
-    /// and the busy workers, or a thread per task's live threads, when there are too many for a
-    /// row each) are the most in each column, as a digit. No line is wider than
-    /// [`TIMELINE_WIDTH`]: a longer one goes on over the next, indented. Pure: the same recording
-    /// always gives the same text, each line ending with a newline.
+    /// The run drawn as text: a heading, a row per worker thread, rows for the submitter and the
+    /// queue, a time axis, and a legend of the symbols that appear. Each column stands for the
+    /// same round stretch of time; counts (the queue, and the busy workers or live threads when
+    /// there are too many for a row each) are the most in the column, as a digit. A line wider
+    /// than [`TIMELINE_WIDTH`] goes on over the next, indented. Pure: the same recording always
+    /// gives the same text, each line ending with a newline.
     pub fn timeline(&self) -> String {
-        let recorded = self.recorded_tasks();
+        let (title, recorded) = (&self.title, self.recorded_tasks());
+        let heading = format!("timeline of {title}: {} ran", counted(recorded, "task"));
         let mut text = String::new();
-        let heading = format!(
-            "timeline of {}: {} ran",
-            self.title,
-            counted(recorded, "task")
-        );
         if recorded == 0 {
             push_wrapped(&mut text, &heading);
             return text;
         }
         let rows = self.rows();
         let label_width = rows.iter().map(|row| row.label().len()).max().unwrap_or(0) + 1;
-        let plot_width = TIMELINE_WIDTH
-            .saturating_sub(label_width)
-            .saturating_sub(LAST_LABEL);
+        let plot_width = TIMELINE_WIDTH.saturating_sub(label_width + LAST_LABEL);
         let scale = Scale::fit(self.end(), plot_width);
         let column = short_duration(scale.column);
         push_wrapped(&mut text, &format!("{heading}; 1 column = {column}"));
         if self.cut_off() {
-            let last = MAX_RECORDED_TASKS - 1;
+            let (last, tasks) = (MAX_RECORDED_TASKS - 1, self.tasks);
             let note = format!(
-                "(only tasks 0 to {last} of {} were recorded: the timeline ends with the last of \
-                 them)",
-                self.tasks
+                "(only tasks 0 to {last} of {tasks} were recorded: the timeline ends with the \
+                 last of them)"
             );
             push_wrapped(&mut text, &note);
         }
         if self.missing_threads > 0 {
+            let threads = counted(self.missing_threads, "thread");
             let note = format!(
-                "(the tasks of {} are missing: they did not hand their events over)",
-                counted(self.missing_threads, "thread")
+                "(the tasks of {threads} are missing: they did not hand their events over)"
             );
             push_wrapped(&mut text, &note);
         }
         let mut legend = Vec::new();
-        // The worker rows share one line of the legend, which explains what any of them shows.
+        // The worker rows share one line of the legend, the first, which explains any of them.
         let mut all_worker_cells = String::new();
         for row in &rows {
-            let cells = match row {
-                Row::Worker(_, tasks) => {
-                    let cells = worker_cells(tasks, &scale);
-                    all_worker_cells.push_str(&cells);
-                    cells
-                }
-                _ => {
-                    let (cells, explained) = self.cells(row, &scale);
-                    legend.extend(explained);
-                    cells
-                }
-            };
-            let line = format!("{:<label_width$}{cells}", row.label());
-            text.push_str(line.trim_end());
+            let (cells, explained) = self.cells(row, &scale);
+            if let Row::Worker(..) = row {
+                all_worker_cells.push_str(&cells);
+            }
+            legend.extend(explained);
+            text.push_str(format!("{:<label_width$}{cells}", row.label()).trim_end());
             text.push('\n');
         }
-        // The worker rows come first, and so does their line.
         if let Some(explained) = symbol_legend("workers", &WORKER_SYMBOLS, &all_worker_cells) {
             legend.insert(0, explained);
         }
-        text.push_str(&" ".repeat(label_width));
-        text.push_str(&scale.axis());
-        text.push('\n');
-        text.push_str(scale.axis_labels(label_width).trim_end());
-        text.push('\n');
-        // The legend's counts grow with the flags (`--queue 1000000`, `--workers 10000000`), so
-        // its lines are the ones that may need a second line.
+        text.push_str(&format!("{:label_width$}{}\n", "", scale.axis()));
+        text.push_str(&format!("{}\n", scale.axis_labels(label_width).trim_end()));
+        // The legend's counts grow with the flags (`--queue 1000000`), so it may need more lines.
         for line in legend {
             push_wrapped(&mut text, &line);
         }
@@ -152,10 +129,10 @@ impl Recording {
                 Some(Row::Worker(name, tasks)) if *name == thread.name => {
                     tasks.extend(&thread.tasks);
                 }
-                _ => workers.push(Row::Worker(
-                    Cow::Borrowed(&thread.name),
-                    thread.tasks.iter().collect(),
-                )),
+                _ => {
+                    let tasks = thread.tasks.iter().collect();
+                    workers.push(Row::Worker(Cow::Borrowed(&thread.name), tasks));
+                }
             }
         }
         let worker_tasks = || self.workers().flat_map(|thread| &thread.tasks);
@@ -181,11 +158,16 @@ impl Recording {
         rows
     }
 
-    /// The cells of a row other than a worker's, one per column, and the line of the legend that
-    /// explains them, if they show anything.
+    /// The cells of a row, one per column, and the line of the legend that explains them, if
+    /// they show anything (a worker's is shared: see [`Recording::timeline`]).
     fn cells(&self, row: &Row<'_>, scale: &Scale) -> (String, Option<String>) {
-        let (cells, explained) = match row {
+        let (steps, what) = match row {
             Row::Worker(_, tasks) => return (worker_cells(tasks, scale), None),
+            Row::Submitter => {
+                let cells = self.submitter_cells(scale);
+                let explained = symbol_legend("submitter", &self.submitter_symbols(), &cells);
+                return (cells, explained);
+            }
             Row::Busy(steps) => {
                 // The pool's size, not its threads: a replaced worker is one worker.
                 let workers = match self.shape {
@@ -193,35 +175,22 @@ impl Recording {
                     // A run that never said its size: the threads that ran tasks.
                     _ => self.workers().count(),
                 };
-                let what = format!("busy: the most of the {workers} workers running tasks at once");
-                count_cells(steps, scale, &what)
+                let what = format!("the most of the {workers} workers running tasks at once");
+                (steps, what)
             }
-            Row::Threads(steps) => {
-                count_cells(steps, scale, "threads: the most task threads alive at once")
-            }
-            Row::Submitter => {
-                let cells = self.submitter_cells(scale);
-                let explained = symbol_legend("submitter", &self.submitter_symbols(), &cells);
-                return (cells, explained);
-            }
+            Row::Threads(steps) => (steps, "the most task threads alive at once".to_string()),
             Row::Queue(steps) => {
                 let capacity = match self.shape {
-                    Shape::Pool {
-                        queue: Some(capacity),
-                        ..
-                    } => format!("it holds {capacity}"),
+                    Shape::Pool { queue: Some(n), .. } => format!("it holds {n}"),
                     _ => "it has no limit".to_string(),
                 };
                 // A run cut off at the limit of recorded tasks counts only those.
-                let tasks = if self.cut_off() {
-                    "recorded tasks"
-                } else {
-                    "tasks"
-                };
-                let what = format!("queue: the most {tasks} waiting in it at once ({capacity})");
-                count_cells(steps, scale, &what)
+                let recorded = if self.cut_off() { "recorded " } else { "" };
+                let what = format!("the most {recorded}tasks waiting in it at once ({capacity})");
+                (steps, what)
             }
         };
+        let (cells, explained) = count_cells(steps, scale, &format!("{}: {what}", row.label()));
         (cells, Some(explained))
     }
 
@@ -247,25 +216,19 @@ impl Recording {
     /// half of the column (or for less, if it handed nothing over there), else `>` where it handed
     /// tasks over.
     fn submitter_cells(&self, scale: &Scale) -> String {
-        let (ran, waited) = match self.submitter() {
-            Some(thread) => (
-                scale.coverage(thread.tasks.iter().map(|task| (task.start, task.end))),
-                scale.coverage(thread.waits.iter().map(|wait| (wait.start, wait.end))),
-            ),
-            None => (vec![0; scale.columns], vec![0; scale.columns]),
-        };
+        let submitter = self.submitter().into_iter();
+        let tasks = submitter.clone().flat_map(|thread| &thread.tasks);
+        let waits = submitter.flat_map(|thread| &thread.waits);
+        let ran = scale.coverage(tasks.map(|task| (task.start, task.end)));
+        let waited = scale.coverage(waits.map(|wait| (wait.start, wait.end)));
         let handed = scale.marks(self.all_tasks().map(|task| task.handed));
         (0..scale.columns)
             .map(|index| {
-                let busiest = if ran[index] >= waited[index] {
-                    '#'
-                } else {
-                    '~'
-                };
-                let most = ran[index].max(waited[index]);
-                if most * 2 >= scale.column || (most > 0 && !handed[index]) {
-                    busiest
-                } else if handed[index] {
+                let (ran, waited, handed) = (ran[index], waited[index], handed[index]);
+                let most = ran.max(waited);
+                if most * 2 >= scale.column || (most > 0 && !handed) {
+                    if ran >= waited { '#' } else { '~' }
+                } else if handed {
                     '>'
                 } else {
                     ' '
@@ -338,12 +301,8 @@ fn worker_cells(tasks: &[&TaskSpan], scale: &Scale) -> String {
     let ran = scale.coverage(tasks.iter().map(|task| (task.start, task.end)));
     // A task too short for the clock to see still ran.
     let started = scale.marks(tasks.iter().map(|task| task.start));
-    let panicked = scale.marks(
-        tasks
-            .iter()
-            .filter(|task| task.panicked)
-            .map(|task| task.end),
-    );
+    let panics = tasks.iter().filter(|task| task.panicked);
+    let panicked = scale.marks(panics.map(|task| task.end));
     (0..scale.columns)
         .map(|index| {
             if panicked[index] {
