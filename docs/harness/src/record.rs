@@ -618,13 +618,6 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn panicked(task: TaskSpan) -> TaskSpan {
-        TaskSpan {
-            panicked: true,
-            ..task
-        }
-    }
-
     pub(crate) fn thread(name: &str, tasks: Vec<TaskSpan>) -> ThreadRecord {
         ThreadRecord {
             name: name.to_string(),
@@ -678,11 +671,7 @@ pub(crate) mod tests {
     #[test]
     fn events_from_several_threads_come_back_in_order() {
         let recorder = Arc::new(Recorder::new());
-        let shape = Shape::Pool {
-            workers: 2,
-            queue: Some(2),
-        };
-        recorder.describe("test".to_string(), shape);
+        recorder.describe("test".to_string(), Shape::ThreadPerTask);
         let threads: Vec<_> = [10, 2]
             .into_iter()
             .map(|n| {
@@ -704,6 +693,10 @@ pub(crate) mod tests {
         assert_eq!(
             names,
             [thread::current().name().unwrap(), "worker-2", "worker-10"]
+        );
+        assert_eq!(
+            (&*recording.title, recording.shape),
+            ("test", Shape::ThreadPerTask)
         );
         assert!(recording.threads[0].submitter);
         assert_eq!(recording.threads[0].waits[0].id, 7);
@@ -734,11 +727,11 @@ pub(crate) mod tests {
         }
         recorder.start_task(2, Instant::now()).end(false);
         let recording = recorder.finish(3);
-        let ended: Vec<(usize, bool)> = recording
-            .all_tasks()
-            .map(|task| (task.id, task.panicked))
-            .collect();
-        assert_eq!(ended, [(0, true), (1, true), (2, false)]);
+        let ended = recording.all_tasks().map(|task| (task.id, task.panicked));
+        assert_eq!(
+            ended.collect::<Vec<_>>(),
+            [(0, true), (1, true), (2, false)]
+        );
     }
 
     #[test]
@@ -797,10 +790,8 @@ pub(crate) mod tests {
         );
         // The recording is the same as an unwatched recorder's.
         let recording = recorder.finish(3);
-        assert_eq!(
-            (recording.recorded_tasks(), recording.threads.len()),
-            (2, 2)
-        );
+        let counts = (recording.recorded_tasks(), recording.threads.len());
+        assert_eq!(counts, (2, 2));
         assert!(recording.submitter().is_some_and(|s| s.waits.len() == 1));
     }
 

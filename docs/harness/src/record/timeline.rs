@@ -490,9 +490,7 @@ mod tests {
         )
     }
 
-    #[test]
-    fn a_submitter_that_waits_for_a_slot() {
-        let expected = "\
+    const BLOCKED: &str = "\
 timeline of stage 03: 6 tasks ran; 1 column = 500us
 worker-0  ############################################################
 worker-1  ############################################################
@@ -504,8 +502,6 @@ workers: # ran tasks for at least half of the column
 submitter: ~ waited for a slot in the queue
 queue: the most tasks waiting in it at once (it holds 2), . for none
 ";
-        assert_eq!(blocked().timeline(), expected);
-    }
 
     /// Stage 03 with `--policy caller-runs`: when the queue of 2 is full, the submitter runs the
     /// task itself. The last two tasks are handed over at 20 and 25 ms; task 8 is short, and
@@ -519,9 +515,7 @@ queue: the most tasks waiting in it at once (it holds 2), . for none
         pool(2, vec![submitter(own, vec![]), worker_0, worker_1])
     }
 
-    #[test]
-    fn a_submitter_that_runs_tasks_itself() {
-        let expected = "\
+    const CALLER_RUNS: &str = "\
 timeline of stage 03: 10 tasks ran; 1 column = 500us
 worker-0  ############################################################.
 worker-1  ###############################################################################!
@@ -533,7 +527,44 @@ workers: # ran tasks for at least half of the column, . ran some for less, ! a t
 submitter: > handed tasks over, # ran a task itself
 queue: the most tasks waiting in it at once (it holds 2), . for none
 ";
-        assert_eq!(caller_runs().timeline(), expected);
+
+    /// Stage 01: a thread per task, started 100 us apart, each running 1 ms after it starts.
+    fn thread_per_task(threads: usize) -> Recording {
+        let thread = |id| {
+            let handed = id as u64 * 100;
+            let tasks = vec![task(id, handed, handed + 50, handed + 1_050)];
+            thread(&format!("task-{id}"), tasks)
+        };
+        Recording {
+            title: "stage 01".to_string(),
+            shape: Shape::ThreadPerTask,
+            ..pool(0, (0..threads).map(thread).collect())
+        }
+    }
+
+    const THREAD_PER_TASK: &str = "\
+timeline of stage 01: 30 tasks ran; 1 column = 50us
+threads   1111222233334444555565656565656565656565656565656565656565655554444333322221111
+submitter > > > > > > > > > > > > > > > > > > > > > > > > > > > > > >
+          |---------|---------|---------|---------|---------|---------|---------|--------
+          0         500us     1ms       1.5ms     2ms       2.5ms     3ms       3.5ms
+threads: the most task threads alive at once, in units of 2 rounded up, . for none
+submitter: > started threads for tasks
+";
+
+    #[test]
+    fn whole_timelines_of_a_blocked_submitter_a_caller_that_runs_and_a_thread_per_task() {
+        let mut nothing = blocked();
+        nothing.threads.clear();
+        let cases = [
+            (blocked(), BLOCKED),
+            (caller_runs(), CALLER_RUNS),
+            (thread_per_task(30), THREAD_PER_TASK),
+            (nothing, "timeline of stage 03: 0 tasks ran\n"),
+        ];
+        for (run, expected) in cases {
+            assert_eq!(run.timeline(), expected);
+        }
     }
 
     /// A pool of `workers` with a queue of `queue`, where `worker` ran the one task.
@@ -548,82 +579,6 @@ queue: the most tasks waiting in it at once (it holds 2), . for none
         }
     }
 
-    #[test]
-    fn workers_that_ran_no_task_get_empty_rows() {
-        let timeline = one_task("worker-2", 3, Some(2)).timeline();
-        let rows: Vec<&str> = timeline.lines().skip(1).take(3).collect();
-        assert_eq!(rows[..2], ["worker-0", "worker-1"]);
-        assert!(rows[2].starts_with("worker-2  ####"), "{timeline}");
-    }
-
-    #[test]
-    fn the_submitter_legend_explains_only_what_its_row_shows() {
-        // Stage 02: no bound on the queue, so the submitter only ever hands tasks over.
-        let timeline = one_task("worker-0", 1, None).timeline();
-        assert!(timeline.starts_with("timeline of stage 03: 1 task ran;"));
-        assert!(timeline.contains("\nsubmitter: > handed tasks over\n"));
-        assert!(timeline.contains("(it has no limit)"), "{timeline}");
-        // Stages 04 and 05 time each whole call to `submit`.
-        let mut in_submit = blocked();
-        for wait in &mut in_submit.threads[0].waits {
-            wait.kind = Waiting::InSubmit;
-        }
-        let timeline = in_submit.timeline();
-        let waited = "\nsubmitter: ~ inside submit, which waits while the queue is full\n";
-        assert!(timeline.contains(waited), "{timeline}");
-    }
-
-    #[test]
-    fn a_run_cut_off_at_the_limit_says_what_it_counts() {
-        let mut run = blocked();
-        run.tasks = MAX_RECORDED_TASKS + 1;
-        let timeline = run.timeline();
-        assert!(
-            timeline.contains(
-                "(only tasks 0 to 99999 of 100001 were recorded: the timeline ends with the \
-                 last of them)"
-            ),
-            "{timeline}"
-        );
-        assert!(
-            timeline.contains("queue: the most recorded tasks waiting in it"),
-            "{timeline}"
-        );
-    }
-
-    /// Stage 01: a thread per task, started 100 us apart, each running 1 ms after it starts.
-    fn thread_per_task(threads: usize) -> Recording {
-        Recording {
-            title: "stage 01".to_string(),
-            shape: Shape::ThreadPerTask,
-            tasks: threads,
-            threads: (0..threads)
-                .map(|id| {
-                    let handed = id as u64 * 100;
-                    thread(
-                        &format!("task-{id}"),
-                        vec![task(id, handed, handed + 50, handed + 1_050)],
-                    )
-                })
-                .collect(),
-            missing_threads: 0,
-        }
-    }
-
-    #[test]
-    fn a_thread_per_task_gets_a_count_of_live_threads_and_no_queue() {
-        let expected = "\
-timeline of stage 01: 30 tasks ran; 1 column = 50us
-threads   1111222233334444555565656565656565656565656565656565656565655554444333322221111
-submitter > > > > > > > > > > > > > > > > > > > > > > > > > > > > > >
-          |---------|---------|---------|---------|---------|---------|---------|--------
-          0         500us     1ms       1.5ms     2ms       2.5ms     3ms       3.5ms
-threads: the most task threads alive at once, in units of 2 rounded up, . for none
-submitter: > started threads for tasks
-";
-        assert_eq!(thread_per_task(30).timeline(), expected);
-    }
-
     /// `count` workers that each ran a task of 1 ms at once.
     fn workers(count: usize) -> Vec<ThreadRecord> {
         let worker = |n| thread(&format!("worker-{n}"), vec![task(n, 0, 0, 1_000)]);
@@ -631,16 +586,40 @@ submitter: > started threads for tasks
     }
 
     #[test]
-    fn many_workers_share_one_row() {
-        let mut run = pool(8, workers(20));
-        run.threads.push(submitter(vec![], vec![]));
-        let timeline = run.timeline();
-        let busy = timeline.lines().nth(1).unwrap();
-        assert!(busy.starts_with("busy      4444"), "{timeline}");
-        assert!(
-            timeline.contains("busy: the most of the 20 workers"),
-            "{timeline}"
-        );
+    fn rows_and_legends_show_only_what_the_run_did() {
+        // Stage 02: no bound on the queue, so the submitter only ever hands tasks over.
+        let unbounded = one_task("worker-0", 1, None);
+        // Stages 04 and 05 time each whole call to `submit`.
+        let mut in_submit = blocked();
+        for wait in &mut in_submit.threads[0].waits {
+            wait.kind = Waiting::InSubmit;
+        }
+        let mut cut_off = blocked();
+        cut_off.tasks = MAX_RECORDED_TASKS + 1;
+        let mut many = pool(8, workers(20));
+        many.threads.push(submitter(vec![], vec![]));
+        let idle = one_task("worker-2", 3, Some(2));
+        let note = "(only tasks 0 to 99999 of 100001 were recorded: the timeline ends with the \
+                    last of them)";
+        let in_submit_legend =
+            "\nsubmitter: ~ inside submit, which waits while the queue is full\n";
+        // Text each timeline holds, read after a newline: a `\n` first marks a line's start.
+        let cases = [
+            // Workers that ran no task get empty rows.
+            (&idle, "200us\nworker-0\nworker-1\nworker-2  ####"),
+            (&unbounded, "\ntimeline of stage 03: 1 task ran;"),
+            (&unbounded, "\nsubmitter: > handed tasks over\n"),
+            (&unbounded, "(it has no limit)"),
+            (&in_submit, in_submit_legend),
+            (&cut_off, note),
+            (&cut_off, "queue: the most recorded tasks waiting in it"),
+            (&many, "20us\nbusy      4444"),
+            (&many, "busy: the most of the 20 workers"),
+        ];
+        for (run, expected) in cases {
+            let timeline = format!("\n{}", run.timeline());
+            assert!(timeline.contains(expected), "{expected:?} in {timeline}");
+        }
     }
 
     /// A run at the largest counts the flags allow: `--tasks 10000000`, of which the first
@@ -684,14 +663,7 @@ submitter: > started threads for tasks
         let mut many = pool(1_000_000, Vec::new());
         many.tasks = 10_000_000;
         many.threads = workers(10_000);
-        let pool = |queue| Shape::Pool {
-            workers: MAX_TASKS,
-            queue,
-        };
-        let largest = [pool(Some(MAX_QUEUE)), pool(None), Shape::ThreadPerTask].map(largest);
-        let others = [long, many, thread_per_task(10_000)];
-        for run in others.iter().chain(&largest) {
-            let timeline = run.timeline();
+        let fits = |timeline: &str| {
             for line in timeline.lines() {
                 let width = line.chars().count();
                 assert!(
@@ -699,29 +671,38 @@ submitter: > started threads for tasks
                     "{width} columns: {line}\n{timeline}"
                 );
             }
+        };
+        for run in [long, many, thread_per_task(10_000)] {
+            fits(&run.timeline());
         }
-        for run in largest {
-            let timeline = run.timeline();
-            // A legend too long for one line goes on over the next, and says all of it.
+        // Legends too long for one line go on over the next, and say all of it.
+        let queue = "queue: the most recorded tasks waiting in it at once";
+        let units = "in units of 20000 rounded up, . for none";
+        let busy = format!("busy: the most of the 10000000 workers running tasks at once, {units}");
+        let submitter = "submitter: > handed tasks over, ~ inside submit, which waits while the \
+                         queue is full, # ran a task itself";
+        let pool = |queue| Shape::Pool {
+            workers: MAX_TASKS,
+            queue,
+        };
+        let cases = [
+            (
+                pool(Some(MAX_QUEUE)),
+                format!("{queue} (it holds 1000000), {units}"),
+            ),
+            (pool(None), format!("{queue} (it has no limit), {units}")),
+            (
+                Shape::ThreadPerTask,
+                "threads: the most task threads alive at once".to_string(),
+            ),
+        ];
+        for (shape, legend) in cases {
+            let timeline = largest(shape).timeline();
+            fits(&timeline);
             let unwrapped = timeline.replace(&format!("\n{CONTINUED}"), " ");
-            let legend = match run.shape {
-                Shape::ThreadPerTask => "threads: the most task threads alive at once",
-                Shape::Pool { queue: None, .. } => {
-                    "queue: the most recorded tasks waiting in it at once (it has no limit), \
-                     in units of 20000 rounded up, . for none"
-                }
-                Shape::Pool { .. } => {
-                    "queue: the most recorded tasks waiting in it at once (it holds 1000000), \
-                     in units of 20000 rounded up, . for none"
-                }
-            };
-            assert!(unwrapped.contains(legend), "{timeline}");
-            if run.shape != Shape::ThreadPerTask {
-                let busy = "busy: the most of the 10000000 workers running tasks at once, \
-                            in units of 20000 rounded up, . for none";
-                assert!(unwrapped.contains(busy), "{timeline}");
-                let submitter = "submitter: > handed tasks over, ~ inside submit, which waits \
-                                 while the queue is full, # ran a task itself";
+            assert!(unwrapped.contains(&legend), "{timeline}");
+            if shape != Shape::ThreadPerTask {
+                assert!(unwrapped.contains(&busy), "{timeline}");
                 assert!(unwrapped.contains(submitter), "{timeline}");
             }
         }
@@ -756,12 +737,5 @@ submitter: > started threads for tasks
         assert_eq!(digit_unit(9), 1);
         assert_eq!(digit_unit(10), 2);
         assert_eq!(digit_unit(1_000), 200);
-    }
-
-    #[test]
-    fn a_run_that_recorded_nothing_says_so() {
-        let mut run = blocked();
-        run.threads.clear();
-        assert_eq!(run.timeline(), "timeline of stage 03: 0 tasks ran\n");
     }
 }

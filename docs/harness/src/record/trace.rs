@@ -448,20 +448,19 @@ fn from_micros(micros: f64) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{panicked, pool, submitter, task, thread, wait};
+    use super::super::tests::{pool, submitter, task, thread, wait};
     use super::*;
 
     /// Stage 03: a worker that runs two tasks, the second of which panics, and a submitter that
     /// waits for a slot once and runs a task itself.
     fn recording() -> Recording {
+        let mut worker = thread("worker-0", vec![task(0, 0, 0, 10), task(1, 0, 10, 20)]);
+        worker.tasks[1].panicked = true;
         pool(
             1,
             vec![
                 submitter(vec![task(2, 0, 1, 11)], vec![wait(1, 0, 1)]),
-                thread(
-                    "worker-0",
-                    vec![task(0, 0, 0, 10), panicked(task(1, 0, 10, 20))],
-                ),
+                worker,
             ],
         )
     }
