@@ -190,9 +190,8 @@ impl Recording {
     /// The moment the last recorded event ended.
     pub fn end(&self) -> Duration {
         let waits = self.threads.iter().flat_map(|thread| &thread.waits);
-        let tasks = self.all_tasks().map(|task| task.end);
-        tasks
-            .chain(waits.map(|wait| wait.end))
+        let ends = self.all_tasks().map(|task| task.end);
+        ends.chain(waits.map(|wait| wait.end))
             .max()
             .unwrap_or_default()
     }
@@ -225,9 +224,8 @@ impl Recording {
     }
 }
 
-/// What happens to the count of open intervals at a moment. `Close` sorts before `Open`: when
-/// one interval closes as another opens, the close comes first, and the two are never counted
-/// at once.
+/// What happens to the count of open intervals at a moment. `Close` sorts first, so that an
+/// interval that closes as another opens is never counted with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Change {
     Close,
@@ -290,15 +288,13 @@ pub struct Recorder {
     live: Option<Live>,
 }
 
-/// Receives each event of a live recording, on the thread where it happens: see
-/// [`Recorder::watched`]. It is called from every thread of the run, so it must be quick, and
-/// must never panic: it would take the task's thread down with it.
+/// Receives each event of a live recording ([`Recorder::watched`]) on the thread where it happens:
+/// it must be quick, and never panic, which would take the task's thread down with it.
 pub type Watcher = Arc<dyn Fn(TraceEvent<'static>) + Send + Sync>;
 
 /// What a recorder that is watched adds: the watcher, and the live thread ids it hands out.
 struct Live {
-    /// `AssertUnwindSafe`, so that a recorder stays `RefUnwindSafe` (held across `catch_unwind`):
-    /// it keeps no state in the watcher that a panic could leave half-updated.
+    /// `AssertUnwindSafe` keeps a recorder `RefUnwindSafe`: it holds no state a panic could break.
     watcher: AssertUnwindSafe<Watcher>,
     /// The thread id the next thread to record gets.
     next_tid: AtomicUsize,
@@ -332,8 +328,8 @@ struct Collected {
 }
 
 impl Collector {
-    /// The lock, even if a thread panicked while holding it: the data is a list that a panic
-    /// cannot leave half-updated, and a recording must never turn one panic into two.
+    /// The lock, even if poisoned: a panic cannot leave the lists half-updated, and a recording
+    /// must never turn one panic into two.
     fn lock(&self) -> MutexGuard<'_, Collected> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -421,8 +417,7 @@ impl Recorder {
         }
     }
 
-    /// The moment the recorder was made, from which its events' times are counted, until
-    /// [`Recorder::finish`] counts them from the run's first event instead.
+    /// The moment the recorder was made, which its live events are timed from.
     pub fn origin(&self) -> Instant {
         self.origin
     }

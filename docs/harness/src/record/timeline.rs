@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::mem;
 use std::time::Duration;
 
 use super::{MAX_RECORDED_TASKS, Recording, Shape, TaskSpan, Waiting, count_over_time, counted};
@@ -56,12 +57,11 @@ impl Row<'_> {
 }
 
 impl Recording {
-    /// The run drawn as text: a heading, a row per worker thread, rows for the submitter and the
-    /// queue, a time axis, and a legend of the symbols that appear. Each column stands for the
-    /// same round stretch of time; counts (the queue, and the busy workers or live threads when
-    /// there are too many for a row each) are the most in the column, as a digit. A line wider
-    /// than [`TIMELINE_WIDTH`] goes on over the next, indented. Pure: the same recording always
-    /// gives the same text, each line ending with a newline.
+    /// The run drawn as text: a heading, a row per worker thread (or a count of them), rows for
+    /// the submitter and the queue, a time axis, and a legend of the symbols shown. Each column
+    /// is the same round stretch of time; counts are the most in the column, as a digit. A line
+    /// wider than [`TIMELINE_WIDTH`] goes on over the next, indented. Pure, each line ending
+    /// with a newline.
     pub fn timeline(&self) -> String {
         let (title, recorded) = (&self.title, self.recorded_tasks());
         let heading = format!("timeline of {title}: {} ran", counted(recorded, "task"));
@@ -238,20 +238,14 @@ impl Recording {
     }
 }
 
-/// Adds an empty row for each worker of the pool's `workers` that ran no task, so that the rows
-/// show the whole pool. The pools name their workers `worker-0` to `worker-{workers - 1}`, so an
-/// idle one gets the first such name that no row has; the rows stay sorted by name.
+/// Adds an empty row for each of the pool's `workers` that ran no task, named as the pools name
+/// them (`worker-0` to `worker-{workers - 1}`) with the first name no row has, in order of name.
 fn add_idle_workers<'a>(rows: &mut Vec<Row<'a>>, workers: usize) {
     let idle = workers.saturating_sub(rows.len());
     let named: HashSet<String> = rows.iter().map(|row| row.label().to_string()).collect();
-    let names = (0..)
-        .map(|number| format!("worker-{number}"))
-        .filter(|name| !named.contains(name));
-    rows.extend(
-        names
-            .take(idle)
-            .map(|name| Row::Worker(Cow::Owned(name), Vec::new())),
-    );
+    let names = (0..).map(|number| format!("worker-{number}"));
+    let names = names.filter(|name| !named.contains(name)).take(idle);
+    rows.extend(names.map(|name| Row::Worker(Cow::Owned(name), Vec::new())));
     rows.sort_by(|a, b| super::name_order(a.label()).cmp(&super::name_order(b.label())));
 }
 
@@ -267,26 +261,21 @@ fn symbol_legend(what: &str, symbols: &[(char, &str)], cells: &str) -> Option<St
 }
 
 /// Appends `line` to `text`, broken at spaces into lines of at most [`TIMELINE_WIDTH`] columns,
-/// each ending with a newline. The lines it continues on are indented by [`CONTINUED`], so that
-/// they read as part of it; a word longer than a whole line is cut.
+/// each ending with a newline, and continued after [`CONTINUED`]; a word longer than a line is cut.
 fn push_wrapped(text: &mut String, line: &str) {
     let mut current = String::new();
     for word in line.split(' ') {
         let width = current.chars().count();
-        if width == 0 {
-            current.push_str(word);
-        } else if width + 1 + word.chars().count() <= TIMELINE_WIDTH {
-            current.push(' ');
-            current.push_str(word);
-        } else {
-            text.push_str(&current);
+        if width > 0 && width + 1 + word.chars().count() > TIMELINE_WIDTH {
+            text.push_str(&mem::replace(&mut current, CONTINUED.to_string()));
             text.push('\n');
-            current = format!("{CONTINUED}{word}");
+        } else if width > 0 {
+            current.push(' ');
         }
+        current.push_str(word);
         while let Some((cut, _)) = current.char_indices().nth(TIMELINE_WIDTH) {
             let rest = format!("{CONTINUED}{}", &current[cut..]);
-            current.truncate(cut);
-            text.push_str(&current);
+            text.push_str(&current[..cut]);
             text.push('\n');
             current = rest;
         }
@@ -331,12 +320,11 @@ fn count_cells(steps: &[(Duration, usize)], scale: &Scale, what: &str) -> (Strin
             count => char::from_digit(count.div_ceil(unit).min(9) as u32, 10).unwrap_or('9'),
         })
         .collect();
-    let explained = if unit == 1 {
-        format!("{what}, . for none")
-    } else {
-        format!("{what}, in units of {unit} rounded up, . for none")
-    };
-    (cells, explained)
+    let units = (unit > 1).then(|| format!(", in units of {unit} rounded up"));
+    (
+        cells,
+        format!("{what}{}, . for none", units.unwrap_or_default()),
+    )
 }
 
 /// The smallest round unit (1, 2, 5, 10, 20, ...) that shows `most` in one digit.
@@ -373,10 +361,8 @@ impl Scale {
         let column = round_numbers()
             .find(|column| end.div_ceil(*column) <= most as u64)
             .unwrap_or(end);
-        Scale {
-            column,
-            columns: end.div_ceil(column) as usize,
-        }
+        let columns = end.div_ceil(column) as usize;
+        Scale { column, columns }
     }
 
     /// How many nanoseconds of each column the spans cover.
@@ -446,8 +432,7 @@ impl Scale {
             };
             // Saturating: a label wider than the space to the next tick pushes that one along.
             let gap = (indent + index).saturating_sub(line.len());
-            line.push_str(&" ".repeat(gap));
-            line.push_str(&label);
+            line.push_str(&format!("{:gap$}{label}", ""));
         }
         line
     }
@@ -622,11 +607,10 @@ submitter: > started threads for tasks
         }
     }
 
-    /// A run at the largest counts the flags allow: `--tasks 10000000`, of which the first
-    /// [`MAX_RECORDED_TASKS`] are recorded, on as many workers (`--no-limit`) with `queue`
-    /// slots. Every recorded task is handed over at once, waits in the queue, and then they all
-    /// run at once, so that the queue and the busy workers reach the most a recording holds. A
-    /// pool's submitter shows all three of its symbols, and every thread but one is missing.
+    /// A run at the largest counts the flags allow (`--tasks 10000000 --no-limit`): every recorded
+    /// task waits in the queue, then all run at once, so that the queue and the busy workers reach
+    /// the most a recording holds. A pool's submitter shows all three of its symbols, and every
+    /// thread but one is missing.
     fn largest(shape: Shape) -> Recording {
         let ms = Duration::from_millis;
         let tasks = (1..MAX_RECORDED_TASKS).map(|id| TaskSpan {

@@ -227,8 +227,23 @@ impl Recording {
     /// the one its tasks give.
     pub fn read_trace(json: &str) -> serde_json::Result<Recording> {
         let events = read(json)?;
-        let process = events.first().and_then(Recording::from_process);
-        let mut recording = process.ok_or_else(|| serde_json::Error::custom("no process first"))?;
+        let process = events.first().map(|event| &event.args);
+        let Some(EventArgs::Run {
+            name,
+            shape,
+            tasks,
+            missing_threads,
+        }) = process
+        else {
+            return Err(serde_json::Error::custom("no process first"));
+        };
+        let mut recording = Recording {
+            title: name.to_string(),
+            shape: *shape,
+            tasks: *tasks,
+            threads: Vec::new(),
+            missing_threads: *missing_threads,
+        };
         let mut depths = Vec::new();
         for event in &events[1..] {
             let unexpected = || serde_json::Error::custom(format!("unexpected event: {event:?}"));
@@ -293,26 +308,6 @@ impl Recording {
         Ok(recording)
     }
 
-    /// The recording, without its threads, that the process's event describes, if it does.
-    fn from_process(event: &TraceEvent<'_>) -> Option<Recording> {
-        let EventArgs::Run {
-            name,
-            shape,
-            tasks,
-            missing_threads,
-        } = &event.args
-        else {
-            return None;
-        };
-        Some(Recording {
-            title: name.to_string(),
-            shape: *shape,
-            tasks: *tasks,
-            threads: Vec::new(),
-            missing_threads: *missing_threads,
-        })
-    }
-
     /// The events of the trace, in the order they are written.
     fn trace_events(&self) -> impl Iterator<Item = TraceEvent<'static>> {
         let run = EventArgs::Run {
@@ -347,9 +342,8 @@ impl Recording {
     }
 }
 
-/// The events a [`Recording`] is written as; a live recording (see
-/// [`Recorder::watched`](super::Recorder::watched)) sends the same as they happen, with live
-/// thread ids: each thread gets the next one, from 1, at its first event, which is its name.
+/// The events a [`Recording`] is written as, which a live recording sends as they happen, with
+/// live thread ids: each thread gets the next, from 1, with its name, at its first event.
 impl TraceEvent<'static> {
     /// An event of phase `ph` on thread `tid`, at `ts`.
     fn new(
@@ -547,10 +541,7 @@ mod tests {
             "[]".to_string(),
             r#"{"traceEvents":[]}"#.to_string(),
             whole.replace(r#""tasks":0}"#, r#""tasks":5}"#),
-            whole.replace(
-                r#""tid":1,"ts":0.0,"args":{"name""#,
-                r#""tid":3,"ts":0.0,"args":{"name""#,
-            ),
+            whole.replacen(r#""tid":1"#, r#""tid":3"#, 1),
             whole.replace("wait for a queue slot", "a wait"),
             whole.replace(r#""ph":"X""#, r#""ph":"B""#),
         ];
