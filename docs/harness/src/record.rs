@@ -665,22 +665,19 @@ pub(crate) mod tests {
 
     #[test]
     fn events_from_several_threads_come_back_in_order() {
-        let recorder = Arc::new(Recorder::new());
+        let recorder = Recorder::new();
         recorder.describe("test".to_string(), Shape::ThreadPerTask);
-        let threads: Vec<_> = [10, 2]
-            .into_iter()
-            .map(|n| {
-                let recorder = Arc::clone(&recorder);
+        // The threads hand their events over as they end, which `finish` waits for.
+        thread::scope(|scope| {
+            for n in [10, 2] {
                 let handed = recorder.handed_over(n).unwrap();
-                thread::Builder::new()
-                    .name(format!("worker-{n}"))
-                    .spawn(move || drop(recorder.start_task(n, handed)))
-                    .unwrap()
-            })
-            .collect();
-        for thread in threads {
-            thread.join().unwrap();
-        }
+                let worker = thread::Builder::new().name(format!("worker-{n}"));
+                let recorder = &recorder;
+                worker
+                    .spawn_scoped(scope, move || drop(recorder.start_task(n, handed)))
+                    .unwrap();
+            }
+        });
         let before = Instant::now();
         recorder.waited(7, before, Instant::now(), Waiting::ForSlot);
         let recording = recorder.finish(11);
@@ -731,12 +728,11 @@ pub(crate) mod tests {
 
     #[test]
     fn a_second_finish_returns_at_once_with_nothing() {
-        let recorder = Arc::new(Recorder::new());
-        let worker = Arc::clone(&recorder);
+        let recorder = Recorder::new();
         let handed = recorder.handed_over(0).unwrap();
-        thread::spawn(move || drop(worker.start_task(0, handed)))
-            .join()
-            .unwrap();
+        thread::scope(|scope| {
+            scope.spawn(|| drop(recorder.start_task(0, handed)));
+        });
         recorder.waited(1, handed, Instant::now(), Waiting::ForSlot);
         assert_eq!(recorder.finish(2).threads.len(), 2);
         let before = Instant::now();
@@ -752,18 +748,16 @@ pub(crate) mod tests {
             let seen = Arc::clone(&seen);
             Arc::new(move |event| seen.lock().unwrap().push(event))
         };
-        let recorder = Arc::new(Recorder::watched(watcher));
-        let worker = Arc::clone(&recorder);
+        let recorder = Recorder::watched(watcher);
         let handed = recorder.handed_over(0).unwrap();
-        thread::Builder::new()
-            .name("worker-0".to_string())
-            .spawn(move || {
-                drop(worker.start_task(0, handed));
-                worker.start_task(1, handed).end(true);
-            })
-            .unwrap()
-            .join()
-            .unwrap();
+        thread::scope(|scope| {
+            let worker = thread::Builder::new().name("worker-0".to_string());
+            let run = || {
+                drop(recorder.start_task(0, handed));
+                recorder.start_task(1, handed).end(true);
+            };
+            worker.spawn_scoped(scope, run).unwrap();
+        });
         recorder.waited(2, handed, Instant::now(), Waiting::ForSlot);
         let events = mem::take(&mut *seen.lock().unwrap());
         let shown: Vec<(usize, Phase, &str)> = events

@@ -122,19 +122,13 @@ impl Recording {
 
     /// The rows to draw, in order: the workers, the submitter, the queue.
     fn rows(&self) -> Vec<Row<'_>> {
-        let mut workers: Vec<Row<'_>> = Vec::new();
         // The threads come sorted by name, so threads of the same name are next to each other.
-        for thread in self.workers() {
-            match workers.last_mut() {
-                Some(Row::Worker(name, tasks)) if *name == thread.name => {
-                    tasks.extend(&thread.tasks);
-                }
-                _ => {
-                    let tasks = thread.tasks.iter().collect();
-                    workers.push(Row::Worker(Cow::Borrowed(&thread.name), tasks));
-                }
-            }
-        }
+        let threads: Vec<_> = self.workers().collect();
+        let named = threads.chunk_by(|a, b| a.name == b.name).map(|same| {
+            let tasks = same.iter().flat_map(|&thread| &thread.tasks).collect();
+            Row::Worker(Cow::Borrowed(&same[0].name), tasks)
+        });
+        let mut workers: Vec<Row<'_>> = named.collect();
         let worker_tasks = || self.workers().flat_map(|thread| &thread.tasks);
         let mut rows = match self.shape {
             Shape::ThreadPerTask => {
