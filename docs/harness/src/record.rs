@@ -42,11 +42,9 @@ pub const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Shape {
-    /// A thread per task (stage 01): no queue, and too many threads for a row each, so the
-    /// timeline counts the live threads instead.
+    /// A thread per task (stage 01): no queue, and a count of live threads for rows.
     ThreadPerTask,
-    /// A pool of `workers` worker threads fed by a queue that holds at most `queue` tasks
-    /// (`None`: no limit).
+    /// A pool of `workers` threads fed by a queue of at most `queue` tasks (`None`: no limit).
     Pool {
         /// How many worker threads the pool has: those that ran no task get an empty row too.
         workers: usize,
@@ -73,11 +71,9 @@ pub struct TaskSpan {
 /// What kept the submitter from handing task `id` over at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Waiting {
-    /// A wait for a slot in the full queue, and nothing else (stage 03 tries without waiting
-    /// first).
+    /// A wait for a slot in the full queue, and nothing else (stage 03).
     ForSlot,
-    /// A whole call to `submit`, which waits inside while the queue is full (stages 04 and 05):
-    /// most take a microsecond; the long ones are the waits.
+    /// A whole call to `submit`, which waits inside while the queue is full (stages 04 and 05).
     InSubmit,
 }
 
@@ -119,14 +115,12 @@ pub struct Recording {
     /// Each thread that recorded something: the submitter first, then by name (`worker-2` before
     /// `worker-10`). Times start at 0, the moment the first task was handed over.
     pub threads: Vec<ThreadRecord>,
-    /// Threads that counted themselves in but had not handed their events over within
-    /// [`HAND_OVER_TIMEOUT`]: their tasks are missing from the recording.
+    /// Threads whose events (and tasks) were not handed over within [`HAND_OVER_TIMEOUT`].
     pub missing_threads: usize,
 }
 
 impl Recording {
-    /// Puts what the threads handed over in order: the submitter first, then the others by name,
-    /// with every time counted from the first event of the run.
+    /// The threads in order, the submitter first, with times counted from the run's first event.
     fn new(
         title: String,
         shape: Shape,
@@ -265,16 +259,14 @@ pub(crate) fn counted(count: usize, noun: &str) -> String {
     format!("{count} {noun}{plural}")
 }
 
-/// The key that sorts `worker-2` before `worker-10`: the name without its trailing number, then
-/// that number.
+/// The key that sorts `worker-2` before `worker-10`: the name's prefix, then its trailing number.
 pub fn name_order(name: &str) -> (&str, u64) {
     let prefix = name.trim_end_matches(|c: char| c.is_ascii_digit());
     let number = name[prefix.len()..].parse().unwrap_or(0);
     (prefix, number)
 }
 
-/// Collects the events of a run from every thread into a [`Recording`]. Made on the submitting
-/// thread, which calls [`Recorder::finish`] too.
+/// Collects a run's events from every thread into a [`Recording`]; made on the submitting thread.
 #[derive(Debug)]
 pub struct Recorder {
     /// Event times are noted relative to this moment, when the recorder was made.
@@ -328,8 +320,7 @@ struct Collected {
 }
 
 impl Collector {
-    /// The lock, even if poisoned: a panic cannot leave the lists half-updated, and a recording
-    /// must never turn one panic into two.
+    /// The lock, even if poisoned: a panic cannot leave the lists half-updated.
     fn lock(&self) -> MutexGuard<'_, Collected> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -345,8 +336,7 @@ struct ThreadBuffer {
 }
 
 impl ThreadBuffer {
-    /// Starts the current thread's buffer for `recorder`, and counts the thread in. If the
-    /// recorder is watched, the thread gets its live id, and the watcher its name.
+    /// Starts the current thread's buffer, counts the thread in, and names it to any watcher.
     fn start(recorder: &Recorder) -> Self {
         let collector = &recorder.collector;
         collector.lock().counted += 1;
@@ -422,8 +412,7 @@ impl Recorder {
         self.origin
     }
 
-    /// Notes the run's `title` (`stage 03`) and shape, for the timeline's heading and the trace.
-    /// The first description counts.
+    /// Notes the run's `title` (`stage 03`) and shape, for headings; the first description counts.
     pub fn describe(&self, title: String, shape: Shape) {
         let _ = self.described.set((title, shape));
     }
@@ -433,10 +422,8 @@ impl Recorder {
         (id < MAX_RECORDED_TASKS).then(Instant::now)
     }
 
-    /// Starts recording task `id`, handed over at `handed` (see [`Recorder::handed_over`]), on
-    /// the current thread. The returned guard records the task when it is dropped: when the task
-    /// returns, or as its panic unwinds. A task about to panic on purpose ends it first, with
-    /// [`TaskRecording::end`].
+    /// Starts recording task `id`, handed over at `handed`, on the current thread: the guard
+    /// records the task when dropped, or when [`TaskRecording::end`] ends it.
     pub(crate) fn start_task(&self, id: usize, handed: Instant) -> TaskRecording<'_> {
         let task = TaskRecording {
             recorder: self,
@@ -448,8 +435,7 @@ impl Recorder {
         task
     }
 
-    /// Records that the current thread, the submitter, spent `start` to `end` getting task `id`
-    /// into the queue, in the way `kind` says.
+    /// Records that the submitter spent `start` to `end` getting task `id` into the queue.
     pub fn waited(&self, id: usize, start: Instant, end: Instant, kind: Waiting) {
         if id < MAX_RECORDED_TASKS {
             let wait = WaitSpan {
@@ -511,8 +497,7 @@ impl Recorder {
         Arc::ptr_eq(&buffer.collector, &self.collector)
     }
 
-    /// Runs `f` on the current thread's buffer for this recorder, started if need be, and
-    /// returns what it returns; `None` if the thread is ending and records nothing.
+    /// Runs `f` on the current thread's buffer, started if need be; `None` if the thread is ending.
     fn with_thread<R>(&self, f: impl FnOnce(&mut ThreadBuffer) -> R) -> Option<R> {
         // `try_with`: a thread whose thread-locals are already being torn down records nothing.
         BUFFER
@@ -529,8 +514,7 @@ impl Recorder {
             .ok()
     }
 
-    /// Shows the watcher, if there is one, the event that `event` makes from the current
-    /// thread's live id. Does nothing, not even read the clock, when the recorder is not watched.
+    /// Shows any watcher the `event` of the current thread's live id; unwatched, does nothing.
     fn show(&self, event: impl FnOnce(usize) -> TraceEvent<'static>) {
         let Some(live) = &self.live else {
             return;
@@ -543,8 +527,7 @@ impl Recorder {
     }
 }
 
-/// A task being recorded: made by [`Recorder::start_task`], it records the task when dropped,
-/// or when [`TaskRecording::end`] ends it.
+/// A task being recorded: see [`Recorder::start_task`].
 #[derive(Debug)]
 pub(crate) struct TaskRecording<'a> {
     recorder: &'a Recorder,
@@ -648,8 +631,7 @@ pub(crate) mod tests {
         }
     }
 
-    /// Stage 03, with a queue of `queue` and `threads`: the pool's workers are those that ran
-    /// tasks, and every task was recorded.
+    /// Stage 03, with a queue of `queue`, the workers among `threads`, and every task recorded.
     pub(crate) fn pool(queue: usize, threads: Vec<ThreadRecord>) -> Recording {
         Recording {
             title: "stage 03".to_string(),

@@ -152,8 +152,7 @@ impl Recording {
         rows
     }
 
-    /// The cells of a row, one per column, and the line of the legend that explains them, if
-    /// they show anything (a worker's is shared: see [`Recording::timeline`]).
+    /// The cells of a row, and the line of the legend that explains them (not a worker's).
     fn cells(&self, row: &Row<'_>, scale: &Scale) -> (String, Option<String>) {
         let (steps, what) = match row {
             Row::Worker(_, tasks) => return (worker_cells(tasks, scale), None),
@@ -206,9 +205,8 @@ impl Recording {
         ]
     }
 
-    /// The submitter's row: `#` where it ran a task itself, `~` where it waited, for at least
-    /// half of the column (or for less, if it handed nothing over there), else `>` where it handed
-    /// tasks over.
+    /// The submitter's row: `#` where it ran a task itself, `~` where it waited, for half of the
+    /// column (or less, if it handed nothing over there), else `>` where it handed tasks over.
     fn submitter_cells(&self, scale: &Scale) -> String {
         let submitter = self.submitter().into_iter();
         let tasks = submitter.clone().flat_map(|thread| &thread.tasks);
@@ -243,8 +241,7 @@ fn add_idle_workers<'a>(rows: &mut Vec<Row<'a>>, workers: usize) {
     rows.sort_by(|a, b| super::name_order(a.label()).cmp(&super::name_order(b.label())));
 }
 
-/// The line of the legend for a row drawn with `symbols`: `what`, then the meaning of each
-/// symbol that appears in `cells`. `None` if none does: an empty row needs no explaining.
+/// The line of the legend for `what`: the meaning of each of `symbols` that `cells` shows, if any.
 fn symbol_legend(what: &str, symbols: &[(char, &str)], cells: &str) -> Option<String> {
     let shown: Vec<String> = symbols
         .iter()
@@ -301,8 +298,7 @@ fn worker_cells(tasks: &[&TaskSpan], scale: &Scale) -> String {
         .collect()
 }
 
-/// A row of counts, the most in each column as a digit, `.` for none, and its line of the
-/// legend: `what`, with the unit of the digits if it is not 1.
+/// A row of counts, the most in each column as a digit, `.` for none, and its line of the legend.
 fn count_cells(steps: &[(Duration, usize)], scale: &Scale, what: &str) -> (String, String) {
     let most = scale.most(steps);
     let unit = digit_unit(most.iter().copied().max().unwrap_or(0));
@@ -348,8 +344,7 @@ struct Scale {
 }
 
 impl Scale {
-    /// The shortest round column (see [`round_numbers`]) that fits a run of `end` into at most
-    /// `most` columns, so that the axis counts in round numbers.
+    /// The shortest round column (see [`round_numbers`]) that fits `end` into `most` columns.
     fn fit(end: Duration, most: usize) -> Scale {
         let end = nanos(end).max(1);
         let column = round_numbers()

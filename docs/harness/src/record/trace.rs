@@ -20,8 +20,7 @@ const PID: u32 = 1;
 /// The name of the counter of tasks waiting in the queue.
 pub const QUEUE_DEPTH: &str = "queue depth";
 
-/// The trace file: an object around the list of events, `E`: an [`EventList`] when it is
-/// written, a `Vec` when it is read.
+/// The trace file, around the events: an [`EventList`] when written, a `Vec` when read.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TraceFile<E> {
@@ -126,8 +125,7 @@ pub enum EventArgs<'a> {
         /// Its place, from 1.
         sort_index: usize,
     },
-    /// A task's span (`X`): which task, and how long it waited to start after it was handed
-    /// over.
+    /// A task's span (`X`).
     Task {
         /// The task's number.
         task: usize,
@@ -189,26 +187,18 @@ impl TraceEvent<'_> {
     }
 }
 
-/// Reads the events of a trace that [`Recording::write_trace`] wrote.
-///
-/// # Errors
-///
-/// If `json` is not such a trace: an event of another kind or a key it never writes is an error.
+/// Reads the events of a trace that [`Recording::write_trace`] wrote. An event of another kind,
+/// or a key it never writes, is an error.
 pub fn read(json: &str) -> serde_json::Result<Vec<TraceEvent<'static>>> {
     let file: TraceFile<Vec<TraceEvent<'static>>> = serde_json::from_str(json)?;
     Ok(file.trace_events)
 }
 
 impl Recording {
-    /// Writes the recording to `writer` as a trace: the process, named after the run, with the
-    /// rest of the recording in its arguments; a named track per thread, the submitter's first,
-    /// with a span (`X`) per task and per wait ([`Waiting::label`]) and an instant (`i`) where a
-    /// task panicked; and for a pool, the counter [`QUEUE_DEPTH`] ([`Recording::queue_depth`]).
-    /// It makes many small writes: pass a [`BufWriter`](std::io::BufWriter), and flush it after.
-    ///
-    /// # Errors
-    ///
-    /// The writer's error, if a write fails.
+    /// Writes the recording to `writer` as a trace: the process, named after the run; a track
+    /// per thread, the submitter's first, with a span (`X`) per task and per wait and an instant
+    /// (`i`) per panic; for a pool, the counter [`QUEUE_DEPTH`]. It makes many small writes:
+    /// pass a [`BufWriter`](std::io::BufWriter), and flush it after. Fails as the writer does.
     pub fn write_trace(&self, writer: impl Write) -> io::Result<()> {
         let file = TraceFile {
             display_time_unit: "ms".into(),
@@ -218,13 +208,9 @@ impl Recording {
         Ok(())
     }
 
-    /// Reads back the recording that [`Recording::write_trace`] wrote as `json`.
-    ///
-    /// # Errors
-    ///
-    /// If `json` is not such a trace: besides what [`read`] refuses, a live event, an event on a
-    /// thread not named before it, a panic of no task of its thread, or a queue depth other than
-    /// the one its tasks give.
+    /// Reads back the recording that [`Recording::write_trace`] wrote as `json`. Besides what
+    /// [`read`] refuses, a live event, an event on a thread not named before it, a panic of no
+    /// task of its thread, or a queue depth other than its tasks give is an error.
     pub fn read_trace(json: &str) -> serde_json::Result<Recording> {
         let events = read(json)?;
         let process = events.first().map(|event| &event.args);
@@ -370,8 +356,7 @@ impl TraceEvent<'static> {
         TraceEvent::new(name, Phase::Metadata, tid, Duration::ZERO, args)
     }
 
-    /// A counter (`C`) named `name`, such as [`QUEUE_DEPTH`], that holds `tasks` from `at` on.
-    /// It belongs to the process, not to a thread: thread id 0.
+    /// A counter (`C`) of the process (thread 0), such as [`QUEUE_DEPTH`], at `tasks` from `at`.
     pub fn counter(name: impl Into<Cow<'static, str>>, at: Duration, tasks: usize) -> Self {
         TraceEvent::new(name, Phase::Counter, 0, at, EventArgs::Count { tasks })
     }
