@@ -133,14 +133,11 @@ impl Recording {
             let submitter_first = b.submitter.cmp(&a.submitter);
             submitter_first.then_with(|| name_order(&a.name).cmp(&name_order(&b.name)))
         });
-        let first = threads
-            .iter()
-            .flat_map(|thread| {
-                let tasks = thread.tasks.iter().map(|task| task.handed.min(task.start));
-                tasks.chain(thread.waits.iter().map(|wait| wait.start))
-            })
-            .min()
-            .unwrap_or_default();
+        let all_tasks = threads.iter().flat_map(|thread| &thread.tasks);
+        let all_waits = threads.iter().flat_map(|thread| &thread.waits);
+        let starts = all_tasks.map(|task| task.handed.min(task.start));
+        let first = starts.chain(all_waits.map(|wait| wait.start)).min();
+        let first = first.unwrap_or_default();
         for thread in &mut threads {
             for task in &mut thread.tasks {
                 task.handed -= first;
@@ -206,14 +203,12 @@ impl Recording {
             let entered = queued_at.get(&task.id).copied().unwrap_or_default();
             (entered.max(task.handed), task.start)
         });
-        let mut steps: Vec<(Duration, usize)> = Vec::new();
-        for (at, depth) in count_over_time(in_queue) {
-            let depth = depth.min(capacity);
-            // Capped, two steps in a row can hold the same depth: the second changes nothing.
-            if steps.last().is_none_or(|&(_, last)| last != depth) {
-                steps.push((at, depth));
-            }
+        let mut steps = count_over_time(in_queue);
+        for (_, depth) in &mut steps {
+            *depth = (*depth).min(capacity);
         }
+        // Capped, two steps in a row can hold the same depth: the second changes nothing.
+        steps.dedup_by_key(|(_, depth)| *depth);
         steps
     }
 }
@@ -664,10 +659,8 @@ pub(crate) mod tests {
         recorder.waited(7, before, Instant::now(), Waiting::ForSlot);
         let recording = recorder.finish(11);
         let names: Vec<&str> = recording.threads.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [thread::current().name().unwrap(), "worker-2", "worker-10"]
-        );
+        let main = thread::current();
+        assert_eq!(names, [main.name().unwrap(), "worker-2", "worker-10"]);
         assert_eq!(
             (&*recording.title, recording.shape),
             ("test", Shape::ThreadPerTask)
@@ -678,10 +671,8 @@ pub(crate) mod tests {
         assert_eq!(recording.missing_threads, 0);
         assert_eq!((recording.tasks, recording.recorded_tasks()), (11, 2));
         // Times start at the first event.
-        assert_eq!(
-            recording.all_tasks().map(|t| t.handed).min(),
-            Some(Duration::ZERO)
-        );
+        let first = recording.all_tasks().map(|t| t.handed).min();
+        assert_eq!(first, Some(Duration::ZERO));
     }
 
     #[test]

@@ -637,13 +637,11 @@ submitter: > started threads for tasks
         many.tasks = 10_000_000;
         many.threads = workers(10_000);
         let fits = |timeline: &str| {
-            for line in timeline.lines() {
-                let width = line.chars().count();
-                assert!(
-                    width <= TIMELINE_WIDTH,
-                    "{width} columns: {line}\n{timeline}"
-                );
-            }
+            let widest = timeline.lines().map(|line| line.chars().count()).max();
+            assert!(
+                widest <= Some(TIMELINE_WIDTH),
+                "{widest:?} columns:\n{timeline}"
+            );
         };
         for run in [long, many, thread_per_task(10_000)] {
             fits(&run.timeline());
@@ -658,22 +656,19 @@ submitter: > started threads for tasks
             workers: MAX_TASKS,
             queue,
         };
+        let holds = format!("{queue} (it holds 1000000), {units}");
+        let no_limit = format!("{queue} (it has no limit), {units}");
+        let threads = "threads: the most task threads alive at once";
         let cases = [
-            (
-                pool(Some(MAX_QUEUE)),
-                format!("{queue} (it holds 1000000), {units}"),
-            ),
-            (pool(None), format!("{queue} (it has no limit), {units}")),
-            (
-                Shape::ThreadPerTask,
-                "threads: the most task threads alive at once".to_string(),
-            ),
+            (pool(Some(MAX_QUEUE)), &*holds),
+            (pool(None), &*no_limit),
+            (Shape::ThreadPerTask, threads),
         ];
         for (shape, legend) in cases {
             let timeline = largest(shape).timeline();
             fits(&timeline);
             let unwrapped = timeline.replace(&format!("\n{CONTINUED}"), " ");
-            assert!(unwrapped.contains(&legend), "{timeline}");
+            assert!(unwrapped.contains(legend), "{timeline}");
             if shape != Shape::ThreadPerTask {
                 assert!(unwrapped.contains(&busy), "{timeline}");
                 assert!(unwrapped.contains(submitter), "{timeline}");

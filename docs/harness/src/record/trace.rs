@@ -489,9 +489,8 @@ mod tests {
             assert_eq!(json.contains(QUEUE_DEPTH), pool);
         }
         let events = read(&written(&recording())).unwrap();
-        let meanings: Vec<Meaning<'_>> = events
-            .iter()
-            .map(TraceEvent::meaning)
+        let meanings = events.iter().map(TraceEvent::meaning);
+        let meanings: Vec<_> = meanings
             .filter(|meaning| *meaning != Meaning::Layout)
             .collect();
         let name = |name, submitter| Meaning::Name { name, submitter };
