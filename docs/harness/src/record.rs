@@ -594,9 +594,8 @@ pub(crate) mod tests {
     pub(crate) fn thread(name: &str, tasks: Vec<TaskSpan>) -> ThreadRecord {
         ThreadRecord {
             name: name.to_string(),
-            submitter: false,
             tasks,
-            waits: Vec::new(),
+            ..ThreadRecord::default()
         }
     }
 
@@ -733,10 +732,7 @@ pub(crate) mod tests {
         });
         recorder.waited(2, handed, Instant::now(), Waiting::ForSlot);
         let events = mem::take(&mut *seen.lock().unwrap());
-        let shown: Vec<(usize, Phase, &str)> = events
-            .iter()
-            .map(|event| (event.tid, event.ph, &*event.name))
-            .collect();
+        let shown: Vec<_> = events.iter().map(|e| (e.tid, e.ph, &*e.name)).collect();
         assert_eq!(
             shown,
             [

@@ -106,8 +106,7 @@ impl Recording {
         if let Some(explained) = symbol_legend("workers", &WORKER_SYMBOLS, &all_worker_cells) {
             legend.insert(0, explained);
         }
-        text.push_str(&format!("{:label_width$}{}\n", "", scale.axis()));
-        text.push_str(&format!("{}\n", scale.axis_labels(label_width).trim_end()));
+        text.push_str(&scale.axis(label_width));
         // The legend's counts grow with the flags (`--queue 1000000`), so it may need more lines.
         for line in legend {
             push_wrapped(&mut text, &line);
@@ -156,11 +155,7 @@ impl Recording {
     fn cells(&self, row: &Row<'_>, scale: &Scale) -> (String, Option<String>) {
         let (steps, what) = match row {
             Row::Worker(_, tasks) => return (worker_cells(tasks, scale), None),
-            Row::Submitter => {
-                let cells = self.submitter_cells(scale);
-                let explained = symbol_legend("submitter", &self.submitter_symbols(), &cells);
-                return (cells, explained);
-            }
+            Row::Submitter => return self.submitter_row(scale),
             Row::Busy(steps) => {
                 // The pool's size, not its threads: a replaced worker is one worker.
                 let workers = match self.shape {
@@ -187,34 +182,17 @@ impl Recording {
         (cells, Some(explained))
     }
 
-    /// The symbols the submitter's row may show, and what each means for this run.
-    fn submitter_symbols(&self) -> Vec<(char, &'static str)> {
-        if self.shape == Shape::ThreadPerTask {
-            return vec![('>', "started threads for tasks")];
-        }
-        // A run waits in one way only: the way its stage submits.
-        let first = self.submitter().and_then(|thread| thread.waits.first());
-        let waited = match first.map(|wait| wait.kind) {
-            Some(Waiting::InSubmit) => "inside submit, which waits while the queue is full",
-            Some(Waiting::ForSlot) | None => "waited for a slot in the queue",
-        };
-        vec![
-            ('>', "handed tasks over"),
-            ('~', waited),
-            ('#', "ran a task itself"),
-        ]
-    }
-
-    /// The submitter's row: `#` where it ran a task itself, `~` where it waited, for half of the
-    /// column (or less, if it handed nothing over there), else `>` where it handed tasks over.
-    fn submitter_cells(&self, scale: &Scale) -> String {
+    /// The submitter's row, and its line of the legend: `#` where it ran a task itself, `~` where
+    /// it waited, for half of the column (or less, if it handed nothing over there), else `>`
+    /// where it handed tasks over.
+    fn submitter_row(&self, scale: &Scale) -> (String, Option<String>) {
         let submitter = self.submitter().into_iter();
         let tasks = submitter.clone().flat_map(|thread| &thread.tasks);
         let waits = submitter.flat_map(|thread| &thread.waits);
         let ran = scale.coverage(tasks.map(|task| (task.start, task.end)));
         let waited = scale.coverage(waits.map(|wait| (wait.start, wait.end)));
         let handed = scale.marks(self.all_tasks().map(|task| task.handed));
-        (0..scale.columns)
+        let cells: String = (0..scale.columns)
             .map(|index| {
                 let (ran, waited, handed) = (ran[index], waited[index], handed[index]);
                 let most = ran.max(waited);
@@ -226,7 +204,23 @@ impl Recording {
                     ' '
                 }
             })
-            .collect()
+            .collect();
+        // A run waits in one way only: the way its stage submits.
+        let first = self.submitter().and_then(|thread| thread.waits.first());
+        let waited = match first.map(|wait| wait.kind) {
+            Some(Waiting::InSubmit) => "inside submit, which waits while the queue is full",
+            Some(Waiting::ForSlot) | None => "waited for a slot in the queue",
+        };
+        let symbols = match self.shape {
+            Shape::ThreadPerTask => vec![('>', "started threads for tasks")],
+            Shape::Pool { .. } => vec![
+                ('>', "handed tasks over"),
+                ('~', waited),
+                ('#', "ran a task itself"),
+            ],
+        };
+        let explained = symbol_legend("submitter", &symbols, &cells);
+        (cells, explained)
     }
 }
 
@@ -404,26 +398,23 @@ impl Scale {
             .collect()
     }
 
-    /// The time axis: `|` every [`TICK_EVERY`] columns, `-` between.
-    fn axis(&self) -> String {
-        (0..self.columns)
+    /// The time axis after `indent` spaces, `|` every [`TICK_EVERY`] columns and `-` between, then
+    /// the time of each tick under it, each line ending with a newline.
+    fn axis(&self, indent: usize) -> String {
+        let ticks: String = (0..self.columns)
             .map(|index| if index % TICK_EVERY == 0 { '|' } else { '-' })
-            .collect()
-    }
-
-    /// The time of each tick of [`Scale::axis`], starting under it, after `indent` spaces.
-    fn axis_labels(&self, indent: usize) -> String {
-        let mut line = " ".repeat(indent);
+            .collect();
+        let mut labels = " ".repeat(indent);
         for index in (0..self.columns).step_by(TICK_EVERY) {
             let label = match index {
                 0 => "0".to_string(),
                 _ => short_duration(index as u64 * self.column),
             };
             // Saturating: a label wider than the space to the next tick pushes that one along.
-            let gap = (indent + index).saturating_sub(line.len());
-            line.push_str(&format!("{:gap$}{label}", ""));
+            let gap = (indent + index).saturating_sub(labels.len());
+            labels.push_str(&format!("{:gap$}{label}", ""));
         }
-        line
+        format!("{:indent$}{ticks}\n{}\n", "", labels.trim_end())
     }
 }
 
@@ -700,10 +691,10 @@ submitter: > started threads for tasks
         assert_eq!(Scale::fit(Duration::ZERO, 82).columns, 1);
         let round: Vec<u64> = round_numbers().take(8).collect();
         assert_eq!(round, [1, 2, 5, 10, 20, 25, 50, 100]);
-        assert_eq!(short_duration(1_250_000_000), "1.25s");
-        assert_eq!(short_duration(250_000), "250us");
-        assert_eq!(digit_unit(9), 1);
-        assert_eq!(digit_unit(10), 2);
-        assert_eq!(digit_unit(1_000), 200);
+        assert_eq!(
+            [1_250_000_000, 250_000].map(short_duration),
+            ["1.25s", "250us"]
+        );
+        assert_eq!([9, 10, 1_000].map(digit_unit), [1, 2, 200]);
     }
 }

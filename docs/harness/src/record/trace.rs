@@ -468,10 +468,8 @@ mod tests {
             r#"{"name":"queue depth","ph":"C","pid":1,"tid":0,"ts":1.0,"args":{"tasks":1}}"#,
             r#"{"name":"queue depth","ph":"C","pid":1,"tid":0,"ts":10.0,"args":{"tasks":0}}"#,
         ];
-        let expected = format!(
-            r#"{{"displayTimeUnit":"ms","traceEvents":[{}]}}"#,
-            events.join(",")
-        );
+        let events = events.join(",");
+        let expected = format!(r#"{{"displayTimeUnit":"ms","traceEvents":[{events}]}}"#);
         assert_eq!(written(&recording()), expected);
     }
 
