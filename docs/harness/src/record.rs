@@ -1,12 +1,10 @@
 //! Recording what each thread of a run did, and when: what `--timeline` draws and `--trace` writes.
 //!
-//! A run records only when one of those flags asks; otherwise a task pays one branch where it is
-//! handed over and one where it runs. Each thread notes its events in a buffer of its own, with no
-//! lock or shared counter on the way (the very costs the stages compare), and hands it over as it
-//! ends. [`Recorder::finish`] collects them into a [`Recording`]: plain data, which
-//! [`Recording::timeline`] draws as text and [`Recording::write_trace`] writes as a Chrome trace
-//! (read back by [`Recording::read_trace`]). [`Recorder::watched`] also shows each event to a
-//! [`Watcher`] as it happens, for `docs/explorer`.
+//! Only when asked. Each thread notes its events in a buffer of its own, with no lock or shared
+//! counter on the way (the very costs the stages compare), and hands it over as it ends; then
+//! [`Recorder::finish`] collects them into a [`Recording`], plain data, to draw
+//! ([`Recording::timeline`]) or write and read back ([`Recording::write_trace`]). A recorder
+//! made by [`Recorder::watched`] also shows each event as it happens, for `docs/explorer`.
 
 mod timeline;
 pub mod trace;
@@ -523,7 +521,6 @@ impl Recorder {
 }
 
 /// A task being recorded: see [`Recorder::start_task`].
-#[derive(Debug)]
 pub(crate) struct TaskRecording<'a> {
     recorder: &'a Recorder,
     id: usize,
@@ -574,6 +571,7 @@ impl Drop for TaskRecording<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::sync::mpsc;
 
     /// Microseconds: the unit of the fixtures, here and in `record`'s other tests.
     pub(crate) fn us(n: u64) -> Duration {
@@ -715,12 +713,8 @@ pub(crate) mod tests {
 
     #[test]
     fn a_watched_recorder_shows_each_event_as_it_happens() {
-        let seen: Arc<Mutex<Vec<TraceEvent<'static>>>> = Arc::default();
-        let watcher: Watcher = {
-            let seen = Arc::clone(&seen);
-            Arc::new(move |event| seen.lock().unwrap().push(event))
-        };
-        let recorder = Recorder::watched(watcher);
+        let (sender, seen) = mpsc::channel();
+        let recorder = Recorder::watched(Arc::new(move |event| sender.send(event).unwrap()));
         let handed = recorder.handed_over(0).unwrap();
         thread::scope(|scope| {
             let worker = thread::Builder::new().name("worker-0".to_string());
@@ -731,7 +725,7 @@ pub(crate) mod tests {
             worker.spawn_scoped(scope, run).unwrap();
         });
         recorder.waited(2, handed, Instant::now(), Waiting::ForSlot);
-        let events = mem::take(&mut *seen.lock().unwrap());
+        let events: Vec<_> = seen.try_iter().collect();
         let shown: Vec<_> = events.iter().map(|e| (e.tid, e.ph, &*e.name)).collect();
         assert_eq!(
             shown,
@@ -754,13 +748,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn plurals_agree_with_their_count() {
-        assert_eq!(counted(1, "task"), "1 task");
-        assert_eq!(counted(0, "task"), "0 tasks");
-        assert_eq!(counted(2, "thread"), "2 threads");
-    }
-
-    #[test]
     fn tasks_beyond_the_limit_are_not_recorded() {
         let recorder = Recorder::new();
         assert!(recorder.handed_over(MAX_RECORDED_TASKS).is_none());
@@ -771,14 +758,10 @@ pub(crate) mod tests {
 
     #[test]
     fn the_queue_holds_each_task_from_its_hand_over_or_wait_until_it_starts() {
-        let recording = pool(
-            1,
-            vec![
-                // Task 3 ran on the submitter: never queued.
-                submitter(vec![task(3, 5_000, 5_000, 15_000)], vec![wait(2, 0, 4_000)]),
-                busy("worker-0", &[(0, 0), (1, 0), (2, 0)]),
-            ],
-        );
+        // Task 3 ran on the submitter: never queued.
+        let submitter = submitter(vec![task(3, 5_000, 5_000, 15_000)], vec![wait(2, 0, 4_000)]);
+        let worker = busy("worker-0", &[(0, 0), (1, 0), (2, 0)]);
+        let recording = pool(1, vec![submitter, worker]);
         // Task 1 waits from 0 to 10, task 2 from the end of its wait (4) to 20; the count of two
         // from 4 to 10 is capped at the capacity of 1, which leaves one step from 0 to 20.
         assert_eq!(recording.queue_depth(), [(us(0), 1), (us(20_000), 0)]);
@@ -791,9 +774,12 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn names_sort_by_their_number() {
+    fn names_sort_by_their_number_and_plurals_agree_with_their_count() {
         let mut names = ["worker-10", "worker-2", "main", "worker-1"];
         names.sort_by_key(|name| name_order(name));
         assert_eq!(names, ["main", "worker-1", "worker-2", "worker-10"]);
+        assert_eq!(counted(1, "task"), "1 task");
+        assert_eq!(counted(0, "task"), "0 tasks");
+        assert_eq!(counted(2, "thread"), "2 threads");
     }
 }

@@ -445,14 +445,10 @@ mod tests {
     /// Stage 03 with `--policy block`: six tasks of 10 ms on two workers with a queue of 2.
     /// Tasks 4 and 5 find the queue full, and the submitter waits for a slot.
     fn blocked() -> Recording {
-        pool(
-            2,
-            vec![
-                submitter(vec![], vec![wait(4, 0, 10_000), wait(5, 10_000, 20_000)]),
-                busy("worker-0", &[(0, 0), (2, 0), (4, 0)]),
-                busy("worker-1", &[(1, 0), (3, 0), (5, 10_000)]),
-            ],
-        )
+        let waits = vec![wait(4, 0, 10_000), wait(5, 10_000, 20_000)];
+        let worker_0 = busy("worker-0", &[(0, 0), (2, 0), (4, 0)]);
+        let worker_1 = busy("worker-1", &[(1, 0), (3, 0), (5, 10_000)]);
+        pool(2, vec![submitter(vec![], waits), worker_0, worker_1])
     }
 
     const BLOCKED: &str = "\
@@ -534,14 +530,10 @@ submitter: > started threads for tasks
 
     /// A pool of `workers` with a queue of `queue`, where `worker` ran the one task.
     fn one_task(worker: &str, workers: usize, queue: Option<usize>) -> Recording {
-        let threads = vec![
-            submitter(vec![], vec![]),
-            thread(worker, vec![task(0, 0, 0, 10_000)]),
-        ];
-        Recording {
-            shape: Shape::Pool { workers, queue },
-            ..pool(0, threads)
-        }
+        let mut run = pool(0, vec![thread(worker, vec![task(0, 0, 0, 10_000)])]);
+        run.threads.insert(0, submitter(vec![], vec![]));
+        run.shape = Shape::Pool { workers, queue };
+        run
     }
 
     /// `count` workers that each ran a task of 1 ms at once.

@@ -1,9 +1,7 @@
-//! The trace of a run in the Chrome Trace Event Format (described at
-//! <https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>), the JSON
-//! that the Perfetto UI (<https://ui.perfetto.dev>) and `chrome://tracing` open: the
-//! [`TraceEvent`]s that [`Recording::write_trace`] writes and [`Recording::read_trace`] reads
-//! back. An event's meaning is in its phase ([`Phase`]) and arguments ([`TraceEvent::meaning`]),
-//! not in its name, a label for people; only a wait's kind is read from its label.
+//! A run's trace in the Chrome Trace Event Format, which the Perfetto UI and `chrome://tracing`
+//! open (<https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>).
+//! An event's meaning is in its phase and arguments ([`TraceEvent::meaning`]), not in its name,
+//! a label for people; only a wait's kind is read from its label.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
