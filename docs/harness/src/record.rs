@@ -211,32 +211,22 @@ impl Recording {
     }
 }
 
-/// What happens to the count of open intervals at a moment. `Close` sorts first, so that an
-/// interval that closes as another opens is never counted with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Change {
-    Close,
-    Open,
-}
-
 /// How many of `intervals` are open over time, as steps: from each `(time, count)` on, until the
 /// next, `count` intervals are open. Empty intervals are left out.
 pub fn count_over_time(
     intervals: impl Iterator<Item = (Duration, Duration)>,
 ) -> Vec<(Duration, usize)> {
-    let mut changes: Vec<(Duration, Change)> = intervals
+    // Each interval opens (+1) and closes (-1). By time, then closes first: an interval that
+    // closes as another opens is never counted with it.
+    let mut changes: Vec<(Duration, isize)> = intervals
         .filter(|(open, close)| open < close)
-        .flat_map(|(open, close)| [(open, Change::Open), (close, Change::Close)])
+        .flat_map(|(open, close)| [(open, 1), (close, -1)])
         .collect();
-    // By time, then closes before opens (see `Change`).
     changes.sort_unstable();
     let mut steps: Vec<(Duration, usize)> = Vec::new();
-    let mut count = 0;
+    let mut count = 0_usize;
     for (at, change) in changes {
-        match change {
-            Change::Open => count += 1,
-            Change::Close => count -= 1,
-        }
+        count = count.saturating_add_signed(change);
         match steps.last_mut() {
             // Several changes at one moment make one step.
             Some((last, last_count)) if *last == at => *last_count = count,
@@ -498,8 +488,7 @@ impl Recorder {
                 let mut slot = slot.borrow_mut();
                 let buffer = match slot.as_mut() {
                     Some(buffer) if self.owns(buffer) => buffer,
-                    // The thread's first event for this recorder. A buffer of another recorder
-                    // (two recordings in one test thread) is handed over as it is replaced.
+                    // The first event for this recorder: another recorder's buffer is handed over.
                     _ => slot.insert(ThreadBuffer::start(self)),
                 };
                 f(buffer)
@@ -512,8 +501,7 @@ impl Recorder {
         let Some(live) = &self.live else {
             return;
         };
-        // The id is read under the thread-local's borrow; the watcher is called after it, so
-        // that a watcher that records something itself could not find the buffer borrowed.
+        // The watcher is called after the borrow, so that it could record something itself.
         if let Some(tid) = self.with_thread(|buffer| buffer.live_tid) {
             (live.watcher)(event(tid));
         }
@@ -562,8 +550,7 @@ impl TaskRecording<'_> {
 
 impl Drop for TaskRecording<'_> {
     fn drop(&mut self) {
-        // A drop during a panic's unwinding: the task panicked, in a way that did not end its
-        // recording first, so its end includes the time the panic hook took.
+        // Dropped while unwinding: the task panicked, and its end includes the panic hook's time.
         self.record(thread::panicking());
     }
 }

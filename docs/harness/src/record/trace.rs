@@ -301,8 +301,7 @@ impl Recording {
             missing_threads: self.missing_threads,
         };
         let process = TraceEvent::metadata("process_name", 0, run);
-        // Thread ids are the threads' places in the recording, from 1: the submitter, then the
-        // others by name. `thread_sort_index` keeps the tracks in that order in the viewer.
+        // Thread ids are places in the recording, from 1; `thread_sort_index` keeps that order.
         let threads = self.threads.iter().zip(1..).flat_map(|(thread, tid)| {
             let sort_index = EventArgs::SortIndex { sort_index: tid };
             let named = [
@@ -450,8 +449,7 @@ mod tests {
 
     #[test]
     fn the_trace_names_every_track_and_holds_spans_panics_and_the_queue_depth() {
-        // Times in microseconds. Task 1 waited in the queue from the submitter's wait's end
-        // (1 us) until it started (10 us).
+        // In microseconds: task 1 waited in the queue from the end of the wait (1) to 10.
         let events = [
             r#"{"name":"process_name","ph":"M","pid":1,"tid":0,"ts":0.0,"args":{"name":"stage 03","shape":{"pool":{"workers":1,"queue":1}},"tasks":3,"missing_threads":0}}"#,
             r#"{"name":"thread_name","ph":"M","pid":1,"tid":1,"ts":0.0,"args":{"name":"main","submitter":true}}"#,
