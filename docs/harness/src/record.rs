@@ -26,14 +26,12 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// The most tasks a run records: tasks `0` to `MAX_RECORDED_TASKS - 1`; the rest run unrecorded.
-/// At about 290 bytes of trace a task (410 in stages 04 and 05), the trace stays under 41 MB,
+/// The most tasks a run records (`0` to `MAX_RECORDED_TASKS - 1`): a trace of at most about 41 MB,
 /// which the Perfetto UI and `chrome://tracing` still open.
 pub const MAX_RECORDED_TASKS: usize = 100_000;
 
-/// How long [`Recorder::finish`] waits for the threads that recorded to hand their events over:
-/// usually microseconds (a pool's shutdown may return just before its threads end); the bound only
-/// keeps a thread that never ends from hanging the demo ([`Recording::missing_threads`]).
+/// How long [`Recorder::finish`] waits for the threads' events: usually microseconds; the bound
+/// only keeps a thread that never ends from hanging the demo ([`Recording::missing_threads`]).
 pub const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How the tasks of a run got their threads, which decides what the timeline draws.
@@ -137,14 +135,11 @@ impl Recording {
         let first = starts.chain(all_waits.map(|wait| wait.start)).min();
         let first = first.unwrap_or_default();
         for thread in &mut threads {
-            for task in &mut thread.tasks {
-                task.handed -= first;
-                task.start -= first;
-                task.end -= first;
-            }
-            for wait in &mut thread.waits {
-                wait.start -= first;
-                wait.end -= first;
+            let (tasks, waits) = (thread.tasks.iter_mut(), thread.waits.iter_mut());
+            let tasks = tasks.flat_map(|t| [&mut t.handed, &mut t.start, &mut t.end]);
+            let waits = waits.flat_map(|w| [&mut w.start, &mut w.end]);
+            for time in tasks.chain(waits) {
+                *time -= first;
             }
         }
         Recording {
@@ -187,9 +182,8 @@ impl Recording {
 
     /// How many recorded tasks waited in the queue over time, as steps (see [`count_over_time`]);
     /// empty for [`Shape::ThreadPerTask`]. A task counts from its hand-over (or the end of the
-    /// submitter's wait for it) until a worker starts it; one no worker started never counts. The
-    /// depth is capped at the capacity: noted beside the queue's operations, not inside them, each
-    /// worker can leave one task counted that is no longer there.
+    /// submitter's wait for it) until a worker starts it, if one does. Capped at the capacity:
+    /// noted beside the queue's operations, each worker can leave one task counted too long.
     pub fn queue_depth(&self) -> Vec<(Duration, usize)> {
         let capacity = match self.shape {
             Shape::ThreadPerTask => return Vec::new(),
@@ -263,8 +257,7 @@ pub struct Recorder {
     live: Option<Live>,
 }
 
-/// Receives each event of a live recording ([`Recorder::watched`]) on the thread where it happens:
-/// it must be quick, and never panic, which would take the task's thread down with it.
+/// Receives each event of a [`Recorder::watched`] recording on its thread: quick, never panicking.
 pub type Watcher = Arc<dyn Fn(TraceEvent<'static>) + Send + Sync>;
 
 /// What a recorder that is watched adds: the watcher, and the live thread ids it hands out.
@@ -278,9 +271,7 @@ struct Live {
 // By hand: a closure has no `Debug`.
 impl fmt::Debug for Live {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Live")
-            .field("next_tid", &self.next_tid)
-            .finish_non_exhaustive()
+        write!(f, "Live {{ next_tid: {:?}, .. }}", self.next_tid)
     }
 }
 
@@ -329,15 +320,12 @@ impl ThreadBuffer {
             submitter: thread.id() == recorder.submitter,
             ..ThreadRecord::default()
         };
-        let live_tid = match &recorder.live {
-            Some(live) => {
-                let tid = live.next_tid.fetch_add(1, Ordering::Relaxed);
-                let name = TraceEvent::thread_name(tid, record.name.clone(), record.submitter);
-                (live.watcher)(name);
-                tid
-            }
-            None => 0,
-        };
+        let live_tid = recorder.live.as_ref().map_or(0, |live| {
+            let tid = live.next_tid.fetch_add(1, Ordering::Relaxed);
+            let name = TraceEvent::thread_name(tid, record.name.clone(), record.submitter);
+            (live.watcher)(name);
+            tid
+        });
         ThreadBuffer {
             collector: Arc::clone(collector),
             record,

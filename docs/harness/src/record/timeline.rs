@@ -464,9 +464,8 @@ submitter: ~ waited for a slot in the queue
 queue: the most tasks waiting in it at once (it holds 2), . for none
 ";
 
-    /// Stage 03 with `--policy caller-runs`: when the queue of 2 is full, the submitter runs the
-    /// task itself. The last two tasks are handed over at 20 and 25 ms; task 8 is short, and
-    /// task 9 panics.
+    /// Stage 03 with `--policy caller-runs`: the submitter runs a task itself when the queue of 2
+    /// is full. Tasks 8 and 9 are handed over at 20 and 25 ms; 8 is short, and 9 panics.
     fn caller_runs() -> Recording {
         let own = vec![task(4, 0, 0, 10_000), task(7, 10_000, 10_000, 20_000)];
         let mut worker_0 = busy("worker-0", &[(0, 0), (2, 0), (5, 10_000)]);
@@ -593,15 +592,12 @@ submitter: > started threads for tasks
             end: ms(3),
             panicked: false,
         });
+        let mut submitter = submitter(vec![task(0, 500, 500, 900)], vec![wait(0, 0, 500)]);
+        submitter.waits[0].kind = Waiting::InSubmit;
         // Stage 01's submitter only starts threads.
-        let submitter = match shape {
-            Shape::ThreadPerTask => submitter(vec![], vec![]),
-            Shape::Pool { .. } => {
-                let mut waits = vec![wait(0, 0, 500)];
-                waits[0].kind = Waiting::InSubmit;
-                submitter(vec![task(0, 500, 500, 900)], waits)
-            }
-        };
+        if shape == Shape::ThreadPerTask {
+            (submitter.tasks, submitter.waits) = (Vec::new(), Vec::new());
+        }
         Recording {
             title: "stage 04".to_string(),
             shape,
@@ -662,8 +658,7 @@ submitter: > started threads for tasks
     #[test]
     fn long_lines_go_on_indented_and_long_words_are_cut() {
         let mut text = String::new();
-        let words = ["word"; 30].join(" ");
-        push_wrapped(&mut text, &words);
+        push_wrapped(&mut text, &["word"; 30].join(" "));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(lines[0].len(), 99, "{text}");

@@ -427,8 +427,7 @@ mod tests {
     use super::super::tests::{pool, submitter, task, thread, wait};
     use super::*;
 
-    /// Stage 03: a worker that runs two tasks, the second of which panics, and a submitter that
-    /// waits for a slot once and runs a task itself.
+    /// Stage 03: a worker whose second task panics, and a submitter that waits once and runs one.
     fn recording() -> Recording {
         let mut worker = thread("worker-0", vec![task(0, 0, 0, 10), task(1, 0, 10, 20)]);
         worker.tasks[1].panicked = true;
