@@ -1,10 +1,10 @@
 //! Recording what each thread of a run did, and when: what `--timeline` draws and `--trace` writes.
 //!
-//! Only when asked. Each thread notes its events in a buffer of its own, with no lock or shared
-//! counter on the way (the very costs the stages compare), and hands it over as it ends; then
-//! [`Recorder::finish`] collects them into a [`Recording`], plain data, to draw
-//! ([`Recording::timeline`]) or write and read back ([`Recording::write_trace`]). A recorder
-//! made by [`Recorder::watched`] also shows each event as it happens, for `docs/explorer`.
+//! A run records only when one of those flags asks. Each thread notes its events in a buffer of
+//! its own, with no lock or shared counter on the way (the very costs the stages compare), and
+//! hands it over as it ends; [`Recorder::finish`] collects them into a [`Recording`], plain data
+//! to draw ([`Recording::timeline`]) or write ([`Recording::write_trace`]). A recorder made by
+//! [`Recorder::watched`] also shows each event as it happens, for `docs/explorer`.
 
 mod timeline;
 pub mod trace;
@@ -38,7 +38,7 @@ pub const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Shape {
-    /// A thread per task (stage 01): no queue, and a count of live threads for rows.
+    /// A thread per task (stage 01): no queue, and too many threads for a row each.
     ThreadPerTask,
     /// A pool of `workers` threads fed by a queue of at most `queue` tasks (`None`: no limit).
     Pool {
