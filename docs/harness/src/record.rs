@@ -1,24 +1,10 @@
 //! Recording what each thread of a run did, and when: what `--timeline` draws and `--trace` writes.
 //!
-//! A run records only when one of those flags asks for it. Otherwise the
-//! [`Workload`](crate::Workload) holds no [`Recorder`], and a task pays one branch where it is
-//! handed over and one where it runs.
-//!
-//! When it records, each task notes when it was handed to the pool, when it started and when it
-//! ended (three readings of the clock), and the submitter notes its waits. Those events go to a
-//! thread-local buffer, with no lock and no shared counter on the way: a lock or a counter that
-//! every thread updates is exactly the cost that the stages compare, and would change the run it
-//! records. A thread takes the recorder's lock twice in its life: at its first event, to be
-//! counted, and when it ends, to hand its buffer over. [`Recorder::finish`] then waits for every
-//! buffer (see [`HAND_OVER_TIMEOUT`]) and returns the [`Recording`]: plain data, which
-//! [`Recording::timeline`] draws as text, [`Recording::write_trace`] writes in the Chrome Trace
-//! Event Format, and [`Recording::read_trace`] reads back, for the stages' tests and the SVG
-//! timelines of `docs/measure`. Only tasks below [`MAX_RECORDED_TASKS`] are recorded. The "What
-//! each feature costs" section of `docs/README.md` measures what recording costs.
-//!
-//! A recorder made by [`Recorder::watched`] also shows each event to a [`Watcher`] as it happens,
-//! as a [`TraceEvent`], for watching a run live (`docs/explorer` draws it in a browser); it costs
-//! a call per event, which a demo's recording never pays.
+//! A run records only when one of those flags asks. Each thread notes its events in a buffer of
+//! its own, with no lock or shared counter on the way (the very costs the stages compare), and
+//! hands it over as it ends; [`Recorder::finish`] collects them into a [`Recording`], plain data
+//! to draw ([`Recording::timeline`]) or write ([`Recording::write_trace`]). A recorder made by
+//! [`Recorder::watched`] also shows each event as it happens, for `docs/explorer`.
 
 mod timeline;
 pub mod trace;
@@ -40,29 +26,21 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// The most tasks a run records: tasks `0` to `MAX_RECORDED_TASKS - 1`. The rest run unrecorded.
-///
-/// A recorded task costs a few tens of bytes of buffer, and about 290 bytes of trace (410 in
-/// stages 04 and 05, which add a span per `submit` call): this many make a trace of 29 to 41 MB,
-/// which the Perfetto UI and `chrome://tracing` still open without trouble.
+/// The most tasks a run records (`0` to `MAX_RECORDED_TASKS - 1`): a trace of at most about 41 MB,
+/// which the Perfetto UI and `chrome://tracing` still open.
 pub const MAX_RECORDED_TASKS: usize = 100_000;
 
-/// How long [`Recorder::finish`] waits for the threads that recorded to hand their events over.
-///
-/// A pool's shutdown can return slightly before its workers' threads end (stages 04 and 05), and
-/// a thread hands its buffer over as it ends. The wait is usually microseconds; this bound only
-/// keeps a thread that never ends from hanging the demo ([`Recording::missing_threads`]).
+/// How long [`Recorder::finish`] waits for the threads' events: usually microseconds; the bound
+/// only keeps a thread that never ends from hanging the demo ([`Recording::missing_threads`]).
 pub const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How the tasks of a run got their threads, which decides what the timeline draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Shape {
-    /// A thread per task (stage 01): no queue, and too many threads for a row each, so the
-    /// timeline counts the live threads instead.
+    /// A thread per task (stage 01): no queue, and too many threads for a row each.
     ThreadPerTask,
-    /// A pool of `workers` worker threads fed by a queue that holds at most `queue` tasks
-    /// (`None`: no limit).
+    /// A pool of `workers` threads fed by a queue of at most `queue` tasks (`None`: no limit).
     Pool {
         /// How many worker threads the pool has: those that ran no task get an empty row too.
         workers: usize,
@@ -89,11 +67,9 @@ pub struct TaskSpan {
 /// What kept the submitter from handing task `id` over at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Waiting {
-    /// A wait for a slot in the full queue, and nothing else: stage 03 tries first without
-    /// waiting, so it knows exactly when a task waits, and for how long.
+    /// A wait for a slot in the full queue, and nothing else (stage 03).
     ForSlot,
-    /// A whole call to the pool's `submit`, which waits inside while the queue is full (stages 04
-    /// and 05). Most calls find room and take a microsecond; the long ones are the waits.
+    /// A whole call to `submit`, which waits inside while the queue is full (stages 04 and 05).
     InSubmit,
 }
 
@@ -123,9 +99,7 @@ pub struct ThreadRecord {
     pub waits: Vec<WaitSpan>,
 }
 
-/// Everything a run recorded: what the timeline draws and the trace holds.
-///
-/// Plain data, so that a test can build one with times of its choosing.
+/// Everything a run recorded, as plain data: what the timeline draws and the trace holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recording {
     /// What the run was, for headings: `stage 03`.
@@ -137,14 +111,12 @@ pub struct Recording {
     /// Each thread that recorded something: the submitter first, then by name (`worker-2` before
     /// `worker-10`). Times start at 0, the moment the first task was handed over.
     pub threads: Vec<ThreadRecord>,
-    /// Threads that counted themselves in but had not handed their events over within
-    /// [`HAND_OVER_TIMEOUT`]: their tasks are missing from the recording.
+    /// Threads whose events (and tasks) were not handed over within [`HAND_OVER_TIMEOUT`].
     pub missing_threads: usize,
 }
 
 impl Recording {
-    /// Puts what the threads handed over in order: the submitter first, then the others by name,
-    /// with every time counted from the first event of the run.
+    /// The threads in order, the submitter first, with times counted from the run's first event.
     fn new(
         title: String,
         shape: Shape,
@@ -157,23 +129,17 @@ impl Recording {
             let submitter_first = b.submitter.cmp(&a.submitter);
             submitter_first.then_with(|| name_order(&a.name).cmp(&name_order(&b.name)))
         });
-        let first = threads
-            .iter()
-            .flat_map(|thread| {
-                let tasks = thread.tasks.iter().map(|task| task.handed.min(task.start));
-                tasks.chain(thread.waits.iter().map(|wait| wait.start))
-            })
-            .min()
-            .unwrap_or_default();
+        let all_tasks = threads.iter().flat_map(|thread| &thread.tasks);
+        let all_waits = threads.iter().flat_map(|thread| &thread.waits);
+        let starts = all_tasks.map(|task| task.handed.min(task.start));
+        let first = starts.chain(all_waits.map(|wait| wait.start)).min();
+        let first = first.unwrap_or_default();
         for thread in &mut threads {
-            for task in &mut thread.tasks {
-                task.handed -= first;
-                task.start -= first;
-                task.end -= first;
-            }
-            for wait in &mut thread.waits {
-                wait.start -= first;
-                wait.end -= first;
+            let (tasks, waits) = (thread.tasks.iter_mut(), thread.waits.iter_mut());
+            let tasks = tasks.flat_map(|t| [&mut t.handed, &mut t.start, &mut t.end]);
+            let waits = waits.flat_map(|w| [&mut w.start, &mut w.end]);
+            for time in tasks.chain(waits) {
+                *time -= first;
             }
         }
         Recording {
@@ -208,22 +174,16 @@ impl Recording {
     /// The moment the last recorded event ended.
     pub fn end(&self) -> Duration {
         let waits = self.threads.iter().flat_map(|thread| &thread.waits);
-        let tasks = self.all_tasks().map(|task| task.end);
-        tasks
-            .chain(waits.map(|wait| wait.end))
+        let ends = self.all_tasks().map(|task| task.end);
+        ends.chain(waits.map(|wait| wait.end))
             .max()
             .unwrap_or_default()
     }
 
-    /// How many recorded tasks waited in the queue over time, as steps (see [`count_over_time`]).
-    /// Empty for [`Shape::ThreadPerTask`], which has no queue.
-    ///
-    /// The depth follows from the recording alone: each task that a worker started is counted
-    /// from its hand-over (or the end of the submitter's wait for it) until that start. A task no
-    /// worker started is not counted, whether it was never queued (run by the submitter, or
-    /// rejected) or queued and never run (behind a dead worker in stage 04). The depth is capped
-    /// at the queue's capacity: the moments are noted next to the queue's own operations, not
-    /// inside them, so each worker can leave one task counted that is no longer there.
+    /// How many recorded tasks waited in the queue over time, as steps (see [`count_over_time`]);
+    /// empty for [`Shape::ThreadPerTask`]. A task counts from its hand-over (or the end of the
+    /// submitter's wait for it) until a worker starts it, if one does. Capped at the capacity:
+    /// noted beside the queue's operations, each worker can leave one task counted too long.
     pub fn queue_depth(&self) -> Vec<(Duration, usize)> {
         let capacity = match self.shape {
             Shape::ThreadPerTask => return Vec::new(),
@@ -235,25 +195,14 @@ impl Recording {
             let entered = queued_at.get(&task.id).copied().unwrap_or_default();
             (entered.max(task.handed), task.start)
         });
-        let mut steps: Vec<(Duration, usize)> = Vec::new();
-        for (at, depth) in count_over_time(in_queue) {
-            let depth = depth.min(capacity);
-            // Capped, two steps in a row can hold the same depth: the second changes nothing.
-            if steps.last().is_none_or(|&(_, last)| last != depth) {
-                steps.push((at, depth));
-            }
+        let mut steps = count_over_time(in_queue);
+        for (_, depth) in &mut steps {
+            *depth = (*depth).min(capacity);
         }
+        // Capped, two steps in a row can hold the same depth: the second changes nothing.
+        steps.dedup_by_key(|(_, depth)| *depth);
         steps
     }
-}
-
-/// What happens to the count of open intervals at a moment. `Close` sorts before `Open`: when
-/// one interval closes as another opens, the close comes first, and the two are never counted
-/// at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Change {
-    Close,
-    Open,
 }
 
 /// How many of `intervals` are open over time, as steps: from each `(time, count)` on, until the
@@ -261,19 +210,17 @@ enum Change {
 pub fn count_over_time(
     intervals: impl Iterator<Item = (Duration, Duration)>,
 ) -> Vec<(Duration, usize)> {
-    let mut changes: Vec<(Duration, Change)> = intervals
+    // Each interval opens (+1) and closes (-1). By time, then closes first: an interval that
+    // closes as another opens is never counted with it.
+    let mut changes: Vec<(Duration, isize)> = intervals
         .filter(|(open, close)| open < close)
-        .flat_map(|(open, close)| [(open, Change::Open), (close, Change::Close)])
+        .flat_map(|(open, close)| [(open, 1), (close, -1)])
         .collect();
-    // By time, then closes before opens (see `Change`).
     changes.sort_unstable();
     let mut steps: Vec<(Duration, usize)> = Vec::new();
-    let mut count = 0;
+    let mut count = 0_usize;
     for (at, change) in changes {
-        match change {
-            Change::Open => count += 1,
-            Change::Close => count -= 1,
-        }
+        count = count.saturating_add_signed(change);
         match steps.last_mut() {
             // Several changes at one moment make one step.
             Some((last, last_count)) if *last == at => *last_count = count,
@@ -289,18 +236,14 @@ pub(crate) fn counted(count: usize, noun: &str) -> String {
     format!("{count} {noun}{plural}")
 }
 
-/// The key that sorts `worker-2` before `worker-10`: the name without its trailing number, then
-/// that number.
+/// The key that sorts `worker-2` before `worker-10`: the name's prefix, then its trailing number.
 pub fn name_order(name: &str) -> (&str, u64) {
     let prefix = name.trim_end_matches(|c: char| c.is_ascii_digit());
     let number = name[prefix.len()..].parse().unwrap_or(0);
     (prefix, number)
 }
 
-/// Collects the events of a run from every thread that records one into a [`Recording`].
-///
-/// Made on the submitting thread, which calls [`Recorder::finish`] too: the submitter's events
-/// are handed over there, the other threads' as they end.
+/// Collects a run's events from every thread into a [`Recording`]; made on the submitting thread.
 #[derive(Debug)]
 pub struct Recorder {
     /// Event times are noted relative to this moment, when the recorder was made.
@@ -314,15 +257,12 @@ pub struct Recorder {
     live: Option<Live>,
 }
 
-/// Receives each event of a live recording, on the thread where it happens: see
-/// [`Recorder::watched`]. It is called from every thread of the run, so it must be quick, and
-/// must never panic: it would take the task's thread down with it.
+/// Receives each event of a [`Recorder::watched`] recording on its thread: quick, never panicking.
 pub type Watcher = Arc<dyn Fn(TraceEvent<'static>) + Send + Sync>;
 
 /// What a recorder that is watched adds: the watcher, and the live thread ids it hands out.
 struct Live {
-    /// `AssertUnwindSafe`, so that a recorder stays `RefUnwindSafe` (held across `catch_unwind`):
-    /// it keeps no state in the watcher that a panic could leave half-updated.
+    /// `AssertUnwindSafe` keeps a recorder `RefUnwindSafe`: it holds no state a panic could break.
     watcher: AssertUnwindSafe<Watcher>,
     /// The thread id the next thread to record gets.
     next_tid: AtomicUsize,
@@ -331,9 +271,7 @@ struct Live {
 // By hand: a closure has no `Debug`.
 impl fmt::Debug for Live {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Live")
-            .field("next_tid", &self.next_tid)
-            .finish_non_exhaustive()
+        write!(f, "Live {{ next_tid: {:?}, .. }}", self.next_tid)
     }
 }
 
@@ -356,8 +294,7 @@ struct Collected {
 }
 
 impl Collector {
-    /// The lock, even if a thread panicked while holding it: the data is a list that a panic
-    /// cannot leave half-updated, and a recording must never turn one panic into two.
+    /// The lock, even if poisoned: a panic cannot leave the lists half-updated.
     fn lock(&self) -> MutexGuard<'_, Collected> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -373,8 +310,7 @@ struct ThreadBuffer {
 }
 
 impl ThreadBuffer {
-    /// Starts the current thread's buffer for `recorder`, and counts the thread in. If the
-    /// recorder is watched, the thread gets its live id, and the watcher its name.
+    /// Starts the current thread's buffer, counts the thread in, and names it to any watcher.
     fn start(recorder: &Recorder) -> Self {
         let collector = &recorder.collector;
         collector.lock().counted += 1;
@@ -384,15 +320,12 @@ impl ThreadBuffer {
             submitter: thread.id() == recorder.submitter,
             ..ThreadRecord::default()
         };
-        let live_tid = match &recorder.live {
-            Some(live) => {
-                let tid = live.next_tid.fetch_add(1, Ordering::Relaxed);
-                let name = TraceEvent::thread_name(tid, record.name.clone(), record.submitter);
-                (live.watcher)(name);
-                tid
-            }
-            None => 0,
-        };
+        let live_tid = recorder.live.as_ref().map_or(0, |live| {
+            let tid = live.next_tid.fetch_add(1, Ordering::Relaxed);
+            let name = TraceEvent::thread_name(tid, record.name.clone(), record.submitter);
+            (live.watcher)(name);
+            tid
+        });
         ThreadBuffer {
             collector: Arc::clone(collector),
             record,
@@ -432,10 +365,9 @@ impl Recorder {
         }
     }
 
-    /// Starts a recording, as [`Recorder::new`] does, that also shows `watcher` each event as it
-    /// happens, timed from [`Recorder::origin`]: a thread's name (`M`) at its first event, which
-    /// gives it its live id from 1; a task's beginning (`B`) and end (`E`), with a panic (`i`)
-    /// just before the end of a task that panicked; and each wait of the submitter (`X`).
+    /// Starts a recording that also shows `watcher` each event as it happens, timed from
+    /// [`Recorder::origin`]: a thread's name (`M`) at its first event, giving it a live id from 1;
+    /// a task's begin (`B`), panic (`i`) and end (`E`); each wait of the submitter (`X`).
     pub fn watched(watcher: Watcher) -> Self {
         Recorder {
             live: Some(Live {
@@ -446,16 +378,13 @@ impl Recorder {
         }
     }
 
-    /// The moment the recorder was made, from which its events' times are counted, until
-    /// [`Recorder::finish`] counts them from the run's first event instead.
+    /// The moment the recorder was made, which its live events are timed from.
     pub fn origin(&self) -> Instant {
         self.origin
     }
 
-    /// Notes what the run is, for the timeline's heading and the trace's process name (`title`,
-    /// such as `stage 03`), and how its tasks get their threads. The first description counts.
+    /// Notes the run's `title` (`stage 03`) and shape, for headings; the first description counts.
     pub fn describe(&self, title: String, shape: Shape) {
-        // Ignored if already set: a run has one shape.
         let _ = self.described.set((title, shape));
     }
 
@@ -464,26 +393,20 @@ impl Recorder {
         (id < MAX_RECORDED_TASKS).then(Instant::now)
     }
 
-    /// Starts recording task `id`, handed over at `handed` (see [`Recorder::handed_over`]), on
-    /// the current thread. The returned guard records the task when it is dropped: when the task
-    /// returns, or as its panic unwinds. A task about to panic on purpose ends it first, with
-    /// [`TaskRecording::end`].
+    /// Starts recording task `id`, handed over at `handed`, on the current thread: the guard
+    /// records the task when dropped, or when [`TaskRecording::end`] ends it.
     pub(crate) fn start_task(&self, id: usize, handed: Instant) -> TaskRecording<'_> {
-        let start = Instant::now();
-        self.show(|tid| {
-            let (handed, start) = (self.since_origin(handed), self.since_origin(start));
-            TraceEvent::task(Phase::Begin, tid, id, handed, start, start)
-        });
-        TaskRecording {
+        let task = TaskRecording {
             recorder: self,
             id,
             handed,
-            start,
-        }
+            start: Instant::now(),
+        };
+        self.show(|tid| TraceEvent::task(Phase::Begin, tid, &task.span(task.start, false)));
+        task
     }
 
-    /// Records that the current thread, the submitter, spent `start` to `end` getting task `id`
-    /// into the queue, in the way `kind` says.
+    /// Records that the submitter spent `start` to `end` getting task `id` into the queue.
     pub fn waited(&self, id: usize, start: Instant, end: Instant, kind: Waiting) {
         if id < MAX_RECORDED_TASKS {
             let wait = WaitSpan {
@@ -498,13 +421,9 @@ impl Recorder {
     }
 
     /// Collects every thread's events, waiting up to [`HAND_OVER_TIMEOUT`] for them, and returns
-    /// the recording of a run of `tasks` tasks. Call it on the thread that made the recorder, once
-    /// every task has ended; a second call returns at once a recording with no threads.
-    ///
-    /// # Panics
-    ///
-    /// In a debug build, if called on another thread than the one that made the recorder, whose
-    /// events could then never be handed over.
+    /// the recording of a run of `tasks` tasks. Call it on the thread that made the recorder (a
+    /// debug build panics otherwise), once every task has ended; a second call returns at once a
+    /// recording with no threads.
     pub fn finish(&self, tasks: usize) -> Recording {
         debug_assert_eq!(
             thread::current().id(),
@@ -549,8 +468,7 @@ impl Recorder {
         Arc::ptr_eq(&buffer.collector, &self.collector)
     }
 
-    /// Runs `f` on the current thread's buffer for this recorder, started if need be, and
-    /// returns what it returns; `None` if the thread is ending and records nothing.
+    /// Runs `f` on the current thread's buffer, started if need be; `None` if the thread is ending.
     fn with_thread<R>(&self, f: impl FnOnce(&mut ThreadBuffer) -> R) -> Option<R> {
         // `try_with`: a thread whose thread-locals are already being torn down records nothing.
         BUFFER
@@ -558,8 +476,7 @@ impl Recorder {
                 let mut slot = slot.borrow_mut();
                 let buffer = match slot.as_mut() {
                     Some(buffer) if self.owns(buffer) => buffer,
-                    // The thread's first event for this recorder. A buffer of another recorder
-                    // (two recordings in one test thread) is handed over as it is replaced.
+                    // The first event for this recorder: another recorder's buffer is handed over.
                     _ => slot.insert(ThreadBuffer::start(self)),
                 };
                 f(buffer)
@@ -567,23 +484,19 @@ impl Recorder {
             .ok()
     }
 
-    /// Shows the watcher, if there is one, the event that `event` makes from the current
-    /// thread's live id. Does nothing, not even read the clock, when the recorder is not watched.
+    /// Shows any watcher the `event` of the current thread's live id; unwatched, does nothing.
     fn show(&self, event: impl FnOnce(usize) -> TraceEvent<'static>) {
         let Some(live) = &self.live else {
             return;
         };
-        // The id is read under the thread-local's borrow; the watcher is called after it, so
-        // that a watcher that records something itself could not find the buffer borrowed.
+        // The watcher is called after the borrow, so that it could record something itself.
         if let Some(tid) = self.with_thread(|buffer| buffer.live_tid) {
             (live.watcher)(event(tid));
         }
     }
 }
 
-/// A task being recorded: made by [`Recorder::start_task`], it records the task when dropped,
-/// or when [`TaskRecording::end`] ends it.
-#[derive(Debug)]
+/// A task being recorded: see [`Recorder::start_task`].
 pub(crate) struct TaskRecording<'a> {
     recorder: &'a Recorder,
     id: usize,
@@ -592,41 +505,40 @@ pub(crate) struct TaskRecording<'a> {
 }
 
 impl TaskRecording<'_> {
-    /// Records the task as ending now, `panicked` or not.
-    ///
-    /// A task that is about to panic calls it with `true` right before `panic!`. Dropped while
-    /// the panic unwinds, the guard would note the end too late: unwinding starts only once the
-    /// panic hook has run, and a hook that prints a backtrace takes far longer than a short task.
+    /// Records the task as ending now, `panicked` or not. A task about to panic calls it right
+    /// before `panic!`: unwinding, which drops the guard, starts only after the panic hook, and a
+    /// hook that prints a backtrace takes far longer than a short task.
     pub fn end(self, panicked: bool) {
         self.record(panicked);
-        // Skips `Drop`, which would record the task a second time. Nothing is leaked: the guard
-        // holds a reference and two instants, which need no dropping.
+        // Skips `Drop`, which would record the task again; the guard holds nothing to drop.
         mem::forget(self);
     }
 
-    fn record(&self, panicked: bool) {
-        let recorder = self.recorder;
-        let task = TaskSpan {
+    /// The task, as ending at `end`.
+    fn span(&self, end: Instant, panicked: bool) -> TaskSpan {
+        let since = |moment| self.recorder.since_origin(moment);
+        TaskSpan {
             id: self.id,
-            handed: recorder.since_origin(self.handed),
-            start: recorder.since_origin(self.start),
-            end: recorder.since_origin(Instant::now()),
+            handed: since(self.handed),
+            start: since(self.start),
+            end: since(end),
             panicked,
-        };
+        }
+    }
+
+    fn record(&self, panicked: bool) {
+        let (recorder, task) = (self.recorder, self.span(Instant::now(), panicked));
         if panicked {
             recorder.show(|tid| TraceEvent::panic(tid, task.id, task.end));
         }
-        recorder.show(|tid| {
-            TraceEvent::task(Phase::End, tid, task.id, task.handed, task.start, task.end)
-        });
+        recorder.show(|tid| TraceEvent::task(Phase::End, tid, &task));
         recorder.with_thread(|buffer| buffer.record.tasks.push(task));
     }
 }
 
 impl Drop for TaskRecording<'_> {
     fn drop(&mut self) {
-        // A drop during a panic's unwinding: the task panicked, in a way that did not end its
-        // recording first, so its end includes the time the panic hook took.
+        // Dropped while unwinding: the task panicked, and its end includes the panic hook's time.
         self.record(thread::panicking());
     }
 }
@@ -634,6 +546,7 @@ impl Drop for TaskRecording<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::sync::mpsc;
 
     /// Microseconds: the unit of the fixtures, here and in `record`'s other tests.
     pub(crate) fn us(n: u64) -> Duration {
@@ -651,19 +564,11 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn panicked(task: TaskSpan) -> TaskSpan {
-        TaskSpan {
-            panicked: true,
-            ..task
-        }
-    }
-
     pub(crate) fn thread(name: &str, tasks: Vec<TaskSpan>) -> ThreadRecord {
         ThreadRecord {
             name: name.to_string(),
-            submitter: false,
             tasks,
-            waits: Vec::new(),
+            ..ThreadRecord::default()
         }
     }
 
@@ -693,8 +598,7 @@ pub(crate) mod tests {
         }
     }
 
-    /// Stage 03, with a queue of `queue` and `threads`: the pool's workers are those that ran
-    /// tasks, and every task was recorded.
+    /// Stage 03, with a queue of `queue`, the workers among `threads`, and every task recorded.
     pub(crate) fn pool(queue: usize, threads: Vec<ThreadRecord>) -> Recording {
         Recording {
             title: "stage 03".to_string(),
@@ -710,33 +614,28 @@ pub(crate) mod tests {
 
     #[test]
     fn events_from_several_threads_come_back_in_order() {
-        let recorder = Arc::new(Recorder::new());
-        let shape = Shape::Pool {
-            workers: 2,
-            queue: Some(2),
-        };
-        recorder.describe("test".to_string(), shape);
-        let threads: Vec<_> = [10, 2]
-            .into_iter()
-            .map(|n| {
-                let recorder = Arc::clone(&recorder);
+        let recorder = Recorder::new();
+        recorder.describe("test".to_string(), Shape::ThreadPerTask);
+        // The threads hand their events over as they end, which `finish` waits for.
+        thread::scope(|scope| {
+            for n in [10, 2] {
                 let handed = recorder.handed_over(n).unwrap();
-                thread::Builder::new()
-                    .name(format!("worker-{n}"))
-                    .spawn(move || drop(recorder.start_task(n, handed)))
-                    .unwrap()
-            })
-            .collect();
-        for thread in threads {
-            thread.join().unwrap();
-        }
+                let worker = thread::Builder::new().name(format!("worker-{n}"));
+                let recorder = &recorder;
+                worker
+                    .spawn_scoped(scope, move || drop(recorder.start_task(n, handed)))
+                    .unwrap();
+            }
+        });
         let before = Instant::now();
         recorder.waited(7, before, Instant::now(), Waiting::ForSlot);
         let recording = recorder.finish(11);
         let names: Vec<&str> = recording.threads.iter().map(|t| t.name.as_str()).collect();
+        let main = thread::current();
+        assert_eq!(names, [main.name().unwrap(), "worker-2", "worker-10"]);
         assert_eq!(
-            names,
-            [thread::current().name().unwrap(), "worker-2", "worker-10"]
+            (&*recording.title, recording.shape),
+            ("test", Shape::ThreadPerTask)
         );
         assert!(recording.threads[0].submitter);
         assert_eq!(recording.threads[0].waits[0].id, 7);
@@ -744,10 +643,8 @@ pub(crate) mod tests {
         assert_eq!(recording.missing_threads, 0);
         assert_eq!((recording.tasks, recording.recorded_tasks()), (11, 2));
         // Times start at the first event.
-        assert_eq!(
-            recording.all_tasks().map(|t| t.handed).min(),
-            Some(Duration::ZERO)
-        );
+        let first = recording.all_tasks().map(|t| t.handed).min();
+        assert_eq!(first, Some(Duration::ZERO));
     }
 
     #[test]
@@ -767,21 +664,20 @@ pub(crate) mod tests {
         }
         recorder.start_task(2, Instant::now()).end(false);
         let recording = recorder.finish(3);
-        let ended: Vec<(usize, bool)> = recording
-            .all_tasks()
-            .map(|task| (task.id, task.panicked))
-            .collect();
-        assert_eq!(ended, [(0, true), (1, true), (2, false)]);
+        let ended = recording.all_tasks().map(|task| (task.id, task.panicked));
+        assert_eq!(
+            ended.collect::<Vec<_>>(),
+            [(0, true), (1, true), (2, false)]
+        );
     }
 
     #[test]
     fn a_second_finish_returns_at_once_with_nothing() {
-        let recorder = Arc::new(Recorder::new());
-        let worker = Arc::clone(&recorder);
+        let recorder = Recorder::new();
         let handed = recorder.handed_over(0).unwrap();
-        thread::spawn(move || drop(worker.start_task(0, handed)))
-            .join()
-            .unwrap();
+        thread::scope(|scope| {
+            scope.spawn(|| drop(recorder.start_task(0, handed)));
+        });
         recorder.waited(1, handed, Instant::now(), Waiting::ForSlot);
         assert_eq!(recorder.finish(2).threads.len(), 2);
         let before = Instant::now();
@@ -792,29 +688,20 @@ pub(crate) mod tests {
 
     #[test]
     fn a_watched_recorder_shows_each_event_as_it_happens() {
-        let seen: Arc<Mutex<Vec<TraceEvent<'static>>>> = Arc::default();
-        let watcher: Watcher = {
-            let seen = Arc::clone(&seen);
-            Arc::new(move |event| seen.lock().unwrap().push(event))
-        };
-        let recorder = Arc::new(Recorder::watched(watcher));
-        let worker = Arc::clone(&recorder);
+        let (sender, seen) = mpsc::channel();
+        let recorder = Recorder::watched(Arc::new(move |event| sender.send(event).unwrap()));
         let handed = recorder.handed_over(0).unwrap();
-        thread::Builder::new()
-            .name("worker-0".to_string())
-            .spawn(move || {
-                drop(worker.start_task(0, handed));
-                worker.start_task(1, handed).end(true);
-            })
-            .unwrap()
-            .join()
-            .unwrap();
+        thread::scope(|scope| {
+            let worker = thread::Builder::new().name("worker-0".to_string());
+            let run = || {
+                drop(recorder.start_task(0, handed));
+                recorder.start_task(1, handed).end(true);
+            };
+            worker.spawn_scoped(scope, run).unwrap();
+        });
         recorder.waited(2, handed, Instant::now(), Waiting::ForSlot);
-        let events = mem::take(&mut *seen.lock().unwrap());
-        let shown: Vec<(usize, Phase, &str)> = events
-            .iter()
-            .map(|event| (event.tid, event.ph, &*event.name))
-            .collect();
+        let events: Vec<_> = seen.try_iter().collect();
+        let shown: Vec<_> = events.iter().map(|e| (e.tid, e.ph, &*e.name)).collect();
         assert_eq!(
             shown,
             [
@@ -830,18 +717,9 @@ pub(crate) mod tests {
         );
         // The recording is the same as an unwatched recorder's.
         let recording = recorder.finish(3);
-        assert_eq!(
-            (recording.recorded_tasks(), recording.threads.len()),
-            (2, 2)
-        );
+        let counts = (recording.recorded_tasks(), recording.threads.len());
+        assert_eq!(counts, (2, 2));
         assert!(recording.submitter().is_some_and(|s| s.waits.len() == 1));
-    }
-
-    #[test]
-    fn plurals_agree_with_their_count() {
-        assert_eq!(counted(1, "task"), "1 task");
-        assert_eq!(counted(0, "task"), "0 tasks");
-        assert_eq!(counted(2, "thread"), "2 threads");
     }
 
     #[test]
@@ -855,14 +733,10 @@ pub(crate) mod tests {
 
     #[test]
     fn the_queue_holds_each_task_from_its_hand_over_or_wait_until_it_starts() {
-        let recording = pool(
-            1,
-            vec![
-                // Task 3 ran on the submitter: never queued.
-                submitter(vec![task(3, 5_000, 5_000, 15_000)], vec![wait(2, 0, 4_000)]),
-                busy("worker-0", &[(0, 0), (1, 0), (2, 0)]),
-            ],
-        );
+        // Task 3 ran on the submitter: never queued.
+        let submitter = submitter(vec![task(3, 5_000, 5_000, 15_000)], vec![wait(2, 0, 4_000)]);
+        let worker = busy("worker-0", &[(0, 0), (1, 0), (2, 0)]);
+        let recording = pool(1, vec![submitter, worker]);
         // Task 1 waits from 0 to 10, task 2 from the end of its wait (4) to 20; the count of two
         // from 4 to 10 is capped at the capacity of 1, which leaves one step from 0 to 20.
         assert_eq!(recording.queue_depth(), [(us(0), 1), (us(20_000), 0)]);
@@ -875,9 +749,12 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn names_sort_by_their_number() {
+    fn names_sort_by_their_number_and_plurals_agree_with_their_count() {
         let mut names = ["worker-10", "worker-2", "main", "worker-1"];
         names.sort_by_key(|name| name_order(name));
         assert_eq!(names, ["main", "worker-1", "worker-2", "worker-10"]);
+        assert_eq!(counted(1, "task"), "1 task");
+        assert_eq!(counted(0, "task"), "0 tasks");
+        assert_eq!(counted(2, "thread"), "2 threads");
     }
 }

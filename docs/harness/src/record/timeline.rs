@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::mem;
 use std::time::Duration;
 
 use super::{MAX_RECORDED_TASKS, Recording, Shape, TaskSpan, Waiting, count_over_time, counted};
@@ -13,14 +14,13 @@ pub const TIMELINE_WIDTH: usize = 100;
 /// the busy workers in one row, and `docs/measure`'s SVG draws thin rows with no labels.
 pub const MOST_THREAD_ROWS: usize = 16;
 
-/// What a line of the timeline that is too long to fit continues after: an indent, so that the
-/// continuation reads as part of the line above, not as a line of its own.
+/// The indent of a line's continuation, so that it reads as part of the line above.
 const CONTINUED: &str = "  ";
 
 /// Columns between two ticks of the time axis.
 const TICK_EVERY: usize = 10;
 
-/// Room kept right of the plot, for the label of the last tick (`1.25ms`) to fit in [`TIMELINE_WIDTH`].
+/// Room kept right of the plot, for the label of the last tick (`1.25ms`) to fit.
 const LAST_LABEL: usize = 8;
 
 /// The symbols of a worker's row, and what each means in the legend.
@@ -32,8 +32,7 @@ const WORKER_SYMBOLS: [(char, &str); 3] = [
 
 /// One row of the timeline, before it is drawn.
 enum Row<'a> {
-    /// A worker thread (or several threads of the same name, such as a replaced worker): when it
-    /// ran tasks. A worker that ran none has an empty row.
+    /// A worker thread (or several of the same name, such as a replaced worker), and its tasks.
     Worker(Cow<'a, str>, Vec<&'a TaskSpan>),
     /// How many workers ran a task, when there are too many for a row each.
     Busy(Vec<(Duration, usize)>),
@@ -58,80 +57,57 @@ impl Row<'_> {
 }
 
 impl Recording {
-    /// The run drawn as text: a heading, a row per worker thread, a row for the submitter and one
-    /// for the queue, a time axis, and a legend of the symbols that appear. Each column stands for
-    /// the same round stretch of time (1, 2, 2.5 or 5 times a power of ten). Counts (the queue,
-    /// and the busy workers, or a thread per task's live threads, when there are too many for a
-    /// row each) are the most in each column, as a digit. No line is wider than
-    /// [`TIMELINE_WIDTH`]: a longer one goes on over the next, indented. Pure: the same recording
-    /// always gives the same text, each line ending with a newline.
+    /// The run drawn as text: a heading, a row per worker thread (or a count of them), rows for
+    /// the submitter and the queue, a time axis, and a legend of the symbols shown. Each column
+    /// is the same round stretch of time; counts are the most in the column, as a digit. A line
+    /// wider than [`TIMELINE_WIDTH`] goes on over the next, indented. Pure, each line ending
+    /// with a newline.
     pub fn timeline(&self) -> String {
-        let recorded = self.recorded_tasks();
+        let (title, recorded) = (&self.title, self.recorded_tasks());
+        let heading = format!("timeline of {title}: {} ran", counted(recorded, "task"));
         let mut text = String::new();
-        let heading = format!(
-            "timeline of {}: {} ran",
-            self.title,
-            counted(recorded, "task")
-        );
         if recorded == 0 {
             push_wrapped(&mut text, &heading);
             return text;
         }
         let rows = self.rows();
         let label_width = rows.iter().map(|row| row.label().len()).max().unwrap_or(0) + 1;
-        let plot_width = TIMELINE_WIDTH
-            .saturating_sub(label_width)
-            .saturating_sub(LAST_LABEL);
+        let plot_width = TIMELINE_WIDTH.saturating_sub(label_width + LAST_LABEL);
         let scale = Scale::fit(self.end(), plot_width);
         let column = short_duration(scale.column);
         push_wrapped(&mut text, &format!("{heading}; 1 column = {column}"));
         if self.cut_off() {
-            let last = MAX_RECORDED_TASKS - 1;
+            let (last, tasks) = (MAX_RECORDED_TASKS - 1, self.tasks);
             let note = format!(
-                "(only tasks 0 to {last} of {} were recorded: the timeline ends with the last of \
-                 them)",
-                self.tasks
+                "(only tasks 0 to {last} of {tasks} were recorded: the timeline ends with the \
+                 last of them)"
             );
             push_wrapped(&mut text, &note);
         }
         if self.missing_threads > 0 {
+            let threads = counted(self.missing_threads, "thread");
             let note = format!(
-                "(the tasks of {} are missing: they did not hand their events over)",
-                counted(self.missing_threads, "thread")
+                "(the tasks of {threads} are missing: they did not hand their events over)"
             );
             push_wrapped(&mut text, &note);
         }
         let mut legend = Vec::new();
-        // The worker rows share one line of the legend, which explains what any of them shows.
+        // The worker rows share one line of the legend, the first, which explains any of them.
         let mut all_worker_cells = String::new();
         for row in &rows {
-            let cells = match row {
-                Row::Worker(_, tasks) => {
-                    let cells = worker_cells(tasks, &scale);
-                    all_worker_cells.push_str(&cells);
-                    cells
-                }
-                _ => {
-                    let (cells, explained) = self.cells(row, &scale);
-                    legend.extend(explained);
-                    cells
-                }
-            };
-            let line = format!("{:<label_width$}{cells}", row.label());
-            text.push_str(line.trim_end());
+            let (cells, explained) = self.cells(row, &scale);
+            if let Row::Worker(..) = row {
+                all_worker_cells.push_str(&cells);
+            }
+            legend.extend(explained);
+            text.push_str(format!("{:<label_width$}{cells}", row.label()).trim_end());
             text.push('\n');
         }
-        // The worker rows come first, and so does their line.
         if let Some(explained) = symbol_legend("workers", &WORKER_SYMBOLS, &all_worker_cells) {
             legend.insert(0, explained);
         }
-        text.push_str(&" ".repeat(label_width));
-        text.push_str(&scale.axis());
-        text.push('\n');
-        text.push_str(scale.axis_labels(label_width).trim_end());
-        text.push('\n');
-        // The legend's counts grow with the flags (`--queue 1000000`, `--workers 10000000`), so
-        // its lines are the ones that may need a second line.
+        text.push_str(&scale.axis(label_width));
+        // The legend's counts grow with the flags (`--queue 1000000`), so it may need more lines.
         for line in legend {
             push_wrapped(&mut text, &line);
         }
@@ -145,19 +121,13 @@ impl Recording {
 
     /// The rows to draw, in order: the workers, the submitter, the queue.
     fn rows(&self) -> Vec<Row<'_>> {
-        let mut workers: Vec<Row<'_>> = Vec::new();
         // The threads come sorted by name, so threads of the same name are next to each other.
-        for thread in self.workers() {
-            match workers.last_mut() {
-                Some(Row::Worker(name, tasks)) if *name == thread.name => {
-                    tasks.extend(&thread.tasks);
-                }
-                _ => workers.push(Row::Worker(
-                    Cow::Borrowed(&thread.name),
-                    thread.tasks.iter().collect(),
-                )),
-            }
-        }
+        let threads: Vec<_> = self.workers().collect();
+        let named = threads.chunk_by(|a, b| a.name == b.name).map(|same| {
+            let tasks = same.iter().flat_map(|&thread| &thread.tasks).collect();
+            Row::Worker(Cow::Borrowed(&same[0].name), tasks)
+        });
+        let mut workers: Vec<Row<'_>> = named.collect();
         let worker_tasks = || self.workers().flat_map(|thread| &thread.tasks);
         let mut rows = match self.shape {
             Shape::ThreadPerTask => {
@@ -181,11 +151,11 @@ impl Recording {
         rows
     }
 
-    /// The cells of a row other than a worker's, one per column, and the line of the legend that
-    /// explains them, if they show anything.
+    /// The cells of a row, and the line of the legend that explains them (not a worker's).
     fn cells(&self, row: &Row<'_>, scale: &Scale) -> (String, Option<String>) {
-        let (cells, explained) = match row {
+        let (steps, what) = match row {
             Row::Worker(_, tasks) => return (worker_cells(tasks, scale), None),
+            Row::Submitter => return self.submitter_row(scale),
             Row::Busy(steps) => {
                 // The pool's size, not its threads: a replaced worker is one worker.
                 let workers = match self.shape {
@@ -193,107 +163,79 @@ impl Recording {
                     // A run that never said its size: the threads that ran tasks.
                     _ => self.workers().count(),
                 };
-                let what = format!("busy: the most of the {workers} workers running tasks at once");
-                count_cells(steps, scale, &what)
+                let what = format!("the most of the {workers} workers running tasks at once");
+                (steps, what)
             }
-            Row::Threads(steps) => {
-                count_cells(steps, scale, "threads: the most task threads alive at once")
-            }
-            Row::Submitter => {
-                let cells = self.submitter_cells(scale);
-                let explained = symbol_legend("submitter", &self.submitter_symbols(), &cells);
-                return (cells, explained);
-            }
+            Row::Threads(steps) => (steps, "the most task threads alive at once".to_string()),
             Row::Queue(steps) => {
                 let capacity = match self.shape {
-                    Shape::Pool {
-                        queue: Some(capacity),
-                        ..
-                    } => format!("it holds {capacity}"),
+                    Shape::Pool { queue: Some(n), .. } => format!("it holds {n}"),
                     _ => "it has no limit".to_string(),
                 };
                 // A run cut off at the limit of recorded tasks counts only those.
-                let tasks = if self.cut_off() {
-                    "recorded tasks"
-                } else {
-                    "tasks"
-                };
-                let what = format!("queue: the most {tasks} waiting in it at once ({capacity})");
-                count_cells(steps, scale, &what)
+                let recorded = if self.cut_off() { "recorded " } else { "" };
+                let what = format!("the most {recorded}tasks waiting in it at once ({capacity})");
+                (steps, what)
             }
         };
+        let (cells, explained) = count_cells(steps, scale, &format!("{}: {what}", row.label()));
         (cells, Some(explained))
     }
 
-    /// The symbols the submitter's row may show, and what each means for this run.
-    fn submitter_symbols(&self) -> Vec<(char, &'static str)> {
-        if self.shape == Shape::ThreadPerTask {
-            return vec![('>', "started threads for tasks")];
-        }
+    /// The submitter's row, and its line of the legend: `#` where it ran a task itself, `~` where
+    /// it waited, for half of the column (or less, if it handed nothing over there), else `>`
+    /// where it handed tasks over.
+    fn submitter_row(&self, scale: &Scale) -> (String, Option<String>) {
+        let submitter = self.submitter().into_iter();
+        let tasks = submitter.clone().flat_map(|thread| &thread.tasks);
+        let waits = submitter.flat_map(|thread| &thread.waits);
+        let ran = scale.coverage(tasks.map(|task| (task.start, task.end)));
+        let waited = scale.coverage(waits.map(|wait| (wait.start, wait.end)));
+        let handed = scale.marks(self.all_tasks().map(|task| task.handed));
+        let cells: String = (0..scale.columns)
+            .map(|index| {
+                let (ran, waited, handed) = (ran[index], waited[index], handed[index]);
+                let most = ran.max(waited);
+                if most * 2 >= scale.column || (most > 0 && !handed) {
+                    if ran >= waited { '#' } else { '~' }
+                } else if handed {
+                    '>'
+                } else {
+                    ' '
+                }
+            })
+            .collect();
         // A run waits in one way only: the way its stage submits.
         let first = self.submitter().and_then(|thread| thread.waits.first());
         let waited = match first.map(|wait| wait.kind) {
             Some(Waiting::InSubmit) => "inside submit, which waits while the queue is full",
             Some(Waiting::ForSlot) | None => "waited for a slot in the queue",
         };
-        vec![
-            ('>', "handed tasks over"),
-            ('~', waited),
-            ('#', "ran a task itself"),
-        ]
-    }
-
-    /// The submitter's row: `#` where it ran a task itself, `~` where it waited, for at least
-    /// half of the column (or for less, if it handed nothing over there), else `>` where it handed
-    /// tasks over.
-    fn submitter_cells(&self, scale: &Scale) -> String {
-        let (ran, waited) = match self.submitter() {
-            Some(thread) => (
-                scale.coverage(thread.tasks.iter().map(|task| (task.start, task.end))),
-                scale.coverage(thread.waits.iter().map(|wait| (wait.start, wait.end))),
-            ),
-            None => (vec![0; scale.columns], vec![0; scale.columns]),
+        let symbols = match self.shape {
+            Shape::ThreadPerTask => vec![('>', "started threads for tasks")],
+            Shape::Pool { .. } => vec![
+                ('>', "handed tasks over"),
+                ('~', waited),
+                ('#', "ran a task itself"),
+            ],
         };
-        let handed = scale.marks(self.all_tasks().map(|task| task.handed));
-        (0..scale.columns)
-            .map(|index| {
-                let busiest = if ran[index] >= waited[index] {
-                    '#'
-                } else {
-                    '~'
-                };
-                let most = ran[index].max(waited[index]);
-                if most * 2 >= scale.column || (most > 0 && !handed[index]) {
-                    busiest
-                } else if handed[index] {
-                    '>'
-                } else {
-                    ' '
-                }
-            })
-            .collect()
+        let explained = symbol_legend("submitter", &symbols, &cells);
+        (cells, explained)
     }
 }
 
-/// Adds an empty row for each worker of the pool's `workers` that ran no task, so that the rows
-/// show the whole pool. The pools name their workers `worker-0` to `worker-{workers - 1}`, so an
-/// idle one gets the first such name that no row has; the rows stay sorted by name.
+/// Adds an empty row for each of the pool's `workers` that ran no task, named as the pools name
+/// them (`worker-0` to `worker-{workers - 1}`) with the first name no row has, in order of name.
 fn add_idle_workers<'a>(rows: &mut Vec<Row<'a>>, workers: usize) {
     let idle = workers.saturating_sub(rows.len());
     let named: HashSet<String> = rows.iter().map(|row| row.label().to_string()).collect();
-    let names = (0..)
-        .map(|number| format!("worker-{number}"))
-        .filter(|name| !named.contains(name));
-    rows.extend(
-        names
-            .take(idle)
-            .map(|name| Row::Worker(Cow::Owned(name), Vec::new())),
-    );
+    let names = (0..).map(|number| format!("worker-{number}"));
+    let names = names.filter(|name| !named.contains(name)).take(idle);
+    rows.extend(names.map(|name| Row::Worker(Cow::Owned(name), Vec::new())));
     rows.sort_by(|a, b| super::name_order(a.label()).cmp(&super::name_order(b.label())));
 }
 
-/// The line of the legend for a row drawn with `symbols`: `what`, then the meaning of each
-/// symbol that appears in `cells`. `None` if none does: an empty row needs no explaining.
+/// The line of the legend for `what`: the meaning of each of `symbols` that `cells` shows, if any.
 fn symbol_legend(what: &str, symbols: &[(char, &str)], cells: &str) -> Option<String> {
     let shown: Vec<String> = symbols
         .iter()
@@ -304,26 +246,21 @@ fn symbol_legend(what: &str, symbols: &[(char, &str)], cells: &str) -> Option<St
 }
 
 /// Appends `line` to `text`, broken at spaces into lines of at most [`TIMELINE_WIDTH`] columns,
-/// each ending with a newline. The lines it continues on are indented by [`CONTINUED`], so that
-/// they read as part of it; a word longer than a whole line is cut.
+/// each ending with a newline, and continued after [`CONTINUED`]; a word longer than a line is cut.
 fn push_wrapped(text: &mut String, line: &str) {
     let mut current = String::new();
     for word in line.split(' ') {
         let width = current.chars().count();
-        if width == 0 {
-            current.push_str(word);
-        } else if width + 1 + word.chars().count() <= TIMELINE_WIDTH {
-            current.push(' ');
-            current.push_str(word);
-        } else {
-            text.push_str(&current);
+        if width > 0 && width + 1 + word.chars().count() > TIMELINE_WIDTH {
+            text.push_str(&mem::replace(&mut current, CONTINUED.to_string()));
             text.push('\n');
-            current = format!("{CONTINUED}{word}");
+        } else if width > 0 {
+            current.push(' ');
         }
+        current.push_str(word);
         while let Some((cut, _)) = current.char_indices().nth(TIMELINE_WIDTH) {
             let rest = format!("{CONTINUED}{}", &current[cut..]);
-            current.truncate(cut);
-            text.push_str(&current);
+            text.push_str(&current[..cut]);
             text.push('\n');
             current = rest;
         }
@@ -338,12 +275,8 @@ fn worker_cells(tasks: &[&TaskSpan], scale: &Scale) -> String {
     let ran = scale.coverage(tasks.iter().map(|task| (task.start, task.end)));
     // A task too short for the clock to see still ran.
     let started = scale.marks(tasks.iter().map(|task| task.start));
-    let panicked = scale.marks(
-        tasks
-            .iter()
-            .filter(|task| task.panicked)
-            .map(|task| task.end),
-    );
+    let panics = tasks.iter().filter(|task| task.panicked);
+    let panicked = scale.marks(panics.map(|task| task.end));
     (0..scale.columns)
         .map(|index| {
             if panicked[index] {
@@ -359,8 +292,7 @@ fn worker_cells(tasks: &[&TaskSpan], scale: &Scale) -> String {
         .collect()
 }
 
-/// A row of counts, the most in each column as a digit, `.` for none, and its line of the
-/// legend: `what`, with the unit of the digits if it is not 1.
+/// A row of counts, the most in each column as a digit, `.` for none, and its line of the legend.
 fn count_cells(steps: &[(Duration, usize)], scale: &Scale, what: &str) -> (String, String) {
     let most = scale.most(steps);
     let unit = digit_unit(most.iter().copied().max().unwrap_or(0));
@@ -372,12 +304,11 @@ fn count_cells(steps: &[(Duration, usize)], scale: &Scale, what: &str) -> (Strin
             count => char::from_digit(count.div_ceil(unit).min(9) as u32, 10).unwrap_or('9'),
         })
         .collect();
-    let explained = if unit == 1 {
-        format!("{what}, . for none")
-    } else {
-        format!("{what}, in units of {unit} rounded up, . for none")
-    };
-    (cells, explained)
+    let units = (unit > 1).then(|| format!(", in units of {unit} rounded up"));
+    (
+        cells,
+        format!("{what}{}, . for none", units.unwrap_or_default()),
+    )
 }
 
 /// The smallest round unit (1, 2, 5, 10, 20, ...) that shows `most` in one digit.
@@ -407,17 +338,14 @@ struct Scale {
 }
 
 impl Scale {
-    /// The shortest round column (see [`round_numbers`]) that fits a run of `end` into at most
-    /// `most` columns, so that the axis counts in round numbers.
+    /// The shortest round column (see [`round_numbers`]) that fits `end` into `most` columns.
     fn fit(end: Duration, most: usize) -> Scale {
         let end = nanos(end).max(1);
         let column = round_numbers()
             .find(|column| end.div_ceil(*column) <= most as u64)
             .unwrap_or(end);
-        Scale {
-            column,
-            columns: end.div_ceil(column) as usize,
-        }
+        let columns = end.div_ceil(column) as usize;
+        Scale { column, columns }
     }
 
     /// How many nanoseconds of each column the spans cover.
@@ -470,27 +398,23 @@ impl Scale {
             .collect()
     }
 
-    /// The time axis: `|` every [`TICK_EVERY`] columns, `-` between.
-    fn axis(&self) -> String {
-        (0..self.columns)
+    /// The time axis after `indent` spaces, `|` every [`TICK_EVERY`] columns and `-` between, then
+    /// the time of each tick under it, each line ending with a newline.
+    fn axis(&self, indent: usize) -> String {
+        let ticks: String = (0..self.columns)
             .map(|index| if index % TICK_EVERY == 0 { '|' } else { '-' })
-            .collect()
-    }
-
-    /// The time of each tick of [`Scale::axis`], starting under it, after `indent` spaces.
-    fn axis_labels(&self, indent: usize) -> String {
-        let mut line = " ".repeat(indent);
+            .collect();
+        let mut labels = " ".repeat(indent);
         for index in (0..self.columns).step_by(TICK_EVERY) {
             let label = match index {
                 0 => "0".to_string(),
                 _ => short_duration(index as u64 * self.column),
             };
             // Saturating: a label wider than the space to the next tick pushes that one along.
-            let gap = (indent + index).saturating_sub(line.len());
-            line.push_str(&" ".repeat(gap));
-            line.push_str(&label);
+            let gap = (indent + index).saturating_sub(labels.len());
+            labels.push_str(&format!("{:gap$}{label}", ""));
         }
-        line
+        format!("{:indent$}{ticks}\n{}\n", "", labels.trim_end())
     }
 }
 
@@ -521,19 +445,13 @@ mod tests {
     /// Stage 03 with `--policy block`: six tasks of 10 ms on two workers with a queue of 2.
     /// Tasks 4 and 5 find the queue full, and the submitter waits for a slot.
     fn blocked() -> Recording {
-        pool(
-            2,
-            vec![
-                submitter(vec![], vec![wait(4, 0, 10_000), wait(5, 10_000, 20_000)]),
-                busy("worker-0", &[(0, 0), (2, 0), (4, 0)]),
-                busy("worker-1", &[(1, 0), (3, 0), (5, 10_000)]),
-            ],
-        )
+        let waits = vec![wait(4, 0, 10_000), wait(5, 10_000, 20_000)];
+        let worker_0 = busy("worker-0", &[(0, 0), (2, 0), (4, 0)]);
+        let worker_1 = busy("worker-1", &[(1, 0), (3, 0), (5, 10_000)]);
+        pool(2, vec![submitter(vec![], waits), worker_0, worker_1])
     }
 
-    #[test]
-    fn a_submitter_that_waits_for_a_slot() {
-        let expected = "\
+    const BLOCKED: &str = "\
 timeline of stage 03: 6 tasks ran; 1 column = 500us
 worker-0  ############################################################
 worker-1  ############################################################
@@ -545,12 +463,9 @@ workers: # ran tasks for at least half of the column
 submitter: ~ waited for a slot in the queue
 queue: the most tasks waiting in it at once (it holds 2), . for none
 ";
-        assert_eq!(blocked().timeline(), expected);
-    }
 
-    /// Stage 03 with `--policy caller-runs`: when the queue of 2 is full, the submitter runs the
-    /// task itself. The last two tasks are handed over at 20 and 25 ms; task 8 is short, and
-    /// task 9 panics.
+    /// Stage 03 with `--policy caller-runs`: the submitter runs a task itself when the queue of 2
+    /// is full. Tasks 8 and 9 are handed over at 20 and 25 ms; 8 is short, and 9 panics.
     fn caller_runs() -> Recording {
         let own = vec![task(4, 0, 0, 10_000), task(7, 10_000, 10_000, 20_000)];
         let mut worker_0 = busy("worker-0", &[(0, 0), (2, 0), (5, 10_000)]);
@@ -560,9 +475,7 @@ queue: the most tasks waiting in it at once (it holds 2), . for none
         pool(2, vec![submitter(own, vec![]), worker_0, worker_1])
     }
 
-    #[test]
-    fn a_submitter_that_runs_tasks_itself() {
-        let expected = "\
+    const CALLER_RUNS: &str = "\
 timeline of stage 03: 10 tasks ran; 1 column = 500us
 worker-0  ############################################################.
 worker-1  ###############################################################################!
@@ -574,86 +487,22 @@ workers: # ran tasks for at least half of the column, . ran some for less, ! a t
 submitter: > handed tasks over, # ran a task itself
 queue: the most tasks waiting in it at once (it holds 2), . for none
 ";
-        assert_eq!(caller_runs().timeline(), expected);
-    }
-
-    /// A pool of `workers` with a queue of `queue`, where `worker` ran the one task.
-    fn one_task(worker: &str, workers: usize, queue: Option<usize>) -> Recording {
-        let threads = vec![
-            submitter(vec![], vec![]),
-            thread(worker, vec![task(0, 0, 0, 10_000)]),
-        ];
-        Recording {
-            shape: Shape::Pool { workers, queue },
-            ..pool(0, threads)
-        }
-    }
-
-    #[test]
-    fn workers_that_ran_no_task_get_empty_rows() {
-        let timeline = one_task("worker-2", 3, Some(2)).timeline();
-        let rows: Vec<&str> = timeline.lines().skip(1).take(3).collect();
-        assert_eq!(rows[..2], ["worker-0", "worker-1"]);
-        assert!(rows[2].starts_with("worker-2  ####"), "{timeline}");
-    }
-
-    #[test]
-    fn the_submitter_legend_explains_only_what_its_row_shows() {
-        // Stage 02: no bound on the queue, so the submitter only ever hands tasks over.
-        let timeline = one_task("worker-0", 1, None).timeline();
-        assert!(timeline.starts_with("timeline of stage 03: 1 task ran;"));
-        assert!(timeline.contains("\nsubmitter: > handed tasks over\n"));
-        assert!(timeline.contains("(it has no limit)"), "{timeline}");
-        // Stages 04 and 05 time each whole call to `submit`.
-        let mut in_submit = blocked();
-        for wait in &mut in_submit.threads[0].waits {
-            wait.kind = Waiting::InSubmit;
-        }
-        let timeline = in_submit.timeline();
-        let waited = "\nsubmitter: ~ inside submit, which waits while the queue is full\n";
-        assert!(timeline.contains(waited), "{timeline}");
-    }
-
-    #[test]
-    fn a_run_cut_off_at_the_limit_says_what_it_counts() {
-        let mut run = blocked();
-        run.tasks = MAX_RECORDED_TASKS + 1;
-        let timeline = run.timeline();
-        assert!(
-            timeline.contains(
-                "(only tasks 0 to 99999 of 100001 were recorded: the timeline ends with the \
-                 last of them)"
-            ),
-            "{timeline}"
-        );
-        assert!(
-            timeline.contains("queue: the most recorded tasks waiting in it"),
-            "{timeline}"
-        );
-    }
 
     /// Stage 01: a thread per task, started 100 us apart, each running 1 ms after it starts.
     fn thread_per_task(threads: usize) -> Recording {
+        let thread = |id| {
+            let handed = id as u64 * 100;
+            let tasks = vec![task(id, handed, handed + 50, handed + 1_050)];
+            thread(&format!("task-{id}"), tasks)
+        };
         Recording {
             title: "stage 01".to_string(),
             shape: Shape::ThreadPerTask,
-            tasks: threads,
-            threads: (0..threads)
-                .map(|id| {
-                    let handed = id as u64 * 100;
-                    thread(
-                        &format!("task-{id}"),
-                        vec![task(id, handed, handed + 50, handed + 1_050)],
-                    )
-                })
-                .collect(),
-            missing_threads: 0,
+            ..pool(0, (0..threads).map(thread).collect())
         }
     }
 
-    #[test]
-    fn a_thread_per_task_gets_a_count_of_live_threads_and_no_queue() {
-        let expected = "\
+    const THREAD_PER_TASK: &str = "\
 timeline of stage 01: 30 tasks ran; 1 column = 50us
 threads   1111222233334444555565656565656565656565656565656565656565655554444333322221111
 submitter > > > > > > > > > > > > > > > > > > > > > > > > > > > > > >
@@ -662,7 +511,28 @@ submitter > > > > > > > > > > > > > > > > > > > > > > > > > > > > > >
 threads: the most task threads alive at once, in units of 2 rounded up, . for none
 submitter: > started threads for tasks
 ";
-        assert_eq!(thread_per_task(30).timeline(), expected);
+
+    #[test]
+    fn whole_timelines_of_a_blocked_submitter_a_caller_that_runs_and_a_thread_per_task() {
+        let mut nothing = blocked();
+        nothing.threads.clear();
+        let cases = [
+            (blocked(), BLOCKED),
+            (caller_runs(), CALLER_RUNS),
+            (thread_per_task(30), THREAD_PER_TASK),
+            (nothing, "timeline of stage 03: 0 tasks ran\n"),
+        ];
+        for (run, expected) in cases {
+            assert_eq!(run.timeline(), expected);
+        }
+    }
+
+    /// A pool of `workers` with a queue of `queue`, where `worker` ran the one task.
+    fn one_task(worker: &str, workers: usize, queue: Option<usize>) -> Recording {
+        let mut run = pool(0, vec![thread(worker, vec![task(0, 0, 0, 10_000)])]);
+        run.threads.insert(0, submitter(vec![], vec![]));
+        run.shape = Shape::Pool { workers, queue };
+        run
     }
 
     /// `count` workers that each ran a task of 1 ms at once.
@@ -672,23 +542,46 @@ submitter: > started threads for tasks
     }
 
     #[test]
-    fn many_workers_share_one_row() {
-        let mut run = pool(8, workers(20));
-        run.threads.push(submitter(vec![], vec![]));
-        let timeline = run.timeline();
-        let busy = timeline.lines().nth(1).unwrap();
-        assert!(busy.starts_with("busy      4444"), "{timeline}");
-        assert!(
-            timeline.contains("busy: the most of the 20 workers"),
-            "{timeline}"
-        );
+    fn rows_and_legends_show_only_what_the_run_did() {
+        // Stage 02: no bound on the queue, so the submitter only ever hands tasks over.
+        let unbounded = one_task("worker-0", 1, None);
+        // Stages 04 and 05 time each whole call to `submit`.
+        let mut in_submit = blocked();
+        for wait in &mut in_submit.threads[0].waits {
+            wait.kind = Waiting::InSubmit;
+        }
+        let mut cut_off = blocked();
+        cut_off.tasks = MAX_RECORDED_TASKS + 1;
+        let mut many = pool(8, workers(20));
+        many.threads.push(submitter(vec![], vec![]));
+        let idle = one_task("worker-2", 3, Some(2));
+        let note = "(only tasks 0 to 99999 of 100001 were recorded: the timeline ends with the \
+                    last of them)";
+        let in_submit_legend =
+            "\nsubmitter: ~ inside submit, which waits while the queue is full\n";
+        // Text each timeline holds, read after a newline: a `\n` first marks a line's start.
+        let cases = [
+            // Workers that ran no task get empty rows.
+            (&idle, "200us\nworker-0\nworker-1\nworker-2  ####"),
+            (&unbounded, "\ntimeline of stage 03: 1 task ran;"),
+            (&unbounded, "\nsubmitter: > handed tasks over\n"),
+            (&unbounded, "(it has no limit)"),
+            (&in_submit, in_submit_legend),
+            (&cut_off, note),
+            (&cut_off, "queue: the most recorded tasks waiting in it"),
+            (&many, "20us\nbusy      4444"),
+            (&many, "busy: the most of the 20 workers"),
+        ];
+        for (run, expected) in cases {
+            let timeline = format!("\n{}", run.timeline());
+            assert!(timeline.contains(expected), "{expected:?} in {timeline}");
+        }
     }
 
-    /// A run at the largest counts the flags allow: `--tasks 10000000`, of which the first
-    /// [`MAX_RECORDED_TASKS`] are recorded, on as many workers (`--no-limit`) with `queue`
-    /// slots. Every recorded task is handed over at once, waits in the queue, and then they all
-    /// run at once, so that the queue and the busy workers reach the most a recording holds. A
-    /// pool's submitter shows all three of its symbols, and every thread but one is missing.
+    /// A run at the largest counts the flags allow (`--tasks 10000000 --no-limit`): every recorded
+    /// task waits in the queue, then all run at once, so that the queue and the busy workers reach
+    /// the most a recording holds. A pool's submitter shows all three of its symbols, and every
+    /// thread but one is missing.
     fn largest(shape: Shape) -> Recording {
         let ms = Duration::from_millis;
         let tasks = (1..MAX_RECORDED_TASKS).map(|id| TaskSpan {
@@ -699,15 +592,12 @@ submitter: > started threads for tasks
             end: ms(3),
             panicked: false,
         });
+        let mut submitter = submitter(vec![task(0, 500, 500, 900)], vec![wait(0, 0, 500)]);
+        submitter.waits[0].kind = Waiting::InSubmit;
         // Stage 01's submitter only starts threads.
-        let submitter = match shape {
-            Shape::ThreadPerTask => submitter(vec![], vec![]),
-            Shape::Pool { .. } => {
-                let mut waits = vec![wait(0, 0, 500)];
-                waits[0].kind = Waiting::InSubmit;
-                submitter(vec![task(0, 500, 500, 900)], waits)
-            }
-        };
+        if shape == Shape::ThreadPerTask {
+            (submitter.tasks, submitter.waits) = (Vec::new(), Vec::new());
+        }
         Recording {
             title: "stage 04".to_string(),
             shape,
@@ -725,44 +615,41 @@ submitter: > started threads for tasks
         let mut many = pool(1_000_000, Vec::new());
         many.tasks = 10_000_000;
         many.threads = workers(10_000);
+        let fits = |timeline: &str| {
+            let widest = timeline.lines().map(|line| line.chars().count()).max();
+            assert!(
+                widest <= Some(TIMELINE_WIDTH),
+                "{widest:?} columns:\n{timeline}"
+            );
+        };
+        for run in [long, many, thread_per_task(10_000)] {
+            fits(&run.timeline());
+        }
+        // Legends too long for one line go on over the next, and say all of it.
+        let queue = "queue: the most recorded tasks waiting in it at once";
+        let units = "in units of 20000 rounded up, . for none";
+        let busy = format!("busy: the most of the 10000000 workers running tasks at once, {units}");
+        let submitter = "submitter: > handed tasks over, ~ inside submit, which waits while the \
+                         queue is full, # ran a task itself";
         let pool = |queue| Shape::Pool {
             workers: MAX_TASKS,
             queue,
         };
-        let largest = [pool(Some(MAX_QUEUE)), pool(None), Shape::ThreadPerTask].map(largest);
-        let others = [long, many, thread_per_task(10_000)];
-        for run in others.iter().chain(&largest) {
-            let timeline = run.timeline();
-            for line in timeline.lines() {
-                let width = line.chars().count();
-                assert!(
-                    width <= TIMELINE_WIDTH,
-                    "{width} columns: {line}\n{timeline}"
-                );
-            }
-        }
-        for run in largest {
-            let timeline = run.timeline();
-            // A legend too long for one line goes on over the next, and says all of it.
+        let holds = format!("{queue} (it holds 1000000), {units}");
+        let no_limit = format!("{queue} (it has no limit), {units}");
+        let threads = "threads: the most task threads alive at once";
+        let cases = [
+            (pool(Some(MAX_QUEUE)), &*holds),
+            (pool(None), &*no_limit),
+            (Shape::ThreadPerTask, threads),
+        ];
+        for (shape, legend) in cases {
+            let timeline = largest(shape).timeline();
+            fits(&timeline);
             let unwrapped = timeline.replace(&format!("\n{CONTINUED}"), " ");
-            let legend = match run.shape {
-                Shape::ThreadPerTask => "threads: the most task threads alive at once",
-                Shape::Pool { queue: None, .. } => {
-                    "queue: the most recorded tasks waiting in it at once (it has no limit), \
-                     in units of 20000 rounded up, . for none"
-                }
-                Shape::Pool { .. } => {
-                    "queue: the most recorded tasks waiting in it at once (it holds 1000000), \
-                     in units of 20000 rounded up, . for none"
-                }
-            };
             assert!(unwrapped.contains(legend), "{timeline}");
-            if run.shape != Shape::ThreadPerTask {
-                let busy = "busy: the most of the 10000000 workers running tasks at once, \
-                            in units of 20000 rounded up, . for none";
-                assert!(unwrapped.contains(busy), "{timeline}");
-                let submitter = "submitter: > handed tasks over, ~ inside submit, which waits \
-                                 while the queue is full, # ran a task itself";
+            if shape != Shape::ThreadPerTask {
+                assert!(unwrapped.contains(&busy), "{timeline}");
                 assert!(unwrapped.contains(submitter), "{timeline}");
             }
         }
@@ -771,8 +658,7 @@ submitter: > started threads for tasks
     #[test]
     fn long_lines_go_on_indented_and_long_words_are_cut() {
         let mut text = String::new();
-        let words = ["word"; 30].join(" ");
-        push_wrapped(&mut text, &words);
+        push_wrapped(&mut text, &["word"; 30].join(" "));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(lines[0].len(), 99, "{text}");
@@ -792,17 +678,10 @@ submitter: > started threads for tasks
         assert_eq!(Scale::fit(Duration::ZERO, 82).columns, 1);
         let round: Vec<u64> = round_numbers().take(8).collect();
         assert_eq!(round, [1, 2, 5, 10, 20, 25, 50, 100]);
-        assert_eq!(short_duration(1_250_000_000), "1.25s");
-        assert_eq!(short_duration(250_000), "250us");
-        assert_eq!(digit_unit(9), 1);
-        assert_eq!(digit_unit(10), 2);
-        assert_eq!(digit_unit(1_000), 200);
-    }
-
-    #[test]
-    fn a_run_that_recorded_nothing_says_so() {
-        let mut run = blocked();
-        run.threads.clear();
-        assert_eq!(run.timeline(), "timeline of stage 03: 0 tasks ran\n");
+        assert_eq!(
+            [1_250_000_000, 250_000].map(short_duration),
+            ["1.25s", "250us"]
+        );
+        assert_eq!([9, 10, 1_000].map(digit_unit), [1, 2, 200]);
     }
 }

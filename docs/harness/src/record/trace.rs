@@ -1,14 +1,7 @@
-//! The trace of a run in the Chrome Trace Event Format, the JSON that the Perfetto UI
-//! (<https://ui.perfetto.dev>) and `chrome://tracing` open: the [`TraceEvent`]s that
-//! [`Recording::write_trace`] writes and [`Recording::read_trace`] reads back.
-//!
-//! The format is a list of events, each an object with a phase `ph`: `M` names a process or a
-//! thread, `X` is a span of time on a thread (`ts` and `dur`, in microseconds), `i` an instant on
-//! one, and `C` a value of a counter; a live recording also sends `B` and `E`, a span's beginning
-//! and end, as they happen. See the format's description:
-//! <https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>. What an
-//! event means here is in its phase and its arguments (see [`TraceEvent::meaning`]), not in its
-//! name, which is a label for people; only a wait's kind is read from its label.
+//! A run's trace in the Chrome Trace Event Format, which the Perfetto UI and `chrome://tracing`
+//! open (<https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>).
+//! An event's meaning is in its phase and arguments ([`TraceEvent::meaning`]), not in its name,
+//! a label for people; only a wait's kind is read from its label.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -25,8 +18,7 @@ const PID: u32 = 1;
 /// The name of the counter of tasks waiting in the queue.
 pub const QUEUE_DEPTH: &str = "queue depth";
 
-/// The trace file: an object around the list of events, `E`: an [`EventList`] when it is
-/// written, a `Vec` when it is read.
+/// The trace file, around the events: an [`EventList`] when written, a `Vec` when read.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TraceFile<E> {
@@ -85,9 +77,8 @@ pub enum Phase {
     /// `C`: a counter's value from this moment on.
     #[serde(rename = "C")]
     Counter,
-    /// `B`: a span begins on a thread, and lasts until the next `E` on that thread. Only a live
-    /// recording sends these (see [`Recorder::watched`](super::Recorder::watched)), so that a
-    /// task can be drawn as it starts; a trace file has whole spans (`X`) instead.
+    /// `B`: a span begins on a thread, until the next `E` there. Sent live only (see
+    /// [`Recorder::watched`](super::Recorder::watched)); a trace file has whole spans (`X`).
     #[serde(rename = "B")]
     Begin,
     /// `E`: the span that the last `B` on the thread began ends here. Live only, like `B`.
@@ -132,8 +123,7 @@ pub enum EventArgs<'a> {
         /// Its place, from 1.
         sort_index: usize,
     },
-    /// A task's span (`X`): which task, and how long it waited to start after it was handed
-    /// over.
+    /// A task's span (`X`).
     Task {
         /// The task's number.
         task: usize,
@@ -195,30 +185,18 @@ impl TraceEvent<'_> {
     }
 }
 
-/// Reads the events of a trace that [`Recording::write_trace`] wrote.
-///
-/// # Errors
-///
-/// Returns serde's error if `json` is not such a trace: an event of another kind, or a key this
-/// trace never writes, is an error, not something to guess about.
+/// Reads the events of a trace that [`Recording::write_trace`] wrote. An event of another kind,
+/// or a key it never writes, is an error.
 pub fn read(json: &str) -> serde_json::Result<Vec<TraceEvent<'static>>> {
     let file: TraceFile<Vec<TraceEvent<'static>>> = serde_json::from_str(json)?;
     Ok(file.trace_events)
 }
 
 impl Recording {
-    /// Writes the recording to `writer` in the Chrome Trace Event Format (JSON): the process,
-    /// named after the run, with the rest of the recording's description in its arguments; a
-    /// named track per thread, the submitter's first; a span (`X`) per task and per wait of the
-    /// submitter ([`Waiting::label`]) on its thread's track; an instant (`i`) where a task
-    /// panicked; and for a pool, the counter [`QUEUE_DEPTH`] (see [`Recording::queue_depth`]).
-    ///
-    /// The JSON goes out in many small writes: pass a [`BufWriter`](std::io::BufWriter), and
-    /// flush it after.
-    ///
-    /// # Errors
-    ///
-    /// Returns the writer's error, if a write fails.
+    /// Writes the recording to `writer` as a trace: the process, named after the run; a track
+    /// per thread, the submitter's first, with a span (`X`) per task and per wait and an instant
+    /// (`i`) per panic; for a pool, the counter [`QUEUE_DEPTH`]. It makes many small writes:
+    /// pass a [`BufWriter`](std::io::BufWriter), and flush it after. Fails as the writer does.
     pub fn write_trace(&self, writer: impl Write) -> io::Result<()> {
         let file = TraceFile {
             display_time_unit: "ms".into(),
@@ -228,52 +206,57 @@ impl Recording {
         Ok(())
     }
 
-    /// Reads back the recording that [`Recording::write_trace`] wrote as `json`.
-    ///
-    /// # Errors
-    ///
-    /// Returns serde's error if `json` is not such a trace: besides what [`read`] refuses, an
-    /// event of a live recording, an event on a thread that was not named before it, a panic of
-    /// no task of its thread, or a queue depth that is not the one its tasks give.
+    /// Reads back the recording that [`Recording::write_trace`] wrote as `json`. Besides what
+    /// [`read`] refuses, a live event, an event on a thread not named before it, a panic of no
+    /// task of its thread, or a queue depth other than its tasks give is an error.
     pub fn read_trace(json: &str) -> serde_json::Result<Recording> {
         let events = read(json)?;
-        let process = events.first().and_then(Recording::from_process);
-        let mut recording = process.ok_or_else(|| serde_json::Error::custom("no process first"))?;
+        let process = events.first().map(|event| &event.args);
+        let Some(EventArgs::Run {
+            name,
+            shape,
+            tasks,
+            missing_threads,
+        }) = process
+        else {
+            return Err(serde_json::Error::custom("no process first"));
+        };
+        let mut recording = Recording {
+            title: name.to_string(),
+            shape: *shape,
+            tasks: *tasks,
+            threads: Vec::new(),
+            missing_threads: *missing_threads,
+        };
         let mut depths = Vec::new();
         for event in &events[1..] {
             let unexpected = || serde_json::Error::custom(format!("unexpected event: {event:?}"));
             let threads = &mut recording.threads;
+            let named_next = event.tid == threads.len() + 1;
             let start = from_micros(event.ts);
             let end = start + from_micros(event.dur.unwrap_or(0.0));
-            match (event.ph, &event.args) {
-                (Phase::Metadata, EventArgs::Name { name, submitter })
-                    if event.tid == threads.len() + 1 =>
-                {
+            let thread = event.tid.checked_sub(1).and_then(|at| threads.get_mut(at));
+            match (event.ph, &event.args, thread) {
+                (Phase::Metadata, EventArgs::Name { name, submitter }, None) if named_next => {
                     threads.push(ThreadRecord {
                         name: name.to_string(),
                         submitter: *submitter,
                         ..ThreadRecord::default()
                     });
-                    continue;
                 }
-                (Phase::Counter, &EventArgs::Count { tasks })
+                (Phase::Counter, &EventArgs::Count { tasks }, None)
                     if event.tid == 0 && event.name == QUEUE_DEPTH =>
                 {
                     depths.push((start, tasks));
-                    continue;
                 }
-                _ => {}
-            }
-            let thread = event.tid.checked_sub(1).and_then(|at| threads.get_mut(at));
-            let thread = thread.ok_or_else(unexpected)?;
-            match (event.ph, &event.args) {
-                (Phase::Metadata, EventArgs::SortIndex { .. }) => {}
+                (Phase::Metadata, EventArgs::SortIndex { .. }, Some(_)) => {}
                 (
                     Phase::Complete,
                     &EventArgs::Task {
                         task,
                         waited_to_start_us,
                     },
+                    Some(thread),
                 ) => {
                     thread.tasks.push(TaskSpan {
                         id: task,
@@ -283,7 +266,7 @@ impl Recording {
                         panicked: false,
                     });
                 }
-                (Phase::Complete, &EventArgs::ForTask { task }) => {
+                (Phase::Complete, &EventArgs::ForTask { task }, Some(thread)) => {
                     let kind = [Waiting::ForSlot, Waiting::InSubmit]
                         .into_iter()
                         .find(|kind| kind.label() == event.name)
@@ -295,7 +278,7 @@ impl Recording {
                         kind,
                     });
                 }
-                (Phase::Instant, &EventArgs::ForTask { task }) => {
+                (Phase::Instant, &EventArgs::ForTask { task }, Some(thread)) => {
                     let ended = thread.tasks.iter_mut().rfind(|ended| ended.id == task);
                     ended.ok_or_else(unexpected)?.panicked = true;
                 }
@@ -309,26 +292,6 @@ impl Recording {
         Ok(recording)
     }
 
-    /// The recording, without its threads, that the process's event describes, if it does.
-    fn from_process(event: &TraceEvent<'_>) -> Option<Recording> {
-        let EventArgs::Run {
-            name,
-            shape,
-            tasks,
-            missing_threads,
-        } = &event.args
-        else {
-            return None;
-        };
-        Some(Recording {
-            title: name.to_string(),
-            shape: *shape,
-            tasks: *tasks,
-            threads: Vec::new(),
-            missing_threads: *missing_threads,
-        })
-    }
-
     /// The events of the trace, in the order they are written.
     fn trace_events(&self) -> impl Iterator<Item = TraceEvent<'static>> {
         let run = EventArgs::Run {
@@ -337,42 +300,22 @@ impl Recording {
             tasks: self.tasks,
             missing_threads: self.missing_threads,
         };
-        let process = TraceEvent::new("process_name", Phase::Metadata, 0, Duration::ZERO, run);
-        // Thread ids are the threads' places in the recording, from 1: the submitter, then the
-        // others by name. `thread_sort_index` keeps the tracks in that order in the viewer.
+        let process = TraceEvent::metadata("process_name", 0, run);
+        // Thread ids are places in the recording, from 1; `thread_sort_index` keeps that order.
         let threads = self.threads.iter().zip(1..).flat_map(|(thread, tid)| {
             let sort_index = EventArgs::SortIndex { sort_index: tid };
             let named = [
                 TraceEvent::thread_name(tid, thread.name.clone(), thread.submitter),
-                TraceEvent::new(
-                    "thread_sort_index",
-                    Phase::Metadata,
-                    tid,
-                    Duration::ZERO,
-                    sort_index,
-                ),
+                TraceEvent::metadata("thread_sort_index", tid, sort_index),
             ];
             let tasks = thread.tasks.iter().flat_map(move |task| {
-                let span = TraceEvent {
-                    dur: Some(micros(task.end.saturating_sub(task.start))),
-                    ..TraceEvent::task(
-                        Phase::Complete,
-                        tid,
-                        task.id,
-                        task.handed,
-                        task.start,
-                        task.start,
-                    )
-                };
-                let panic = task
-                    .panicked
-                    .then(|| TraceEvent::panic(tid, task.id, task.end));
+                let span = TraceEvent::task(Phase::Complete, tid, task);
+                let panic = task.panicked;
+                let panic = panic.then(|| TraceEvent::panic(tid, task.id, task.end));
                 [Some(span), panic].into_iter().flatten()
             });
-            let waits = thread
-                .waits
-                .iter()
-                .map(move |wait| TraceEvent::wait(tid, wait));
+            let waits = thread.waits.iter();
+            let waits = waits.map(move |wait| TraceEvent::wait(tid, wait));
             named.into_iter().chain(tasks).chain(waits)
         });
         // A thread per task has no queue, and no depth.
@@ -382,9 +325,8 @@ impl Recording {
     }
 }
 
-/// The events a [`Recording`] is written as; a live recording (see
-/// [`Recorder::watched`](super::Recorder::watched)) sends the same as they happen, with live
-/// thread ids: each thread gets the next one, from 1, at its first event, which is its name.
+/// The events a [`Recording`] is written as, which a live recording sends as they happen, with
+/// live thread ids: each thread gets the next, from 1, with its name, at its first event.
 impl TraceEvent<'static> {
     /// An event of phase `ph` on thread `tid`, at `ts`.
     fn new(
@@ -406,50 +348,47 @@ impl TraceEvent<'static> {
         }
     }
 
-    /// A counter (`C`) named `name`, such as [`QUEUE_DEPTH`], that holds `tasks` from `at` on.
-    /// It belongs to the process, not to a thread: thread id 0.
+    /// A metadata event (`M`) on thread `tid`: a name or a place.
+    fn metadata(name: &'static str, tid: usize, args: EventArgs<'static>) -> Self {
+        TraceEvent::new(name, Phase::Metadata, tid, Duration::ZERO, args)
+    }
+
+    /// A counter (`C`) of the process (thread 0), such as [`QUEUE_DEPTH`], at `tasks` from `at`.
     pub fn counter(name: impl Into<Cow<'static, str>>, at: Duration, tasks: usize) -> Self {
         TraceEvent::new(name, Phase::Counter, 0, at, EventArgs::Count { tasks })
     }
 
     /// Names thread `tid` (`M`).
     pub(super) fn thread_name(tid: usize, name: String, submitter: bool) -> Self {
-        let args = EventArgs::Name {
-            name: name.into(),
-            submitter,
-        };
-        TraceEvent::new("thread_name", Phase::Metadata, tid, Duration::ZERO, args)
+        let name = name.into();
+        TraceEvent::metadata("thread_name", tid, EventArgs::Name { name, submitter })
     }
 
-    /// Task `task`, handed over at `handed` and started at `start`, at `at` on thread `tid`: with
-    /// `ph`, as it begins (`B`) or ends (`E`) live, or the start of its span (`X`).
-    pub(super) fn task(
-        ph: Phase,
-        tid: usize,
-        task: usize,
-        handed: Duration,
-        start: Duration,
-        at: Duration,
-    ) -> Self {
+    /// `task` on thread `tid`: its span (`X`), or live, as it begins (`B`) or ends (`E`).
+    pub(super) fn task(ph: Phase, tid: usize, task: &TaskSpan) -> Self {
+        let waited_to_start_us = micros(task.start.saturating_sub(task.handed));
         let args = EventArgs::Task {
-            task,
-            waited_to_start_us: micros(start.saturating_sub(handed)),
+            task: task.id,
+            waited_to_start_us,
         };
-        TraceEvent::new(format!("task {task}"), ph, tid, at, args)
+        let at = if ph == Phase::End {
+            task.end
+        } else {
+            task.start
+        };
+        let span = (ph == Phase::Complete).then(|| micros(task.end.saturating_sub(task.start)));
+        TraceEvent {
+            dur: span,
+            ..TraceEvent::new(format!("task {}", task.id), ph, tid, at, args)
+        }
     }
 
     /// Task `task` panicked at `at` on thread `tid` (`i`).
     pub(super) fn panic(tid: usize, task: usize, at: Duration) -> Self {
-        let args = EventArgs::ForTask { task };
+        let name = format!("task {task} panicked");
         TraceEvent {
             s: Some(Scope::Thread),
-            ..TraceEvent::new(
-                format!("task {task} panicked"),
-                Phase::Instant,
-                tid,
-                at,
-                args,
-            )
+            ..TraceEvent::new(name, Phase::Instant, tid, at, EventArgs::ForTask { task })
         }
     }
 
@@ -485,20 +424,18 @@ fn from_micros(micros: f64) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{panicked, pool, submitter, task, thread, wait};
+    use super::super::tests::{pool, submitter, task, thread, wait};
     use super::*;
 
-    /// Stage 03: a worker that runs two tasks, the second of which panics, and a submitter that
-    /// waits for a slot once and runs a task itself.
+    /// Stage 03: a worker whose second task panics, and a submitter that waits once and runs one.
     fn recording() -> Recording {
+        let mut worker = thread("worker-0", vec![task(0, 0, 0, 10), task(1, 0, 10, 20)]);
+        worker.tasks[1].panicked = true;
         pool(
             1,
             vec![
                 submitter(vec![task(2, 0, 1, 11)], vec![wait(1, 0, 1)]),
-                thread(
-                    "worker-0",
-                    vec![task(0, 0, 0, 10), panicked(task(1, 0, 10, 20))],
-                ),
+                worker,
             ],
         )
     }
@@ -511,8 +448,7 @@ mod tests {
 
     #[test]
     fn the_trace_names_every_track_and_holds_spans_panics_and_the_queue_depth() {
-        // Times in microseconds. Task 1 waited in the queue from the submitter's wait's end
-        // (1 us) until it started (10 us).
+        // In microseconds: task 1 waited in the queue from the end of the wait (1) to 10.
         let events = [
             r#"{"name":"process_name","ph":"M","pid":1,"tid":0,"ts":0.0,"args":{"name":"stage 03","shape":{"pool":{"workers":1,"queue":1}},"tasks":3,"missing_threads":0}}"#,
             r#"{"name":"thread_name","ph":"M","pid":1,"tid":1,"ts":0.0,"args":{"name":"main","submitter":true}}"#,
@@ -527,10 +463,8 @@ mod tests {
             r#"{"name":"queue depth","ph":"C","pid":1,"tid":0,"ts":1.0,"args":{"tasks":1}}"#,
             r#"{"name":"queue depth","ph":"C","pid":1,"tid":0,"ts":10.0,"args":{"tasks":0}}"#,
         ];
-        let expected = format!(
-            r#"{{"displayTimeUnit":"ms","traceEvents":[{}]}}"#,
-            events.join(",")
-        );
+        let events = events.join(",");
+        let expected = format!(r#"{{"displayTimeUnit":"ms","traceEvents":[{events}]}}"#);
         assert_eq!(written(&recording()), expected);
     }
 
@@ -548,9 +482,8 @@ mod tests {
             assert_eq!(json.contains(QUEUE_DEPTH), pool);
         }
         let events = read(&written(&recording())).unwrap();
-        let meanings: Vec<Meaning<'_>> = events
-            .iter()
-            .map(TraceEvent::meaning)
+        let meanings = events.iter().map(TraceEvent::meaning);
+        let meanings: Vec<_> = meanings
             .filter(|meaning| *meaning != Meaning::Layout)
             .collect();
         let name = |name, submitter| Meaning::Name { name, submitter };
@@ -585,10 +518,7 @@ mod tests {
             "[]".to_string(),
             r#"{"traceEvents":[]}"#.to_string(),
             whole.replace(r#""tasks":0}"#, r#""tasks":5}"#),
-            whole.replace(
-                r#""tid":1,"ts":0.0,"args":{"name""#,
-                r#""tid":3,"ts":0.0,"args":{"name""#,
-            ),
+            whole.replacen(r#""tid":1"#, r#""tid":3"#, 1),
             whole.replace("wait for a queue slot", "a wait"),
             whole.replace(r#""ph":"X""#, r#""ph":"B""#),
         ];
