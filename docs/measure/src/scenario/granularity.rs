@@ -1,33 +1,25 @@
-//! `granularity`: CPU tasks from nothing at all to 1 ms, on as many workers as cores. How close
-//! does each pool get to the ideal (the sequential time divided by the cores), and what does a
-//! task cost when it is too small to pay for its trip through the pool? A workers sweep then
-//! sets stage 02's locked receiver against stage 03's lock-free one at the smallest real task,
-//! with as many workers as the cores allow.
-//!
+//! `granularity`: CPU tasks from nothing at all to 1 ms, on as many workers as cores: how close
+//! each pool gets to the ideal, and a workers sweep of stage 02 against stage 03 at the tiny size.
 //! The tables and curves over task sizes that `policies` shares live here too.
 
 use harness::cores;
 use harness::table::{self, Table};
 use minijinja::{Value, context};
 
-use super::{DISTURBED, Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Chart, LinePanel, Panel, Series};
+use super::{DISTURBED, Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
+use super::{distinct, lines, markdown, problems, task};
+use crate::chart::{Chart, Panel, Series};
 use crate::peer::Peer;
-use crate::prose;
 use crate::stages::{STAGES, stage};
 
-/// Queue capacity of the bounded stages, as in `same-job`.
-pub const QUEUE: usize = 16;
 /// The queue of an extra stage-03 run at the tiny size: large, but still bounded.
 const LARGE_QUEUE: usize = 1_024;
 /// The task size at which the tutorial's bounded pool was no faster than a loop.
 pub(crate) const TINY: &str = "cpu:1us";
-/// The worker counts of the sweep that sets stage 02's locked receiver against stage 03's
-/// lock-free one, as far as the machine's cores go (see [`sweep_workers`]).
+/// The worker counts of the sweep of stage 02 against stage 03, as far as the cores go.
 const SWEEP: [usize; 5] = [1, 2, 4, 8, 16];
 
-/// How many times each run is repeated; the fastest counts. Only times matter in this scenario,
-/// and they are the one thing a shared machine disturbs.
+/// How many times each run is repeated; the fastest counts: only times matter here.
 pub fn rounds(options: Options) -> usize {
     match options.size {
         Size::Full => 3,
@@ -44,8 +36,7 @@ pub(crate) fn sizes(size: Size) -> Vec<(&'static str, usize)> {
         ("cpu:100us", 10_000),
         ("cpu:1ms", 1_000),
     ];
-    // Quick runs last a few milliseconds each: enough for the tests, which check what the runs
-    // account for, not their times.
+    // Quick runs last a few milliseconds each: the tests check what runs account for, not times.
     let divisor = match size {
         Size::Full => 1,
         Size::Quick => 50,
@@ -64,9 +55,7 @@ pub fn lineup() -> Vec<Runner> {
     runners
 }
 
-/// The sweep's worker counts on a machine with `cores` cores: those of [`SWEEP`] up to the
-/// cores, and the cores themselves. More workers than cores would measure threads taking turns
-/// on a core, not receivers contending for a lock.
+/// The sweep's worker counts on `cores` cores: those of [`SWEEP`] up to the cores, and the cores.
 fn sweep_workers(cores: usize) -> Vec<usize> {
     let mut counts: Vec<usize> = SWEEP.into_iter().filter(|&n| n <= cores).collect();
     if cores < SWEEP[SWEEP.len() - 1] && !counts.contains(&cores) {
@@ -75,8 +64,7 @@ fn sweep_workers(cores: usize) -> Vec<usize> {
     counts
 }
 
-/// The two pools of the sweep at `workers`: stage 02, and stage 03 with a queue that holds every
-/// task, so that neither submitter ever waits and only the receiving side differs.
+/// The sweep's two pools at `workers`: stage 02, and stage 03 with a queue that holds every task.
 fn sweep_jobs(tasks: usize, workers: usize) -> [Job; 2] {
     let spec = task(TINY);
     [
@@ -85,10 +73,8 @@ fn sweep_jobs(tasks: usize, workers: usize) -> [Job; 2] {
     ]
 }
 
-/// The runs: every runner at every size with `workers = cores`. At the tiny size, stage 03 runs
-/// twice more, with a large queue and with one that can hold every task, to separate the cost of
-/// a small bound from the cost of the pool itself; then stages 02 and 03 (that queue) run at the
-/// sweep's other worker counts.
+/// The runs: every runner at every size with `workers = cores`; at the tiny size, stage 03 with a
+/// large queue and one that never fills, and the sweep at its other worker counts.
 pub fn plan(options: Options) -> Vec<Job> {
     let workers = cores();
     let mut jobs = Vec::new();
@@ -131,10 +117,7 @@ pub(crate) fn rejected(run: &Run) -> Option<u64> {
     run.ok()?.summary.as_ref()?.own("rejected")
 }
 
-/// Ideal time over measured time, for the tasks that ran: 1.0 is perfect, 1/cores is what one
-/// thread achieves, and rejecting tasks earns nothing. The ideal is the sequential loop's
-/// measured time spread over every core, not the nominal duration: the calibrated work takes
-/// longer than nominal on a busy machine, and that would shift every cell alike.
+/// Ideal time (the sequential loop's, over the cores) over measured time, for the tasks that ran.
 pub(crate) fn fraction(runs: &[Run], run: &Run) -> Option<f64> {
     let elapsed = run.elapsed_ms()?;
     let share_done = ran(run)? as f64 / run.job.tasks as f64;
@@ -175,11 +158,6 @@ fn colour_key(run: &Run) -> &'static str {
     }
 }
 
-/// The close-up's column of how many tasks each run had.
-const TASKS: Column = ("tasks", |_, run| {
-    Some(table::thousands(run.job.tasks as u64))
-});
-
 /// The main table, the close-up at the tiny size, the workers sweep, findings and the chart.
 pub fn report(all: Vec<Run>, rounds: usize) -> Report {
     // The main table's runs have as many workers as cores, or none; the sweep's runs at other
@@ -187,45 +165,28 @@ pub fn report(all: Vec<Run>, rounds: usize) -> Report {
     let at_cores = |run: &&Run| run.job.workers.is_none_or(|workers| workers == cores());
     let runs: Vec<Run> = all.iter().filter(at_cores).cloned().collect();
     let figures = context! {
+        matrix => matrix(&runs, row_label, true, |run| cell(&runs, run)),
+        disturbed => any_disturbed(&all),
+        close_up => close_up(&runs, row_label, &[&TASKS, &TIMES, &SWITCHES]),
+        sweep => sweep_table(&all),
+        problems => problems(&all).trim().to_string(),
+        at_tiny => at_tiny(&runs),
+        contention => contention(&all),
+        ..shared(rounds)
+    };
+    let chart = chart(&runs, &all);
+    Report::render(Scenario::Granularity, figures, chart, all)
+}
+
+/// The figures that `granularity` and `policies` share, for their intros and footnotes.
+pub(crate) fn shared(rounds: usize) -> Value {
+    context! {
         cores => cores(),
         queue => QUEUE,
         loop_score => format!("{:.2}", 1.0 / cores() as f64),
         rounds,
         limit => limit(),
         tiny => TINY,
-        matrix => matrix(&runs, row_label, true, |run| cell(&runs, run)),
-        disturbed => any_disturbed(&all),
-        close_up => close_up(&runs, row_label, &[&[TASKS], &TIMES, &SWITCHES]),
-        sweep => sweep_table(&all),
-        problems => problems(&all).trim().to_string(),
-        at_tiny => at_tiny(&runs),
-        contention => contention(&all),
-    };
-    Report {
-        scenario: Scenario::Granularity,
-        chart: chart(&runs, &all),
-        body: prose::render("granularity.md", figures),
-        runs: all,
-    }
-}
-
-/// Every distinct item, in order of first appearance.
-pub(crate) fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
-    let mut seen = Vec::new();
-    for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
-        }
-    }
-    seen
-}
-
-/// A table's Markdown, or nothing for a table without rows.
-pub(crate) fn markdown(table: &Table) -> String {
-    if table.is_empty() {
-        String::new()
-    } else {
-        table.markdown().trim_end().to_string()
     }
 }
 
@@ -288,6 +249,11 @@ pub(crate) fn cell(runs: &[Run], run: &Run) -> String {
 /// A column of a close-up table: its title, and its cell for a run among `runs` (`n/a` if none).
 pub(crate) type Column = (&'static str, fn(&[Run], &Run) -> Option<String>);
 
+/// The close-up's column of how many tasks each run had.
+const TASKS: [Column; 1] = [("tasks", |_, run| {
+    Some(table::thousands(run.job.tasks as u64))
+})];
+
 /// The close-up's columns of time.
 pub(crate) const TIMES: [Column; 3] = [
     ("elapsed", |_, run| run.elapsed_ms().map(table::time_ms)),
@@ -334,8 +300,7 @@ pub(crate) fn close_up(runs: &[Run], label: fn(&Run) -> String, columns: &[&[Col
     markdown(&table)
 }
 
-/// The sweep's two pools, as its tables label them: stage 02, and stage 03 with a queue that
-/// never fills.
+/// The sweep's two pools, as its tables label them.
 fn sweep_pools() -> [String; 2] {
     let lock_free = Runner::Stage(stage("03")).label();
     [
@@ -394,8 +359,7 @@ fn sweep_table(runs: &[Run]) -> Option<Value> {
     Some(context! { counts => counts.to_vec(), last, table => markdown(&table) })
 }
 
-/// The sweep's ratios, and how they changed from one worker to the most: the template says what
-/// that shows about the claim that the locked receiver is a bottleneck.
+/// The sweep's ratios, and how they changed from one worker to the most.
 fn contention(runs: &[Run]) -> Option<Value> {
     let measured: Vec<(usize, f64)> = sweep(runs)
         .into_iter()
@@ -413,8 +377,7 @@ fn contention(runs: &[Run]) -> Option<Value> {
     Some(context! { ratios, change, largest => SWEEP[SWEEP.len() - 1] })
 }
 
-/// The share of the machine above which a run counts as disturbed, as the templates print it
-/// (`_repetitions.md`, `_disturbed.md`).
+/// The share of the machine above which a run counts as disturbed, as the templates print it.
 pub fn limit() -> String {
     format!("{:.0}%", DISTURBED * 100.0)
 }
@@ -425,8 +388,7 @@ pub fn any_disturbed(runs: &[Run]) -> bool {
         .any(|run| run.ok().is_some() && !mark(run, runs).is_empty())
 }
 
-/// A dagger for a cell whose run, or whose sequential baseline, shared the machine with other
-/// programs even after the extra tries.
+/// A dagger for a cell whose run, or whose sequential baseline, was disturbed.
 pub fn mark(run: &Run, runs: &[Run]) -> &'static str {
     let clean = run.undisturbed() && baseline(runs, &run.job).is_none_or(Run::undisturbed);
     if clean { "" } else { " †" }
@@ -449,8 +411,7 @@ fn at_tiny(runs: &[Run]) -> Vec<Value> {
         .collect()
 }
 
-/// One line per label of `runs` (and its colour key), over the task durations: `value` of each
-/// of that label's runs with a duration.
+/// One line per label of `runs` (and its colour key): `value` over the task durations.
 pub(crate) fn by_duration(
     runs: &[Run],
     label: impl Fn(&Run) -> Option<(String, &'static str)>,
@@ -476,24 +437,6 @@ pub(crate) fn by_duration(
 
 /// The x axis of [`by_duration`]'s lines.
 pub(crate) const DURATION_AXIS: &str = "task duration, µs (log scale)";
-
-/// A panel of lines; an axis is logarithmic exactly when its title says "(log scale)".
-pub(crate) fn lines(
-    title: impl Into<String>,
-    x_axis: &str,
-    y_axis: &str,
-    series: Vec<Series>,
-) -> Panel {
-    let log = |axis: &str| axis.ends_with("(log scale)");
-    Panel::Lines(LinePanel {
-        title: title.into(),
-        x_axis: x_axis.to_string(),
-        y_axis: y_axis.to_string(),
-        x_log: log(x_axis),
-        y_log: log(y_axis),
-        series,
-    })
-}
 
 fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
     let label = |run: &Run| Some((row_label(run), colour_key(run)));

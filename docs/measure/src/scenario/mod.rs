@@ -21,7 +21,7 @@ use harness::{Policy, TaskSpec};
 use indicatif::{ProgressBar, ProgressStyle};
 use minijinja::Value;
 
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use crate::chart::{Bar, BarPanel, Chart, LinePanel, Panel, Series};
 use crate::peer::Peer;
 use crate::probe::{self, Measurement};
 use crate::prose;
@@ -32,25 +32,21 @@ use crate::stages::{Flags, Readiness, Stage};
 pub enum Scenario {
     /// 1,000 sleeping tasks through every stage and peer: threads, memory, context switches.
     SameJob,
-    /// A small job traced task by task through stages 01, 02, 03 (under `block` and
-    /// `caller-runs`) and 05, drawn as timelines for the Same job and Policies sections.
+    /// A small job traced task by task, drawn as timelines for the Same job and Policies sections.
     Timelines,
     /// 1k to 1M tasks: does memory grow with the number of tasks?
     Scaling,
-    /// CPU tasks from 0 to 1 ms on as many workers as cores: how close to ideal? And stage 02
-    /// against stage 03 from 1 to 16 workers, as far as the cores go.
+    /// CPU tasks from 0 to 1 ms on as many workers as cores, and stage 02 against 03 by workers.
     Granularity,
     /// 50,000 tasks waiting 100 ms: pools of 4, 64 and 512 workers against tokio.
     IoAtScale,
     /// Stage 06's own sweeps over pool sizes, for CPU and for IO work.
     Sizing,
-    /// CPU tasks through stage 03 under each policy for a full queue, beside the peers; and
-    /// memory with a million tasks under each policy.
+    /// CPU tasks through stage 03 under each policy for a full queue, and memory under each.
     Policies,
     /// Empty tasks on as many workers as cores: what one trip through each pool costs.
     Overhead,
-    /// Empty tasks through a ladder of runs, in-process, each adding one feature of the
-    /// stages: what each feature costs per task.
+    /// Empty tasks through an in-process ladder of runs: what each feature costs per task.
     Costs,
 }
 
@@ -81,8 +77,7 @@ impl Scenario {
 pub enum Size {
     /// The sizes the docs are made from: minutes.
     Full,
-    /// The same scenarios in seconds, with at most a few hundred threads in any child, so
-    /// that tests and CI may run it.
+    /// The same scenarios in seconds, with at most a few hundred threads in any child.
     Quick,
 }
 
@@ -153,8 +148,7 @@ pub struct Job {
     pub workers: Option<usize>,
     /// Queue capacity, for runners that have a bounded queue.
     pub queue: Option<usize>,
-    /// What the submitter does when the queue is full, for runners that take `--policy`;
-    /// `None` leaves the runner's default (stage 03 blocks, as stages 04 and 05 always do).
+    /// What the submitter does when the queue is full; `None` leaves the runner's default.
     pub policy: Option<Policy>,
 }
 
@@ -182,8 +176,7 @@ impl Job {
         }
     }
 
-    /// The same job under `policy`, for runners that take `--policy` (stage 03); others are
-    /// returned unchanged.
+    /// The same job under `policy`, for runners that take `--policy`; others are unchanged.
     pub fn with_policy(self, policy: Policy) -> Self {
         let policy = self.runner.takes_policy().then_some(policy);
         Job { policy, ..self }
@@ -253,9 +246,7 @@ pub struct Run {
 }
 
 impl Run {
-    /// The measurement, if the child printed its summary line. A child may print one and still
-    /// fail (stage 01 when the system refuses a thread); its numbers are shown, and
-    /// [`Run::problem`] says what went wrong.
+    /// The measurement, if the child printed its summary line (even if it then failed).
     pub fn ok(&self) -> Option<&Measurement> {
         self.result
             .as_ref()
@@ -273,8 +264,7 @@ impl Run {
         }
     }
 
-    /// Peak resident memory in KiB: on Linux the kernel's `VmHWM`, read while the child lives,
-    /// since `ru_maxrss` carries `measure`'s own high-water mark over into the child at `exec`.
+    /// Peak resident memory in KiB: on Linux `VmHWM`, since `ru_maxrss` inherits `measure`'s own.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let measurement = self.ok()?;
         match measurement.peaks {
@@ -315,8 +305,7 @@ impl Run {
         Some((voluntary + involuntary) as f64 * 1e3 / self.job.tasks as f64)
     }
 
-    /// The share of the machine's CPU that other processes used while this run lasted (Linux
-    /// only): 0.0 is an undisturbed run, 0.5 means another program kept one of two cores busy.
+    /// The share of the machine's CPU that other processes used during this run (Linux only).
     pub fn disturbance(&self) -> Option<f64> {
         self.ok()?.disturbance()
     }
@@ -342,16 +331,11 @@ impl Run {
     }
 }
 
-/// The share of the machine that other programs may use during a run before the run counts as
-/// disturbed. Sampling by `measure` itself counts as outside use and stays well below it.
+/// The share of the machine that other programs may use before a run counts as disturbed.
 pub const DISTURBED: f64 = 0.1;
 
-/// Runs every job as a child process, one after the other, with a progress bar.
-///
-/// With `rounds` above one, the whole list runs that many times (so that a burst of outside load
-/// cannot spoil every try of a job), and each job keeps its best run: undisturbed before
-/// disturbed, then the fastest. A job whose best run is still disturbed gets up to `rounds` more
-/// tries, until one is undisturbed.
+/// Runs every job as a child process, `rounds` times over, keeping each job's best run (see
+/// [`is_better`]); a job whose best run is still disturbed gets up to `rounds` more tries.
 pub fn run_all(
     title: &str,
     jobs: Vec<Job>,
@@ -407,9 +391,7 @@ fn keep(kept: &mut Option<Run>, run: Run) {
     }
 }
 
-/// Whether `run` should replace `earlier`: a failed or skipped run never replaces anything, a
-/// run with numbers replaces one without, an undisturbed run replaces a disturbed one, and
-/// otherwise the faster run wins.
+/// Whether `run` should replace `earlier`: never if it failed, then undisturbed, then faster.
 fn is_better(run: &Run, earlier: &Run) -> bool {
     match (run.elapsed_ms(), earlier.elapsed_ms()) {
         (Some(now), Some(before)) => {
@@ -464,8 +446,7 @@ pub fn markdown(table: &Table) -> String {
     }
 }
 
-/// A table of a row per run that `row` has cells for, its first column words and the others
-/// numbers, as a template takes it (see [`markdown`]).
+/// A table of a row per run that `row` has cells for, as a template takes it.
 pub fn table_of<S: AsRef<str>>(
     titles: &[S],
     runs: &[Run],
@@ -505,8 +486,7 @@ pub fn bar_panel(title: impl Into<String>, axis: &str, log: bool, bars: Vec<Bar>
     })
 }
 
-/// Lines for runs that produced no numbers, so that a table never hides a skipped stage: one
-/// line per stage that is not built yet, one per run that failed.
+/// Lines for runs that produced no numbers: one per stage not built yet, one per failed run.
 pub fn problems(runs: &[Run]) -> String {
     let mut lines: Vec<String> = Vec::new();
     for run in runs {
@@ -533,22 +513,31 @@ pub fn problems(runs: &[Run]) -> String {
     }
 }
 
-/// Every runner that appears in `runs`, in order of first appearance.
-pub fn runners(runs: &[Run]) -> Vec<Runner> {
+/// Every distinct item, in order of first appearance.
+pub fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
     let mut seen = Vec::new();
-    for run in runs {
-        if !seen.contains(&run.job.runner) {
-            seen.push(run.job.runner);
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
         }
     }
     seen
 }
 
-/// Parses a task written in the code, such as `sleep:20ms`.
-///
-/// # Panics
-///
-/// Panics if `text` is not a valid task: the scenarios only use constants.
+/// A panel of lines; an axis is logarithmic exactly when its title says "(log scale)".
+pub fn lines(title: impl Into<String>, x_axis: &str, y_axis: &str, series: Vec<Series>) -> Panel {
+    let log = |axis: &str| axis.ends_with("(log scale)");
+    Panel::Lines(LinePanel {
+        title: title.into(),
+        x_axis: x_axis.to_string(),
+        y_axis: y_axis.to_string(),
+        x_log: log(x_axis),
+        y_log: log(y_axis),
+        series,
+    })
+}
+
+/// Parses a task written in the code, such as `sleep:20ms`; panics on a bad one.
 pub fn task(text: &str) -> TaskSpec {
     text.parse()
         .unwrap_or_else(|error| panic!("bad task {text}: {error}"))
@@ -561,8 +550,7 @@ pub fn chart_path(folder: &Path, scenario: Scenario) -> std::path::PathBuf {
         .join(format!("{}.svg", scenario.name()))
 }
 
-/// A run that finished every task in `elapsed_ms`, rejecting `rejected` of them, as the tests of
-/// the reports need it: no resource usage, no peaks.
+/// A run that finished every task in `elapsed_ms`, rejecting `rejected`: no usage, no peaks.
 #[cfg(test)]
 pub fn finished(job: Job, elapsed_ms: f64, rejected: u64) -> Run {
     let summary = harness::Summary {

@@ -6,11 +6,11 @@ use harness::cores;
 use harness::table;
 use minijinja::{Value, context};
 
-use super::granularity::{self, QUEUE};
-use super::policies;
 use super::{
-    Job, Options, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of, task,
+    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
+    task,
 };
+use super::{granularity, policies};
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::stages;

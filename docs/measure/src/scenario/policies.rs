@@ -1,8 +1,5 @@
 //! `policies`: what should a bounded pool's submitter do when the queue is full? Stage 03 runs
-//! CPU tasks from nothing at all to 100 µs under each of its `--policy` values, beside the peers,
-//! on as many workers as cores; then a memory check runs a thousand and a million tasks under
-//! each policy, to see whether any of them gives the bound up. (Stages 04 and 05 have no
-//! `--policy`: their submitter always waits for a slot.)
+//! CPU tasks under each `--policy` beside the peers, then a memory check under each policy.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,13 +9,13 @@ use harness::{Policy, cores};
 use minijinja::{Value, context};
 
 use super::granularity::{
-    self, CPU_PEERS, Column, DURATION_AXIS, QUEUE, SWITCHES, TIMES, TINY, baseline, fraction, ran,
+    self, CPU_PEERS, Column, DURATION_AXIS, SWITCHES, TIMES, TINY, baseline, fraction, ran,
     rejected,
 };
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
+use super::{bar_panel, bars, distinct, lines, problems, task};
+use crate::chart::{Chart, Panel};
 use crate::peer::Peer;
-use crate::prose;
 use crate::stages::STAGES;
 
 /// Every policy, in the order the tables list them.
@@ -29,12 +26,10 @@ const POLICIES: [Policy; 4] = [
     Policy::Timeout(Duration::from_millis(1)),
 ];
 
-/// How many times each run of the main table is repeated: as in `granularity`, only times
-/// matter there.
+/// How many times each run of the main table is repeated, as in `granularity`.
 pub use granularity::rounds;
 
-/// `granularity`'s task sizes, with as many tasks of each, up to 100 µs: by then every pool is
-/// close to the ideal, and the policies differ only in how they handle small tasks.
+/// `granularity`'s task sizes up to 100 µs, where the policies still differ.
 fn sizes(size: Size) -> Vec<(&'static str, usize)> {
     let largest = Duration::from_micros(100);
     granularity::sizes(size)
@@ -59,8 +54,7 @@ fn with_policies() -> impl Iterator<Item = Runner> {
         .filter(|runner| runner.takes_policy())
 }
 
-/// The main table's runs: at every size, the sequential baseline, each stage that takes
-/// `--policy` under each policy, and the CPU peers, all with `workers = cores`.
+/// The main table's runs: at every size, the loop, stage 03 under each policy, and the CPU peers.
 pub fn plan(options: Options) -> Vec<Job> {
     let mut jobs = Vec::new();
     for (spec, tasks) in sizes(options.size) {
@@ -74,8 +68,7 @@ pub fn plan(options: Options) -> Vec<Job> {
     jobs
 }
 
-/// The memory check's runs: the tiny task, which arrives much faster than two workers finish it,
-/// so the queue is full nearly all the time, under each policy at both task counts.
+/// The memory check's runs: the tiny task, under each policy at both task counts.
 pub fn memory_plan(options: Options) -> Vec<Job> {
     let mut jobs = Vec::new();
     for policy in POLICIES {
@@ -89,10 +82,8 @@ pub fn memory_plan(options: Options) -> Vec<Job> {
     jobs
 }
 
-/// CPU time a process spends outside its timed part (start-up, calibrating the work, exit),
-/// estimated from the sequential loop with the same tasks: the loop keeps one core busy for
-/// exactly its elapsed time, so the rest of its CPU time was spent outside it. Every process
-/// does the same start-up, so this is subtracted from every run's CPU time.
+/// CPU time a process spends outside its timed part (start-up, exit): the sequential loop's CPU
+/// time beyond its elapsed time, with the same tasks.
 fn outside_cpu_ns(runs: &[Run], job: &Job) -> f64 {
     baseline(runs, job)
         .and_then(|run| Some(run.cpu()?.as_secs_f64() * 1e9 - run.elapsed_ms()? * 1e6))
@@ -100,26 +91,22 @@ fn outside_cpu_ns(runs: &[Run], job: &Job) -> f64 {
         .max(0.0)
 }
 
-/// CPU time per task that ran, in nanoseconds: every thread of the process, start-up excluded
-/// (see [`outside_cpu_ns`]).
+/// CPU time per task that ran, in nanoseconds: every thread, start-up excluded.
 pub fn cpu_per_task_ns(runs: &[Run], run: &Run) -> Option<f64> {
     let ran = ran(run).filter(|&ran| ran > 0)?;
     let cpu = run.cpu()?.as_secs_f64() * 1e9 - outside_cpu_ns(runs, &run.job);
     Some(cpu.max(0.0) / ran as f64)
 }
 
-/// The share of the run the submitting (main) thread spent on a core, start-up excluded: 1.0
-/// for a thread that never waited off a core, whether it ran tasks or spun on a full queue. The
-/// start-up is an estimate (see [`outside_cpu_ns`]), so a thread that was always on a core can
-/// come out a little above 1.0; it is shown as 1.0.
+/// The share of the run the submitting (main) thread spent on a core, start-up excluded, at most
+/// 1.0 (the start-up is an estimate).
 pub fn submitter_busy(runs: &[Run], run: &Run) -> Option<f64> {
     let elapsed_ns = run.elapsed_ms()? * 1e6;
     let main_ns = run.main_thread_cpu()?.as_secs_f64() * 1e9 - outside_cpu_ns(runs, &run.job);
     (elapsed_ns > 0.0).then(|| (main_ns / elapsed_ns).clamp(0.0, 1.0))
 }
 
-/// How many cores' worth of CPU time the threads other than the submitter (the workers) used
-/// over the run: the process's CPU time, minus its start-up and the main thread's.
+/// How many cores' worth of CPU time the threads other than the submitter used over the run.
 fn workers_cores(run: &Run) -> Option<f64> {
     let elapsed_ns = run.elapsed_ms()? * 1e6;
     let main_ns = run.main_thread_cpu()?.as_secs_f64() * 1e9;
@@ -167,17 +154,10 @@ fn ran_in_caller(run: &Run) -> Option<u64> {
     run.ok()?.summary.as_ref()?.own("ran_in_caller")
 }
 
-/// The tables, the findings and the chart. `runs` are the main table's, `memory` the memory
-/// check's.
+/// The tables, the findings and the chart, from the main table's runs and the memory check's.
 pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
     let memory_rows = memory_rows(&memory);
     let figures = context! {
-        cores => cores(),
-        queue => QUEUE,
-        loop_score => format!("{:.2}", 1.0 / cores() as f64),
-        rounds,
-        limit => granularity::limit(),
-        tiny => TINY,
         matrix => granularity::matrix(&runs, row_label, true, |run| granularity::cell(&runs, run)),
         disturbed => granularity::any_disturbed(&runs),
         memory_table => granularity::matrix(&runs, row_label, false, |run| {
@@ -190,17 +170,11 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
             .to_string(),
         at => at_tiny(&runs),
         rejections => rejections(&runs),
+        ..granularity::shared(rounds)
     };
-    let body = prose::render("policies.md", figures);
     let chart = chart(&runs, &memory_rows);
-    let mut all = runs;
-    all.extend(memory);
-    Report {
-        scenario: Scenario::Policies,
-        chart,
-        body,
-        runs: all,
-    }
+    let all = runs.into_iter().chain(memory).collect();
+    Report::render(Scenario::Policies, figures, chart, all)
 }
 
 /// One stage and policy in the memory check: peak RSS at the fewest and the most tasks.
@@ -228,7 +202,7 @@ impl MemoryRow<'_> {
 
 /// Pairs each stage and policy's runs at the fewest and the most tasks.
 fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
-    granularity::distinct(memory.iter().map(row_label))
+    distinct(memory.iter().map(row_label))
         .into_iter()
         .filter_map(|label| {
             let mine: Vec<&Run> = memory
@@ -320,7 +294,7 @@ fn rejections(runs: &[Run]) -> Vec<Value> {
     let rejecting = runs
         .iter()
         .filter(|run| matches!(run.job.policy, Some(Policy::Reject | Policy::Timeout(_))));
-    granularity::distinct(rejecting.map(row_label))
+    distinct(rejecting.map(row_label))
         .into_iter()
         .filter_map(|label| {
             let sizes: Vec<Value> = runs
@@ -355,44 +329,39 @@ fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
                 format!("--policy {policy}"),
                 "ideal / elapsed, tasks that ran",
             );
-            (!series.is_empty()).then(|| granularity::lines(title, DURATION_AXIS, y_axis, series))
+            (!series.is_empty()).then(|| lines(title, DURATION_AXIS, y_axis, series))
         })
         .collect();
     if panels.is_empty() {
         return None;
     }
-    let bar = |job: &Job, value: f64| Bar {
-        label: short_label(job),
-        key: job.runner.key().to_string(),
-        value,
-    };
-    let cpu_bars: Vec<Bar> = runs
+    let tiny: Vec<Run> = runs
         .iter()
         .filter(|run| run.job.task == task(TINY))
-        .filter_map(|run| Some(bar(&run.job, cpu_per_task_ns(runs, run)? / 1e3)))
+        .cloned()
         .collect();
+    let label = |run: &Run| short_label(&run.job);
+    let cpu_bars = bars(&tiny, label, |run| Some(cpu_per_task_ns(runs, run)? / 1e3));
     if !cpu_bars.is_empty() {
-        panels.push(Panel::Bars(BarPanel {
-            title: format!("CPU time per task that ran, `{TINY}`"),
-            axis: "µs of CPU per task".to_string(),
-            log: false,
-            bars: cpu_bars,
-        }));
+        let title = format!("CPU time per task that ran, `{TINY}`");
+        panels.push(bar_panel(title, "µs of CPU per task", false, cpu_bars));
     }
     if let Some(row) = memory.first() {
-        panels.push(Panel::Bars(BarPanel {
-            title: format!(
-                "Peak RSS, {} tasks over {}",
-                table::thousands(row.many.job.tasks as u64),
-                table::thousands(row.few.job.tasks as u64)
-            ),
-            axis: "ratio (log scale)".to_string(),
-            log: true,
-            bars: memory
+        let [many, few] = [row.many, row.few].map(|run| table::thousands(run.job.tasks as u64));
+        let fewest: Vec<Run> = memory.iter().map(|row| row.few.clone()).collect();
+        let ratio = |run: &Run| {
+            memory
                 .iter()
-                .filter_map(|row| Some(bar(&row.few.job, row.ratio()?)))
-                .collect(),
-        }));
+                .find(|row| row.label == row_label(run))?
+                .ratio()
+        };
+        let title = format!("Peak RSS, {many} tasks over {few}");
+        panels.push(bar_panel(
+            title,
+            "ratio (log scale)",
+            true,
+            bars(&fewest, label, ratio),
+        ));
     }
     Some(Chart {
         title: format!(

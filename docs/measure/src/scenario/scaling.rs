@@ -5,9 +5,10 @@ use harness::table::{self, Table};
 use minijinja::{Value, context};
 
 use super::{
-    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, markdown, problems, runners, task,
+    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, distinct, lines, markdown, problems,
+    task,
 };
-use crate::chart::{Chart, LinePanel, Panel, Series};
+use crate::chart::{Chart, Series};
 use crate::stages::{STAGES, stage};
 
 /// The runs of one size.
@@ -80,7 +81,7 @@ pub fn report(runs: Vec<Run>) -> Report {
                 .map(|&n| format!("{} tasks", table::thousands(n as u64))),
         );
         let mut table = Table::titled(&header, 1);
-        for runner in runners(&runs) {
+        for runner in distinct(runs.iter().map(|run| run.job.runner)) {
             let mine: Vec<&Run> = runs.iter().filter(|run| run.job.runner == runner).collect();
             if mine.iter().all(|run| run.ok().is_none()) {
                 continue;
@@ -180,26 +181,21 @@ fn chart(runs: &[Run]) -> Option<Chart> {
     }
     // A line per runner, along the number of tasks.
     let panel = |title: &str, y_axis: &str, value: &dyn Fn(&Run) -> Option<f64>| {
-        let series = runners(runs).into_iter().filter_map(|runner| {
-            let mine = || runs.iter().filter(move |run| run.job.runner == runner);
-            let points: Vec<(f64, f64)> = mine()
-                .filter_map(|run| Some((run.job.tasks as f64, value(run)?)))
-                .collect();
-            let task = mine().next()?.job.task;
-            (!points.is_empty()).then(|| Series {
-                name: format!("{} ({task})", runner.label()),
-                key: runner.key().to_string(),
-                points,
-            })
-        });
-        Panel::Lines(LinePanel {
-            title: title.to_string(),
-            x_axis: "tasks (log scale)".to_string(),
-            y_axis: y_axis.to_string(),
-            x_log: true,
-            y_log: true,
-            series: series.collect(),
-        })
+        let series = distinct(runs.iter().map(|run| run.job.runner))
+            .into_iter()
+            .filter_map(|runner| {
+                let mine = || runs.iter().filter(move |run| run.job.runner == runner);
+                let points: Vec<(f64, f64)> = mine()
+                    .filter_map(|run| Some((run.job.tasks as f64, value(run)?)))
+                    .collect();
+                let task = mine().next()?.job.task;
+                (!points.is_empty()).then(|| Series {
+                    name: format!("{} ({task})", runner.label()),
+                    key: runner.key().to_string(),
+                    points,
+                })
+            });
+        lines(title, "tasks (log scale)", y_axis, series.collect())
     };
     Some(Chart {
         title: "scaling: what a waiting task costs".to_string(),

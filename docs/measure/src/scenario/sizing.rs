@@ -10,8 +10,7 @@ use harness::summary;
 use harness::table::{self, Table};
 use minijinja::{Value, context};
 
-use super::granularity::lines;
-use super::{DISTURBED, Options, Report, Scenario, Size, granularity};
+use super::{DISTURBED, Options, Report, Scenario, Size, granularity, lines};
 use crate::chart::{Chart, Panel, Series};
 use crate::probe::{self, Measurement};
 use crate::prose;
