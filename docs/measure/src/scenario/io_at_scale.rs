@@ -90,37 +90,28 @@ fn time_for(run: &Run, target: usize) -> Option<(f64, bool)> {
 pub fn report(runs: Vec<Run>, target: usize) -> Report {
     let target_text = table::thousands(target as u64);
     let for_target = format!("time for {target_text} tasks");
-    let titles = [
-        "run",
-        "workers",
-        "tasks",
-        "peak threads",
-        "peak RSS",
-        "peak virtual memory",
-        "CPU time",
-        "elapsed",
-        "tasks/s",
-        &for_target,
-    ];
-    let table = table_of(&titles, &runs, |run| {
+    let table = table_of(&runs, |run| {
         let (elapsed, per_second) = (run.elapsed_ms()?, rate(run)?);
-        let for_target = match time_for(run, target) {
+        let for_target_cell = match time_for(run, target) {
             Some((ms, false)) => table::time_ms(ms),
             Some((ms, true)) => format!("{} (projected)", table::time_ms(ms)),
             None => "-".to_string(),
         };
         let [threads, rss, vm] = run.peak_cells();
         Some(vec![
-            run.job.runner.label(),
-            run.job.workers.map_or("-".to_string(), |w| w.to_string()),
-            table::thousands(run.job.tasks as u64),
-            threads,
-            rss,
-            vm,
-            table::or_na(run.cpu().map(table::time)),
-            table::time_ms(elapsed),
-            table::per_second(per_second),
-            for_target,
+            ("run", run.job.runner.label()),
+            (
+                "workers",
+                run.job.workers.map_or("-".to_string(), |w| w.to_string()),
+            ),
+            ("tasks", table::thousands(run.job.tasks as u64)),
+            ("peak threads", threads),
+            ("peak RSS", rss),
+            ("peak virtual memory", vm),
+            ("CPU time", table::or_na(run.cpu().map(table::time))),
+            ("elapsed", table::time_ms(elapsed)),
+            ("tasks/s", table::per_second(per_second)),
+            (&for_target, for_target_cell),
         ])
     });
     let task_ms = task(TASK).duration.as_secs_f64() * 1e3;

@@ -446,15 +446,17 @@ pub fn markdown(table: &Table) -> String {
     }
 }
 
-/// A table of a row per run that `row` has cells for, as a template takes it.
-pub fn table_of<S: AsRef<str>>(
-    titles: &[S],
-    runs: &[Run],
-    row: impl Fn(&Run) -> Option<Vec<String>>,
-) -> String {
-    let mut table = Table::titled(titles, 1);
-    for cells in runs.iter().filter_map(row) {
-        table.push_row(cells);
+/// A table of a row per item that `row` has cells for, each cell beside its column's title (the
+/// first column words, the others numbers), as a template takes it.
+pub fn table_of<'a, T>(items: &[T], row: impl Fn(&T) -> Option<Vec<(&'a str, String)>>) -> String {
+    let rows: Vec<_> = items.iter().filter_map(row).collect();
+    let Some(first) = rows.first() else {
+        return String::new();
+    };
+    let titles: Vec<&str> = first.iter().map(|(title, _)| *title).collect();
+    let mut table = Table::titled(&titles, 1);
+    for cells in rows {
+        table.push_row(cells.into_iter().map(|(_, cell)| cell).collect());
     }
     markdown(&table)
 }
@@ -592,35 +594,26 @@ mod tests {
     use crate::stages::stage;
 
     #[test]
-    fn each_runner_gets_only_the_flags_it_accepts() {
-        let stage = |number| Runner::Stage(stage(number));
+    fn each_runner_gets_only_the_flags_it_accepts_and_only_stage_03_a_policy() {
+        let (stage, peer) = (|number| Runner::Stage(stage(number)), Runner::Peer);
+        let (pool, queued) = (" --workers 4", " --workers 4 --queue 16");
         for (runner, tasks, program, flags) in [
             (stage("01"), 10_000, "01-unbounded-spawn", ""),
             (stage("01"), 50_000, "01-unbounded-spawn", " --no-limit"),
-            (stage("02"), 10, "02-mutex-receiver-pool", " --workers 4"),
-            (
-                stage("03"),
-                10,
-                "03-crossbeam-bounded",
-                " --workers 4 --queue 16",
-            ),
-            (
-                Runner::Peer(Peer::Sequential),
-                10,
-                "measure peer sequential",
-                "",
-            ),
-            (
-                Runner::Peer(Peer::Tokio),
-                10,
-                "measure peer tokio",
-                " --workers 4",
-            ),
+            (stage("02"), 10, "02-mutex-receiver-pool", pool),
+            (stage("03"), 10, "03-crossbeam-bounded", queued),
+            (stage("04"), 10, "04-results", queued),
+            (peer(Peer::Sequential), 10, "measure peer sequential", ""),
+            (peer(Peer::Tokio), 10, "measure peer tokio", pool),
+            (peer(Peer::Threadpool), 10, "measure peer threadpool", pool),
         ] {
-            assert_eq!(
-                Job::new(runner, tasks, task("sleep:20ms"), 4, 16).command_line(),
-                format!("{program} --tasks {tasks} --task sleep:20ms{flags} --quiet")
-            );
+            let job = Job::new(runner, tasks, task("sleep:20ms"), 4, 16);
+            let command = format!("{program} --tasks {tasks} --task sleep:20ms{flags}");
+            assert_eq!(job.command_line(), format!("{command} --quiet"));
+            let policy = (runner == stage("03")).then_some(" --policy caller-runs");
+            let job = job.with_policy(Policy::CallerRuns);
+            let policy = policy.unwrap_or_default();
+            assert_eq!(job.command_line(), format!("{command}{policy} --quiet"));
         }
     }
 }

@@ -98,29 +98,24 @@ fn bullets(runs: &[Run]) -> Vec<Value> {
 }
 
 pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
-    let titles = [
-        "run",
-        "tasks",
-        "per task",
-        "tasks/s",
-        "CPU per task",
-        "submitter on a core",
-        "switches per 1,000 tasks",
-        "others' CPU share",
-    ];
-    let table = table_of(&titles, &runs, |run| {
+    let table = table_of(&runs, |run| {
         let per_task = ns_per_task(run)?;
         let dagger = granularity::mark(run, &runs);
         let cpu_per_task = policies::cpu_per_task_ns(&runs, run).map(table::time_ns);
+        let submitter = policies::submitter_busy(&runs, run).map(table::percent);
+        let switches = run.switches_per_thousand_tasks().map(table::tenths);
         Some(vec![
-            run.job.runner.label(),
-            table::thousands(run.job.tasks as u64),
-            format!("{}{dagger}", table::time_ns(per_task)),
-            table::per_second(1e9 / per_task),
-            table::or_na(cpu_per_task),
-            table::or_na(policies::submitter_busy(&runs, run).map(table::percent)),
-            table::or_na(run.switches_per_thousand_tasks().map(table::tenths)),
-            table::or_na(run.disturbance().map(table::percent)),
+            ("run", run.job.runner.label()),
+            ("tasks", table::thousands(run.job.tasks as u64)),
+            ("per task", format!("{}{dagger}", table::time_ns(per_task))),
+            ("tasks/s", table::per_second(1e9 / per_task)),
+            ("CPU per task", table::or_na(cpu_per_task)),
+            ("submitter on a core", table::or_na(submitter)),
+            ("switches per 1,000 tasks", table::or_na(switches)),
+            (
+                "others' CPU share",
+                table::or_na(run.disturbance().map(table::percent)),
+            ),
         ])
     });
     let figures = context! {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use harness::table::{self, Table};
+use harness::table;
 use harness::{Policy, cores};
 use minijinja::{Value, context};
 
@@ -13,7 +13,7 @@ use super::granularity::{
     rejected,
 };
 use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{bar_panel, bars, distinct, lines, problems, task};
+use super::{bar_panel, bars, distinct, lines, problems, table_of, task};
 use crate::chart::{Chart, Panel};
 use crate::peer::Peer;
 use crate::stages::STAGES;
@@ -220,41 +220,37 @@ fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
 /// grew policy by policy, with what the rejecting policies gave up.
 fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
     let first = rows.first()?;
-    let (few, many) = (first.few.job.tasks as u64, first.many.job.tasks as u64);
-    let (few, many) = (table::thousands(few), table::thousands(many));
-    let mut table = Table::titled(
-        &[
-            "run".to_string(),
-            format!("{few} tasks"),
-            format!("{many} tasks"),
-            "ratio".to_string(),
-            "bytes per extra task".to_string(),
-            format!("rejected of {many}"),
-        ],
-        1,
-    );
-    let mut policies = Vec::new();
-    for row in rows {
-        let ratio = row.ratio().map(|ratio| format!("{ratio:.2}x"));
-        table.push_row(vec![
-            row.label.clone(),
-            table::or_na(row.few.peak_rss_kib().map(table::memory)),
-            table::or_na(row.many.peak_rss_kib().map(table::memory)),
-            ratio.clone().unwrap_or_else(|| "-".to_string()),
-            row.bytes_per_task(),
-            table::or_na(rejected(row.many).map(table::thousands)),
-        ]);
-        if let (Some(policy), Some(ratio)) = (row.few.job.policy, ratio) {
-            policies.push(context! {
-                name => policy.to_string(),
-                ratio,
+    let [few, many] = [first.few, first.many].map(|run| table::thousands(run.job.tasks as u64));
+    let titles = [format!("{few} tasks"), format!("{many} tasks")];
+    let rejected_of = format!("rejected of {many}");
+    let ratio = |row: &MemoryRow<'_>| row.ratio().map(|ratio| format!("{ratio:.2}x"));
+    let peak = |run: &Run| table::or_na(run.peak_rss_kib().map(table::memory));
+    let table = table_of(rows, |row| {
+        Some(vec![
+            ("run", row.label.clone()),
+            (&titles[0], peak(row.few)),
+            (&titles[1], peak(row.many)),
+            ("ratio", ratio(row).unwrap_or_else(|| "-".to_string())),
+            ("bytes per extra task", row.bytes_per_task()),
+            (
+                &rejected_of,
+                table::or_na(rejected(row.many).map(table::thousands)),
+            ),
+        ])
+    });
+    let policies: Vec<Value> = rows
+        .iter()
+        .filter_map(|row| {
+            Some(context! {
+                name => row.few.job.policy?.to_string(),
+                ratio => ratio(row)?,
                 bytes_per_task => row.bytes_per_task(),
                 rejected => rejected(row.many).filter(|&count| count > 0).map(table::thousands),
-            });
-        }
-    }
+            })
+        })
+        .collect();
     let label = first.few.job.runner.label();
-    Some(context! { few, many, table => table.markdown().trim_end(), label, policies })
+    Some(context! { few, many, table, label, policies })
 }
 
 /// What each run did at the tiny size, by its short label (`03 caller-runs`, `threadpool`): its
@@ -382,29 +378,6 @@ mod tests {
     fn policies_print_as_the_stages_parse_them() {
         let printed: Vec<String> = POLICIES.iter().map(Policy::to_string).collect();
         assert_eq!(printed, ["block", "reject", "caller-runs", "timeout:1ms"]);
-    }
-
-    #[test]
-    fn only_stage_03_is_given_a_policy() {
-        let cases = [
-            (
-                Runner::Stage(stage("03")),
-                "03-crossbeam-bounded",
-                " --queue 16 --policy caller-runs",
-            ),
-            (Runner::Stage(stage("04")), "04-results", " --queue 16"),
-            (Runner::Stage(stage("02")), "02-mutex-receiver-pool", ""),
-            (
-                Runner::Peer(Peer::Threadpool),
-                "measure peer threadpool",
-                "",
-            ),
-        ];
-        for (runner, program, rest) in cases {
-            let job = Job::new(runner, 10, task(TINY), 2, QUEUE).with_policy(Policy::CallerRuns);
-            let expected = format!("{program} --tasks 10 --task cpu:1us --workers 2{rest} --quiet");
-            assert_eq!(job.command_line(), expected);
-        }
     }
 
     #[test]

@@ -39,21 +39,7 @@ pub fn plan(options: Options) -> Vec<Job> {
 
 /// The table, the findings and the chart.
 pub fn report(runs: Vec<Run>) -> Report {
-    let titles = [
-        "run",
-        "workers",
-        "queue",
-        "peak threads",
-        "peak RSS",
-        "peak virtual memory",
-        "context switches (voluntary + involuntary)",
-        "CPU time",
-        "elapsed",
-        "ideal",
-        "elapsed / ideal",
-        "completed",
-    ];
-    let table = table_of(&titles, &runs, |run| {
+    let table = table_of(&runs, |run| {
         let summary = run.ok()?.summary.as_ref()?;
         let switches = run.switches().map(|(voluntary, involuntary)| {
             let [voluntary, involuntary] = [voluntary, involuntary].map(table::thousands);
@@ -63,19 +49,20 @@ pub fn report(runs: Vec<Run>) -> Report {
         let ratio = summary.elapsed_ms / summary.ideal_ms;
         let ratio = (summary.ideal_ms > 0.0).then(|| format!("{ratio:.2}x"));
         let [threads, rss, vm] = run.peak_cells();
+        let switches = table::or_na(switches);
         Some(vec![
-            run.job.runner.label(),
-            dash(run.job.workers.map(|workers| workers.to_string())),
-            dash(run.job.queue.map(|queue| queue.to_string())),
-            threads,
-            rss,
-            vm,
-            table::or_na(switches),
-            table::or_na(run.cpu().map(table::time)),
-            table::time_ms(summary.elapsed_ms),
-            table::time_ms(summary.ideal_ms),
-            dash(ratio),
-            completed(summary),
+            ("run", run.job.runner.label()),
+            ("workers", dash(run.job.workers.map(|n| n.to_string()))),
+            ("queue", dash(run.job.queue.map(|n| n.to_string()))),
+            ("peak threads", threads),
+            ("peak RSS", rss),
+            ("peak virtual memory", vm),
+            ("context switches (voluntary + involuntary)", switches),
+            ("CPU time", table::or_na(run.cpu().map(table::time))),
+            ("elapsed", table::time_ms(summary.elapsed_ms)),
+            ("ideal", table::time_ms(summary.ideal_ms)),
+            ("elapsed / ideal", dash(ratio)),
+            ("completed", completed(summary)),
         ])
     });
     let first = runs.first().map(|run| run.job);

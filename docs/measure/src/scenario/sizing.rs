@@ -7,10 +7,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use harness::summary;
-use harness::table::{self, Table};
+use harness::table;
 use minijinja::{Value, context};
 
-use super::{DISTURBED, Options, Report, Scenario, Size, granularity, lines};
+use super::{DISTURBED, Options, Report, Scenario, Size, granularity, lines, table_of};
 use crate::chart::{Chart, Panel, Series};
 use crate::probe::{self, Measurement};
 use crate::prose;
@@ -176,39 +176,41 @@ fn measure_undisturbed(
 }
 
 fn body(experiments: &[Experiment], tries: usize) -> String {
-    let mut runs = Table::titled(
-        &[
-            "run",
-            "peak threads",
-            "peak RSS",
-            "CPU time",
-            "wall time",
-            "others' CPU share",
-        ],
-        1,
-    );
-    let mut shown = Vec::new();
-    for experiment in experiments {
-        let command = experiment.command.as_str();
-        let Some(measurement) = experiment.ok() else {
-            let failed = match &experiment.result {
-                Err(error) => error.clone(),
-                Ok(measurement) => measurement.failure().unwrap_or_default(),
-            };
-            shown.push(context! { command, failed, table => () });
-            continue;
-        };
+    let runs = table_of(experiments, |experiment| {
+        let measurement = experiment.ok()?;
         let peaks = measurement.peaks;
-        runs.push_row(vec![
-            format!("`{command}`"),
-            table::or_na(peaks.map(|p| table::thousands(p.threads))),
-            table::or_na(peaks.map(|p| table::memory(p.rss_hwm_kib.max(p.rss_kib)))),
-            table::or_na(measurement.usage.map(|u| table::time(u.cpu))),
-            table::time(measurement.wall),
-            table::or_na(measurement.disturbance().map(table::percent)),
-        ]);
-        shown.push(context! { command, failed => (), table => experiment.table_text() });
-    }
+        let rss = peaks.map(|p| table::memory(p.rss_hwm_kib.max(p.rss_kib)));
+        Some(vec![
+            ("run", format!("`{}`", experiment.command)),
+            (
+                "peak threads",
+                table::or_na(peaks.map(|p| table::thousands(p.threads))),
+            ),
+            ("peak RSS", table::or_na(rss)),
+            (
+                "CPU time",
+                table::or_na(measurement.usage.map(|u| table::time(u.cpu))),
+            ),
+            ("wall time", table::time(measurement.wall)),
+            (
+                "others' CPU share",
+                table::or_na(measurement.disturbance().map(table::percent)),
+            ),
+        ])
+    });
+    let shown: Vec<Value> = experiments
+        .iter()
+        .map(|experiment| {
+            let command = experiment.command.as_str();
+            let failed = match &experiment.result {
+                _ if experiment.ok().is_some() => None,
+                Err(error) => Some(error.clone()),
+                Ok(measurement) => Some(measurement.failure().unwrap_or_default()),
+            };
+            let table = failed.is_none().then(|| experiment.table_text());
+            context! { command, failed, table }
+        })
+        .collect();
     // Every experiment's summary line, empty for one that did not run or gave none.
     let summaries = plan(Size::Full).map(|(name, _)| {
         let found = experiments
@@ -219,7 +221,7 @@ fn body(experiments: &[Experiment], tries: usize) -> String {
     });
     let figures = context! {
         experiments => shown,
-        runs => if runs.is_empty() { String::new() } else { runs.markdown() }.trim_end(),
+        runs,
         tries,
         limit => granularity::limit(),
         summaries => BTreeMap::from(summaries),
