@@ -2,12 +2,14 @@
 //! each pool gets to the ideal, and a workers sweep of stage 02 against stage 03 at the tiny size.
 //! The tables and curves over task sizes that `policies` shares live here too.
 
+use std::iter;
+
 use harness::cores;
-use harness::table::{self, Table};
+use harness::table;
 use minijinja::{Value, context};
 
 use super::{DISTURBED, Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{distinct, lines, markdown, problems, task};
+use super::{distinct, lines, problems, table_of, task};
 use crate::chart::{Chart, Panel, Series};
 use crate::peer::Peer;
 use crate::stages::{STAGES, stage};
@@ -199,32 +201,25 @@ pub(crate) fn matrix(
     value: impl Fn(&Run) -> String,
 ) -> String {
     let specs = distinct(runs.iter().map(|run| run.job.task));
-    let mut header = vec!["run".to_string()];
-    header.extend(specs.iter().map(|spec| {
-        if spec.duration.is_zero() && rates {
-            format!("`{spec}` (tasks/s)")
-        } else {
-            format!("`{spec}`")
-        }
-    }));
-    let mut table = Table::titled(&header, 1);
-    for name in distinct(runs.iter().map(label)) {
-        let mine: Vec<&Run> = runs
-            .iter()
-            .filter(|run| label(run) == name && run.ok().is_some())
-            .collect();
-        if mine.is_empty() {
-            continue;
-        }
-        let mut row = vec![name];
-        row.extend(specs.iter().map(|spec| {
-            mine.iter()
-                .find(|run| run.job.task == *spec)
-                .map_or_else(|| "-".to_string(), |run| value(run))
-        }));
-        table.push_row(row);
-    }
-    markdown(&table)
+    let titles: Vec<String> = specs
+        .iter()
+        .map(|spec| match spec.duration.is_zero() && rates {
+            true => format!("`{spec}` (tasks/s)"),
+            false => format!("`{spec}`"),
+        })
+        .collect();
+    table_of(&distinct(runs.iter().map(label)), |name| {
+        let mine = || {
+            runs.iter()
+                .filter(|run| label(run) == *name && run.ok().is_some())
+        };
+        mine().next()?;
+        let cells = specs.iter().zip(&titles).map(|(spec, title)| {
+            let run = mine().find(|run| run.job.task == *spec);
+            (title.as_str(), run.map_or_else(|| "-".to_string(), &value))
+        });
+        Some(iter::once(("run", name.clone())).chain(cells).collect())
+    })
 }
 
 /// A cell of a main table: share of the ideal (tasks/s for empty tasks), the share rejected if
@@ -281,23 +276,14 @@ pub(crate) const SWITCHES: [Column; 4] = [
 
 /// Where the time goes at the tiny size: a row per run with a time, in the groups of `columns`.
 pub(crate) fn close_up(runs: &[Run], label: fn(&Run) -> String, columns: &[&[Column]]) -> String {
-    let columns: Vec<&Column> = columns.iter().copied().flatten().collect();
-    let mut titles = vec!["run"];
-    titles.extend(columns.iter().map(|(title, _)| *title));
-    let mut table = Table::titled(&titles, 1);
     let tiny = task(TINY);
-    for run in runs.iter().filter(|run| run.job.task == tiny) {
-        if run.elapsed_ms().is_some() {
-            let mut row = vec![label(run)];
-            row.extend(
-                columns
-                    .iter()
-                    .map(|(_, value)| table::or_na(value(runs, run))),
-            );
-            table.push_row(row);
-        }
-    }
-    markdown(&table)
+    let timed: Vec<&Run> = runs.iter().filter(|run| run.job.task == tiny).collect();
+    table_of(&timed, |run| {
+        run.elapsed_ms()?;
+        let cells = columns.iter().copied().flatten();
+        let cells = cells.map(|(title, value)| (*title, table::or_na(value(runs, run))));
+        Some(iter::once(("run", label(run))).chain(cells).collect())
+    })
 }
 
 /// The sweep's two pools, as its tables label them.
@@ -341,22 +327,21 @@ fn sweep_table(runs: &[Run]) -> Option<Value> {
     if points.len() < 2 {
         return None;
     }
-    let mut titles = vec!["workers".to_string()];
-    titles.extend(sweep_pools().map(|pool| format!("{pool} (tasks/s)")));
-    titles.push("02 over 03".to_string());
-    let mut table = Table::titled(&titles, 1);
+    let [mutex, lock_free] = sweep_pools().map(|pool| format!("{pool} (tasks/s)"));
     let rate = |run: Option<&Run>| {
         run.and_then(|run| Some(table::per_second(tasks_per_second(run)?) + mark(run, runs)))
             .unwrap_or_else(|| "-".to_string())
     };
-    for (workers, pools) in points {
-        let mut row = vec![workers.to_string()];
-        row.extend(pools.map(rate));
-        row.push(two_places(ratio(pools)));
-        table.push_row(row);
-    }
+    let table = table_of(&points, |&(workers, pools)| {
+        Some(vec![
+            ("workers", workers.to_string()),
+            (&mutex, rate(pools[0])),
+            (&lock_free, rate(pools[1])),
+            ("02 over 03", two_places(ratio(pools))),
+        ])
+    });
     let (&last, counts) = SWEEP.split_last().expect("the sweep has worker counts");
-    Some(context! { counts => counts.to_vec(), last, table => markdown(&table) })
+    Some(context! { counts => counts.to_vec(), last, table })
 }
 
 /// The sweep's ratios, and how they changed from one worker to the most.

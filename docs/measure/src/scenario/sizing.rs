@@ -13,7 +13,6 @@ use minijinja::{Value, context};
 use super::{DISTURBED, Options, Report, Scenario, Size, granularity, lines, table_of};
 use crate::chart::{Chart, Panel, Series};
 use crate::probe::{self, Measurement};
-use crate::prose;
 use crate::stages::{Readiness, stage};
 
 /// The experiments, in order, with the arguments for each size.
@@ -77,14 +76,9 @@ impl Experiment {
     /// The experiment's table as columns of numbers: `(first column, column)` pairs, such as
     /// `(workers, tasks/s)`, for the rows whose first column is a number.
     fn column(&self, first: &str, name: &str) -> Vec<(f64, f64)> {
-        let Some(text) = self.table_text() else {
-            return Vec::new();
-        };
+        let text = self.table_text().unwrap_or_default();
         let mut lines = text.lines().skip_while(|line| !line.starts_with(first));
-        let Some(header) = lines.next() else {
-            return Vec::new();
-        };
-        let header = columns(header);
+        let header = lines.next().map(columns).unwrap_or_default();
         let Some(index) = header.iter().position(|title| title == name) else {
             return Vec::new();
         };
@@ -112,41 +106,40 @@ fn number(cell: &str) -> Option<f64> {
 /// Runs stage 06's experiments, or says why it cannot yet.
 pub fn run(ready: &Readiness, options: Options) -> Report {
     let sizing = stage("06");
-    let (body, chart) = match ready.binary(sizing) {
+    let binary = match ready.binary(sizing) {
+        Ok(binary) => binary,
         Err(reason) => {
             let skipped = format!("{} {reason}", sizing.bin);
-            (prose::render("sizing.md", context! { skipped }), None)
-        }
-        Ok(binary) => {
-            // As many tries as `granularity` has rounds: only a full run has time for more.
-            let tries = granularity::rounds(options);
-            let experiments: Vec<Experiment> = plan(options.size)
-                .into_iter()
-                .map(|(name, args)| {
-                    let command = format!("{} {name} {}", sizing.bin, args.join(" "));
-                    let result = measure_undisturbed(tries, || {
-                        let mut command = Command::new(binary);
-                        command.arg(name).args(args);
-                        let limit = Duration::from_secs(120);
-                        probe::measure(command, limit).map_err(|error| error.to_string())
-                    });
-                    let command = command.trim_end().to_string();
-                    Experiment {
-                        name,
-                        command,
-                        result,
-                    }
-                })
-                .collect();
-            (body(&experiments, tries), chart(&experiments))
+            return Report::render(Scenario::Sizing, context! { skipped }, None, Vec::new());
         }
     };
-    Report {
-        scenario: Scenario::Sizing,
-        body,
+    // As many tries as `granularity` has rounds: only a full run has time for more.
+    let tries = granularity::rounds(options);
+    let experiments: Vec<Experiment> = plan(options.size)
+        .into_iter()
+        .map(|(name, args)| {
+            let result = measure_undisturbed(tries, || {
+                let mut command = Command::new(binary);
+                command.arg(name).args(args);
+                let limit = Duration::from_secs(120);
+                probe::measure(command, limit).map_err(|error| error.to_string())
+            });
+            let command = format!("{} {name} {}", sizing.bin, args.join(" "));
+            let command = command.trim_end().to_string();
+            Experiment {
+                name,
+                command,
+                result,
+            }
+        })
+        .collect();
+    let chart = chart(&experiments);
+    Report::render(
+        Scenario::Sizing,
+        figures(&experiments, tries),
         chart,
-        runs: Vec::new(),
-    }
+        Vec::new(),
+    )
 }
 
 /// Runs an experiment up to `tries` times, until other programs leave it alone, and keeps the
@@ -175,27 +168,22 @@ fn measure_undisturbed(
     best
 }
 
-fn body(experiments: &[Experiment], tries: usize) -> String {
+/// The template's figures: each experiment's table, the runs measured from outside, and every
+/// experiment's summary line for the findings.
+fn figures(experiments: &[Experiment], tries: usize) -> Value {
     let runs = table_of(experiments, |experiment| {
         let measurement = experiment.ok()?;
-        let peaks = measurement.peaks;
+        let (peaks, usage) = (measurement.peaks, measurement.usage);
+        let threads = peaks.map(|p| table::thousands(p.threads));
         let rss = peaks.map(|p| table::memory(p.rss_hwm_kib.max(p.rss_kib)));
+        let others = measurement.disturbance().map(table::percent);
         Some(vec![
             ("run", format!("`{}`", experiment.command)),
-            (
-                "peak threads",
-                table::or_na(peaks.map(|p| table::thousands(p.threads))),
-            ),
+            ("peak threads", table::or_na(threads)),
             ("peak RSS", table::or_na(rss)),
-            (
-                "CPU time",
-                table::or_na(measurement.usage.map(|u| table::time(u.cpu))),
-            ),
+            ("CPU time", table::or_na(usage.map(|u| table::time(u.cpu)))),
             ("wall time", table::time(measurement.wall)),
-            (
-                "others' CPU share",
-                table::or_na(measurement.disturbance().map(table::percent)),
-            ),
+            ("others' CPU share", table::or_na(others)),
         ])
     });
     let shown: Vec<Value> = experiments
@@ -219,14 +207,13 @@ fn body(experiments: &[Experiment], tries: usize) -> String {
         let summary = found.map(Experiment::summary).unwrap_or_default();
         (name, Value::from_pairs(summary))
     });
-    let figures = context! {
+    context! {
         experiments => shown,
         runs,
         tries,
         limit => granularity::limit(),
         summaries => BTreeMap::from(summaries),
-    };
-    prose::render("sizing.md", figures)
+    }
 }
 
 fn chart(experiments: &[Experiment]) -> Option<Chart> {
@@ -330,23 +317,23 @@ mod tests {
             command: format!("06-sizing {name}"),
             result,
         };
-        let body = body(
-            &[
-                experiment("cpu", Ok(measurement.clone())),
-                experiment("io", Err("cannot be started".to_string())),
-            ],
-            1,
-        );
+        let body = |experiments: &[Experiment]| {
+            Report::render(Scenario::Sizing, figures(experiments, 1), None, Vec::new()).body
+        };
+        let text = body(&[
+            experiment("cpu", Ok(measurement.clone())),
+            experiment("io", Err("cannot be started".to_string())),
+        ]);
         for expected in [
             "`06-sizing cpu`:\n\n```text\ncpu: 4 tasks\nworkers  tasks/s\n      2     2141\n```",
             "- `06-sizing io` failed: cannot be started",
             "Each experiment, measured from outside.\n\n| run ",
             "- CPU work: the knee (within 10% of the best throughput) is at 2 workers on 2 cores.",
         ] {
-            assert!(body.contains(expected), "no {expected:?} in:\n{body}");
+            assert!(text.contains(expected), "no {expected:?} in:\n{text}");
         }
         measurement.stdout.clear();
-        assert!(!super::body(&[experiment("cpu", Ok(measurement))], 1).contains("CPU work"));
+        assert!(!body(&[experiment("cpu", Ok(measurement))]).contains("CPU work"));
     }
 
     #[test]
