@@ -479,7 +479,7 @@ fn sweep_panel(runs: &[Run]) -> Option<Panel> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::finished;
+    use crate::scenario::{QUICK, finished};
 
     #[test]
     fn the_sweep_stops_at_the_cores() {
@@ -492,11 +492,7 @@ mod tests {
 
     #[test]
     fn the_sweep_runs_stage_02_and_an_unfilled_stage_03_at_each_worker_count() {
-        let options = Options {
-            size: Size::Quick,
-            include_50k: false,
-        };
-        let jobs = plan(options);
+        let jobs = plan(QUICK);
         let tiny = task(TINY);
         for workers in sweep_workers(cores()) {
             let at = |number: &str| {

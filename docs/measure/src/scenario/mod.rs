@@ -588,6 +588,24 @@ pub fn finished(job: Job, elapsed_ms: f64, rejected: u64) -> Run {
     }
 }
 
+/// The options of a quick run, as the tests of the plans need them.
+#[cfg(test)]
+pub const QUICK: Options = Options {
+    size: Size::Quick,
+    include_50k: false,
+};
+
+/// Asserts that `body` has every text of `expected`, and none of the words of `absent`.
+#[cfg(test)]
+pub fn assert_text(body: &str, expected: &[&str], absent: &[&str]) {
+    for text in expected {
+        assert!(body.contains(text), "no {text:?} in:\n{body}");
+    }
+    for word in absent {
+        assert!(!body.to_lowercase().contains(word), "{word:?} in:\n{body}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,7 +149,7 @@ fn chart(runs: &[Run]) -> Option<Chart> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{finished, task};
+    use crate::scenario::{assert_text, finished};
 
     /// A run of a million empty tasks that took `ns` per task.
     fn run(runner: Runner, ns: f64) -> Run {
@@ -170,12 +170,7 @@ mod tests {
             run(Runner::Peer(Peer::RayonParIter), 50.0),
         ];
         let body = report(runs, 1).body;
-        for word in ["target", "missed", "verdict"] {
-            assert!(
-                !body.to_lowercase().contains(word),
-                "'{word}' in the overhead report:\n{body}"
-            );
-        }
+        assert_text(&body, &[], &["target", "missed", "verdict"]);
         let bullets: Vec<&str> = body.lines().filter(|line| line.starts_with("- ")).collect();
         assert_eq!(bullets.len(), 6, "a bullet per run:\n{body}");
         // More, less and about the same, against the loop and against the stage before.

@@ -16,7 +16,7 @@ use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
 use super::{bar_panel, bars, distinct, lines, problems, table_of, task};
 use crate::chart::{Chart, Panel};
 use crate::peer::Peer;
-use crate::stages::STAGES;
+use crate::stages::stage;
 
 /// Every policy, in the order the tables list them.
 const POLICIES: [Policy; 4] = [
@@ -46,23 +46,15 @@ fn memory_sizes(size: Size) -> [usize; 2] {
     }
 }
 
-/// The stages that take `--policy`: only 03.
-fn with_policies() -> impl Iterator<Item = Runner> {
-    STAGES
-        .iter()
-        .map(Runner::Stage)
-        .filter(|runner| runner.takes_policy())
-}
-
 /// The main table's runs: at every size, the loop, stage 03 under each policy, and the CPU peers.
+/// Only stage 03 takes `--policy`: stages 04 and 05 always wait for a slot.
 pub fn plan(options: Options) -> Vec<Job> {
     let mut jobs = Vec::new();
     for (spec, tasks) in sizes(options.size) {
         let job = |runner| Job::new(runner, tasks, task(spec), cores(), QUEUE);
         jobs.push(job(Runner::Peer(Peer::Sequential)));
-        for policy in POLICIES {
-            jobs.extend(with_policies().map(|runner| job(runner).with_policy(policy)));
-        }
+        let stage_03 = job(Runner::Stage(stage("03")));
+        jobs.extend(POLICIES.map(|policy| stage_03.with_policy(policy)));
         jobs.extend(CPU_PEERS.map(|peer| job(Runner::Peer(peer))));
     }
     jobs
@@ -70,16 +62,20 @@ pub fn plan(options: Options) -> Vec<Job> {
 
 /// The memory check's runs: the tiny task, under each policy at both task counts.
 pub fn memory_plan(options: Options) -> Vec<Job> {
-    let mut jobs = Vec::new();
-    for policy in POLICIES {
-        for runner in with_policies() {
-            for tasks in memory_sizes(options.size) {
-                let job = Job::new(runner, tasks, task(TINY), cores(), QUEUE);
-                jobs.push(job.with_policy(policy));
-            }
-        }
-    }
-    jobs
+    let job = |tasks| {
+        Job::new(
+            Runner::Stage(stage("03")),
+            tasks,
+            task(TINY),
+            cores(),
+            QUEUE,
+        )
+    };
+    let sizes = memory_sizes(options.size);
+    POLICIES
+        .into_iter()
+        .flat_map(|policy| sizes.map(|tasks| job(tasks).with_policy(policy)))
+        .collect()
 }
 
 /// CPU time a process spends outside its timed part (start-up, exit): the sequential loop's CPU
@@ -372,6 +368,7 @@ fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::{QUICK, assert_text};
     use crate::stages::stage;
 
     #[test]
@@ -425,21 +422,13 @@ mod tests {
         let growth = "\n- Peak RSS of 03 crossbeam-bounded with 1,000,000 tasks against 1,000: 1.05x \
                       under `block`, 4.00x under `reject` (6.2 bytes per extra task, with 900,000 \
                       tasks rejected).";
-        for expected in [caller_runs.as_str(), growth] {
-            assert!(text.contains(expected), "no {expected:?} in:\n{text}");
-        }
-        for word in ["target", "missed", "within", "yes", "met"] {
-            assert!(!text.contains(word), "'{word}' in:\n{text}");
-        }
+        let absent = ["target", "missed", "within", "yes", "met"];
+        assert_text(&text, &[caller_runs.as_str(), growth], &absent);
     }
 
     #[test]
     fn stage_03_runs_under_every_policy_at_every_size() {
-        let options = Options {
-            size: Size::Quick,
-            include_50k: false,
-        };
-        let jobs = plan(options);
+        let jobs = plan(QUICK);
         for (spec, tasks) in sizes(Size::Quick) {
             for policy in POLICIES {
                 let count = jobs
@@ -450,6 +439,6 @@ mod tests {
                 assert_eq!(count, 1, "{spec} under {policy}");
             }
         }
-        assert_eq!(memory_plan(options).len(), POLICIES.len() * 2);
+        assert_eq!(memory_plan(QUICK).len(), POLICIES.len() * 2);
     }
 }

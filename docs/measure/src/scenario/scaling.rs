@@ -215,7 +215,7 @@ fn chart(runs: &[Run]) -> Option<Chart> {
 mod tests {
     use super::*;
     use crate::probe::Peaks;
-    use crate::scenario::finished;
+    use crate::scenario::{assert_text, finished};
 
     /// A run of stage `number` with `tasks` tasks that peaked at `rss_kib` and `threads`.
     fn run(number: &str, tasks: usize, rss_kib: u64, threads: u64) -> Run {
@@ -241,8 +241,7 @@ mod tests {
             run("03", 1_000, 2_000, 5),
             run("03", 100_000, 2_000, 5),
         ];
-        let body = report(runs).body;
-        for expected in [
+        let expected = [
             "Pools: 4 workers, bounded queues of",
             "- Stage 02's unbounded queue grew from 1.95 MiB at 1,000 tasks to 11.7 MiB at \
              100,000 tasks: about 103 bytes per waiting task.",
@@ -251,8 +250,7 @@ mod tests {
             "- Each extra thread of stage 01 reserved 8.00 MiB of virtual memory and 4.00 KiB \
              resident.",
             "- Stage 01 with 10,000 tasks: 10,001 threads at the peak",
-        ] {
-            assert!(body.contains(expected), "no {expected:?} in:\n{body}");
-        }
+        ];
+        assert_text(&report(runs).body, &expected, &[]);
     }
 }

@@ -301,7 +301,7 @@ fn batch_panel(batch: &Experiment) -> Option<Panel> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{Runner, task};
+    use crate::scenario::{Runner, assert_text, task};
 
     #[test]
     fn each_experiment_shows_its_table_and_its_summary_gives_the_findings() {
@@ -324,14 +324,13 @@ mod tests {
             experiment("cpu", Ok(measurement.clone())),
             experiment("io", Err("cannot be started".to_string())),
         ]);
-        for expected in [
+        let expected = [
             "`06-sizing cpu`:\n\n```text\ncpu: 4 tasks\nworkers  tasks/s\n      2     2141\n```",
             "- `06-sizing io` failed: cannot be started",
             "Each experiment, measured from outside.\n\n| run ",
             "- CPU work: the knee (within 10% of the best throughput) is at 2 workers on 2 cores.",
-        ] {
-            assert!(text.contains(expected), "no {expected:?} in:\n{text}");
-        }
+        ];
+        assert_text(&text, &expected, &[]);
         measurement.stdout.clear();
         assert!(!body(&[experiment("cpu", Ok(measurement))]).contains("CPU work"));
     }
