@@ -147,18 +147,15 @@ fn chart(ladder: &Measured) -> Option<Chart> {
             value: row.median,
         })
         .collect();
+    let title = format!(
+        "costs: empty tasks on {} workers, one feature at a time",
+        ladder.workers
+    );
+    let panel_title = "Time per empty task (median over the rounds)";
     (!bars.is_empty()).then(|| Chart {
-        title: format!(
-            "costs: empty tasks on {} workers, one feature at a time",
-            ladder.workers
-        ),
+        title,
         columns: 1,
-        panels: vec![bar_panel(
-            "Time per empty task (median over the rounds)",
-            "ns per task",
-            false,
-            bars,
-        )],
+        panels: vec![bar_panel(panel_title, "ns per task", bars)],
     })
 }
 

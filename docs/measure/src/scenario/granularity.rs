@@ -9,7 +9,7 @@ use harness::table;
 use minijinja::{Value, context};
 
 use super::{DISTURBED, Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{distinct, lines, problems, table_of, task};
+use super::{distinct, lines, problems, series, table_of, task};
 use crate::chart::{Chart, Panel, Series};
 use crate::peer::Peer;
 use crate::stages::{STAGES, stage};
@@ -402,22 +402,10 @@ pub(crate) fn by_duration(
     label: impl Fn(&Run) -> Option<(String, &'static str)>,
     value: impl Fn(&Run) -> Option<f64>,
 ) -> Vec<Series> {
-    distinct(runs.iter().filter_map(&label))
-        .into_iter()
-        .filter_map(|(name, key)| {
-            let points: Vec<(f64, f64)> = runs
-                .iter()
-                .filter(|run| !run.job.task.duration.is_zero())
-                .filter(|run| label(run).is_some_and(|(own, _)| own == name))
-                .filter_map(|run| Some((run.job.task.duration.as_secs_f64() * 1e6, value(run)?)))
-                .collect();
-            (!points.is_empty()).then(|| Series {
-                name,
-                key: key.to_string(),
-                points,
-            })
-        })
-        .collect()
+    series(runs, label, |run| {
+        let micros = run.job.task.duration.as_secs_f64() * 1e6;
+        Some(micros).filter(|&micros| micros > 0.0).zip(value(run))
+    })
 }
 
 /// The x axis of [`by_duration`]'s lines.

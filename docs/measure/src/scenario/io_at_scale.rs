@@ -190,22 +190,20 @@ fn chart(runs: &[Run], target: usize) -> Option<Chart> {
         ),
     };
     let for_target = |run: &Run| Some(time_for(run, target)?.0 / 1e3);
-    let target_text = table::thousands(target as u64);
+    let threads = |run: &Run| run.peak_threads().map(|t| t as f64);
+    let title = format!(
+        "Time for {} tasks (projected if fewer ran)",
+        table::thousands(target as u64)
+    );
     Some(Chart {
         title: format!("io-at-scale: tasks of {TASK}"),
         columns: 2,
         panels: vec![
-            bar_panel(
-                format!("Time for {target_text} tasks (projected if fewer ran)"),
-                "seconds (log scale)",
-                true,
-                bars(runs, label, for_target),
-            ),
+            bar_panel(title, "seconds (log scale)", bars(runs, label, for_target)),
             bar_panel(
                 "Peak threads",
                 "threads (log scale)",
-                true,
-                bars(runs, label, |run| run.peak_threads().map(|t| t as f64)),
+                bars(runs, label, threads),
             ),
         ],
     })

@@ -478,8 +478,9 @@ pub fn bars(
         .collect()
 }
 
-/// A panel of `bars`, titled `title`, along an axis named `axis`.
-pub fn bar_panel(title: impl Into<String>, axis: &str, log: bool, bars: Vec<Bar>) -> Panel {
+/// A panel of `bars`; its axis is logarithmic exactly when its title says "(log scale)".
+pub fn bar_panel(title: impl Into<String>, axis: &str, bars: Vec<Bar>) -> Panel {
+    let log = axis.ends_with("(log scale)");
     Panel::Bars(BarPanel {
         title: title.into(),
         axis: axis.to_string(),
@@ -537,6 +538,28 @@ pub fn lines(title: impl Into<String>, x_axis: &str, y_axis: &str, series: Vec<S
         y_log: log(y_axis),
         series,
     })
+}
+
+/// One line per label of `runs` (and its colour key), through the `point` of each of its runs.
+pub fn series(
+    runs: &[Run],
+    label: impl Fn(&Run) -> Option<(String, &'static str)>,
+    point: impl Fn(&Run) -> Option<(f64, f64)>,
+) -> Vec<Series> {
+    distinct(runs.iter().filter_map(&label))
+        .into_iter()
+        .filter_map(|(name, key)| {
+            let mine = runs
+                .iter()
+                .filter(|run| label(run).is_some_and(|(own, _)| own == name));
+            let points: Vec<(f64, f64)> = mine.filter_map(&point).collect();
+            (!points.is_empty()).then(|| Series {
+                name,
+                key: key.to_string(),
+                points,
+            })
+        })
+        .collect()
 }
 
 /// Parses a task written in the code, such as `sleep:20ms`; panics on a bad one.

@@ -134,13 +134,13 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
 
 fn chart(runs: &[Run]) -> Option<Chart> {
     let bars = bars(runs, |run| run.job.runner.label(), ns_per_task);
+    let title = format!("overhead: empty tasks on {} workers = cores", cores());
     (!bars.is_empty()).then(|| Chart {
-        title: format!("overhead: empty tasks on {} workers = cores", cores()),
+        title,
         columns: 1,
         panels: vec![bar_panel(
             "Elapsed time per empty task",
             "ns per task",
-            false,
             bars,
         )],
     })

@@ -336,7 +336,7 @@ fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
     let cpu_bars = bars(&tiny, label, |run| Some(cpu_per_task_ns(runs, run)? / 1e3));
     if !cpu_bars.is_empty() {
         let title = format!("CPU time per task that ran, `{TINY}`");
-        panels.push(bar_panel(title, "µs of CPU per task", false, cpu_bars));
+        panels.push(bar_panel(title, "µs of CPU per task", cpu_bars));
     }
     if let Some(row) = memory.first() {
         let [many, few] = [row.many, row.few].map(|run| table::thousands(run.job.tasks as u64));
@@ -351,7 +351,6 @@ fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
         panels.push(bar_panel(
             title,
             "ratio (log scale)",
-            true,
             bars(&fewest, label, ratio),
         ));
     }

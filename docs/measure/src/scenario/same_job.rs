@@ -144,13 +144,8 @@ fn switch_rate(run: &Run) -> Option<f64> {
 fn chart(runs: &[Run]) -> Option<Chart> {
     let first = runs.iter().find(|run| run.ok().is_some())?;
     let mib = |kib: Option<u64>| kib.map(|kib| kib as f64 / 1024.0);
-    let panel = |title, axis, log, value: &dyn Fn(&Run) -> Option<f64>| {
-        bar_panel(
-            title,
-            axis,
-            log,
-            bars(runs, |run| run.job.runner.label(), value),
-        )
+    let panel = |title, axis, value: &dyn Fn(&Run) -> Option<f64>| {
+        bar_panel(title, axis, bars(runs, |run| run.job.runner.label(), value))
     };
     Some(Chart {
         title: format!(
@@ -159,16 +154,18 @@ fn chart(runs: &[Run]) -> Option<Chart> {
             first.job.task
         ),
         panels: vec![
-            panel("Peak threads", "threads (log scale)", true, &|run| {
+            panel("Peak threads", "threads (log scale)", &|run| {
                 run.peak_threads().map(|t| t as f64)
             }),
-            panel("Peak virtual memory", "MiB (log scale)", true, &|run| {
+            panel("Peak virtual memory", "MiB (log scale)", &|run| {
                 mib(run.peak_vm_kib())
             }),
-            panel("Peak resident memory", "MiB", false, &|run| {
-                mib(run.peak_rss_kib())
-            }),
-            panel("Elapsed", "seconds (log scale)", true, &|run| {
+            panel(
+                "Peak resident memory",
+                "MiB",
+                &|run| mib(run.peak_rss_kib()),
+            ),
+            panel("Elapsed", "seconds (log scale)", &|run| {
                 run.elapsed_ms().map(|ms| ms / 1e3)
             }),
         ],

@@ -1,29 +1,24 @@
 //! `scaling`: the same stages with more and more tasks. Tasks arrive faster than they finish, so
 //! whatever a stage keeps per waiting task (a thread, a queue entry) shows up in its peak memory.
 
-use harness::table::{self, Table};
+use std::iter;
+
+use harness::table;
 use minijinja::{Value, context};
 
-use super::{
-    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, distinct, lines, markdown, problems,
-    task,
-};
-use crate::chart::{Chart, Series};
+use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
+use super::{distinct, lines, problems, series, table_of, task};
+use crate::chart::Chart;
 use crate::stages::{STAGES, stage};
 
-/// The runs of one size.
+/// The runs of one size. A pool's task is far slower than a submit, so an unbounded queue fills
+/// up almost as fast as the tasks are submitted; stage 01's (at most 10,000 threads) sleeps long
+/// enough that every thread is still alive when the last one starts.
 struct Sizes {
-    /// Task counts for the pools.
     pool_tasks: &'static [usize],
-    /// Workers of every pool.
     workers: usize,
-    /// What a pool's task does: far slower than a submit (well under a microsecond), so an
-    /// unbounded queue fills up almost as fast as the tasks are submitted.
     pool_task: &'static str,
-    /// Task counts for stage 01, which stops at 10,000 threads.
     unbounded_tasks: &'static [usize],
-    /// Stage 01's task: it sleeps long enough that every thread is still alive when the last
-    /// one starts, since starting a thread can take 100 µs or more.
     unbounded_task: &'static str,
 }
 
@@ -73,30 +68,27 @@ pub fn report(runs: Vec<Run>) -> Report {
     let mut counts: Vec<usize> = runs.iter().map(|run| run.job.tasks).collect();
     counts.sort_unstable();
     counts.dedup();
-    let pivot = |value: &dyn Fn(&Run) -> String| {
-        let mut header = vec!["stage (task)".to_string()];
-        header.extend(
-            counts
-                .iter()
-                .map(|&n| format!("{} tasks", table::thousands(n as u64))),
-        );
-        let mut table = Table::titled(&header, 1);
-        for runner in distinct(runs.iter().map(|run| run.job.runner)) {
-            let mine: Vec<&Run> = runs.iter().filter(|run| run.job.runner == runner).collect();
-            if mine.iter().all(|run| run.ok().is_none()) {
-                continue;
-            }
-            let mut row = vec![format!("{} ({})", runner.label(), mine[0].job.task)];
-            row.extend(counts.iter().map(|&count| {
-                let run = mine.iter().find(|run| run.job.tasks == count);
-                run.map_or_else(|| "-".to_string(), |run| value(run))
-            }));
-            table.push_row(row);
-        }
-        table
+    let titles: Vec<String> = counts
+        .iter()
+        .map(|&n| format!("{} tasks", table::thousands(n as u64)))
+        .collect();
+    let pivot = |cell: usize| {
+        table_of(
+            &distinct(runs.iter().map(|run| run.job.runner)),
+            |&runner| {
+                let mine: Vec<&Run> = runs.iter().filter(|run| run.job.runner == runner).collect();
+                mine.iter().find_map(|run| run.ok())?;
+                let cells = counts.iter().zip(&titles).map(|(&count, title)| {
+                    let run = mine.iter().find(|run| run.job.tasks == count);
+                    let value = run.map(|run| run.peak_cells()[cell].clone());
+                    (title.as_str(), value.unwrap_or_else(|| "-".to_string()))
+                });
+                let name = format!("{} ({})", runner.label(), mine[0].job.task);
+                Some(iter::once(("stage (task)", name)).chain(cells).collect())
+            },
+        )
     };
-    let rss = pivot(&|run| run.peak_cells()[1].clone());
-    let threads = pivot(&|run| run.peak_cells()[0].clone());
+    let (rss, threads) = (pivot(1), pivot(0));
     let pool = runs.iter().find(|run| run.job.runner.is_pool());
     let figures = context! {
         queue => QUEUE,
@@ -104,8 +96,8 @@ pub fn report(runs: Vec<Run>) -> Report {
             workers => pool.job.workers.unwrap_or_default(),
             task => pool.job.task.to_string(),
         }),
-        rss => markdown(&rss),
-        threads => markdown(&threads),
+        rss,
+        threads,
         problems => problems(&runs).trim(),
         unbounded => extremes(&runs, "02").map(|(small, large)| growth(small, large)),
         bounded => ["03", "04", "05"]
@@ -180,31 +172,25 @@ fn chart(runs: &[Run]) -> Option<Chart> {
         return None;
     }
     // A line per runner, along the number of tasks.
-    let panel = |title: &str, y_axis: &str, value: &dyn Fn(&Run) -> Option<f64>| {
-        let series = distinct(runs.iter().map(|run| run.job.runner))
-            .into_iter()
-            .filter_map(|runner| {
-                let mine = || runs.iter().filter(move |run| run.job.runner == runner);
-                let points: Vec<(f64, f64)> = mine()
-                    .filter_map(|run| Some((run.job.tasks as f64, value(run)?)))
-                    .collect();
-                let task = mine().next()?.job.task;
-                (!points.is_empty()).then(|| Series {
-                    name: format!("{} ({task})", runner.label()),
-                    key: runner.key().to_string(),
-                    points,
-                })
-            });
-        lines(title, "tasks (log scale)", y_axis, series.collect())
+    let label = |run: &Run| {
+        let runner = run.job.runner;
+        Some((
+            format!("{} ({})", runner.label(), run.job.task),
+            runner.key(),
+        ))
+    };
+    let panel = |title: &str, y_axis: &str, value: fn(&Run) -> Option<f64>| {
+        let series = series(runs, label, |run| Some((run.job.tasks as f64, value(run)?)));
+        lines(title, "tasks (log scale)", y_axis, series)
     };
     Some(Chart {
         title: "scaling: what a waiting task costs".to_string(),
         columns: 2,
         panels: vec![
-            panel("Peak resident memory", "MiB (log scale)", &|run| {
+            panel("Peak resident memory", "MiB (log scale)", |run| {
                 run.peak_rss_kib().map(|kib| kib as f64 / 1024.0)
             }),
-            panel("Peak threads", "threads (log scale)", &|run| {
+            panel("Peak threads", "threads (log scale)", |run| {
                 run.peak_threads().map(|threads| threads as f64)
             }),
         ],
