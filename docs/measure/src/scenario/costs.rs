@@ -6,7 +6,7 @@
 use harness::table::{self, Table};
 use minijinja::context;
 
-use super::{Options, Report, Scenario, Size, bar_panel};
+use super::{Options, Report, Scenario, Size, bar_panel, count};
 use crate::chart::{Bar, Chart};
 use crate::ladder::{self, Measured, Step};
 use crate::{probe, prose};
@@ -123,7 +123,7 @@ fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Stri
     // The demo beside an `Arc` per task: only when both ran.
     let (demo, arc) = ratio(Step::Demo).zip(ratio(Step::ArcPerTask)).unzip();
     let figures = context! {
-        tasks => table::thousands(ladder.tasks as u64),
+        tasks => count(ladder.tasks),
         workers => ladder.workers,
         rounds => ladder.rounds,
         command_line,

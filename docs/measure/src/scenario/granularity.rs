@@ -9,7 +9,7 @@ use harness::table;
 use minijinja::{Value, context};
 
 use super::{DISTURBED, Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{distinct, lines, problems, series, table_of, task};
+use super::{count, distinct, lines, problems, series, table_of, task};
 use crate::chart::{Chart, Panel, Series};
 use crate::peer::Peer;
 use crate::stages::{STAGES, stage};
@@ -145,7 +145,7 @@ fn row_label(run: &Run) -> String {
     match run.job.queue {
         Some(queue) if queue >= run.job.tasks => format!("{runner}, queue never full"),
         Some(queue) if queue != QUEUE => {
-            format!("{runner}, queue {}", table::thousands(queue as u64))
+            format!("{runner}, queue {}", count(queue))
         }
         _ => runner,
     }
@@ -245,9 +245,7 @@ pub(crate) fn cell(runs: &[Run], run: &Run) -> String {
 pub(crate) type Column = (&'static str, fn(&[Run], &Run) -> Option<String>);
 
 /// The close-up's column of how many tasks each run had.
-const TASKS: [Column; 1] = [("tasks", |_, run| {
-    Some(table::thousands(run.job.tasks as u64))
-})];
+const TASKS: [Column; 1] = [("tasks", |_, run| Some(count(run.job.tasks)))];
 
 /// The close-up's columns of time.
 pub(crate) const TIMES: [Column; 3] = [

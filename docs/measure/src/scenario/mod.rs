@@ -516,6 +516,11 @@ pub fn problems(runs: &[Run]) -> String {
     }
 }
 
+/// A count of tasks as the tables print it: `1,000`.
+pub fn count(tasks: usize) -> String {
+    table::thousands(tasks as u64)
+}
+
 /// Every distinct item, in order of first appearance.
 pub fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
     let mut seen = Vec::new();

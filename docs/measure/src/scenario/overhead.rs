@@ -10,7 +10,7 @@ use super::{
     Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
     task,
 };
-use super::{granularity, policies};
+use super::{count, granularity, policies};
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::stages;
@@ -106,7 +106,7 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
         let switches = run.switches_per_thousand_tasks().map(table::tenths);
         Some(vec![
             ("run", run.job.runner.label()),
-            ("tasks", table::thousands(run.job.tasks as u64)),
+            ("tasks", count(run.job.tasks)),
             ("per task", format!("{}{dagger}", table::time_ns(per_task))),
             ("tasks/s", table::per_second(1e9 / per_task)),
             ("CPU per task", table::or_na(cpu_per_task)),

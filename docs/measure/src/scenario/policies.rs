@@ -13,7 +13,7 @@ use super::granularity::{
     rejected,
 };
 use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{bar_panel, bars, distinct, lines, problems, table_of, task};
+use super::{bar_panel, bars, count, distinct, lines, problems, table_of, task};
 use crate::chart::{Chart, Panel};
 use crate::peer::Peer;
 use crate::stages::stage;
@@ -216,7 +216,7 @@ fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
 /// grew policy by policy, with what the rejecting policies gave up.
 fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
     let first = rows.first()?;
-    let [few, many] = [first.few, first.many].map(|run| table::thousands(run.job.tasks as u64));
+    let [few, many] = [first.few, first.many].map(|run| count(run.job.tasks));
     let titles = [format!("{few} tasks"), format!("{many} tasks")];
     let rejected_of = format!("rejected of {many}");
     let ratio = |row: &MemoryRow<'_>| row.ratio().map(|ratio| format!("{ratio:.2}x"));
@@ -295,7 +295,7 @@ fn rejections(runs: &[Run]) -> Vec<Value> {
                 .filter_map(|run| {
                     Some(context! {
                         rejected => table::thousands(rejected(run)?),
-                        tasks => table::thousands(run.job.tasks as u64),
+                        tasks => count(run.job.tasks),
                         spec => run.job.task.to_string(),
                     })
                 })
@@ -339,7 +339,7 @@ fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
         panels.push(bar_panel(title, "µs of CPU per task", cpu_bars));
     }
     if let Some(row) = memory.first() {
-        let [many, few] = [row.many, row.few].map(|run| table::thousands(run.job.tasks as u64));
+        let [many, few] = [row.many, row.few].map(|run| count(run.job.tasks));
         let fewest: Vec<Run> = memory.iter().map(|row| row.few.clone()).collect();
         let ratio = |run: &Run| {
             memory

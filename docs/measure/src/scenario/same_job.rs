@@ -4,10 +4,9 @@
 use harness::table;
 use minijinja::{Value, context};
 
-use super::{
-    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
-    task,
-};
+use super::granularity::CPU_PEERS;
+use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
+use super::{bar_panel, bars, count, problems, table_of, task};
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::stages::STAGES;
@@ -15,7 +14,7 @@ use crate::stages::STAGES;
 /// Workers of every pool in this scenario.
 pub const WORKERS: usize = 4;
 
-/// The runs: every stage but 06, then the peers.
+/// The runs: every stage but 06, then the peers that run CPU tasks on a pool, and tokio.
 pub fn plan(options: Options) -> Vec<Job> {
     let (tasks, spec) = match options.size {
         Size::Full => (1_000, task("sleep:20ms")),
@@ -25,14 +24,9 @@ pub fn plan(options: Options) -> Vec<Job> {
         Size::Quick => (16, task("sleep:50ms")),
     };
     let stages = STAGES[..5].iter().map(Runner::Stage);
-    let peers = [
-        Peer::Threadpool,
-        Peer::RayonScope,
-        Peer::RayonParIter,
-        Peer::Tokio,
-    ];
+    let peers = CPU_PEERS.into_iter().chain([Peer::Tokio]).map(Runner::Peer);
     stages
-        .chain(peers.map(Runner::Peer))
+        .chain(peers)
         .map(|runner| Job::new(runner, tasks, spec, WORKERS, QUEUE))
         .collect()
 }
@@ -67,7 +61,7 @@ pub fn report(runs: Vec<Run>) -> Report {
     });
     let first = runs.first().map(|run| run.job);
     let figures = context! {
-        tasks => first.map(|job| table::thousands(job.tasks as u64)),
+        tasks => first.map(|job| count(job.tasks)),
         task => first.map(|job| job.task.to_string()),
         workers => WORKERS,
         queue => QUEUE,
@@ -80,14 +74,10 @@ pub fn report(runs: Vec<Run>) -> Report {
 
 /// `1,000 of 1,000`, with the panicked tasks if there were any.
 fn completed(summary: &harness::Summary) -> String {
-    let text = format!(
-        "{} of {}",
-        table::thousands(summary.completed as u64),
-        table::thousands(summary.tasks as u64)
-    );
+    let text = format!("{} of {}", count(summary.completed), count(summary.tasks));
     match summary.panicked {
         0 => text,
-        panicked => format!("{text} ({} panicked)", table::thousands(panicked as u64)),
+        panicked => format!("{text} ({} panicked)", count(panicked)),
     }
 }
 
@@ -147,12 +137,9 @@ fn chart(runs: &[Run]) -> Option<Chart> {
     let panel = |title, axis, value: &dyn Fn(&Run) -> Option<f64>| {
         bar_panel(title, axis, bars(runs, |run| run.job.runner.label(), value))
     };
+    let (tasks, task) = (count(first.job.tasks), first.job.task);
     Some(Chart {
-        title: format!(
-            "same-job: {} tasks of {}, pools of {WORKERS} workers",
-            table::thousands(first.job.tasks as u64),
-            first.job.task
-        ),
+        title: format!("same-job: {tasks} tasks of {task}, pools of {WORKERS} workers"),
         panels: vec![
             panel("Peak threads", "threads (log scale)", &|run| {
                 run.peak_threads().map(|t| t as f64)

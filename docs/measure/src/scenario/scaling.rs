@@ -7,7 +7,7 @@ use harness::table;
 use minijinja::{Value, context};
 
 use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{distinct, lines, problems, series, table_of, task};
+use super::{count, distinct, lines, problems, series, table_of, task};
 use crate::chart::Chart;
 use crate::stages::{STAGES, stage};
 
@@ -70,7 +70,7 @@ pub fn report(runs: Vec<Run>) -> Report {
     counts.dedup();
     let titles: Vec<String> = counts
         .iter()
-        .map(|&n| format!("{} tasks", table::thousands(n as u64)))
+        .map(|&n| format!("{} tasks", count(n)))
         .collect();
     let pivot = |cell: usize| {
         table_of(
@@ -132,9 +132,9 @@ fn growth(small: &Run, large: &Run) -> Value {
     let bytes = (kib(large) - kib(small)) * 1024.0 / added;
     context! {
         small => &small.peak_cells()[1],
-        few => table::thousands(small.job.tasks as u64),
+        few => count(small.job.tasks),
         large => &large.peak_cells()[1],
-        many => table::thousands(large.job.tasks as u64),
+        many => count(large.job.tasks),
         ratio => format!("{:.2}x", kib(large) / kib(small).max(1.0)),
         bytes => if bytes.abs() < 1.0 { String::new() } else { table::significant(bytes) },
     }
@@ -160,7 +160,7 @@ fn threads_01(small: &Run, large: &Run) -> Value {
     let [threads, rss, vm] = large.peak_cells();
     context! {
         extra,
-        many => table::thousands(large.job.tasks as u64),
+        many => count(large.job.tasks),
         threads,
         rss,
         vm,
