@@ -144,9 +144,7 @@ fn row_label(run: &Run) -> String {
     let runner = run.job.runner.label();
     match run.job.queue {
         Some(queue) if queue >= run.job.tasks => format!("{runner}, queue never full"),
-        Some(queue) if queue != QUEUE => {
-            format!("{runner}, queue {}", count(queue))
-        }
+        Some(queue) if queue != QUEUE => format!("{runner}, queue {}", count(queue)),
         _ => runner,
     }
 }
@@ -286,11 +284,8 @@ pub(crate) fn close_up(runs: &[Run], label: fn(&Run) -> String, columns: &[&[Col
 
 /// The sweep's two pools, as its tables label them.
 fn sweep_pools() -> [String; 2] {
-    let lock_free = Runner::Stage(stage("03")).label();
-    [
-        Runner::Stage(stage("02")).label(),
-        format!("{lock_free}, queue never full"),
-    ]
+    let [mutex, lock_free] = ["02", "03"].map(|number| Runner::Stage(stage(number)).label());
+    [mutex, format!("{lock_free}, queue never full")]
 }
 
 /// The sweep at one worker count: its pools' runs with numbers, in [`sweep_pools`] order.
@@ -419,18 +414,11 @@ fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
         let (v, i) = run.switches()?;
         Some(((v + i) as f64 / run.job.tasks as f64).max(1e-3))
     });
-    let (share, per_task) = (
-        "ideal / elapsed (1 = perfect)",
-        "switches per task (log scale)",
-    );
+    let share = "ideal / elapsed (1 = perfect)";
+    let (switched, per_task) = ("Context switches per task", "switches per task (log scale)");
     let mut panels = vec![
         lines("Share of the ideal time", DURATION_AXIS, share, fractions),
-        lines(
-            "Context switches per task",
-            DURATION_AXIS,
-            per_task,
-            switches,
-        ),
+        lines(switched, DURATION_AXIS, per_task, switches),
     ];
     panels.extend(sweep_panel(all));
     Some(Chart {
@@ -503,28 +491,20 @@ mod tests {
             runs.push(finished(mutex, elapsed * (1.0 + 0.25 * index as f64), 0));
             runs.push(finished(lock_free, elapsed, 0));
         }
-        let text = report(runs.clone(), 1)
-            .body
-            .lines()
-            .find(|line| line.starts_with("- Workers sweep"))
-            .unwrap_or_default()
-            .to_string();
+        let body = report(runs.clone(), 1).body;
+        let sweep_line = |line: &&str| line.starts_with("- Workers sweep");
+        let text = body.lines().find(sweep_line).unwrap_or_default();
         assert!(text.starts_with("- Workers sweep at `cpu:1us`: stage 02's rate over stage 03's (queue never full) was 1.00 with 1 worker"), "{text}");
         if cores() > 1 {
             assert!(text.contains("the locked receiver lost ground"), "{text}");
         }
-        if cores() < 16 {
-            assert!(
-                text.contains(&format!(
-                    "On {0} cores no more than {0} workers receive at once, so this machine \
-                     cannot show whether the lock becomes the bottleneck",
-                    cores()
-                )),
-                "{text}"
-            );
-        } else {
-            assert!(!text.contains("cannot show"), "{text}");
-        }
+        let cannot = format!(
+            "On {0} cores no more than {0} workers receive at once, so this machine cannot show \
+             whether the lock becomes the bottleneck",
+            cores()
+        );
+        assert_eq!(text.contains("cannot show"), cores() < 16, "{text}");
+        assert!(cores() >= 16 || text.contains(&cannot), "{text}");
         let table = sweep_table(&runs).map(|sweep| sweep.to_string());
         assert!(table.is_some_and(|table| table.contains("| 02 over 03 |")) || cores() == 1);
     }

@@ -389,15 +389,13 @@ mod tests {
             finished(job(Runner::Peer(Peer::RayonScope), 10_000), 80.0, 0),
         ];
         // The memory check: stage 03 under two policies, peaking at `rss_kib`.
-        let memory_run = |policy, tasks, rss_kib, rejected| {
+        let memory_run = |policy, tasks, rss_hwm_kib, rejected| {
             let mut run = finished(stage_03(policy, tasks), 10.0, rejected);
-            if let Ok(measurement) = &mut run.result {
-                let peaks = crate::probe::Peaks {
-                    rss_hwm_kib: rss_kib,
-                    ..Default::default()
-                };
-                measurement.peaks = Some(peaks);
-            }
+            let peaks = crate::probe::Peaks {
+                rss_hwm_kib,
+                ..Default::default()
+            };
+            run.result.as_mut().expect("finished").peaks = Some(peaks);
             run
         };
         let memory = vec![
@@ -408,15 +406,11 @@ mod tests {
         ];
         let text = report(runs, memory, 1).body;
         let share = |ms: f64| format!("{:.2}", 100.0 / cores() as f64 / ms);
+        let [caller, block, pool, scope, alone] = [60.0, 120.0, 70.0, 80.0, 100.0].map(share);
         let caller_runs = format!(
-            "\n- At `cpu:1us`, 03 crossbeam-bounded reached {} of ideal under `caller-runs` and {} \
-             under `block`; the peers that hand tasks over one at a time reached threadpool \
-             (peer) {} and rayon-scope (peer) {}; the sequential loop {}.",
-            share(60.0),
-            share(120.0),
-            share(70.0),
-            share(80.0),
-            share(100.0),
+            "\n- At `cpu:1us`, 03 crossbeam-bounded reached {caller} of ideal under `caller-runs` \
+             and {block} under `block`; the peers that hand tasks over one at a time reached \
+             threadpool (peer) {pool} and rayon-scope (peer) {scope}; the sequential loop {alone}."
         );
         let growth = "\n- Peak RSS of 03 crossbeam-bounded with 1,000,000 tasks against 1,000: 1.05x \
                       under `block`, 4.00x under `reject` (6.2 bytes per extra task, with 900,000 \
