@@ -6,7 +6,7 @@
 use harness::table::{self, Table};
 use minijinja::context;
 
-use super::{Options, Report, Scenario, Size, bar_panel, count};
+use super::{Options, Report, Scenario, Size, bar_panel, count, grid};
 use crate::chart::{Bar, Chart};
 use crate::ladder::{self, Measured, Step};
 use crate::{probe, prose};
@@ -152,11 +152,7 @@ fn chart(ladder: &Measured) -> Option<Chart> {
         ladder.workers
     );
     let panel_title = "Time per empty task (median over the rounds)";
-    (!bars.is_empty()).then(|| Chart {
-        title,
-        columns: 1,
-        panels: vec![bar_panel(panel_title, "ns per task", bars)],
-    })
+    (!bars.is_empty()).then(|| grid(title, 1, vec![bar_panel(panel_title, "ns per task", bars)]))
 }
 
 #[cfg(test)]

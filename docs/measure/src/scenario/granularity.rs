@@ -9,7 +9,7 @@ use harness::table;
 use minijinja::{Value, context};
 
 use super::{DISTURBED, Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{count, distinct, lines, problems, series, table_of, task};
+use super::{count, curve, distinct, grid, lines, problems, series, table_of, task};
 use crate::chart::{Chart, Panel, Series};
 use crate::peer::Peer;
 use crate::stages::{STAGES, stage};
@@ -421,11 +421,8 @@ fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
         lines(switched, DURATION_AXIS, per_task, switches),
     ];
     panels.extend(sweep_panel(all));
-    Some(Chart {
-        title: format!("granularity: CPU tasks on {} workers = cores", cores()),
-        columns: 2,
-        panels,
-    })
+    let title = format!("granularity: CPU tasks on {} workers = cores", cores());
+    Some(grid(title, 2, panels))
 }
 
 /// The workers sweep as two lines of tasks per second, if it has more than one worker count.
@@ -434,18 +431,14 @@ fn sweep_panel(runs: &[Run]) -> Option<Panel> {
     if points.len() < 2 {
         return None;
     }
-    let line = |pool: usize| {
+    let pool_line = |pool: usize| {
         let first = points.iter().find_map(|(_, pools)| pools[pool])?;
         let values = points.iter().filter_map(|(workers, pools)| {
             Some((*workers as f64, tasks_per_second(pools[pool]?)?))
         });
-        Some(Series {
-            name: row_label(first),
-            key: colour_key(first).to_string(),
-            points: values.collect(),
-        })
+        Some(curve(row_label(first), colour_key(first), values.collect()))
     };
-    let series = (0..2).filter_map(line).collect();
+    let series = (0..2).filter_map(pool_line).collect();
     let title = format!("Workers sweep at `{TINY}`");
     Some(lines(title, "workers (log scale)", "tasks/s", series))
 }

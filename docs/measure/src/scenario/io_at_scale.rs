@@ -6,7 +6,7 @@ use harness::table;
 use minijinja::{Value, context};
 
 use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{bar_panel, bars, count, problems, table_of, task};
+use super::{bar_panel, bars, count, grid, problems, table_of, task};
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::stages::stage;
@@ -177,14 +177,11 @@ fn chart(runs: &[Run], target: usize) -> Option<Chart> {
     let for_target = bars(runs, label, |run| Some(time_for(run, target)?.0 / 1e3));
     let threads = bars(runs, label, |run| run.peak_threads().map(|t| t as f64));
     let title = format!("Time for {} tasks (projected if fewer ran)", count(target));
-    Some(Chart {
-        title: format!("io-at-scale: tasks of {TASK}"),
-        columns: 2,
-        panels: vec![
-            bar_panel(title, "seconds (log scale)", for_target),
-            bar_panel("Peak threads", "threads (log scale)", threads),
-        ],
-    })
+    let panels = vec![
+        bar_panel(title, "seconds (log scale)", for_target),
+        bar_panel("Peak threads", "threads (log scale)", threads),
+    ];
+    Some(grid(format!("io-at-scale: tasks of {TASK}"), 2, panels))
 }
 
 #[cfg(test)]

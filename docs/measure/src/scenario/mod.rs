@@ -358,18 +358,14 @@ pub fn run_all(
             bar.inc(1);
         }
     }
-    if rounds > 1 {
-        for (job, kept) in jobs.iter().zip(best.iter_mut()) {
-            for _ in 0..rounds {
-                if kept
-                    .as_ref()
-                    .is_none_or(|run| run.ok().is_none() || run.undisturbed())
-                {
-                    break;
-                }
-                bar.set_message(format!("again, undisturbed: {}", job.command_line()));
-                keep(kept, run_one(*job, ready, limit));
+    let disturbed = |kept: &Option<Run>| kept.as_ref().is_some_and(|run| !run.undisturbed());
+    for (job, kept) in jobs.iter().zip(best.iter_mut()).filter(|_| rounds > 1) {
+        for _ in 0..rounds {
+            if !disturbed(kept) {
+                break;
             }
+            bar.set_message(format!("again, undisturbed: {}", job.command_line()));
+            keep(kept, run_one(*job, ready, limit));
         }
     }
     bar.finish_and_clear();
@@ -491,24 +487,18 @@ pub fn bar_panel(title: impl Into<String>, axis: &str, bars: Vec<Bar>) -> Panel 
 
 /// Lines for runs that produced no numbers: one per stage not built yet, one per failed run.
 pub fn problems(runs: &[Run]) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    for run in runs {
-        let line = match (&run.result, run.problem()) {
-            (Err(reason), _) => {
-                let skipped = runs
-                    .iter()
-                    .filter(|other| other.result.as_ref().err() == Some(reason))
-                    .count();
+    // A stage that is not built yet is told once, for all of its runs.
+    let lines = distinct(runs.iter().filter_map(|run| {
+        let line = match &run.result {
+            Err(reason) => {
+                let same = |other: &&Run| other.result.as_ref().err() == Some(reason);
+                let skipped = runs.iter().filter(same).count();
                 format!("- not built yet: {reason}; {skipped} runs skipped")
             }
-            (Ok(_), Some(problem)) => format!("- `{}`: {problem}", run.job.command_line()),
-            (Ok(_), None) => continue,
+            Ok(_) => format!("- `{}`: {}", run.job.command_line(), run.problem()?),
         };
-        // A stage that is not built yet is told once, for all of its runs.
-        if run.result.is_ok() || !lines.contains(&line) {
-            lines.push(line);
-        }
-    }
+        Some(line)
+    }));
     if lines.is_empty() {
         String::new()
     } else {
@@ -530,6 +520,22 @@ pub fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
         }
     }
     seen
+}
+
+/// A chart titled `title`: a grid of `panels`, `columns` to a row.
+pub fn grid(title: impl Into<String>, columns: usize, panels: Vec<Panel>) -> Chart {
+    let title = title.into();
+    Chart {
+        title,
+        panels,
+        columns,
+    }
+}
+
+/// A line named `name` through `points`, coloured by `key`.
+pub fn curve(name: impl Into<String>, key: &str, points: Vec<(f64, f64)>) -> Series {
+    let (name, key) = (name.into(), key.to_string());
+    Series { name, key, points }
 }
 
 /// A panel of lines; an axis is logarithmic exactly when its title says "(log scale)".
@@ -558,11 +564,7 @@ pub fn series(
                 .iter()
                 .filter(|run| label(run).is_some_and(|(own, _)| own == name));
             let points: Vec<(f64, f64)> = mine.filter_map(&point).collect();
-            (!points.is_empty()).then(|| Series {
-                name,
-                key: key.to_string(),
-                points,
-            })
+            (!points.is_empty()).then(|| curve(name, key, points))
         })
         .collect()
 }

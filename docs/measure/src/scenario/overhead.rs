@@ -10,7 +10,7 @@ use super::{
     Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
     task,
 };
-use super::{count, granularity, policies};
+use super::{count, granularity, grid, policies};
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::stages;
@@ -135,15 +135,9 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
 fn chart(runs: &[Run]) -> Option<Chart> {
     let bars = bars(runs, |run| run.job.runner.label(), ns_per_task);
     let title = format!("overhead: empty tasks on {} workers = cores", cores());
-    (!bars.is_empty()).then(|| Chart {
-        title,
-        columns: 1,
-        panels: vec![bar_panel(
-            "Elapsed time per empty task",
-            "ns per task",
-            bars,
-        )],
-    })
+    let drawn = !bars.is_empty();
+    let panel = bar_panel("Elapsed time per empty task", "ns per task", bars);
+    drawn.then(|| grid(title, 1, vec![panel]))
 }
 
 #[cfg(test)]

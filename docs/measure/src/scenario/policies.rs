@@ -13,7 +13,7 @@ use super::granularity::{
     rejected,
 };
 use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{bar_panel, bars, count, distinct, lines, problems, table_of, task};
+use super::{bar_panel, bars, count, distinct, grid, lines, problems, table_of, task};
 use crate::chart::{Chart, Panel};
 use crate::peer::Peer;
 use crate::stages::stage;
@@ -354,14 +354,11 @@ fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
             bars(&fewest, label, ratio),
         ));
     }
-    Some(Chart {
-        title: format!(
-            "policies: CPU tasks on {} workers = cores, queue {QUEUE}",
-            cores()
-        ),
-        columns: 2,
-        panels,
-    })
+    let title = format!(
+        "policies: CPU tasks on {} workers = cores, queue {QUEUE}",
+        cores()
+    );
+    Some(grid(title, 2, panels))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use minijinja::{Value, context};
 
 use super::granularity::CPU_PEERS;
 use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{bar_panel, bars, count, problems, table_of, task};
+use super::{bar_panel, bars, count, grid, problems, table_of, task};
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::stages::STAGES;
@@ -138,26 +138,24 @@ fn chart(runs: &[Run]) -> Option<Chart> {
         bar_panel(title, axis, bars(runs, |run| run.job.runner.label(), value))
     };
     let (tasks, task) = (count(first.job.tasks), first.job.task);
-    Some(Chart {
-        title: format!("same-job: {tasks} tasks of {task}, pools of {WORKERS} workers"),
-        panels: vec![
-            panel("Peak threads", "threads (log scale)", &|run| {
-                run.peak_threads().map(|t| t as f64)
-            }),
-            panel("Peak virtual memory", "MiB (log scale)", &|run| {
-                mib(run.peak_vm_kib())
-            }),
-            panel(
-                "Peak resident memory",
-                "MiB",
-                &|run| mib(run.peak_rss_kib()),
-            ),
-            panel("Elapsed", "seconds (log scale)", &|run| {
-                run.elapsed_ms().map(|ms| ms / 1e3)
-            }),
-        ],
-        columns: 2,
-    })
+    let title = format!("same-job: {tasks} tasks of {task}, pools of {WORKERS} workers");
+    let panels = vec![
+        panel("Peak threads", "threads (log scale)", &|run| {
+            run.peak_threads().map(|t| t as f64)
+        }),
+        panel("Peak virtual memory", "MiB (log scale)", &|run| {
+            mib(run.peak_vm_kib())
+        }),
+        panel(
+            "Peak resident memory",
+            "MiB",
+            &|run| mib(run.peak_rss_kib()),
+        ),
+        panel("Elapsed", "seconds (log scale)", &|run| {
+            run.elapsed_ms().map(|ms| ms / 1e3)
+        }),
+    ];
+    Some(grid(title, 2, panels))
 }
 
 #[cfg(test)]

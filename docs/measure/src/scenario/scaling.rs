@@ -7,7 +7,7 @@ use harness::table;
 use minijinja::{Value, context};
 
 use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
-use super::{count, distinct, lines, problems, series, table_of, task};
+use super::{count, distinct, grid, lines, problems, series, table_of, task};
 use crate::chart::Chart;
 use crate::stages::{STAGES, stage};
 
@@ -183,18 +183,15 @@ fn chart(runs: &[Run]) -> Option<Chart> {
         let series = series(runs, label, |run| Some((run.job.tasks as f64, value(run)?)));
         lines(title, "tasks (log scale)", y_axis, series)
     };
-    Some(Chart {
-        title: "scaling: what a waiting task costs".to_string(),
-        columns: 2,
-        panels: vec![
-            panel("Peak resident memory", "MiB (log scale)", |run| {
-                run.peak_rss_kib().map(|kib| kib as f64 / 1024.0)
-            }),
-            panel("Peak threads", "threads (log scale)", |run| {
-                run.peak_threads().map(|threads| threads as f64)
-            }),
-        ],
-    })
+    let panels = vec![
+        panel("Peak resident memory", "MiB (log scale)", |run| {
+            run.peak_rss_kib().map(|kib| kib as f64 / 1024.0)
+        }),
+        panel("Peak threads", "threads (log scale)", |run| {
+            run.peak_threads().map(|threads| threads as f64)
+        }),
+    ];
+    Some(grid("scaling: what a waiting task costs", 2, panels))
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use harness::summary;
 use harness::table;
 use minijinja::{Value, context};
 
-use super::{DISTURBED, Options, Report, Scenario, Size, granularity, lines, table_of};
+use super::{
+    DISTURBED, Options, Report, Scenario, Size, curve, granularity, grid, lines, table_of,
+};
 use crate::chart::{Chart, Panel, Series};
 use crate::probe::{self, Measurement};
 use crate::stages::{Readiness, stage};
@@ -221,10 +223,8 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
         let experiment = experiments.iter().find(|e| e.name == name)?;
         (!experiment.column("workers", "tasks/s").is_empty()).then_some(experiment)
     };
-    let series = |experiment: &Experiment, column: &str, name: &str, key: &str| Series {
-        name: name.to_string(),
-        key: key.to_string(),
-        points: experiment.column("workers", column),
+    let series = |experiment: &Experiment, column: &str, name: &str, key: &str| {
+        curve(name, key, experiment.column("workers", column))
     };
     let mut panels = Vec::new();
     if let Some(cpu) = swept("cpu") {
@@ -238,12 +238,8 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
         panels.push(lines(title, "workers", "tasks/s", series));
     }
     if let Some(io) = swept("io") {
-        let limit = series(
-            io,
-            "limit W/L",
-            "Little's law: workers / latency",
-            "reference",
-        );
+        let littles_law = "Little's law: workers / latency";
+        let limit = series(io, "limit W/L", littles_law, "reference");
         let target = io.number("target_per_s");
         let target = target.and_then(|target| level("target", "target", target, &limit.points));
         let mut series = vec![limit, series(io, "tasks/s", "measured", "06")];
@@ -251,27 +247,15 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
         let (title, y_axis) = ("IO work: throughput by pool size", "tasks/s (log scale)");
         panels.push(lines(title, "workers (log scale)", y_axis, series));
     }
-    panels.extend(
-        experiments
-            .iter()
-            .find(|e| e.name == "batch")
-            .and_then(batch_panel),
-    );
-    (!panels.is_empty()).then(|| Chart {
-        title: "sizing: stage 06's sweeps".to_string(),
-        columns: 2,
-        panels,
-    })
+    let batch = experiments.iter().find(|e| e.name == "batch");
+    panels.extend(batch.and_then(batch_panel));
+    (!panels.is_empty()).then(|| grid("sizing: stage 06's sweeps", 2, panels))
 }
 
 /// A level line at `value` across the x range of `points`, if they have any.
 fn level(name: &str, key: &str, value: f64, points: &[(f64, f64)]) -> Option<Series> {
     let (first, last) = (points.first()?.0, points.last()?.0);
-    Some(Series {
-        name: name.to_string(),
-        key: key.to_string(),
-        points: vec![(first, value), (last, value)],
-    })
+    Some(curve(name, key, vec![(first, value), (last, value)]))
 }
 
 /// Share of the ideal by items per task, with `par_iter`'s share from the same run as a line.
@@ -284,18 +268,10 @@ fn batch_panel(batch: &Experiment) -> Option<Panel> {
     let par_iter =
         par_iter.and_then(|share| level("rayon par_iter", "reference", share, &measured));
     let mut series: Vec<Series> = par_iter.into_iter().collect();
-    series.push(Series {
-        name: "stage 05's pool, one task per batch".to_string(),
-        key: "06".to_string(),
-        points: measured,
-    });
+    series.push(curve("stage 05's pool, one task per batch", "06", measured));
     let title = "Task size: share of the ideal by items per task";
-    Some(lines(
-        title,
-        "items per task (log scale)",
-        "share of the ideal",
-        series,
-    ))
+    let (x_axis, y_axis) = ("items per task (log scale)", "share of the ideal");
+    Some(lines(title, x_axis, y_axis, series))
 }
 
 #[cfg(test)]
