@@ -1,15 +1,13 @@
 //! `costs`: what each feature of the stages costs per task, as [`ladder::measure`] measures it
-//! in-process (each run of empty tasks adds one feature to the run it builds on), told as a
-//! table, a bullet per feature that says where its cost comes from, and a chart. No figure is
-//! graded against a target.
+//! in-process, told as a table, a bullet per feature and a chart, graded against no target.
 
 use harness::table::{self, Table};
-use minijinja::context;
+use minijinja::{Value, context};
 
 use super::{Options, Report, Scenario, Size, bar_panel, count, grid};
 use crate::chart::{Bar, Chart};
 use crate::ladder::{self, Measured, Step};
-use crate::{probe, prose};
+use crate::probe;
 
 /// Runs the ladder, and reports what it measured.
 pub fn run(options: Options) -> Report {
@@ -23,13 +21,9 @@ pub fn run(options: Options) -> Report {
     let command_line = format!(
         "cargo run --release -p measure --example costs -- --tasks {tasks} --rounds {rounds}"
     );
-    let (ladder, disturbance) = probe::in_process(|| ladder::measure(tasks, rounds));
-    Report {
-        scenario: Scenario::Costs,
-        body: body(&ladder, disturbance, &command_line),
-        chart: chart(&ladder),
-        runs: Vec::new(),
-    }
+    let (ladder, others) = probe::in_process(|| ladder::measure(tasks, rounds));
+    let figures = figures(&ladder, others, &command_line);
+    Report::render(Scenario::Costs, figures, chart(&ladder), Vec::new())
 }
 
 /// The name of `step` in the table and the chart. Why it costs what it costs is in
@@ -82,7 +76,7 @@ fn signed_nanos(ns: f64) -> String {
 }
 
 /// The table, a bullet per step, and a bullet that puts the demo beside the pool alone.
-fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> String {
+fn figures(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Value {
     let mut table = Table::titled(
         &[
             "run",
@@ -114,15 +108,14 @@ fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Stri
             ratio.clone(),
         ]);
         // What the step adds to the run it builds on, for its bullet.
-        let over = base
-            .filter(|_| row.added.is_some())
-            .map(|base| context! { base, added, ratio });
+        let over = base.filter(|_| row.added.is_some());
+        let over = over.map(|base| context! { base, added, ratio });
         rows.push(context! { key => row.step.key(), name => name(row.step), median, over });
     }
     let ratio = |step| ladder.row(step).map(|row| format!("{:.2}x", row.to_pool));
     // The demo beside an `Arc` per task: only when both ran.
     let (demo, arc) = ratio(Step::Demo).zip(ratio(Step::ArcPerTask)).unzip();
-    let figures = context! {
+    context! {
         tasks => count(ladder.tasks),
         workers => ladder.workers,
         rounds => ladder.rounds,
@@ -132,8 +125,7 @@ fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Stri
         rows,
         demo,
         arc,
-    };
-    prose::render("costs.md", figures)
+    }
 }
 
 fn chart(ladder: &Measured) -> Option<Chart> {
@@ -147,10 +139,8 @@ fn chart(ladder: &Measured) -> Option<Chart> {
             value: row.median,
         })
         .collect();
-    let title = format!(
-        "costs: empty tasks on {} workers, one feature at a time",
-        ladder.workers
-    );
+    let workers = ladder.workers;
+    let title = format!("costs: empty tasks on {workers} workers, one feature at a time");
     let panel_title = "Time per empty task (median over the rounds)";
     (!bars.is_empty()).then(|| grid(title, 1, vec![bar_panel(panel_title, "ns per task", bars)]))
 }
@@ -159,6 +149,16 @@ fn chart(ladder: &Measured) -> Option<Chart> {
 mod tests {
     use super::*;
     use crate::scenario::assert_text;
+
+    fn body(ladder: &Measured, others: Option<f64>) -> String {
+        Report::render(
+            Scenario::Costs,
+            figures(ladder, others, "costs"),
+            None,
+            Vec::new(),
+        )
+        .body
+    }
 
     /// A row of the ladder whose rounds spread from 10 ns under its median to 20 ns over.
     fn row(step: Step, median: f64, added: Option<(f64, f64)>, to_pool: f64) -> ladder::Row {
@@ -207,7 +207,7 @@ mod tests {
              with an `Arc` of the workload per task instead of a borrow, 1.24x.",
             "Other programs used 2% of the machine",
         ];
-        let body = body(&measured(), Some(0.02), "costs");
+        let body = body(&measured(), Some(0.02));
         assert_text(&body, &expected, &["target", "missed", "verdict"]);
     }
 
@@ -219,7 +219,7 @@ mod tests {
             .map(|step| row(step, 1.0, None, 1.0))
             .collect();
         // The template names no step it cannot explain: rendering would panic.
-        let body = body(&ladder, None, "costs");
+        let body = body(&ladder, None);
         for step in Step::ALL {
             assert!(body.contains(&format!("- **{}** (", name(step))), "{body}");
         }

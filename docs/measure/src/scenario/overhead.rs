@@ -13,14 +13,13 @@ use super::{
 use super::{count, granularity, grid, policies};
 use crate::chart::Chart;
 use crate::peer::Peer;
-use crate::stages;
+use crate::stages::STAGES;
 
 /// The empty task.
 const EMPTY: &str = "cpu:0ns";
 
 /// How many times each run is repeated; the fastest undisturbed one counts. More than in
-/// `granularity`: the runs are short, and from one run to the next the same pool can take twice
-/// as long, depending on which threads the scheduler puts on the same core.
+/// `granularity`: these short runs can take twice as long, as the scheduler shares out the cores.
 pub fn rounds(options: Options) -> usize {
     match options.size {
         Size::Full => 7,
@@ -51,13 +50,11 @@ fn ns_per_task(run: &Run) -> Option<f64> {
 /// The row each runner's cost is compared with: the stage it builds on, or the loop.
 fn baseline(runner: Runner) -> Runner {
     match runner {
-        Runner::Stage(stage) => match stage.number {
-            "03" => Runner::Stage(stages::stage("02")),
-            "04" => Runner::Stage(stages::stage("03")),
-            "05" => Runner::Stage(stages::stage("04")),
-            _ => Runner::Peer(Peer::Sequential),
-        },
-        Runner::Peer(_) => Runner::Peer(Peer::Sequential),
+        Runner::Stage(stage) if ["03", "04", "05"].contains(&stage.number) => {
+            let index = STAGES.iter().position(|other| other == stage);
+            Runner::Stage(&STAGES[index.expect("a stage") - 1])
+        }
+        _ => Runner::Peer(Peer::Sequential),
     }
 }
 
@@ -80,23 +77,22 @@ fn bullets(runs: &[Run]) -> Vec<Value> {
         .filter_map(|run| {
             let per_task = ns_per_task(run)?;
             let base = baseline(run.job.runner);
-            let against = runs
-                .iter()
-                .filter(|other| other.job.runner == base && other.job.runner != run.job.runner)
-                .find_map(|other| Some(versus(per_task, ns_per_task(other)?, base.key())));
+            let is_base = |other: &&Run| other.job.runner == base && base != run.job.runner;
+            let base_ns = runs.iter().find(is_base).and_then(ns_per_task);
+            let against = base_ns.map(|base_ns| versus(per_task, base_ns, base.key()));
+            let cpu = policies::cpu_per_task_ns(runs, run).filter(|&ns| ns > 0.0);
             Some(context! {
                 key => run.job.runner.key(),
                 label => run.job.runner.label(),
                 per_task => table::time_ns(per_task),
-                cpu => policies::cpu_per_task_ns(runs, run)
-                    .filter(|&ns| ns > 0.0)
-                    .map(table::time_ns),
+                cpu => cpu.map(table::time_ns),
                 against,
             })
         })
         .collect()
 }
 
+/// The table, a bullet per run and the chart.
 pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
     let table = table_of(&runs, |run| {
         let per_task = ns_per_task(run)?;
@@ -154,7 +150,7 @@ mod tests {
 
     #[test]
     fn every_cost_is_explained_beside_the_row_it_builds_on_and_graded_against_nothing() {
-        let stage = |number| Runner::Stage(stages::stage(number));
+        let stage = |number| Runner::Stage(crate::stages::stage(number));
         let runs = vec![
             run(Runner::Peer(Peer::Sequential), 20.0),
             run(stage("02"), 200.0),
