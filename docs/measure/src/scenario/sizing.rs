@@ -41,10 +41,8 @@ struct Experiment {
 impl Experiment {
     /// The measurement of a run that exited successfully.
     fn ok(&self) -> Option<&Measurement> {
-        self.result
-            .as_ref()
-            .ok()
-            .filter(|m| m.status.is_some_and(|status| status.success()))
+        let measurement = self.result.as_ref().ok()?;
+        measurement.status?.success().then_some(measurement)
     }
 
     /// The experiment's own table: from its heading line up to its summary line.
@@ -61,13 +59,12 @@ impl Experiment {
 
     /// Every `key=value` of the experiment's summary line.
     fn summary(&self) -> BTreeMap<&str, &str> {
-        let last = self.ok().and_then(|measurement| {
-            let mut lines = measurement.stdout.lines();
-            lines.rfind(|line| line.starts_with(summary::PREFIX))
-        });
-        last.and_then(summary::pairs)
-            .map(Iterator::collect)
-            .unwrap_or_default()
+        let stdout = self.ok().map_or("", |measurement| &measurement.stdout);
+        let last = stdout
+            .lines()
+            .rfind(|line| line.starts_with(summary::PREFIX));
+        let pairs = last.and_then(summary::pairs);
+        pairs.map(Iterator::collect).unwrap_or_default()
     }
 
     /// A number from the experiment's summary line.
@@ -151,9 +148,8 @@ fn measure_undisturbed(
     mut run: impl FnMut() -> Result<Measurement, String>,
 ) -> Result<Measurement, String> {
     let share = |result: &Result<Measurement, String>| {
-        result
-            .as_ref()
-            .ok()
+        let measurement = result.as_ref().ok();
+        measurement
             .and_then(Measurement::disturbance)
             .unwrap_or(0.0)
     };
