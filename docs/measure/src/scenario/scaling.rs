@@ -68,25 +68,20 @@ pub fn report(runs: Vec<Run>) -> Report {
     let mut counts: Vec<usize> = runs.iter().map(|run| run.job.tasks).collect();
     counts.sort_unstable();
     counts.dedup();
-    let titles: Vec<String> = counts
-        .iter()
-        .map(|&n| format!("{} tasks", count(n)))
-        .collect();
+    let titles: Vec<String> = counts.iter().map(|&n| count(n) + " tasks").collect();
+    let runners = distinct(runs.iter().map(|run| run.job.runner));
     let pivot = |cell: usize| {
-        table_of(
-            &distinct(runs.iter().map(|run| run.job.runner)),
-            |&runner| {
-                let mine: Vec<&Run> = runs.iter().filter(|run| run.job.runner == runner).collect();
-                mine.iter().find_map(|run| run.ok())?;
-                let cells = counts.iter().zip(&titles).map(|(&count, title)| {
-                    let run = mine.iter().find(|run| run.job.tasks == count);
-                    let value = run.map(|run| run.peak_cells()[cell].clone());
-                    (title.as_str(), value.unwrap_or_else(|| "-".to_string()))
-                });
-                let name = format!("{} ({})", runner.label(), mine[0].job.task);
-                Some(iter::once(("stage (task)", name)).chain(cells).collect())
-            },
-        )
+        table_of(&runners, |&runner| {
+            let mine: Vec<&Run> = runs.iter().filter(|run| run.job.runner == runner).collect();
+            mine.iter().find_map(|run| run.ok())?;
+            let cells = counts.iter().zip(&titles).map(|(&count, title)| {
+                let run = mine.iter().find(|run| run.job.tasks == count);
+                let value = run.map(|run| run.peak_cells()[cell].clone());
+                (title.as_str(), value.unwrap_or_else(|| "-".to_string()))
+            });
+            let name = format!("{} ({})", runner.label(), mine[0].job.task);
+            Some(iter::once(("stage (task)", name)).chain(cells).collect())
+        })
     };
     let (rss, threads) = (pivot(1), pivot(0));
     let pool = runs.iter().find(|run| run.job.runner.is_pool());
@@ -114,11 +109,9 @@ pub fn report(runs: Vec<Run>) -> Report {
 
 /// The smallest and largest run of `number` that have numbers.
 fn extremes<'a>(runs: &'a [Run], number: &str) -> Option<(&'a Run, &'a Run)> {
-    let mine = || {
-        runs.iter()
-            .filter(move |run| run.job.runner == Runner::Stage(stage(number)))
-            .filter(|run| run.peak_rss_kib().is_some())
-    };
+    let runner = Runner::Stage(stage(number));
+    let measured = |run: &&Run| run.job.runner == runner && run.peak_rss_kib().is_some();
+    let mine = || runs.iter().filter(measured);
     let smallest = mine().min_by_key(|run| run.job.tasks)?;
     let largest = mine().max_by_key(|run| run.job.tasks)?;
     Some((smallest, largest))
@@ -158,13 +151,7 @@ fn threads_01(small: &Run, large: &Run) -> Value {
         }
     });
     let [threads, rss, vm] = large.peak_cells();
-    context! {
-        extra,
-        many => count(large.job.tasks),
-        threads,
-        rss,
-        vm,
-    }
+    context! { extra, many => count(large.job.tasks), threads, rss, vm }
 }
 
 fn chart(runs: &[Run]) -> Option<Chart> {
