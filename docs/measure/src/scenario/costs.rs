@@ -26,8 +26,7 @@ pub fn run(options: Options) -> Report {
     Report::render(Scenario::Costs, figures, chart(&ladder), Vec::new())
 }
 
-/// The name of `step` in the table and the chart. Why it costs what it costs is in
-/// `templates/costs.md`.
+/// The name of `step` in the table and the chart (its cost is explained in `costs.md`).
 fn name(step: Step) -> &'static str {
     match step {
         Step::Ids => "bare pool",

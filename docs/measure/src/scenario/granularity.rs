@@ -1,6 +1,5 @@
-//! `granularity`: CPU tasks from nothing at all to 1 ms, on as many workers as cores: how close
-//! each pool gets to the ideal, and a workers sweep of stage 02 against stage 03 at the tiny size.
-//! The tables and curves over task sizes that `policies` shares live here too.
+//! `granularity`: CPU tasks from 0 to 1 ms on as many workers as cores, and a workers sweep of
+//! stage 02 against stage 03; the tables and curves over task sizes that `policies` shares too.
 
 use std::iter;
 
@@ -160,8 +159,7 @@ fn colour_key(run: &Run) -> &'static str {
 
 /// The main table, the close-up at the tiny size, the workers sweep, findings and the chart.
 pub fn report(all: Vec<Run>, rounds: usize) -> Report {
-    // The main table's runs have as many workers as cores, or none; the sweep's runs at other
-    // worker counts have a section of their own.
+    // The main table's runs have as many workers as cores, or none; the sweep has its own section.
     let at_cores = |run: &&Run| run.job.workers.is_none_or(|workers| workers == cores());
     let runs: Vec<Run> = all.iter().filter(at_cores).cloned().collect();
     let figures = context! {
@@ -190,8 +188,7 @@ pub(crate) fn shared(rounds: usize) -> Value {
     }
 }
 
-/// A table with a row per label and a column per task size, filled by `value` from each label's
-/// run with numbers. `rates` says that the empty tasks' column holds tasks per second.
+/// A row per label and a column per task size, of `value`; `rates` if empty tasks show tasks/s.
 pub(crate) fn matrix(
     runs: &[Run],
     label: fn(&Run) -> String,
@@ -220,8 +217,7 @@ pub(crate) fn matrix(
     })
 }
 
-/// A cell of a main table: share of the ideal (tasks/s for empty tasks), the share rejected if
-/// any, and a dagger for a disturbed run.
+/// A cell of a main table: share of the ideal (or tasks/s), any rejected, and any dagger.
 pub(crate) fn cell(runs: &[Run], run: &Run) -> String {
     let mut text = if run.job.task.duration.is_zero() {
         tasks_per_second(run).map_or_else(|| "-".to_string(), table::per_second)
@@ -487,7 +483,9 @@ mod tests {
         let body = report(runs.clone(), 1).body;
         let sweep_line = |line: &&str| line.starts_with("- Workers sweep");
         let text = body.lines().find(sweep_line).unwrap_or_default();
-        assert!(text.starts_with("- Workers sweep at `cpu:1us`: stage 02's rate over stage 03's (queue never full) was 1.00 with 1 worker"), "{text}");
+        let first = "- Workers sweep at `cpu:1us`: stage 02's rate over stage 03's \
+                     (queue never full) was 1.00 with 1 worker";
+        assert!(text.starts_with(first), "{text}");
         if cores() > 1 {
             assert!(text.contains("the locked receiver lost ground"), "{text}");
         }

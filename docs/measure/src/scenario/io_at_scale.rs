@@ -1,5 +1,5 @@
-//! `io-at-scale`: tens of thousands of tasks that each wait 100 ms, as calls to a slow service
-//! would. Pools of 4, 64 and 512 workers against tokio, and stage 01 at 10,000 threads.
+//! `io-at-scale`: tens of thousands of tasks that each wait 100 ms, through pools of 4, 64 and 512
+//! workers, tokio, and stage 01 at 10,000 threads.
 
 use harness::cores;
 use harness::table;
@@ -70,8 +70,7 @@ fn rate(run: &Run) -> Option<f64> {
     (elapsed > 0.0).then(|| run.job.tasks as f64 / elapsed)
 }
 
-/// Milliseconds for `target` tasks, and whether they are projected from a pool's rate because it
-/// ran fewer. Stage 01's time does not scale with its rate: it would start every thread at once.
+/// Milliseconds for `target` tasks, and whether projected from a pool's rate (never stage 01's).
 fn time_for(run: &Run, target: usize) -> Option<(f64, bool)> {
     if run.job.tasks >= target {
         Some((run.elapsed_ms()?, false))

@@ -120,8 +120,7 @@ impl Runner {
         }
     }
 
-    /// Whether this runner takes `--policy`: only stage 03 has a choice of what to do when its
-    /// queue is full.
+    /// Whether this runner takes `--policy`: only stage 03 chooses what a full queue means.
     pub fn takes_policy(self) -> bool {
         matches!(self, Runner::Stage(stage) if stage.flags == Flags::WorkersQueueAndPolicy)
     }
@@ -442,8 +441,7 @@ pub fn markdown(table: &Table) -> String {
     }
 }
 
-/// A table of a row per item that `row` has cells for, each cell beside its column's title (the
-/// first column words, the others numbers), as a template takes it.
+/// A table of a row per item that `row` has cells for, each beside its column's title.
 pub fn table_of<'a, T>(items: &[T], row: impl Fn(&T) -> Option<Vec<(&'a str, String)>>) -> String {
     let rows: Vec<_> = items.iter().filter_map(row).collect();
     let Some(first) = rows.first() else {

@@ -1,6 +1,4 @@
-//! `overhead`: empty tasks on as many workers as cores. A task that does nothing measures the
-//! trip through the pool alone: boxing the closure, the queue, waking a worker, and, for stage
-//! 04, delivering a result.
+//! `overhead`: empty tasks on as many workers as cores, which measure the trip through the pool.
 
 use harness::cores;
 use harness::table;
@@ -27,8 +25,7 @@ pub fn rounds(options: Options) -> usize {
     }
 }
 
-/// One run per runner of `granularity` (the loop, the pool stages under their default policy,
-/// the CPU peers), `workers = cores`.
+/// One run per runner of `granularity`, `workers = cores`.
 pub fn plan(options: Options) -> Vec<Job> {
     // Enough tasks that starting the pool no longer counts, and few enough that faulting in the
     // memory that stage 02's queue and the handles of stages 04 and 05 grow by does not either.
@@ -58,8 +55,7 @@ fn baseline(runner: Runner) -> Runner {
     }
 }
 
-/// `value` against `base`, the cost of the row whose runner's key is `key`: by how much more or
-/// less, or about the same (within 10%, less than these short runs vary).
+/// `value` against `base`, of the runner keyed `key`: more, less, or the same within 10%.
 fn versus(value: f64, base: f64, key: &str) -> Value {
     let (trend, by) = if value > base * 1.1 {
         ("more", value - base)

@@ -78,8 +78,7 @@ pub fn memory_plan(options: Options) -> Vec<Job> {
         .collect()
 }
 
-/// CPU time a process spends outside its timed part (start-up, exit): the sequential loop's CPU
-/// time beyond its elapsed time, with the same tasks.
+/// CPU time spent outside the timed part (start-up, exit): the sequential loop's beyond its time.
 fn outside_cpu_ns(runs: &[Run], job: &Job) -> f64 {
     baseline(runs, job)
         .and_then(|run| Some(run.cpu()?.as_secs_f64() * 1e9 - run.elapsed_ms()? * 1e6))
@@ -94,8 +93,7 @@ pub fn cpu_per_task_ns(runs: &[Run], run: &Run) -> Option<f64> {
     Some(cpu.max(0.0) / ran as f64)
 }
 
-/// The share of the run the submitting (main) thread spent on a core, start-up excluded, at most
-/// 1.0 (the start-up is an estimate).
+/// The share of the run the submitting thread spent on a core, start-up excluded, at most 1.0.
 pub fn submitter_busy(runs: &[Run], run: &Run) -> Option<f64> {
     let elapsed_ns = run.elapsed_ms()? * 1e6;
     let main_ns = run.main_thread_cpu()?.as_secs_f64() * 1e9 - outside_cpu_ns(runs, &run.job);
@@ -198,22 +196,18 @@ impl MemoryRow<'_> {
 
 /// Pairs each stage and policy's runs at the fewest and the most tasks.
 fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
-    distinct(memory.iter().map(row_label))
-        .into_iter()
-        .filter_map(|label| {
-            let mine: Vec<&Run> = memory
-                .iter()
-                .filter(|run| row_label(run) == label && run.ok().is_some())
-                .collect();
-            let few = *mine.iter().min_by_key(|run| run.job.tasks)?;
-            let many = *mine.iter().max_by_key(|run| run.job.tasks)?;
-            (few.job.tasks < many.job.tasks).then_some(MemoryRow { label, few, many })
-        })
-        .collect()
+    let row = |label: String| {
+        let measured = |run: &&Run| row_label(run) == label && run.ok().is_some();
+        let mine: Vec<&Run> = memory.iter().filter(measured).collect();
+        let few = *mine.iter().min_by_key(|run| run.job.tasks)?;
+        let many = *mine.iter().max_by_key(|run| run.job.tasks)?;
+        (few.job.tasks < many.job.tasks).then_some(MemoryRow { label, few, many })
+    };
+    let labels = distinct(memory.iter().map(row_label));
+    labels.into_iter().filter_map(row).collect()
 }
 
-/// The memory check's table, if any stage and policy ran at both sizes, and how much peak memory
-/// grew policy by policy, with what the rejecting policies gave up.
+/// The memory check's table, and how much peak memory grew policy by policy.
 fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
     let first = rows.first()?;
     let [few, many] = [first.few, first.many].map(|run| count(run.job.tasks));
@@ -249,8 +243,7 @@ fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
     Some(context! { few, many, table, label, policies })
 }
 
-/// What each run did at the tiny size, by its short label (`03 caller-runs`, `threadpool`): its
-/// share of the ideal, its CPU per task, and where that CPU time went.
+/// What each run did at the tiny size, by its short label (`03 caller-runs`, `threadpool`).
 fn at_tiny(runs: &[Run]) -> BTreeMap<String, Value> {
     let tiny = runs.iter().filter(|run| run.job.task == task(TINY));
     tiny.map(|run| {
@@ -265,8 +258,7 @@ fn at_tiny(runs: &[Run]) -> BTreeMap<String, Value> {
     .collect()
 }
 
-/// Where a run's CPU time went: CPU per task, the submitter on a core and the tasks it ran
-/// itself, the workers' cores, and context switches per 1,000 tasks.
+/// Where a run's CPU time went: the submitter, the workers, and context switches.
 fn costs(runs: &[Run], run: &Run) -> Option<Value> {
     let (voluntary, involuntary) = run.switches()?;
     let per_thousand = |count: u64| format!("{:.1}", count as f64 * 1e3 / run.job.tasks as f64);
@@ -283,30 +275,28 @@ fn costs(runs: &[Run], run: &Run) -> Option<Value> {
 
 /// What the rejecting policies gave up, size by size.
 fn rejections(runs: &[Run]) -> Vec<Value> {
-    let rejecting = runs
-        .iter()
-        .filter(|run| matches!(run.job.policy, Some(Policy::Reject | Policy::Timeout(_))));
-    distinct(rejecting.map(row_label))
-        .into_iter()
-        .filter_map(|label| {
-            let sizes: Vec<Value> = runs
-                .iter()
-                .filter(|run| row_label(run) == label)
-                .filter_map(|run| {
-                    Some(context! {
-                        rejected => table::thousands(rejected(run)?),
-                        tasks => count(run.job.tasks),
-                        spec => run.job.task.to_string(),
-                    })
-                })
-                .collect();
-            (!sizes.is_empty()).then(|| context! { label, sizes })
+    let size = |run: &Run| {
+        Some(context! {
+            rejected => table::thousands(rejected(run)?),
+            tasks => count(run.job.tasks),
+            spec => run.job.task.to_string(),
         })
-        .collect()
+    };
+    let policy = |label: String| {
+        let sizes: Vec<Value> = runs
+            .iter()
+            .filter(|run| row_label(run) == label)
+            .filter_map(size)
+            .collect();
+        (!sizes.is_empty()).then(|| context! { label, sizes })
+    };
+    let rejecting =
+        |run: &&Run| matches!(run.job.policy, Some(Policy::Reject | Policy::Timeout(_)));
+    let labels = distinct(runs.iter().filter(rejecting).map(row_label));
+    labels.into_iter().filter_map(policy).collect()
 }
 
-/// A panel per policy with its share of the ideal over the task sizes, the peers and the loop
-/// drawn in every one for reference; then bars of CPU per task, and of memory growth.
+/// A panel of shares of the ideal per policy (with the peers and the loop), then CPU and memory.
 fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
     let mut panels: Vec<Panel> = POLICIES
         .into_iter()
@@ -409,9 +399,9 @@ mod tests {
              and {block} under `block`; the peers that hand tasks over one at a time reached \
              threadpool (peer) {pool} and rayon-scope (peer) {scope}; the sequential loop {alone}."
         );
-        let growth = "\n- Peak RSS of 03 crossbeam-bounded with 1,000,000 tasks against 1,000: 1.05x \
-                      under `block`, 4.00x under `reject` (6.2 bytes per extra task, with 900,000 \
-                      tasks rejected).";
+        let growth = "\n- Peak RSS of 03 crossbeam-bounded with 1,000,000 tasks against 1,000: \
+                      1.05x under `block`, 4.00x under `reject` (6.2 bytes per extra task, with \
+                      900,000 tasks rejected).";
         let absent = ["target", "missed", "within", "yes", "met"];
         assert_text(&text, &[caller_runs.as_str(), growth], &absent);
     }

@@ -81,8 +81,7 @@ fn completed(summary: &harness::Summary) -> String {
     }
 }
 
-/// The figures of the findings, so that no number in the prose is typed by hand: what stage
-/// 01's threads cost against the pools.
+/// The figures of the findings: what stage 01's threads cost against the pools.
 fn findings(runs: &[Run]) -> Value {
     let measured = |pool| {
         runs.iter()

@@ -32,10 +32,8 @@ fn sizes(size: Size) -> Sizes {
             unbounded_tasks: &[1_000, 10_000],
             unbounded_task: "sleep:2s",
         },
-        // The sizes the tests compare (1,000 and 100,000 tasks), with shorter sleeps and more
-        // workers: 100,000 tasks still arrive far faster than the workers finish them, which is
-        // all a queue's memory needs, in a fraction of the time. 200 threads start well within
-        // 200 ms.
+        // The sizes the tests compare, with shorter sleeps and more workers: 100,000 tasks still
+        // arrive far faster than they finish. 200 threads start well within 200 ms.
         Size::Quick => Sizes {
             pool_tasks: &[1_000, 100_000],
             workers: 32,
@@ -117,8 +115,7 @@ fn extremes<'a>(runs: &'a [Run], number: &str) -> Option<(&'a Run, &'a Run)> {
     Some((smallest, largest))
 }
 
-/// How peak RSS grew from the `small` run to the `large` one: both peaks and task counts, their
-/// ratio, and the bytes per task added (empty below one byte, which is noise in a number of KiB).
+/// How peak RSS grew from `small` to `large`; bytes per task are empty below one (noise in KiB).
 fn growth(small: &Run, large: &Run) -> Value {
     let kib = |run: &Run| run.peak_rss_kib().unwrap_or(0) as f64;
     let added = large.job.tasks.saturating_sub(small.job.tasks).max(1) as f64;
@@ -133,8 +130,7 @@ fn growth(small: &Run, large: &Run) -> Value {
     }
 }
 
-/// What stage 01's threads cost: each extra one between the `small` run and the `large` one, and
-/// the largest run's peaks.
+/// What each extra thread of stage 01 cost between `small` and `large`, and `large`'s peaks.
 fn threads_01(small: &Run, large: &Run) -> Value {
     let threads = |run: &Run| run.peak_threads().unwrap_or(0) as f64;
     let vm = |run: &Run| run.peak_vm_kib().unwrap_or(0) as f64;

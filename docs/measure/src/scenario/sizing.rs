@@ -1,6 +1,5 @@
-//! `sizing`: stage 06's own experiments over pool sizes (CPU work, IO work, and mixed work in
-//! one pool or two) and over task sizes (batches of small items), measured from outside like every
-//! other run, with its tables quoted and its sweeps drawn as curves.
+//! `sizing`: stage 06's own experiments over pool and task sizes, measured from outside, with
+//! its tables quoted and its sweeps drawn as curves.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -72,8 +71,7 @@ impl Experiment {
         self.summary().get(key)?.parse().ok()
     }
 
-    /// The experiment's table as columns of numbers: `(first column, column)` pairs, such as
-    /// `(workers, tasks/s)`, for the rows whose first column is a number.
+    /// Pairs of numbers such as `(workers, tasks/s)` from the experiment's table.
     fn column(&self, first: &str, name: &str) -> Vec<(f64, f64)> {
         let text = self.table_text().unwrap_or_default();
         let mut lines = text.lines().skip_while(|line| !line.starts_with(first));
@@ -88,8 +86,7 @@ impl Experiment {
     }
 }
 
-/// Splits a line of stage 06's tables: columns are separated by two or more spaces, while a
-/// title such as `ideal tasks/s` has single spaces.
+/// Splits a line of stage 06's tables on two spaces: a title such as `ideal tasks/s` has one.
 fn columns(line: &str) -> Vec<String> {
     line.split("  ")
         .map(str::trim)
@@ -141,8 +138,8 @@ pub fn run(ready: &Readiness, options: Options) -> Report {
     )
 }
 
-/// Runs an experiment up to `tries` times, until other programs leave it alone, and keeps the
-/// least disturbed run: the sweeps compare throughputs, which another program's load distorts.
+/// Runs an experiment up to `tries` times, until other programs leave it alone; keeps the least
+/// disturbed run.
 fn measure_undisturbed(
     tries: usize,
     mut run: impl FnMut() -> Result<Measurement, String>,
@@ -166,8 +163,7 @@ fn measure_undisturbed(
     best
 }
 
-/// The template's figures: each experiment's table, the runs measured from outside, and every
-/// experiment's summary line for the findings.
+/// Each experiment's table, the runs measured from outside, and every summary line.
 fn figures(experiments: &[Experiment], tries: usize) -> Value {
     let runs = table_of(experiments, |experiment| {
         let measurement = experiment.ok()?;
