@@ -4,7 +4,7 @@
 use harness::table::{self, Table};
 use minijinja::{Value, context};
 
-use super::{Options, Report, Scenario, Size, bar_panel, count, grid};
+use super::{Options, Report, Scenario, bar_panel, count, grid};
 use crate::chart::{Bar, Chart};
 use crate::ladder::{self, Measured, Step};
 use crate::probe;
@@ -13,10 +13,7 @@ use crate::probe;
 pub fn run(options: Options) -> Report {
     // Each round runs every step once, in under half a second; the rounds are many, and short,
     // because the machine's speed moves between them.
-    let (tasks, rounds) = match options.size {
-        Size::Full => (100_000, 41),
-        Size::Quick => (10_000, 3),
-    };
+    let (tasks, rounds) = options.size.pick((100_000, 41), (10_000, 3));
     // The example runs the same ladder: the way to measure it again, alone.
     let command_line = format!(
         "cargo run --release -p measure --example costs -- --tasks {tasks} --rounds {rounds}"
@@ -213,10 +210,7 @@ mod tests {
     #[test]
     fn every_step_of_the_ladder_is_explained() {
         let mut ladder = measured();
-        ladder.rows = Step::ALL
-            .into_iter()
-            .map(|step| row(step, 1.0, None, 1.0))
-            .collect();
+        ladder.rows = Step::ALL.map(|step| row(step, 1.0, None, 1.0)).to_vec();
         // The template names no step it cannot explain: rendering would panic.
         let body = body(&ladder, None);
         for step in Step::ALL {

@@ -22,10 +22,7 @@ const SWEEP: [usize; 5] = [1, 2, 4, 8, 16];
 
 /// How many times each run is repeated; the fastest counts: only times matter here.
 pub fn rounds(options: Options) -> usize {
-    match options.size {
-        Size::Full => 3,
-        Size::Quick => 1,
-    }
+    options.size.pick(3, 1)
 }
 
 /// Task sizes and how many tasks of each make about half a second of ideal time on 2 cores.
@@ -38,10 +35,7 @@ pub(crate) fn sizes(size: Size) -> Vec<(&'static str, usize)> {
         ("cpu:1ms", 1_000),
     ];
     // Quick runs last a few milliseconds each: the tests check what runs account for, not times.
-    let divisor = match size {
-        Size::Full => 1,
-        Size::Quick => 50,
-    };
+    let divisor = size.pick(1, 50);
     full.map(|(spec, tasks)| (spec, tasks / divisor)).to_vec()
 }
 

@@ -81,6 +81,16 @@ pub enum Size {
     Quick,
 }
 
+impl Size {
+    /// `full` at full size, `quick` at quick size.
+    pub fn pick<T>(self, full: T, quick: T) -> T {
+        match self {
+            Size::Full => full,
+            Size::Quick => quick,
+        }
+    }
+}
+
 /// What the command line chose, beyond which scenarios to run.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {

@@ -4,11 +4,8 @@ use harness::cores;
 use harness::table;
 use minijinja::{Value, context};
 
-use super::{
-    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
-    task,
-};
-use super::{count, granularity, grid, policies};
+use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, bar_panel, bars, problems};
+use super::{count, granularity, grid, policies, table_of, task};
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::stages::STAGES;
@@ -19,20 +16,14 @@ const EMPTY: &str = "cpu:0ns";
 /// How many times each run is repeated; the fastest undisturbed one counts. More than in
 /// `granularity`: these short runs can take twice as long, as the scheduler shares out the cores.
 pub fn rounds(options: Options) -> usize {
-    match options.size {
-        Size::Full => 7,
-        Size::Quick => 1,
-    }
+    options.size.pick(7, 1)
 }
 
 /// One run per runner of `granularity`, `workers = cores`.
 pub fn plan(options: Options) -> Vec<Job> {
     // Enough tasks that starting the pool no longer counts, and few enough that faulting in the
     // memory that stage 02's queue and the handles of stages 04 and 05 grow by does not either.
-    let tasks = match options.size {
-        Size::Full => 200_000,
-        Size::Quick => 50_000,
-    };
+    let tasks = options.size.pick(200_000, 50_000);
     granularity::lineup()
         .into_iter()
         .map(|runner| Job::new(runner, tasks, task(EMPTY), cores(), QUEUE))

@@ -40,10 +40,7 @@ fn sizes(size: Size) -> Vec<(&'static str, usize)> {
 
 /// The task counts of the memory check: the fewest and the most.
 fn memory_sizes(size: Size) -> [usize; 2] {
-    match size {
-        Size::Full => [1_000, 1_000_000],
-        Size::Quick => [1_000, 100_000],
-    }
+    size.pick([1_000, 1_000_000], [1_000, 100_000])
 }
 
 /// The main table's runs: at every size, the loop, stage 03 under each policy, and the CPU peers.

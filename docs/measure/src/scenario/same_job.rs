@@ -5,7 +5,7 @@ use harness::table;
 use minijinja::{Value, context};
 
 use super::granularity::CPU_PEERS;
-use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
+use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario};
 use super::{bar_panel, bars, count, grid, problems, table_of, task};
 use crate::chart::Chart;
 use crate::peer::Peer;
@@ -16,18 +16,15 @@ pub const WORKERS: usize = 4;
 
 /// The runs: every stage but 06, then the peers that run CPU tasks on a pool, and tokio.
 pub fn plan(options: Options) -> Vec<Job> {
-    let (tasks, spec) = match options.size {
-        Size::Full => (1_000, task("sleep:20ms")),
-        // Long enough sleeps that stage 01 starts every thread before the first one finishes,
-        // even on a busy machine where a spawn can take a few hundred microseconds; few enough
-        // tasks that a pool of four gets through them in four waits.
-        Size::Quick => (16, task("sleep:50ms")),
-    };
+    // Quick: long enough sleeps that stage 01 starts every thread before the first one finishes,
+    // even on a busy machine where a spawn can take a few hundred microseconds; few enough tasks
+    // that a pool of four gets through them in four waits.
+    let (tasks, spec) = options.size.pick((1_000, "sleep:20ms"), (16, "sleep:50ms"));
     let stages = STAGES[..5].iter().map(Runner::Stage);
     let peers = CPU_PEERS.into_iter().chain([Peer::Tokio]).map(Runner::Peer);
     stages
         .chain(peers)
-        .map(|runner| Job::new(runner, tasks, spec, WORKERS, QUEUE))
+        .map(|runner| Job::new(runner, tasks, task(spec), WORKERS, QUEUE))
         .collect()
 }
 
