@@ -290,18 +290,19 @@ fn ratio([mutex, lock_free]: [Option<&Run>; 2]) -> Option<f64> {
 /// The sweep, by worker count, from every run at the tiny size.
 fn sweep(runs: &[Run]) -> Vec<SweepPoint<'_>> {
     let tiny = task(TINY);
-    let points = sweep_workers(cores()).into_iter().map(|workers| {
+    let points = sweep_workers(cores()).into_iter().filter_map(|workers| {
         let pools = sweep_pools().map(|pool| {
             runs.iter().find(|run| {
                 let ran = run.ok().is_some() && run.job.task == tiny;
                 ran && run.job.workers == Some(workers) && row_label(run) == pool
             })
         });
-        (workers, pools)
+        pools
+            .iter()
+            .any(Option::is_some)
+            .then_some((workers, pools))
     });
-    points
-        .filter(|(_, pools)| pools.iter().any(Option::is_some))
-        .collect()
+    points.collect()
 }
 
 /// The sweep's table: each pool's rate, and stage 02's over stage 03's.
@@ -365,11 +366,8 @@ pub fn mark(run: &Run, runs: &[Run]) -> &'static str {
 /// The shares of the ideal at the tiny size of the loop and of the stages' pools 02 and 03.
 fn at_tiny(runs: &[Run]) -> Vec<Value> {
     let tiny = task(TINY);
-    let shown = [
-        Runner::Peer(Peer::Sequential),
-        Runner::Stage(stage("02")),
-        Runner::Stage(stage("03")),
-    ];
+    let [mutex, lock_free] = ["02", "03"].map(|number| Runner::Stage(stage(number)));
+    let shown = [Runner::Peer(Peer::Sequential), mutex, lock_free];
     runs.iter()
         .filter(|run| run.job.task == tiny && shown.contains(&run.job.runner))
         .filter_map(|run| {

@@ -620,10 +620,8 @@ pub fn finished(job: Job, elapsed_ms: f64, rejected: u64) -> Run {
         outside_cpu: None,
         main_thread_cpu: None,
     };
-    Run {
-        job,
-        result: Ok(measurement),
-    }
+    let result = Ok(measurement);
+    Run { job, result }
 }
 
 /// The options of a quick run, as the tests of the plans need them.
