@@ -92,12 +92,10 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
             None => "-".to_string(),
         };
         let [threads, rss, vm] = run.peak_cells();
+        let workers = run.job.workers.map_or("-".to_string(), |w| w.to_string());
         Some(vec![
             ("run", run.job.runner.label()),
-            (
-                "workers",
-                run.job.workers.map_or("-".to_string(), |w| w.to_string()),
-            ),
+            ("workers", workers),
             ("tasks", count(run.job.tasks)),
             ("peak threads", threads),
             ("peak RSS", rss),
@@ -109,10 +107,9 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         ])
     });
     let task_ms = task(TASK).duration.as_secs_f64() * 1e3;
-    let stages = runs
-        .iter()
-        .filter(|run| matches!(run.job.runner, Runner::Stage(_)));
-    let smallest = stages.filter_map(|run| run.job.workers).min().unwrap_or(1);
+    let is_stage = |run: &Run| matches!(run.job.runner, Runner::Stage(_));
+    let stage_workers = |run: &Run| run.job.workers.filter(|_| is_stage(run));
+    let smallest = runs.iter().filter_map(stage_workers).min().unwrap_or(1);
     // The waves of tasks a pool that did not get every task ran, one task per worker each.
     let mut partial = runs
         .iter()

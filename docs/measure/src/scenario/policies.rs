@@ -295,30 +295,23 @@ fn rejections(runs: &[Run]) -> Vec<Value> {
 
 /// A panel of shares of the ideal per policy (with the peers and the loop), then CPU and memory.
 fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
-    let mut panels: Vec<Panel> = POLICIES
-        .into_iter()
-        .filter_map(|policy| {
-            let label = |run: &Run| {
-                let runner = run.job.runner;
-                let shown = run.job.policy.is_none_or(|own| own == policy);
-                shown.then(|| (runner.label(), runner.key()))
-            };
-            let series = granularity::by_duration(runs, label, |run| fraction(runs, run));
-            let (title, y_axis) = (
-                format!("--policy {policy}"),
-                "ideal / elapsed, tasks that ran",
-            );
-            (!series.is_empty()).then(|| lines(title, DURATION_AXIS, y_axis, series))
-        })
-        .collect();
+    let y_axis = "ideal / elapsed, tasks that ran";
+    let panel = |policy: Policy| {
+        let label = |run: &Run| {
+            let runner = run.job.runner;
+            let shown = run.job.policy.is_none_or(|own| own == policy);
+            shown.then(|| (runner.label(), runner.key()))
+        };
+        let series = granularity::by_duration(runs, label, |run| fraction(runs, run));
+        let title = format!("--policy {policy}");
+        (!series.is_empty()).then(|| lines(title, DURATION_AXIS, y_axis, series))
+    };
+    let mut panels: Vec<Panel> = POLICIES.into_iter().filter_map(panel).collect();
     if panels.is_empty() {
         return None;
     }
-    let tiny: Vec<Run> = runs
-        .iter()
-        .filter(|run| run.job.task == task(TINY))
-        .cloned()
-        .collect();
+    let is_tiny = |run: &&Run| run.job.task == task(TINY);
+    let tiny: Vec<Run> = runs.iter().filter(is_tiny).cloned().collect();
     let label = |run: &Run| short_label(&run.job);
     let cpu_bars = bars(&tiny, label, |run| Some(cpu_per_task_ns(runs, run)? / 1e3));
     if !cpu_bars.is_empty() {
@@ -328,23 +321,13 @@ fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
     if let Some(row) = memory.first() {
         let [many, few] = [row.many, row.few].map(|run| count(run.job.tasks));
         let fewest: Vec<Run> = memory.iter().map(|row| row.few.clone()).collect();
-        let ratio = |run: &Run| {
-            memory
-                .iter()
-                .find(|row| row.label == row_label(run))?
-                .ratio()
-        };
+        let row_of = |run: &Run| memory.iter().find(|row| row.label == row_label(run));
+        let ratios = bars(&fewest, label, |run| row_of(run)?.ratio());
         let title = format!("Peak RSS, {many} tasks over {few}");
-        panels.push(bar_panel(
-            title,
-            "ratio (log scale)",
-            bars(&fewest, label, ratio),
-        ));
+        panels.push(bar_panel(title, "ratio (log scale)", ratios));
     }
-    let title = format!(
-        "policies: CPU tasks on {} workers = cores, queue {QUEUE}",
-        cores()
-    );
+    let cores = cores();
+    let title = format!("policies: CPU tasks on {cores} workers = cores, queue {QUEUE}");
     Some(grid(title, 2, panels))
 }
 

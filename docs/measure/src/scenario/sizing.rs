@@ -180,24 +180,20 @@ fn figures(experiments: &[Experiment], tries: usize) -> Value {
             ("others' CPU share", table::or_na(others)),
         ])
     });
-    let shown: Vec<Value> = experiments
-        .iter()
-        .map(|experiment| {
-            let command = experiment.command.as_str();
-            let failed = match &experiment.result {
-                _ if experiment.ok().is_some() => None,
-                Err(error) => Some(error.clone()),
-                Ok(measurement) => Some(measurement.failure().unwrap_or_default()),
-            };
-            let table = failed.is_none().then(|| experiment.table_text());
-            context! { command, failed, table }
-        })
-        .collect();
+    let show = |experiment: &Experiment| {
+        let command = experiment.command.as_str();
+        let failed = match &experiment.result {
+            _ if experiment.ok().is_some() => None,
+            Err(error) => Some(error.clone()),
+            Ok(measurement) => Some(measurement.failure().unwrap_or_default()),
+        };
+        let table = failed.is_none().then(|| experiment.table_text());
+        context! { command, failed, table }
+    };
+    let shown: Vec<Value> = experiments.iter().map(show).collect();
     // Every experiment's summary line, empty for one that did not run or gave none.
     let summaries = plan(Size::Full).map(|(name, _)| {
-        let found = experiments
-            .iter()
-            .find(|experiment| experiment.name == name);
+        let found = experiments.iter().find(|e| e.name == name);
         let summary = found.map(Experiment::summary).unwrap_or_default();
         (name, Value::from_pairs(summary))
     });
