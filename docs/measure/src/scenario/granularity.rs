@@ -330,15 +330,13 @@ fn sweep_table(runs: &[Run]) -> Option<Value> {
 
 /// The sweep's ratios, and how they changed from one worker to the most.
 fn contention(runs: &[Run]) -> Option<Value> {
-    let measured: Vec<(usize, f64)> = sweep(runs)
-        .into_iter()
-        .filter_map(|(workers, pools)| Some((workers, ratio(pools)?)))
-        .collect();
+    let measure = |(workers, pools): SweepPoint<'_>| Some((workers, ratio(pools)?));
+    let measured: Vec<(usize, f64)> = sweep(runs).into_iter().filter_map(measure).collect();
     let (&(fewest, first), &(most, last)) = (measured.first()?, measured.last()?);
-    let ratios: Vec<Value> = measured
-        .iter()
-        .map(|&(workers, ratio)| context! { workers, ratio => format!("{ratio:.2}") })
-        .collect();
+    let entry = |&(workers, ratio): &(usize, f64)| {
+        context! { workers, ratio => format!("{ratio:.2}") }
+    };
+    let ratios: Vec<Value> = measured.iter().map(entry).collect();
     let change = (fewest == 1 && most > 1).then(|| {
         let change = last / first - 1.0;
         context! { change, most, percent => (change.abs() * 100.0).round() as i64 }
@@ -365,16 +363,14 @@ pub fn mark(run: &Run, runs: &[Run]) -> &'static str {
 
 /// The shares of the ideal at the tiny size of the loop and of the stages' pools 02 and 03.
 fn at_tiny(runs: &[Run]) -> Vec<Value> {
-    let tiny = task(TINY);
     let [mutex, lock_free] = ["02", "03"].map(|number| Runner::Stage(stage(number)));
     let shown = [Runner::Peer(Peer::Sequential), mutex, lock_free];
-    runs.iter()
-        .filter(|run| run.job.task == tiny && shown.contains(&run.job.runner))
-        .filter_map(|run| {
-            let share = format!("{:.2}", fraction(runs, run)?);
-            Some(context! { label => row_label(run), share })
-        })
-        .collect()
+    let tiny = |run: &&Run| run.job.task == task(TINY) && shown.contains(&run.job.runner);
+    let share = |run: &Run| {
+        let share = format!("{:.2}", fraction(runs, run)?);
+        Some(context! { label => row_label(run), share })
+    };
+    runs.iter().filter(tiny).filter_map(share).collect()
 }
 
 /// One line per label of `runs` (and its colour key): `value` over the task durations.
