@@ -227,10 +227,8 @@ impl Job {
     fn command(&self, ready: &Readiness) -> Result<Command, String> {
         let mut command = match self.runner {
             Runner::Stage(stage) => {
-                let binary = ready
-                    .binary(stage)
-                    .map_err(|reason| format!("{} {reason}", stage.bin))?;
-                Command::new(binary)
+                let not_built = |reason| format!("{} {reason}", stage.bin);
+                Command::new(ready.binary(stage).map_err(not_built)?)
             }
             Runner::Peer(peer) => {
                 let me = std::env::current_exe()
@@ -257,19 +255,15 @@ pub struct Run {
 impl Run {
     /// The measurement, if the child printed its summary line (even if it then failed).
     pub fn ok(&self) -> Option<&Measurement> {
-        self.result
-            .as_ref()
-            .ok()
-            .filter(|measurement| measurement.summary.is_some())
+        let measurement = self.result.as_ref().ok()?;
+        measurement.summary.is_some().then_some(measurement)
     }
 
     /// Why this run has no numbers, if it has none.
     pub fn problem(&self) -> Option<String> {
         match &self.result {
             Err(reason) => Some(format!("not built yet: {reason}")),
-            Ok(measurement) => measurement
-                .failure()
-                .map(|reason| format!("failed: {reason}")),
+            Ok(measurement) => Some(format!("failed: {}", measurement.failure()?)),
         }
     }
 

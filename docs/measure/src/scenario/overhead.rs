@@ -87,6 +87,7 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
         let cpu_per_task = policies::cpu_per_task_ns(&runs, run).map(table::time_ns);
         let submitter = policies::submitter_busy(&runs, run).map(table::percent);
         let switches = run.switches_per_thousand_tasks().map(table::tenths);
+        let others = run.disturbance().map(table::percent);
         Some(vec![
             ("run", run.job.runner.label()),
             ("tasks", count(run.job.tasks)),
@@ -95,22 +96,16 @@ pub fn report(runs: Vec<Run>, rounds: usize) -> Report {
             ("CPU per task", table::or_na(cpu_per_task)),
             ("submitter on a core", table::or_na(submitter)),
             ("switches per 1,000 tasks", table::or_na(switches)),
-            (
-                "others' CPU share",
-                table::or_na(run.disturbance().map(table::percent)),
-            ),
+            ("others' CPU share", table::or_na(others)),
         ])
     });
     let figures = context! {
         empty => EMPTY,
-        cores => cores(),
-        queue => QUEUE,
-        rounds,
-        limit => granularity::limit(),
         table,
         disturbed => granularity::any_disturbed(&runs),
         problems => problems(&runs).trim(),
         runs => bullets(&runs),
+        ..granularity::shared(rounds)
     };
     Report::render(Scenario::Overhead, figures, chart(&runs), runs)
 }

@@ -157,10 +157,8 @@ fn chart(runs: &[Run]) -> Option<Chart> {
     // A line per runner, along the number of tasks.
     let label = |run: &Run| {
         let runner = run.job.runner;
-        Some((
-            format!("{} ({})", runner.label(), run.job.task),
-            runner.key(),
-        ))
+        let name = format!("{} ({})", runner.label(), run.job.task);
+        Some((name, runner.key()))
     };
     let panel = |title: &str, y_axis: &str, value: fn(&Run) -> Option<f64>| {
         let series = series(runs, label, |run| Some((run.job.tasks as f64, value(run)?)));
