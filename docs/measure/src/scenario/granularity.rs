@@ -82,11 +82,10 @@ pub fn plan(options: Options) -> Vec<Job> {
             for queue in [LARGE_QUEUE, tasks] {
                 jobs.push(Job::new(runner, tasks, task(spec), workers, queue));
             }
-            for count in sweep_workers(workers) {
-                if count != workers {
-                    jobs.extend(sweep_jobs(tasks, count));
-                }
-            }
+            let others = sweep_workers(workers)
+                .into_iter()
+                .filter(|&count| count != workers);
+            jobs.extend(others.flat_map(|count| sweep_jobs(tasks, count)));
         }
     }
     jobs

@@ -391,12 +391,10 @@ mod tests {
         let jobs = plan(QUICK);
         for (spec, tasks) in sizes(Size::Quick) {
             for policy in POLICIES {
-                let count = jobs
-                    .iter()
-                    .filter(|job| job.task == task(spec) && job.tasks == tasks)
-                    .filter(|job| job.policy == Some(policy))
-                    .count();
-                assert_eq!(count, 1, "{spec} under {policy}");
+                let at = |job: &&Job| {
+                    (job.task, job.tasks, job.policy) == (task(spec), tasks, Some(policy))
+                };
+                assert_eq!(jobs.iter().filter(at).count(), 1, "{spec} under {policy}");
             }
         }
         assert_eq!(memory_plan(QUICK).len(), POLICIES.len() * 2);
