@@ -1,39 +1,29 @@
 //! `costs`: what each feature of the stages costs per task, as [`ladder::measure`] measures it
-//! in-process (each run of empty tasks adds one feature to the run it builds on), told as a
-//! table, a bullet per feature that says where its cost comes from, and a chart. No figure is
-//! graded against a target.
+//! in-process, told as a table, a bullet per feature and a chart, graded against no target.
 
 use harness::table::{self, Table};
-use minijinja::context;
+use minijinja::{Value, context};
 
-use super::{Options, Report, Scenario, Size, bar_panel};
+use super::{Options, Report, Scenario, bar_panel, count, grid};
 use crate::chart::{Bar, Chart};
 use crate::ladder::{self, Measured, Step};
-use crate::{probe, prose};
+use crate::probe;
 
 /// Runs the ladder, and reports what it measured.
 pub fn run(options: Options) -> Report {
     // Each round runs every step once, in under half a second; the rounds are many, and short,
     // because the machine's speed moves between them.
-    let (tasks, rounds) = match options.size {
-        Size::Full => (100_000, 41),
-        Size::Quick => (10_000, 3),
-    };
+    let (tasks, rounds) = options.size.pick((100_000, 41), (10_000, 3));
     // The example runs the same ladder: the way to measure it again, alone.
     let command_line = format!(
         "cargo run --release -p measure --example costs -- --tasks {tasks} --rounds {rounds}"
     );
-    let (ladder, disturbance) = probe::in_process(|| ladder::measure(tasks, rounds));
-    Report {
-        scenario: Scenario::Costs,
-        body: body(&ladder, disturbance, &command_line),
-        chart: chart(&ladder),
-        runs: Vec::new(),
-    }
+    let (ladder, others) = probe::in_process(|| ladder::measure(tasks, rounds));
+    let figures = figures(&ladder, others, &command_line);
+    Report::render(Scenario::Costs, figures, chart(&ladder), Vec::new())
 }
 
-/// The name of `step` in the table and the chart. Why it costs what it costs is in
-/// `templates/costs.md`.
+/// The name of `step` in the table and the chart (its cost is explained in `costs.md`).
 fn name(step: Step) -> &'static str {
     match step {
         Step::Ids => "bare pool",
@@ -82,7 +72,7 @@ fn signed_nanos(ns: f64) -> String {
 }
 
 /// The table, a bullet per step, and a bullet that puts the demo beside the pool alone.
-fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> String {
+fn figures(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Value {
     let mut table = Table::titled(
         &[
             "run",
@@ -114,16 +104,15 @@ fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Stri
             ratio.clone(),
         ]);
         // What the step adds to the run it builds on, for its bullet.
-        let over = base
-            .filter(|_| row.added.is_some())
-            .map(|base| context! { base, added, ratio });
+        let over = base.filter(|_| row.added.is_some());
+        let over = over.map(|base| context! { base, added, ratio });
         rows.push(context! { key => row.step.key(), name => name(row.step), median, over });
     }
     let ratio = |step| ladder.row(step).map(|row| format!("{:.2}x", row.to_pool));
     // The demo beside an `Arc` per task: only when both ran.
     let (demo, arc) = ratio(Step::Demo).zip(ratio(Step::ArcPerTask)).unzip();
-    let figures = context! {
-        tasks => table::thousands(ladder.tasks as u64),
+    context! {
+        tasks => count(ladder.tasks),
         workers => ladder.workers,
         rounds => ladder.rounds,
         command_line,
@@ -132,8 +121,7 @@ fn body(ladder: &Measured, disturbance: Option<f64>, command_line: &str) -> Stri
         rows,
         demo,
         arc,
-    };
-    prose::render("costs.md", figures)
+    }
 }
 
 fn chart(ladder: &Measured) -> Option<Chart> {
@@ -147,24 +135,26 @@ fn chart(ladder: &Measured) -> Option<Chart> {
             value: row.median,
         })
         .collect();
-    (!bars.is_empty()).then(|| Chart {
-        title: format!(
-            "costs: empty tasks on {} workers, one feature at a time",
-            ladder.workers
-        ),
-        columns: 1,
-        panels: vec![bar_panel(
-            "Time per empty task (median over the rounds)",
-            "ns per task",
-            false,
-            bars,
-        )],
-    })
+    let workers = ladder.workers;
+    let title = format!("costs: empty tasks on {workers} workers, one feature at a time");
+    let panel_title = "Time per empty task (median over the rounds)";
+    (!bars.is_empty()).then(|| grid(title, 1, vec![bar_panel(panel_title, "ns per task", bars)]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::assert_text;
+
+    fn body(ladder: &Measured, others: Option<f64>) -> String {
+        Report::render(
+            Scenario::Costs,
+            figures(ladder, others, "costs"),
+            None,
+            Vec::new(),
+        )
+        .body
+    }
 
     /// A row of the ladder whose rounds spread from 10 ns under its median to 20 ns over.
     fn row(step: Step, median: f64, added: Option<(f64, f64)>, to_pool: f64) -> ladder::Row {
@@ -197,14 +187,7 @@ mod tests {
 
     #[test]
     fn every_step_is_explained_beside_the_run_it_builds_on_and_graded_against_nothing() {
-        let body = body(&measured(), Some(0.02), "costs");
-        for word in ["target", "missed", "verdict"] {
-            assert!(
-                !body.to_lowercase().contains(word),
-                "'{word}' in the costs report:\n{body}"
-            );
-        }
-        for expected in [
+        let expected = [
             "| stage 03's pool ",
             "| bare pool ",
             " +228 ns |",
@@ -219,20 +202,17 @@ mod tests {
             "spent 1.02x what stage 03's pool alone spent per empty task in the same rounds; \
              with an `Arc` of the workload per task instead of a borrow, 1.24x.",
             "Other programs used 2% of the machine",
-        ] {
-            assert!(body.contains(expected), "no {expected:?} in:\n{body}");
-        }
+        ];
+        let body = body(&measured(), Some(0.02));
+        assert_text(&body, &expected, &["target", "missed", "verdict"]);
     }
 
     #[test]
     fn every_step_of_the_ladder_is_explained() {
         let mut ladder = measured();
-        ladder.rows = Step::ALL
-            .into_iter()
-            .map(|step| row(step, 1.0, None, 1.0))
-            .collect();
+        ladder.rows = Step::ALL.map(|step| row(step, 1.0, None, 1.0)).to_vec();
         // The template names no step it cannot explain: rendering would panic.
-        let body = body(&ladder, None, "costs");
+        let body = body(&ladder, None);
         for step in Step::ALL {
             assert!(body.contains(&format!("- **{}** (", name(step))), "{body}");
         }

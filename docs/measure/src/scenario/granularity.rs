@@ -1,38 +1,28 @@
-//! `granularity`: CPU tasks from nothing at all to 1 ms, on as many workers as cores. How close
-//! does each pool get to the ideal (the sequential time divided by the cores), and what does a
-//! task cost when it is too small to pay for its trip through the pool? A workers sweep then
-//! sets stage 02's locked receiver against stage 03's lock-free one at the smallest real task,
-//! with as many workers as the cores allow.
-//!
-//! The tables and curves over task sizes that `policies` shares live here too.
+//! `granularity`: CPU tasks from 0 to 1 ms on as many workers as cores, and a workers sweep of
+//! stage 02 against stage 03; the tables and curves over task sizes that `policies` shares too.
+
+use std::iter;
 
 use harness::cores;
-use harness::table::{self, Table};
+use harness::table;
 use minijinja::{Value, context};
 
-use super::{DISTURBED, Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Chart, LinePanel, Panel, Series};
+use super::{DISTURBED, Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
+use super::{count, curve, distinct, grid, lines, problems, series, table_of, task};
+use crate::chart::{Chart, Panel, Series};
 use crate::peer::Peer;
-use crate::prose;
 use crate::stages::{STAGES, stage};
 
-/// Queue capacity of the bounded stages, as in `same-job`.
-pub const QUEUE: usize = 16;
 /// The queue of an extra stage-03 run at the tiny size: large, but still bounded.
 const LARGE_QUEUE: usize = 1_024;
 /// The task size at which the tutorial's bounded pool was no faster than a loop.
 pub(crate) const TINY: &str = "cpu:1us";
-/// The worker counts of the sweep that sets stage 02's locked receiver against stage 03's
-/// lock-free one, as far as the machine's cores go (see [`sweep_workers`]).
+/// The worker counts of the sweep of stage 02 against stage 03, as far as the cores go.
 const SWEEP: [usize; 5] = [1, 2, 4, 8, 16];
 
-/// How many times each run is repeated; the fastest counts. Only times matter in this scenario,
-/// and they are the one thing a shared machine disturbs.
+/// How many times each run is repeated; the fastest counts: only times matter here.
 pub fn rounds(options: Options) -> usize {
-    match options.size {
-        Size::Full => 3,
-        Size::Quick => 1,
-    }
+    options.size.pick(3, 1)
 }
 
 /// Task sizes and how many tasks of each make about half a second of ideal time on 2 cores.
@@ -44,12 +34,8 @@ pub(crate) fn sizes(size: Size) -> Vec<(&'static str, usize)> {
         ("cpu:100us", 10_000),
         ("cpu:1ms", 1_000),
     ];
-    // Quick runs last a few milliseconds each: enough for the tests, which check what the runs
-    // account for, not their times.
-    let divisor = match size {
-        Size::Full => 1,
-        Size::Quick => 50,
-    };
+    // Quick runs last a few milliseconds each: the tests check what runs account for, not times.
+    let divisor = size.pick(1, 50);
     full.map(|(spec, tasks)| (spec, tasks / divisor)).to_vec()
 }
 
@@ -64,9 +50,7 @@ pub fn lineup() -> Vec<Runner> {
     runners
 }
 
-/// The sweep's worker counts on a machine with `cores` cores: those of [`SWEEP`] up to the
-/// cores, and the cores themselves. More workers than cores would measure threads taking turns
-/// on a core, not receivers contending for a lock.
+/// The sweep's worker counts on `cores` cores: those of [`SWEEP`] up to the cores, and the cores.
 fn sweep_workers(cores: usize) -> Vec<usize> {
     let mut counts: Vec<usize> = SWEEP.into_iter().filter(|&n| n <= cores).collect();
     if cores < SWEEP[SWEEP.len() - 1] && !counts.contains(&cores) {
@@ -75,8 +59,7 @@ fn sweep_workers(cores: usize) -> Vec<usize> {
     counts
 }
 
-/// The two pools of the sweep at `workers`: stage 02, and stage 03 with a queue that holds every
-/// task, so that neither submitter ever waits and only the receiving side differs.
+/// The sweep's two pools at `workers`: stage 02, and stage 03 with a queue that holds every task.
 fn sweep_jobs(tasks: usize, workers: usize) -> [Job; 2] {
     let spec = task(TINY);
     [
@@ -85,10 +68,8 @@ fn sweep_jobs(tasks: usize, workers: usize) -> [Job; 2] {
     ]
 }
 
-/// The runs: every runner at every size with `workers = cores`. At the tiny size, stage 03 runs
-/// twice more, with a large queue and with one that can hold every task, to separate the cost of
-/// a small bound from the cost of the pool itself; then stages 02 and 03 (that queue) run at the
-/// sweep's other worker counts.
+/// The runs: every runner at every size with `workers = cores`; at the tiny size, stage 03 with a
+/// large queue and one that never fills, and the sweep at its other worker counts.
 pub fn plan(options: Options) -> Vec<Job> {
     let workers = cores();
     let mut jobs = Vec::new();
@@ -101,11 +82,10 @@ pub fn plan(options: Options) -> Vec<Job> {
             for queue in [LARGE_QUEUE, tasks] {
                 jobs.push(Job::new(runner, tasks, task(spec), workers, queue));
             }
-            for count in sweep_workers(workers) {
-                if count != workers {
-                    jobs.extend(sweep_jobs(tasks, count));
-                }
-            }
+            let others = sweep_workers(workers)
+                .into_iter()
+                .filter(|&count| count != workers);
+            jobs.extend(others.flat_map(|count| sweep_jobs(tasks, count)));
         }
     }
     jobs
@@ -131,10 +111,7 @@ pub(crate) fn rejected(run: &Run) -> Option<u64> {
     run.ok()?.summary.as_ref()?.own("rejected")
 }
 
-/// Ideal time over measured time, for the tasks that ran: 1.0 is perfect, 1/cores is what one
-/// thread achieves, and rejecting tasks earns nothing. The ideal is the sequential loop's
-/// measured time spread over every core, not the nominal duration: the calibrated work takes
-/// longer than nominal on a busy machine, and that would shift every cell alike.
+/// Ideal time (the sequential loop's, over the cores) over measured time, for the tasks that ran.
 pub(crate) fn fraction(runs: &[Run], run: &Run) -> Option<f64> {
     let elapsed = run.elapsed_ms()?;
     let share_done = ran(run)? as f64 / run.job.tasks as f64;
@@ -159,9 +136,7 @@ fn row_label(run: &Run) -> String {
     let runner = run.job.runner.label();
     match run.job.queue {
         Some(queue) if queue >= run.job.tasks => format!("{runner}, queue never full"),
-        Some(queue) if queue != QUEUE => {
-            format!("{runner}, queue {}", table::thousands(queue as u64))
-        }
+        Some(queue) if queue != QUEUE => format!("{runner}, queue {}", count(queue)),
         _ => runner,
     }
 }
@@ -175,62 +150,38 @@ fn colour_key(run: &Run) -> &'static str {
     }
 }
 
-/// The close-up's column of how many tasks each run had.
-const TASKS: Column = ("tasks", |_, run| {
-    Some(table::thousands(run.job.tasks as u64))
-});
-
 /// The main table, the close-up at the tiny size, the workers sweep, findings and the chart.
 pub fn report(all: Vec<Run>, rounds: usize) -> Report {
-    // The main table's runs have as many workers as cores, or none; the sweep's runs at other
-    // worker counts have a section of their own.
+    // The main table's runs have as many workers as cores, or none; the sweep has its own section.
     let at_cores = |run: &&Run| run.job.workers.is_none_or(|workers| workers == cores());
     let runs: Vec<Run> = all.iter().filter(at_cores).cloned().collect();
     let figures = context! {
+        matrix => matrix(&runs, row_label, true, |run| cell(&runs, run)),
+        disturbed => any_disturbed(&all),
+        close_up => close_up(&runs, row_label, &[&TASKS, &TIMES, &SWITCHES]),
+        sweep => sweep_table(&all),
+        problems => problems(&all).trim().to_string(),
+        at_tiny => at_tiny(&runs),
+        contention => contention(&all),
+        ..shared(rounds)
+    };
+    let chart = chart(&runs, &all);
+    Report::render(Scenario::Granularity, figures, chart, all)
+}
+
+/// The figures that `granularity` and `policies` share, for their intros and footnotes.
+pub(crate) fn shared(rounds: usize) -> Value {
+    context! {
         cores => cores(),
         queue => QUEUE,
         loop_score => format!("{:.2}", 1.0 / cores() as f64),
         rounds,
         limit => limit(),
         tiny => TINY,
-        matrix => matrix(&runs, row_label, true, |run| cell(&runs, run)),
-        disturbed => any_disturbed(&all),
-        close_up => close_up(&runs, row_label, &[&[TASKS], &TIMES, &SWITCHES]),
-        sweep => sweep_table(&all),
-        problems => problems(&all).trim().to_string(),
-        at_tiny => at_tiny(&runs),
-        contention => contention(&all),
-    };
-    Report {
-        scenario: Scenario::Granularity,
-        chart: chart(&runs, &all),
-        body: prose::render("granularity.md", figures),
-        runs: all,
     }
 }
 
-/// Every distinct item, in order of first appearance.
-pub(crate) fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
-    let mut seen = Vec::new();
-    for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
-        }
-    }
-    seen
-}
-
-/// A table's Markdown, or nothing for a table without rows.
-pub(crate) fn markdown(table: &Table) -> String {
-    if table.is_empty() {
-        String::new()
-    } else {
-        table.markdown().trim_end().to_string()
-    }
-}
-
-/// A table with a row per label and a column per task size, filled by `value` from each label's
-/// run with numbers. `rates` says that the empty tasks' column holds tasks per second.
+/// A row per label and a column per task size, of `value`; `rates` if empty tasks show tasks/s.
 pub(crate) fn matrix(
     runs: &[Run],
     label: fn(&Run) -> String,
@@ -238,36 +189,28 @@ pub(crate) fn matrix(
     value: impl Fn(&Run) -> String,
 ) -> String {
     let specs = distinct(runs.iter().map(|run| run.job.task));
-    let mut header = vec!["run".to_string()];
-    header.extend(specs.iter().map(|spec| {
-        if spec.duration.is_zero() && rates {
-            format!("`{spec}` (tasks/s)")
-        } else {
-            format!("`{spec}`")
-        }
-    }));
-    let mut table = Table::titled(&header, 1);
-    for name in distinct(runs.iter().map(label)) {
-        let mine: Vec<&Run> = runs
-            .iter()
-            .filter(|run| label(run) == name && run.ok().is_some())
-            .collect();
-        if mine.is_empty() {
-            continue;
-        }
-        let mut row = vec![name];
-        row.extend(specs.iter().map(|spec| {
-            mine.iter()
-                .find(|run| run.job.task == *spec)
-                .map_or_else(|| "-".to_string(), |run| value(run))
-        }));
-        table.push_row(row);
-    }
-    markdown(&table)
+    let titles: Vec<String> = specs
+        .iter()
+        .map(|spec| match spec.duration.is_zero() && rates {
+            true => format!("`{spec}` (tasks/s)"),
+            false => format!("`{spec}`"),
+        })
+        .collect();
+    table_of(&distinct(runs.iter().map(label)), |name| {
+        let mine = || {
+            runs.iter()
+                .filter(|run| label(run) == *name && run.ok().is_some())
+        };
+        mine().next()?;
+        let cells = specs.iter().zip(&titles).map(|(spec, title)| {
+            let run = mine().find(|run| run.job.task == *spec);
+            (title.as_str(), run.map_or_else(|| "-".to_string(), &value))
+        });
+        Some(iter::once(("run", name.clone())).chain(cells).collect())
+    })
 }
 
-/// A cell of a main table: share of the ideal (tasks/s for empty tasks), the share rejected if
-/// any, and a dagger for a disturbed run.
+/// A cell of a main table: share of the ideal (or tasks/s), any rejected, and any dagger.
 pub(crate) fn cell(runs: &[Run], run: &Run) -> String {
     let mut text = if run.job.task.duration.is_zero() {
         tasks_per_second(run).map_or_else(|| "-".to_string(), table::per_second)
@@ -287,6 +230,9 @@ pub(crate) fn cell(runs: &[Run], run: &Run) -> String {
 
 /// A column of a close-up table: its title, and its cell for a run among `runs` (`n/a` if none).
 pub(crate) type Column = (&'static str, fn(&[Run], &Run) -> Option<String>);
+
+/// The close-up's column of how many tasks each run had.
+const TASKS: [Column; 1] = [("tasks", |_, run| Some(count(run.job.tasks)))];
 
 /// The close-up's columns of time.
 pub(crate) const TIMES: [Column; 3] = [
@@ -315,33 +261,20 @@ pub(crate) const SWITCHES: [Column; 4] = [
 
 /// Where the time goes at the tiny size: a row per run with a time, in the groups of `columns`.
 pub(crate) fn close_up(runs: &[Run], label: fn(&Run) -> String, columns: &[&[Column]]) -> String {
-    let columns: Vec<&Column> = columns.iter().copied().flatten().collect();
-    let mut titles = vec!["run"];
-    titles.extend(columns.iter().map(|(title, _)| *title));
-    let mut table = Table::titled(&titles, 1);
     let tiny = task(TINY);
-    for run in runs.iter().filter(|run| run.job.task == tiny) {
-        if run.elapsed_ms().is_some() {
-            let mut row = vec![label(run)];
-            row.extend(
-                columns
-                    .iter()
-                    .map(|(_, value)| table::or_na(value(runs, run))),
-            );
-            table.push_row(row);
-        }
-    }
-    markdown(&table)
+    let timed: Vec<&Run> = runs.iter().filter(|run| run.job.task == tiny).collect();
+    table_of(&timed, |run| {
+        run.elapsed_ms()?;
+        let cells = columns.iter().copied().flatten();
+        let cells = cells.map(|(title, value)| (*title, table::or_na(value(runs, run))));
+        Some(iter::once(("run", label(run))).chain(cells).collect())
+    })
 }
 
-/// The sweep's two pools, as its tables label them: stage 02, and stage 03 with a queue that
-/// never fills.
+/// The sweep's two pools, as its tables label them.
 fn sweep_pools() -> [String; 2] {
-    let lock_free = Runner::Stage(stage("03")).label();
-    [
-        Runner::Stage(stage("02")).label(),
-        format!("{lock_free}, queue never full"),
-    ]
+    let [mutex, lock_free] = ["02", "03"].map(|number| Runner::Stage(stage(number)).label());
+    [mutex, format!("{lock_free}, queue never full")]
 }
 
 /// The sweep at one worker count: its pools' runs with numbers, in [`sweep_pools`] order.
@@ -356,18 +289,19 @@ fn ratio([mutex, lock_free]: [Option<&Run>; 2]) -> Option<f64> {
 /// The sweep, by worker count, from every run at the tiny size.
 fn sweep(runs: &[Run]) -> Vec<SweepPoint<'_>> {
     let tiny = task(TINY);
-    let points = sweep_workers(cores()).into_iter().map(|workers| {
+    let points = sweep_workers(cores()).into_iter().filter_map(|workers| {
         let pools = sweep_pools().map(|pool| {
             runs.iter().find(|run| {
                 let ran = run.ok().is_some() && run.job.task == tiny;
                 ran && run.job.workers == Some(workers) && row_label(run) == pool
             })
         });
-        (workers, pools)
+        pools
+            .iter()
+            .any(Option::is_some)
+            .then_some((workers, pools))
     });
-    points
-        .filter(|(_, pools)| pools.iter().any(Option::is_some))
-        .collect()
+    points.collect()
 }
 
 /// The sweep's table: each pool's rate, and stage 02's over stage 03's.
@@ -376,36 +310,32 @@ fn sweep_table(runs: &[Run]) -> Option<Value> {
     if points.len() < 2 {
         return None;
     }
-    let mut titles = vec!["workers".to_string()];
-    titles.extend(sweep_pools().map(|pool| format!("{pool} (tasks/s)")));
-    titles.push("02 over 03".to_string());
-    let mut table = Table::titled(&titles, 1);
+    let [mutex, lock_free] = sweep_pools().map(|pool| format!("{pool} (tasks/s)"));
     let rate = |run: Option<&Run>| {
         run.and_then(|run| Some(table::per_second(tasks_per_second(run)?) + mark(run, runs)))
             .unwrap_or_else(|| "-".to_string())
     };
-    for (workers, pools) in points {
-        let mut row = vec![workers.to_string()];
-        row.extend(pools.map(rate));
-        row.push(two_places(ratio(pools)));
-        table.push_row(row);
-    }
+    let table = table_of(&points, |&(workers, pools)| {
+        Some(vec![
+            ("workers", workers.to_string()),
+            (&mutex, rate(pools[0])),
+            (&lock_free, rate(pools[1])),
+            ("02 over 03", two_places(ratio(pools))),
+        ])
+    });
     let (&last, counts) = SWEEP.split_last().expect("the sweep has worker counts");
-    Some(context! { counts => counts.to_vec(), last, table => markdown(&table) })
+    Some(context! { counts => counts.to_vec(), last, table })
 }
 
-/// The sweep's ratios, and how they changed from one worker to the most: the template says what
-/// that shows about the claim that the locked receiver is a bottleneck.
+/// The sweep's ratios, and how they changed from one worker to the most.
 fn contention(runs: &[Run]) -> Option<Value> {
-    let measured: Vec<(usize, f64)> = sweep(runs)
-        .into_iter()
-        .filter_map(|(workers, pools)| Some((workers, ratio(pools)?)))
-        .collect();
+    let measure = |(workers, pools): SweepPoint<'_>| Some((workers, ratio(pools)?));
+    let measured: Vec<(usize, f64)> = sweep(runs).into_iter().filter_map(measure).collect();
     let (&(fewest, first), &(most, last)) = (measured.first()?, measured.last()?);
-    let ratios: Vec<Value> = measured
-        .iter()
-        .map(|&(workers, ratio)| context! { workers, ratio => format!("{ratio:.2}") })
-        .collect();
+    let entry = |&(workers, ratio): &(usize, f64)| {
+        context! { workers, ratio => format!("{ratio:.2}") }
+    };
+    let ratios: Vec<Value> = measured.iter().map(entry).collect();
     let change = (fewest == 1 && most > 1).then(|| {
         let change = last / first - 1.0;
         context! { change, most, percent => (change.abs() * 100.0).round() as i64 }
@@ -413,8 +343,7 @@ fn contention(runs: &[Run]) -> Option<Value> {
     Some(context! { ratios, change, largest => SWEEP[SWEEP.len() - 1] })
 }
 
-/// The share of the machine above which a run counts as disturbed, as the templates print it
-/// (`_repetitions.md`, `_disturbed.md`).
+/// The share of the machine above which a run counts as disturbed, as the templates print it.
 pub fn limit() -> String {
     format!("{:.0}%", DISTURBED * 100.0)
 }
@@ -425,8 +354,7 @@ pub fn any_disturbed(runs: &[Run]) -> bool {
         .any(|run| run.ok().is_some() && !mark(run, runs).is_empty())
 }
 
-/// A dagger for a cell whose run, or whose sequential baseline, shared the machine with other
-/// programs even after the extra tries.
+/// A dagger for a cell whose run, or whose sequential baseline, was disturbed.
 pub fn mark(run: &Run, runs: &[Run]) -> &'static str {
     let clean = run.undisturbed() && baseline(runs, &run.job).is_none_or(Run::undisturbed);
     if clean { "" } else { " †" }
@@ -434,66 +362,30 @@ pub fn mark(run: &Run, runs: &[Run]) -> &'static str {
 
 /// The shares of the ideal at the tiny size of the loop and of the stages' pools 02 and 03.
 fn at_tiny(runs: &[Run]) -> Vec<Value> {
-    let tiny = task(TINY);
-    let shown = [
-        Runner::Peer(Peer::Sequential),
-        Runner::Stage(stage("02")),
-        Runner::Stage(stage("03")),
-    ];
-    runs.iter()
-        .filter(|run| run.job.task == tiny && shown.contains(&run.job.runner))
-        .filter_map(|run| {
-            let share = format!("{:.2}", fraction(runs, run)?);
-            Some(context! { label => row_label(run), share })
-        })
-        .collect()
+    let [mutex, lock_free] = ["02", "03"].map(|number| Runner::Stage(stage(number)));
+    let shown = [Runner::Peer(Peer::Sequential), mutex, lock_free];
+    let tiny = |run: &&Run| run.job.task == task(TINY) && shown.contains(&run.job.runner);
+    let share = |run: &Run| {
+        let share = format!("{:.2}", fraction(runs, run)?);
+        Some(context! { label => row_label(run), share })
+    };
+    runs.iter().filter(tiny).filter_map(share).collect()
 }
 
-/// One line per label of `runs` (and its colour key), over the task durations: `value` of each
-/// of that label's runs with a duration.
+/// One line per label of `runs` (and its colour key): `value` over the task durations.
 pub(crate) fn by_duration(
     runs: &[Run],
     label: impl Fn(&Run) -> Option<(String, &'static str)>,
     value: impl Fn(&Run) -> Option<f64>,
 ) -> Vec<Series> {
-    distinct(runs.iter().filter_map(&label))
-        .into_iter()
-        .filter_map(|(name, key)| {
-            let points: Vec<(f64, f64)> = runs
-                .iter()
-                .filter(|run| !run.job.task.duration.is_zero())
-                .filter(|run| label(run).is_some_and(|(own, _)| own == name))
-                .filter_map(|run| Some((run.job.task.duration.as_secs_f64() * 1e6, value(run)?)))
-                .collect();
-            (!points.is_empty()).then(|| Series {
-                name,
-                key: key.to_string(),
-                points,
-            })
-        })
-        .collect()
+    series(runs, label, |run| {
+        let micros = run.job.task.duration.as_secs_f64() * 1e6;
+        Some(micros).filter(|&micros| micros > 0.0).zip(value(run))
+    })
 }
 
 /// The x axis of [`by_duration`]'s lines.
 pub(crate) const DURATION_AXIS: &str = "task duration, µs (log scale)";
-
-/// A panel of lines; an axis is logarithmic exactly when its title says "(log scale)".
-pub(crate) fn lines(
-    title: impl Into<String>,
-    x_axis: &str,
-    y_axis: &str,
-    series: Vec<Series>,
-) -> Panel {
-    let log = |axis: &str| axis.ends_with("(log scale)");
-    Panel::Lines(LinePanel {
-        title: title.into(),
-        x_axis: x_axis.to_string(),
-        y_axis: y_axis.to_string(),
-        x_log: log(x_axis),
-        y_log: log(y_axis),
-        series,
-    })
-}
 
 fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
     let label = |run: &Run| Some((row_label(run), colour_key(run)));
@@ -505,25 +397,15 @@ fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
         let (v, i) = run.switches()?;
         Some(((v + i) as f64 / run.job.tasks as f64).max(1e-3))
     });
-    let (share, per_task) = (
-        "ideal / elapsed (1 = perfect)",
-        "switches per task (log scale)",
-    );
+    let share = "ideal / elapsed (1 = perfect)";
+    let (switched, per_task) = ("Context switches per task", "switches per task (log scale)");
     let mut panels = vec![
         lines("Share of the ideal time", DURATION_AXIS, share, fractions),
-        lines(
-            "Context switches per task",
-            DURATION_AXIS,
-            per_task,
-            switches,
-        ),
+        lines(switched, DURATION_AXIS, per_task, switches),
     ];
     panels.extend(sweep_panel(all));
-    Some(Chart {
-        title: format!("granularity: CPU tasks on {} workers = cores", cores()),
-        columns: 2,
-        panels,
-    })
+    let title = format!("granularity: CPU tasks on {} workers = cores", cores());
+    Some(grid(title, 2, panels))
 }
 
 /// The workers sweep as two lines of tasks per second, if it has more than one worker count.
@@ -532,18 +414,14 @@ fn sweep_panel(runs: &[Run]) -> Option<Panel> {
     if points.len() < 2 {
         return None;
     }
-    let line = |pool: usize| {
+    let pool_line = |pool: usize| {
         let first = points.iter().find_map(|(_, pools)| pools[pool])?;
         let values = points.iter().filter_map(|(workers, pools)| {
             Some((*workers as f64, tasks_per_second(pools[pool]?)?))
         });
-        Some(Series {
-            name: row_label(first),
-            key: colour_key(first).to_string(),
-            points: values.collect(),
-        })
+        Some(curve(row_label(first), colour_key(first), values.collect()))
     };
-    let series = (0..2).filter_map(line).collect();
+    let series = (0..2).filter_map(pool_line).collect();
     let title = format!("Workers sweep at `{TINY}`");
     Some(lines(title, "workers (log scale)", "tasks/s", series))
 }
@@ -551,7 +429,7 @@ fn sweep_panel(runs: &[Run]) -> Option<Panel> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::finished;
+    use crate::scenario::{QUICK, finished};
 
     #[test]
     fn the_sweep_stops_at_the_cores() {
@@ -564,11 +442,7 @@ mod tests {
 
     #[test]
     fn the_sweep_runs_stage_02_and_an_unfilled_stage_03_at_each_worker_count() {
-        let options = Options {
-            size: Size::Quick,
-            include_50k: false,
-        };
-        let jobs = plan(options);
+        let jobs = plan(QUICK);
         let tiny = task(TINY);
         for workers in sweep_workers(cores()) {
             let at = |number: &str| {
@@ -593,28 +467,22 @@ mod tests {
             runs.push(finished(mutex, elapsed * (1.0 + 0.25 * index as f64), 0));
             runs.push(finished(lock_free, elapsed, 0));
         }
-        let text = report(runs.clone(), 1)
-            .body
-            .lines()
-            .find(|line| line.starts_with("- Workers sweep"))
-            .unwrap_or_default()
-            .to_string();
-        assert!(text.starts_with("- Workers sweep at `cpu:1us`: stage 02's rate over stage 03's (queue never full) was 1.00 with 1 worker"), "{text}");
+        let body = report(runs.clone(), 1).body;
+        let sweep_line = |line: &&str| line.starts_with("- Workers sweep");
+        let text = body.lines().find(sweep_line).unwrap_or_default();
+        let first = "- Workers sweep at `cpu:1us`: stage 02's rate over stage 03's \
+                     (queue never full) was 1.00 with 1 worker";
+        assert!(text.starts_with(first), "{text}");
         if cores() > 1 {
             assert!(text.contains("the locked receiver lost ground"), "{text}");
         }
-        if cores() < 16 {
-            assert!(
-                text.contains(&format!(
-                    "On {0} cores no more than {0} workers receive at once, so this machine \
-                     cannot show whether the lock becomes the bottleneck",
-                    cores()
-                )),
-                "{text}"
-            );
-        } else {
-            assert!(!text.contains("cannot show"), "{text}");
-        }
+        let cannot = format!(
+            "On {0} cores no more than {0} workers receive at once, so this machine cannot show \
+             whether the lock becomes the bottleneck",
+            cores()
+        );
+        assert_eq!(text.contains("cannot show"), cores() < 16, "{text}");
+        assert!(cores() >= 16 || text.contains(&cannot), "{text}");
         let table = sweep_table(&runs).map(|sweep| sweep.to_string());
         assert!(table.is_some_and(|table| table.contains("| 02 over 03 |")) || cores() == 1);
     }

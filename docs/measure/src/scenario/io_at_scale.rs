@@ -1,32 +1,27 @@
-//! `io-at-scale`: tens of thousands of tasks that each wait 100 ms, as calls to a slow service
-//! would. Pools of 4, 64 and 512 workers against tokio, and stage 01 at 10,000 threads.
+//! `io-at-scale`: tens of thousands of tasks that each wait 100 ms, through pools of 4, 64 and 512
+//! workers, tokio, and stage 01 at 10,000 threads.
 
 use harness::cores;
 use harness::table;
 use minijinja::{Value, context};
 
-use super::{
-    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
-    task,
-};
+use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
+use super::{bar_panel, bars, count, grid, problems, table_of, task};
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::stages::stage;
 
 /// Every task waits this long.
-pub const TASK: &str = "sleep:100ms";
+const TASK: &str = "sleep:100ms";
 /// The pools measured here: the first bounded stage and the last one.
-pub const POOL_STAGES: [&str; 2] = ["03", "05"];
+const POOL_STAGES: [&str; 2] = ["03", "05"];
 
-/// The workload's size and the pools' worker counts.
+/// The workload's size (`target` tasks), the pools' worker counts (each pool gets `workers *
+/// waves` tasks, at most `target`), and stage 01's task count without `--include-50k`.
 struct Sizes {
-    /// The number of tasks the scenario is about.
     target: usize,
-    /// Waves of tasks a pool runs: a pool gets `workers * waves` tasks, at most `target`.
     waves: usize,
-    /// Worker counts for the pools.
     workers: &'static [usize],
-    /// Stage 01's task count without `--include-50k`.
     unbounded: usize,
 }
 
@@ -75,8 +70,7 @@ fn rate(run: &Run) -> Option<f64> {
     (elapsed > 0.0).then(|| run.job.tasks as f64 / elapsed)
 }
 
-/// Milliseconds for `target` tasks, and whether they are projected from a pool's rate because it
-/// ran fewer. Stage 01's time does not scale with its rate: it would start every thread at once.
+/// Milliseconds for `target` tasks, and whether projected from a pool's rate (never stage 01's).
 fn time_for(run: &Run, target: usize) -> Option<(f64, bool)> {
     if run.job.tasks >= target {
         Some((run.elapsed_ms()?, false))
@@ -88,62 +82,44 @@ fn time_for(run: &Run, target: usize) -> Option<(f64, bool)> {
 
 /// The table, the findings and the chart.
 pub fn report(runs: Vec<Run>, target: usize) -> Report {
-    let target_text = table::thousands(target as u64);
+    let target_text = count(target);
     let for_target = format!("time for {target_text} tasks");
-    let titles = [
-        "run",
-        "workers",
-        "tasks",
-        "peak threads",
-        "peak RSS",
-        "peak virtual memory",
-        "CPU time",
-        "elapsed",
-        "tasks/s",
-        &for_target,
-    ];
-    let table = table_of(&titles, &runs, |run| {
+    let table = table_of(&runs, |run| {
         let (elapsed, per_second) = (run.elapsed_ms()?, rate(run)?);
-        let for_target = match time_for(run, target) {
+        let for_target_cell = match time_for(run, target) {
             Some((ms, false)) => table::time_ms(ms),
             Some((ms, true)) => format!("{} (projected)", table::time_ms(ms)),
             None => "-".to_string(),
         };
         let [threads, rss, vm] = run.peak_cells();
+        let workers = run.job.workers.map_or("-".to_string(), |w| w.to_string());
         Some(vec![
-            run.job.runner.label(),
-            run.job.workers.map_or("-".to_string(), |w| w.to_string()),
-            table::thousands(run.job.tasks as u64),
-            threads,
-            rss,
-            vm,
-            table::or_na(run.cpu().map(table::time)),
-            table::time_ms(elapsed),
-            table::per_second(per_second),
-            for_target,
+            ("run", run.job.runner.label()),
+            ("workers", workers),
+            ("tasks", count(run.job.tasks)),
+            ("peak threads", threads),
+            ("peak RSS", rss),
+            ("peak virtual memory", vm),
+            ("CPU time", table::or_na(run.cpu().map(table::time))),
+            ("elapsed", table::time_ms(elapsed)),
+            ("tasks/s", table::per_second(per_second)),
+            (&for_target, for_target_cell),
         ])
     });
     let task_ms = task(TASK).duration.as_secs_f64() * 1e3;
-    let smallest = runs
-        .iter()
-        .filter(|run| matches!(run.job.runner, Runner::Stage(_)))
-        .filter_map(|run| run.job.workers)
-        .min()
-        .unwrap_or(1);
+    let is_stage = |run: &Run| matches!(run.job.runner, Runner::Stage(_));
+    let stage_workers = |run: &Run| run.job.workers.filter(|_| is_stage(run));
+    let smallest = runs.iter().filter_map(stage_workers).min().unwrap_or(1);
     // The waves of tasks a pool that did not get every task ran, one task per worker each.
-    let waves = runs
+    let mut partial = runs
         .iter()
-        .filter(|run| run.job.runner.is_pool() && run.job.tasks < target)
-        .find_map(|run| Some(run.job.tasks / run.job.workers?))
-        .unwrap_or(1);
-    let tokio = runs
-        .iter()
-        .find(|run| run.job.runner == Runner::Peer(Peer::Tokio) && run.ok().is_some());
-    let biggest_pool = runs
-        .iter()
-        .filter(|run| run.job.runner.is_pool() && run.job.runner != Runner::Peer(Peer::Tokio))
-        .filter(|run| run.ok().is_some())
-        .max_by_key(|run| run.job.workers);
+        .filter(|run| run.job.runner.is_pool() && run.job.tasks < target);
+    let waves = partial.find_map(|run| Some(run.job.tasks / run.job.workers?));
+    let tokio = Runner::Peer(Peer::Tokio);
+    let measured = || runs.iter().filter(|run| run.ok().is_some());
+    let pools = || measured().filter(|run| run.job.runner.is_pool() && run.job.runner != tokio);
+    let biggest_pool = pools().max_by_key(|run| run.job.workers);
+    let tokio = measured().find(|run| run.job.runner == tokio);
     let peaks = |run: &Run| {
         let [threads, rss, vm] = run.peak_cells();
         context! { threads, rss, vm }
@@ -151,7 +127,7 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
     let stage_01: Vec<Value> = runs
         .iter()
         .filter(|run| !run.job.runner.is_pool() && run.peak_threads().is_some())
-        .map(|run| context! { tasks => table::thousands(run.job.tasks as u64), ..peaks(run) })
+        .map(|run| context! { tasks => count(run.job.tasks), ..peaks(run) })
         .collect();
     let figures = context! {
         task => TASK,
@@ -159,7 +135,7 @@ pub fn report(runs: Vec<Run>, target: usize) -> Report {
         target => target_text,
         task_ms,
         all_of_them => table::time_ms(target as f64 * task_ms / smallest as f64),
-        waves => table::time_ms(waves as f64 * task_ms),
+        waves => table::time_ms(waves.unwrap_or(1) as f64 * task_ms),
         cores => cores(),
         table,
         problems => problems(&runs).trim(),
@@ -192,32 +168,16 @@ fn chart(runs: &[Run], target: usize) -> Option<Chart> {
     let label = |run: &Run| match (run.job.runner, run.job.workers) {
         (Runner::Peer(peer), Some(workers)) => format!("{}, {workers} threads", peer.name()),
         (runner, Some(workers)) => format!("{}, {workers} workers", runner.key()),
-        (runner, None) => format!(
-            "{}, {} tasks",
-            runner.key(),
-            table::thousands(run.job.tasks as u64)
-        ),
+        (runner, None) => format!("{}, {} tasks", runner.key(), count(run.job.tasks)),
     };
-    let for_target = |run: &Run| Some(time_for(run, target)?.0 / 1e3);
-    let target_text = table::thousands(target as u64);
-    Some(Chart {
-        title: format!("io-at-scale: tasks of {TASK}"),
-        columns: 2,
-        panels: vec![
-            bar_panel(
-                format!("Time for {target_text} tasks (projected if fewer ran)"),
-                "seconds (log scale)",
-                true,
-                bars(runs, label, for_target),
-            ),
-            bar_panel(
-                "Peak threads",
-                "threads (log scale)",
-                true,
-                bars(runs, label, |run| run.peak_threads().map(|t| t as f64)),
-            ),
-        ],
-    })
+    let for_target = bars(runs, label, |run| Some(time_for(run, target)?.0 / 1e3));
+    let threads = bars(runs, label, |run| run.peak_threads().map(|t| t as f64));
+    let title = format!("Time for {} tasks (projected if fewer ran)", count(target));
+    let panels = vec![
+        bar_panel(title, "seconds (log scale)", for_target),
+        bar_panel("Peak threads", "threads (log scale)", threads),
+    ];
+    Some(grid(format!("io-at-scale: tasks of {TASK}"), 2, panels))
 }
 
 #[cfg(test)]
@@ -227,10 +187,7 @@ mod tests {
     #[test]
     fn a_report_without_runs_still_explains_its_sizes() {
         let body = report(Vec::new(), 1_000).body;
-        assert!(
-            body.starts_with(&format!("Every task is `{TASK}`.")),
-            "{body}"
-        );
+        assert!(body.starts_with("Every task is `sleep:100ms`."), "{body}");
         assert!(
             body.contains("1,000 tasks or as many as they finish"),
             "{body}"

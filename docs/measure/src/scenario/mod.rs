@@ -21,7 +21,7 @@ use harness::{Policy, TaskSpec};
 use indicatif::{ProgressBar, ProgressStyle};
 use minijinja::Value;
 
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use crate::chart::{Bar, BarPanel, Chart, LinePanel, Panel, Series};
 use crate::peer::Peer;
 use crate::probe::{self, Measurement};
 use crate::prose;
@@ -32,25 +32,21 @@ use crate::stages::{Flags, Readiness, Stage};
 pub enum Scenario {
     /// 1,000 sleeping tasks through every stage and peer: threads, memory, context switches.
     SameJob,
-    /// A small job traced task by task through stages 01, 02, 03 (under `block` and
-    /// `caller-runs`) and 05, drawn as timelines for the Same job and Policies sections.
+    /// A small job traced task by task, drawn as timelines for the Same job and Policies sections.
     Timelines,
     /// 1k to 1M tasks: does memory grow with the number of tasks?
     Scaling,
-    /// CPU tasks from 0 to 1 ms on as many workers as cores: how close to ideal? And stage 02
-    /// against stage 03 from 1 to 16 workers, as far as the cores go.
+    /// CPU tasks from 0 to 1 ms on as many workers as cores, and stage 02 against 03 by workers.
     Granularity,
     /// 50,000 tasks waiting 100 ms: pools of 4, 64 and 512 workers against tokio.
     IoAtScale,
     /// Stage 06's own sweeps over pool sizes, for CPU and for IO work.
     Sizing,
-    /// CPU tasks through stage 03 under each policy for a full queue, beside the peers; and
-    /// memory with a million tasks under each policy.
+    /// CPU tasks through stage 03 under each policy for a full queue, and memory under each.
     Policies,
     /// Empty tasks on as many workers as cores: what one trip through each pool costs.
     Overhead,
-    /// Empty tasks through a ladder of runs, in-process, each adding one feature of the
-    /// stages: what each feature costs per task.
+    /// Empty tasks through an in-process ladder of runs: what each feature costs per task.
     Costs,
 }
 
@@ -81,9 +77,18 @@ impl Scenario {
 pub enum Size {
     /// The sizes the docs are made from: minutes.
     Full,
-    /// The same scenarios in seconds, with at most a few hundred threads in any child, so
-    /// that tests and CI may run it.
+    /// The same scenarios in seconds, with at most a few hundred threads in any child.
     Quick,
+}
+
+impl Size {
+    /// `full` at full size, `quick` at quick size.
+    pub fn pick<T>(self, full: T, quick: T) -> T {
+        match self {
+            Size::Full => full,
+            Size::Quick => quick,
+        }
+    }
 }
 
 /// What the command line chose, beyond which scenarios to run.
@@ -125,8 +130,7 @@ impl Runner {
         }
     }
 
-    /// Whether this runner takes `--policy`: only stage 03 has a choice of what to do when its
-    /// queue is full.
+    /// Whether this runner takes `--policy`: only stage 03 chooses what a full queue means.
     pub fn takes_policy(self) -> bool {
         matches!(self, Runner::Stage(stage) if stage.flags == Flags::WorkersQueueAndPolicy)
     }
@@ -153,8 +157,7 @@ pub struct Job {
     pub workers: Option<usize>,
     /// Queue capacity, for runners that have a bounded queue.
     pub queue: Option<usize>,
-    /// What the submitter does when the queue is full, for runners that take `--policy`;
-    /// `None` leaves the runner's default (stage 03 blocks, as stages 04 and 05 always do).
+    /// What the submitter does when the queue is full; `None` leaves the runner's default.
     pub policy: Option<Policy>,
 }
 
@@ -182,8 +185,7 @@ impl Job {
         }
     }
 
-    /// The same job under `policy`, for runners that take `--policy` (stage 03); others are
-    /// returned unchanged.
+    /// The same job under `policy`, for runners that take `--policy`; others are unchanged.
     pub fn with_policy(self, policy: Policy) -> Self {
         let policy = self.runner.takes_policy().then_some(policy);
         Job { policy, ..self }
@@ -225,10 +227,8 @@ impl Job {
     fn command(&self, ready: &Readiness) -> Result<Command, String> {
         let mut command = match self.runner {
             Runner::Stage(stage) => {
-                let binary = ready
-                    .binary(stage)
-                    .map_err(|reason| format!("{} {reason}", stage.bin))?;
-                Command::new(binary)
+                let not_built = |reason| format!("{} {reason}", stage.bin);
+                Command::new(ready.binary(stage).map_err(not_built)?)
             }
             Runner::Peer(peer) => {
                 let me = std::env::current_exe()
@@ -253,28 +253,21 @@ pub struct Run {
 }
 
 impl Run {
-    /// The measurement, if the child printed its summary line. A child may print one and still
-    /// fail (stage 01 when the system refuses a thread); its numbers are shown, and
-    /// [`Run::problem`] says what went wrong.
+    /// The measurement, if the child printed its summary line (even if it then failed).
     pub fn ok(&self) -> Option<&Measurement> {
-        self.result
-            .as_ref()
-            .ok()
-            .filter(|measurement| measurement.summary.is_some())
+        let measurement = self.result.as_ref().ok()?;
+        measurement.summary.is_some().then_some(measurement)
     }
 
     /// Why this run has no numbers, if it has none.
     pub fn problem(&self) -> Option<String> {
         match &self.result {
             Err(reason) => Some(format!("not built yet: {reason}")),
-            Ok(measurement) => measurement
-                .failure()
-                .map(|reason| format!("failed: {reason}")),
+            Ok(measurement) => Some(format!("failed: {}", measurement.failure()?)),
         }
     }
 
-    /// Peak resident memory in KiB: on Linux the kernel's `VmHWM`, read while the child lives,
-    /// since `ru_maxrss` carries `measure`'s own high-water mark over into the child at `exec`.
+    /// Peak resident memory in KiB: on Linux `VmHWM`, since `ru_maxrss` inherits `measure`'s own.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let measurement = self.ok()?;
         match measurement.peaks {
@@ -315,8 +308,7 @@ impl Run {
         Some((voluntary + involuntary) as f64 * 1e3 / self.job.tasks as f64)
     }
 
-    /// The share of the machine's CPU that other processes used while this run lasted (Linux
-    /// only): 0.0 is an undisturbed run, 0.5 means another program kept one of two cores busy.
+    /// The share of the machine's CPU that other processes used during this run (Linux only).
     pub fn disturbance(&self) -> Option<f64> {
         self.ok()?.disturbance()
     }
@@ -342,16 +334,11 @@ impl Run {
     }
 }
 
-/// The share of the machine that other programs may use during a run before the run counts as
-/// disturbed. Sampling by `measure` itself counts as outside use and stays well below it.
+/// The share of the machine that other programs may use before a run counts as disturbed.
 pub const DISTURBED: f64 = 0.1;
 
-/// Runs every job as a child process, one after the other, with a progress bar.
-///
-/// With `rounds` above one, the whole list runs that many times (so that a burst of outside load
-/// cannot spoil every try of a job), and each job keeps its best run: undisturbed before
-/// disturbed, then the fastest. A job whose best run is still disturbed gets up to `rounds` more
-/// tries, until one is undisturbed.
+/// Runs every job as a child process, `rounds` times over, keeping each job's best run (see
+/// [`is_better`]); a job whose best run is still disturbed gets up to `rounds` more tries.
 pub fn run_all(
     title: &str,
     jobs: Vec<Job>,
@@ -374,18 +361,14 @@ pub fn run_all(
             bar.inc(1);
         }
     }
-    if rounds > 1 {
-        for (job, kept) in jobs.iter().zip(best.iter_mut()) {
-            for _ in 0..rounds {
-                if kept
-                    .as_ref()
-                    .is_none_or(|run| run.ok().is_none() || run.undisturbed())
-                {
-                    break;
-                }
-                bar.set_message(format!("again, undisturbed: {}", job.command_line()));
-                keep(kept, run_one(*job, ready, limit));
+    let disturbed = |kept: &Option<Run>| kept.as_ref().is_some_and(|run| !run.undisturbed());
+    for (job, kept) in jobs.iter().zip(best.iter_mut()).filter(|_| rounds > 1) {
+        for _ in 0..rounds {
+            if !disturbed(kept) {
+                break;
             }
+            bar.set_message(format!("again, undisturbed: {}", job.command_line()));
+            keep(kept, run_one(*job, ready, limit));
         }
     }
     bar.finish_and_clear();
@@ -407,9 +390,7 @@ fn keep(kept: &mut Option<Run>, run: Run) {
     }
 }
 
-/// Whether `run` should replace `earlier`: a failed or skipped run never replaces anything, a
-/// run with numbers replaces one without, an undisturbed run replaces a disturbed one, and
-/// otherwise the faster run wins.
+/// Whether `run` should replace `earlier`: never if it failed, then undisturbed, then faster.
 fn is_better(run: &Run, earlier: &Run) -> bool {
     match (run.elapsed_ms(), earlier.elapsed_ms()) {
         (Some(now), Some(before)) => {
@@ -464,16 +445,16 @@ pub fn markdown(table: &Table) -> String {
     }
 }
 
-/// A table of a row per run that `row` has cells for, its first column words and the others
-/// numbers, as a template takes it (see [`markdown`]).
-pub fn table_of<S: AsRef<str>>(
-    titles: &[S],
-    runs: &[Run],
-    row: impl Fn(&Run) -> Option<Vec<String>>,
-) -> String {
-    let mut table = Table::titled(titles, 1);
-    for cells in runs.iter().filter_map(row) {
-        table.push_row(cells);
+/// A table of a row per item that `row` has cells for, each beside its column's title.
+pub fn table_of<'a, T>(items: &[T], row: impl Fn(&T) -> Option<Vec<(&'a str, String)>>) -> String {
+    let rows: Vec<_> = items.iter().filter_map(row).collect();
+    let Some(first) = rows.first() else {
+        return String::new();
+    };
+    let titles: Vec<&str> = first.iter().map(|(title, _)| *title).collect();
+    let mut table = Table::titled(&titles, 1);
+    for cells in rows {
+        table.push_row(cells.into_iter().map(|(_, cell)| cell).collect());
     }
     markdown(&table)
 }
@@ -495,8 +476,9 @@ pub fn bars(
         .collect()
 }
 
-/// A panel of `bars`, titled `title`, along an axis named `axis`.
-pub fn bar_panel(title: impl Into<String>, axis: &str, log: bool, bars: Vec<Bar>) -> Panel {
+/// A panel of `bars`; its axis is logarithmic exactly when its title says "(log scale)".
+pub fn bar_panel(title: impl Into<String>, axis: &str, bars: Vec<Bar>) -> Panel {
+    let log = axis.ends_with("(log scale)");
     Panel::Bars(BarPanel {
         title: title.into(),
         axis: axis.to_string(),
@@ -505,27 +487,20 @@ pub fn bar_panel(title: impl Into<String>, axis: &str, log: bool, bars: Vec<Bar>
     })
 }
 
-/// Lines for runs that produced no numbers, so that a table never hides a skipped stage: one
-/// line per stage that is not built yet, one per run that failed.
+/// Lines for runs that produced no numbers: one per stage not built yet, one per failed run.
 pub fn problems(runs: &[Run]) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    for run in runs {
-        let line = match (&run.result, run.problem()) {
-            (Err(reason), _) => {
-                let skipped = runs
-                    .iter()
-                    .filter(|other| other.result.as_ref().err() == Some(reason))
-                    .count();
+    // A stage that is not built yet is told once, for all of its runs.
+    let lines = distinct(runs.iter().filter_map(|run| {
+        let line = match &run.result {
+            Err(reason) => {
+                let same = |other: &&Run| other.result.as_ref().err() == Some(reason);
+                let skipped = runs.iter().filter(same).count();
                 format!("- not built yet: {reason}; {skipped} runs skipped")
             }
-            (Ok(_), Some(problem)) => format!("- `{}`: {problem}", run.job.command_line()),
-            (Ok(_), None) => continue,
+            Ok(_) => format!("- `{}`: {}", run.job.command_line(), run.problem()?),
         };
-        // A stage that is not built yet is told once, for all of its runs.
-        if run.result.is_ok() || !lines.contains(&line) {
-            lines.push(line);
-        }
-    }
+        Some(line)
+    }));
     if lines.is_empty() {
         String::new()
     } else {
@@ -533,22 +508,70 @@ pub fn problems(runs: &[Run]) -> String {
     }
 }
 
-/// Every runner that appears in `runs`, in order of first appearance.
-pub fn runners(runs: &[Run]) -> Vec<Runner> {
+/// A count of tasks as the tables print it: `1,000`.
+pub fn count(tasks: usize) -> String {
+    table::thousands(tasks as u64)
+}
+
+/// Every distinct item, in order of first appearance.
+pub fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
     let mut seen = Vec::new();
-    for run in runs {
-        if !seen.contains(&run.job.runner) {
-            seen.push(run.job.runner);
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
         }
     }
     seen
 }
 
-/// Parses a task written in the code, such as `sleep:20ms`.
-///
-/// # Panics
-///
-/// Panics if `text` is not a valid task: the scenarios only use constants.
+/// A chart titled `title`: a grid of `panels`, `columns` to a row.
+pub fn grid(title: impl Into<String>, columns: usize, panels: Vec<Panel>) -> Chart {
+    let title = title.into();
+    Chart {
+        title,
+        panels,
+        columns,
+    }
+}
+
+/// A line named `name` through `points`, coloured by `key`.
+pub fn curve(name: impl Into<String>, key: &str, points: Vec<(f64, f64)>) -> Series {
+    let (name, key) = (name.into(), key.to_string());
+    Series { name, key, points }
+}
+
+/// A panel of lines; an axis is logarithmic exactly when its title says "(log scale)".
+pub fn lines(title: impl Into<String>, x_axis: &str, y_axis: &str, series: Vec<Series>) -> Panel {
+    let log = |axis: &str| axis.ends_with("(log scale)");
+    Panel::Lines(LinePanel {
+        title: title.into(),
+        x_axis: x_axis.to_string(),
+        y_axis: y_axis.to_string(),
+        x_log: log(x_axis),
+        y_log: log(y_axis),
+        series,
+    })
+}
+
+/// One line per label of `runs` (and its colour key), through the `point` of each of its runs.
+pub fn series(
+    runs: &[Run],
+    label: impl Fn(&Run) -> Option<(String, &'static str)>,
+    point: impl Fn(&Run) -> Option<(f64, f64)>,
+) -> Vec<Series> {
+    distinct(runs.iter().filter_map(&label))
+        .into_iter()
+        .filter_map(|(name, key)| {
+            let mine = runs
+                .iter()
+                .filter(|run| label(run).is_some_and(|(own, _)| own == name));
+            let points: Vec<(f64, f64)> = mine.filter_map(&point).collect();
+            (!points.is_empty()).then(|| curve(name, key, points))
+        })
+        .collect()
+}
+
+/// Parses a task written in the code, such as `sleep:20ms`; panics on a bad one.
 pub fn task(text: &str) -> TaskSpec {
     text.parse()
         .unwrap_or_else(|error| panic!("bad task {text}: {error}"))
@@ -561,8 +584,7 @@ pub fn chart_path(folder: &Path, scenario: Scenario) -> std::path::PathBuf {
         .join(format!("{}.svg", scenario.name()))
 }
 
-/// A run that finished every task in `elapsed_ms`, rejecting `rejected` of them, as the tests of
-/// the reports need it: no resource usage, no peaks.
+/// A run that finished every task in `elapsed_ms`, rejecting `rejected`: no usage, no peaks.
 #[cfg(test)]
 pub fn finished(job: Job, elapsed_ms: f64, rejected: u64) -> Run {
     let summary = harness::Summary {
@@ -592,9 +614,25 @@ pub fn finished(job: Job, elapsed_ms: f64, rejected: u64) -> Run {
         outside_cpu: None,
         main_thread_cpu: None,
     };
-    Run {
-        job,
-        result: Ok(measurement),
+    let result = Ok(measurement);
+    Run { job, result }
+}
+
+/// The options of a quick run, as the tests of the plans need them.
+#[cfg(test)]
+pub const QUICK: Options = Options {
+    size: Size::Quick,
+    include_50k: false,
+};
+
+/// Asserts that `body` has every text of `expected`, and none of the words of `absent`.
+#[cfg(test)]
+pub fn assert_text(body: &str, expected: &[&str], absent: &[&str]) {
+    for text in expected {
+        assert!(body.contains(text), "no {text:?} in:\n{body}");
+    }
+    for word in absent {
+        assert!(!body.to_lowercase().contains(word), "{word:?} in:\n{body}");
     }
 }
 
@@ -604,35 +642,26 @@ mod tests {
     use crate::stages::stage;
 
     #[test]
-    fn each_runner_gets_only_the_flags_it_accepts() {
-        let stage = |number| Runner::Stage(stage(number));
+    fn each_runner_gets_only_the_flags_it_accepts_and_only_stage_03_a_policy() {
+        let (stage, peer) = (|number| Runner::Stage(stage(number)), Runner::Peer);
+        let (pool, queued) = (" --workers 4", " --workers 4 --queue 16");
         for (runner, tasks, program, flags) in [
             (stage("01"), 10_000, "01-unbounded-spawn", ""),
             (stage("01"), 50_000, "01-unbounded-spawn", " --no-limit"),
-            (stage("02"), 10, "02-mutex-receiver-pool", " --workers 4"),
-            (
-                stage("03"),
-                10,
-                "03-crossbeam-bounded",
-                " --workers 4 --queue 16",
-            ),
-            (
-                Runner::Peer(Peer::Sequential),
-                10,
-                "measure peer sequential",
-                "",
-            ),
-            (
-                Runner::Peer(Peer::Tokio),
-                10,
-                "measure peer tokio",
-                " --workers 4",
-            ),
+            (stage("02"), 10, "02-mutex-receiver-pool", pool),
+            (stage("03"), 10, "03-crossbeam-bounded", queued),
+            (stage("04"), 10, "04-results", queued),
+            (peer(Peer::Sequential), 10, "measure peer sequential", ""),
+            (peer(Peer::Tokio), 10, "measure peer tokio", pool),
+            (peer(Peer::Threadpool), 10, "measure peer threadpool", pool),
         ] {
-            assert_eq!(
-                Job::new(runner, tasks, task("sleep:20ms"), 4, 16).command_line(),
-                format!("{program} --tasks {tasks} --task sleep:20ms{flags} --quiet")
-            );
+            let job = Job::new(runner, tasks, task("sleep:20ms"), 4, 16);
+            let command = format!("{program} --tasks {tasks} --task sleep:20ms{flags}");
+            assert_eq!(job.command_line(), format!("{command} --quiet"));
+            let policy = (runner == stage("03")).then_some(" --policy caller-runs");
+            let job = job.with_policy(Policy::CallerRuns);
+            let policy = policy.unwrap_or_default();
+            assert_eq!(job.command_line(), format!("{command}{policy} --quiet"));
         }
     }
 }

@@ -1,25 +1,22 @@
 //! `policies`: what should a bounded pool's submitter do when the queue is full? Stage 03 runs
-//! CPU tasks from nothing at all to 100 µs under each of its `--policy` values, beside the peers,
-//! on as many workers as cores; then a memory check runs a thousand and a million tasks under
-//! each policy, to see whether any of them gives the bound up. (Stages 04 and 05 have no
-//! `--policy`: their submitter always waits for a slot.)
+//! CPU tasks under each `--policy` beside the peers, then a memory check under each policy.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use harness::table::{self, Table};
+use harness::table;
 use harness::{Policy, cores};
 use minijinja::{Value, context};
 
 use super::granularity::{
-    self, CPU_PEERS, Column, DURATION_AXIS, QUEUE, SWITCHES, TIMES, TINY, baseline, fraction, ran,
+    self, CPU_PEERS, Column, DURATION_AXIS, SWITCHES, TIMES, TINY, baseline, fraction, ran,
     rejected,
 };
-use super::{Job, Options, Report, Run, Runner, Scenario, Size, problems, task};
-use crate::chart::{Bar, BarPanel, Chart, Panel};
+use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
+use super::{bar_panel, bars, count, distinct, grid, lines, problems, table_of, task};
+use crate::chart::{Chart, Panel};
 use crate::peer::Peer;
-use crate::prose;
-use crate::stages::STAGES;
+use crate::stages::stage;
 
 /// Every policy, in the order the tables list them.
 const POLICIES: [Policy; 4] = [
@@ -29,12 +26,10 @@ const POLICIES: [Policy; 4] = [
     Policy::Timeout(Duration::from_millis(1)),
 ];
 
-/// How many times each run of the main table is repeated: as in `granularity`, only times
-/// matter there.
+/// How many times each run of the main table is repeated, as in `granularity`.
 pub use granularity::rounds;
 
-/// `granularity`'s task sizes, with as many tasks of each, up to 100 µs: by then every pool is
-/// close to the ideal, and the policies differ only in how they handle small tasks.
+/// `granularity`'s task sizes up to 100 µs, where the policies still differ.
 fn sizes(size: Size) -> Vec<(&'static str, usize)> {
     let largest = Duration::from_micros(100);
     granularity::sizes(size)
@@ -45,54 +40,42 @@ fn sizes(size: Size) -> Vec<(&'static str, usize)> {
 
 /// The task counts of the memory check: the fewest and the most.
 fn memory_sizes(size: Size) -> [usize; 2] {
-    match size {
-        Size::Full => [1_000, 1_000_000],
-        Size::Quick => [1_000, 100_000],
-    }
+    size.pick([1_000, 1_000_000], [1_000, 100_000])
 }
 
-/// The stages that take `--policy`: only 03.
-fn with_policies() -> impl Iterator<Item = Runner> {
-    STAGES
-        .iter()
-        .map(Runner::Stage)
-        .filter(|runner| runner.takes_policy())
-}
-
-/// The main table's runs: at every size, the sequential baseline, each stage that takes
-/// `--policy` under each policy, and the CPU peers, all with `workers = cores`.
+/// The main table's runs: at every size, the loop, stage 03 under each policy, and the CPU peers.
+/// Only stage 03 takes `--policy`: stages 04 and 05 always wait for a slot.
 pub fn plan(options: Options) -> Vec<Job> {
     let mut jobs = Vec::new();
     for (spec, tasks) in sizes(options.size) {
         let job = |runner| Job::new(runner, tasks, task(spec), cores(), QUEUE);
         jobs.push(job(Runner::Peer(Peer::Sequential)));
-        for policy in POLICIES {
-            jobs.extend(with_policies().map(|runner| job(runner).with_policy(policy)));
-        }
+        let stage_03 = job(Runner::Stage(stage("03")));
+        jobs.extend(POLICIES.map(|policy| stage_03.with_policy(policy)));
         jobs.extend(CPU_PEERS.map(|peer| job(Runner::Peer(peer))));
     }
     jobs
 }
 
-/// The memory check's runs: the tiny task, which arrives much faster than two workers finish it,
-/// so the queue is full nearly all the time, under each policy at both task counts.
+/// The memory check's runs: the tiny task, under each policy at both task counts.
 pub fn memory_plan(options: Options) -> Vec<Job> {
-    let mut jobs = Vec::new();
-    for policy in POLICIES {
-        for runner in with_policies() {
-            for tasks in memory_sizes(options.size) {
-                let job = Job::new(runner, tasks, task(TINY), cores(), QUEUE);
-                jobs.push(job.with_policy(policy));
-            }
-        }
-    }
-    jobs
+    let job = |tasks| {
+        Job::new(
+            Runner::Stage(stage("03")),
+            tasks,
+            task(TINY),
+            cores(),
+            QUEUE,
+        )
+    };
+    let sizes = memory_sizes(options.size);
+    POLICIES
+        .into_iter()
+        .flat_map(|policy| sizes.map(|tasks| job(tasks).with_policy(policy)))
+        .collect()
 }
 
-/// CPU time a process spends outside its timed part (start-up, calibrating the work, exit),
-/// estimated from the sequential loop with the same tasks: the loop keeps one core busy for
-/// exactly its elapsed time, so the rest of its CPU time was spent outside it. Every process
-/// does the same start-up, so this is subtracted from every run's CPU time.
+/// CPU time spent outside the timed part (start-up, exit): the sequential loop's beyond its time.
 fn outside_cpu_ns(runs: &[Run], job: &Job) -> f64 {
     baseline(runs, job)
         .and_then(|run| Some(run.cpu()?.as_secs_f64() * 1e9 - run.elapsed_ms()? * 1e6))
@@ -100,26 +83,21 @@ fn outside_cpu_ns(runs: &[Run], job: &Job) -> f64 {
         .max(0.0)
 }
 
-/// CPU time per task that ran, in nanoseconds: every thread of the process, start-up excluded
-/// (see [`outside_cpu_ns`]).
+/// CPU time per task that ran, in nanoseconds: every thread, start-up excluded.
 pub fn cpu_per_task_ns(runs: &[Run], run: &Run) -> Option<f64> {
     let ran = ran(run).filter(|&ran| ran > 0)?;
     let cpu = run.cpu()?.as_secs_f64() * 1e9 - outside_cpu_ns(runs, &run.job);
     Some(cpu.max(0.0) / ran as f64)
 }
 
-/// The share of the run the submitting (main) thread spent on a core, start-up excluded: 1.0
-/// for a thread that never waited off a core, whether it ran tasks or spun on a full queue. The
-/// start-up is an estimate (see [`outside_cpu_ns`]), so a thread that was always on a core can
-/// come out a little above 1.0; it is shown as 1.0.
+/// The share of the run the submitting thread spent on a core, start-up excluded, at most 1.0.
 pub fn submitter_busy(runs: &[Run], run: &Run) -> Option<f64> {
     let elapsed_ns = run.elapsed_ms()? * 1e6;
     let main_ns = run.main_thread_cpu()?.as_secs_f64() * 1e9 - outside_cpu_ns(runs, &run.job);
     (elapsed_ns > 0.0).then(|| (main_ns / elapsed_ns).clamp(0.0, 1.0))
 }
 
-/// How many cores' worth of CPU time the threads other than the submitter (the workers) used
-/// over the run: the process's CPU time, minus its start-up and the main thread's.
+/// How many cores' worth of CPU time the threads other than the submitter used over the run.
 fn workers_cores(run: &Run) -> Option<f64> {
     let elapsed_ns = run.elapsed_ms()? * 1e6;
     let main_ns = run.main_thread_cpu()?.as_secs_f64() * 1e9;
@@ -167,17 +145,10 @@ fn ran_in_caller(run: &Run) -> Option<u64> {
     run.ok()?.summary.as_ref()?.own("ran_in_caller")
 }
 
-/// The tables, the findings and the chart. `runs` are the main table's, `memory` the memory
-/// check's.
+/// The tables, the findings and the chart, from the main table's runs and the memory check's.
 pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
     let memory_rows = memory_rows(&memory);
     let figures = context! {
-        cores => cores(),
-        queue => QUEUE,
-        loop_score => format!("{:.2}", 1.0 / cores() as f64),
-        rounds,
-        limit => granularity::limit(),
-        tiny => TINY,
         matrix => granularity::matrix(&runs, row_label, true, |run| granularity::cell(&runs, run)),
         disturbed => granularity::any_disturbed(&runs),
         memory_table => granularity::matrix(&runs, row_label, false, |run| {
@@ -190,17 +161,11 @@ pub fn report(runs: Vec<Run>, memory: Vec<Run>, rounds: usize) -> Report {
             .to_string(),
         at => at_tiny(&runs),
         rejections => rejections(&runs),
+        ..granularity::shared(rounds)
     };
-    let body = prose::render("policies.md", figures);
     let chart = chart(&runs, &memory_rows);
-    let mut all = runs;
-    all.extend(memory);
-    Report {
-        scenario: Scenario::Policies,
-        chart,
-        body,
-        runs: all,
-    }
+    let all = runs.into_iter().chain(memory).collect();
+    Report::render(Scenario::Policies, figures, chart, all)
 }
 
 /// One stage and policy in the memory check: peak RSS at the fewest and the most tasks.
@@ -228,63 +193,54 @@ impl MemoryRow<'_> {
 
 /// Pairs each stage and policy's runs at the fewest and the most tasks.
 fn memory_rows(memory: &[Run]) -> Vec<MemoryRow<'_>> {
-    granularity::distinct(memory.iter().map(row_label))
-        .into_iter()
-        .filter_map(|label| {
-            let mine: Vec<&Run> = memory
-                .iter()
-                .filter(|run| row_label(run) == label && run.ok().is_some())
-                .collect();
-            let few = *mine.iter().min_by_key(|run| run.job.tasks)?;
-            let many = *mine.iter().max_by_key(|run| run.job.tasks)?;
-            (few.job.tasks < many.job.tasks).then_some(MemoryRow { label, few, many })
-        })
-        .collect()
+    let row = |label: String| {
+        let measured = |run: &&Run| row_label(run) == label && run.ok().is_some();
+        let mine: Vec<&Run> = memory.iter().filter(measured).collect();
+        let few = *mine.iter().min_by_key(|run| run.job.tasks)?;
+        let many = *mine.iter().max_by_key(|run| run.job.tasks)?;
+        (few.job.tasks < many.job.tasks).then_some(MemoryRow { label, few, many })
+    };
+    let labels = distinct(memory.iter().map(row_label));
+    labels.into_iter().filter_map(row).collect()
 }
 
-/// The memory check's table, if any stage and policy ran at both sizes, and how much peak memory
-/// grew policy by policy, with what the rejecting policies gave up.
+/// The memory check's table, and how much peak memory grew policy by policy.
 fn memory_check(rows: &[MemoryRow<'_>]) -> Option<Value> {
     let first = rows.first()?;
-    let (few, many) = (first.few.job.tasks as u64, first.many.job.tasks as u64);
-    let (few, many) = (table::thousands(few), table::thousands(many));
-    let mut table = Table::titled(
-        &[
-            "run".to_string(),
-            format!("{few} tasks"),
-            format!("{many} tasks"),
-            "ratio".to_string(),
-            "bytes per extra task".to_string(),
-            format!("rejected of {many}"),
-        ],
-        1,
-    );
-    let mut policies = Vec::new();
-    for row in rows {
-        let ratio = row.ratio().map(|ratio| format!("{ratio:.2}x"));
-        table.push_row(vec![
-            row.label.clone(),
-            table::or_na(row.few.peak_rss_kib().map(table::memory)),
-            table::or_na(row.many.peak_rss_kib().map(table::memory)),
-            ratio.clone().unwrap_or_else(|| "-".to_string()),
-            row.bytes_per_task(),
-            table::or_na(rejected(row.many).map(table::thousands)),
-        ]);
-        if let (Some(policy), Some(ratio)) = (row.few.job.policy, ratio) {
-            policies.push(context! {
-                name => policy.to_string(),
-                ratio,
+    let [few, many] = [first.few, first.many].map(|run| count(run.job.tasks));
+    let titles = [format!("{few} tasks"), format!("{many} tasks")];
+    let rejected_of = format!("rejected of {many}");
+    let ratio = |row: &MemoryRow<'_>| row.ratio().map(|ratio| format!("{ratio:.2}x"));
+    let peak = |run: &Run| table::or_na(run.peak_rss_kib().map(table::memory));
+    let table = table_of(rows, |row| {
+        Some(vec![
+            ("run", row.label.clone()),
+            (&titles[0], peak(row.few)),
+            (&titles[1], peak(row.many)),
+            ("ratio", ratio(row).unwrap_or_else(|| "-".to_string())),
+            ("bytes per extra task", row.bytes_per_task()),
+            (
+                &rejected_of,
+                table::or_na(rejected(row.many).map(table::thousands)),
+            ),
+        ])
+    });
+    let policies: Vec<Value> = rows
+        .iter()
+        .filter_map(|row| {
+            Some(context! {
+                name => row.few.job.policy?.to_string(),
+                ratio => ratio(row)?,
                 bytes_per_task => row.bytes_per_task(),
                 rejected => rejected(row.many).filter(|&count| count > 0).map(table::thousands),
-            });
-        }
-    }
+            })
+        })
+        .collect();
     let label = first.few.job.runner.label();
-    Some(context! { few, many, table => table.markdown().trim_end(), label, policies })
+    Some(context! { few, many, table, label, policies })
 }
 
-/// What each run did at the tiny size, by its short label (`03 caller-runs`, `threadpool`): its
-/// share of the ideal, its CPU per task, and where that CPU time went.
+/// What each run did at the tiny size, by its short label (`03 caller-runs`, `threadpool`).
 fn at_tiny(runs: &[Run]) -> BTreeMap<String, Value> {
     let tiny = runs.iter().filter(|run| run.job.task == task(TINY));
     tiny.map(|run| {
@@ -299,8 +255,7 @@ fn at_tiny(runs: &[Run]) -> BTreeMap<String, Value> {
     .collect()
 }
 
-/// Where a run's CPU time went: CPU per task, the submitter on a core and the tasks it ran
-/// itself, the workers' cores, and context switches per 1,000 tasks.
+/// Where a run's CPU time went: the submitter, the workers, and context switches.
 fn costs(runs: &[Run], run: &Run) -> Option<Value> {
     let (voluntary, involuntary) = run.switches()?;
     let per_thousand = |count: u64| format!("{:.1}", count as f64 * 1e3 / run.job.tasks as f64);
@@ -317,125 +272,75 @@ fn costs(runs: &[Run], run: &Run) -> Option<Value> {
 
 /// What the rejecting policies gave up, size by size.
 fn rejections(runs: &[Run]) -> Vec<Value> {
-    let rejecting = runs
-        .iter()
-        .filter(|run| matches!(run.job.policy, Some(Policy::Reject | Policy::Timeout(_))));
-    granularity::distinct(rejecting.map(row_label))
-        .into_iter()
-        .filter_map(|label| {
-            let sizes: Vec<Value> = runs
-                .iter()
-                .filter(|run| row_label(run) == label)
-                .filter_map(|run| {
-                    Some(context! {
-                        rejected => table::thousands(rejected(run)?),
-                        tasks => table::thousands(run.job.tasks as u64),
-                        spec => run.job.task.to_string(),
-                    })
-                })
-                .collect();
-            (!sizes.is_empty()).then(|| context! { label, sizes })
+    let size = |run: &Run| {
+        Some(context! {
+            rejected => table::thousands(rejected(run)?),
+            tasks => count(run.job.tasks),
+            spec => run.job.task.to_string(),
         })
-        .collect()
+    };
+    let policy = |label: String| {
+        let sizes: Vec<Value> = runs
+            .iter()
+            .filter(|run| row_label(run) == label)
+            .filter_map(size)
+            .collect();
+        (!sizes.is_empty()).then(|| context! { label, sizes })
+    };
+    let rejecting =
+        |run: &&Run| matches!(run.job.policy, Some(Policy::Reject | Policy::Timeout(_)));
+    let labels = distinct(runs.iter().filter(rejecting).map(row_label));
+    labels.into_iter().filter_map(policy).collect()
 }
 
-/// A panel per policy with its share of the ideal over the task sizes, the peers and the loop
-/// drawn in every one for reference; then bars of CPU per task, and of memory growth.
+/// A panel of shares of the ideal per policy (with the peers and the loop), then CPU and memory.
 fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
-    let mut panels: Vec<Panel> = POLICIES
-        .into_iter()
-        .filter_map(|policy| {
-            let label = |run: &Run| {
-                let runner = run.job.runner;
-                let shown = run.job.policy.is_none_or(|own| own == policy);
-                shown.then(|| (runner.label(), runner.key()))
-            };
-            let series = granularity::by_duration(runs, label, |run| fraction(runs, run));
-            let (title, y_axis) = (
-                format!("--policy {policy}"),
-                "ideal / elapsed, tasks that ran",
-            );
-            (!series.is_empty()).then(|| granularity::lines(title, DURATION_AXIS, y_axis, series))
-        })
-        .collect();
+    let y_axis = "ideal / elapsed, tasks that ran";
+    let panel = |policy: Policy| {
+        let label = |run: &Run| {
+            let runner = run.job.runner;
+            let shown = run.job.policy.is_none_or(|own| own == policy);
+            shown.then(|| (runner.label(), runner.key()))
+        };
+        let series = granularity::by_duration(runs, label, |run| fraction(runs, run));
+        let title = format!("--policy {policy}");
+        (!series.is_empty()).then(|| lines(title, DURATION_AXIS, y_axis, series))
+    };
+    let mut panels: Vec<Panel> = POLICIES.into_iter().filter_map(panel).collect();
     if panels.is_empty() {
         return None;
     }
-    let bar = |job: &Job, value: f64| Bar {
-        label: short_label(job),
-        key: job.runner.key().to_string(),
-        value,
-    };
-    let cpu_bars: Vec<Bar> = runs
-        .iter()
-        .filter(|run| run.job.task == task(TINY))
-        .filter_map(|run| Some(bar(&run.job, cpu_per_task_ns(runs, run)? / 1e3)))
-        .collect();
+    let is_tiny = |run: &&Run| run.job.task == task(TINY);
+    let tiny: Vec<Run> = runs.iter().filter(is_tiny).cloned().collect();
+    let label = |run: &Run| short_label(&run.job);
+    let cpu_bars = bars(&tiny, label, |run| Some(cpu_per_task_ns(runs, run)? / 1e3));
     if !cpu_bars.is_empty() {
-        panels.push(Panel::Bars(BarPanel {
-            title: format!("CPU time per task that ran, `{TINY}`"),
-            axis: "µs of CPU per task".to_string(),
-            log: false,
-            bars: cpu_bars,
-        }));
+        let title = format!("CPU time per task that ran, `{TINY}`");
+        panels.push(bar_panel(title, "µs of CPU per task", cpu_bars));
     }
     if let Some(row) = memory.first() {
-        panels.push(Panel::Bars(BarPanel {
-            title: format!(
-                "Peak RSS, {} tasks over {}",
-                table::thousands(row.many.job.tasks as u64),
-                table::thousands(row.few.job.tasks as u64)
-            ),
-            axis: "ratio (log scale)".to_string(),
-            log: true,
-            bars: memory
-                .iter()
-                .filter_map(|row| Some(bar(&row.few.job, row.ratio()?)))
-                .collect(),
-        }));
+        let [many, few] = [row.many, row.few].map(|run| count(run.job.tasks));
+        let fewest: Vec<Run> = memory.iter().map(|row| row.few.clone()).collect();
+        let row_of = |run: &Run| memory.iter().find(|row| row.label == row_label(run));
+        let ratios = bars(&fewest, label, |run| row_of(run)?.ratio());
+        let title = format!("Peak RSS, {many} tasks over {few}");
+        panels.push(bar_panel(title, "ratio (log scale)", ratios));
     }
-    Some(Chart {
-        title: format!(
-            "policies: CPU tasks on {} workers = cores, queue {QUEUE}",
-            cores()
-        ),
-        columns: 2,
-        panels,
-    })
+    let cores = cores();
+    let title = format!("policies: CPU tasks on {cores} workers = cores, queue {QUEUE}");
+    Some(grid(title, 2, panels))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::{QUICK, assert_text};
     use crate::stages::stage;
 
     #[test]
     fn policies_print_as_the_stages_parse_them() {
         let printed: Vec<String> = POLICIES.iter().map(Policy::to_string).collect();
         assert_eq!(printed, ["block", "reject", "caller-runs", "timeout:1ms"]);
-    }
-
-    #[test]
-    fn only_stage_03_is_given_a_policy() {
-        let cases = [
-            (
-                Runner::Stage(stage("03")),
-                "03-crossbeam-bounded",
-                " --queue 16 --policy caller-runs",
-            ),
-            (Runner::Stage(stage("04")), "04-results", " --queue 16"),
-            (Runner::Stage(stage("02")), "02-mutex-receiver-pool", ""),
-            (
-                Runner::Peer(Peer::Threadpool),
-                "measure peer threadpool",
-                "",
-            ),
-        ];
-        for (runner, program, rest) in cases {
-            let job = Job::new(runner, 10, task(TINY), 2, QUEUE).with_policy(Policy::CallerRuns);
-            let expected = format!("{program} --tasks 10 --task cpu:1us --workers 2{rest} --quiet");
-            assert_eq!(job.command_line(), expected);
-        }
     }
 
     #[test]
@@ -451,15 +356,13 @@ mod tests {
             finished(job(Runner::Peer(Peer::RayonScope), 10_000), 80.0, 0),
         ];
         // The memory check: stage 03 under two policies, peaking at `rss_kib`.
-        let memory_run = |policy, tasks, rss_kib, rejected| {
+        let memory_run = |policy, tasks, rss_hwm_kib, rejected| {
             let mut run = finished(stage_03(policy, tasks), 10.0, rejected);
-            if let Ok(measurement) = &mut run.result {
-                let peaks = crate::probe::Peaks {
-                    rss_hwm_kib: rss_kib,
-                    ..Default::default()
-                };
-                measurement.peaks = Some(peaks);
-            }
+            let peaks = crate::probe::Peaks {
+                rss_hwm_kib,
+                ..Default::default()
+            };
+            run.result.as_mut().expect("finished").peaks = Some(peaks);
             run
         };
         let memory = vec![
@@ -470,44 +373,30 @@ mod tests {
         ];
         let text = report(runs, memory, 1).body;
         let share = |ms: f64| format!("{:.2}", 100.0 / cores() as f64 / ms);
+        let [caller, block, pool, scope, alone] = [60.0, 120.0, 70.0, 80.0, 100.0].map(share);
         let caller_runs = format!(
-            "\n- At `cpu:1us`, 03 crossbeam-bounded reached {} of ideal under `caller-runs` and {} \
-             under `block`; the peers that hand tasks over one at a time reached threadpool \
-             (peer) {} and rayon-scope (peer) {}; the sequential loop {}.",
-            share(60.0),
-            share(120.0),
-            share(70.0),
-            share(80.0),
-            share(100.0),
+            "\n- At `cpu:1us`, 03 crossbeam-bounded reached {caller} of ideal under `caller-runs` \
+             and {block} under `block`; the peers that hand tasks over one at a time reached \
+             threadpool (peer) {pool} and rayon-scope (peer) {scope}; the sequential loop {alone}."
         );
-        let growth = "\n- Peak RSS of 03 crossbeam-bounded with 1,000,000 tasks against 1,000: 1.05x \
-                      under `block`, 4.00x under `reject` (6.2 bytes per extra task, with 900,000 \
-                      tasks rejected).";
-        for expected in [caller_runs.as_str(), growth] {
-            assert!(text.contains(expected), "no {expected:?} in:\n{text}");
-        }
-        for word in ["target", "missed", "within", "yes", "met"] {
-            assert!(!text.contains(word), "'{word}' in:\n{text}");
-        }
+        let growth = "\n- Peak RSS of 03 crossbeam-bounded with 1,000,000 tasks against 1,000: \
+                      1.05x under `block`, 4.00x under `reject` (6.2 bytes per extra task, with \
+                      900,000 tasks rejected).";
+        let absent = ["target", "missed", "within", "yes", "met"];
+        assert_text(&text, &[caller_runs.as_str(), growth], &absent);
     }
 
     #[test]
     fn stage_03_runs_under_every_policy_at_every_size() {
-        let options = Options {
-            size: Size::Quick,
-            include_50k: false,
-        };
-        let jobs = plan(options);
+        let jobs = plan(QUICK);
         for (spec, tasks) in sizes(Size::Quick) {
             for policy in POLICIES {
-                let count = jobs
-                    .iter()
-                    .filter(|job| job.task == task(spec) && job.tasks == tasks)
-                    .filter(|job| job.policy == Some(policy))
-                    .count();
-                assert_eq!(count, 1, "{spec} under {policy}");
+                let at = |job: &&Job| {
+                    (job.task, job.tasks, job.policy) == (task(spec), tasks, Some(policy))
+                };
+                assert_eq!(jobs.iter().filter(at).count(), 1, "{spec} under {policy}");
             }
         }
-        assert_eq!(memory_plan(options).len(), POLICIES.len() * 2);
+        assert_eq!(memory_plan(QUICK).len(), POLICIES.len() * 2);
     }
 }

@@ -4,10 +4,9 @@
 use harness::table;
 use minijinja::{Value, context};
 
-use super::{
-    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, bar_panel, bars, problems, table_of,
-    task,
-};
+use super::granularity::CPU_PEERS;
+use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario};
+use super::{bar_panel, bars, count, grid, problems, table_of, task};
 use crate::chart::Chart;
 use crate::peer::Peer;
 use crate::stages::STAGES;
@@ -15,45 +14,23 @@ use crate::stages::STAGES;
 /// Workers of every pool in this scenario.
 pub const WORKERS: usize = 4;
 
-/// The runs: every stage but 06, then the peers.
+/// The runs: every stage but 06, then the peers that run CPU tasks on a pool, and tokio.
 pub fn plan(options: Options) -> Vec<Job> {
-    let (tasks, spec) = match options.size {
-        Size::Full => (1_000, task("sleep:20ms")),
-        // Long enough sleeps that stage 01 starts every thread before the first one finishes,
-        // even on a busy machine where a spawn can take a few hundred microseconds; few enough
-        // tasks that a pool of four gets through them in four waits.
-        Size::Quick => (16, task("sleep:50ms")),
-    };
+    // Quick: long enough sleeps that stage 01 starts every thread before the first one finishes,
+    // even on a busy machine where a spawn can take a few hundred microseconds; few enough tasks
+    // that a pool of four gets through them in four waits.
+    let (tasks, spec) = options.size.pick((1_000, "sleep:20ms"), (16, "sleep:50ms"));
     let stages = STAGES[..5].iter().map(Runner::Stage);
-    let peers = [
-        Peer::Threadpool,
-        Peer::RayonScope,
-        Peer::RayonParIter,
-        Peer::Tokio,
-    ];
+    let peers = CPU_PEERS.into_iter().chain([Peer::Tokio]).map(Runner::Peer);
     stages
-        .chain(peers.map(Runner::Peer))
-        .map(|runner| Job::new(runner, tasks, spec, WORKERS, QUEUE))
+        .chain(peers)
+        .map(|runner| Job::new(runner, tasks, task(spec), WORKERS, QUEUE))
         .collect()
 }
 
 /// The table, the findings and the chart.
 pub fn report(runs: Vec<Run>) -> Report {
-    let titles = [
-        "run",
-        "workers",
-        "queue",
-        "peak threads",
-        "peak RSS",
-        "peak virtual memory",
-        "context switches (voluntary + involuntary)",
-        "CPU time",
-        "elapsed",
-        "ideal",
-        "elapsed / ideal",
-        "completed",
-    ];
-    let table = table_of(&titles, &runs, |run| {
+    let table = table_of(&runs, |run| {
         let summary = run.ok()?.summary.as_ref()?;
         let switches = run.switches().map(|(voluntary, involuntary)| {
             let [voluntary, involuntary] = [voluntary, involuntary].map(table::thousands);
@@ -63,24 +40,25 @@ pub fn report(runs: Vec<Run>) -> Report {
         let ratio = summary.elapsed_ms / summary.ideal_ms;
         let ratio = (summary.ideal_ms > 0.0).then(|| format!("{ratio:.2}x"));
         let [threads, rss, vm] = run.peak_cells();
+        let switches = table::or_na(switches);
         Some(vec![
-            run.job.runner.label(),
-            dash(run.job.workers.map(|workers| workers.to_string())),
-            dash(run.job.queue.map(|queue| queue.to_string())),
-            threads,
-            rss,
-            vm,
-            table::or_na(switches),
-            table::or_na(run.cpu().map(table::time)),
-            table::time_ms(summary.elapsed_ms),
-            table::time_ms(summary.ideal_ms),
-            dash(ratio),
-            completed(summary),
+            ("run", run.job.runner.label()),
+            ("workers", dash(run.job.workers.map(|n| n.to_string()))),
+            ("queue", dash(run.job.queue.map(|n| n.to_string()))),
+            ("peak threads", threads),
+            ("peak RSS", rss),
+            ("peak virtual memory", vm),
+            ("context switches (voluntary + involuntary)", switches),
+            ("CPU time", table::or_na(run.cpu().map(table::time))),
+            ("elapsed", table::time_ms(summary.elapsed_ms)),
+            ("ideal", table::time_ms(summary.ideal_ms)),
+            ("elapsed / ideal", dash(ratio)),
+            ("completed", completed(summary)),
         ])
     });
     let first = runs.first().map(|run| run.job);
     let figures = context! {
-        tasks => first.map(|job| table::thousands(job.tasks as u64)),
+        tasks => first.map(|job| count(job.tasks)),
         task => first.map(|job| job.task.to_string()),
         workers => WORKERS,
         queue => QUEUE,
@@ -93,19 +71,14 @@ pub fn report(runs: Vec<Run>) -> Report {
 
 /// `1,000 of 1,000`, with the panicked tasks if there were any.
 fn completed(summary: &harness::Summary) -> String {
-    let text = format!(
-        "{} of {}",
-        table::thousands(summary.completed as u64),
-        table::thousands(summary.tasks as u64)
-    );
+    let text = format!("{} of {}", count(summary.completed), count(summary.tasks));
     match summary.panicked {
         0 => text,
-        panicked => format!("{text} ({} panicked)", table::thousands(panicked as u64)),
+        panicked => format!("{text} ({} panicked)", count(panicked)),
     }
 }
 
-/// The figures of the findings, so that no number in the prose is typed by hand: what stage
-/// 01's threads cost against the pools.
+/// The figures of the findings: what stage 01's threads cost against the pools.
 fn findings(runs: &[Run]) -> Value {
     let measured = |pool| {
         runs.iter()
@@ -157,42 +130,34 @@ fn switch_rate(run: &Run) -> Option<f64> {
 fn chart(runs: &[Run]) -> Option<Chart> {
     let first = runs.iter().find(|run| run.ok().is_some())?;
     let mib = |kib: Option<u64>| kib.map(|kib| kib as f64 / 1024.0);
-    let panel = |title, axis, log, value: &dyn Fn(&Run) -> Option<f64>| {
-        bar_panel(
-            title,
-            axis,
-            log,
-            bars(runs, |run| run.job.runner.label(), value),
-        )
+    let panel = |title, axis, value: &dyn Fn(&Run) -> Option<f64>| {
+        bar_panel(title, axis, bars(runs, |run| run.job.runner.label(), value))
     };
-    Some(Chart {
-        title: format!(
-            "same-job: {} tasks of {}, pools of {WORKERS} workers",
-            table::thousands(first.job.tasks as u64),
-            first.job.task
+    let (tasks, task) = (count(first.job.tasks), first.job.task);
+    let title = format!("same-job: {tasks} tasks of {task}, pools of {WORKERS} workers");
+    let panels = vec![
+        panel("Peak threads", "threads (log scale)", &|run| {
+            run.peak_threads().map(|t| t as f64)
+        }),
+        panel("Peak virtual memory", "MiB (log scale)", &|run| {
+            mib(run.peak_vm_kib())
+        }),
+        panel(
+            "Peak resident memory",
+            "MiB",
+            &|run| mib(run.peak_rss_kib()),
         ),
-        panels: vec![
-            panel("Peak threads", "threads (log scale)", true, &|run| {
-                run.peak_threads().map(|t| t as f64)
-            }),
-            panel("Peak virtual memory", "MiB (log scale)", true, &|run| {
-                mib(run.peak_vm_kib())
-            }),
-            panel("Peak resident memory", "MiB", false, &|run| {
-                mib(run.peak_rss_kib())
-            }),
-            panel("Elapsed", "seconds (log scale)", true, &|run| {
-                run.elapsed_ms().map(|ms| ms / 1e3)
-            }),
-        ],
-        columns: 2,
-    })
+        panel("Elapsed", "seconds (log scale)", &|run| {
+            run.elapsed_ms().map(|ms| ms / 1e3)
+        }),
+    ];
+    Some(grid(title, 2, panels))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::finished;
+    use crate::scenario::{assert_text, finished};
 
     #[test]
     fn a_report_without_measurements_still_says_what_ran() {
@@ -203,10 +168,7 @@ mod tests {
             body.starts_with("Every run: 100 tasks of `sleep:1ms`;"),
             "{body}"
         );
-        assert!(body.contains("| 01 unbounded-spawn |"), "{body}");
-        assert!(
-            !body.contains("- Stage 01"),
-            "no peaks, no findings:\n{body}"
-        );
+        // No peaks, no findings.
+        assert_text(&body, &["| 01 unbounded-spawn |"], &["- stage 01"]);
     }
 }

@@ -1,28 +1,24 @@
 //! `scaling`: the same stages with more and more tasks. Tasks arrive faster than they finish, so
 //! whatever a stage keeps per waiting task (a thread, a queue entry) shows up in its peak memory.
 
-use harness::table::{self, Table};
+use std::iter;
+
+use harness::table;
 use minijinja::{Value, context};
 
-use super::{
-    Job, Options, QUEUE, Report, Run, Runner, Scenario, Size, markdown, problems, runners, task,
-};
-use crate::chart::{Chart, LinePanel, Panel, Series};
+use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
+use super::{count, distinct, grid, lines, problems, series, table_of, task};
+use crate::chart::Chart;
 use crate::stages::{STAGES, stage};
 
-/// The runs of one size.
+/// The runs of one size. A pool's task is far slower than a submit, so an unbounded queue fills
+/// up almost as fast as the tasks are submitted; stage 01's (at most 10,000 threads) sleeps long
+/// enough that every thread is still alive when the last one starts.
 struct Sizes {
-    /// Task counts for the pools.
     pool_tasks: &'static [usize],
-    /// Workers of every pool.
     workers: usize,
-    /// What a pool's task does: far slower than a submit (well under a microsecond), so an
-    /// unbounded queue fills up almost as fast as the tasks are submitted.
     pool_task: &'static str,
-    /// Task counts for stage 01, which stops at 10,000 threads.
     unbounded_tasks: &'static [usize],
-    /// Stage 01's task: it sleeps long enough that every thread is still alive when the last
-    /// one starts, since starting a thread can take 100 µs or more.
     unbounded_task: &'static str,
 }
 
@@ -36,10 +32,8 @@ fn sizes(size: Size) -> Sizes {
             unbounded_tasks: &[1_000, 10_000],
             unbounded_task: "sleep:2s",
         },
-        // The sizes the tests compare (1,000 and 100,000 tasks), with shorter sleeps and more
-        // workers: 100,000 tasks still arrive far faster than the workers finish them, which is
-        // all a queue's memory needs, in a fraction of the time. 200 threads start well within
-        // 200 ms.
+        // The sizes the tests compare, with shorter sleeps and more workers: 100,000 tasks still
+        // arrive far faster than they finish. 200 threads start well within 200 ms.
         Size::Quick => Sizes {
             pool_tasks: &[1_000, 100_000],
             workers: 32,
@@ -72,30 +66,22 @@ pub fn report(runs: Vec<Run>) -> Report {
     let mut counts: Vec<usize> = runs.iter().map(|run| run.job.tasks).collect();
     counts.sort_unstable();
     counts.dedup();
-    let pivot = |value: &dyn Fn(&Run) -> String| {
-        let mut header = vec!["stage (task)".to_string()];
-        header.extend(
-            counts
-                .iter()
-                .map(|&n| format!("{} tasks", table::thousands(n as u64))),
-        );
-        let mut table = Table::titled(&header, 1);
-        for runner in runners(&runs) {
+    let titles: Vec<String> = counts.iter().map(|&n| count(n) + " tasks").collect();
+    let runners = distinct(runs.iter().map(|run| run.job.runner));
+    let pivot = |cell: usize| {
+        table_of(&runners, |&runner| {
             let mine: Vec<&Run> = runs.iter().filter(|run| run.job.runner == runner).collect();
-            if mine.iter().all(|run| run.ok().is_none()) {
-                continue;
-            }
-            let mut row = vec![format!("{} ({})", runner.label(), mine[0].job.task)];
-            row.extend(counts.iter().map(|&count| {
+            mine.iter().find_map(|run| run.ok())?;
+            let cells = counts.iter().zip(&titles).map(|(&count, title)| {
                 let run = mine.iter().find(|run| run.job.tasks == count);
-                run.map_or_else(|| "-".to_string(), |run| value(run))
-            }));
-            table.push_row(row);
-        }
-        table
+                let value = run.map(|run| run.peak_cells()[cell].clone());
+                (title.as_str(), value.unwrap_or_else(|| "-".to_string()))
+            });
+            let name = format!("{} ({})", runner.label(), mine[0].job.task);
+            Some(iter::once(("stage (task)", name)).chain(cells).collect())
+        })
     };
-    let rss = pivot(&|run| run.peak_cells()[1].clone());
-    let threads = pivot(&|run| run.peak_cells()[0].clone());
+    let (rss, threads) = (pivot(1), pivot(0));
     let pool = runs.iter().find(|run| run.job.runner.is_pool());
     let figures = context! {
         queue => QUEUE,
@@ -103,8 +89,8 @@ pub fn report(runs: Vec<Run>) -> Report {
             workers => pool.job.workers.unwrap_or_default(),
             task => pool.job.task.to_string(),
         }),
-        rss => markdown(&rss),
-        threads => markdown(&threads),
+        rss,
+        threads,
         problems => problems(&runs).trim(),
         unbounded => extremes(&runs, "02").map(|(small, large)| growth(small, large)),
         bounded => ["03", "04", "05"]
@@ -121,34 +107,30 @@ pub fn report(runs: Vec<Run>) -> Report {
 
 /// The smallest and largest run of `number` that have numbers.
 fn extremes<'a>(runs: &'a [Run], number: &str) -> Option<(&'a Run, &'a Run)> {
-    let mine = || {
-        runs.iter()
-            .filter(move |run| run.job.runner == Runner::Stage(stage(number)))
-            .filter(|run| run.peak_rss_kib().is_some())
-    };
+    let runner = Runner::Stage(stage(number));
+    let measured = |run: &&Run| run.job.runner == runner && run.peak_rss_kib().is_some();
+    let mine = || runs.iter().filter(measured);
     let smallest = mine().min_by_key(|run| run.job.tasks)?;
     let largest = mine().max_by_key(|run| run.job.tasks)?;
     Some((smallest, largest))
 }
 
-/// How peak RSS grew from the `small` run to the `large` one: both peaks and task counts, their
-/// ratio, and the bytes per task added (empty below one byte, which is noise in a number of KiB).
+/// How peak RSS grew from `small` to `large`; bytes per task are empty below one (noise in KiB).
 fn growth(small: &Run, large: &Run) -> Value {
     let kib = |run: &Run| run.peak_rss_kib().unwrap_or(0) as f64;
     let added = large.job.tasks.saturating_sub(small.job.tasks).max(1) as f64;
     let bytes = (kib(large) - kib(small)) * 1024.0 / added;
     context! {
         small => &small.peak_cells()[1],
-        few => table::thousands(small.job.tasks as u64),
+        few => count(small.job.tasks),
         large => &large.peak_cells()[1],
-        many => table::thousands(large.job.tasks as u64),
+        many => count(large.job.tasks),
         ratio => format!("{:.2}x", kib(large) / kib(small).max(1.0)),
         bytes => if bytes.abs() < 1.0 { String::new() } else { table::significant(bytes) },
     }
 }
 
-/// What stage 01's threads cost: each extra one between the `small` run and the `large` one, and
-/// the largest run's peaks.
+/// What each extra thread of stage 01 cost between `small` and `large`, and `large`'s peaks.
 fn threads_01(small: &Run, large: &Run) -> Value {
     let threads = |run: &Run| run.peak_threads().unwrap_or(0) as f64;
     let vm = |run: &Run| run.peak_vm_kib().unwrap_or(0) as f64;
@@ -165,13 +147,7 @@ fn threads_01(small: &Run, large: &Run) -> Value {
         }
     });
     let [threads, rss, vm] = large.peak_cells();
-    context! {
-        extra,
-        many => table::thousands(large.job.tasks as u64),
-        threads,
-        rss,
-        vm,
-    }
+    context! { extra, many => count(large.job.tasks), threads, rss, vm }
 }
 
 fn chart(runs: &[Run]) -> Option<Chart> {
@@ -179,47 +155,31 @@ fn chart(runs: &[Run]) -> Option<Chart> {
         return None;
     }
     // A line per runner, along the number of tasks.
-    let panel = |title: &str, y_axis: &str, value: &dyn Fn(&Run) -> Option<f64>| {
-        let series = runners(runs).into_iter().filter_map(|runner| {
-            let mine = || runs.iter().filter(move |run| run.job.runner == runner);
-            let points: Vec<(f64, f64)> = mine()
-                .filter_map(|run| Some((run.job.tasks as f64, value(run)?)))
-                .collect();
-            let task = mine().next()?.job.task;
-            (!points.is_empty()).then(|| Series {
-                name: format!("{} ({task})", runner.label()),
-                key: runner.key().to_string(),
-                points,
-            })
-        });
-        Panel::Lines(LinePanel {
-            title: title.to_string(),
-            x_axis: "tasks (log scale)".to_string(),
-            y_axis: y_axis.to_string(),
-            x_log: true,
-            y_log: true,
-            series: series.collect(),
-        })
+    let label = |run: &Run| {
+        let runner = run.job.runner;
+        let name = format!("{} ({})", runner.label(), run.job.task);
+        Some((name, runner.key()))
     };
-    Some(Chart {
-        title: "scaling: what a waiting task costs".to_string(),
-        columns: 2,
-        panels: vec![
-            panel("Peak resident memory", "MiB (log scale)", &|run| {
-                run.peak_rss_kib().map(|kib| kib as f64 / 1024.0)
-            }),
-            panel("Peak threads", "threads (log scale)", &|run| {
-                run.peak_threads().map(|threads| threads as f64)
-            }),
-        ],
-    })
+    let panel = |title: &str, y_axis: &str, value: fn(&Run) -> Option<f64>| {
+        let series = series(runs, label, |run| Some((run.job.tasks as f64, value(run)?)));
+        lines(title, "tasks (log scale)", y_axis, series)
+    };
+    let panels = vec![
+        panel("Peak resident memory", "MiB (log scale)", |run| {
+            run.peak_rss_kib().map(|kib| kib as f64 / 1024.0)
+        }),
+        panel("Peak threads", "threads (log scale)", |run| {
+            run.peak_threads().map(|threads| threads as f64)
+        }),
+    ];
+    Some(grid("scaling: what a waiting task costs", 2, panels))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::probe::Peaks;
-    use crate::scenario::finished;
+    use crate::scenario::{assert_text, finished};
 
     /// A run of stage `number` with `tasks` tasks that peaked at `rss_kib` and `threads`.
     fn run(number: &str, tasks: usize, rss_kib: u64, threads: u64) -> Run {
@@ -245,8 +205,7 @@ mod tests {
             run("03", 1_000, 2_000, 5),
             run("03", 100_000, 2_000, 5),
         ];
-        let body = report(runs).body;
-        for expected in [
+        let expected = [
             "Pools: 4 workers, bounded queues of",
             "- Stage 02's unbounded queue grew from 1.95 MiB at 1,000 tasks to 11.7 MiB at \
              100,000 tasks: about 103 bytes per waiting task.",
@@ -255,8 +214,7 @@ mod tests {
             "- Each extra thread of stage 01 reserved 8.00 MiB of virtual memory and 4.00 KiB \
              resident.",
             "- Stage 01 with 10,000 tasks: 10,001 threads at the peak",
-        ] {
-            assert!(body.contains(expected), "no {expected:?} in:\n{body}");
-        }
+        ];
+        assert_text(&report(runs).body, &expected, &[]);
     }
 }

@@ -1,20 +1,19 @@
-//! `sizing`: stage 06's own experiments over pool sizes (CPU work, IO work, and mixed work in
-//! one pool or two) and over task sizes (batches of small items), measured from outside like every
-//! other run, with its tables quoted and its sweeps drawn as curves.
+//! `sizing`: stage 06's own experiments over pool and task sizes, measured from outside, with
+//! its tables quoted and its sweeps drawn as curves.
 
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
 use harness::summary;
-use harness::table::{self, Table};
+use harness::table;
 use minijinja::{Value, context};
 
-use super::granularity::lines;
-use super::{DISTURBED, Options, Report, Scenario, Size, granularity};
+use super::{
+    DISTURBED, Options, Report, Scenario, Size, curve, granularity, grid, lines, table_of,
+};
 use crate::chart::{Chart, Panel, Series};
 use crate::probe::{self, Measurement};
-use crate::prose;
 use crate::stages::{Readiness, stage};
 
 /// The experiments, in order, with the arguments for each size.
@@ -41,10 +40,8 @@ struct Experiment {
 impl Experiment {
     /// The measurement of a run that exited successfully.
     fn ok(&self) -> Option<&Measurement> {
-        self.result
-            .as_ref()
-            .ok()
-            .filter(|m| m.status.is_some_and(|status| status.success()))
+        let measurement = self.result.as_ref().ok()?;
+        measurement.status?.success().then_some(measurement)
     }
 
     /// The experiment's own table: from its heading line up to its summary line.
@@ -61,13 +58,12 @@ impl Experiment {
 
     /// Every `key=value` of the experiment's summary line.
     fn summary(&self) -> BTreeMap<&str, &str> {
-        let last = self.ok().and_then(|measurement| {
-            let mut lines = measurement.stdout.lines();
-            lines.rfind(|line| line.starts_with(summary::PREFIX))
-        });
-        last.and_then(summary::pairs)
-            .map(Iterator::collect)
-            .unwrap_or_default()
+        let stdout = self.ok().map_or("", |measurement| &measurement.stdout);
+        let last = stdout
+            .lines()
+            .rfind(|line| line.starts_with(summary::PREFIX));
+        let pairs = last.and_then(summary::pairs);
+        pairs.map(Iterator::collect).unwrap_or_default()
     }
 
     /// A number from the experiment's summary line.
@@ -75,17 +71,11 @@ impl Experiment {
         self.summary().get(key)?.parse().ok()
     }
 
-    /// The experiment's table as columns of numbers: `(first column, column)` pairs, such as
-    /// `(workers, tasks/s)`, for the rows whose first column is a number.
+    /// Pairs of numbers such as `(workers, tasks/s)` from the experiment's table.
     fn column(&self, first: &str, name: &str) -> Vec<(f64, f64)> {
-        let Some(text) = self.table_text() else {
-            return Vec::new();
-        };
+        let text = self.table_text().unwrap_or_default();
         let mut lines = text.lines().skip_while(|line| !line.starts_with(first));
-        let Some(header) = lines.next() else {
-            return Vec::new();
-        };
-        let header = columns(header);
+        let header = lines.next().map(columns).unwrap_or_default();
         let Some(index) = header.iter().position(|title| title == name) else {
             return Vec::new();
         };
@@ -96,8 +86,7 @@ impl Experiment {
     }
 }
 
-/// Splits a line of stage 06's tables: columns are separated by two or more spaces, while a
-/// title such as `ideal tasks/s` has single spaces.
+/// Splits a line of stage 06's tables on two spaces: a title such as `ideal tasks/s` has one.
 fn columns(line: &str) -> Vec<String> {
     line.split("  ")
         .map(str::trim)
@@ -113,53 +102,51 @@ fn number(cell: &str) -> Option<f64> {
 /// Runs stage 06's experiments, or says why it cannot yet.
 pub fn run(ready: &Readiness, options: Options) -> Report {
     let sizing = stage("06");
-    let (body, chart) = match ready.binary(sizing) {
+    let binary = match ready.binary(sizing) {
+        Ok(binary) => binary,
         Err(reason) => {
             let skipped = format!("{} {reason}", sizing.bin);
-            (prose::render("sizing.md", context! { skipped }), None)
-        }
-        Ok(binary) => {
-            // As many tries as `granularity` has rounds: only a full run has time for more.
-            let tries = granularity::rounds(options);
-            let experiments: Vec<Experiment> = plan(options.size)
-                .into_iter()
-                .map(|(name, args)| {
-                    let command = format!("{} {name} {}", sizing.bin, args.join(" "));
-                    let result = measure_undisturbed(tries, || {
-                        let mut command = Command::new(binary);
-                        command.arg(name).args(args);
-                        let limit = Duration::from_secs(120);
-                        probe::measure(command, limit).map_err(|error| error.to_string())
-                    });
-                    let command = command.trim_end().to_string();
-                    Experiment {
-                        name,
-                        command,
-                        result,
-                    }
-                })
-                .collect();
-            (body(&experiments, tries), chart(&experiments))
+            return Report::render(Scenario::Sizing, context! { skipped }, None, Vec::new());
         }
     };
-    Report {
-        scenario: Scenario::Sizing,
-        body,
+    // As many tries as `granularity` has rounds: only a full run has time for more.
+    let tries = granularity::rounds(options);
+    let experiments: Vec<Experiment> = plan(options.size)
+        .into_iter()
+        .map(|(name, args)| {
+            let result = measure_undisturbed(tries, || {
+                let mut command = Command::new(binary);
+                command.arg(name).args(args);
+                let limit = Duration::from_secs(120);
+                probe::measure(command, limit).map_err(|error| error.to_string())
+            });
+            let command = format!("{} {name} {}", sizing.bin, args.join(" "));
+            let command = command.trim_end().to_string();
+            Experiment {
+                name,
+                command,
+                result,
+            }
+        })
+        .collect();
+    let chart = chart(&experiments);
+    Report::render(
+        Scenario::Sizing,
+        figures(&experiments, tries),
         chart,
-        runs: Vec::new(),
-    }
+        Vec::new(),
+    )
 }
 
-/// Runs an experiment up to `tries` times, until other programs leave it alone, and keeps the
-/// least disturbed run: the sweeps compare throughputs, which another program's load distorts.
+/// Runs an experiment up to `tries` times, until other programs leave it alone; keeps the least
+/// disturbed run.
 fn measure_undisturbed(
     tries: usize,
     mut run: impl FnMut() -> Result<Measurement, String>,
 ) -> Result<Measurement, String> {
     let share = |result: &Result<Measurement, String>| {
-        result
-            .as_ref()
-            .ok()
+        let measurement = result.as_ref().ok();
+        measurement
             .and_then(Measurement::disturbance)
             .unwrap_or(0.0)
     };
@@ -176,56 +163,47 @@ fn measure_undisturbed(
     best
 }
 
-fn body(experiments: &[Experiment], tries: usize) -> String {
-    let mut runs = Table::titled(
-        &[
-            "run",
-            "peak threads",
-            "peak RSS",
-            "CPU time",
-            "wall time",
-            "others' CPU share",
-        ],
-        1,
-    );
-    let mut shown = Vec::new();
-    for experiment in experiments {
+/// Each experiment's table, the runs measured from outside, and every summary line.
+fn figures(experiments: &[Experiment], tries: usize) -> Value {
+    let runs = table_of(experiments, |experiment| {
+        let measurement = experiment.ok()?;
+        let (peaks, usage) = (measurement.peaks, measurement.usage);
+        let threads = peaks.map(|p| table::thousands(p.threads));
+        let rss = peaks.map(|p| table::memory(p.rss_hwm_kib.max(p.rss_kib)));
+        let others = measurement.disturbance().map(table::percent);
+        Some(vec![
+            ("run", format!("`{}`", experiment.command)),
+            ("peak threads", table::or_na(threads)),
+            ("peak RSS", table::or_na(rss)),
+            ("CPU time", table::or_na(usage.map(|u| table::time(u.cpu)))),
+            ("wall time", table::time(measurement.wall)),
+            ("others' CPU share", table::or_na(others)),
+        ])
+    });
+    let show = |experiment: &Experiment| {
         let command = experiment.command.as_str();
-        let Some(measurement) = experiment.ok() else {
-            let failed = match &experiment.result {
-                Err(error) => error.clone(),
-                Ok(measurement) => measurement.failure().unwrap_or_default(),
-            };
-            shown.push(context! { command, failed, table => () });
-            continue;
+        let failed = match &experiment.result {
+            _ if experiment.ok().is_some() => None,
+            Err(error) => Some(error.clone()),
+            Ok(measurement) => Some(measurement.failure().unwrap_or_default()),
         };
-        let peaks = measurement.peaks;
-        runs.push_row(vec![
-            format!("`{command}`"),
-            table::or_na(peaks.map(|p| table::thousands(p.threads))),
-            table::or_na(peaks.map(|p| table::memory(p.rss_hwm_kib.max(p.rss_kib)))),
-            table::or_na(measurement.usage.map(|u| table::time(u.cpu))),
-            table::time(measurement.wall),
-            table::or_na(measurement.disturbance().map(table::percent)),
-        ]);
-        shown.push(context! { command, failed => (), table => experiment.table_text() });
-    }
+        let table = failed.is_none().then(|| experiment.table_text());
+        context! { command, failed, table }
+    };
+    let shown: Vec<Value> = experiments.iter().map(show).collect();
     // Every experiment's summary line, empty for one that did not run or gave none.
     let summaries = plan(Size::Full).map(|(name, _)| {
-        let found = experiments
-            .iter()
-            .find(|experiment| experiment.name == name);
+        let found = experiments.iter().find(|e| e.name == name);
         let summary = found.map(Experiment::summary).unwrap_or_default();
         (name, Value::from_pairs(summary))
     });
-    let figures = context! {
+    context! {
         experiments => shown,
-        runs => if runs.is_empty() { String::new() } else { runs.markdown() }.trim_end(),
+        runs,
         tries,
         limit => granularity::limit(),
         summaries => BTreeMap::from(summaries),
-    };
-    prose::render("sizing.md", figures)
+    }
 }
 
 fn chart(experiments: &[Experiment]) -> Option<Chart> {
@@ -233,10 +211,8 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
         let experiment = experiments.iter().find(|e| e.name == name)?;
         (!experiment.column("workers", "tasks/s").is_empty()).then_some(experiment)
     };
-    let series = |experiment: &Experiment, column: &str, name: &str, key: &str| Series {
-        name: name.to_string(),
-        key: key.to_string(),
-        points: experiment.column("workers", column),
+    let series = |experiment: &Experiment, column: &str, name: &str, key: &str| {
+        curve(name, key, experiment.column("workers", column))
     };
     let mut panels = Vec::new();
     if let Some(cpu) = swept("cpu") {
@@ -250,12 +226,8 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
         panels.push(lines(title, "workers", "tasks/s", series));
     }
     if let Some(io) = swept("io") {
-        let limit = series(
-            io,
-            "limit W/L",
-            "Little's law: workers / latency",
-            "reference",
-        );
+        let littles_law = "Little's law: workers / latency";
+        let limit = series(io, "limit W/L", littles_law, "reference");
         let target = io.number("target_per_s");
         let target = target.and_then(|target| level("target", "target", target, &limit.points));
         let mut series = vec![limit, series(io, "tasks/s", "measured", "06")];
@@ -263,27 +235,15 @@ fn chart(experiments: &[Experiment]) -> Option<Chart> {
         let (title, y_axis) = ("IO work: throughput by pool size", "tasks/s (log scale)");
         panels.push(lines(title, "workers (log scale)", y_axis, series));
     }
-    panels.extend(
-        experiments
-            .iter()
-            .find(|e| e.name == "batch")
-            .and_then(batch_panel),
-    );
-    (!panels.is_empty()).then(|| Chart {
-        title: "sizing: stage 06's sweeps".to_string(),
-        columns: 2,
-        panels,
-    })
+    let batch = experiments.iter().find(|e| e.name == "batch");
+    panels.extend(batch.and_then(batch_panel));
+    (!panels.is_empty()).then(|| grid("sizing: stage 06's sweeps", 2, panels))
 }
 
 /// A level line at `value` across the x range of `points`, if they have any.
 fn level(name: &str, key: &str, value: f64, points: &[(f64, f64)]) -> Option<Series> {
     let (first, last) = (points.first()?.0, points.last()?.0);
-    Some(Series {
-        name: name.to_string(),
-        key: key.to_string(),
-        points: vec![(first, value), (last, value)],
-    })
+    Some(curve(name, key, vec![(first, value), (last, value)]))
 }
 
 /// Share of the ideal by items per task, with `par_iter`'s share from the same run as a line.
@@ -296,24 +256,16 @@ fn batch_panel(batch: &Experiment) -> Option<Panel> {
     let par_iter =
         par_iter.and_then(|share| level("rayon par_iter", "reference", share, &measured));
     let mut series: Vec<Series> = par_iter.into_iter().collect();
-    series.push(Series {
-        name: "stage 05's pool, one task per batch".to_string(),
-        key: "06".to_string(),
-        points: measured,
-    });
+    series.push(curve("stage 05's pool, one task per batch", "06", measured));
     let title = "Task size: share of the ideal by items per task";
-    Some(lines(
-        title,
-        "items per task (log scale)",
-        "share of the ideal",
-        series,
-    ))
+    let (x_axis, y_axis) = ("items per task (log scale)", "share of the ideal");
+    Some(lines(title, x_axis, y_axis, series))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{Runner, task};
+    use crate::scenario::{Runner, assert_text, task};
 
     #[test]
     fn each_experiment_shows_its_table_and_its_summary_gives_the_findings() {
@@ -329,23 +281,22 @@ mod tests {
             command: format!("06-sizing {name}"),
             result,
         };
-        let body = body(
-            &[
-                experiment("cpu", Ok(measurement.clone())),
-                experiment("io", Err("cannot be started".to_string())),
-            ],
-            1,
-        );
-        for expected in [
+        let body = |experiments: &[Experiment]| {
+            Report::render(Scenario::Sizing, figures(experiments, 1), None, Vec::new()).body
+        };
+        let text = body(&[
+            experiment("cpu", Ok(measurement.clone())),
+            experiment("io", Err("cannot be started".to_string())),
+        ]);
+        let expected = [
             "`06-sizing cpu`:\n\n```text\ncpu: 4 tasks\nworkers  tasks/s\n      2     2141\n```",
             "- `06-sizing io` failed: cannot be started",
             "Each experiment, measured from outside.\n\n| run ",
             "- CPU work: the knee (within 10% of the best throughput) is at 2 workers on 2 cores.",
-        ] {
-            assert!(body.contains(expected), "no {expected:?} in:\n{body}");
-        }
+        ];
+        assert_text(&text, &expected, &[]);
         measurement.stdout.clear();
-        assert!(!super::body(&[experiment("cpu", Ok(measurement))], 1).contains("CPU work"));
+        assert!(!body(&[experiment("cpu", Ok(measurement))]).contains("CPU work"));
     }
 
     #[test]
