@@ -1,10 +1,6 @@
-//! Recording what each thread of a run did, and when: what `--timeline` draws and `--trace` writes.
-//!
-//! A run records only when one of those flags asks. Each thread notes its events in a buffer of
-//! its own, with no lock or shared counter on the way (the very costs the stages compare), and
-//! hands it over as it ends; [`Recorder::finish`] collects them into a [`Recording`], plain data
-//! to draw ([`Recording::timeline`]) or write ([`Recording::write_trace`]). A recorder made by
-//! [`Recorder::watched`] also shows each event as it happens, for `docs/explorer`.
+//! What each thread of a run did, and when, for `--timeline` and `--trace`: each thread notes its
+//! events in a buffer of its own (no lock or shared counter, the costs the stages compare), which
+//! [`Recorder::finish`] collects into a [`Recording`]; [`Recorder::watched`] also shows them live.
 
 mod timeline;
 pub mod trace;
@@ -26,13 +22,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// The most tasks a run records (`0` to `MAX_RECORDED_TASKS - 1`): a trace of at most about 41 MB,
-/// which the Perfetto UI and `chrome://tracing` still open.
+/// The most tasks a run records (ids from 0): a trace of at most about 41 MB, which viewers open.
 pub const MAX_RECORDED_TASKS: usize = 100_000;
 
-/// How long [`Recorder::finish`] waits for the threads' events: usually microseconds; the bound
-/// only keeps a thread that never ends from hanging the demo ([`Recording::missing_threads`]).
-pub const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long [`Recorder::finish`] waits for the threads' events, so that a stuck thread can't hang it.
+const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How the tasks of a run got their threads, which decides what the timeline draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +105,7 @@ pub struct Recording {
     /// Each thread that recorded something: the submitter first, then by name (`worker-2` before
     /// `worker-10`). Times start at 0, the moment the first task was handed over.
     pub threads: Vec<ThreadRecord>,
-    /// Threads whose events (and tasks) were not handed over within [`HAND_OVER_TIMEOUT`].
+    /// Threads whose events (and tasks) were not handed over in time.
     pub missing_threads: usize,
 }
 
@@ -175,15 +169,13 @@ impl Recording {
     pub fn end(&self) -> Duration {
         let waits = self.threads.iter().flat_map(|thread| &thread.waits);
         let ends = self.all_tasks().map(|task| task.end);
-        ends.chain(waits.map(|wait| wait.end))
-            .max()
-            .unwrap_or_default()
+        let ends = ends.chain(waits.map(|wait| wait.end));
+        ends.max().unwrap_or_default()
     }
 
-    /// How many recorded tasks waited in the queue over time, as steps (see [`count_over_time`]);
-    /// empty for [`Shape::ThreadPerTask`]. A task counts from its hand-over (or the end of the
-    /// submitter's wait for it) until a worker starts it, if one does. Capped at the capacity:
-    /// noted beside the queue's operations, each worker can leave one task counted too long.
+    /// How many recorded tasks waited in the queue over time, as [`count_over_time`] steps (none
+    /// for a thread per task): each from its hand-over, or the end of the wait for it, until it
+    /// starts; capped at the capacity, as each worker can leave one counted too long.
     pub fn queue_depth(&self) -> Vec<(Duration, usize)> {
         let capacity = match self.shape {
             Shape::ThreadPerTask => return Vec::new(),
@@ -228,12 +220,6 @@ pub fn count_over_time(
         }
     }
     steps
-}
-
-/// `count` and `noun`, plural unless the count is one: `1 task`, `2 tasks`.
-pub(crate) fn counted(count: usize, noun: &str) -> String {
-    let plural = if count == 1 { "" } else { "s" };
-    format!("{count} {noun}{plural}")
 }
 
 /// The key that sorts `worker-2` before `worker-10`: the name's prefix, then its trailing number.
@@ -347,15 +333,9 @@ thread_local! {
     static BUFFER: RefCell<Option<ThreadBuffer>> = const { RefCell::new(None) };
 }
 
-impl Default for Recorder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Recorder {
     /// Starts a recording, on the thread that will submit the tasks.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Recorder {
             origin: Instant::now(),
             submitter: thread::current().id(),
@@ -420,10 +400,8 @@ impl Recorder {
         }
     }
 
-    /// Collects every thread's events, waiting up to [`HAND_OVER_TIMEOUT`] for them, and returns
-    /// the recording of a run of `tasks` tasks. Call it on the thread that made the recorder (a
-    /// debug build panics otherwise), once every task has ended; a second call returns at once a
-    /// recording with no threads.
+    /// Collects every thread's events into the recording of a run of `tasks` tasks, once they have
+    /// ended, on the thread that made the recorder; a second call returns one with no threads.
     pub fn finish(&self, tasks: usize) -> Recording {
         debug_assert_eq!(
             thread::current().id(),
@@ -505,9 +483,8 @@ pub(crate) struct TaskRecording<'a> {
 }
 
 impl TaskRecording<'_> {
-    /// Records the task as ending now, `panicked` or not. A task about to panic calls it right
-    /// before `panic!`: unwinding, which drops the guard, starts only after the panic hook, and a
-    /// hook that prints a backtrace takes far longer than a short task.
+    /// Records the task as ending now, `panicked` or not: right before a planned `panic!`, whose
+    /// hook runs before unwinding drops the guard, and can take far longer than the task.
     pub fn end(self, panicked: bool) {
         self.record(panicked);
         // Skips `Drop`, which would record the task again; the guard holds nothing to drop.
@@ -749,12 +726,9 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn names_sort_by_their_number_and_plurals_agree_with_their_count() {
+    fn names_sort_by_their_number() {
         let mut names = ["worker-10", "worker-2", "main", "worker-1"];
         names.sort_by_key(|name| name_order(name));
         assert_eq!(names, ["main", "worker-1", "worker-2", "worker-10"]);
-        assert_eq!(counted(1, "task"), "1 task");
-        assert_eq!(counted(0, "task"), "0 tasks");
-        assert_eq!(counted(2, "thread"), "2 threads");
     }
 }

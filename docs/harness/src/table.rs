@@ -269,6 +269,7 @@ mod tests {
         for (formatted, expected) in [
             (count(1, "core"), "1 core"),
             (count(2, "core"), "2 cores"),
+            (count(0, "task"), "0 tasks"),
             (rate(1917.5), "1918"),
             (millis(Duration::from_micros(20_240)), "20.2"),
             (duration(Duration::from_nanos(974_700)), "974.7µs"),

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::mem;
 use std::time::Duration;
 
-use super::{MAX_RECORDED_TASKS, Recording, Shape, TaskSpan, Waiting, count_over_time, counted};
+use super::{MAX_RECORDED_TASKS, Recording, Shape, TaskSpan, Waiting, count_over_time};
+use crate::table::count;
 
 /// The widest line the timeline prints: it must fit a terminal, and read on a projector.
 pub const TIMELINE_WIDTH: usize = 100;
@@ -57,14 +58,12 @@ impl Row<'_> {
 }
 
 impl Recording {
-    /// The run drawn as text: a heading, a row per worker thread (or a count of them), rows for
-    /// the submitter and the queue, a time axis, and a legend of the symbols shown. Each column
-    /// is the same round stretch of time; counts are the most in the column, as a digit. A line
-    /// wider than [`TIMELINE_WIDTH`] goes on over the next, indented. Pure, each line ending
-    /// with a newline.
+    /// The run drawn as text: a heading, a row per worker (or a count of them), the submitter and
+    /// the queue, a time axis and a legend. Columns are equal round stretches of time; counts are
+    /// the most in the column, as a digit. Longer lines go on over the next, indented.
     pub fn timeline(&self) -> String {
         let (title, recorded) = (&self.title, self.recorded_tasks());
-        let heading = format!("timeline of {title}: {} ran", counted(recorded, "task"));
+        let heading = format!("timeline of {title}: {} ran", count(recorded, "task"));
         let mut text = String::new();
         if recorded == 0 {
             push_wrapped(&mut text, &heading);
@@ -85,7 +84,7 @@ impl Recording {
             push_wrapped(&mut text, &note);
         }
         if self.missing_threads > 0 {
-            let threads = counted(self.missing_threads, "thread");
+            let threads = count(self.missing_threads, "thread");
             let note = format!(
                 "(the tasks of {threads} are missing: they did not hand their events over)"
             );
@@ -305,10 +304,8 @@ fn count_cells(steps: &[(Duration, usize)], scale: &Scale, what: &str) -> (Strin
         })
         .collect();
     let units = (unit > 1).then(|| format!(", in units of {unit} rounded up"));
-    (
-        cells,
-        format!("{what}{}, . for none", units.unwrap_or_default()),
-    )
+    let explained = format!("{what}{}, . for none", units.unwrap_or_default());
+    (cells, explained)
 }
 
 /// The smallest round unit (1, 2, 5, 10, 20, ...) that shows `most` in one digit.
@@ -578,10 +575,8 @@ submitter: > started threads for tasks
         }
     }
 
-    /// A run at the largest counts the flags allow (`--tasks 10000000 --no-limit`): every recorded
-    /// task waits in the queue, then all run at once, so that the queue and the busy workers reach
-    /// the most a recording holds. A pool's submitter shows all three of its symbols, and every
-    /// thread but one is missing.
+    /// A run at the largest counts the flags allow: every recorded task waits in the queue, then
+    /// all run at once; the submitter shows all of its symbols, and all threads but one are missing.
     fn largest(shape: Shape) -> Recording {
         let ms = Duration::from_millis;
         let tasks = (1..MAX_RECORDED_TASKS).map(|id| TaskSpan {

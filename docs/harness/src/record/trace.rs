@@ -58,8 +58,8 @@ pub struct TraceEvent<'a> {
     /// The scope of an instant (`i`): its thread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s: Option<Scope>,
-    /// What the event carries besides its time and place.
-    pub args: EventArgs<'a>,
+    /// What the event carries besides its time and place: see [`TraceEvent::meaning`].
+    pub(crate) args: EventArgs<'a>,
 }
 
 /// The phase of a [`TraceEvent`]: the ones this trace uses.
@@ -94,52 +94,35 @@ pub enum Scope {
     Thread,
 }
 
-/// What an event carries besides its time and place: shown when it is selected in the viewer.
+/// What an event carries besides its time and place, shown when it is selected in the viewer.
 /// Untagged: each variant has keys of its own, tried in this order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
-pub enum EventArgs<'a> {
+pub(crate) enum EventArgs<'a> {
     /// The process's name (`M`), and the rest of what its [`Recording`] says about the run.
     Run {
-        /// The run's title.
         name: Cow<'a, str>,
-        /// How its tasks got their threads.
         shape: Shape,
-        /// How many tasks the run was asked to do, recorded or not.
         tasks: usize,
-        /// See [`Recording::missing_threads`].
         missing_threads: usize,
     },
-    /// A thread's name (`M`), and whether it submits the tasks.
+    /// A thread's name (`M`), and whether it submits the tasks (only then written).
     Name {
-        /// The name.
         name: Cow<'a, str>,
-        /// True only for the thread that submits the tasks.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         submitter: bool,
     },
-    /// Where a thread's track goes, among the others (`M`).
-    SortIndex {
-        /// Its place, from 1.
-        sort_index: usize,
-    },
-    /// A task's span (`X`).
+    /// Where a thread's track goes among the others (`M`), from 1.
+    SortIndex { sort_index: usize },
+    /// A task's span (`X`), and its wait from being handed over to starting.
     Task {
-        /// The task's number.
         task: usize,
-        /// From being handed over to starting, in microseconds.
         waited_to_start_us: f64,
     },
     /// A submitter's wait (`X`), or a panic (`i`): which task.
-    ForTask {
-        /// The task's number.
-        task: usize,
-    },
+    ForTask { task: usize },
     /// A counter's value (`C`).
-    Count {
-        /// Tasks counted.
-        tasks: usize,
-    },
+    Count { tasks: usize },
 }
 
 /// What a [`TraceEvent`] stands for, from its phase and arguments.
@@ -431,13 +414,8 @@ mod tests {
     fn recording() -> Recording {
         let mut worker = thread("worker-0", vec![task(0, 0, 0, 10), task(1, 0, 10, 20)]);
         worker.tasks[1].panicked = true;
-        pool(
-            1,
-            vec![
-                submitter(vec![task(2, 0, 1, 11)], vec![wait(1, 0, 1)]),
-                worker,
-            ],
-        )
+        let submitter = submitter(vec![task(2, 0, 1, 11)], vec![wait(1, 0, 1)]);
+        pool(1, vec![submitter, worker])
     }
 
     fn written(recording: &Recording) -> String {
