@@ -32,8 +32,7 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Prepares the run that `args` describe, calibrating CPU work once. Exits with status 2 if
-    /// the `--trace` file cannot be created or is stdout, which carries the demo's lines.
+    /// Prepares the run `args` describe, calibrating CPU work; exits 2 on a bad `--trace` file.
     pub fn new(args: &TaskArgs) -> Self {
         let trace = args.trace.as_deref().map(|path| {
             create_trace(path).unwrap_or_else(|message| {
@@ -50,8 +49,7 @@ impl Workload {
         }
     }
 
-    /// Like [`Workload::new`], but always records, showing `watcher` each event as it happens.
-    /// `args.trace` must be `None`: the file would be created and never written.
+    /// Like [`Workload::new`] with no `args.trace`, but records, showing `watcher` each event live.
     pub fn watched(args: &TaskArgs, watcher: Watcher) -> Self {
         let mut workload = Workload::new(args);
         workload.recorder = Some(Recorder::watched(watcher));
@@ -68,8 +66,7 @@ impl Workload {
         Box::leak(Box::new(self))
     }
 
-    /// Hands task `id` over, right before it goes to the pool: `move || task.run()`. A recording
-    /// counts the task as queued from this moment until a worker starts it.
+    /// Hands task `id` over right before it goes to the pool (`move || task.run()`): queued now.
     pub fn hand_over(&'static self, id: usize) -> HandedTask {
         let handed = self.recorder.as_ref().and_then(|r| r.handed_over(id));
         HandedTask {
@@ -200,7 +197,7 @@ impl Workload {
         self.summary(stage, elapsed, Some(pool.workers), Some(pool.queue))
     }
 
-    /// Prints the values collected (unless quiet) and their order: `results in submission order: [0]`.
+    /// Prints the values collected (unless quiet) and their order: `results in completion order`.
     pub fn print_results(&self, values: &[u64], as_completed: bool) {
         let order = if as_completed {
             "completion"

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 /// The most tasks a run records (ids from 0): a trace of at most about 41 MB, which viewers open.
 pub const MAX_RECORDED_TASKS: usize = 100_000;
 
-/// How long [`Recorder::finish`] waits for the threads' events, so that a stuck thread can't hang it.
+/// How long [`Recorder::finish`] waits for the threads' events: a stuck thread can't hang it.
 const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How the tasks of a run got their threads, which decides what the timeline draws.
@@ -187,18 +187,15 @@ impl Recording {
             let entered = queued_at.get(&task.id).copied().unwrap_or_default();
             (entered.max(task.handed), task.start)
         });
-        let mut steps = count_over_time(in_queue);
-        for (_, depth) in &mut steps {
-            *depth = (*depth).min(capacity);
-        }
+        let steps = count_over_time(in_queue).into_iter();
+        let mut steps: Vec<_> = steps.map(|(at, depth)| (at, depth.min(capacity))).collect();
         // Capped, two steps in a row can hold the same depth: the second changes nothing.
         steps.dedup_by_key(|(_, depth)| *depth);
         steps
     }
 }
 
-/// How many of `intervals` are open over time, as steps: from each `(time, count)` on, until the
-/// next, `count` intervals are open. Empty intervals are left out.
+/// How many of `intervals` (empty ones left out) are open over time, as `(time, count)` steps.
 pub fn count_over_time(
     intervals: impl Iterator<Item = (Duration, Duration)>,
 ) -> Vec<(Duration, usize)> {
@@ -237,9 +234,7 @@ pub struct Recorder {
     /// The thread that made the recorder, and submits the tasks.
     submitter: ThreadId,
     collector: Arc<Collector>,
-    /// What [`Recorder::describe`] was told: the run's title and shape.
     described: OnceLock<(String, Shape)>,
-    /// Where each event goes as it happens, for a recorder made by [`Recorder::watched`].
     live: Option<Live>,
 }
 
@@ -250,7 +245,6 @@ pub type Watcher = Arc<dyn Fn(TraceEvent<'static>) + Send + Sync>;
 struct Live {
     /// `AssertUnwindSafe` keeps a recorder `RefUnwindSafe`: it holds no state a panic could break.
     watcher: AssertUnwindSafe<Watcher>,
-    /// The thread id the next thread to record gets.
     next_tid: AtomicUsize,
 }
 
@@ -345,9 +339,8 @@ impl Recorder {
         }
     }
 
-    /// Starts a recording that also shows `watcher` each event as it happens, timed from
-    /// [`Recorder::origin`]: a thread's name (`M`) at its first event, giving it a live id from 1;
-    /// a task's begin (`B`), panic (`i`) and end (`E`); each wait of the submitter (`X`).
+    /// Starts a recording that also shows `watcher` each event live, timed from its origin: a
+    /// thread's name (`M`, a live id from 1), a task's `B`, `i` (panic) and `E`, each wait (`X`).
     pub fn watched(watcher: Watcher) -> Self {
         Recorder {
             live: Some(Live {
@@ -491,7 +484,6 @@ impl TaskRecording<'_> {
         mem::forget(self);
     }
 
-    /// The task, as ending at `end`.
     fn span(&self, end: Instant, panicked: bool) -> TaskSpan {
         let since = |moment| self.recorder.since_origin(moment);
         TaskSpan {
@@ -641,11 +633,8 @@ pub(crate) mod tests {
         }
         recorder.start_task(2, Instant::now()).end(false);
         let recording = recorder.finish(3);
-        let ended = recording.all_tasks().map(|task| (task.id, task.panicked));
-        assert_eq!(
-            ended.collect::<Vec<_>>(),
-            [(0, true), (1, true), (2, false)]
-        );
+        let ended: Vec<_> = recording.all_tasks().map(|t| (t.id, t.panicked)).collect();
+        assert_eq!(ended, [(0, true), (1, true), (2, false)]);
     }
 
     #[test]

@@ -43,8 +43,7 @@ impl Table {
         }
     }
 
-    /// Starts a table with these column titles: the first `text` columns hold words (aligned
-    /// left), the others numbers (aligned right).
+    /// Starts a table with these titles: the first `text` columns hold words, the others numbers.
     pub fn titled<S: AsRef<str>>(titles: &[S], text: usize) -> Self {
         let (words, numbers) = titles.split_at(text.min(titles.len()));
         let words = words.iter().map(|title| (title.as_ref(), Align::Left));
@@ -64,8 +63,7 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// The table as Markdown, its columns padded (at least 3 wide) so that it reads well in a
-    /// terminal too; the rule under the titles aligns the numbers right (`---:`).
+    /// The table as Markdown, padded (at least 3 wide) to read well in a terminal too.
     pub fn markdown(&self) -> String {
         let widths: Vec<usize> = self.widths().into_iter().map(|w| w.max(3)).collect();
         let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
@@ -82,8 +80,7 @@ impl Table {
         text
     }
 
-    /// The width of each column: its widest cell, title included, in characters (not bytes, so
-    /// that `µs` counts as two).
+    /// Each column's widest cell, title included, in characters (`µs` counts as two).
     fn widths(&self) -> Vec<usize> {
         let mut widths = vec![0; self.titles.len()];
         for row in iter::once(&self.titles).chain(&self.rows) {
@@ -94,7 +91,6 @@ impl Table {
         widths
     }
 
-    /// The cells of a row, each padded to its column's width on its column's side.
     fn padded(&self, widths: &[usize], cells: &[String]) -> Vec<String> {
         let columns = cells.iter().zip(widths).zip(&self.aligns);
         columns

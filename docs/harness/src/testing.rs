@@ -159,7 +159,7 @@ impl Demo {
         self.assert_runs(escape);
     }
 
-    /// Asserts that the demo with `args`, refused its first thread, says why (status 1). Linux only.
+    /// Asserts that the demo with `args`, refused a thread, says why (status 1). Linux only.
     pub fn assert_thread_refused(&self, args: &[&str]) {
         let command = self.command_without_threads(args);
         let output = self.run_into(command, Stream::Read, Stream::Read);
@@ -345,11 +345,8 @@ impl Trace {
 
     /// The values of the counter named `name`, in order: only [`QUEUE_DEPTH`] has any.
     pub fn counter(&self, name: &str) -> Vec<usize> {
-        let depths = match name {
-            QUEUE_DEPTH => self.0.queue_depth(),
-            _ => Vec::new(),
-        };
-        depths.into_iter().map(|(_, depth)| depth).collect()
+        let depths = (name == QUEUE_DEPTH).then(|| self.0.queue_depth());
+        depths.iter().flatten().map(|&(_, depth)| depth).collect()
     }
 
     /// Asserts one span for each of tasks `0..tasks`, none overlapping on a thread, and at most

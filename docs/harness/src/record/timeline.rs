@@ -181,9 +181,8 @@ impl Recording {
         (cells, Some(explained))
     }
 
-    /// The submitter's row, and its line of the legend: `#` where it ran a task itself, `~` where
-    /// it waited, for half of the column (or less, if it handed nothing over there), else `>`
-    /// where it handed tasks over.
+    /// The submitter's row and legend: `#` where it ran a task, `~` where it waited, for half of
+    /// the column (or less, if it handed nothing over there), else `>` where it handed tasks over.
     fn submitter_row(&self, scale: &Scale) -> (String, Option<String>) {
         let submitter = self.submitter().into_iter();
         let tasks = submitter.clone().flat_map(|thread| &thread.tasks);
@@ -244,8 +243,7 @@ fn symbol_legend(what: &str, symbols: &[(char, &str)], cells: &str) -> Option<St
     (!shown.is_empty()).then(|| format!("{what}: {}", shown.join(", ")))
 }
 
-/// Appends `line` to `text`, broken at spaces into lines of at most [`TIMELINE_WIDTH`] columns,
-/// each ending with a newline, and continued after [`CONTINUED`]; a word longer than a line is cut.
+/// Appends `line` to `text`, broken at spaces (or in a longer word) into indented continuations.
 fn push_wrapped(text: &mut String, line: &str) {
     let mut current = String::new();
     for word in line.split(' ') {
@@ -268,8 +266,7 @@ fn push_wrapped(text: &mut String, line: &str) {
     text.push('\n');
 }
 
-/// A worker's row: `!` where a task panicked, `#` where it ran tasks for at least half of the
-/// column, `.` where it ran any for less, blank where it ran none.
+/// A worker's row, in the symbols of [`WORKER_SYMBOLS`]; blank where it ran no task.
 fn worker_cells(tasks: &[&TaskSpan], scale: &Scale) -> String {
     let ran = scale.coverage(tasks.iter().map(|task| (task.start, task.end)));
     // A task too short for the clock to see still ran.
@@ -395,8 +392,7 @@ impl Scale {
             .collect()
     }
 
-    /// The time axis after `indent` spaces, `|` every [`TICK_EVERY`] columns and `-` between, then
-    /// the time of each tick under it, each line ending with a newline.
+    /// The time axis after `indent` spaces: `|` every [`TICK_EVERY`] columns, its time under it.
     fn axis(&self, indent: usize) -> String {
         let ticks: String = (0..self.columns)
             .map(|index| if index % TICK_EVERY == 0 { '|' } else { '-' })
@@ -576,7 +572,7 @@ submitter: > started threads for tasks
     }
 
     /// A run at the largest counts the flags allow: every recorded task waits in the queue, then
-    /// all run at once; the submitter shows all of its symbols, and all threads but one are missing.
+    /// all run at once; the submitter shows all its symbols; all threads but one are missing.
     fn largest(shape: Shape) -> Recording {
         let ms = Duration::from_millis;
         let tasks = (1..MAX_RECORDED_TASKS).map(|id| TaskSpan {

@@ -94,8 +94,7 @@ pub enum Scope {
     Thread,
 }
 
-/// What an event carries besides its time and place, shown when it is selected in the viewer.
-/// Untagged: each variant has keys of its own, tried in this order.
+/// What an event carries besides its time and place. Untagged: variants are tried in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 pub(crate) enum EventArgs<'a> {
@@ -168,18 +167,16 @@ impl TraceEvent<'_> {
     }
 }
 
-/// Reads the events of a trace that [`Recording::write_trace`] wrote. An event of another kind,
-/// or a key it never writes, is an error.
+/// Reads the events of a trace [`Recording::write_trace`] wrote; other events or keys are errors.
 pub fn read(json: &str) -> serde_json::Result<Vec<TraceEvent<'static>>> {
     let file: TraceFile<Vec<TraceEvent<'static>>> = serde_json::from_str(json)?;
     Ok(file.trace_events)
 }
 
 impl Recording {
-    /// Writes the recording to `writer` as a trace: the process, named after the run; a track
-    /// per thread, the submitter's first, with a span (`X`) per task and per wait and an instant
-    /// (`i`) per panic; for a pool, the counter [`QUEUE_DEPTH`]. It makes many small writes:
-    /// pass a [`BufWriter`](std::io::BufWriter), and flush it after. Fails as the writer does.
+    /// Writes the recording as a trace: the process, named after the run; a track per thread,
+    /// the submitter's first, with a span (`X`) per task and wait and an instant (`i`) per panic;
+    /// for a pool, [`QUEUE_DEPTH`]. Pass a [`BufWriter`](std::io::BufWriter), flushed after.
     pub fn write_trace(&self, writer: impl Write) -> io::Result<()> {
         let file = TraceFile {
             display_time_unit: "ms".into(),
@@ -250,10 +247,9 @@ impl Recording {
                     });
                 }
                 (Phase::Complete, &EventArgs::ForTask { task }, Some(thread)) => {
-                    let kind = [Waiting::ForSlot, Waiting::InSubmit]
-                        .into_iter()
-                        .find(|kind| kind.label() == event.name)
-                        .ok_or_else(unexpected)?;
+                    let kinds = [Waiting::ForSlot, Waiting::InSubmit];
+                    let kind = kinds.into_iter().find(|kind| kind.label() == event.name);
+                    let kind = kind.ok_or_else(unexpected)?;
                     thread.waits.push(WaitSpan {
                         id: task,
                         start,
@@ -308,10 +304,8 @@ impl Recording {
     }
 }
 
-/// The events a [`Recording`] is written as, which a live recording sends as they happen, with
-/// live thread ids: each thread gets the next, from 1, with its name, at its first event.
+/// The events a [`Recording`] is written as, which a live recording also sends as they happen.
 impl TraceEvent<'static> {
-    /// An event of phase `ph` on thread `tid`, at `ts`.
     fn new(
         name: impl Into<Cow<'static, str>>,
         ph: Phase,
@@ -461,9 +455,7 @@ mod tests {
         }
         let events = read(&written(&recording())).unwrap();
         let meanings = events.iter().map(TraceEvent::meaning);
-        let meanings: Vec<_> = meanings
-            .filter(|meaning| *meaning != Meaning::Layout)
-            .collect();
+        let meanings: Vec<_> = meanings.filter(|m| *m != Meaning::Layout).collect();
         let name = |name, submitter| Meaning::Name { name, submitter };
         assert_eq!(
             meanings,
