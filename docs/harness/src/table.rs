@@ -1,7 +1,6 @@
-//! Tables, as plain text for a demo's output ([`Display`](fmt::Display)) or as Markdown for the
-//! docs ([`Table::markdown`]), and the number formats their cells use. Columns are padded to their
-//! widest cell, words to the left and numbers to the right, and separated by two spaces, so that a
-//! script can still split a row when a title has a space in it.
+//! Tables, as plain text ([`Display`](fmt::Display)) or Markdown ([`Table::markdown`]), and the
+//! number formats of their cells. Columns are padded to their widest cell, words left and numbers
+//! right, two spaces apart, so that a script can still split a row when a title has a space in it.
 //!
 //! ```
 //! use harness::table::{Align, Table, rate};

@@ -266,7 +266,6 @@ impl Stream {
     }
 }
 
-/// Asserts that the run with `args` ended with `status`, and returns its stderr.
 fn assert_status(output: &Output, status: i32, args: &[&str]) -> String {
     let stderr = stderr(output);
     assert_eq!(output.status.code(), Some(status), "{args:?}: {stderr}");

@@ -222,8 +222,7 @@ impl Recording {
     }
 }
 
-/// Adds an empty row for each of the pool's `workers` that ran no task, named as the pools name
-/// them (`worker-0` to `worker-{workers - 1}`) with the first name no row has, in order of name.
+/// Adds an empty row, named as the pools name workers, for each of the `workers` that ran no task.
 fn add_idle_workers<'a>(rows: &mut Vec<Row<'a>>, workers: usize) {
     let idle = workers.saturating_sub(rows.len());
     let named: HashSet<String> = rows.iter().map(|row| row.label().to_string()).collect();

@@ -77,8 +77,7 @@ pub enum Phase {
     /// `C`: a counter's value from this moment on.
     #[serde(rename = "C")]
     Counter,
-    /// `B`: a span begins on a thread, until the next `E` there. Sent live only (see
-    /// [`Recorder::watched`](super::Recorder::watched)); a trace file has whole spans (`X`).
+    /// `B`: a span begins, until the thread's next `E`; sent live only (a file has whole `X`s).
     #[serde(rename = "B")]
     Begin,
     /// `E`: the span that the last `B` on the thread began ends here. Live only, like `B`.
@@ -394,7 +393,6 @@ fn micros(duration: Duration) -> f64 {
     duration.as_nanos() as f64 / 1_000.0
 }
 
-/// The inverse of [`micros`].
 fn from_micros(micros: f64) -> Duration {
     Duration::from_nanos((micros * 1_000.0).round() as u64)
 }
