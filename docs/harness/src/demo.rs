@@ -66,7 +66,8 @@ impl Workload {
         Box::leak(Box::new(self))
     }
 
-    /// Hands task `id` over right before it goes to the pool (`move || task.run()`): queued now.
+    /// Hands task `id` over, right before it goes to the pool: `move || task.run()`. A recording
+    /// counts the task as queued from this moment until a worker starts it.
     pub fn hand_over(&'static self, id: usize) -> HandedTask {
         let handed = self.recorder.as_ref().and_then(|r| r.handed_over(id));
         HandedTask {
@@ -197,7 +198,7 @@ impl Workload {
         self.summary(stage, elapsed, Some(pool.workers), Some(pool.queue))
     }
 
-    /// Prints the values collected (unless quiet) and their order: `results in completion order`.
+    /// Prints the values collected, unless quiet: `results in submission order: [0, 1, 4]`.
     pub fn print_results(&self, values: &[u64], as_completed: bool) {
         let order = if as_completed {
             "completion"
