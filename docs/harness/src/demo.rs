@@ -32,8 +32,7 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Prepares the run that `args` describe, calibrating CPU work once. Exits with status 2 if
-    /// the `--trace` file cannot be created or is stdout, which carries the demo's lines.
+    /// Prepares the run `args` describe, calibrating CPU work; exits 2 on a bad `--trace` file.
     pub fn new(args: &TaskArgs) -> Self {
         let trace = args.trace.as_deref().map(|path| {
             create_trace(path).unwrap_or_else(|message| {
@@ -50,8 +49,7 @@ impl Workload {
         }
     }
 
-    /// Like [`Workload::new`], but always records, showing `watcher` each event as it happens.
-    /// `args.trace` must be `None`: the file would be created and never written.
+    /// Like [`Workload::new`] with no `args.trace`, but records, showing `watcher` each event live.
     pub fn watched(args: &TaskArgs, watcher: Watcher) -> Self {
         let mut workload = Workload::new(args);
         workload.recorder = Some(Recorder::watched(watcher));
@@ -105,25 +103,6 @@ impl Workload {
         let _running = self.tracker.start();
         self.work.run();
         self.print_done(id);
-    }
-
-    /// Runs task `id` like [`Workload::run`] and returns `id * id`; or, if `panics`, panics after
-    /// the work, as a buggy task would, ending its `recording` first.
-    fn square(&self, id: usize, panics: bool, recording: Option<TaskRecording<'_>>) -> u64 {
-        let _running = self.tracker.start();
-        self.work.run();
-        if panics {
-            // Ended now, not when unwinding drops it: the panic hook runs first, and can take
-            // longer than the task. The tracker's guard still counts the panic as it unwinds.
-            if let Some(recording) = recording {
-                recording.end(true);
-            }
-            panic!("task {id} failed on purpose");
-        }
-        self.print_done(id);
-        // Wrapping, so that any `--tasks` gives a defined checksum.
-        let id = id as u64;
-        id.wrapping_mul(id)
     }
 
     /// How the tasks ran: how many ended each way, and how many ran at once.
@@ -219,8 +198,7 @@ impl Workload {
         self.summary(stage, elapsed, Some(pool.workers), Some(pool.queue))
     }
 
-    /// From stage 04 on: prints the values collected (unless quiet), saying in which order they
-    /// came: `results in submission order: [0, 1, 4]`, or `completion` order for `--as-completed`.
+    /// Prints the values collected, unless quiet: `results in submission order: [0, 1, 4]`.
     pub fn print_results(&self, values: &[u64], as_completed: bool) {
         let order = if as_completed {
             "completion"
@@ -259,7 +237,20 @@ impl HandedTask {
 
     /// Runs the task and returns `id * id`, or panics after the work if `panics`, as a bug would.
     pub fn square(self, panics: bool) -> u64 {
-        self.workload.square(self.id, panics, self.recording())
+        let (workload, id, recording) = (self.workload, self.id, self.recording());
+        let _running = workload.tracker.start();
+        workload.work.run();
+        if panics {
+            // Ended now, not when unwinding drops it: the panic hook runs first, and can take
+            // longer than the task. The tracker's guard still counts the panic as it unwinds.
+            if let Some(recording) = recording {
+                recording.end(true);
+            }
+            panic!("task {id} failed on purpose");
+        }
+        workload.print_done(id);
+        // Wrapping, so that any `--tasks` gives a defined checksum.
+        (id as u64).wrapping_mul(id as u64)
     }
 
     /// Starts recording the task, if the run records: the guard ends it when dropped (after the
@@ -428,11 +419,12 @@ mod tests {
 
     #[test]
     fn tasks_are_counted_squares_returned_and_a_planned_panic_counted_once() {
-        let workload = Workload::new(&workload_args());
+        let workload = Workload::new(&workload_args()).leak();
         workload.run(0);
-        assert_eq!(workload.square(3, false, None), 9);
+        assert_eq!(workload.hand_over(3).square(false), 9);
         // `AssertUnwindSafe`: the workload is only read after the panic, never left half-updated.
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| workload.square(2, true, None)));
+        let task = workload.hand_over(2);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| task.square(true)));
         assert!(outcome.is_err());
         let tracker = workload.tracker();
         assert_eq!((tracker.completed(), tracker.panicked()), (2, 1));

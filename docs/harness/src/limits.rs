@@ -43,8 +43,7 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    /// Exits with status 2, as for any bad value, if `flag` asks for more than [`THREAD_LIMIT`]
-    /// `threads` without `--no-limit`. Call it before the first thread starts.
+    /// Exits with status 2 if `flag` asks for over [`THREAD_LIMIT`] `threads` without `--no-limit`.
     pub fn check<A: CommandFactory>(&self, flag: &str, threads: usize) {
         if threads > THREAD_LIMIT && !self.no_limit {
             exit_invalid::<A>(format!(
@@ -101,17 +100,14 @@ fn parse_between(text: &str, min: usize, max: usize, why: &str) -> Result<usize,
 /// Runs `start`, such as `|| WorkerPool::new(workers, queue)`, and returns what it made; if it
 /// panics because the system refused a thread, says why and exits with status 1 instead of 101.
 pub fn or_exit_if_refused<P>(start: impl FnOnce() -> P) -> P {
-    match catch_quietly(start) {
-        Ok(pool) => pool,
-        Err(message) => {
-            report(format_args!(
-                "error: the system refused to start a worker thread, so the pool cannot run\n\
-                 note: the pool's own message: {message}\n\
-                 {THREADS_EXPLAINED}"
-            ));
-            process::exit(1);
-        }
-    }
+    catch_quietly(start).unwrap_or_else(|message| {
+        report(format_args!(
+            "error: the system refused to start a worker thread, so the pool cannot run\n\
+             note: the pool's own message: {message}\n\
+             {THREADS_EXPLAINED}"
+        ));
+        process::exit(1)
+    })
 }
 
 /// Runs `f`, and returns the message of its panic instead of letting the panic hook print it.
@@ -125,8 +121,7 @@ fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-/// Runs `f` with `hook` in place of the panic hook, for this thread's panics only: the hook is the
-/// process's one report of every panic, so those of other threads still go where they went.
+/// Runs `f` with `hook` as the panic hook for this thread's panics; other threads' go as before.
 pub(crate) fn with_panic_hook<T>(
     hook: impl Fn(&PanicHookInfo<'_>) + Send + Sync + 'static,
     f: impl FnOnce() -> T,

@@ -1,10 +1,6 @@
-//! Recording what each thread of a run did, and when: what `--timeline` draws and `--trace` writes.
-//!
-//! A run records only when one of those flags asks. Each thread notes its events in a buffer of
-//! its own, with no lock or shared counter on the way (the very costs the stages compare), and
-//! hands it over as it ends; [`Recorder::finish`] collects them into a [`Recording`], plain data
-//! to draw ([`Recording::timeline`]) or write ([`Recording::write_trace`]). A recorder made by
-//! [`Recorder::watched`] also shows each event as it happens, for `docs/explorer`.
+//! What each thread of a run did, and when, for `--timeline` and `--trace`: each thread notes its
+//! events in a buffer of its own (no lock or shared counter, the costs the stages compare), which
+//! [`Recorder::finish`] collects into a [`Recording`]; [`Recorder::watched`] also shows them live.
 
 mod timeline;
 pub mod trace;
@@ -26,13 +22,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// The most tasks a run records (`0` to `MAX_RECORDED_TASKS - 1`): a trace of at most about 41 MB,
-/// which the Perfetto UI and `chrome://tracing` still open.
+/// The most tasks a run records (ids from 0): a trace of at most about 41 MB, which viewers open.
 pub const MAX_RECORDED_TASKS: usize = 100_000;
 
-/// How long [`Recorder::finish`] waits for the threads' events: usually microseconds; the bound
-/// only keeps a thread that never ends from hanging the demo ([`Recording::missing_threads`]).
-pub const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long [`Recorder::finish`] waits for the threads' events: a stuck thread can't hang it.
+const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How the tasks of a run got their threads, which decides what the timeline draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +105,7 @@ pub struct Recording {
     /// Each thread that recorded something: the submitter first, then by name (`worker-2` before
     /// `worker-10`). Times start at 0, the moment the first task was handed over.
     pub threads: Vec<ThreadRecord>,
-    /// Threads whose events (and tasks) were not handed over within [`HAND_OVER_TIMEOUT`].
+    /// Threads whose events (and tasks) were not handed over in time.
     pub missing_threads: usize,
 }
 
@@ -175,15 +169,13 @@ impl Recording {
     pub fn end(&self) -> Duration {
         let waits = self.threads.iter().flat_map(|thread| &thread.waits);
         let ends = self.all_tasks().map(|task| task.end);
-        ends.chain(waits.map(|wait| wait.end))
-            .max()
-            .unwrap_or_default()
+        let ends = ends.chain(waits.map(|wait| wait.end));
+        ends.max().unwrap_or_default()
     }
 
-    /// How many recorded tasks waited in the queue over time, as steps (see [`count_over_time`]);
-    /// empty for [`Shape::ThreadPerTask`]. A task counts from its hand-over (or the end of the
-    /// submitter's wait for it) until a worker starts it, if one does. Capped at the capacity:
-    /// noted beside the queue's operations, each worker can leave one task counted too long.
+    /// How many recorded tasks waited in the queue over time, as [`count_over_time`] steps (none
+    /// for a thread per task): each from its hand-over, or the end of the wait for it, until it
+    /// starts; capped at the capacity, as each worker can leave one counted too long.
     pub fn queue_depth(&self) -> Vec<(Duration, usize)> {
         let capacity = match self.shape {
             Shape::ThreadPerTask => return Vec::new(),
@@ -195,18 +187,15 @@ impl Recording {
             let entered = queued_at.get(&task.id).copied().unwrap_or_default();
             (entered.max(task.handed), task.start)
         });
-        let mut steps = count_over_time(in_queue);
-        for (_, depth) in &mut steps {
-            *depth = (*depth).min(capacity);
-        }
+        let steps = count_over_time(in_queue).into_iter();
+        let mut steps: Vec<_> = steps.map(|(at, depth)| (at, depth.min(capacity))).collect();
         // Capped, two steps in a row can hold the same depth: the second changes nothing.
         steps.dedup_by_key(|(_, depth)| *depth);
         steps
     }
 }
 
-/// How many of `intervals` are open over time, as steps: from each `(time, count)` on, until the
-/// next, `count` intervals are open. Empty intervals are left out.
+/// How many of `intervals` (empty ones left out) are open over time, as `(time, count)` steps.
 pub fn count_over_time(
     intervals: impl Iterator<Item = (Duration, Duration)>,
 ) -> Vec<(Duration, usize)> {
@@ -230,12 +219,6 @@ pub fn count_over_time(
     steps
 }
 
-/// `count` and `noun`, plural unless the count is one: `1 task`, `2 tasks`.
-pub(crate) fn counted(count: usize, noun: &str) -> String {
-    let plural = if count == 1 { "" } else { "s" };
-    format!("{count} {noun}{plural}")
-}
-
 /// The key that sorts `worker-2` before `worker-10`: the name's prefix, then its trailing number.
 pub fn name_order(name: &str) -> (&str, u64) {
     let prefix = name.trim_end_matches(|c: char| c.is_ascii_digit());
@@ -251,9 +234,7 @@ pub struct Recorder {
     /// The thread that made the recorder, and submits the tasks.
     submitter: ThreadId,
     collector: Arc<Collector>,
-    /// What [`Recorder::describe`] was told: the run's title and shape.
     described: OnceLock<(String, Shape)>,
-    /// Where each event goes as it happens, for a recorder made by [`Recorder::watched`].
     live: Option<Live>,
 }
 
@@ -264,7 +245,6 @@ pub type Watcher = Arc<dyn Fn(TraceEvent<'static>) + Send + Sync>;
 struct Live {
     /// `AssertUnwindSafe` keeps a recorder `RefUnwindSafe`: it holds no state a panic could break.
     watcher: AssertUnwindSafe<Watcher>,
-    /// The thread id the next thread to record gets.
     next_tid: AtomicUsize,
 }
 
@@ -289,7 +269,6 @@ struct Collected {
     finished: bool,
     /// How many threads have started a buffer.
     counted: usize,
-    /// The buffers handed over so far.
     threads: Vec<ThreadRecord>,
 }
 
@@ -347,15 +326,9 @@ thread_local! {
     static BUFFER: RefCell<Option<ThreadBuffer>> = const { RefCell::new(None) };
 }
 
-impl Default for Recorder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Recorder {
     /// Starts a recording, on the thread that will submit the tasks.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Recorder {
             origin: Instant::now(),
             submitter: thread::current().id(),
@@ -365,9 +338,8 @@ impl Recorder {
         }
     }
 
-    /// Starts a recording that also shows `watcher` each event as it happens, timed from
-    /// [`Recorder::origin`]: a thread's name (`M`) at its first event, giving it a live id from 1;
-    /// a task's begin (`B`), panic (`i`) and end (`E`); each wait of the submitter (`X`).
+    /// Starts a recording that also shows `watcher` each event live, timed from its origin: a
+    /// thread's name (`M`, a live id from 1), a task's `B`, `i` (panic) and `E`, each wait (`X`).
     pub fn watched(watcher: Watcher) -> Self {
         Recorder {
             live: Some(Live {
@@ -420,10 +392,8 @@ impl Recorder {
         }
     }
 
-    /// Collects every thread's events, waiting up to [`HAND_OVER_TIMEOUT`] for them, and returns
-    /// the recording of a run of `tasks` tasks. Call it on the thread that made the recorder (a
-    /// debug build panics otherwise), once every task has ended; a second call returns at once a
-    /// recording with no threads.
+    /// Collects every thread's events into the recording of a run of `tasks` tasks, once they have
+    /// ended, on the thread that made the recorder; a second call returns one with no threads.
     pub fn finish(&self, tasks: usize) -> Recording {
         debug_assert_eq!(
             thread::current().id(),
@@ -505,16 +475,14 @@ pub(crate) struct TaskRecording<'a> {
 }
 
 impl TaskRecording<'_> {
-    /// Records the task as ending now, `panicked` or not. A task about to panic calls it right
-    /// before `panic!`: unwinding, which drops the guard, starts only after the panic hook, and a
-    /// hook that prints a backtrace takes far longer than a short task.
+    /// Records the task as ending now, `panicked` or not: right before a planned `panic!`, whose
+    /// hook runs before unwinding drops the guard, and can take far longer than the task.
     pub fn end(self, panicked: bool) {
         self.record(panicked);
         // Skips `Drop`, which would record the task again; the guard holds nothing to drop.
         mem::forget(self);
     }
 
-    /// The task, as ending at `end`.
     fn span(&self, end: Instant, panicked: bool) -> TaskSpan {
         let since = |moment| self.recorder.since_origin(moment);
         TaskSpan {
@@ -613,7 +581,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn events_from_several_threads_come_back_in_order() {
+    fn events_from_several_threads_come_back_in_order_and_only_once() {
         let recorder = Recorder::new();
         recorder.describe("test".to_string(), Shape::ThreadPerTask);
         // The threads hand their events over as they end, which `finish` waits for.
@@ -645,6 +613,11 @@ pub(crate) mod tests {
         // Times start at the first event.
         let first = recording.all_tasks().map(|t| t.handed).min();
         assert_eq!(first, Some(Duration::ZERO));
+        // A second `finish` returns at once, with nothing.
+        let before = Instant::now();
+        let again = recorder.finish(11);
+        assert!(before.elapsed() < HAND_OVER_TIMEOUT / 2);
+        assert_eq!((again.threads.len(), again.missing_threads), (0, 0));
     }
 
     #[test]
@@ -664,26 +637,8 @@ pub(crate) mod tests {
         }
         recorder.start_task(2, Instant::now()).end(false);
         let recording = recorder.finish(3);
-        let ended = recording.all_tasks().map(|task| (task.id, task.panicked));
-        assert_eq!(
-            ended.collect::<Vec<_>>(),
-            [(0, true), (1, true), (2, false)]
-        );
-    }
-
-    #[test]
-    fn a_second_finish_returns_at_once_with_nothing() {
-        let recorder = Recorder::new();
-        let handed = recorder.handed_over(0).unwrap();
-        thread::scope(|scope| {
-            scope.spawn(|| drop(recorder.start_task(0, handed)));
-        });
-        recorder.waited(1, handed, Instant::now(), Waiting::ForSlot);
-        assert_eq!(recorder.finish(2).threads.len(), 2);
-        let before = Instant::now();
-        let again = recorder.finish(2);
-        assert!(before.elapsed() < HAND_OVER_TIMEOUT / 2);
-        assert_eq!((again.threads.len(), again.missing_threads), (0, 0));
+        let ended: Vec<_> = recording.all_tasks().map(|t| (t.id, t.panicked)).collect();
+        assert_eq!(ended, [(0, true), (1, true), (2, false)]);
     }
 
     #[test]
@@ -749,12 +704,9 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn names_sort_by_their_number_and_plurals_agree_with_their_count() {
+    fn names_sort_by_their_number() {
         let mut names = ["worker-10", "worker-2", "main", "worker-1"];
         names.sort_by_key(|name| name_order(name));
         assert_eq!(names, ["main", "worker-1", "worker-2", "worker-10"]);
-        assert_eq!(counted(1, "task"), "1 task");
-        assert_eq!(counted(0, "task"), "0 tasks");
-        assert_eq!(counted(2, "thread"), "2 threads");
     }
 }

@@ -1,7 +1,6 @@
-//! Tables, as plain text for a demo's output ([`Display`](fmt::Display)) or as Markdown for the
-//! docs ([`Table::markdown`]), and the number formats their cells use. Columns are padded to their
-//! widest cell, words to the left and numbers to the right, and separated by two spaces, so that a
-//! script can still split a row when a title has a space in it.
+//! Tables, as plain text ([`Display`](fmt::Display)) or Markdown ([`Table::markdown`]), and the
+//! number formats of their cells. Columns are padded to their widest cell, words left and numbers
+//! right, two spaces apart, so that a script can still split a row when a title has a space in it.
 //!
 //! ```
 //! use harness::table::{Align, Table, rate};
@@ -43,8 +42,7 @@ impl Table {
         }
     }
 
-    /// Starts a table with these column titles: the first `text` columns hold words (aligned
-    /// left), the others numbers (aligned right).
+    /// Starts a table with these titles: the first `text` columns hold words, the others numbers.
     pub fn titled<S: AsRef<str>>(titles: &[S], text: usize) -> Self {
         let (words, numbers) = titles.split_at(text.min(titles.len()));
         let words = words.iter().map(|title| (title.as_ref(), Align::Left));
@@ -64,8 +62,7 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// The table as Markdown, its columns padded (at least 3 wide) so that it reads well in a
-    /// terminal too; the rule under the titles aligns the numbers right (`---:`).
+    /// The table as Markdown, padded (at least 3 wide) to read well in a terminal too.
     pub fn markdown(&self) -> String {
         let widths: Vec<usize> = self.widths().into_iter().map(|w| w.max(3)).collect();
         let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
@@ -82,8 +79,7 @@ impl Table {
         text
     }
 
-    /// The width of each column: its widest cell, title included, in characters (not bytes, so
-    /// that `µs` counts as two).
+    /// Each column's widest cell, title included, in characters (`µs` counts as two).
     fn widths(&self) -> Vec<usize> {
         let mut widths = vec![0; self.titles.len()];
         for row in iter::once(&self.titles).chain(&self.rows) {
@@ -94,7 +90,6 @@ impl Table {
         widths
     }
 
-    /// The cells of a row, each padded to its column's width on its column's side.
     fn padded(&self, widths: &[usize], cells: &[String]) -> Vec<String> {
         let columns = cells.iter().zip(widths).zip(&self.aligns);
         columns
@@ -269,6 +264,7 @@ mod tests {
         for (formatted, expected) in [
             (count(1, "core"), "1 core"),
             (count(2, "core"), "2 cores"),
+            (count(0, "task"), "0 tasks"),
             (rate(1917.5), "1918"),
             (millis(Duration::from_micros(20_240)), "20.2"),
             (duration(Duration::from_nanos(974_700)), "974.7µs"),

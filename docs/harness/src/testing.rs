@@ -1,6 +1,5 @@
-//! What the stages' `tests/cli.rs` share: running a demo binary, the ways to abuse it (no thread
-//! can start, a closed pipe, a full disk), and what a demo promises when abused. Behind the cargo
-//! feature `testing`, which only the stages' `[dev-dependencies]` turn on:
+//! What the stages' `tests/cli.rs` share (behind the feature `testing`): running a demo, abusing
+//! it (no thread can start, a closed pipe, a full disk), and what it promises when abused:
 //!
 //! ```no_run
 //! use harness::testing::Demo;
@@ -78,17 +77,11 @@ impl Demo {
         output
     }
 
-    /// The command that runs the demo with `args` where no thread can start (a petabyte stack can't
-    /// be mapped), so that a check that should stop a run fails without starting thousands.
+    /// The demo with `args` where no thread can start (a petabyte stack can't be mapped).
     pub fn command_without_threads(&self, args: &[&str]) -> Command {
         let mut command = self.command(args);
         command.env("RUST_MIN_STACK", (1_u64 << 50).to_string());
         command
-    }
-
-    fn run_without_threads(&self, args: &[&str]) -> Output {
-        let command = self.command_without_threads(args);
-        self.run_into(command, Stream::Read, Stream::Read)
     }
 
     /// Asserts that `--trace` into a directory, or `-`, is refused, naming the flag and the path.
@@ -124,17 +117,17 @@ impl Demo {
         assert!(written.is_empty(), "{to_its_file:?} ran anyway: {written}");
     }
 
-    /// Asserts that the demo with `args`, where no thread can start, stops with status 2 and an
-    /// `error:` line with each of `expected`, printing nothing and without a panic; returns stderr.
+    /// Asserts that `args`, where no thread can start, stop the demo with status 2, printing
+    /// nothing, and a first line `error:` with each of `expected` and no panic; returns stderr.
     pub fn assert_refused(&self, args: &[&str], expected: &[&str]) -> String {
-        let output = self.run_without_threads(args);
+        let command = self.command_without_threads(args);
+        let output = self.run_into(command, Stream::Read, Stream::Read);
         let stderr = assert_error(&output, 2, args, expected);
         assert!(output.stdout.is_empty(), "{args:?} ran anyway");
         stderr
     }
 
-    /// Asserts that each of the counting `flags` is refused above its most (and at 10^11 queue
-    /// slots), naming the flag and the most; `--workers` with `--no-limit`, up to the most tasks.
+    /// Asserts that each counting flag of `flags` is refused above its most, naming both.
     pub fn assert_counts_refused_above_their_limits(&self, flags: &[&str]) {
         for &flag in flags {
             let (most, above) = match flag {
@@ -166,10 +159,11 @@ impl Demo {
         self.assert_runs(escape);
     }
 
-    /// Asserts that the demo with `args`, refused its first worker thread as when the process ids
-    /// run out, explains it (status 1, `kernel.pid_max`) instead of panicking. Linux only.
+    /// Asserts that the demo with `args`, refused a thread, says why (status 1). Linux only.
     pub fn assert_thread_refused(&self, args: &[&str]) {
-        let stderr = assert_error(&self.run_without_threads(args), 1, args, &[]);
+        let command = self.command_without_threads(args);
+        let output = self.run_into(command, Stream::Read, Stream::Read);
+        let stderr = assert_error(&output, 1, args, &[]);
         let refused = "error: the system refused to start a worker thread";
         assert!(stderr.starts_with(refused), "{args:?}: {stderr}");
         assert!(stderr.contains("kernel.pid_max"), "{args:?}: {stderr}");
@@ -190,8 +184,7 @@ impl Demo {
         assert_eq!(output.status.code(), Some(status), "{args:?}, both closed");
     }
 
-    /// Asserts that the demo with `args` where no thread can start still ends with `status`, not
-    /// a panic's 101, when its stderr is a closed pipe, or on Linux `/dev/full`.
+    /// Asserts that `args` with no thread and an unwritable stderr still end with `status`.
     pub fn assert_thread_refused_with_unwritable_stderr(&self, args: &[&str], status: i32) {
         for &stream in Stream::UNWRITABLE {
             let command = self.command_without_threads(args);
@@ -231,8 +224,7 @@ impl Demo {
         assert_eq!(output.status.code(), Some(1), "{args:?}");
     }
 
-    /// Asserts that the demo with `args`, its stdout on `/dev/full`, ends with status 1 and says so
-    /// once, in the only line of stderr that does not end with one of `besides` (the stage's own).
+    /// Asserts that a full stdout ends the demo with status 1, said once in stderr but `besides`.
     #[cfg(target_os = "linux")]
     pub fn assert_full_stdout_reported_once(&self, args: &[&str], besides: &[&str]) {
         let output = self.run_into(self.command(args), Stream::Full, Stream::Read);
@@ -274,7 +266,6 @@ impl Stream {
     }
 }
 
-/// Asserts that the run with `args` ended with `status`, and returns its stderr.
 fn assert_status(output: &Output, status: i32, args: &[&str]) -> String {
     let stderr = stderr(output);
     assert_eq!(output.status.code(), Some(status), "{args:?}: {stderr}");
@@ -303,8 +294,7 @@ fn utf8(path: &Path) -> &str {
     path.to_str().expect("a temporary path in UTF-8")
 }
 
-/// The writing end of a pipe whose reader has gone. std makes pipes only to a child process, so
-/// the reader is the demo itself, asked for its version: it exits without reading its stdin.
+/// A pipe whose reader, the demo asked for its version (std pipes only to a child), has gone.
 fn closed_pipe(demo: &Demo) -> Stdio {
     let mut reader = demo.command(&["--version"]);
     reader.stdin(Stdio::piped()).stdout(Stdio::null());
@@ -354,11 +344,8 @@ impl Trace {
 
     /// The values of the counter named `name`, in order: only [`QUEUE_DEPTH`] has any.
     pub fn counter(&self, name: &str) -> Vec<usize> {
-        let depths = match name {
-            QUEUE_DEPTH => self.0.queue_depth(),
-            _ => Vec::new(),
-        };
-        depths.into_iter().map(|(_, depth)| depth).collect()
+        let depths = (name == QUEUE_DEPTH).then(|| self.0.queue_depth());
+        depths.iter().flatten().map(|&(_, depth)| depth).collect()
     }
 
     /// Asserts one span for each of tasks `0..tasks`, none overlapping on a thread, and at most

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::mem;
 use std::time::Duration;
 
-use super::{MAX_RECORDED_TASKS, Recording, Shape, TaskSpan, Waiting, count_over_time, counted};
+use super::{MAX_RECORDED_TASKS, Recording, Shape, TaskSpan, Waiting, count_over_time};
+use crate::table::count;
 
 /// The widest line the timeline prints: it must fit a terminal, and read on a projector.
 pub const TIMELINE_WIDTH: usize = 100;
@@ -57,14 +58,12 @@ impl Row<'_> {
 }
 
 impl Recording {
-    /// The run drawn as text: a heading, a row per worker thread (or a count of them), rows for
-    /// the submitter and the queue, a time axis, and a legend of the symbols shown. Each column
-    /// is the same round stretch of time; counts are the most in the column, as a digit. A line
-    /// wider than [`TIMELINE_WIDTH`] goes on over the next, indented. Pure, each line ending
-    /// with a newline.
+    /// The run drawn as text: a heading, a row per worker (or a count of them), the submitter and
+    /// the queue, a time axis and a legend. Columns are equal round stretches of time; counts are
+    /// the most in the column, as a digit. Longer lines go on over the next, indented.
     pub fn timeline(&self) -> String {
         let (title, recorded) = (&self.title, self.recorded_tasks());
-        let heading = format!("timeline of {title}: {} ran", counted(recorded, "task"));
+        let heading = format!("timeline of {title}: {} ran", count(recorded, "task"));
         let mut text = String::new();
         if recorded == 0 {
             push_wrapped(&mut text, &heading);
@@ -85,7 +84,7 @@ impl Recording {
             push_wrapped(&mut text, &note);
         }
         if self.missing_threads > 0 {
-            let threads = counted(self.missing_threads, "thread");
+            let threads = count(self.missing_threads, "thread");
             let note = format!(
                 "(the tasks of {threads} are missing: they did not hand their events over)"
             );
@@ -182,9 +181,8 @@ impl Recording {
         (cells, Some(explained))
     }
 
-    /// The submitter's row, and its line of the legend: `#` where it ran a task itself, `~` where
-    /// it waited, for half of the column (or less, if it handed nothing over there), else `>`
-    /// where it handed tasks over.
+    /// The submitter's row and legend: `#` where it ran a task, `~` where it waited, for half of
+    /// the column (or less, if it handed nothing over there), else `>` where it handed tasks over.
     fn submitter_row(&self, scale: &Scale) -> (String, Option<String>) {
         let submitter = self.submitter().into_iter();
         let tasks = submitter.clone().flat_map(|thread| &thread.tasks);
@@ -224,8 +222,7 @@ impl Recording {
     }
 }
 
-/// Adds an empty row for each of the pool's `workers` that ran no task, named as the pools name
-/// them (`worker-0` to `worker-{workers - 1}`) with the first name no row has, in order of name.
+/// Adds an empty row, named as the pools name workers, for each of the `workers` that ran no task.
 fn add_idle_workers<'a>(rows: &mut Vec<Row<'a>>, workers: usize) {
     let idle = workers.saturating_sub(rows.len());
     let named: HashSet<String> = rows.iter().map(|row| row.label().to_string()).collect();
@@ -245,8 +242,7 @@ fn symbol_legend(what: &str, symbols: &[(char, &str)], cells: &str) -> Option<St
     (!shown.is_empty()).then(|| format!("{what}: {}", shown.join(", ")))
 }
 
-/// Appends `line` to `text`, broken at spaces into lines of at most [`TIMELINE_WIDTH`] columns,
-/// each ending with a newline, and continued after [`CONTINUED`]; a word longer than a line is cut.
+/// Appends `line` to `text`, broken at spaces (or in a longer word) into indented continuations.
 fn push_wrapped(text: &mut String, line: &str) {
     let mut current = String::new();
     for word in line.split(' ') {
@@ -269,8 +265,7 @@ fn push_wrapped(text: &mut String, line: &str) {
     text.push('\n');
 }
 
-/// A worker's row: `!` where a task panicked, `#` where it ran tasks for at least half of the
-/// column, `.` where it ran any for less, blank where it ran none.
+/// A worker's row, in the symbols of [`WORKER_SYMBOLS`]; blank where it ran no task.
 fn worker_cells(tasks: &[&TaskSpan], scale: &Scale) -> String {
     let ran = scale.coverage(tasks.iter().map(|task| (task.start, task.end)));
     // A task too short for the clock to see still ran.
@@ -305,10 +300,8 @@ fn count_cells(steps: &[(Duration, usize)], scale: &Scale, what: &str) -> (Strin
         })
         .collect();
     let units = (unit > 1).then(|| format!(", in units of {unit} rounded up"));
-    (
-        cells,
-        format!("{what}{}, . for none", units.unwrap_or_default()),
-    )
+    let explained = format!("{what}{}, . for none", units.unwrap_or_default());
+    (cells, explained)
 }
 
 /// The smallest round unit (1, 2, 5, 10, 20, ...) that shows `most` in one digit.
@@ -398,8 +391,7 @@ impl Scale {
             .collect()
     }
 
-    /// The time axis after `indent` spaces, `|` every [`TICK_EVERY`] columns and `-` between, then
-    /// the time of each tick under it, each line ending with a newline.
+    /// The time axis after `indent` spaces: `|` every [`TICK_EVERY`] columns, its time under it.
     fn axis(&self, indent: usize) -> String {
         let ticks: String = (0..self.columns)
             .map(|index| if index % TICK_EVERY == 0 { '|' } else { '-' })
@@ -578,10 +570,8 @@ submitter: > started threads for tasks
         }
     }
 
-    /// A run at the largest counts the flags allow (`--tasks 10000000 --no-limit`): every recorded
-    /// task waits in the queue, then all run at once, so that the queue and the busy workers reach
-    /// the most a recording holds. A pool's submitter shows all three of its symbols, and every
-    /// thread but one is missing.
+    /// A run at the largest counts the flags allow: every recorded task waits in the queue, then
+    /// all run at once; the submitter shows all its symbols; all threads but one are missing.
     fn largest(shape: Shape) -> Recording {
         let ms = Duration::from_millis;
         let tasks = (1..MAX_RECORDED_TASKS).map(|id| TaskSpan {

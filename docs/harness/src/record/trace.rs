@@ -58,8 +58,8 @@ pub struct TraceEvent<'a> {
     /// The scope of an instant (`i`): its thread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s: Option<Scope>,
-    /// What the event carries besides its time and place.
-    pub args: EventArgs<'a>,
+    /// What the event carries besides its time and place: see [`TraceEvent::meaning`].
+    pub(crate) args: EventArgs<'a>,
 }
 
 /// The phase of a [`TraceEvent`]: the ones this trace uses.
@@ -77,8 +77,7 @@ pub enum Phase {
     /// `C`: a counter's value from this moment on.
     #[serde(rename = "C")]
     Counter,
-    /// `B`: a span begins on a thread, until the next `E` there. Sent live only (see
-    /// [`Recorder::watched`](super::Recorder::watched)); a trace file has whole spans (`X`).
+    /// `B`: a span begins, until the thread's next `E`; sent live only (a file has whole `X`s).
     #[serde(rename = "B")]
     Begin,
     /// `E`: the span that the last `B` on the thread began ends here. Live only, like `B`.
@@ -94,52 +93,34 @@ pub enum Scope {
     Thread,
 }
 
-/// What an event carries besides its time and place: shown when it is selected in the viewer.
-/// Untagged: each variant has keys of its own, tried in this order.
+/// What an event carries besides its time and place. Untagged: variants are tried in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
-pub enum EventArgs<'a> {
+pub(crate) enum EventArgs<'a> {
     /// The process's name (`M`), and the rest of what its [`Recording`] says about the run.
     Run {
-        /// The run's title.
         name: Cow<'a, str>,
-        /// How its tasks got their threads.
         shape: Shape,
-        /// How many tasks the run was asked to do, recorded or not.
         tasks: usize,
-        /// See [`Recording::missing_threads`].
         missing_threads: usize,
     },
-    /// A thread's name (`M`), and whether it submits the tasks.
+    /// A thread's name (`M`), and whether it submits the tasks (only then written).
     Name {
-        /// The name.
         name: Cow<'a, str>,
-        /// True only for the thread that submits the tasks.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         submitter: bool,
     },
-    /// Where a thread's track goes, among the others (`M`).
-    SortIndex {
-        /// Its place, from 1.
-        sort_index: usize,
-    },
-    /// A task's span (`X`).
+    /// Where a thread's track goes among the others (`M`), from 1.
+    SortIndex { sort_index: usize },
+    /// A task's span (`X`), and its wait from being handed over to starting.
     Task {
-        /// The task's number.
         task: usize,
-        /// From being handed over to starting, in microseconds.
         waited_to_start_us: f64,
     },
     /// A submitter's wait (`X`), or a panic (`i`): which task.
-    ForTask {
-        /// The task's number.
-        task: usize,
-    },
+    ForTask { task: usize },
     /// A counter's value (`C`).
-    Count {
-        /// Tasks counted.
-        tasks: usize,
-    },
+    Count { tasks: usize },
 }
 
 /// What a [`TraceEvent`] stands for, from its phase and arguments.
@@ -185,18 +166,16 @@ impl TraceEvent<'_> {
     }
 }
 
-/// Reads the events of a trace that [`Recording::write_trace`] wrote. An event of another kind,
-/// or a key it never writes, is an error.
+/// Reads the events of a trace [`Recording::write_trace`] wrote; other events or keys are errors.
 pub fn read(json: &str) -> serde_json::Result<Vec<TraceEvent<'static>>> {
     let file: TraceFile<Vec<TraceEvent<'static>>> = serde_json::from_str(json)?;
     Ok(file.trace_events)
 }
 
 impl Recording {
-    /// Writes the recording to `writer` as a trace: the process, named after the run; a track
-    /// per thread, the submitter's first, with a span (`X`) per task and per wait and an instant
-    /// (`i`) per panic; for a pool, the counter [`QUEUE_DEPTH`]. It makes many small writes:
-    /// pass a [`BufWriter`](std::io::BufWriter), and flush it after. Fails as the writer does.
+    /// Writes the recording as a trace: the process, named after the run; a track per thread,
+    /// the submitter's first, with a span (`X`) per task and wait and an instant (`i`) per panic;
+    /// for a pool, [`QUEUE_DEPTH`]. Pass a [`BufWriter`](std::io::BufWriter), flushed after.
     pub fn write_trace(&self, writer: impl Write) -> io::Result<()> {
         let file = TraceFile {
             display_time_unit: "ms".into(),
@@ -267,10 +246,9 @@ impl Recording {
                     });
                 }
                 (Phase::Complete, &EventArgs::ForTask { task }, Some(thread)) => {
-                    let kind = [Waiting::ForSlot, Waiting::InSubmit]
-                        .into_iter()
-                        .find(|kind| kind.label() == event.name)
-                        .ok_or_else(unexpected)?;
+                    let kinds = [Waiting::ForSlot, Waiting::InSubmit];
+                    let kind = kinds.into_iter().find(|kind| kind.label() == event.name);
+                    let kind = kind.ok_or_else(unexpected)?;
                     thread.waits.push(WaitSpan {
                         id: task,
                         start,
@@ -325,10 +303,8 @@ impl Recording {
     }
 }
 
-/// The events a [`Recording`] is written as, which a live recording sends as they happen, with
-/// live thread ids: each thread gets the next, from 1, with its name, at its first event.
+/// The events a [`Recording`] is written as, which a live recording also sends as they happen.
 impl TraceEvent<'static> {
-    /// An event of phase `ph` on thread `tid`, at `ts`.
     fn new(
         name: impl Into<Cow<'static, str>>,
         ph: Phase,
@@ -417,7 +393,6 @@ fn micros(duration: Duration) -> f64 {
     duration.as_nanos() as f64 / 1_000.0
 }
 
-/// The inverse of [`micros`].
 fn from_micros(micros: f64) -> Duration {
     Duration::from_nanos((micros * 1_000.0).round() as u64)
 }
@@ -431,13 +406,8 @@ mod tests {
     fn recording() -> Recording {
         let mut worker = thread("worker-0", vec![task(0, 0, 0, 10), task(1, 0, 10, 20)]);
         worker.tasks[1].panicked = true;
-        pool(
-            1,
-            vec![
-                submitter(vec![task(2, 0, 1, 11)], vec![wait(1, 0, 1)]),
-                worker,
-            ],
-        )
+        let submitter = submitter(vec![task(2, 0, 1, 11)], vec![wait(1, 0, 1)]);
+        pool(1, vec![submitter, worker])
     }
 
     fn written(recording: &Recording) -> String {
@@ -483,9 +453,7 @@ mod tests {
         }
         let events = read(&written(&recording())).unwrap();
         let meanings = events.iter().map(TraceEvent::meaning);
-        let meanings: Vec<_> = meanings
-            .filter(|meaning| *meaning != Meaning::Layout)
-            .collect();
+        let meanings: Vec<_> = meanings.filter(|m| *m != Meaning::Layout).collect();
         let name = |name, submitter| Meaning::Name { name, submitter };
         assert_eq!(
             meanings,
