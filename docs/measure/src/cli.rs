@@ -65,8 +65,7 @@ enum Command {
     },
 }
 
-/// Where the results go: into the marked blocks of the docs and their charts, plain files in a
-/// folder, or nowhere (printed only).
+/// Where the results go: the docs' marked blocks and charts, a folder of files, or nowhere.
 #[derive(Debug)]
 enum Destination {
     Docs(PathBuf),
@@ -165,8 +164,7 @@ fn prepare(workspace: &Workspace) -> Readiness {
     ready
 }
 
-/// What a scenario made: tables and a chart for one block of the docs, or (the timelines) a chart
-/// per run, shown in two sections of the docs.
+/// What a scenario made: a report for one block of the docs, or the timelines for two.
 #[derive(Debug)]
 enum Outcome {
     Report(Report),
@@ -280,8 +278,8 @@ fn write(destination: &Destination, report: &Report, heading: &str) -> io::Resul
 
 /// Prints and writes the timelines: a block per section of the docs, and a chart per run.
 fn write_timelines(to: &Destination, drawn: &Timelines, heading: &str) -> io::Result<()> {
-    for section in timelines::Section::ALL {
-        publish(to, section.block(), heading, &drawn.block(section))?;
+    for block in [timelines::SAME_JOB, timelines::POLICIES] {
+        publish(to, block, heading, &drawn.block(block))?;
     }
     if let Some(folder) = to.data(Scenario::Timelines.name(), &drawn.runs())? {
         for (path, svg) in drawn.charts(folder) {
