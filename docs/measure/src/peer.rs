@@ -58,7 +58,8 @@ pub struct PeerArgs {
 
     /// Worker threads [default: 4]. The sequential peer runs on the calling thread and takes
     /// no workers.
-    #[arg(long, value_name = "N", value_parser = harness::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = harness::parse_positive)]
+    #[arg(allow_hyphen_values = true)]
     pub workers: Option<usize>,
 }
 
@@ -67,7 +68,8 @@ pub fn run(args: &PeerArgs) -> ExitCode {
     let workers = match (args.peer, args.workers) {
         (Peer::Sequential, None) => 1,
         (Peer::Sequential, Some(_)) => refuse(
-            "--workers does not apply to the sequential peer: it runs every task on the calling thread",
+            "--workers does not apply to the sequential peer: it runs every task on the calling \
+             thread",
         ),
         (_, workers) => workers.unwrap_or(DEFAULT_WORKERS),
     };
@@ -111,8 +113,7 @@ fn refuse(message: &str) -> ! {
     error.exit()
 }
 
-/// Runs every task of `args` on its peer (the pools as the bench runs them, [`runs`]), and
-/// returns once every one has run.
+/// Runs every task of `args` on its peer, the pools as the bench runs them ([`runs`]).
 fn run_on(args: &PeerArgs, workload: &'static Workload, workers: usize) -> io::Result<()> {
     let (tasks, task) = (args.run.tasks, move |id| workload.run(id));
     match args.peer {

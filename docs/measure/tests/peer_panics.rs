@@ -111,12 +111,10 @@ fn rayon_spawn_aborts_the_process_on_a_panic_by_default() {
 const CHILD: &str = "MEASURE_TEST_RAYON_ABORT_CHILD";
 
 #[test]
-#[ignore = "aborts its process; run as a child by rayon_spawn_aborts_the_process_on_a_panic_by_default"]
+#[ignore = "aborts its process; run as a child by the test above"]
 fn panicking_rayon_spawn() {
     if std::env::var_os(CHILD).is_none() {
-        eprintln!(
-            "only meaningful as the child of rayon_spawn_aborts_the_process_on_a_panic_by_default"
-        );
+        eprintln!("only meaningful as the child of the test above");
         return;
     }
     let pool = rayon::ThreadPoolBuilder::new()
