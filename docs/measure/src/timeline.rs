@@ -107,9 +107,8 @@ impl TimeAxis {
         self.x(self.until)
     }
 
-    /// Ticks at a round step (1, 2 or 5 times a power of ten), the shortest at least an eighth of
-    /// the axis: that puts four to nine ticks on it, 0 included. Also the decimals their labels
-    /// need.
+    /// Ticks at the shortest round step (1, 2 or 5 times a power of ten) of at least an eighth of
+    /// the axis, four to nine of them with 0, and the decimals their labels need.
     fn ticks(self) -> (Vec<f64>, usize) {
         let rough = self.until / 8.0;
         let power = 10f64.powf(rough.log10().floor());
@@ -241,13 +240,8 @@ fn draw_axis(area: &Area<'_>, axis: TimeAxis, y: i32) -> io::Result<()> {
         text(area, &format!("{tick:.decimals$}"), (x, y + 6), style)?;
     }
     let explained = "milliseconds since the trace's first event";
-    let middle = (LABELS + axis.end()) / 2;
-    text(
-        area,
-        explained,
-        (middle, y + 24),
-        small(HPos::Center, VPos::Top),
-    )
+    let at = ((LABELS + axis.end()) / 2, y + 24);
+    text(area, explained, at, small(HPos::Center, VPos::Top))
 }
 
 /// A step area between a baseline and the level of its steps, with its scale on the left.
@@ -317,10 +311,8 @@ fn draw_thread(
         let start = axis.x(ms(start));
         // One pixel of white between spans that follow each other, and at least one of colour.
         let end = (axis.x(ms(end)) - 1).max(start + 1);
-        draw(
-            area,
-            Rectangle::new([(start, upper), (end, lower)], colour.filled()),
-        )?;
+        let bar = Rectangle::new([(start, upper), (end, lower)], colour.filled());
+        draw(area, bar)?;
     }
     let size = (height / 2 - 1).clamp(2, 7);
     for task in thread.tasks.iter().filter(|task| task.panicked) {
