@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{Args, ValueEnum};
-use harness::{Summary, TaskArgs, TaskKind, TaskSpec, Workload};
+use harness::{TaskArgs, TaskKind, TaskSpec, Workload};
 
 use crate::runs;
 
@@ -87,22 +87,12 @@ pub fn run(args: &PeerArgs) -> ExitCode {
         eprintln!("error: {} could not start: {error}", args.peer.name());
         return ExitCode::FAILURE;
     }
-    // tokio does not hold a thread while a task sleeps, so every sleep can overlap.
-    let overlapping = match (args.peer, task.kind) {
-        (Peer::Tokio, TaskKind::Sleep) => tasks,
-        _ => workers,
-    };
     // Every peer has joined its workers by now, so the counts are final.
-    let summary = Summary::new(
-        args.peer.name(),
-        tasks,
-        workload.tracker(),
-        Some(workers),
-        None,
-        task,
-        elapsed,
-        harness::ideal(task, tasks, overlapping),
-    );
+    let mut summary = workload.summary(args.peer.name(), elapsed, Some(workers), None);
+    // tokio does not hold a thread while a task sleeps, so every sleep can overlap.
+    if args.peer == Peer::Tokio && task.kind == TaskKind::Sleep {
+        summary.ideal_ms = harness::ideal(task, tasks, tasks).as_secs_f64() * 1e3;
+    }
     println!("{summary}");
     ExitCode::SUCCESS
 }
@@ -158,10 +148,8 @@ async fn run_async(workload: &'static Workload, spec: TaskSpec, each: bool, id: 
             tokio::time::sleep(spec.duration).await;
             if each {
                 let worker = thread::current();
-                workload.line(format_args!(
-                    "task {id} done on {}",
-                    worker.name().unwrap_or("?")
-                ));
+                let name = worker.name().unwrap_or("?");
+                workload.line(format_args!("task {id} done on {name}"));
             }
         }
     }
