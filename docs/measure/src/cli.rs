@@ -158,9 +158,7 @@ fn prepare(workspace: &Workspace) -> Readiness {
         spinner.set_message(format!("checking {} ({})", stage.bin, profile.name()));
     });
     spinner.finish_and_clear();
-    for line in ready.describe() {
-        eprintln!("{line}");
-    }
+    eprintln!("{}", ready.describe().join("\n"));
     ready
 }
 
@@ -282,7 +280,12 @@ fn write_timelines(to: &Destination, drawn: &Timelines, heading: &str) -> io::Re
         publish(to, block, heading, &drawn.block(block))?;
     }
     if let Some(folder) = to.data(Scenario::Timelines.name(), &drawn.runs())? {
-        for (path, svg) in drawn.charts(folder) {
+        // A timeline not drawn this time loses its chart from an earlier run.
+        for timeline in &drawn.0 {
+            let path = folder
+                .join("charts")
+                .join(format!("{}.svg", timeline.planned.file));
+            let svg = timeline.drawn.as_ref().ok().map(|(_, svg)| svg.as_str());
             write_chart(&path, svg)?;
         }
     }

@@ -3,7 +3,7 @@
 //! as `charts/timeline-*.svg` for two sections of `docs/README.md` ([`SAME_JOB`], [`POLICIES`]).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -174,19 +174,6 @@ impl Timelines {
     /// The runs, for `--out`'s `timelines.tsv`.
     pub fn runs(&self) -> Vec<Run> {
         self.0.iter().map(|timeline| timeline.run.clone()).collect()
-    }
-
-    /// Each chart's path under `folder`, and its SVG: `None` for a timeline not drawn this time,
-    /// whose chart from an earlier run must go (the block no longer shows it).
-    pub fn charts(&self, folder: &Path) -> Vec<(PathBuf, Option<&str>)> {
-        self.0
-            .iter()
-            .map(|timeline| {
-                let file = format!("{}.svg", timeline.planned.file);
-                let svg = timeline.drawn.as_ref().ok().map(|(_, svg)| svg.as_str());
-                (folder.join("charts").join(file), svg)
-            })
-            .collect()
     }
 
     /// The markdown of the block `name` (without the line that says where it was measured):
