@@ -4,19 +4,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::unbounded;
 
 /// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
 const PATIENCE: Duration = Duration::from_secs(10);
-
-/// Sends a token when it starts, then waits for the test to open the gate.
-fn gated(started: Sender<()>, gate: Receiver<()>) -> impl FnOnce() {
-    move || {
-        started.send(()).unwrap();
-        gate.recv_timeout(PATIENCE)
-            .expect("the test opens the gate");
-    }
-}
 
 #[test]
 fn threadpool_replaces_a_worker_that_panicked() {
@@ -29,7 +20,13 @@ fn threadpool_replaces_a_worker_that_panicked() {
     let (started_tx, started) = unbounded();
     let (gate_tx, gate) = unbounded();
     for _ in 0..2 {
-        pool.execute(gated(started_tx.clone(), gate.clone()));
+        // Each task says it started, then waits for the test to open the gate.
+        let (started_tx, gate) = (started_tx.clone(), gate.clone());
+        pool.execute(move || {
+            started_tx.send(()).unwrap();
+            gate.recv_timeout(PATIENCE)
+                .expect("the test opens the gate");
+        });
     }
     for _ in 0..2 {
         started
