@@ -296,8 +296,7 @@ fn reread(file: &mut Option<std::fs::File>, text: &mut String) -> bool {
     read.is_ok()
 }
 
-/// Reaps the child once it has exited (at once, or waiting for it if `block`), with the
-/// kernel's resource usage for its whole life where the system reports it.
+/// Reaps the child if it has exited (waits for it if `block`), with its resource usage if known.
 #[cfg(not(unix))]
 fn reap(child: &mut Child, block: bool) -> io::Result<Option<(ExitStatus, Option<Usage>)>> {
     let status = if block {

@@ -1,7 +1,6 @@
 //! The runs that `benches/pools.rs` and the cost ladder ([`ladder`](crate::ladder)) time: each
-//! starts a pool of `workers` threads (a queue of [`QUEUE`] slots where it has a bound), submits
-//! `tasks` tasks, stops the pool once every task has run, and returns the time from the first
-//! submit until then, as the demos time their runs.
+//! starts a pool of `workers` threads (a queue of [`QUEUE`] slots where it has a bound), and
+//! returns the time from its first submit until the pool stopped after running `tasks` tasks.
 
 use std::hint::black_box;
 use std::io;
@@ -101,9 +100,8 @@ pub(crate) fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -
     try_first_each(workers, tasks, job, |_, since| since.elapsed())
 }
 
-/// [`stage03_try_first`] with each task's closure made by `job(id)`: offered with `try_submit`,
-/// then, if the queue is full, waited for with `submit` (as stage 03's demo does under its default
-/// policy, `block`), the wait since `since` timed by `waited(id, since)`.
+/// [`stage03_try_first`] with each task's closure made by `job(id)`: `try_submit` first, `submit`
+/// if the queue is full (stage 03's default policy, `block`), each wait timed by `waited`.
 fn try_first_each<J>(
     workers: usize,
     tasks: usize,
@@ -156,9 +154,8 @@ where
     })
 }
 
-/// What stage 03's demo does for each task under its default policy: `workload.hand_over(id)`,
-/// `try_submit` first, `submit` when the queue is full (the wait noted by the workload), and the
-/// handed task's `run` on the worker.
+/// Stage 03's demo under its default policy: each task handed over by `workload`, offered as in
+/// [`stage03_try_first`] (the wait noted by the workload), and run on a worker.
 pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
     let job = |id| {
         let handed = workload.hand_over(id);
