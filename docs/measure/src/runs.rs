@@ -154,8 +154,8 @@ where
     })
 }
 
-/// Stage 03's demo under its default policy: each task handed over by `workload`, offered as in
-/// [`stage03_try_first`] (the wait noted by the workload), and run on a worker.
+/// Stage 03's demo under its default policy: each task handed over by `workload`, `try_submit`
+/// first, `submit` when the queue is full (the wait noted by the workload), and run on a worker.
 pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
     let job = |id| {
         let handed = workload.hand_over(id);
