@@ -420,9 +420,7 @@ mod tests {
         let run = measure(command, Duration::from_millis(100)).expect("sleep runs");
         assert_eq!(run.status, None);
         let failure = run.failure().unwrap_or_default();
-        assert!(
-            failure.starts_with("killed after its time limit"),
-            "{failure}"
-        );
+        let killed = failure.starts_with("killed after its time limit");
+        assert!(killed, "{failure}");
     }
 }
