@@ -103,13 +103,13 @@ fn run_at_defaults(workspace: &Workspace, stage: &Stage) -> Result<String, Strin
 pub fn compare(recorded: &str, actual: &str) -> Option<String> {
     let shapes = |text: &str| -> BTreeSet<String> { text.lines().map(shape).collect() };
     let (expected, found) = (shapes(recorded), shapes(actual));
-    let missing = expected
-        .difference(&found)
-        .map(|line| format!("  missing: {line}"));
-    let new = found
-        .difference(&expected)
-        .map(|line| format!("  new: {line}"));
-    let mut lines: Vec<String> = missing.chain(new).collect();
+    let mut lines = Vec::new();
+    for line in expected.difference(&found) {
+        lines.push(format!("  missing: {line}"));
+    }
+    for line in found.difference(&expected) {
+        lines.push(format!("  new: {line}"));
+    }
     let last = |text: &str| text.lines().last().map(normalise);
     if last(recorded) != last(actual) {
         lines.push(format!(
