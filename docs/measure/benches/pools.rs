@@ -38,11 +38,7 @@ fn task(kind: &str) -> impl runs::Task {
         "cpu:1us" => Some(*CPU_1US.get_or_init(|| Work::new(kind.parse().expect("a task")))),
         _ => unreachable!("unknown task kind {kind}"),
     };
-    move |_id| {
-        if let Some(work) = work {
-            work.run();
-        }
-    }
+    move |_id| work.iter().for_each(Work::run)
 }
 
 /// A group per run that takes the workers, the tasks and the task as it is: `name => run`.

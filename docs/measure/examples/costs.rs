@@ -18,14 +18,12 @@ struct Args {
 }
 
 fn main() {
-    let args = Args::parse();
-    let ladder = ladder::measure(args.tasks, args.rounds);
+    let Args { tasks, rounds } = Args::parse();
+    let ladder = ladder::measure(tasks, rounds);
+    let (workers, queue) = (ladder.workers, runs::QUEUE);
     println!(
-        "{} rounds of {} empty tasks on {} workers (queue {}); medians over the rounds.",
-        ladder.rounds,
-        ladder.tasks,
-        ladder.workers,
-        runs::QUEUE
+        "{rounds} rounds of {tasks} empty tasks on {workers} workers (queue {queue}); medians \
+         over the rounds."
     );
     println!(
         "{:<16} {:<16} {:>10} {:>17} {:>20} {:>9}",

@@ -65,8 +65,7 @@ enum Command {
     },
 }
 
-/// Where the results go: into the marked blocks of the docs and their charts, plain files in a
-/// folder, or nowhere (printed only).
+/// Where the results go: the docs' marked blocks and charts, a folder of files, or nowhere.
 #[derive(Debug)]
 enum Destination {
     Docs(PathBuf),
@@ -159,14 +158,11 @@ fn prepare(workspace: &Workspace) -> Readiness {
         spinner.set_message(format!("checking {} ({})", stage.bin, profile.name()));
     });
     spinner.finish_and_clear();
-    for line in ready.describe() {
-        eprintln!("{line}");
-    }
+    eprintln!("{}", ready.describe().join("\n"));
     ready
 }
 
-/// What a scenario made: tables and a chart for one block of the docs, or (the timelines) a chart
-/// per run, shown in two sections of the docs.
+/// What a scenario made: a report for one block of the docs, or the timelines for two.
 #[derive(Debug)]
 enum Outcome {
     Report(Report),
@@ -280,11 +276,16 @@ fn write(destination: &Destination, report: &Report, heading: &str) -> io::Resul
 
 /// Prints and writes the timelines: a block per section of the docs, and a chart per run.
 fn write_timelines(to: &Destination, drawn: &Timelines, heading: &str) -> io::Result<()> {
-    for section in timelines::Section::ALL {
-        publish(to, section.block(), heading, &drawn.block(section))?;
+    for block in [timelines::SAME_JOB, timelines::POLICIES] {
+        publish(to, block, heading, &drawn.block(block))?;
     }
     if let Some(folder) = to.data(Scenario::Timelines.name(), &drawn.runs())? {
-        for (path, svg) in drawn.charts(folder) {
+        // A timeline not drawn this time loses its chart from an earlier run.
+        for timeline in &drawn.0 {
+            let path = folder
+                .join("charts")
+                .join(format!("{}.svg", timeline.planned.file));
+            let svg = timeline.drawn.as_ref().ok().map(|(_, svg)| svg.as_str());
             write_chart(&path, svg)?;
         }
     }

@@ -80,7 +80,7 @@ impl Step {
     fn run(self, ladder: &Setup) -> f64 {
         let (workers, tasks) = (ladder.workers, ladder.tasks);
         let elapsed: Duration = match self {
-            Step::Ids => runs::bare_ids(workers, tasks, empty),
+            Step::Ids => runs::bare_channel(workers, tasks, |id| id, empty),
             Step::Boxed => runs::stage03(workers, tasks, empty),
             Step::ResultChannel => runs::stage04(workers, tasks, runs::QUEUE, empty),
             Step::CatchUnwind => runs::stage04_catch_unwind(workers, tasks, empty),
@@ -89,7 +89,7 @@ impl Step {
             Step::Tracker => runs::stage03_tracked(workers, tasks, ladder.borrowed),
             Step::Demo => runs::stage03_demo(workers, tasks, ladder.borrowed),
             Step::Recording => runs::stage03_demo(workers, tasks, ladder.recording),
-            Step::ArcPerTask => runs::stage03_arc_per_task(workers, tasks, &ladder.shared),
+            Step::ArcPerTask => runs::stage03_tracked(workers, tasks, Arc::clone(&ladder.shared)),
         };
         elapsed.as_nanos() as f64 / tasks as f64
     }

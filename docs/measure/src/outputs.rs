@@ -26,8 +26,8 @@ pub fn record(workspace: &Workspace) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs every stage at its defaults and compares what it printed with its `output.txt`; the
-/// error has a paragraph per stage whose output changed shape, naming the lines that differ.
+/// Runs every stage at its defaults and compares its output with its `output.txt` in shape; the
+/// error names the lines that differ, a paragraph per stage.
 pub fn check(workspace: &Workspace) -> Result<(), String> {
     build(workspace)?;
     // Every stage at once: the demos mostly wait, and only the shape of what they print is

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{Args, ValueEnum};
-use harness::{Summary, TaskArgs, TaskKind, TaskSpec, Workload};
+use harness::{TaskArgs, TaskKind, TaskSpec, Workload};
 
 use crate::runs;
 
@@ -58,7 +58,8 @@ pub struct PeerArgs {
 
     /// Worker threads [default: 4]. The sequential peer runs on the calling thread and takes
     /// no workers.
-    #[arg(long, value_name = "N", value_parser = harness::parse_positive, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = harness::parse_positive)]
+    #[arg(allow_hyphen_values = true)]
     pub workers: Option<usize>,
 }
 
@@ -67,7 +68,8 @@ pub fn run(args: &PeerArgs) -> ExitCode {
     let workers = match (args.peer, args.workers) {
         (Peer::Sequential, None) => 1,
         (Peer::Sequential, Some(_)) => refuse(
-            "--workers does not apply to the sequential peer: it runs every task on the calling thread",
+            "--workers does not apply to the sequential peer: it runs every task on the calling \
+             thread",
         ),
         (_, workers) => workers.unwrap_or(DEFAULT_WORKERS),
     };
@@ -85,22 +87,12 @@ pub fn run(args: &PeerArgs) -> ExitCode {
         eprintln!("error: {} could not start: {error}", args.peer.name());
         return ExitCode::FAILURE;
     }
-    // tokio does not hold a thread while a task sleeps, so every sleep can overlap.
-    let overlapping = match (args.peer, task.kind) {
-        (Peer::Tokio, TaskKind::Sleep) => tasks,
-        _ => workers,
-    };
     // Every peer has joined its workers by now, so the counts are final.
-    let summary = Summary::new(
-        args.peer.name(),
-        tasks,
-        workload.tracker(),
-        Some(workers),
-        None,
-        task,
-        elapsed,
-        harness::ideal(task, tasks, overlapping),
-    );
+    let mut summary = workload.summary(args.peer.name(), elapsed, Some(workers), None);
+    // tokio does not hold a thread while a task sleeps, so every sleep can overlap.
+    if args.peer == Peer::Tokio && task.kind == TaskKind::Sleep {
+        summary.ideal_ms = harness::ideal(task, tasks, tasks).as_secs_f64() * 1e3;
+    }
     println!("{summary}");
     ExitCode::SUCCESS
 }
@@ -111,8 +103,7 @@ fn refuse(message: &str) -> ! {
     error.exit()
 }
 
-/// Runs every task of `args` on its peer (the pools as the bench runs them, [`runs`]), and
-/// returns once every one has run.
+/// Runs every task of `args` on its peer, the pools as the bench runs them ([`runs`]).
 fn run_on(args: &PeerArgs, workload: &'static Workload, workers: usize) -> io::Result<()> {
     let (tasks, task) = (args.run.tasks, move |id| workload.run(id));
     match args.peer {
@@ -157,10 +148,8 @@ async fn run_async(workload: &'static Workload, spec: TaskSpec, each: bool, id: 
             tokio::time::sleep(spec.duration).await;
             if each {
                 let worker = thread::current();
-                workload.line(format_args!(
-                    "task {id} done on {}",
-                    worker.name().unwrap_or("?")
-                ));
+                let name = worker.name().unwrap_or("?");
+                workload.line(format_args!("task {id} done on {name}"));
             }
         }
     }

@@ -1,16 +1,15 @@
 //! The runs that `benches/pools.rs` and the cost ladder ([`ladder`](crate::ladder)) time: each
-//! starts a pool of `workers` threads (a queue of [`QUEUE`] slots where it has a bound), submits
-//! `tasks` tasks, stops the pool once every task has run, and returns the time from the first
-//! submit until then, as the demos time their runs.
+//! starts a pool of `workers` threads (a queue of [`QUEUE`] slots where it has a bound), and
+//! returns the time from its first submit until the pool stopped after running `tasks` tasks.
 
 use std::hint::black_box;
 use std::io;
+use std::ops::Deref;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::{Args, FromArgMatches};
 use harness::{TaskArgs, Workload};
 use rayon::prelude::*;
 use stage03_crossbeam_bounded::{TrySubmitError, WorkerPool};
@@ -23,21 +22,17 @@ pub trait Task: Fn(usize) + Copy + Send + Sync + 'static {}
 
 impl<F: Fn(usize) + Copy + Send + Sync + 'static> Task for F {}
 
-/// The workload of a demo run of `tasks` tasks of `task` (such as `cpu:0ns`) with `--quiet`, that
-/// also records each task in memory if `recording` (as `--timeline` and `--trace` do). Made from
-/// the demos' own flags, so that any flag they gain keeps its default.
+/// The workload of a demo run of `tasks` tasks of `task` (such as `cpu:0ns`) with `--quiet`, and
+/// `--timeline` if `recording`: parsed from the demos' own flags, so that any flag they gain keeps
+/// its default.
 pub fn workload(tasks: usize, task: &str, recording: bool) -> Workload {
-    /// The flags every demo takes, alone.
-    #[derive(Debug, Parser)]
-    struct Flags {
-        #[command(flatten)]
-        run: TaskArgs,
-    }
     let tasks = tasks.to_string();
     let flags = ["demo", "--tasks", &tasks, "--task", task, "--quiet"];
     let flags = flags.into_iter().chain(recording.then_some("--timeline"));
-    let flags = Flags::try_parse_from(flags).expect("a task that the demos accept");
-    Workload::new(&flags.run)
+    let demo = TaskArgs::augment_args(clap::Command::new("demo"));
+    let parsed = demo.try_get_matches_from(flags);
+    let parsed = parsed.and_then(|matches| TaskArgs::from_arg_matches(&matches));
+    Workload::new(&parsed.expect("a task that the demos accept"))
 }
 
 /// What a submit that cannot fail unless the workers died expects.
@@ -50,11 +45,6 @@ fn timed(submit_all: impl FnOnce()) -> Duration {
     started.elapsed()
 }
 
-/// The floor: a bounded crossbeam channel of task ids; nothing is allocated per task.
-pub(crate) fn bare_ids(workers: usize, tasks: usize, task: impl Task) -> Duration {
-    bare_channel(workers, tasks, |id| id, task)
-}
-
 /// Boxed closures over a bounded crossbeam channel: stage 03's pool without the pool around it.
 pub fn bare_boxed(workers: usize, tasks: usize, task: impl Task) -> Duration {
     type Job = Box<dyn FnOnce() + Send>;
@@ -62,8 +52,9 @@ pub fn bare_boxed(workers: usize, tasks: usize, task: impl Task) -> Duration {
     bare_channel(workers, tasks, job, |job: Job| job())
 }
 
-/// A bounded crossbeam channel of `message(id)` per task, and `workers` threads that `run` each.
-fn bare_channel<M: Send + 'static>(
+/// A bounded crossbeam channel of `message(id)` per task, and `workers` threads that `run` each:
+/// with the task ids as the messages, the floor, which allocates nothing per task.
+pub(crate) fn bare_channel<M: Send + 'static>(
     workers: usize,
     tasks: usize,
     message: impl Fn(usize) -> M,
@@ -109,9 +100,8 @@ pub(crate) fn stage03_try_first(workers: usize, tasks: usize, task: impl Task) -
     try_first_each(workers, tasks, job, |_, since| since.elapsed())
 }
 
-/// [`stage03_try_first`] with each task's closure made by `job(id)`: offered with `try_submit`,
-/// then, if the queue is full, waited for with `submit` (as stage 03's demo does under its default
-/// policy, `block`), the wait since `since` timed by `waited(id, since)`.
+/// [`stage03_try_first`] with each task's closure made by `job(id)`: `try_submit` first, `submit`
+/// if the queue is full (stage 03's default policy, `block`), each wait timed by `waited`.
 fn try_first_each<J>(
     workers: usize,
     tasks: usize,
@@ -149,20 +139,23 @@ fn counted(workload: &Workload, tasks: usize, run: impl FnOnce() -> Duration) ->
     elapsed
 }
 
-/// [`stage03_try_first`] with each task run (and counted) by a `workload` borrowed for good.
-pub(crate) fn stage03_tracked(
-    workers: usize,
-    tasks: usize,
-    workload: &'static Workload,
-) -> Duration {
-    counted(workload, tasks, || {
-        stage03_try_first(workers, tasks, move |id| workload.run(id))
+/// [`stage03_try_first`] with each task run (and counted) by `workload`: borrowed for good, as the
+/// demos borrow it, or an `Arc` cloned per task, to show what borrowing saves.
+pub(crate) fn stage03_tracked<W>(workers: usize, tasks: usize, workload: W) -> Duration
+where
+    W: Deref<Target = Workload> + Clone + Send + 'static,
+{
+    let job = |id| {
+        let workload = workload.clone();
+        move || workload.run(id)
+    };
+    counted(&workload, tasks, || {
+        try_first_each(workers, tasks, job, |_, since| since.elapsed())
     })
 }
 
-/// What stage 03's demo does for each task under its default policy: `workload.hand_over(id)`,
-/// `try_submit` first, `submit` when the queue is full (the wait noted by the workload), and the
-/// handed task's `run` on the worker.
+/// Stage 03's demo under its default policy: each task handed over by `workload`, `try_submit`
+/// first, `submit` when the queue is full (the wait noted by the workload), and run on a worker.
 pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -> Duration {
     let job = |id| {
         let handed = workload.hand_over(id);
@@ -171,21 +164,6 @@ pub fn stage03_demo(workers: usize, tasks: usize, workload: &'static Workload) -
     let waited = |id, since| workload.waited_for_slot(id, since);
     counted(workload, tasks, || {
         try_first_each(workers, tasks, job, waited)
-    })
-}
-
-/// [`stage03_tracked`] with the workload in an `Arc` cloned per task: what borrowing it saves.
-pub(crate) fn stage03_arc_per_task(
-    workers: usize,
-    tasks: usize,
-    workload: &Arc<Workload>,
-) -> Duration {
-    let job = |id| {
-        let workload = Arc::clone(workload);
-        move || workload.run(id)
-    };
-    counted(workload, tasks, || {
-        try_first_each(workers, tasks, job, |_, since| since.elapsed())
     })
 }
 

@@ -174,12 +174,10 @@ impl Workspace {
         if !binary.exists() {
             return Err(format!("has no binary at {}", binary.display()));
         }
-        if stage.flags == Flags::Sizing {
-            return check_sizing(binary);
-        }
         // The smallest run that shows whether a stage works: one instant task.
         let pool: &[&str] = match stage.flags {
-            Flags::Unbounded | Flags::Sizing => &[],
+            Flags::Sizing => return check_sizing(binary),
+            Flags::Unbounded => &[],
             Flags::Workers => &["--workers", "1"],
             Flags::WorkersAndQueue | Flags::WorkersQueueAndPolicy => {
                 &["--workers", "1", "--queue", "1"]
@@ -208,10 +206,8 @@ fn check_sizing(binary: PathBuf) -> Result<PathBuf, String> {
         .output()
         .map_err(|error| format!("cannot be started ({error})"))?;
     let text = String::from_utf8_lossy(&help.stdout);
-    let has = |command: &str| {
-        text.lines()
-            .any(|line| line.trim_start().starts_with(command))
-    };
+    let lines: Vec<&str> = text.lines().map(str::trim_start).collect();
+    let has = |command| lines.iter().any(|line| line.starts_with(command));
     if help.status.success() && has("cpu") && has("io") {
         Ok(binary)
     } else {

@@ -1,8 +1,7 @@
-//! Timelines: a run's [`Recording`] (a stage's `--trace FILE`, read back with
-//! [`Recording::read_trace`]) drawn as an SVG: a row per thread, milliseconds across, and rows
-//! above that count the running tasks and the queue's depth. The same trace always gives the
-//! same SVG. Task bars are the only `<rect>` elements in [`TASK`] or [`PANICKED`]'s colour (the
-//! legend's swatches are polygons), which lets a test count them.
+//! Timelines: a run's [`Recording`] (a stage's `--trace FILE`, [`Recording::read_trace`]) drawn
+//! as an SVG: a row per thread, milliseconds across, under rows that count the running tasks and
+//! the queue's depth; the same trace, the same SVG. Task bars are the only `<rect>` elements in
+//! [`TASK`] or [`PANICKED`]'s colour (the legend's swatches are polygons), so a test counts them.
 
 use std::io;
 use std::time::Duration;
@@ -107,9 +106,8 @@ impl TimeAxis {
         self.x(self.until)
     }
 
-    /// Ticks at a round step (1, 2 or 5 times a power of ten), the shortest at least an eighth of
-    /// the axis: that puts four to nine ticks on it, 0 included. Also the decimals their labels
-    /// need.
+    /// Ticks at the shortest round step (1, 2 or 5 times a power of ten) of at least an eighth of
+    /// the axis, four to nine of them with 0, and the decimals their labels need.
     fn ticks(self) -> (Vec<f64>, usize) {
         let rough = self.until / 8.0;
         let power = 10f64.powf(rough.log10().floor());
@@ -125,10 +123,9 @@ impl TimeAxis {
     }
 }
 
-/// Draws `recording` as an SVG document: `title`, the step rows, then the submitter and the other
-/// threads sorted by name (`worker-2` before `worker-10`), a time axis, and a legend of what
-/// appears. The axis ends at the last event, or at `until` if later: timelines that are read side
-/// by side share one. Fails only if plotters does.
+/// Draws `recording` as an SVG document: `title`, the step rows, the submitter and the other
+/// threads by name (`worker-2` before `worker-10`), a time axis, and a legend of what appears. The
+/// axis ends at the last event, or at `until` if later, so that timelines side by side share one.
 pub fn svg(recording: &Recording, title: &str, until: Option<Duration>) -> io::Result<String> {
     let levels = levels(recording);
     let submitter = recording.submitter();
@@ -241,13 +238,8 @@ fn draw_axis(area: &Area<'_>, axis: TimeAxis, y: i32) -> io::Result<()> {
         text(area, &format!("{tick:.decimals$}"), (x, y + 6), style)?;
     }
     let explained = "milliseconds since the trace's first event";
-    let middle = (LABELS + axis.end()) / 2;
-    text(
-        area,
-        explained,
-        (middle, y + 24),
-        small(HPos::Center, VPos::Top),
-    )
+    let at = ((LABELS + axis.end()) / 2, y + 24);
+    text(area, explained, at, small(HPos::Center, VPos::Top))
 }
 
 /// A step area between a baseline and the level of its steps, with its scale on the left.
@@ -317,10 +309,8 @@ fn draw_thread(
         let start = axis.x(ms(start));
         // One pixel of white between spans that follow each other, and at least one of colour.
         let end = (axis.x(ms(end)) - 1).max(start + 1);
-        draw(
-            area,
-            Rectangle::new([(start, upper), (end, lower)], colour.filled()),
-        )?;
+        let bar = Rectangle::new([(start, upper), (end, lower)], colour.filled());
+        draw(area, bar)?;
     }
     let size = (height / 2 - 1).clamp(2, 7);
     for task in thread.tasks.iter().filter(|task| task.panicked) {
@@ -434,6 +424,8 @@ pub(crate) mod tests {
             }],
             ..thread("main", vec![task(4, 11_020, 11_020, false)])
         };
+        let one = vec![task(1, 1_010, 1_020, false), task(3, 11_010, 11_030, false)];
+        let zero = vec![task(0, 1_000, 1_000, true), task(2, 1_030, 11_010, false)];
         Recording {
             title: "stage 03".to_string(),
             shape: Shape::Pool {
@@ -441,17 +433,7 @@ pub(crate) mod tests {
                 queue: Some(1),
             },
             tasks: 5,
-            threads: vec![
-                main,
-                thread(
-                    "worker-1",
-                    vec![task(1, 1_010, 1_020, false), task(3, 11_010, 11_030, false)],
-                ),
-                thread(
-                    "worker-0",
-                    vec![task(0, 1_000, 1_000, true), task(2, 1_030, 11_010, false)],
-                ),
-            ],
+            threads: vec![main, thread("worker-1", one), thread("worker-0", zero)],
             missing_threads: 0,
         }
     }
@@ -519,10 +501,8 @@ pub(crate) mod tests {
 
     #[test]
     fn ticks_are_round_numbers() {
-        let axis = TimeAxis { until: 104.0 };
-        let (ticks, decimals) = axis.ticks();
-        assert_eq!(ticks, [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
-        assert_eq!(decimals, 0);
+        let ticks = vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0];
+        assert_eq!(TimeAxis { until: 104.0 }.ticks(), (ticks, 0));
         let (ticks, decimals) = TimeAxis { until: 0.9 }.ticks();
         assert_eq!(ticks.len(), 5, "0 to 0.8 in steps of 0.2: {ticks:?}");
         assert_eq!(decimals, 1);

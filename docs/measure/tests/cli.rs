@@ -34,10 +34,8 @@ fn every_peer_prints_the_stages_summary_line() {
         assert!(summary.starts_with(&expected), "{summary}");
         // tokio's sleeping tasks do not hold a worker, so only the thread pools are bounded.
         let parsed: harness::Summary = summary.parse().expect("a summary line");
-        assert!(
-            peer == "tokio" || parsed.max_in_flight <= workers,
-            "{summary}"
-        );
+        let bounded = peer == "tokio" || parsed.max_in_flight <= workers;
+        assert!(bounded, "{summary}");
     }
 }
 
@@ -57,10 +55,8 @@ fn bad_input_exits_2_and_names_the_flag() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.starts_with("error:"), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains(flag),
-            "{args:?} should name {flag}: {stderr}"
-        );
+        let named = stderr.contains(flag);
+        assert!(named, "{args:?} should name {flag}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }

@@ -4,19 +4,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::unbounded;
 
 /// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
 const PATIENCE: Duration = Duration::from_secs(10);
-
-/// Sends a token when it starts, then waits for the test to open the gate.
-fn gated(started: Sender<()>, gate: Receiver<()>) -> impl FnOnce() {
-    move || {
-        started.send(()).unwrap();
-        gate.recv_timeout(PATIENCE)
-            .expect("the test opens the gate");
-    }
-}
 
 #[test]
 fn threadpool_replaces_a_worker_that_panicked() {
@@ -29,7 +20,13 @@ fn threadpool_replaces_a_worker_that_panicked() {
     let (started_tx, started) = unbounded();
     let (gate_tx, gate) = unbounded();
     for _ in 0..2 {
-        pool.execute(gated(started_tx.clone(), gate.clone()));
+        // Each task says it started, then waits for the test to open the gate.
+        let (started_tx, gate) = (started_tx.clone(), gate.clone());
+        pool.execute(move || {
+            started_tx.send(()).unwrap();
+            gate.recv_timeout(PATIENCE)
+                .expect("the test opens the gate");
+        });
     }
     for _ in 0..2 {
         started
@@ -111,12 +108,10 @@ fn rayon_spawn_aborts_the_process_on_a_panic_by_default() {
 const CHILD: &str = "MEASURE_TEST_RAYON_ABORT_CHILD";
 
 #[test]
-#[ignore = "aborts its process; run as a child by rayon_spawn_aborts_the_process_on_a_panic_by_default"]
+#[ignore = "aborts its process; run as a child by the test above"]
 fn panicking_rayon_spawn() {
     if std::env::var_os(CHILD).is_none() {
-        eprintln!(
-            "only meaningful as the child of rayon_spawn_aborts_the_process_on_a_panic_by_default"
-        );
+        eprintln!("only meaningful as the child of the test above");
         return;
     }
     let pool = rayon::ThreadPoolBuilder::new()

@@ -212,9 +212,8 @@ fn unbounded_queue_of_stage_02_costs_memory() {
 #[test]
 #[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn bounded_stages_keep_memory_flat_from_1k_to_100k_tasks() {
-    // Stages 04 and 05 have the same bounded queue, but their demos keep a result handle and a
-    // value per task until the end, so their memory grows with the tasks by design; the docs
-    // show by how much. Stage 03 keeps nothing per task: only the queue could grow.
+    // Stages 04 and 05's demos keep a result handle and a value per task until the end, so their
+    // memory grows by design (the docs show how much); stage 03 keeps nothing per task.
     let (Some(small), Some(large)) = (scaling_rss("03", 1e3), scaling_rss("03", 1e5)) else {
         panic!("no bounded stage was measured: stage 03 is not built yet");
     };

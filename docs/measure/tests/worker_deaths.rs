@@ -38,9 +38,8 @@ fn kill_workers(pool: &ResilientPool, deaths: usize) {
 fn two_thousand_worker_deaths_leave_the_mapping_count_flat() {
     const WORKERS: usize = 2;
     const DEATHS: usize = 2_000;
-    // Each thread that keeps its stack adds at least two mappings (the stack and its guard page),
-    // so 2,000 leaked threads would add 4,000. This margin leaves room for the allocator's arenas
-    // and the C library's cache of reusable stacks.
+    // 2,000 threads that kept their stacks would add 4,000 mappings (a stack and its guard page
+    // each); the margin leaves room for the allocator's arenas and the C library's stack cache.
     const MARGIN: usize = 200;
     // Thousands of planned panics: report none of them.
     panic::set_hook(Box::new(|_| {}));

@@ -1,9 +1,9 @@
 //! `timelines`: one small job traced with `--trace FILE` through stages 01, 02, 03 (under
 //! `block` and `caller-runs`) and 05 (with a task that panics), each drawn by [`crate::timeline`]
-//! as `charts/timeline-*.svg` for two sections of `docs/README.md` (see [`Section`]).
+//! as `charts/timeline-*.svg` for two sections of `docs/README.md` ([`SAME_JOB`], [`POLICIES`]).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -24,27 +24,10 @@ pub const QUEUE: usize = 4;
 /// The most a traced run may take: the longest takes well under a second.
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// A section of `docs/README.md` that shows timelines, in a generated block of its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
-    /// "Same job": the stages one after the other.
-    SameJob,
-    /// "Policies": what the submitter does when the queue is full.
-    Policies,
-}
-
-impl Section {
-    /// Both sections, in the order of the docs.
-    pub const ALL: [Section; 2] = [Section::SameJob, Section::Policies];
-
-    /// The name of its block, in the docs' markers and in `--out`'s file names.
-    pub fn block(self) -> &'static str {
-        match self {
-            Section::SameJob => "same-job-timelines",
-            Section::Policies => "policies-timelines",
-        }
-    }
-}
+/// The generated block of `docs/README.md` (and `--out`'s file) for the "Same job" timelines.
+pub const SAME_JOB: &str = "same-job-timelines";
+/// The block for the "Policies" timelines: what a full queue makes the submitter do.
+pub const POLICIES: &str = "policies-timelines";
 
 /// One timeline to draw: a job, the chart it goes to, and where the docs show it.
 #[derive(Debug, Clone, Copy)]
@@ -53,43 +36,36 @@ pub struct Planned {
     pub job: Job,
     /// The chart's file name in `charts/`, without `.svg`.
     pub file: &'static str,
-    /// The sections that show it.
-    pub sections: &'static [Section],
+    /// The blocks that show it.
+    pub blocks: &'static [&'static str],
 }
 
 /// The runs, in the order the sections show them.
 pub fn plan(options: Options) -> Vec<Planned> {
     let (tasks, spec) = match options.size {
-        // Ten tasks per worker: enough for the queue to fill and the submitter to wait, few
-        // enough for every bar to be seen.
+        // Ten tasks per worker: the queue fills and the submitter waits, and every bar shows.
         Size::Full => (40, task("sleep:10ms")),
         // As in `same-job`: sleeps long enough that stage 01 starts every thread before the
         // first one ends, which the quick run's tests check.
         Size::Quick => (16, task("sleep:50ms")),
     };
     use Policy::{Block, CallerRuns};
-    use Section::{Policies, SameJob};
-    let planned: [(_, _, _, &'static [Section]); 5] = [
-        ("01", None, "timeline-01", &[SameJob]),
-        ("02", None, "timeline-02", &[SameJob]),
-        ("03", Some(Block), "timeline-03-block", &[SameJob, Policies]),
-        (
-            "03",
-            Some(CallerRuns),
-            "timeline-03-caller-runs",
-            &[Policies],
-        ),
+    // The blocks that show each timeline.
+    const SAME: &[&str] = &[SAME_JOB];
+    const BOTH: &[&str] = &[SAME_JOB, POLICIES];
+    const POLICY: &[&str] = &[POLICIES];
+    let planned = [
+        ("01", None, "timeline-01", SAME),
+        ("02", None, "timeline-02", SAME),
+        ("03", Some(Block), "timeline-03-block", BOTH),
+        ("03", Some(CallerRuns), "timeline-03-caller-runs", POLICY),
         // Stage 05's demo makes its first task panic, as the tutorial does.
-        ("05", None, "timeline-05-panic", &[SameJob]),
+        ("05", None, "timeline-05-panic", SAME),
     ];
-    let planned = planned.into_iter().map(|(number, policy, file, sections)| {
+    let planned = planned.into_iter().map(|(number, policy, file, blocks)| {
         let job = Job::new(Runner::Stage(stage(number)), tasks, spec, WORKERS, QUEUE);
         let job = policy.map_or(job, |policy| job.with_policy(policy));
-        Planned {
-            job,
-            file,
-            sections,
-        }
+        Planned { job, file, blocks }
     });
     planned.collect()
 }
@@ -105,8 +81,7 @@ pub struct Timeline {
     pub drawn: Result<(Recording, String), String>,
 }
 
-/// What the scenario hands back: every planned timeline, drawn or not, for the docs blocks, the
-/// charts and `--out`.
+/// Every planned timeline, drawn or not: what the scenario hands back.
 #[derive(Debug)]
 pub struct Timelines(pub Vec<Timeline>);
 
@@ -201,23 +176,10 @@ impl Timelines {
         self.0.iter().map(|timeline| timeline.run.clone()).collect()
     }
 
-    /// Each chart's path under `folder`, and its SVG: `None` for a timeline not drawn this time,
-    /// whose chart from an earlier run must go (the block no longer shows it).
-    pub fn charts(&self, folder: &Path) -> Vec<(PathBuf, Option<&str>)> {
-        self.0
-            .iter()
-            .map(|timeline| {
-                let file = format!("{}.svg", timeline.planned.file);
-                let svg = timeline.drawn.as_ref().ok().map(|(_, svg)| svg.as_str());
-                (folder.join("charts").join(file), svg)
-            })
-            .collect()
-    }
-
-    /// The markdown of `section`'s block (without the line that says where it was measured):
+    /// The markdown of the block `name` (without the line that says where it was measured):
     /// what the runs were, a line of what each trace shows, its problems, and the charts.
-    pub fn block(&self, section: Section) -> String {
-        let shows_it = |timeline: &&Timeline| timeline.planned.sections.contains(&section);
+    pub fn block(&self, name: &str) -> String {
+        let shows_it = |timeline: &&Timeline| timeline.planned.blocks.contains(&name);
         let mine: Vec<&Timeline> = self.0.iter().filter(shows_it).collect();
         let first = mine.first().map(|timeline| timeline.planned.job);
         let (mut traced, mut runs, mut shown) = (Vec::new(), Vec::new(), Vec::new());
@@ -273,8 +235,7 @@ fn shows(job: &Job, recording: &Recording) -> Value {
         })
         .collect();
     let depth = recording.queue_depth();
-    // What the threads that ran a panicking task did afterwards: a pool that survives panics
-    // keeps running tasks on them.
+    // What the threads that ran a panicking task did next: a resilient pool keeps using them.
     let (mut panicked, mut after) = (0, 0);
     for thread in &recording.threads {
         let tasks = &thread.tasks;
@@ -300,25 +261,24 @@ mod tests {
     use super::*;
     use crate::timeline::tests::fixture;
 
-    const QUICK: Options = Options {
-        size: Size::Quick,
-        include_50k: false,
-    };
     #[test]
     fn the_plan_covers_both_sections_with_the_timelines_the_docs_name() {
-        let plan = plan(QUICK);
-        let files = |section| -> Vec<&str> {
+        let plan = plan(Options {
+            size: Size::Quick,
+            include_50k: false,
+        });
+        let files = |block| -> Vec<&str> {
             plan.iter()
-                .filter(|planned| planned.sections.contains(&section))
+                .filter(|planned| planned.blocks.contains(&block))
                 .map(|planned| planned.file)
                 .collect()
         };
         assert_eq!(
-            files(Section::SameJob).join(" "),
+            files(SAME_JOB).join(" "),
             "timeline-01 timeline-02 timeline-03-block timeline-05-panic"
         );
         assert_eq!(
-            files(Section::Policies).join(" "),
+            files(POLICIES).join(" "),
             "timeline-03-block timeline-03-caller-runs"
         );
         assert_eq!(
