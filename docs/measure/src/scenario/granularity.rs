@@ -128,7 +128,7 @@ pub(crate) fn tasks_per_second(run: &Run) -> Option<f64> {
 
 /// A share with two decimals, or `-`.
 pub(crate) fn two_places(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".to_string(), |value| format!("{value:.2}"))
+    value.map_or_else(|| "-".to_string(), table::fraction)
 }
 
 /// Rows are runners (stage 03 with the large queue is its own row), columns are task sizes.
@@ -155,17 +155,18 @@ pub fn report(all: Vec<Run>, rounds: usize) -> Report {
     // The main table's runs have as many workers as cores, or none; the sweep has its own section.
     let at_cores = |run: &&Run| run.job.workers.is_none_or(|workers| workers == cores());
     let runs: Vec<Run> = all.iter().filter(at_cores).cloned().collect();
+    let points = sweep(&all);
     let figures = context! {
         matrix => matrix(&runs, row_label, true, |run| cell(&runs, run)),
         disturbed => any_disturbed(&all),
         close_up => close_up(&runs, row_label, &[&TASKS, &TIMES, &SWITCHES]),
-        sweep => sweep_table(&all),
+        sweep => sweep_table(&all, &points),
         problems => problems(&all).trim().to_string(),
         at_tiny => at_tiny(&runs),
-        contention => contention(&all),
+        contention => contention(&points),
         ..shared(rounds)
     };
-    let chart = chart(&runs, &all);
+    let chart = chart(&runs, &points);
     Report::render(Scenario::Granularity, figures, chart, all)
 }
 
@@ -174,7 +175,7 @@ pub(crate) fn shared(rounds: usize) -> Value {
     context! {
         cores => cores(),
         queue => QUEUE,
-        loop_score => format!("{:.2}", 1.0 / cores() as f64),
+        loop_score => table::fraction(1.0 / cores() as f64),
         rounds,
         limit => limit(),
         tiny => TINY,
@@ -305,8 +306,7 @@ fn sweep(runs: &[Run]) -> Vec<SweepPoint<'_>> {
 }
 
 /// The sweep's table: each pool's rate, and stage 02's over stage 03's.
-fn sweep_table(runs: &[Run]) -> Option<Value> {
-    let points = sweep(runs);
+fn sweep_table(runs: &[Run], points: &[SweepPoint<'_>]) -> Option<Value> {
     if points.len() < 2 {
         return None;
     }
@@ -315,7 +315,7 @@ fn sweep_table(runs: &[Run]) -> Option<Value> {
         run.and_then(|run| Some(table::per_second(tasks_per_second(run)?) + mark(run, runs)))
             .unwrap_or_else(|| "-".to_string())
     };
-    let table = table_of(&points, |&(workers, pools)| {
+    let table = table_of(points, |&(workers, pools)| {
         Some(vec![
             ("workers", workers.to_string()),
             (&mutex, rate(pools[0])),
@@ -328,12 +328,12 @@ fn sweep_table(runs: &[Run]) -> Option<Value> {
 }
 
 /// The sweep's ratios, and how they changed from one worker to the most.
-fn contention(runs: &[Run]) -> Option<Value> {
-    let measure = |(workers, pools): SweepPoint<'_>| Some((workers, ratio(pools)?));
-    let measured: Vec<(usize, f64)> = sweep(runs).into_iter().filter_map(measure).collect();
+fn contention(points: &[SweepPoint<'_>]) -> Option<Value> {
+    let measure = |&(workers, pools): &SweepPoint<'_>| Some((workers, ratio(pools)?));
+    let measured: Vec<(usize, f64)> = points.iter().filter_map(measure).collect();
     let (&(fewest, first), &(most, last)) = (measured.first()?, measured.last()?);
     let entry = |&(workers, ratio): &(usize, f64)| {
-        context! { workers, ratio => format!("{ratio:.2}") }
+        context! { workers, ratio => table::fraction(ratio) }
     };
     let ratios: Vec<Value> = measured.iter().map(entry).collect();
     let change = (fewest == 1 && most > 1).then(|| {
@@ -345,7 +345,7 @@ fn contention(runs: &[Run]) -> Option<Value> {
 
 /// The share of the machine above which a run counts as disturbed, as the templates print it.
 pub fn limit() -> String {
-    format!("{:.0}%", DISTURBED * 100.0)
+    table::percent(DISTURBED)
 }
 
 /// Whether any run of `runs` has the dagger of [`mark`], which `_disturbed.md` explains.
@@ -366,7 +366,7 @@ fn at_tiny(runs: &[Run]) -> Vec<Value> {
     let shown = [Runner::Peer(Peer::Sequential), mutex, lock_free];
     let tiny = |run: &&Run| run.job.task == task(TINY) && shown.contains(&run.job.runner);
     let share = |run: &Run| {
-        let share = format!("{:.2}", fraction(runs, run)?);
+        let share = table::fraction(fraction(runs, run)?);
         Some(context! { label => row_label(run), share })
     };
     runs.iter().filter(tiny).filter_map(share).collect()
@@ -387,7 +387,7 @@ pub(crate) fn by_duration(
 /// The x axis of [`by_duration`]'s lines.
 pub(crate) const DURATION_AXIS: &str = "task duration, µs (log scale)";
 
-fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
+fn chart(runs: &[Run], points: &[SweepPoint<'_>]) -> Option<Chart> {
     let label = |run: &Run| Some((row_label(run), colour_key(run)));
     let fractions = by_duration(runs, label, |run| fraction(runs, run));
     if fractions.is_empty() {
@@ -403,14 +403,13 @@ fn chart(runs: &[Run], all: &[Run]) -> Option<Chart> {
         lines("Share of the ideal time", DURATION_AXIS, share, fractions),
         lines(switched, DURATION_AXIS, per_task, switches),
     ];
-    panels.extend(sweep_panel(all));
+    panels.extend(sweep_panel(points));
     let title = format!("granularity: CPU tasks on {} workers = cores", cores());
     Some(grid(title, 2, panels))
 }
 
 /// The workers sweep as two lines of tasks per second, if it has more than one worker count.
-fn sweep_panel(runs: &[Run]) -> Option<Panel> {
-    let points = sweep(runs);
+fn sweep_panel(points: &[SweepPoint<'_>]) -> Option<Panel> {
     if points.len() < 2 {
         return None;
     }
@@ -483,7 +482,7 @@ mod tests {
         );
         assert_eq!(text.contains("cannot show"), cores() < 16, "{text}");
         assert!(cores() >= 16 || text.contains(&cannot), "{text}");
-        let table = sweep_table(&runs).map(|sweep| sweep.to_string());
+        let table = sweep_table(&runs, &sweep(&runs)).map(|sweep| sweep.to_string());
         assert!(table.is_some_and(|table| table.contains("| 02 over 03 |")) || cores() == 1);
     }
 }

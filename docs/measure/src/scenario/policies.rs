@@ -187,7 +187,7 @@ impl MemoryRow<'_> {
         let tasks = (self.many.job.tasks - self.few.job.tasks) as f64;
         let peaks = self.many.peak_rss_kib().zip(self.few.peak_rss_kib());
         let bytes = peaks.map(|(many, few)| (many as f64 - few as f64) * 1024.0 / tasks);
-        bytes.map_or_else(|| "-".to_string(), |bytes| format!("{bytes:.1}"))
+        bytes.map_or_else(|| "-".to_string(), table::tenths)
     }
 }
 
@@ -246,7 +246,7 @@ fn at_tiny(runs: &[Run]) -> BTreeMap<String, Value> {
     tiny.map(|run| {
         let facts = context! {
             label => run.job.runner.label(),
-            share => fraction(runs, run).map(|share| format!("{share:.2}")),
+            share => fraction(runs, run).map(table::fraction),
             cpu => cpu_per_task_ns(runs, run).map(table::time_ns),
             costs => costs(runs, run),
         };
@@ -258,13 +258,13 @@ fn at_tiny(runs: &[Run]) -> BTreeMap<String, Value> {
 /// Where a run's CPU time went: the submitter, the workers, and context switches.
 fn costs(runs: &[Run], run: &Run) -> Option<Value> {
     let (voluntary, involuntary) = run.switches()?;
-    let per_thousand = |count: u64| format!("{:.1}", count as f64 * 1e3 / run.job.tasks as f64);
+    let per_thousand = |count: u64| table::tenths(count as f64 * 1e3 / run.job.tasks as f64);
     let share = |count: u64| format!("{:.0}%", count as f64 * 100.0 / run.job.tasks as f64);
     Some(context! {
         cpu => table::time_ns(cpu_per_task_ns(runs, run)?),
-        submitter => format!("{:.0}%", submitter_busy(runs, run)? * 100.0),
+        submitter => table::percent(submitter_busy(runs, run)?),
         own_tasks => Some(ran_in_caller(run)?).filter(|&count| count > 0).map(share),
-        workers => format!("{:.2}", workers_cores(run)?),
+        workers => table::fraction(workers_cores(run)?),
         voluntary => per_thousand(voluntary),
         involuntary => per_thousand(involuntary),
     })
