@@ -63,7 +63,7 @@ pub async fn bind(port: u16) -> Result<TcpListener, String> {
 pub fn quiet_planned_panics() {
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
-        if !panic_message(info.payload()).ends_with("failed on purpose") {
+        if !panic_message(info.payload()).ends_with(harness::PLANNED_PANIC) {
             default_hook(info);
         }
     }));

@@ -219,6 +219,10 @@ impl Workload {
     }
 }
 
+/// How the message of a planned panic ends (`task 3 failed on purpose`), for a panic hook that
+/// keeps those quiet.
+pub const PLANNED_PANIC: &str = "failed on purpose";
+
 /// One task of a [`Workload`], to move into the `'static` closure that a pool or a thread runs.
 #[derive(Debug)]
 pub struct HandedTask {
@@ -246,7 +250,7 @@ impl HandedTask {
             if let Some(recording) = recording {
                 recording.end(true);
             }
-            panic!("task {id} failed on purpose");
+            panic!("task {id} {PLANNED_PANIC}");
         }
         workload.print_done(id);
         // Wrapping, so that any `--tasks` gives a defined checksum.

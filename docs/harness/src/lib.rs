@@ -12,7 +12,7 @@ pub mod task;
 pub mod testing;
 
 pub use args::{BoundedPoolArgs, CollectArgs, Policy, PoolArgs, TaskArgs, exit_invalid};
-pub use demo::{Collected, HandedTask, Output, Workload, report};
+pub use demo::{Collected, HandedTask, Output, PLANNED_PANIC, Workload, report};
 pub use limits::{
     LimitArgs, MAX_QUEUE, THREAD_LIMIT, THREADS_EXPLAINED, or_exit_if_refused, parse_count,
     parse_positive, parse_tasks, parse_workers,
