@@ -7,6 +7,8 @@ use harness::table;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
+use crate::scenario::DISTURBED;
+
 /// Templates by name: each a file of `templates/`, compiled in.
 macro_rules! templates {
     ($($name:literal),* $(,)?) => {
@@ -43,6 +45,8 @@ pub fn render(name: &str, figures: Value) -> String {
             .expect("the default delimiters");
         environment.set_syntax(syntax);
         environment.add_filter("thousands", |n: u64| table::thousands(n));
+        // The share of the machine above which a run counts as disturbed, for every template.
+        environment.add_global("limit", table::percent(DISTURBED));
         environment.set_undefined_behavior(UndefinedBehavior::Strict);
         for &(name, source) in TEMPLATES {
             environment

@@ -7,7 +7,7 @@ use harness::cores;
 use harness::table;
 use minijinja::{Value, context};
 
-use super::{DISTURBED, Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
+use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
 use super::{count, curve, distinct, grid, lines, problems, series, table_of, task};
 use crate::chart::{Chart, Panel, Series};
 use crate::peer::Peer;
@@ -177,7 +177,6 @@ pub(crate) fn shared(rounds: usize) -> Value {
         queue => QUEUE,
         loop_score => table::fraction(1.0 / cores() as f64),
         rounds,
-        limit => limit(),
         tiny => TINY,
     }
 }
@@ -341,11 +340,6 @@ fn contention(points: &[SweepPoint<'_>]) -> Option<Value> {
         context! { change, most, percent => (change.abs() * 100.0).round() as i64 }
     });
     Some(context! { ratios, change, largest => SWEEP[SWEEP.len() - 1] })
-}
-
-/// The share of the machine above which a run counts as disturbed, as the templates print it.
-pub fn limit() -> String {
-    table::percent(DISTURBED)
 }
 
 /// Whether any run of `runs` has the dagger of [`mark`], which `_disturbed.md` explains.

@@ -201,7 +201,6 @@ fn figures(experiments: &[Experiment], tries: usize) -> Value {
         experiments => shown,
         runs,
         tries,
-        limit => granularity::limit(),
         summaries => BTreeMap::from(summaries),
     }
 }
