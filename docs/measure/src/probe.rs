@@ -90,6 +90,12 @@ pub struct Peaks {
 }
 
 impl Peaks {
+    /// The peak resident set, KiB: the kernel's high-water mark, or the largest sample where the
+    /// mark is missing.
+    pub fn rss_peak_kib(&self) -> u64 {
+        self.rss_hwm_kib.max(self.rss_kib)
+    }
+
     /// Folds one `/proc/<pid>/status` text into the peaks; missing lines (a zombie's) change none.
     pub fn record(&mut self, status: &str) {
         let numbers = status.lines().filter_map(|line| {

@@ -271,7 +271,7 @@ impl Run {
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let measurement = self.ok()?;
         match measurement.peaks {
-            Some(peaks) => Some(peaks.rss_hwm_kib.max(peaks.rss_kib)),
+            Some(peaks) => Some(peaks.rss_peak_kib()),
             None => measurement.usage.map(|usage| usage.max_rss_kib),
         }
     }

@@ -169,7 +169,7 @@ fn figures(experiments: &[Experiment], tries: usize) -> Value {
         let measurement = experiment.ok()?;
         let (peaks, usage) = (measurement.peaks, measurement.usage);
         let threads = peaks.map(|p| table::thousands(p.threads));
-        let rss = peaks.map(|p| table::memory(p.rss_hwm_kib.max(p.rss_kib)));
+        let rss = peaks.map(|p| table::memory(p.rss_peak_kib()));
         let others = measurement.disturbance().map(table::percent);
         Some(vec![
             ("run", format!("`{}`", experiment.command)),
