@@ -376,7 +376,12 @@ pub fn run_all(
 }
 
 fn run_one(job: Job, ready: &Readiness, limit: Duration) -> Run {
-    let result = job.command(ready).and_then(|command| {
+    measured(job, job.command(ready), limit)
+}
+
+/// `job` run by `command` (or the reason it has none), measured, with at most `limit` to finish.
+fn measured(job: Job, command: Result<Command, String>, limit: Duration) -> Run {
+    let result = command.and_then(|command| {
         probe::measure(command, limit)
             .map_err(|error| format!("{} cannot be started: {error}", job.runner.label()))
     });

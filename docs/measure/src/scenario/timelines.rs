@@ -11,10 +11,10 @@ use harness::table;
 use harness::{Policy, Recording};
 use minijinja::{Value, context};
 
-use super::{Job, Options, Run, Runner, Size, problems, task};
+use super::{Job, Options, Run, Runner, Size, measured, problems, task};
+use crate::prose;
 use crate::stages::{Readiness, stage};
 use crate::timeline::{self, most, ms, running};
-use crate::{probe, prose};
 
 /// Workers of every pool in this scenario: few enough for a row each.
 pub const WORKERS: usize = 4;
@@ -119,11 +119,7 @@ pub fn run(ready: &Readiness, options: Options) -> Timelines {
 
 /// Runs `job` with `--trace path` and reads the trace back.
 fn traced(job: Job, ready: &Readiness, path: &Path) -> (Run, Result<Recording, String>) {
-    let result = command(job, ready, path).and_then(|command| {
-        probe::measure(command, LIMIT)
-            .map_err(|error| format!("{} cannot be started: {error}", job.runner.label()))
-    });
-    let run = Run { job, result };
+    let run = measured(job, command(job, ready, path), LIMIT);
     let trace = match run.problem() {
         Some(problem) => Err(problem),
         None => fs::read_to_string(path)
@@ -143,17 +139,15 @@ fn command(job: Job, ready: &Readiness, path: &Path) -> Result<Command, String> 
     let Runner::Stage(stage) = job.runner else {
         return Err("only the stages write traces".to_string());
     };
-    let binary = ready.binary(stage);
-    let binary = binary.map_err(|reason| format!("{} {reason}", stage.bin))?;
+    let mut command = job.command(ready)?;
     // A demo that takes `--trace` lists it in its help.
-    let help = Command::new(binary).arg("--help").output();
+    let help = Command::new(command.get_program()).arg("--help").output();
     if !help.is_ok_and(|help| String::from_utf8_lossy(&help.stdout).contains("--trace")) {
         return Err(format!("{} has no --trace yet", stage.bin));
     }
     fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
         .map_err(|error| format!("cannot make a folder for the trace: {error}"))?;
-    let mut command = Command::new(binary);
-    command.args(job.args()).arg("--trace").arg(path);
+    command.arg("--trace").arg(path);
     Ok(command)
 }
 
