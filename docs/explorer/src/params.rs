@@ -213,26 +213,26 @@ impl Plan {
 }
 
 /// The flags of every stage's demo that the explorer sets, parsed as the demos parse them: the
-/// same parsers, the same value names, so the same `error:` lines. The defaults are the
-/// explorer's, for a run that a room can watch: 40 tasks of `sleep:100ms` on 4 workers with a
-/// queue of 4 last about a second.
+/// same parsers, the same value names, so the same `error:` lines. `RunFlags::arguments` passes
+/// every flag the stage takes, with the explorer's default where the page gave none, so a flag
+/// the stage does not take stays `None`.
 #[derive(Debug, Parser)]
 #[command(name = "explorer")]
 struct Flags {
-    #[arg(long, value_name = "N", default_value = "40", value_parser = parse_tasks, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = parse_tasks, allow_hyphen_values = true)]
     tasks: usize,
 
-    #[arg(long, value_name = "KIND:DURATION", default_value = "sleep:100ms")]
+    #[arg(long, value_name = "KIND:DURATION")]
     task: TaskSpec,
 
-    #[arg(long, value_name = "N", default_value = "4", value_parser = parse_workers, allow_hyphen_values = true)]
-    workers: usize,
+    #[arg(long, value_name = "N", value_parser = parse_workers, allow_hyphen_values = true)]
+    workers: Option<usize>,
 
-    #[arg(long, value_name = "N", default_value = "4", value_parser = parse_queue, allow_hyphen_values = true)]
-    queue: usize,
+    #[arg(long, value_name = "N", value_parser = parse_queue, allow_hyphen_values = true)]
+    queue: Option<usize>,
 
-    #[arg(long, value_name = "POLICY", default_value = "block")]
-    policy: Policy,
+    #[arg(long, value_name = "POLICY")]
+    policy: Option<Policy>,
 
     #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true)]
     panic_task: Option<usize>,
@@ -307,19 +307,12 @@ impl RunFlags {
                 flags.tasks
             ));
         }
-        let takes = |flag| stage.flags().contains(&flag);
         // Stage 01 starts a thread per task; the pools, one per worker.
-        let threads = if takes("workers") {
-            flags.workers
-        } else {
-            flags.tasks
+        let (flag, threads) = match flags.workers {
+            Some(workers) => ("--workers", workers),
+            None => ("--tasks", flags.tasks),
         };
         if threads > THREAD_LIMIT {
-            let flag = if takes("workers") {
-                "--workers"
-            } else {
-                "--tasks"
-            };
             return Err(format!(
                 "error: {flag} {threads} is above the safety limit of {THREAD_LIMIT} threads (the \
                  explorer has no --no-limit)"
@@ -341,9 +334,9 @@ impl RunFlags {
             stage,
             tasks: flags.tasks,
             task: flags.task,
-            workers: takes("workers").then_some(flags.workers),
-            queue: takes("queue").then_some(flags.queue),
-            policy: takes("policy").then_some(flags.policy),
+            workers: flags.workers,
+            queue: flags.queue,
+            policy: flags.policy,
             panics,
             command: command_line(stage, &arguments[1..]),
         };
