@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use experiments::{Report, batch, cpu, io, mixed, parallelism};
-use harness::{LimitArgs, Output, THREAD_LIMIT, THREADS_EXPLAINED};
+use harness::{LimitArgs, Output};
 
 /// Sizes a worker pool from measurements. Without a command, runs all four at quick sizes.
 #[derive(Debug, Parser)]
@@ -82,20 +82,18 @@ impl Experiment {
 }
 
 /// Exits with status 2, as for any bad value, if `experiment` would have more than
-/// [`THREAD_LIMIT`] threads running at once and `--no-limit` was not given.
+/// [`harness::THREAD_LIMIT`] threads running at once and `--no-limit` was not given.
 fn check_threads(experiment: &Experiment, limit: &LimitArgs) {
     let threads = experiment.threads();
-    if threads > THREAD_LIMIT && !limit.no_limit {
-        let args: Vec<String> = env::args_os()
-            .skip(1)
-            .map(|arg| arg.to_string_lossy().into())
-            .collect();
-        harness::exit_invalid::<Cli>(format!(
-            "'{}' would run {threads} threads at once, all of its pools together, above the \
-             safety limit of {THREAD_LIMIT} threads without --no-limit\n\n{THREADS_EXPLAINED}",
-            args.join(" ")
-        ));
-    }
+    let args: Vec<String> = env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into())
+        .collect();
+    let what = format_args!(
+        "'{}' would run {threads} threads at once, all of its pools together,",
+        args.join(" ")
+    );
+    limit.check_described::<Cli>(threads, what);
 }
 
 fn main() -> ExitCode {

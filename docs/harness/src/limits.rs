@@ -1,6 +1,7 @@
 //! The limits on what the demos' flags may ask for (see the README for where each comes from),
 //! and what a demo does when the system refuses a thread anyway.
 
+use std::fmt;
 use std::num::IntErrorKind;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 use std::process;
@@ -45,10 +46,15 @@ pub struct LimitArgs {
 impl LimitArgs {
     /// Exits with status 2 if `flag` asks for over [`THREAD_LIMIT`] `threads` without `--no-limit`.
     pub fn check<A: CommandFactory>(&self, flag: &str, threads: usize) {
+        self.check_described::<A>(threads, format_args!("{flag} {threads} is"));
+    }
+
+    /// [`LimitArgs::check`] for `threads` that `what` describes, as the error's first words.
+    pub fn check_described<A: CommandFactory>(&self, threads: usize, what: impl fmt::Display) {
         if threads > THREAD_LIMIT && !self.no_limit {
             exit_invalid::<A>(format!(
-                "{flag} {threads} is above the safety limit of {THREAD_LIMIT} threads without \
-                 --no-limit\n\n{THREADS_EXPLAINED}"
+                "{what} above the safety limit of {THREAD_LIMIT} threads without --no-limit\n\n\
+                 {THREADS_EXPLAINED}"
             ));
         }
     }
