@@ -333,7 +333,7 @@ fn pools_above_the_thread_limit_need_no_limit() {
 fn the_thread_limit_counts_every_pool_of_an_experiment_together() {
     // 10,000 IO workers are within the limit on their own, but `mixed` also starts a CPU pool of
     // one worker per core and a thread that submits the IO tasks. Refused before any starts.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = harness::cores();
     let all = format!("would run {} threads at once", 10_000 + cores + 1);
     let stderr = assert_refused(
         "mixed --io-workers 10000",

@@ -119,8 +119,9 @@ where
 }
 
 /// Submits every job to `pool` from this thread and joins them all, oldest first, keeping at most
-/// `window` handles so that memory stays the same at any number of tasks. `window` must be at
-/// least the pool's workers plus its queue slots, so that joining never holds back the queue.
+/// `window` handles, however many tasks there are (of each task, only its two times are kept).
+/// `window` must be at least the pool's workers plus its queue slots, so that joining never holds
+/// back the queue.
 pub fn submit_all<J>(
     pool: &ResilientPool,
     window: usize,
