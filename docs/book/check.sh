@@ -18,10 +18,7 @@ if [[ ${1:-} == --install ]]; then
     if [[ $(mdbook --version 2>/dev/null) != "mdbook v$MDBOOK_VERSION" ]]; then
         cargo install mdbook --version "$MDBOOK_VERSION" --locked --no-default-features --features search
     fi
-    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
-    fi
+    bash ../install-chromium.sh
 fi
 
 if [[ $(mdbook --version 2>/dev/null) != "mdbook v$MDBOOK_VERSION" ]]; then

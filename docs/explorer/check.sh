@@ -10,10 +10,7 @@ cd "$(dirname "$0")/../.."
 
 if [[ ${1:-} == --install ]]; then
     shift
-    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
-    fi
+    bash docs/install-chromium.sh
 fi
 
 cargo build --quiet -p explorer
