@@ -210,7 +210,8 @@ impl Workload {
         }
     }
 
-    fn print_done(&self, id: usize) {
+    /// With `--each`, the line that says task `id` is done, and on which thread.
+    pub fn print_done(&self, id: usize) {
         if self.args.each {
             let thread = thread::current();
             let name = thread.name().unwrap_or("?");

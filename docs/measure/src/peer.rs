@@ -3,12 +3,11 @@
 
 use std::io;
 use std::process::ExitCode;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{Args, ValueEnum};
-use harness::{TaskArgs, TaskKind, TaskSpec, Workload};
+use harness::{Summary, TaskArgs, TaskKind, TaskSpec, Workload};
 
 use crate::runs;
 
@@ -84,17 +83,32 @@ pub fn run(args: &PeerArgs) -> ExitCode {
     let outcome = run_on(args, workload, workers);
     let elapsed = start.elapsed();
     if let Err(error) = outcome {
-        eprintln!("error: {} could not start: {error}", args.peer.name());
+        harness::report(format_args!(
+            "error: {} could not start: {error}",
+            args.peer.name()
+        ));
         return ExitCode::FAILURE;
     }
-    // Every peer has joined its workers by now, so the counts are final.
-    let mut summary = workload.summary(args.peer.name(), elapsed, Some(workers), None);
     // tokio does not hold a thread while a task sleeps, so every sleep can overlap.
-    if args.peer == Peer::Tokio && task.kind == TaskKind::Sleep {
-        summary.ideal_ms = harness::ideal(task, tasks, tasks).as_secs_f64() * 1e3;
-    }
-    println!("{summary}");
-    ExitCode::SUCCESS
+    let overlapping = match (args.peer, task.kind) {
+        (Peer::Tokio, TaskKind::Sleep) => tasks,
+        _ => workers,
+    };
+    let ideal = harness::ideal(task, tasks, overlapping);
+    // Every peer has joined its workers by now, so the counts are final.
+    let tracker = workload.tracker();
+    let summary = Summary::new(
+        args.peer.name(),
+        tasks,
+        tracker,
+        Some(workers),
+        None,
+        task,
+        elapsed,
+        ideal,
+    );
+    // As the demos end: a stdout that cannot be written is a status of 1, never a panic.
+    workload.finish(summary, true)
 }
 
 /// Exits as clap does for flags that conflict: `message` on stderr, status 2.
@@ -122,10 +136,9 @@ fn run_tokio(run: &TaskArgs, workload: &'static Workload, workers: usize) -> io:
         .thread_name("tokio-worker")
         .enable_time()
         .build()?;
-    let (spec, each) = (run.task, run.each);
     runtime.block_on(async {
         let handles: Vec<_> = (0..run.tasks)
-            .map(|id| tokio::spawn(run_async(workload, spec, each, id)))
+            .map(|id| tokio::spawn(run_async(workload, run.task, id)))
             .collect();
         for handle in handles {
             // A task that panicked comes back as a `JoinError`; the tracker has already
@@ -140,17 +153,13 @@ fn run_tokio(run: &TaskArgs, workload: &'static Workload, workers: usize) -> io:
 
 /// Task `id` of `workload` on tokio: a sleep awaits the runtime's timer instead of blocking a
 /// worker, and is counted and reported as [`Workload::run`] counts and reports a task.
-async fn run_async(workload: &'static Workload, spec: TaskSpec, each: bool, id: usize) {
+async fn run_async(workload: &'static Workload, spec: TaskSpec, id: usize) {
     match spec.kind {
         TaskKind::Cpu => workload.run(id),
         TaskKind::Sleep => {
             let _running = workload.tracker().start();
             tokio::time::sleep(spec.duration).await;
-            if each {
-                let worker = thread::current();
-                let name = worker.name().unwrap_or("?");
-                workload.line(format_args!("task {id} done on {name}"));
-            }
+            workload.print_done(id);
         }
     }
 }

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use harness::Summary;
-use harness::table::{NOT_AVAILABLE, or_na};
+use harness::table::{NOT_AVAILABLE, millis, or_na};
 
 use crate::scenario::Run;
 
@@ -99,8 +99,7 @@ pub fn tsv(scenario: &str, runs: &[Run]) -> String {
          involuntary_switches\tsamples\tcommand\n",
     );
     let count = |value: Option<u64>| or_na(value.map(|value| value.to_string()));
-    let ms =
-        |time: Option<Duration>| or_na(time.map(|time| format!("{:.1}", time.as_secs_f64() * 1e3)));
+    let ms = |time: Option<Duration>| or_na(time.map(millis));
     for run in runs {
         let job = &run.job;
         let summary = run.ok().and_then(|m| m.summary.as_ref());
