@@ -339,9 +339,12 @@ impl<E> Collected<E> {
         values: Vec<u64>,
         outcomes: impl IntoIterator<Item = Result<T, E>>,
     ) -> Self {
-        let outcomes = outcomes.into_iter().map(|outcome| outcome.map(|_| 0));
-        let failed = Collected::in_order(outcomes).failed;
-        Collected { values, failed }
+        let failed = outcomes.into_iter().enumerate();
+        let failed = failed.filter_map(|(id, outcome)| Some((id, outcome.err()?)));
+        Collected {
+            values,
+            failed: failed.collect(),
+        }
     }
 
     /// The wrapping sum of the values: a lost or duplicated result changes it.
