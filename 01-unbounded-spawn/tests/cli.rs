@@ -3,7 +3,6 @@
 //! The checks every demo shares (bad input, closed pipes, unwritable files) live in
 //! `harness::testing`; each stage lists them again here so that its tests read alone.
 
-use harness::record::QUEUE_DEPTH;
 use harness::testing::{
     Demo, assert_summary_keys, last_line, stdout, timeline, timeline_rows, words,
 };
@@ -106,7 +105,7 @@ fn the_trace_has_a_span_per_task_each_on_its_own_thread() {
         threads.iter().all(|name| name.starts_with("task-")),
         "{threads:?}"
     );
-    assert!(trace.counter(QUEUE_DEPTH).is_empty());
+    assert!(trace.queue_depth().is_empty());
 }
 
 #[test]

@@ -3,7 +3,6 @@
 //! The checks every demo shares (bad input, closed pipes, unwritable files) live in
 //! `harness::testing`; each stage lists them again here so that its tests read alone.
 
-use harness::record::QUEUE_DEPTH;
 use harness::testing::{Demo, assert_summary_keys, stdout, timeline, timeline_rows, value, words};
 
 const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_02-mutex-receiver-pool"));
@@ -129,7 +128,7 @@ fn the_trace_has_a_span_per_task_on_the_workers_and_the_queue_depth() {
     );
     // The queue has no limit, so the submitter never waits, but tasks do wait in the queue.
     assert!(trace.waits_on("main").is_empty());
-    assert!(trace.counter(QUEUE_DEPTH).iter().any(|&depth| depth > 0));
+    assert!(trace.queue_depth().iter().any(|&depth| depth > 0));
 }
 
 #[test]

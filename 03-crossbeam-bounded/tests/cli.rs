@@ -3,7 +3,6 @@
 //! The checks every demo shares (bad input, closed pipes, unwritable files) live in
 //! `harness::testing`; each stage lists them again here so that its tests read alone.
 
-use harness::record::QUEUE_DEPTH;
 use harness::testing::{
     Demo, assert_summary_keys, last_line, stdout, timeline, timeline_rows, value, words,
 };
@@ -142,7 +141,7 @@ fn the_trace_shows_the_tasks_the_waits_for_a_slot_and_the_queue_depth() {
     // 40 tasks, 2 workers and 4 slots: the submitter must have waited for a slot.
     let waits = trace.waits_on("main");
     assert!(!waits.is_empty() && waits.iter().all(|name| name == "wait for a queue slot"));
-    let depth = trace.counter(QUEUE_DEPTH);
+    let depth = trace.queue_depth();
     assert!(
         depth.contains(&4) && depth.iter().all(|&depth| depth <= 4),
         "{depth:?}"

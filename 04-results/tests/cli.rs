@@ -4,7 +4,6 @@
 //! The checks every demo shares (bad input, closed pipes, unwritable files) live in
 //! `harness::testing`; each stage lists them again here so that its tests read alone.
 
-use harness::record::QUEUE_DEPTH;
 use harness::testing::{
     Demo, assert_summary_keys, last_line, stderr, stdout, timeline, timeline_rows, value, words,
 };
@@ -187,7 +186,7 @@ fn the_trace_shows_the_tasks_the_submit_calls_and_the_queue_depth() {
         // One span per call to `submit`, which waits inside while the queue is full.
         let waits = trace.waits_on("main");
         assert_eq!(waits.len(), 20, "{waits:?}");
-        assert!(!trace.counter(QUEUE_DEPTH).is_empty());
+        assert!(!trace.queue_depth().is_empty());
     }
 }
 

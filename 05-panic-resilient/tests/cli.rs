@@ -4,7 +4,6 @@
 //! The checks every demo shares (bad input, closed pipes, unwritable files) live in
 //! `harness::testing`; each stage lists them again here so that its tests read alone.
 
-use harness::record::QUEUE_DEPTH;
 use harness::testing::{
     Demo, assert_summary_keys, last_line, stderr, stdout, timeline, timeline_rows, value, words,
 };
@@ -199,7 +198,7 @@ fn the_trace_shows_every_task_its_panics_and_the_queue_depth() {
         "{panics:?}"
     );
     assert_eq!(trace.waits_on("main").len(), 20);
-    assert!(!trace.counter(QUEUE_DEPTH).is_empty());
+    assert!(!trace.queue_depth().is_empty());
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::process::{self, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::limits::{MAX_QUEUE, MAX_TASKS, THREAD_LIMIT};
-use crate::record::{QUEUE_DEPTH, Recording, TIMELINE_WIDTH, ThreadRecord};
+use crate::record::{Recording, TIMELINE_WIDTH, ThreadRecord};
 use crate::summary::{self, Summary};
 
 /// A stage's demo binary, by its path: `Demo::new(env!("CARGO_BIN_EXE_04-results"))`.
@@ -342,10 +342,11 @@ impl Trace {
         panics
     }
 
-    /// The values of the counter named `name`, in order: only [`QUEUE_DEPTH`] has any.
-    pub fn counter(&self, name: &str) -> Vec<usize> {
-        let depths = (name == QUEUE_DEPTH).then(|| self.0.queue_depth());
-        depths.iter().flatten().map(|&(_, depth)| depth).collect()
+    /// The queue's depth after each change, in order: the trace's
+    /// [`QUEUE_DEPTH`](crate::record::QUEUE_DEPTH) counter.
+    pub fn queue_depth(&self) -> Vec<usize> {
+        let depths = self.0.queue_depth().into_iter();
+        depths.map(|(_, depth)| depth).collect()
     }
 
     /// Asserts one span for each of tasks `0..tasks`, none overlapping on a thread, and at most
