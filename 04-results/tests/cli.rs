@@ -159,7 +159,7 @@ fn a_run_with_no_worker_left_still_ends_with_its_summary() {
     for order in [&[][..], &["--as-completed"][..]] {
         // The only worker dies on task 0, and the queue holds 8: submitting must stop early.
         let run_of_20 = "--quiet --panic-task 0 --workers 1 --tasks 20 --task sleep:1ms";
-        let mut args: Vec<&str> = run_of_20.split(' ').collect();
+        let mut args = words(run_of_20);
         args.extend_from_slice(order);
         let output = DEMO.run(&args);
         let stderr = stderr(&output);

@@ -6,14 +6,9 @@
 
 use std::process::Output;
 
-use harness::testing::{Demo, assert_thread_limit_explained, keys, stderr, stdout, value};
+use harness::testing::{Demo, assert_thread_limit_explained, keys, stderr, stdout, value, words};
 
 const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_06-sizing"));
-
-/// `args`, split at spaces.
-fn words(args: &str) -> Vec<&str> {
-    args.split_whitespace().collect()
-}
 
 /// Runs the demo with `args`, split at spaces.
 fn run(args: &str) -> Output {
