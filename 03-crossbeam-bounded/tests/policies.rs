@@ -3,13 +3,13 @@
 //! (run it, drop it, or submit it after all) and nothing is dropped silently. The last two tests
 //! run the demo under `--policy caller-runs` and `--policy reject`.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use harness::testing::{Demo, stdout, value, words};
 use stage03_crossbeam_bounded::{SubmitError, SubmitTimeoutError, TrySubmitError, WorkerPool};
 
 /// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
@@ -234,43 +234,18 @@ fn caller_runs_runs_every_task_exactly_once() {
     }
 }
 
-/// Runs the demo and returns its stdout, checking that it succeeded.
-fn demo(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_03-crossbeam-bounded"))
-        .args(args)
-        .output()
-        .expect("the demo runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{args:?}: {stderr}");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+const DEMO: Demo = Demo::new(env!("CARGO_BIN_EXE_03-crossbeam-bounded"));
 
-/// The value of `key=` in the summary line, as a number.
-fn value(summary: &str, key: &str) -> usize {
-    summary
-        .split(' ')
-        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
-        .unwrap_or_else(|| panic!("no {key}= in {summary}"))
-        .parse()
-        .expect("a number")
+/// The value of `key` in the summary line, as a number.
+fn count(summary: &str, key: &str) -> usize {
+    value(summary, key).parse().expect("a number")
 }
 
 #[test]
 fn the_demo_runs_each_task_once_under_caller_runs() {
-    let stdout = demo(&[
-        "--policy",
-        "caller-runs",
-        "--queue",
-        "0",
-        "--workers",
-        "2",
-        "--tasks",
-        "100",
-        "--task",
-        "sleep:1ms",
-        // A line per task, to count how often each one ran.
-        "--each",
-    ]);
+    // `--each`: a line per task, to count how often each one ran.
+    let args = "--policy caller-runs --queue 0 --workers 2 --tasks 100 --task sleep:1ms --each";
+    let stdout = stdout(&DEMO.assert_runs(&words(args)));
     let mut seen = vec![0; 100];
     for line in stdout.lines().filter(|line| line.starts_with("task ")) {
         let id: usize = line.split(' ').nth(1).unwrap().parse().unwrap();
@@ -278,34 +253,23 @@ fn the_demo_runs_each_task_once_under_caller_runs() {
     }
     assert!(seen.iter().all(|&count| count == 1), "{stdout}");
     let summary = stdout.lines().last().unwrap();
-    assert_eq!(value(summary, "completed"), 100, "{summary}");
-    assert_eq!(value(summary, "rejected"), 0, "{summary}");
+    assert_eq!(count(summary, "completed"), 100, "{summary}");
+    assert_eq!(count(summary, "rejected"), 0, "{summary}");
 }
 
 #[test]
 fn the_demo_reports_rejected_tasks() {
     // One worker and a queue of one, with tasks of 50 ms: the submitting loop finds the queue
     // full long before the worker has finished its first task.
-    let stdout = demo(&[
-        "--policy",
-        "reject",
-        "--queue",
-        "1",
-        "--workers",
-        "1",
-        "--tasks",
-        "50",
-        "--task",
-        "sleep:50ms",
-        "--quiet",
-    ]);
+    let args = "--policy reject --queue 1 --workers 1 --tasks 50 --task sleep:50ms --quiet";
+    let stdout = stdout(&DEMO.assert_runs(&words(args)));
     let summary = stdout.lines().last().unwrap();
     // Every task either ran or was counted as rejected; none vanished.
     assert_eq!(
-        value(summary, "completed") + value(summary, "rejected"),
+        count(summary, "completed") + count(summary, "rejected"),
         50,
         "{summary}"
     );
-    assert!(value(summary, "rejected") > 0, "{summary}");
+    assert!(count(summary, "rejected") > 0, "{summary}");
     assert!(stdout.contains("were rejected and did not run"), "{stdout}");
 }
