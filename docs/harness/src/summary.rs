@@ -160,6 +160,11 @@ impl FromStr for Summary {
     }
 }
 
+/// The last `summary:` line of a run's stdout, if it printed one.
+pub fn last_in(stdout: &str) -> Option<&str> {
+    stdout.lines().rfind(|line| line.starts_with(PREFIX))
+}
+
 /// The `key=value` pairs of any `summary:` line (stage 06's too), or `None`; `key` alone: `""`.
 pub fn pairs(line: &str) -> Option<impl Iterator<Item = (&str, &str)>> {
     let words = line.strip_prefix(PREFIX)?.split_whitespace();
@@ -169,6 +174,13 @@ pub fn pairs(line: &str) -> Option<impl Iterator<Item = (&str, &str)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_summary_line_of_a_run_is_found() {
+        let stdout = "summary: a=1\ntask 0 done\nsummary: b=2\ntrace: written\n";
+        assert_eq!(last_in(stdout), Some("summary: b=2"));
+        assert_eq!(last_in("task 0 done\n"), None);
+    }
 
     const LINE: &str = "summary: stage=01 tasks=1 completed=1 panicked=0 workers=- queue=- \
                         task=sleep:1ms elapsed_ms=2.0 ideal_ms=1.0 tasks_per_s=500.0 \

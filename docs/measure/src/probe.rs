@@ -161,10 +161,7 @@ pub fn measure(mut command: Command, limit: Duration) -> io::Result<Measurement>
     let busy = machine_busy().zip(busy_before).zip(usage);
     let outside_cpu = busy.map(|((after, before), usage)| after.saturating_sub(before + usage.cpu));
     let stdout = joined(stdout);
-    let summary = stdout
-        .lines()
-        .rfind(|line| line.starts_with(summary::PREFIX))
-        .and_then(|line| line.parse().ok());
+    let summary = summary::last_in(&stdout).and_then(|line| line.parse().ok());
     Ok(Measurement {
         status,
         wall,

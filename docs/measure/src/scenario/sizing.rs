@@ -59,10 +59,7 @@ impl Experiment {
     /// Every `key=value` of the experiment's summary line.
     fn summary(&self) -> BTreeMap<&str, &str> {
         let stdout = self.ok().map_or("", |measurement| &measurement.stdout);
-        let last = stdout
-            .lines()
-            .rfind(|line| line.starts_with(summary::PREFIX));
-        let pairs = last.and_then(summary::pairs);
+        let pairs = summary::last_in(stdout).and_then(summary::pairs);
         pairs.map(Iterator::collect).unwrap_or_default()
     }
 
