@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
-use clap::{Args, CommandFactory};
+use clap::{Args, CommandFactory, FromArgMatches};
 
 use crate::limits::{LimitArgs, parse_queue, parse_tasks, parse_workers};
 use crate::task::{TaskSpec, format_duration, parse_duration};
@@ -43,6 +43,20 @@ pub struct TaskArgs {
     /// chrome://tracing. Records tasks 0 to 99999.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+}
+
+impl TaskArgs {
+    /// Parses `flags` (`["--tasks", "3", "--quiet"]`) as a demo parses its own, every flag not
+    /// given at its default: for a workload made outside a demo's `main`.
+    ///
+    /// # Errors
+    ///
+    /// Returns clap's error for a bad value or a flag the demos do not take.
+    pub fn from_flags<'a>(flags: impl IntoIterator<Item = &'a str>) -> Result<Self, clap::Error> {
+        let command = TaskArgs::augment_args(clap::Command::new("demo"));
+        let matches = command.try_get_matches_from(std::iter::once("demo").chain(flags))?;
+        TaskArgs::from_arg_matches(&matches)
+    }
 }
 
 /// The flags of a pool of fixed size whose queue has no limit (stage 02).

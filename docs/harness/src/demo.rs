@@ -418,11 +418,7 @@ mod tests {
     use crate::limits::with_panic_hook;
 
     fn workload_args() -> TaskArgs {
-        use clap::{Args, Command, FromArgMatches};
-        let command = TaskArgs::augment_args(Command::new("demo"));
-        let matches =
-            command.get_matches_from("demo --tasks 3 --task sleep:0ns --quiet".split(' '));
-        TaskArgs::from_arg_matches(&matches).unwrap()
+        TaskArgs::from_flags(["--tasks", "3", "--task", "sleep:0ns", "--quiet"]).unwrap()
     }
 
     #[test]

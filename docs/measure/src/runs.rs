@@ -9,7 +9,6 @@ use std::panic::{self, AssertUnwindSafe};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use clap::{Args, FromArgMatches};
 use harness::{TaskArgs, Workload};
 use rayon::prelude::*;
 use stage03_crossbeam_bounded::{TrySubmitError, WorkerPool};
@@ -27,12 +26,9 @@ impl<F: Fn(usize) + Copy + Send + Sync + 'static> Task for F {}
 /// its default.
 pub fn workload(tasks: usize, task: &str, recording: bool) -> Workload {
     let tasks = tasks.to_string();
-    let flags = ["demo", "--tasks", &tasks, "--task", task, "--quiet"];
+    let flags = ["--tasks", &tasks, "--task", task, "--quiet"];
     let flags = flags.into_iter().chain(recording.then_some("--timeline"));
-    let demo = TaskArgs::augment_args(clap::Command::new("demo"));
-    let parsed = demo.try_get_matches_from(flags);
-    let parsed = parsed.and_then(|matches| TaskArgs::from_arg_matches(&matches));
-    Workload::new(&parsed.expect("a task that the demos accept"))
+    Workload::new(&TaskArgs::from_flags(flags).expect("a task that the demos accept"))
 }
 
 /// What a submit that cannot fail unless the workers died expects.
