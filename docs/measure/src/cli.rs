@@ -14,8 +14,8 @@ use crate::peer::{self, PeerArgs};
 use crate::report;
 use crate::scenario::timelines::Timelines;
 use crate::scenario::{
-    self, Options, Report, Run, Scenario, Size, costs, granularity, io_at_scale, overhead,
-    policies, run_all, same_job, scaling, sizing, timelines,
+    Options, Report, Run, Scenario, Size, costs, granularity, io_at_scale, overhead, policies,
+    run_all, same_job, scaling, sizing, timelines,
 };
 use crate::stages::{Profile, Readiness, Workspace};
 use crate::{chart, outputs};
@@ -239,15 +239,18 @@ impl Destination {
     }
 }
 
-/// Writes a chart, or removes a stale one at `path` when nothing was drawn this time.
-fn write_chart(path: &Path, svg: Option<&str>) -> io::Result<()> {
-    match (svg, path.parent()) {
-        (Some(svg), Some(charts)) => {
+/// Writes the chart `charts/{name}.svg` of `folder`, or removes a stale one when nothing was
+/// drawn this time.
+fn write_chart(folder: &Path, name: &str, svg: Option<&str>) -> io::Result<()> {
+    let charts = folder.join("charts");
+    let path = charts.join(format!("{name}.svg"));
+    match svg {
+        Some(svg) => {
             fs::create_dir_all(charts)?;
             fs::write(path, svg)
         }
-        (None, _) if path.exists() => fs::remove_file(path),
-        _ => Ok(()),
+        None if path.exists() => fs::remove_file(path),
+        None => Ok(()),
     }
 }
 
@@ -268,8 +271,7 @@ fn write(destination: &Destination, report: &Report, heading: &str) -> io::Resul
     publish(destination, name, heading, &body)?;
     if let Some(folder) = destination.data(name, &report.runs)? {
         let svg = report.chart.as_ref().map(chart::svg).transpose()?;
-        let path = scenario::chart_path(folder, report.scenario);
-        write_chart(&path, svg.as_deref())?;
+        write_chart(folder, name, svg.as_deref())?;
     }
     Ok(())
 }
@@ -282,11 +284,8 @@ fn write_timelines(to: &Destination, drawn: &Timelines, heading: &str) -> io::Re
     if let Some(folder) = to.data(Scenario::Timelines.name(), &drawn.runs())? {
         // A timeline not drawn this time loses its chart from an earlier run.
         for timeline in &drawn.0 {
-            let path = folder
-                .join("charts")
-                .join(format!("{}.svg", timeline.planned.file));
             let svg = timeline.drawn.as_ref().ok().map(|(_, svg)| svg.as_str());
-            write_chart(&path, svg)?;
+            write_chart(folder, timeline.planned.file, svg)?;
         }
     }
     Ok(())

@@ -11,7 +11,6 @@ pub mod scaling;
 pub mod sizing;
 pub mod timelines;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -580,13 +579,6 @@ pub fn series(
 pub fn task(text: &str) -> TaskSpec {
     text.parse()
         .unwrap_or_else(|error| panic!("bad task {text}: {error}"))
-}
-
-/// The path of a scenario's chart inside an output folder.
-pub fn chart_path(folder: &Path, scenario: Scenario) -> std::path::PathBuf {
-    folder
-        .join("charts")
-        .join(format!("{}.svg", scenario.name()))
 }
 
 /// A run that finished every task in `elapsed_ms`, rejecting `rejected`: no usage, no peaks.
