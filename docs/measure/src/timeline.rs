@@ -25,7 +25,7 @@ pub fn most(steps: &[(Duration, usize)]) -> usize {
 }
 
 /// Milliseconds, the drawing's unit.
-pub fn ms(duration: Duration) -> f64 {
+fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
 

@@ -14,7 +14,7 @@ use minijinja::{Value, context};
 use super::{Job, Options, Run, Runner, Size, measured, problems, task};
 use crate::prose;
 use crate::stages::{Readiness, stage};
-use crate::timeline::{self, most, ms, running};
+use crate::timeline::{self, most, running};
 
 /// Workers of every pool in this scenario: few enough for a row each.
 pub const WORKERS: usize = 4;
@@ -220,7 +220,7 @@ fn shows(job: &Job, recording: &Recording) -> Value {
             let waits = submitter.waits.first().map(|first| {
                 let spent = submitter.waits.iter().map(|wait| wait.end - wait.start);
                 context! {
-                    ms => table::time_ms(ms(spent.sum())),
+                    ms => table::time(spent.sum()),
                     count => submitter.waits.len(),
                     name => first.kind.label(),
                 }
