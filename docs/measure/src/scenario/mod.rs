@@ -464,12 +464,12 @@ pub fn table_of<'a, T>(items: &[T], row: impl Fn(&T) -> Option<Vec<(&'a str, Str
 }
 
 /// A bar per run that has a `value`, labelled by `label` and coloured by its runner.
-pub fn bars(
-    runs: &[Run],
+pub fn bars<'a>(
+    runs: impl IntoIterator<Item = &'a Run>,
     label: impl Fn(&Run) -> String,
     value: impl Fn(&Run) -> Option<f64>,
 ) -> Vec<Bar> {
-    runs.iter()
+    runs.into_iter()
         .filter_map(|run| {
             Some(Bar {
                 value: value(run)?,

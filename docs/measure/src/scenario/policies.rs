@@ -14,7 +14,7 @@ use super::granularity::{
 };
 use super::{Job, Options, QUEUE, Report, Run, Runner, Scenario, Size};
 use super::{bar_panel, bars, count, distinct, grid, lines, problems, table_of, task};
-use crate::chart::{Chart, Panel};
+use crate::chart::{Bar, Chart, Panel};
 use crate::peer::Peer;
 use crate::stages::stage;
 
@@ -311,18 +311,25 @@ fn chart(runs: &[Run], memory: &[MemoryRow<'_>]) -> Option<Chart> {
         return None;
     }
     let is_tiny = |run: &&Run| run.job.task == task(TINY);
-    let tiny: Vec<Run> = runs.iter().filter(is_tiny).cloned().collect();
     let label = |run: &Run| short_label(&run.job);
-    let cpu_bars = bars(&tiny, label, |run| Some(cpu_per_task_ns(runs, run)? / 1e3));
+    let cpu_per_task = |run: &Run| Some(cpu_per_task_ns(runs, run)? / 1e3);
+    let cpu_bars = bars(runs.iter().filter(is_tiny), label, cpu_per_task);
     if !cpu_bars.is_empty() {
         let title = format!("CPU time per task that ran, `{TINY}`");
         panels.push(bar_panel(title, "µs of CPU per task", cpu_bars));
     }
     if let Some(row) = memory.first() {
         let [many, few] = [row.many, row.few].map(|run| count(run.job.tasks));
-        let fewest: Vec<Run> = memory.iter().map(|row| row.few.clone()).collect();
-        let row_of = |run: &Run| memory.iter().find(|row| row.label == row_label(run));
-        let ratios = bars(&fewest, label, |run| row_of(run)?.ratio());
+        let ratio = |row: &MemoryRow<'_>| {
+            let (value, run) = (row.ratio()?, row.few);
+            let key = run.job.runner.key().to_string();
+            Some(Bar {
+                value,
+                label: label(run),
+                key,
+            })
+        };
+        let ratios = memory.iter().filter_map(ratio).collect();
         let title = format!("Peak RSS, {many} tasks over {few}");
         panels.push(bar_panel(title, "ratio (log scale)", ratios));
     }
