@@ -1,14 +1,9 @@
 //! The command line of `measure`: the peers speak the stages' flags and summary line, and bad
 //! input is refused with a one-line error and status 2.
 
-use std::process::{Command, Output};
+use harness::testing::{Demo, last_line, words};
 
-fn measure(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_measure"))
-        .args(args)
-        .output()
-        .expect("measure runs")
-}
+const MEASURE: Demo = Demo::new(env!("CARGO_BIN_EXE_measure"));
 
 #[test]
 fn every_peer_prints_the_stages_summary_line() {
@@ -23,10 +18,7 @@ fn every_peer_prints_the_stages_summary_line() {
         let workers = if peer == "sequential" { 1 } else { 3 };
         let flag = if workers == 1 { "" } else { " --workers 3" };
         let args = format!("peer {peer} --tasks 12 --task sleep:1ms --quiet{flag}");
-        let output = measure(&args.split(' ').collect::<Vec<_>>());
-        assert!(output.status.success(), "{peer} failed");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let summary = stdout.lines().last().unwrap_or_default();
+        let summary = last_line(&MEASURE.assert_runs(&words(&args)));
         let expected = format!(
             "summary: stage={peer} tasks=12 completed=12 panicked=0 workers={workers} queue=- \
              task=sleep:1ms "
@@ -51,13 +43,7 @@ fn bad_input_exits_2_and_names_the_flag() {
         (&["--scenario", "everything"], "--scenario"),
     ];
     for (args, flag) in cases {
-        let output = measure(args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.starts_with("error:"), "{args:?}: {stderr}");
-        let named = stderr.contains(flag);
-        assert!(named, "{args:?} should name {flag}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        MEASURE.assert_refused(args, &[flag]);
     }
 }
 
@@ -65,7 +51,5 @@ fn bad_input_exits_2_and_names_the_flag() {
 #[test]
 #[ignore = "end-to-end, slow: run by .ci/run; cargo test -p measure -- --ignored"]
 fn every_output_txt_matches_what_its_stage_prints() {
-    let output = measure(&["outputs", "--check"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    MEASURE.assert_runs(&["outputs", "--check"]);
 }
