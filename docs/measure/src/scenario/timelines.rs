@@ -253,14 +253,12 @@ fn shows(job: &Job, recording: &Recording) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::QUICK;
     use crate::timeline::tests::fixture;
 
     #[test]
     fn the_plan_covers_both_sections_with_the_timelines_the_docs_name() {
-        let plan = plan(Options {
-            size: Size::Quick,
-            include_50k: false,
-        });
+        let plan = plan(QUICK);
         let files = |block| -> Vec<&str> {
             plan.iter()
                 .filter(|planned| planned.blocks.contains(&block))
