@@ -8,8 +8,6 @@ use std::any::Any;
 use std::env;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Command, ExitStatus};
-use std::sync::Arc;
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -69,6 +67,8 @@ fn dropping_the_pool_panics_when_a_panic_payload_panics_when_dropped() {
 #[cfg(unix)]
 #[test]
 fn a_pool_dropped_inside_its_own_task_panics_in_that_task() {
+    use std::sync::{Arc, mpsc};
+
     let pool = Arc::new(ThreadPool::new(1));
     let last_handle = Arc::clone(&pool);
     let (gate_tx, gate) = mpsc::channel::<()>();

@@ -7,14 +7,8 @@
 use std::env;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Command, ExitStatus};
-use std::sync::Arc;
-use std::time::Duration;
 
-use crossbeam_channel::bounded;
 use stage03_crossbeam_bounded::WorkerPool;
-
-/// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
-const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A value whose destructor panics, as a careless type's can.
 struct PanicsWhenDropped;
@@ -41,6 +35,13 @@ fn dropping_the_pool_panics_when_a_panic_payload_panics_when_dropped() {
 #[cfg(unix)]
 #[test]
 fn a_pool_dropped_inside_its_own_task_panics_in_that_task() {
+    use crossbeam_channel::bounded;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// Long enough that a healthy run never reaches it; it only turns a hang into a failure.
+    const PATIENCE: Duration = Duration::from_secs(10);
+
     let pool = Arc::new(WorkerPool::new(1, 4));
     let last_handle = Arc::clone(&pool);
     let (gate_tx, gate) = bounded::<()>(1);

@@ -7,7 +7,6 @@
 use std::env;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Command, ExitStatus};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -91,6 +90,8 @@ fn dropping_the_pool_panics_when_a_panic_payload_panics_when_dropped() {
 #[cfg(unix)]
 #[test]
 fn a_pool_dropped_inside_its_own_task_panics_in_that_task() {
+    use std::sync::Arc;
+
     let pool = Arc::new(WorkerPool::new(1, 4));
     let last_handle = Arc::clone(&pool);
     let (gate_tx, gate) = bounded::<()>(1);
