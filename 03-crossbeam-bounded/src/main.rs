@@ -74,8 +74,8 @@ fn main() -> ExitCode {
 
 // New: the full-queue policies, applied one task at a time.
 /// Submits task `id` the way `policy` says, recording in `report` what a full queue did. It
-/// tries without waiting first: only a task that finds the queue full meets the policy, so
-/// `report` counts exactly the submits that waited. Fails only if no worker is left.
+/// tries without waiting first: only a task that finds the queue full meets the policy, so no
+/// submit waits uncounted (one counted may find room at once). Fails only if no worker is left.
 fn submit_with<F>(
     pool: &WorkerPool,
     workload: &Workload,
