@@ -33,6 +33,7 @@ use crossbeam_channel::{Receiver, Sender};
 // New: what to do when the queue is full, other than wait.
 pub mod policies;
 
+// New: the policies' errors, at the crate root.
 pub use policies::{SubmitTimeoutError, TrySubmitError};
 
 // Changed: public, so that a full queue can hand a refused task back.
@@ -64,9 +65,10 @@ impl WorkerPool {
     ///
     /// # Panics
     ///
-    /// Panics if `workers` is 0 (such a pool could never run a task) or if the operating system
-    /// refuses to start a thread. Crossbeam allocates every slot up front, so a `queue_capacity`
-    /// too large to allocate aborts the process: bound it, as the demo's `--queue` does.
+    /// Panics if `workers` is 0 (such a pool could never run a task), if the operating system
+    /// refuses to start a thread, or if `queue_capacity` is too large for crossbeam to size. It
+    /// allocates every slot up front, and a capacity that memory cannot hold aborts the process:
+    /// bound it, as the demo's `--queue` does.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         // New: a bounded channel. Its receiver can be cloned, so each worker gets its own.

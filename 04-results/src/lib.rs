@@ -46,13 +46,17 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     /// Starts `workers` threads, named `worker-0`, `worker-1`, ..., sharing a queue that holds
-    /// at most `queue_capacity` waiting tasks; with 0, each `submit` waits for a free worker.
+    /// at most `queue_capacity` waiting tasks.
+    ///
+    /// A capacity of 0 makes a rendezvous channel: nothing waits in a queue, and every `submit`
+    /// waits until a worker is free to take the task from hand to hand.
     ///
     /// # Panics
     ///
-    /// Panics if `workers` is 0 (such a pool could never run a task) or if the operating system
-    /// refuses to start a thread. Crossbeam allocates every slot up front, so a `queue_capacity`
-    /// too large to allocate aborts the process: bound it, as the demo's `--queue` does.
+    /// Panics if `workers` is 0 (such a pool could never run a task), if the operating system
+    /// refuses to start a thread, or if `queue_capacity` is too large for crossbeam to size. It
+    /// allocates every slot up front, and a capacity that memory cannot hold aborts the process:
+    /// bound it, as the demo's `--queue` does.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
@@ -75,8 +79,9 @@ impl WorkerPool {
     ///
     /// # Errors
     ///
-    /// Returns [`SubmitError`] if no worker is left to run the task: in this stage each task that
-    /// panics takes its worker down (stage 05 fixes that).
+    /// Returns [`SubmitError`] if no worker is left to run the task. In this stage a task that
+    /// panics takes its worker down with it (stage 05 fixes that), so once every worker has
+    /// panicked, the pool can only refuse.
     pub fn submit<F, R>(&self, task: F) -> Result<TaskHandle<R>, SubmitError>
     where
         F: FnOnce() -> R + Send + 'static,

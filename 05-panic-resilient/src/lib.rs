@@ -48,8 +48,8 @@ thread_local! {
 
 // Changed: `ResilientPool`, the tutorial's name for it.
 /// A fixed number of worker threads fed by a bounded queue, isolated from the tasks' panics. A
-/// worker thread can still die, from a panic outside any `catch_unwind` (in the `Drop` of a value
-/// nobody claimed, say); then a replacement with the same name takes its place. Dropping the pool
+/// worker thread can still die, from a panic outside the task's `catch_unwind` (in the `Drop` of a
+/// value nobody claimed, say); then a replacement with the same name takes its place. Dropping the pool
 /// runs every task already queued first, as [`ResilientPool::shutdown`] does.
 #[derive(Debug)]
 pub struct ResilientPool {
@@ -63,7 +63,9 @@ pub struct ResilientPool {
     workers_alive: Receiver<()>,
 }
 
-// New: the pool's id, the workers' stack size and the counters, for every worker thread.
+// New: the pool's id, the workers' stack size and the counters, for every worker thread. The
+// counters use `SeqCst`, the ordering that needs no argument. `Relaxed` would do: each counter is
+// read on its own, and a task's result channel already orders its count before its `join`.
 /// What the pool and its worker threads share.
 #[derive(Debug, Default)]
 struct Shared {
@@ -76,13 +78,17 @@ struct Shared {
 
 impl ResilientPool {
     /// Starts `workers` threads, named `worker-0`, `worker-1`, ..., sharing a queue that holds
-    /// at most `queue_capacity` waiting tasks; with 0, each `submit` waits for a free worker.
+    /// at most `queue_capacity` waiting tasks.
+    ///
+    /// A capacity of 0 makes a rendezvous channel: nothing waits in a queue, and every `submit`
+    /// waits until a worker is free to take the task from hand to hand.
     ///
     /// # Panics
     ///
-    /// Panics if `workers` is 0 (such a pool could never run a task) or if the operating system
-    /// refuses to start a thread. Crossbeam allocates every slot up front, so a `queue_capacity`
-    /// too large to allocate aborts the process: bound it, as the demo's `--queue` does.
+    /// Panics if `workers` is 0 (such a pool could never run a task), if the operating system
+    /// refuses to start a thread, or if `queue_capacity` is too large for crossbeam to size. It
+    /// allocates every slot up front, and a capacity that memory cannot hold aborts the process:
+    /// bound it, as the demo's `--queue` does.
     pub fn new(workers: usize, queue_capacity: usize) -> Self {
         Self::start(workers, queue_capacity, None)
     }
@@ -98,12 +104,14 @@ impl ResilientPool {
         Self::start(workers, queue_capacity, Some(stack_size))
     }
 
+    // Changed: stage 04's `new`, shared by both constructors; the stack size is what is new.
     fn start(workers: usize, queue_capacity: usize, stack_size: Option<usize>) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         // New: every worker holds a clone of `alive`; the pool keeps only the receiving end.
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
-        // New: the pool's id, from a counter that every pool shares.
+        // New: the pool's id, from a counter that every pool shares. `Relaxed` is enough: only
+        // the ids' uniqueness matters, and `fetch_add` gives that under any ordering.
         let shared = Arc::new(Shared {
             pool_id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             stack_size,
@@ -176,6 +184,8 @@ impl ResilientPool {
     }
 
     /// Runs every queued task, then waits for every worker thread. Handles stay valid afterwards.
+    /// Called on one of the pool's own workers, it closes the queue and returns without waiting
+    /// (see the pool's `Drop`).
     pub fn shutdown(self) {
         drop(self);
     }
@@ -185,10 +195,10 @@ impl Drop for ResilientPool {
     fn drop(&mut self) {
         // Closing the channel keeps the queued tasks: `recv` fails only once the queue is empty.
         drop(self.sender.take());
-        // New: when a task drops the last handle, this runs on one of the pool's workers, which
-        // cannot wait for itself; the workers, that one too once its task returns, still drain
-        // the queue. Anywhere else, wait until the last worker, replacements included, has
-        // dropped its `alive` sender.
+        // New: when a task drops the last `Arc<ResilientPool>`, this runs on one of the pool's
+        // workers, which cannot wait for itself; the workers, that one too once its task
+        // returns, still drain the queue. Anywhere else, wait until the last worker,
+        // replacements included, has dropped its `alive` sender.
         if WORKER_OF.get() != Some(self.shared.pool_id) {
             let _ = self.workers_alive.recv();
         }
@@ -254,12 +264,13 @@ impl<R> TaskHandle<R> {
 }
 
 // Changed: replaces stage 04's `TaskLost`, and carries the panic message.
-/// The error [`TaskHandle::join`] returns when the task panicked, with the panic message.
+/// The error [`TaskHandle::join`] returns when the task panicked, with the panic message; or, if
+/// the system refused to start replacement workers, saying that the task never ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskPanicked(String);
 
 impl TaskPanicked {
-    /// The message the task panicked with, as [`panic_message`] reads it.
+    /// The message the task panicked with, as [`panic_message`] reads it (or why it never ran).
     pub fn message(&self) -> &str {
         &self.0
     }

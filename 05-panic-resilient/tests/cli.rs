@@ -84,7 +84,10 @@ fn every_tenth_task_panics_and_the_rest_complete() {
         "--quiet",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).is_empty(), "--quiet still printed panics");
+    assert!(
+        stderr(&output).is_empty(),
+        "without --each, the panic hook still printed panics"
+    );
     let summary = last_line(&output);
     assert_eq!(value(&summary, "completed"), "900");
     assert_eq!(value(&summary, "panicked"), "100");

@@ -1,8 +1,8 @@
 //! The claims of stage 05: a panic costs the task, never the worker, and its handle reports the
-//! panic message; the pool counts every outcome; a worker thread that dies anyway (from a panic no
-//! `catch_unwind` covers) is replaced by a thread with the same name, so `active_workers` stays at
-//! the pool size, however many die; and stage 04's handles, backpressure and draining shutdown
-//! still hold, replacements included.
+//! panic message; the pool counts every outcome; a worker thread that dies anyway (from a panic
+//! outside the task's `catch_unwind`) is replaced by a thread with the same name, so
+//! `active_workers` stays at the pool size, however many die; and stage 04's handles,
+//! backpressure and draining shutdown still hold, replacements included.
 //!
 //! Gates and channels decide the interleavings, and every wait that could hang has a deadline
 //! that turns it into a failure.
@@ -48,9 +48,9 @@ fn join_all_or_fail<R: Send + 'static>(
         .expect("join should return, with a value or an error, instead of waiting forever")
 }
 
-/// A value whose destructor panics. Dropped by a worker outside any `catch_unwind`, it ends that
-/// worker's thread: as a panic payload (dropped after the catch, once the message has been read),
-/// or as the value of a task whose handle is gone (dropped because nobody can receive it).
+/// A value whose destructor panics. Dropped by a worker outside the task's `catch_unwind`, it ends
+/// that worker's thread: as a panic payload (dropped after the catch, once the message has been
+/// read), or as the value of a task whose handle is gone (dropped because nobody can receive it).
 struct PanicOnDrop;
 
 impl Drop for PanicOnDrop {
@@ -273,7 +273,7 @@ fn a_value_that_panics_when_dropped_unclaimed_kills_its_worker_which_is_replaced
         PanicOnDrop
     });
     // The task is held at its gate until its handle is gone: nobody can receive its value, so
-    // the worker drops it, outside any `catch_unwind`.
+    // the worker drops it, outside the task's `catch_unwind`.
     drop(handle);
     gate_tx.send(()).unwrap();
     let dead = exited
@@ -296,8 +296,8 @@ fn active_workers_stays_at_the_pool_size_when_a_worker_dies() {
     let (exited_tx, exited) = unbounded();
     let killer = pool.submit(worker_killer(exited_tx));
     assert!(join_or_fail(killer).is_err());
-    // The dying worker starts its replacement while it unwinds, and the replacement takes its
-    // place in the count: the count never drops, before or after the thread has ended.
+    // The dying worker starts its replacement once it has caught the panic, before its thread
+    // ends, and the replacement takes its place in the count: the count never drops, before or after the thread has ended.
     assert_eq!(pool.active_workers(), WORKERS);
     exited
         .recv_timeout(PATIENCE)

@@ -39,7 +39,9 @@ pub struct ResilientPool {
     workers_alive: Receiver<()>,
 }
 
-// New: the pool's id, the workers' stack size and the counters, for every worker thread.
+// New: the pool's id, the workers' stack size and the counters, for every worker thread. The
+// counters use `SeqCst`, the ordering that needs no argument. `Relaxed` would do: each counter is
+// read on its own, and a task's result channel already orders its count before its `join`.
 #[derive(Debug, Default)]
 struct Shared {
     pool_id: usize,
@@ -59,12 +61,14 @@ impl ResilientPool {
         Self::start(workers, queue_capacity, Some(stack_size))
     }
 
+    // Changed: stage 04's `new`, shared by both constructors; the stack size is what is new.
     fn start(workers: usize, queue_capacity: usize, stack_size: Option<usize>) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         // New: every worker holds a clone of `alive`; the pool keeps only the receiving end.
         let (alive, workers_alive) = crossbeam_channel::bounded(0);
-        // New: the pool's id, from a counter that every pool shares.
+        // New: the pool's id, from a counter that every pool shares. `Relaxed` is enough: only
+        // the ids' uniqueness matters, and `fetch_add` gives that under any ordering.
         let shared = Arc::new(Shared {
             pool_id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             stack_size,
@@ -150,10 +154,10 @@ impl Drop for ResilientPool {
     fn drop(&mut self) {
         // Closing the channel keeps the queued tasks: `recv` fails only once the queue is empty.
         drop(self.sender.take());
-        // New: when a task drops the last handle, this runs on one of the pool's workers, which
-        // cannot wait for itself; the workers, that one too once its task returns, still drain
-        // the queue. Anywhere else, wait until the last worker, replacements included, has
-        // dropped its `alive` sender.
+        // New: when a task drops the last `Arc<ResilientPool>`, this runs on one of the pool's
+        // workers, which cannot wait for itself; the workers, that one too once its task
+        // returns, still drain the queue. Anywhere else, wait until the last worker,
+        // replacements included, has dropped its `alive` sender.
         if WORKER_OF.get() != Some(self.shared.pool_id) {
             let _ = self.workers_alive.recv();
         }
