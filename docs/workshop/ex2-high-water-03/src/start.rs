@@ -1,7 +1,7 @@
 //! Exercise 2's starting point: stage 03's `src/lib.rs` and `src/policies.rs` without their doc
 //! comments, plus a `high_water_mark` that reports the queue's depth right now. Edit this file
-//! until `cargo test` passes; every place to change is marked `Exercise:`. `New:` marks what
-//! stage 03 added to stage 02.
+//! until `cargo test` passes; every place to change is marked `Exercise:`. `New:` and `Changed:`
+//! mark what stage 03 added to stage 02 and what it changed there.
 
 use std::error::Error;
 use std::fmt;
