@@ -109,6 +109,9 @@ def markdown_headings(path):
 
 
 def main():
+    if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
+        print(__doc__.strip())
+        return 0
     book = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "book"))
     if not os.path.isfile(os.path.join(book, "index.html")):
         print(f"error: no built book in {book} (run mdbook build first)", file=sys.stderr)
