@@ -135,9 +135,9 @@ fn a_stderr_that_cannot_be_written_loses_only_its_messages() {
     DEMO.assert_unwritable_stderr_loses_only_messages(&args, 1);
 }
 
-/// Linux only: see `Demo::assert_thread_refused`. Here no task's thread starts: the demo says so
-/// on stderr, and still ends with its summary and status 1.
-#[cfg(target_os = "linux")]
+/// Linux and Windows only: see `Demo::assert_thread_refused`. Here no task's thread starts: the
+/// demo says so on stderr, and still ends with its summary and status 1.
+#[cfg(any(target_os = "linux", windows))]
 #[test]
 fn a_refused_thread_with_an_unwritable_stderr_still_ends_with_the_summary() {
     use harness::testing::Stream;

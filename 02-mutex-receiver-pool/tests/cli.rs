@@ -100,8 +100,8 @@ fn bad_input_exits_with_status_2_and_names_the_flag() {
     }
 }
 
-/// Linux only: see `Demo::assert_thread_refused`.
-#[cfg(target_os = "linux")]
+/// Linux and Windows only: see `Demo::assert_thread_refused`.
+#[cfg(any(target_os = "linux", windows))]
 #[test]
 fn a_refused_worker_thread_is_explained_not_a_panic() {
     DEMO.assert_thread_refused(&["--tasks", "3"]);
@@ -174,8 +174,8 @@ fn a_stderr_that_cannot_be_written_loses_only_its_messages() {
     DEMO.assert_unwritable_stderr_loses_only_messages(&args, 1);
 }
 
-/// Linux only: see `Demo::assert_thread_refused`.
-#[cfg(target_os = "linux")]
+/// Linux and Windows only: see `Demo::assert_thread_refused`.
+#[cfg(any(target_os = "linux", windows))]
 #[test]
 fn a_refused_worker_thread_with_an_unwritable_stderr_is_not_a_panic() {
     DEMO.assert_thread_refused_with_unwritable_stderr(&words("--tasks 3"), 1);

@@ -342,8 +342,8 @@ fn the_thread_limit_counts_every_pool_of_an_experiment_together() {
     assert_thread_limit_explained(&stderr);
 }
 
-/// Linux only: see `Demo::assert_thread_refused`.
-#[cfg(target_os = "linux")]
+/// Linux and Windows only: see `Demo::assert_thread_refused`.
+#[cfg(any(target_os = "linux", windows))]
 #[test]
 fn a_refused_worker_thread_is_explained_not_a_panic() {
     DEMO.assert_thread_refused(&words("io --quiet --max-workers 2"));
@@ -357,8 +357,8 @@ fn a_full_stdout_is_reported_once_instead_of_a_panic() {
     DEMO.assert_full_stdout_reported_once(&args, &["measure again when the machine is quiet"]);
 }
 
-/// Linux only: see `Demo::assert_thread_refused`.
-#[cfg(target_os = "linux")]
+/// Linux and Windows only: see `Demo::assert_thread_refused`.
+#[cfg(any(target_os = "linux", windows))]
 #[test]
 fn a_refused_worker_thread_with_an_unwritable_stderr_is_not_a_panic() {
     let args = words("cpu --quiet --tasks 2 --task cpu:100us --rounds 1");

@@ -306,7 +306,9 @@ fn is_stdout(path: &Path) -> bool {
     (named.dev(), named.ino()) == (stdout.dev(), stdout.ino())
 }
 
-/// Never, here: Windows has no device and inode to compare; [`create_trace`] still refuses `-`.
+/// Never, here: Windows' device and inode (volume serial number and file index) are not in stable
+/// std, so in `--trace out.txt > out.txt` the two overwrite each other; [`create_trace`] still
+/// refuses `-`.
 #[cfg(not(unix))]
 fn is_stdout(_path: &Path) -> bool {
     false

@@ -159,7 +159,9 @@ impl Demo {
         self.assert_runs(escape);
     }
 
-    /// Asserts that the demo with `args`, refused a thread, says why (status 1). Linux only.
+    /// Asserts that the demo with `args`, refused a thread, says why (status 1). Linux and Windows
+    /// only (Windows shown under Wine): there the petabyte stack makes the spawn return an error,
+    /// and elsewhere a stack that size may be refused in other ways.
     pub fn assert_thread_refused(&self, args: &[&str]) {
         let command = self.command_without_threads(args);
         let output = self.run_into(command, Stream::Read, Stream::Read);

@@ -200,7 +200,7 @@ fn share_of_machine(cpu: Duration, wall: Duration) -> Option<f64> {
 
 /// This process's CPU time, user and system, from `/proc/self/stat`.
 fn own_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let stat = io::read_to_string(open_proc("/proc/self/stat")?).ok()?;
     // utime and stime: the 12th and 13th fields after the command's name (which may hold spaces).
     let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
     let mut ticks = || fields.next()?.parse::<u64>().ok();
@@ -211,8 +211,17 @@ fn own_cpu() -> Option<Duration> {
 /// CPU time the whole machine has spent busy since boot, from the first line of `/proc/stat`, in
 /// ticks of 1/100 s (Linux's `USER_HZ` on every common architecture).
 fn machine_busy() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let stat = io::read_to_string(open_proc("/proc/stat")?).ok()?;
     busy_ticks(stat.lines().next()?).map(|ticks| Duration::from_millis(ticks * 10))
+}
+
+/// Opens `path`, a file of Linux's `/proc`; `None` on any other system, even where the path opens:
+/// a Windows build run under Wine reads the Linux host's `/proc` (Wine's drive Z: is `/`), where
+/// a child's Windows process id names some other process.
+fn open_proc(path: &str) -> Option<std::fs::File> {
+    cfg!(target_os = "linux")
+        .then(|| std::fs::File::open(path).ok())
+        .flatten()
 }
 
 fn busy_ticks(cpu_line: &str) -> Option<u64> {
@@ -262,10 +271,9 @@ struct Sampler {
 
 impl Sampler {
     fn open(pid: u32) -> Self {
-        let open = |path: String| std::fs::File::open(path).ok();
         Sampler {
-            status: open(format!("/proc/{pid}/status")),
-            main_thread: open(format!("/proc/{pid}/task/{pid}/schedstat")),
+            status: open_proc(&format!("/proc/{pid}/status")),
+            main_thread: open_proc(&format!("/proc/{pid}/task/{pid}/schedstat")),
             main_thread_ns: None,
             text: String::new(),
             peaks: Peaks::default(),
