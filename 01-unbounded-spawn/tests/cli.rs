@@ -159,7 +159,7 @@ fn a_full_stdout_and_stderr_end_with_status_1_not_a_panic() {
     DEMO.assert_full_stdout_and_stderr_end_with_status_1(&words("--tasks 3 --task sleep:0ns"));
 }
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 #[test]
 fn a_trace_into_the_file_stdout_goes_to_is_refused_by_any_name() {
     DEMO.assert_trace_into_stdout_refused(&words("--tasks 5"));

@@ -306,10 +306,21 @@ fn is_stdout(path: &Path) -> bool {
     (named.dev(), named.ino()) == (stdout.dev(), stdout.ino())
 }
 
-/// Never, here: Windows' device and inode (volume serial number and file index) are not in stable
-/// std, so in `--trace out.txt > out.txt` the two overwrite each other; [`create_trace`] still
-/// refuses `-`.
-#[cfg(not(unix))]
+/// Whether `path` is stdout's file by any name: the same volume serial number and file index.
+/// Stable std does not expose those on Windows, so the `same-file` crate reads them.
+#[cfg(windows)]
+fn is_stdout(path: &Path) -> bool {
+    use same_file::Handle;
+
+    // No file yet, or no stdout: nothing can mix with the trace.
+    match (Handle::from_path(path), Handle::stdout()) {
+        (Ok(named), Ok(stdout)) => named == stdout,
+        _ => false,
+    }
+}
+
+/// Never, on systems that are neither Unix nor Windows; [`create_trace`] still refuses `-`.
+#[cfg(not(any(unix, windows)))]
 fn is_stdout(_path: &Path) -> bool {
     false
 }
