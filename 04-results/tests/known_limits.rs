@@ -73,6 +73,24 @@ fn a_task_queued_when_the_last_worker_died_waits_until_the_pool_is_dropped() {
 }
 
 #[test]
+fn a_value_that_panics_when_dropped_unclaimed_kills_its_worker() {
+    let pool = WorkerPool::new(1, 4);
+    let (gate_tx, gate) = bounded::<()>(1);
+    let unclaimed = pool
+        .submit(move || {
+            gate.recv_timeout(PATIENCE)
+                .expect("the test opens the gate");
+            PanicsWhenDropped
+        })
+        .expect("the worker is alive");
+    // Its handle is gone before the task returns, so the worker cannot send the value and drops
+    // it: that drop panics on the worker, outside any task, and the only worker dies of it.
+    drop(unclaimed);
+    gate_tx.send(()).unwrap();
+    wait_until_no_worker_is_left(&pool);
+}
+
+#[test]
 fn dropping_the_pool_panics_when_a_panic_payload_panics_when_dropped() {
     let pool = WorkerPool::new(1, 4);
     let doomed = pool
