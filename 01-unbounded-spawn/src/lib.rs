@@ -105,7 +105,8 @@ impl Spawned {
     /// # Panics
     ///
     /// Panics, once every thread has been joined, if dropping a panicked thread's payload
-    /// panics: a panic can carry any value, and that value's `Drop` runs here.
+    /// panics: a panic can carry any value, and that value's `Drop` runs here. Should a second
+    /// payload panic too, it does so while the first panic unwinds, and the process aborts.
     pub fn join(self) -> usize {
         // Every thread is joined before any payload is dropped, so that such a panic cannot
         // leave the remaining threads unjoined.

@@ -164,3 +164,9 @@ fn a_full_stdout_and_stderr_end_with_status_1_not_a_panic() {
 fn a_trace_into_the_file_stdout_goes_to_is_refused_by_any_name() {
     DEMO.assert_trace_into_stdout_refused(&words("--tasks 5"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_trace_into_the_file_stderr_goes_to_is_refused() {
+    DEMO.assert_trace_into_stderr_refused(&words("--tasks 5"));
+}

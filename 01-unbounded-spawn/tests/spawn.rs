@@ -4,7 +4,9 @@
 //! Its helpers and patience constants are copied from stage to stage, not shared, so that the
 //! file reads alone beside its stage.
 
+use std::env;
 use std::io;
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Barrier, Mutex};
@@ -202,4 +204,39 @@ fn join_joins_every_thread_before_it_drops_a_payload_that_panics_when_dropped() 
         "dropping the payload should panic, after the joins"
     );
     assert_eq!(finished.load(Ordering::SeqCst), 1);
+}
+
+/// The environment variable that tells a test it runs in the child process.
+const IN_CHILD: &str = "STAGE01_SPAWN_CHILD";
+
+/// Run only in a child process, by the test after it: this aborts the process it runs in.
+#[test]
+#[ignore = "aborts the process; run by join_aborts_when_a_second_payload_panics_when_dropped"]
+fn join_two_threads_whose_payloads_panic_when_dropped() {
+    if env::var_os(IN_CHILD).is_none() {
+        return;
+    }
+    let tasks: Vec<Task> = vec![
+        Box::new(|| std::panic::panic_any(PanicsWhenDropped)),
+        Box::new(|| std::panic::panic_any(PanicsWhenDropped)),
+    ];
+    let _ = spawn_all(tasks, spawn_thread).join();
+}
+
+#[test]
+fn join_aborts_when_a_second_payload_panics_when_dropped() {
+    // `join` drops the payloads together, once every thread is joined: the first panics, and the
+    // second is dropped as that panic unwinds, a panic during a panic, so the process aborts.
+    let output = Command::new(env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "--nocapture"])
+        .arg("join_two_threads_whose_payloads_panic_when_dropped")
+        .env(IN_CHILD, "1")
+        .output()
+        .expect("the test binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the child should have aborted");
+    assert!(
+        stderr.contains("panic in a destructor during cleanup"),
+        "the second payload should abort the child, and it printed:\n{stderr}"
+    );
 }

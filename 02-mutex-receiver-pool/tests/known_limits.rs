@@ -136,6 +136,50 @@ fn a_queued_task_that_panics_when_dropped_aborts_the_process() {
     );
 }
 
+/// Run only in a child process, by the test after it: this aborts the process it runs in.
+#[test]
+#[ignore = "aborts the process; run by a_second_payload_that_panics_when_dropped_aborts_the_process"]
+fn kill_both_workers_with_payloads_that_panic_when_dropped() {
+    use std::sync::{Arc, Barrier};
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    if env::var_os(IN_CHILD).is_none() {
+        return;
+    }
+    let pool = ThreadPool::new(2);
+    // Each task waits for the other, so they run on both workers at once, and both workers die.
+    let both_running = Arc::new(Barrier::new(2));
+    for _ in 0..2 {
+        let both_running = Arc::clone(&both_running);
+        pool.execute(move || {
+            both_running.wait();
+            panic::panic_any(PanicsWhenDropped)
+        });
+    }
+    // The first payload's panic escapes the pool's `Drop`, as the test above shows.
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(pool)));
+    // A second worker still ending drops its own payload as it exits: give it time to.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
+    }
+}
+
+#[test]
+fn a_second_payload_that_panics_when_dropped_aborts_the_process() {
+    // `Drop` joins the first dead worker and drops its payload, which panics. As that panic
+    // unwinds, the second worker's `JoinHandle` is dropped unjoined, and the standard library
+    // drops the second payload with it (or the thread does, as it exits, if it has not yet):
+    // that drop panics too, and a thread's result that panics on drop aborts the process.
+    let (status, stderr) = run_in_child("kill_both_workers_with_payloads_that_panic_when_dropped");
+    assert!(!status.success(), "the child should have aborted");
+    assert!(
+        stderr.contains("thread result panicked on drop"),
+        "the second payload should abort the child, and it printed:\n{stderr}"
+    );
+}
+
 /// Twice the standard library's default stack of 2 MiB.
 const LARGE: usize = 4 * 1024 * 1024;
 

@@ -51,6 +51,10 @@ pub fn run(args: &BatchArgs) -> Report {
     let runs = best_of_rounds(&sizes, args.rounds, &mut tally, |per_task| {
         run_jobs(cores, task_ranges(items, per_task).map(task))
     });
+    // A rayon thread per core, as `Experiment::threads` counts and "of ideal" assumes, whatever
+    // RAYON_NUM_THREADS says: rayon would otherwise start that many, past the thread limit.
+    let per_core = rayon::ThreadPoolBuilder::new().num_threads(cores);
+    harness::or_exit_if_refused(|| per_core.build_global().expect("rayon's pool starts here"));
     let sequential = best_time(args.rounds, || (0..items).for_each(item));
     let par_iter = best_time(args.rounds, || (0..items).into_par_iter().for_each(item));
     // Rayon re-raises a task's panic in the caller, so every one of its tasks completed.

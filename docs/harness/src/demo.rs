@@ -285,25 +285,46 @@ fn create_trace(path: &Path) -> Result<File, String> {
             &"it is the file that stdout goes to, which carries the demo's lines: name another file",
         ));
     }
+    // Nor stderr's: its messages would land in the middle of the trace.
+    if is_stderr(path) {
+        return Err(invalid(
+            &"it is the file that stderr goes to, which carries the demo's messages: name another \
+              file",
+        ));
+    }
     File::create(path).map_err(|error| invalid(&format_args!("cannot create it: {error}")))
 }
 
-/// Whether `path` is stdout's file by any name (`/dev/fd/1`, ...): the same device and inode.
+/// Whether `path` is stdout's file by any name (`/dev/fd/1`, ...).
 #[cfg(unix)]
 fn is_stdout(path: &Path) -> bool {
     use std::os::fd::AsFd;
-    use std::os::unix::fs::MetadataExt;
-    use std::{fs, io};
+    is_file_of(path, std::io::stdout().as_fd())
+}
 
-    // No file yet, or stdout closed: nothing can mix with the trace.
+/// Whether `path` is stderr's file by any name (`/dev/fd/2`, ...), if that is a regular file: a
+/// device such as `/dev/full` or a terminal keeps nothing for the messages to spoil.
+#[cfg(unix)]
+fn is_stderr(path: &Path) -> bool {
+    use std::os::fd::AsFd;
+    path.is_file() && is_file_of(path, std::io::stderr().as_fd())
+}
+
+/// Whether `path` names the file that `stream` writes to: the same device and inode.
+#[cfg(unix)]
+fn is_file_of(path: &Path, stream: std::os::fd::BorrowedFd<'_>) -> bool {
+    use std::fs;
+    use std::os::unix::fs::MetadataExt;
+
+    // No file yet, or the stream closed: nothing can mix with the trace.
     let Ok(named) = fs::metadata(path) else {
         return false;
     };
-    let stdout = io::stdout().as_fd().try_clone_to_owned();
-    let Ok(stdout) = stdout.and_then(|stdout| File::from(stdout).metadata()) else {
+    let stream = stream.try_clone_to_owned();
+    let Ok(stream) = stream.and_then(|stream| File::from(stream).metadata()) else {
         return false;
     };
-    (named.dev(), named.ino()) == (stdout.dev(), stdout.ino())
+    (named.dev(), named.ino()) == (stream.dev(), stream.ino())
 }
 
 /// Whether `path` is stdout's file by any name: the same volume serial number and file index.
@@ -322,6 +343,12 @@ fn is_stdout(path: &Path) -> bool {
 /// Never, on systems that are neither Unix nor Windows; [`create_trace`] still refuses `-`.
 #[cfg(not(any(unix, windows)))]
 fn is_stdout(_path: &Path) -> bool {
+    false
+}
+
+/// Never, here, as [`is_stdout`].
+#[cfg(not(unix))]
+fn is_stderr(_path: &Path) -> bool {
     false
 }
 
@@ -499,7 +526,7 @@ mod tests {
         let elsewhere = std::env::temp_dir().join(format!("trace-{}.json", std::process::id()));
         assert!(!is_stdout(&elsewhere), "a file that does not exist yet");
         File::create(&elsewhere).unwrap();
-        let other = is_stdout(&elsewhere);
+        let other = is_stdout(&elsewhere) || is_stderr(&elsewhere);
         std::fs::remove_file(&elsewhere).unwrap();
         assert!(!other, "a file of its own");
     }

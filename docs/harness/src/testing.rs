@@ -119,6 +119,31 @@ impl Demo {
         assert!(written.is_empty(), "{to_its_file:?} ran anyway: {written}");
     }
 
+    /// Asserts that `--trace` into the file that stderr goes to is refused, as
+    /// `demo --trace err.txt 2> err.txt`: status 2, nothing on stdout, and in that file only the
+    /// error, naming the flag, the path and stderr. Taken, it would mix messages into the trace.
+    #[cfg(unix)]
+    pub fn assert_trace_into_stderr_refused(&self, args: &[&str]) {
+        let path = self.temporary_file("txt");
+        let stderr = fs::File::create(&path).expect("a file in the temporary directory");
+        let path_text = utf8(&path);
+        let to_its_file = [args, &["--trace", path_text]].concat();
+        let mut command = self.command_without_threads(&to_its_file);
+        let output = command.stderr(stderr).output().expect("the demo runs");
+        let written = fs::read_to_string(&path).expect("stderr's file is still there");
+        // Only a file in the temporary directory, if it is left behind.
+        let _ = fs::remove_file(&path);
+        assert_eq!(output.status.code(), Some(2), "{to_its_file:?}: {written}");
+        assert!(
+            output.stdout.is_empty(),
+            "{to_its_file:?} printed: {output:?}"
+        );
+        let first = written.lines().next().unwrap_or_default();
+        for text in ["error: ", "'--trace <FILE>'", path_text, "stderr"] {
+            assert!(first.contains(text), "{to_its_file:?}: {written}");
+        }
+    }
+
     /// Asserts that `args`, where no thread can start, stop the demo with status 2, printing
     /// nothing, and a first line `error:` with each of `expected` and no panic; returns stderr.
     pub fn assert_refused(&self, args: &[&str], expected: &[&str]) -> String {
