@@ -206,7 +206,7 @@ fn a_trace_into_the_file_stdout_goes_to_is_refused_by_any_name() {
     DEMO.assert_trace_into_stdout_refused(&words("--tasks 5"));
 }
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 #[test]
 fn a_trace_into_the_file_stderr_goes_to_is_refused() {
     DEMO.assert_trace_into_stderr_refused(&words("--tasks 5"));

@@ -295,60 +295,65 @@ fn create_trace(path: &Path) -> Result<File, String> {
     File::create(path).map_err(|error| invalid(&format_args!("cannot create it: {error}")))
 }
 
+/// The demo's own output streams, which the trace may not share a file with.
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
 /// Whether `path` is stdout's file by any name (`/dev/fd/1`, ...).
-#[cfg(unix)]
 fn is_stdout(path: &Path) -> bool {
-    use std::os::fd::AsFd;
-    is_file_of(path, std::io::stdout().as_fd())
+    is_file_of(path, Stream::Stdout)
 }
 
 /// Whether `path` is stderr's file by any name (`/dev/fd/2`, ...), if that is a regular file: a
 /// device such as `/dev/full` or a terminal keeps nothing for the messages to spoil.
-#[cfg(unix)]
 fn is_stderr(path: &Path) -> bool {
-    use std::os::fd::AsFd;
-    path.is_file() && is_file_of(path, std::io::stderr().as_fd())
+    path.is_file() && is_file_of(path, Stream::Stderr)
 }
 
 /// Whether `path` names the file that `stream` writes to: the same device and inode.
 #[cfg(unix)]
-fn is_file_of(path: &Path, stream: std::os::fd::BorrowedFd<'_>) -> bool {
+fn is_file_of(path: &Path, stream: Stream) -> bool {
     use std::fs;
+    use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
 
     // No file yet, or the stream closed: nothing can mix with the trace.
     let Ok(named) = fs::metadata(path) else {
         return false;
     };
-    let stream = stream.try_clone_to_owned();
+    let stream = match stream {
+        Stream::Stdout => io::stdout().as_fd().try_clone_to_owned(),
+        Stream::Stderr => io::stderr().as_fd().try_clone_to_owned(),
+    };
     let Ok(stream) = stream.and_then(|stream| File::from(stream).metadata()) else {
         return false;
     };
     (named.dev(), named.ino()) == (stream.dev(), stream.ino())
 }
 
-/// Whether `path` is stdout's file by any name: the same volume serial number and file index.
-/// Stable std does not expose those on Windows, so the `same-file` crate reads them.
+/// Whether `path` names the file that `stream` writes to: the same volume serial number and file
+/// index. Stable std does not expose those on Windows, so the `same-file` crate reads them.
 #[cfg(windows)]
-fn is_stdout(path: &Path) -> bool {
+fn is_file_of(path: &Path, stream: Stream) -> bool {
     use same_file::Handle;
 
-    // No file yet, or no stdout: nothing can mix with the trace.
-    match (Handle::from_path(path), Handle::stdout()) {
-        (Ok(named), Ok(stdout)) => named == stdout,
+    let stream = match stream {
+        Stream::Stdout => Handle::stdout(),
+        Stream::Stderr => Handle::stderr(),
+    };
+    // No file yet, or no such stream: nothing can mix with the trace.
+    match (Handle::from_path(path), stream) {
+        (Ok(named), Ok(stream)) => named == stream,
         _ => false,
     }
 }
 
 /// Never, on systems that are neither Unix nor Windows; [`create_trace`] still refuses `-`.
 #[cfg(not(any(unix, windows)))]
-fn is_stdout(_path: &Path) -> bool {
-    false
-}
-
-/// Never, here, as [`is_stdout`].
-#[cfg(not(unix))]
-fn is_stderr(_path: &Path) -> bool {
+fn is_file_of(_path: &Path, _stream: Stream) -> bool {
     false
 }
 

@@ -122,7 +122,6 @@ impl Demo {
     /// Asserts that `--trace` into the file that stderr goes to is refused, as
     /// `demo --trace err.txt 2> err.txt`: status 2, nothing on stdout, and in that file only the
     /// error, naming the flag, the path and stderr. Taken, it would mix messages into the trace.
-    #[cfg(unix)]
     pub fn assert_trace_into_stderr_refused(&self, args: &[&str]) {
         let path = self.temporary_file("txt");
         let stderr = fs::File::create(&path).expect("a file in the temporary directory");
