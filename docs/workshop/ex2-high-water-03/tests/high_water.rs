@@ -114,7 +114,12 @@ fn a_refused_task_does_not_raise_the_mark_past_the_capacity() {
 
     drop(gate);
     wait_for(&done, CAPACITY, "the queued tasks running");
-    assert_eq!(pool.high_water_mark(), CAPACITY);
+    assert_eq!(
+        pool.high_water_mark(),
+        CAPACITY,
+        "the queue held {CAPACITY} tasks, its capacity, and the refused one never went in: the \
+         mark must stay {CAPACITY} after the queue drained; count only the tasks that went in"
+    );
     pool.shutdown();
 }
 
