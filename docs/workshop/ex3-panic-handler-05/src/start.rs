@@ -64,6 +64,8 @@ impl ResilientPool {
     }
 
     // Changed: stage 04's `new`, shared by both constructors; the stack size is what is new.
+    // Exercise: `with_panic_handler` needs `start` too: one more parameter, the handler (`new` and
+    // `with_stack_size` have none to give).
     fn start(workers: usize, queue_capacity: usize, stack_size: Option<usize>) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
