@@ -78,14 +78,16 @@ fn timings_split_the_time_into_waiting_and_running() {
     let ran_at_least = opened - first_seen_running;
     assert!(
         first_timings.running >= ran_at_least,
-        "the first task ran for at least {ran_at_least:?}, but its timings say {:?}",
+        "the first task ran for at least {ran_at_least:?}, but its timings say {:?}: time the task \
+         itself, from when a worker starts it until it returns",
         first_timings.running
     );
     // Upper bound: no part can be longer than the whole time the test watched.
     for timings in [first_timings, second_timings] {
         assert!(
             timings.waiting + timings.running <= watched,
-            "{timings:?} adds up to more than the {watched:?} the test watched"
+            "{timings:?} adds up to more than the {watched:?} the test watched: `running` starts \
+             where `waiting` ends, so neither may count the other's time"
         );
     }
     pool.shutdown();
