@@ -2,7 +2,8 @@
 """Checks the built book (docs/book/book) the way a reader would meet it, without a browser.
 
 - Every relative link and image (href and src of every page) resolves to a file of the built book,
-  and a link to a page's #fragment finds an element with that id on the page.
+  and a link to a page's #fragment finds an element with that id on the page. A link to a folder
+  whose README is a chapter names the README: the book has no page for the folder itself.
 - No include was left unexpanded: mdBook logs a missing {{#include}} file and carries on, so the
   directive would otherwise reach the reader as text.
 - Every heading of each included README reaches its chapter: an include by anchor whose marker
@@ -145,7 +146,15 @@ def main():
                     problems.append(f"{rel}: <{tag} {attr}={value!r}> leaves the book")
                     continue
                 if os.path.isdir(full):
-                    # A folder of sources, as GitHub shows one: a listing on a local server.
+                    # A folder whose README is a chapter: GitHub shows that README under the
+                    # folder's files, the book only a folder with no page in it. Link the README.
+                    if os.path.isfile(os.path.join(full, "README.html")):
+                        problems.append(
+                            f"{rel}: <{tag} {attr}={value!r}> is a folder whose README is a "
+                            f"chapter: link {os.path.join(url.path, 'README.md')!r} instead"
+                        )
+                    # Any other folder is one of sources, as GitHub shows one: a listing on a
+                    # local server.
                     continue
                 if not os.path.isfile(full):
                     problems.append(f"{rel}: <{tag} {attr}={value!r}> is missing ({target})")
