@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the book with the pinned mdBook and checks it the way a reader meets it:
 #   - mdBook reports no error (a missing {{#include}} file is only logged, so its log is read);
-#   - check_links.py: every relative link and picture of every page resolves in the built book,
-#     no directive is left unexpanded, and every heading of each included README is shown;
+#   - check_links.py: every relative link and picture of every page resolves in the built book
+#     (a folder whose README is a chapter is linked by that README), no directive is left
+#     unexpanded, every heading of each included README is shown, and each stage's chapter has
+#     all of its src/, its output.txt and its timelines;
 #   - check_browser.py: headless Chromium opens stage 03's chapter and sees its title, the pool's
 #     code, its timeline loaded and the six stages in the sidebar.
 # With --install, installs what is missing first: mdBook with cargo (about 2 minutes on 2 cores)

@@ -2,11 +2,14 @@
 """Checks the built book (docs/book/book) the way a reader would meet it, without a browser.
 
 - Every relative link and image (href and src of every page) resolves to a file of the built book,
-  and a link to a page's #fragment finds an element with that id on the page.
+  and a link to a page's #fragment finds an element with that id on the page. A link to a folder
+  whose README is a chapter names the README: the book has no page for the folder itself.
 - No include was left unexpanded: mdBook logs a missing {{#include}} file and carries on, so the
   directive would otherwise reach the reader as text.
 - Every heading of each included README reaches its chapter: an include by anchor whose marker
   was renamed or lost would otherwise leave a part of the README out, silently.
+- Every stage's chapter has what the book promises for it: each .rs file of the stage's src/ and
+  its output.txt included whole, and each of its timelines (docs/charts/timeline-NN*.svg) shown.
 
 Usage: python3 check_links.py [BOOK_DIR] (default: the book/ folder beside this script).
 Exits 1 and lists every problem when there is any.
@@ -108,6 +111,40 @@ def markdown_headings(path):
     return headings
 
 
+def stage_pieces(pages):
+    """What each stage's chapter promises: every source file of the stage's src/, included whole
+    in its chapter's Markdown; its recorded output.txt; and each of its timelines in docs/charts/
+    (timeline-NN*.svg), shown as a picture on the chapter's page."""
+    problems = []
+    charts = sorted(os.listdir(os.path.join(REPO, "docs", "charts")))
+    for stage in sorted(d for d in os.listdir(REPO) if re.match(r"^0\d-", d)):
+        chapter = f"{stage}/README.html"
+        source = os.path.join(HERE, "src", stage, "README.md")
+        if not os.path.isfile(source) or chapter not in pages:
+            problems.append(f"{chapter}: stage {stage} has no chapter")
+            continue
+        with open(source, encoding="utf-8") as f:
+            markdown = f.read()
+        wanted = [
+            os.path.relpath(os.path.join(root, name), REPO).replace(os.sep, "/")
+            for root, _, files in os.walk(os.path.join(REPO, stage, "src"))
+            for name in files
+            if name.endswith(".rs")
+        ]
+        for path in sorted(wanted) + [f"{stage}/output.txt"]:
+            if "{{#include ../../../../%s}}" % path not in markdown:
+                problems.append(f"{chapter}: {path} is not included whole in its chapter")
+        shown = {
+            os.path.basename(value)
+            for tag, attr, value in pages[chapter][0].links
+            if tag == "img" and attr == "src"
+        }
+        for chart in charts:
+            if chart.startswith(f"timeline-{stage[:2]}") and chart not in shown:
+                problems.append(f"{chapter}: the timeline docs/charts/{chart} is not shown")
+    return problems
+
+
 def main():
     if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
         print(__doc__.strip())
@@ -145,7 +182,15 @@ def main():
                     problems.append(f"{rel}: <{tag} {attr}={value!r}> leaves the book")
                     continue
                 if os.path.isdir(full):
-                    # A folder of sources, as GitHub shows one: a listing on a local server.
+                    # A folder whose README is a chapter: GitHub shows that README under the
+                    # folder's files, the book only a folder with no page in it. Link the README.
+                    if os.path.isfile(os.path.join(full, "README.html")):
+                        problems.append(
+                            f"{rel}: <{tag} {attr}={value!r}> is a folder whose README is a "
+                            f"chapter: link {os.path.join(url.path, 'README.md')!r} instead"
+                        )
+                    # Any other folder is one of sources, as GitHub shows one: a listing on a
+                    # local server.
                     continue
                 if not os.path.isfile(full):
                     problems.append(f"{rel}: <{tag} {attr}={value!r}> is missing ({target})")
@@ -163,6 +208,8 @@ def main():
         for heading in markdown_headings(os.path.join(REPO, source)):
             if heading not in shown:
                 problems.append(f"{chapter}: the heading {heading!r} of {source} is not shown")
+
+    problems.extend(stage_pieces(pages))
 
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
