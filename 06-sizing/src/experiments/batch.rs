@@ -107,22 +107,22 @@ pub fn run(args: &BatchArgs) -> Report {
     }
 
     let text = format!(
-        "batch: {items} items of {item} on a pool of {workers}, in tasks of 1 to {last} items, \
-         beside par_iter and a sequential loop, best of {rounds} rounds\n\
+        "batch: {items} items of {item} on a pool of {workers}, in tasks of 1 to {last}, \
+         beside par_iter and a sequential loop, best of {rounds}\n\
          {table}\
          of ideal: the sequential loop's time / {cores_text}, over the run's time; p99 task time: \
          99% of tasks held their worker no longer, and their items waited that long\n\
-         knee: tasks of {knee_batch} items, {knee_share} of ideal, within {tolerance} of the \
-         best (tasks of {best_batch} items, {best_share}); par_iter {par_share}\n",
+         knee: tasks of {knee_batch}, {knee_share} of ideal, within {tolerance} of the \
+         best (tasks of {best_batch}, {best_share}); par_iter {par_share}\n",
         item = args.item,
         workers = count(cores, "worker"),
-        last = sizes[sizes.len() - 1],
-        rounds = args.rounds,
+        last = count(sizes[sizes.len() - 1], "item"),
+        rounds = count(args.rounds, "round"),
         cores_text = count(cores, "core"),
-        knee_batch = knee.size,
+        knee_batch = count(knee.size, "item"),
         knee_share = of_ideal(knee.throughput),
         tolerance = percent(BATCH_KNEE_TOLERANCE),
-        best_batch = best.size,
+        best_batch = count(best.size, "item"),
         best_share = of_ideal(best.throughput),
         par_share = of_ideal(items_per_s(par_iter)),
     );

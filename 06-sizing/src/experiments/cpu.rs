@@ -74,7 +74,7 @@ pub fn run(args: &CpuArgs) -> Report {
     let cores_text = count(cores, "core");
     let text = format!(
         "cpu: {tasks} tasks of {task} through pools of 1 to {last} workers on {cores_text}, \
-         best of {rounds} rounds\n\
+         best of {rounds}\n\
          {table}\
          ideal: tasks x {length} / min(workers, cores); task time: how long a task held its worker\n\
          with more workers than {cores_text}, the tasks take turns on the cores: each one takes \
@@ -84,7 +84,7 @@ pub fn run(args: &CpuArgs) -> Report {
         tasks = args.tasks,
         task = args.task,
         last = sizes[sizes.len() - 1],
-        rounds = args.rounds,
+        rounds = count(args.rounds, "round"),
         length = harness::format_duration(args.task.duration),
         knee_rate = rate(knee.throughput),
         knee_workers = count(knee.size, "worker"),
