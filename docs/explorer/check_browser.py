@@ -10,7 +10,8 @@
 - side by side, the same job under block and under caller-runs is drawn on one time axis, and
   the submitter runs tasks itself under caller-runs;
 - a long run whose page goes away (the tab navigates elsewhere) ends, and its threads with it
-  (counted in /proc, on Linux).
+  (counted in /proc, on Linux);
+- the legend keeps each colour beside its words at the widths of a projector and a laptop.
 
 It starts the explorer binary given with --explorer (default: target/debug/explorer, built by
 `cargo build -p explorer`) on a free port of 127.0.0.1, and drives Chromium through ChromeDriver's
@@ -50,6 +51,26 @@ for (let i = 0; i < data.length; i += 4) {
 }
 return count;
 """
+
+
+# For each swatch of the legend, whether the words that follow it start on the swatch's line: a
+# swatch left at the end of one line names the words of the next, the wrong colour.
+LEGEND_SPLIT = """
+const split = [];
+for (const swatch of document.querySelectorAll('.legend .swatch')) {
+  const words = swatch.nextSibling;
+  const first = words.textContent.search(/\\S/);
+  const range = document.createRange();
+  range.setStart(words, first);
+  range.setEnd(words, first + 1);
+  const [box, char] = [swatch.getBoundingClientRect(), range.getBoundingClientRect()];
+  if (char.top >= box.bottom || char.bottom <= box.top) split.push(words.textContent.trim());
+}
+return split;
+"""
+
+# The widths, in CSS pixels, at which the legend is checked: a projector's 1024 and narrower.
+LEGEND_WIDTHS = [1024, 1000, 900, 800, 700, 600]
 
 
 def start_explorer(binary):
@@ -107,6 +128,11 @@ def check_closed(before, during, after):
         return [f"a closed page left its run's threads behind: {before} threads before the run, "
                 f"{during} during, {after} after"]
     return []
+
+
+def check_legend(split):
+    return [f"at {width} px wide, the legend's swatch for '{words}' ends a line and its words "
+            f"start the next" for width, words in split]
 
 
 def check(refused, runs, task_pixels, saw_running):
@@ -204,6 +230,15 @@ def main():
             while after is not None and after > (before or 0) and time.monotonic() < deadline:
                 time.sleep(0.1)
                 after = explorer_threads(explorer)
+
+            # The legend, at a projector's width and narrower, on a page long enough to scroll.
+            webdriver.do("POST", "/url", {"url": url})
+            webdriver.click("#run")
+            wait_for(webdriver, lambda runs: runs and all(r["ended"] for r in runs), 30)
+            split = []
+            for width in LEGEND_WIDTHS:
+                webdriver.do("POST", "/window/rect", {"width": width, "height": 800})
+                split += [(width, words) for words in webdriver.script(LEGEND_SPLIT)]
     finally:
         explorer.terminate()
         explorer.wait(timeout=30)
@@ -211,6 +246,7 @@ def main():
     problems = check(refused, runs, task_pixels, saw_running)
     problems += check_compared(compared)
     problems += check_closed(before, during, after)
+    problems += check_legend(split)
     run = runs[0] if runs else {}
     return report(
         "the explorer in the browser", problems,
