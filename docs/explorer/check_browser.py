@@ -11,7 +11,11 @@
   the submitter runs tasks itself under caller-runs;
 - a long run whose page goes away (the tab navigates elsewhere) ends, and its threads with it
   (counted in /proc, on Linux);
-- the legend keeps each colour beside its words at the widths of a projector and a laptop.
+- after a run of stage 04 whose task 3 panics, the canvas draws a task, a panic, the submitter's
+  wait, a dead worker and the queue's depth in the legend's own colours, and each colour of the
+  legend stands out from the white panel by at least 3:1 (WCAG's minimum for graphics), as a
+  projector needs; the legend keeps each colour beside its words at a projector's width and
+  narrower.
 
 It starts the explorer binary given with --explorer (default: target/debug/explorer, built by
 `cargo build -p explorer`) on a free port of 127.0.0.1, and drives Chromium through ChromeDriver's
@@ -68,6 +72,26 @@ for (const swatch of document.querySelectorAll('.legend .swatch')) {
 }
 return split;
 """
+
+# Each swatch of the legend: its class, its colour as [r, g, b], and how many of the canvas's
+# pixels have exactly that colour.
+LEGEND_COLOURS = """
+const canvas = document.querySelector('canvas[data-role=lanes]');
+const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+const counts = new Map();
+for (let i = 0; i < data.length; i += 4) {
+  if (data[i + 3] !== 255) continue;
+  const key = `${data[i]},${data[i + 1]},${data[i + 2]}`;
+  counts.set(key, (counts.get(key) || 0) + 1);
+}
+return [...document.querySelectorAll('.legend .swatch')].map((swatch) => {
+  const rgb = getComputedStyle(swatch).backgroundColor.match(/\\d+/g).slice(0, 3).map(Number);
+  return [swatch.classList[1], rgb, counts.get(rgb.join(',')) || 0];
+});
+"""
+
+# What a run of stage 04 with a panicking task draws, by the legend's names.
+DRAWN_BY_STAGE_04 = ["task", "panic", "wait", "dead", "depth"]
 
 # The widths, in CSS pixels, at which the legend is checked: a projector's 1024 and narrower.
 LEGEND_WIDTHS = [1024, 1000, 900, 800, 700, 600]
@@ -130,9 +154,27 @@ def check_closed(before, during, after):
     return []
 
 
-def check_legend(split):
-    return [f"at {width} px wide, the legend's swatch for '{words}' ends a line and its words "
-            f"start the next" for width, words in split]
+def contrast(rgb, background=(255, 255, 255)):
+    """WCAG's contrast ratio of two sRGB colours, from 1 to 21."""
+    def luminance(colour):
+        linear = [c / 255 / 12.92 if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4
+                  for c in colour]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    light, dark = sorted([luminance(rgb), luminance(background)], reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def check_legend(split, colours):
+    problems = [f"at {width} px wide, the legend's swatch for '{words}' ends a line and its "
+                f"words start the next" for width, words in split]
+    for name, rgb, pixels in colours:
+        if contrast(rgb) < 3:
+            problems.append(f"the legend's '{name}' colour {rgb} has a contrast of "
+                            f"{contrast(rgb):.2f}:1 on white, under the 3:1 a projector needs")
+        if name in DRAWN_BY_STAGE_04 and pixels < 50:
+            problems.append(f"after a run of stage 04 with a panic, the canvas has {pixels} "
+                            f"pixels of the legend's '{name}' colour {rgb}: it draws another one")
+    return problems
 
 
 def check(refused, runs, task_pixels, saw_running):
@@ -231,10 +273,17 @@ def main():
                 time.sleep(0.1)
                 after = explorer_threads(explorer)
 
-            # The legend, at a projector's width and narrower, on a page long enough to scroll.
+            # The legend: its colours as stage 04 draws them, and its lines at a projector's width
+            # and narrower, on a page long enough to scroll.
             webdriver.do("POST", "/url", {"url": url})
+            webdriver.script("const stage = document.querySelector(\"[data-run='0'] [name=stage]\");"
+                             "stage.value = '04';"
+                             "stage.dispatchEvent(new Event('change', { bubbles: true }));")
+            webdriver.type_into(".run-form[data-run='0'] [name=panic_task]", "3")
             webdriver.click("#run")
             wait_for(webdriver, lambda runs: runs and all(r["ended"] for r in runs), 30)
+            time.sleep(0.3)
+            colours = webdriver.script(LEGEND_COLOURS)
             split = []
             for width in LEGEND_WIDTHS:
                 webdriver.do("POST", "/window/rect", {"width": width, "height": 800})
@@ -246,7 +295,7 @@ def main():
     problems = check(refused, runs, task_pixels, saw_running)
     problems += check_compared(compared)
     problems += check_closed(before, during, after)
-    problems += check_legend(split)
+    problems += check_legend(split, colours)
     run = runs[0] if runs else {}
     return report(
         "the explorer in the browser", problems,

@@ -10,8 +10,10 @@
 // A new id per page load: a new run of this page cancels the run it has going.
 const PAGE = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
 
+// Each stands out from the white panel by at least 3:1, WCAG's minimum for graphics, drawn opaque
+// as the legend shows it: a projector washes out anything fainter.
 const COLORS = {
-  task: '#2f6fdb', caller: '#9a4fd6', panic: '#d93b3b', wait: '#e8a317', dead: '#b9bec7',
+  task: '#2f6fdb', caller: '#9a4fd6', panic: '#d93b3b', wait: '#c27c00', dead: '#878e99',
   depth: '#2e9e6a', ideal: '#555', grid: '#e3e7ee', text: '#5c6676', ink: '#1d2430',
 };
 // The canvas: a gutter for the lanes' names, an axis on top, the lanes, the queue's depth below.
@@ -460,7 +462,7 @@ function draw(panel, span) {
   lanes.forEach((lane, index) => {
     const top = AXIS + index * laneHeight;
     if (laneHeight >= 10) {
-      g.fillStyle = lane.dead !== null ? COLORS.dead : COLORS.text;
+      g.fillStyle = COLORS.text;
       g.font = '11px system-ui, sans-serif';
       g.textBaseline = 'middle';
       const label = lane.dead !== null ? `${lane.name} ✝` : lane.name;
@@ -468,9 +470,7 @@ function draw(panel, span) {
     }
     if (lane.dead !== null) {
       g.fillStyle = COLORS.dead;
-      g.globalAlpha = 0.35;
       g.fillRect(x(lane.dead), top, Math.max(0, x(now) - x(lane.dead)), laneHeight);
-      g.globalAlpha = 1;
     }
     const pad = laneHeight >= 6 ? 1.5 : 0;
     for (const wait of lane.waits) {
@@ -540,14 +540,12 @@ function drawDepth(g, panel, x, top, height, now) {
   g.textBaseline = 'middle';
   g.fillText('queue', 4, top + height / 2, GUTTER - 8);
   g.fillStyle = COLORS.depth;
-  g.globalAlpha = 0.8;
   const steps = panel.depth;
   for (let i = 0; i < steps.length; i++) {
     const [at, depth] = steps[i];
     const until = i + 1 < steps.length ? steps[i + 1][0] : now;
     if (depth > 0) g.fillRect(x(at), y(depth), Math.max(1, x(until) - x(at)), top + height - y(depth));
   }
-  g.globalAlpha = 1;
   if (capacity !== null) {
     g.strokeStyle = COLORS.wait;
     g.setLineDash([2, 2]);
