@@ -7,6 +7,9 @@
   and depth (which fills up), and counts 40 completed tasks, on the page and in its counters;
 - the canvas really has the tasks' colour in it, and the run ends with the command line and a
   trace to download;
+- for a screen reader, the canvas is an image whose name says the run and, at its end, its
+  counts; and the counters, which change many times a second, are in no live region (the status
+  line says when a run starts and ends);
 - side by side, the same job under block and under caller-runs is drawn on one time axis, and
   the submitter runs tasks itself under caller-runs;
 - a long run whose page goes away (the tab navigates elsewhere) ends, and its threads with it
@@ -97,6 +100,19 @@ DRAWN_BY_STAGE_04 = ["task", "panic", "wait", "dead", "depth"]
 LEGEND_WIDTHS = [1024, 1000, 900, 800, 700, 600]
 
 
+# What a screen reader is given: the canvas's role and name, and whether any counter is inside a
+# live region, which would read out each of its changes.
+SCREEN_READER = """
+const canvas = document.querySelector('canvas[data-role=lanes]');
+const counter = document.querySelector('[data-counter=completed]');
+return {
+  role: canvas.getAttribute('role'),
+  name: canvas.getAttribute('aria-label') || '',
+  liveCounters: counter.closest('[aria-live], [role=status], [role=log], [role=alert]') !== null,
+};
+"""
+
+
 def start_explorer(binary):
     """Starts the explorer on a free port, and returns the process and its address."""
     process = subprocess.Popen([binary, "--port", "0"], stdout=subprocess.PIPE, text=True)
@@ -177,6 +193,18 @@ def check_legend(split, colours):
     return problems
 
 
+def check_screen_reader(seen):
+    problems = []
+    if seen["role"] != "img" or not seen["name"].startswith("Stage 03"):
+        problems.append(f"the canvas is not an image named after its run: role {seen['role']!r}, "
+                        f"name {seen['name']!r}")
+    elif f"{TASKS} completed" not in seen["name"]:
+        problems.append(f"the canvas's name does not give the run's counts: {seen['name']!r}")
+    if seen["liveCounters"]:
+        problems.append("the counters are inside a live region, which reads out every change")
+    return problems
+
+
 def check(refused, runs, task_pixels, saw_running):
     problems = []
     if "invalid value '0' for '--tasks <N>': must be at least 1" not in refused:
@@ -248,6 +276,7 @@ def main():
             time.sleep(0.3)
             runs = webdriver.script("return window.explorerProbe();")
             task_pixels = webdriver.script(COUNT_TASK_PIXELS)
+            screen_reader = webdriver.script(SCREEN_READER)
             png = base64.b64decode(webdriver.do("GET", "/screenshot"))
             os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
             with open(args.screenshot, "wb") as f:
@@ -293,6 +322,7 @@ def main():
         explorer.wait(timeout=30)
 
     problems = check(refused, runs, task_pixels, saw_running)
+    problems += check_screen_reader(screen_reader)
     problems += check_compared(compared)
     problems += check_closed(before, during, after)
     problems += check_legend(split, colours)

@@ -248,8 +248,10 @@ class Panel {
     const policy = info.policy ? `, ${info.policy} when full` : '';
     const pool = info.workers ? `${info.workers} workers` : 'a thread per task';
     const queue = !info.queued ? '' : info.queue === null ? ', an unbounded queue' : `, a queue of ${info.queue}`;
-    element.querySelector('.title').textContent =
-      `Stage ${info.stage}: ${info.tasks} tasks of ${info.task} on ${pool}${queue}${policy}`;
+    this.title = `Stage ${info.stage}: ${info.tasks} tasks of ${info.task} on ${pool}${queue}${policy}`;
+    element.querySelector('.title').textContent = this.title;
+    // The canvas's name, for a screen reader: what it shows now, and the counts once it ends.
+    this.canvas.setAttribute('aria-label', `${this.title}: a lane per thread, as the run goes`);
     // The submitter first, then the pool's workers, in order, before any of them has run a task.
     this.lane('submitter', true);
     const workers = Math.min(info.workers || 0, 10000);
@@ -349,9 +351,13 @@ class Panel {
     this.showGauge(0);
     const result = this.element.querySelector('.result');
     const ratio = end.ideal_ms > 0 ? ` — ${Math.round((100 * end.elapsed_ms) / end.ideal_ms)} % of the ideal` : '';
-    result.querySelector('.timing').textContent =
+    const timing =
       `Took ${seconds(end.elapsed_ms)} against an ideal of ${seconds(end.ideal_ms)}${ratio}` +
       (end.cancelled ? ` (cancelled: ${end.cancelled})` : '');
+    result.querySelector('.timing').textContent = timing;
+    const counts = `${end.completed} completed, ${end.panicked} panicked, ${end.rejected} rejected, ` +
+      `${end.ran_in_caller} ran in the caller`;
+    this.canvas.setAttribute('aria-label', `${this.title}: ${counts}. ${timing}`);
     const note = result.querySelector('.note');
     note.hidden = !end.note;
     note.textContent = end.note || '';
