@@ -9,6 +9,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use axum::Router;
 use axum::http::StatusCode;
 use common::{Events, explorer, json, request, send, start, the, trace_events};
+use explorer::Explorer;
 use harness::record::trace::{self, Meaning, Phase, TraceEvent};
 
 /// For each task, how many times it began and ended in the stream, and how many panics it had.
@@ -226,6 +227,33 @@ async fn a_run_is_cancelled_from_its_page_or_by_closing_its_stream() {
     let run = running(&router, "h", long).await;
     drop(run);
     assert!(common::eventually(5, || explorer.running() == 0).await);
+}
+
+#[tokio::test]
+async fn the_runs_going_at_once_keep_to_the_thread_limit_until_their_threads_end() {
+    let explorer = Explorer::with_thread_limit(common::PORT, 6);
+    let router = explorer.router();
+    // 4 workers, busy for a second or more if left to run.
+    let four = r#"[{"stage":"03","tasks":"200","task":"sleep:5ms","workers":"4","queue":"4"}]"#;
+    let first = running(&router, "k", four).await;
+    // Another page's 4 workers would make 8 threads at once.
+    let (status, body) = json(start(&router, "l", four).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("error: ") && error.contains("safety limit of 6 threads"),
+        "{error}"
+    );
+    // 2 more fit.
+    let two = r#"[{"stage":"02","tasks":"3","task":"sleep:1ms","workers":"2"}]"#;
+    let events = Events::new(start(&router, "l", two).await).all().await;
+    assert_eq!(count(&the(&events, "end", 0)["completed"]), 3);
+    // Once the first run has ended, its page closed, its threads are free again.
+    drop(first);
+    assert!(common::eventually(5, || explorer.running() == 0).await);
+    let short = r#"[{"stage":"03","tasks":"4","task":"sleep:1ms","workers":"4","queue":"4"}]"#;
+    let events = Events::new(start(&router, "l", short).await).all().await;
+    assert_eq!(count(&the(&events, "end", 0)["completed"]), 4);
 }
 
 #[tokio::test]
