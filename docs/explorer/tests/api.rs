@@ -112,6 +112,50 @@ async fn panics_are_counted_and_a_dead_pool_ends_its_run_with_a_note() {
 }
 
 #[tokio::test]
+async fn every_task_of_stage_04_is_accounted_for_lost_ones_included() {
+    let (_, router) = explorer();
+    // The only worker dies with task 0; the tasks queued behind it by then are lost with it, as
+    // the demo reports them, and the rest are never submitted.
+    let runs = r#"[{"stage":"04","tasks":"20","task":"sleep:1ms","workers":"1","queue":"4",
+                    "panic_task":"0"}]"#;
+    let events = Events::new(start(&router, "m", runs).await).all().await;
+    let end = the(&events, "end", 0);
+    let note = end["note"].as_str().unwrap();
+    // Each of the numbers the note gives, in the line that contains `words`.
+    let numbers = |words: &str| -> Vec<usize> {
+        let line = note.lines().find(|line| line.contains(words));
+        let line = line.unwrap_or_else(|| panic!("no line with '{words}': {note}"));
+        line.split(|c: char| !c.is_ascii_digit())
+            .filter_map(|number| number.parse().ok())
+            .collect()
+    };
+    let first_not_submitted = numbers("were not submitted")[0];
+    let lost = numbers("lost");
+    // `5 tasks lost their results (0, 1, 2, 3, 4)`: how many, then which.
+    assert_eq!(
+        lost[1..],
+        (0..first_not_submitted).collect::<Vec<_>>(),
+        "{note}"
+    );
+    assert_eq!(lost[0], first_not_submitted, "{note}");
+    assert_eq!((count(&end["completed"]), count(&end["panicked"])), (0, 1));
+}
+
+#[tokio::test]
+async fn a_lost_results_note_goes_with_a_panic_that_only_kills_a_worker() {
+    let (_, router) = explorer();
+    let runs = r#"[{"stage":"04","tasks":"8","task":"sleep:1ms","workers":"2","queue":"2",
+                    "panic_task":"3"}]"#;
+    let events = Events::new(start(&router, "n", runs).await).all().await;
+    let end = the(&events, "end", 0);
+    assert_eq!(
+        end["note"],
+        "1 task lost its result (3): the task panicked, or no worker was left to run it, so its \
+         value never came\nin this stage a panic kills its worker; stage 05 keeps the workers alive"
+    );
+}
+
+#[tokio::test]
 async fn bad_input_gets_a_400_with_the_line_the_demo_prints() {
     let (explorer, router) = explorer();
     for (runs, expected) in [
