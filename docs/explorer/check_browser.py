@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Opens the explorer in headless Chromium and checks what the room sees during a run of stage 03.
 
+- each field of the form has a name of its own for a screen reader, whatever the stage;
 - a bad value is refused on the page with the demo's own error line;
 - a run of stage 03 at the page's defaults (40 tasks of sleep:100ms, 4 workers, a queue of 4,
   block when full) draws a lane per worker and the submitter's, every task, the queue's gauge
@@ -111,6 +112,41 @@ return {
   liveCounters: counter.closest('[aria-live], [role=status], [role=log], [role=alert]') !== null,
 };
 """
+
+
+# The name a screen reader gives each field of the first run's form, by the field's name: each
+# says what it sets on its own, without the words beside it ("for", "after").
+FIELD_NAMES = {
+    "stage": "Stage", "tasks": "Tasks", "kind": "Task", "duration": "Task duration",
+    "workers": "Workers", "queue": "Queue", "policy": "When full",
+    "timeout": "Timeout when full", "panic_task": "Panicking task",
+    "panic_every": "Panic every Nth task",
+}
+
+# Shows the fields of stage `arguments[0]`, with the timeout of stage 03's policy.
+SHOW_STAGE = """
+const form = document.querySelector("[data-run='0']");
+form.querySelector('[name=stage]').value = arguments[0];
+form.querySelector('[name=policy]').value = 'timeout';
+form.dispatchEvent(new Event('change'));
+"""
+
+
+def field_names(webdriver):
+    """The name a screen reader gives each field of the first run's form that some stage shows."""
+    names = {}
+    for stage in ["03", "04", "05"]:
+        webdriver.script(SHOW_STAGE, stage)
+        for field in FIELD_NAMES:
+            element = webdriver.find(f".run-form[data-run='0'] [name={field}]")
+            if webdriver.do("GET", f"/element/{element}/displayed"):
+                names[field] = webdriver.do("GET", f"/element/{element}/computedlabel")
+    return names
+
+
+def check_field_names(names):
+    return [f"the field '{field}' is named {names.get(field)!r} for a screen reader, not "
+            f"{name!r}" for field, name in FIELD_NAMES.items() if names.get(field) != name]
 
 
 def start_explorer(binary):
@@ -254,6 +290,8 @@ def main():
     try:
         with session(WINDOW_SIZE, "explorer-check-") as webdriver:
             webdriver.do("POST", "/url", {"url": url})
+            names = field_names(webdriver)
+            webdriver.do("POST", "/url", {"url": url})
 
             # A bad value: refused by the server, with the line the demo prints.
             webdriver.type_into(".run-form[data-run='0'] [name=tasks]", "0")
@@ -321,7 +359,8 @@ def main():
         explorer.terminate()
         explorer.wait(timeout=30)
 
-    problems = check(refused, runs, task_pixels, saw_running)
+    problems = check_field_names(names)
+    problems += check(refused, runs, task_pixels, saw_running)
     problems += check_screen_reader(screen_reader)
     problems += check_compared(compared)
     problems += check_closed(before, during, after)
