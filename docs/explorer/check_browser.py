@@ -13,6 +13,8 @@
   line says when a run starts and ends);
 - side by side, the same job under block and under caller-runs is drawn on one time axis, and
   the submitter runs tasks itself under caller-runs;
+- a long run cancelled from its page says so at its end, and gives no share of the ideal time,
+  which a run stopped early says nothing about;
 - a long run whose page goes away (the tab navigates elsewhere) ends, and its threads with it
   (counted in /proc, on Linux);
 - after a run of stage 04 whose task 3 panics, the canvas draws a task, a panic, the submitter's
@@ -241,6 +243,13 @@ def check_screen_reader(seen):
     return problems
 
 
+def check_cancelled(timing):
+    if "(cancelled: cancelled from the page)" not in timing or "of the ideal" in timing:
+        return [f"a run cancelled from its page ends with {timing!r}: not said to be cancelled, "
+                f"or given a share of the ideal time"]
+    return []
+
+
 def check(refused, runs, task_pixels, saw_running):
     problems = []
     if "invalid value '0' for '--tasks <N>': must be at least 1" not in refused:
@@ -326,10 +335,21 @@ def main():
             compared = wait_for(webdriver, lambda runs: len(runs) == 2 and all(
                 r["ended"] for r in runs), 30)
 
-            # A long run (400 tasks of 100 ms on 4 workers: 10 s), and then the tab goes elsewhere.
+            # A long run (400 tasks of 100 ms on 4 workers: 10 s), cancelled from the page.
             webdriver.click("#compare")
             before = explorer_threads(explorer)
             webdriver.type_into(".run-form[data-run='0'] [name=tasks]", "400")
+            webdriver.click("#run")
+            wait_for(webdriver, lambda runs: any(r["tasksDrawn"] > 0 for r in runs), 10)
+            webdriver.click("#cancel")
+            wait_for(webdriver, lambda runs: runs and all(r["ended"] for r in runs), 10)
+            timing = webdriver.script("return document.querySelector('.timing').textContent;")
+            # Its threads have been joined; the system may take a moment to stop counting them.
+            deadline = time.monotonic() + 10
+            while (explorer_threads(explorer) or 0) > (before or 0) and time.monotonic() < deadline:
+                time.sleep(0.1)
+
+            # The same long run, and then the tab goes elsewhere.
             webdriver.click("#run")
             wait_for(webdriver, lambda runs: any(r["tasksDrawn"] > 0 for r in runs), 10)
             during = explorer_threads(explorer)
@@ -363,6 +383,7 @@ def main():
     problems += check(refused, runs, task_pixels, saw_running)
     problems += check_screen_reader(screen_reader)
     problems += check_compared(compared)
+    problems += check_cancelled(timing)
     problems += check_closed(before, during, after)
     problems += check_legend(split, colours)
     run = runs[0] if runs else {}

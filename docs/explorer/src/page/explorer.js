@@ -350,7 +350,9 @@ class Panel {
     if (end.waited !== null) this.counters.waited = end.waited;
     this.showGauge(0);
     const result = this.element.querySelector('.result');
-    const ratio = end.ideal_ms > 0 ? ` — ${Math.round((100 * end.elapsed_ms) / end.ideal_ms)} % of the ideal` : '';
+    // A run stopped early says nothing about how close it came to its ideal.
+    const ratio = end.ideal_ms > 0 && !end.cancelled
+      ? ` — ${Math.round((100 * end.elapsed_ms) / end.ideal_ms)} % of the ideal` : '';
     const timing =
       `Took ${seconds(end.elapsed_ms)} against an ideal of ${seconds(end.ideal_ms)}${ratio}` +
       (end.cancelled ? ` (cancelled: ${end.cancelled})` : '');
