@@ -2,6 +2,7 @@
 """Opens the explorer in headless Chromium and checks what the room sees during a run of stage 03.
 
 - each field of the form has a name of its own for a screen reader, whatever the stage;
+- the time axis writes no label past the canvas's right edge, where it would be cut off;
 - a bad value is refused on the page with the demo's own error line;
 - a run of stage 03 at the page's defaults (40 tasks of sleep:100ms, 4 workers, a queue of 4,
   block when full) draws a lane per worker and the submitter's, every task, the queue's gauge
@@ -149,6 +150,26 @@ def field_names(webdriver):
 def check_field_names(names):
     return [f"the field '{field}' is named {names.get(field)!r} for a screen reader, not "
             f"{name!r}" for field, name in FIELD_NAMES.items() if names.get(field) != name]
+
+
+# The page's own drawAxis, on a canvas of its own, over a span whose last tick is its end: how
+# many pixels of ink the last column of the labels' row has (a label cut off there has some).
+AXIS_CUT = """
+const [width, height] = [600, 60];
+const canvas = document.createElement('canvas');
+[canvas.width, canvas.height] = [width, height];
+const g = canvas.getContext('2d');
+const span = 1e6;
+const plot = width - GUTTER - 8;
+const x = (us) => GUTTER + (Math.min(us, span) / span) * plot;
+drawAxis(g, span, x, height, width);
+let ink = 0;
+for (let column = width - 8; column < width; column++) {
+  const data = g.getImageData(column, 0, 1, AXIS - 4).data;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink += 1;
+}
+return ink;
+"""
 
 
 def start_explorer(binary):
@@ -300,6 +321,7 @@ def main():
         with session(WINDOW_SIZE, "explorer-check-") as webdriver:
             webdriver.do("POST", "/url", {"url": url})
             names = field_names(webdriver)
+            axis_cut = webdriver.script(AXIS_CUT)
             webdriver.do("POST", "/url", {"url": url})
 
             # A bad value: refused by the server, with the line the demo prints.
@@ -380,6 +402,9 @@ def main():
         explorer.wait(timeout=30)
 
     problems = check_field_names(names)
+    if axis_cut:
+        problems.append(f"the time axis writes a label past the canvas's right edge ({axis_cut} "
+                        f"pixels of it in the last 8 columns): it is cut off")
     problems += check(refused, runs, task_pixels, saw_running)
     problems += check_screen_reader(screen_reader)
     problems += check_compared(compared)

@@ -464,7 +464,7 @@ function draw(panel, span) {
   const x = (us) => GUTTER + (Math.min(us, span) / span) * plot;
   const now = panel.now();
 
-  drawAxis(g, span, x, height);
+  drawAxis(g, span, x, height, width);
   let lanesDrawn = 0;
   let tasksDrawn = 0;
   lanes.forEach((lane, index) => {
@@ -520,15 +520,19 @@ function draw(panel, span) {
   canvas.dataset.tasksDrawn = tasksDrawn;
 }
 
-function drawAxis(g, span, x, height) {
+function drawAxis(g, span, x, height, width) {
   const step = niceStep(span / 8);
   g.font = '10px system-ui, sans-serif';
   g.textBaseline = 'top';
   for (let t = 0; t <= span; t += step) {
     g.fillStyle = COLORS.grid;
     g.fillRect(Math.round(x(t)), AXIS - 2, 1, height - AXIS);
+    // A label that would run past the right edge is left out rather than cut off: the grid
+    // line and the labels before it still give the scale.
+    const label = t === 0 ? '0' : seconds(t / 1000);
+    if (x(t) + 2 + g.measureText(label).width > width) continue;
     g.fillStyle = COLORS.text;
-    g.fillText(t === 0 ? '0' : seconds(t / 1000), x(t) + 2, 2);
+    g.fillText(label, x(t) + 2, 2);
   }
 }
 
