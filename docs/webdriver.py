@@ -92,14 +92,15 @@ class WebDriver:
         return self.do("POST", "/execute/sync", {"script": script, "args": list(args)})
 
     def click(self, selector):
-        self.do("POST", f"/element/{self._find(selector)}/click", {})
+        self.do("POST", f"/element/{self.find(selector)}/click", {})
 
     def type_into(self, selector, text):
-        element = self._find(selector)
+        element = self.find(selector)
         self.do("POST", f"/element/{element}/clear", {})
         self.do("POST", f"/element/{element}/value", {"text": text})
 
-    def _find(self, selector):
+    def find(self, selector):
+        """The WebDriver id of the first element that `selector` matches."""
         found = self.do("POST", "/element", {"using": "css selector", "value": selector})
         return next(iter(found.values()))
 

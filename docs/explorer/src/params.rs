@@ -208,7 +208,12 @@ impl Plan {
     /// The shortest time the run can take (see [`harness::ideal`]): a thread per task runs them
     /// all at once.
     pub fn ideal(&self) -> Duration {
-        ideal(self.task, self.tasks, self.workers.unwrap_or(self.tasks))
+        ideal(self.task, self.tasks, self.threads())
+    }
+
+    /// How many threads run its tasks at most: a pool's workers, or a thread per task.
+    pub fn threads(&self) -> usize {
+        self.workers.unwrap_or(self.tasks)
     }
 }
 

@@ -23,6 +23,7 @@ use serde_json::value::RawValue;
 use stage01_unbounded_spawn::{Task, likely_limit, spawn_all, spawn_thread};
 use stage02_mutex_receiver_pool::ThreadPool;
 use stage03_crossbeam_bounded::{SubmitError, SubmitTimeoutError, TrySubmitError};
+use stage04_results::{TaskHandle, TaskLost};
 use stage05_panic_resilient::{ResilientPool, panic_message};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -444,7 +445,7 @@ impl<'a> Run<'a> {
     fn results(&self) -> Report {
         let pool = stage04_results::WorkerPool::new(self.workers(), self.capacity());
         let mut handles = Vec::new();
-        let mut note = None;
+        let mut notes = Vec::new();
         for id in 0..self.plan.tasks {
             if self.stopped() {
                 break;
@@ -459,9 +460,8 @@ impl<'a> Run<'a> {
                     handles.push(handle);
                 }
                 Err(error) => {
-                    note = Some(format!(
-                        "task {id} and the ones after it were not submitted: {error} (in this \
-                         stage a panic kills its worker; stage 05 keeps the workers alive)"
+                    notes.push(format!(
+                        "task {id} and the ones after it were not submitted: {error}"
                     ));
                     break;
                 }
@@ -470,10 +470,23 @@ impl<'a> Run<'a> {
         // As the demo: shut down before joining, so that a task queued behind the last dead
         // worker is dropped, and its handle answers.
         pool.shutdown();
-        let values = handles.into_iter().map(|handle| handle.join().ok());
+        let values: Vec<_> = handles.into_iter().map(TaskHandle::join).collect();
+        // As the demo reports each on stderr: the task that panicked, and those queued behind a
+        // worker that died, which never ran. The handles are in the order of the tasks' ids.
+        let lost: Vec<usize> = (0..values.len())
+            .filter(|&id| values[id].is_err())
+            .collect();
+        if !lost.is_empty() {
+            notes.push(lost_results(&lost));
+        }
+        if !notes.is_empty() {
+            notes.push(
+                "in this stage a panic kills its worker; stage 05 keeps the workers alive".into(),
+            );
+        }
         Report {
-            checksum: Some(checksum(values)),
-            note,
+            checksum: Some(checksum(values.into_iter().map(Result::ok))),
+            note: (!notes.is_empty()).then(|| notes.join("\n")),
             ..Report::default()
         }
     }
@@ -515,6 +528,25 @@ impl<'a> Run<'a> {
     }
 }
 
+/// The line that says which tasks of stage 04 lost their results: `5 tasks lost their results
+/// (0, 1, 2, 3, 4): ...`, the first few ids only, as a run may lose thousands.
+fn lost_results(lost: &[usize]) -> String {
+    const SHOWN: usize = 10;
+    let mut ids: Vec<String> = lost.iter().take(SHOWN).map(usize::to_string).collect();
+    if lost.len() > SHOWN {
+        ids.push(format!("and {} more", lost.len() - SHOWN));
+    }
+    let (tasks, results) = match lost.len() {
+        1 => ("task", "its result"),
+        _ => ("tasks", "their results"),
+    };
+    format!(
+        "{} {tasks} lost {results} ({}): {TaskLost}",
+        lost.len(),
+        ids.join(", ")
+    )
+}
+
 /// The wrapping sum of the values that came back, as stages 04 and 05 print it: `None` for a
 /// task that gave none (lost or panicked), `Some(None)` for one skipped by a cancellation.
 fn checksum(values: impl IntoIterator<Item = Option<Option<u64>>>) -> u64 {
@@ -523,4 +555,22 @@ fn checksum(values: impl IntoIterator<Item = Option<Option<u64>>>) -> u64 {
         .flatten()
         .flatten()
         .fold(0, u64::wrapping_add)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_results_name_the_first_ten_tasks_and_count_the_rest() {
+        assert!(lost_results(&[3]).starts_with("1 task lost its result (3): the task panicked"));
+        let many: Vec<usize> = (0..25).collect();
+        let line = lost_results(&many);
+        assert!(
+            line.starts_with(
+                "25 tasks lost their results (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, and 15 more): "
+            ),
+            "{line}"
+        );
+    }
 }

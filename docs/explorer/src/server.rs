@@ -28,13 +28,14 @@ use axum::middleware::{self, Next};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use harness::THREAD_LIMIT;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use crate::guard::{check_host, check_origin};
 use crate::page;
-use crate::params::{CancelRequest, RunRequest, check_page};
+use crate::params::{CancelRequest, Plan, RunRequest, check_page};
 use crate::run::{Cancel, Outbox, run_all};
 use crate::stream;
 
@@ -55,16 +56,30 @@ pub struct Explorer {
     runs: Mutex<HashMap<String, Arc<Cancel>>>,
     /// How many runs have a thread still going.
     running: AtomicUsize,
+    /// The threads that the runs still going may have at once: each run's most, until its last
+    /// thread has ended. A cancelled run keeps its threads until their tasks end, so pressing
+    /// Run again and again would otherwise add a run's threads each time.
+    threads: AtomicUsize,
+    /// The most `threads` may reach.
+    thread_limit: usize,
 }
 
 impl Explorer {
     /// An explorer that serves on `port` of loopback: the port that the `Host` of each request
-    /// must name.
+    /// must name. Its runs have at most the harness's [`THREAD_LIMIT`] threads between them.
     pub fn new(port: u16) -> Arc<Self> {
+        Self::with_thread_limit(port, THREAD_LIMIT)
+    }
+
+    /// Like [`Explorer::new`], with runs that have at most `limit` threads between them: a run
+    /// that would take them past it is refused until others end.
+    pub fn with_thread_limit(port: u16, limit: usize) -> Arc<Self> {
         Arc::new(Explorer {
             port,
             runs: Mutex::default(),
             running: AtomicUsize::new(0),
+            threads: AtomicUsize::new(0),
+            thread_limit: limit,
         })
     }
 
@@ -120,20 +135,48 @@ impl Explorer {
     }
 }
 
-/// Counts a run as running until dropped: made before the run's thread starts, dropped when it
-/// ends (or with the thread's closure, if the thread never starts).
-struct Running(Arc<Explorer>);
+/// Counts a run as running, and its threads as taken, until dropped: made before the run's
+/// thread starts, dropped when it ends (or with the thread's closure, if the thread never
+/// starts).
+struct Running {
+    explorer: Arc<Explorer>,
+    threads: usize,
+}
 
 impl Running {
-    fn new(explorer: &Arc<Explorer>) -> Self {
+    /// Takes `threads` for a run, if they fit under the explorer's limit.
+    ///
+    /// # Errors
+    ///
+    /// Returns the message for a run that does not fit.
+    fn new(explorer: &Arc<Explorer>, threads: usize) -> Result<Self, String> {
+        let limit = explorer.thread_limit;
+        explorer
+            .threads
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |taken| {
+                taken.checked_add(threads).filter(|&total| total <= limit)
+            })
+            .map_err(|taken| {
+                format!(
+                    "error: this run's {threads} threads and the {taken} of the runs still going \
+                     would be above the safety limit of {limit} threads at once (a cancelled \
+                     run's threads end as their tasks end): try again in a moment, or ask for \
+                     fewer threads"
+                )
+            })?;
         explorer.running.fetch_add(1, Ordering::SeqCst);
-        Running(Arc::clone(explorer))
+        Ok(Running {
+            explorer: Arc::clone(explorer),
+            threads,
+        })
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::SeqCst);
+        let explorer = &self.explorer;
+        explorer.running.fetch_sub(1, Ordering::SeqCst);
+        explorer.threads.fetch_sub(self.threads, Ordering::SeqCst);
     }
 }
 
@@ -204,8 +247,9 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T,
     })
 }
 
-/// `POST /api/runs`: checks the runs asked for, cancels the page's run if it has one going,
-/// starts these on a thread of their own, and answers with their events as they happen (see
+/// `POST /api/runs`: checks the runs asked for, and that their threads fit beside those of the
+/// runs still going; cancels the page's run if it has one going, starts these on a thread of
+/// their own, and answers with their events as they happen (see
 /// [`crate::stream`]). The run stops when the page closes the stream.
 async fn start(State(explorer): State<Arc<Explorer>>, headers: HeaderMap, body: Bytes) -> Response {
     let request: RunRequest = match json_body(&headers, &body) {
@@ -216,11 +260,16 @@ async fn start(State(explorer): State<Arc<Explorer>>, headers: HeaderMap, body: 
         Ok(plans) => plans,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
     };
+    // The runs of a request go one after the other: the largest is what they take at once.
+    let threads = plans.iter().map(Plan::threads).max().unwrap_or(0);
+    let running = match Running::new(&explorer, threads) {
+        Ok(running) => running,
+        Err(message) => return refuse(StatusCode::SERVICE_UNAVAILABLE, message),
+    };
     let cancel = Arc::new(Cancel::default());
     explorer.replace_run(&request.page, &cancel);
     let (sender, notes) = mpsc::unbounded_channel();
     let outbox = Arc::new(Outbox::new(sender));
-    let running = Running::new(&explorer);
     let run = {
         let (explorer, cancel, page) = (Arc::clone(&explorer), Arc::clone(&cancel), request.page);
         move || {

@@ -9,6 +9,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use axum::Router;
 use axum::http::StatusCode;
 use common::{Events, explorer, json, request, send, start, the, trace_events};
+use explorer::Explorer;
 use harness::record::trace::{self, Meaning, Phase, TraceEvent};
 
 /// For each task, how many times it began and ended in the stream, and how many panics it had.
@@ -108,6 +109,50 @@ async fn panics_are_counted_and_a_dead_pool_ends_its_run_with_a_note() {
     let again = r#"[{"stage":"02","tasks":"4","task":"sleep:1ms","workers":"2"}]"#;
     let events = Events::new(start(&router, "b", again).await).all().await;
     assert_eq!(count(&the(&events, "end", 0)["completed"]), 4);
+}
+
+#[tokio::test]
+async fn every_task_of_stage_04_is_accounted_for_lost_ones_included() {
+    let (_, router) = explorer();
+    // The only worker dies with task 0; the tasks queued behind it by then are lost with it, as
+    // the demo reports them, and the rest are never submitted.
+    let runs = r#"[{"stage":"04","tasks":"20","task":"sleep:1ms","workers":"1","queue":"4",
+                    "panic_task":"0"}]"#;
+    let events = Events::new(start(&router, "m", runs).await).all().await;
+    let end = the(&events, "end", 0);
+    let note = end["note"].as_str().unwrap();
+    // Each of the numbers the note gives, in the line that contains `words`.
+    let numbers = |words: &str| -> Vec<usize> {
+        let line = note.lines().find(|line| line.contains(words));
+        let line = line.unwrap_or_else(|| panic!("no line with '{words}': {note}"));
+        line.split(|c: char| !c.is_ascii_digit())
+            .filter_map(|number| number.parse().ok())
+            .collect()
+    };
+    let first_not_submitted = numbers("were not submitted")[0];
+    let lost = numbers("lost");
+    // `5 tasks lost their results (0, 1, 2, 3, 4)`: how many, then which.
+    assert_eq!(
+        lost[1..],
+        (0..first_not_submitted).collect::<Vec<_>>(),
+        "{note}"
+    );
+    assert_eq!(lost[0], first_not_submitted, "{note}");
+    assert_eq!((count(&end["completed"]), count(&end["panicked"])), (0, 1));
+}
+
+#[tokio::test]
+async fn a_lost_results_note_goes_with_a_panic_that_only_kills_a_worker() {
+    let (_, router) = explorer();
+    let runs = r#"[{"stage":"04","tasks":"8","task":"sleep:1ms","workers":"2","queue":"2",
+                    "panic_task":"3"}]"#;
+    let events = Events::new(start(&router, "n", runs).await).all().await;
+    let end = the(&events, "end", 0);
+    assert_eq!(
+        end["note"],
+        "1 task lost its result (3): the task panicked, or no worker was left to run it, so its \
+         value never came\nin this stage a panic kills its worker; stage 05 keeps the workers alive"
+    );
 }
 
 #[tokio::test]
@@ -226,6 +271,33 @@ async fn a_run_is_cancelled_from_its_page_or_by_closing_its_stream() {
     let run = running(&router, "h", long).await;
     drop(run);
     assert!(common::eventually(5, || explorer.running() == 0).await);
+}
+
+#[tokio::test]
+async fn the_runs_going_at_once_keep_to_the_thread_limit_until_their_threads_end() {
+    let explorer = Explorer::with_thread_limit(common::PORT, 6);
+    let router = explorer.router();
+    // 4 workers, busy for a second or more if left to run.
+    let four = r#"[{"stage":"03","tasks":"200","task":"sleep:5ms","workers":"4","queue":"4"}]"#;
+    let first = running(&router, "k", four).await;
+    // Another page's 4 workers would make 8 threads at once.
+    let (status, body) = json(start(&router, "l", four).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("error: ") && error.contains("safety limit of 6 threads"),
+        "{error}"
+    );
+    // 2 more fit.
+    let two = r#"[{"stage":"02","tasks":"3","task":"sleep:1ms","workers":"2"}]"#;
+    let events = Events::new(start(&router, "l", two).await).all().await;
+    assert_eq!(count(&the(&events, "end", 0)["completed"]), 3);
+    // Once the first run has ended, its page closed, its threads are free again.
+    drop(first);
+    assert!(common::eventually(5, || explorer.running() == 0).await);
+    let short = r#"[{"stage":"03","tasks":"4","task":"sleep:1ms","workers":"4","queue":"4"}]"#;
+    let events = Events::new(start(&router, "l", short).await).all().await;
+    assert_eq!(count(&the(&events, "end", 0)["completed"]), 4);
 }
 
 #[tokio::test]

@@ -10,8 +10,10 @@
 // A new id per page load: a new run of this page cancels the run it has going.
 const PAGE = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
 
+// Each stands out from the white panel by at least 3:1, WCAG's minimum for graphics, drawn opaque
+// as the legend shows it: a projector washes out anything fainter.
 const COLORS = {
-  task: '#2f6fdb', caller: '#9a4fd6', panic: '#d93b3b', wait: '#e8a317', dead: '#b9bec7',
+  task: '#2f6fdb', caller: '#9a4fd6', panic: '#d93b3b', wait: '#c27c00', dead: '#878e99',
   depth: '#2e9e6a', ideal: '#555', grid: '#e3e7ee', text: '#5c6676', ink: '#1d2430',
 };
 // The canvas: a gutter for the lanes' names, an axis on top, the lanes, the queue's depth below.
@@ -246,8 +248,10 @@ class Panel {
     const policy = info.policy ? `, ${info.policy} when full` : '';
     const pool = info.workers ? `${info.workers} workers` : 'a thread per task';
     const queue = !info.queued ? '' : info.queue === null ? ', an unbounded queue' : `, a queue of ${info.queue}`;
-    element.querySelector('.title').textContent =
-      `Stage ${info.stage}: ${info.tasks} tasks of ${info.task} on ${pool}${queue}${policy}`;
+    this.title = `Stage ${info.stage}: ${info.tasks} tasks of ${info.task} on ${pool}${queue}${policy}`;
+    element.querySelector('.title').textContent = this.title;
+    // The canvas's name, for a screen reader: what it shows now, and the counts once it ends.
+    this.canvas.setAttribute('aria-label', `${this.title}: a lane per thread, as the run goes`);
     // The submitter first, then the pool's workers, in order, before any of them has run a task.
     this.lane('submitter', true);
     const workers = Math.min(info.workers || 0, 10000);
@@ -346,10 +350,16 @@ class Panel {
     if (end.waited !== null) this.counters.waited = end.waited;
     this.showGauge(0);
     const result = this.element.querySelector('.result');
-    const ratio = end.ideal_ms > 0 ? ` — ${Math.round((100 * end.elapsed_ms) / end.ideal_ms)} % of the ideal` : '';
-    result.querySelector('.timing').textContent =
+    // A run stopped early says nothing about how close it came to its ideal.
+    const ratio = end.ideal_ms > 0 && !end.cancelled
+      ? ` — ${Math.round((100 * end.elapsed_ms) / end.ideal_ms)} % of the ideal` : '';
+    const timing =
       `Took ${seconds(end.elapsed_ms)} against an ideal of ${seconds(end.ideal_ms)}${ratio}` +
       (end.cancelled ? ` (cancelled: ${end.cancelled})` : '');
+    result.querySelector('.timing').textContent = timing;
+    const counts = `${end.completed} completed, ${end.panicked} panicked, ${end.rejected} rejected, ` +
+      `${end.ran_in_caller} ran in the caller`;
+    this.canvas.setAttribute('aria-label', `${this.title}: ${counts}. ${timing}`);
     const note = result.querySelector('.note');
     note.hidden = !end.note;
     note.textContent = end.note || '';
@@ -454,13 +464,13 @@ function draw(panel, span) {
   const x = (us) => GUTTER + (Math.min(us, span) / span) * plot;
   const now = panel.now();
 
-  drawAxis(g, span, x, height);
+  drawAxis(g, span, x, height, width);
   let lanesDrawn = 0;
   let tasksDrawn = 0;
   lanes.forEach((lane, index) => {
     const top = AXIS + index * laneHeight;
     if (laneHeight >= 10) {
-      g.fillStyle = lane.dead !== null ? COLORS.dead : COLORS.text;
+      g.fillStyle = COLORS.text;
       g.font = '11px system-ui, sans-serif';
       g.textBaseline = 'middle';
       const label = lane.dead !== null ? `${lane.name} ✝` : lane.name;
@@ -468,9 +478,7 @@ function draw(panel, span) {
     }
     if (lane.dead !== null) {
       g.fillStyle = COLORS.dead;
-      g.globalAlpha = 0.35;
       g.fillRect(x(lane.dead), top, Math.max(0, x(now) - x(lane.dead)), laneHeight);
-      g.globalAlpha = 1;
     }
     const pad = laneHeight >= 6 ? 1.5 : 0;
     for (const wait of lane.waits) {
@@ -512,15 +520,19 @@ function draw(panel, span) {
   canvas.dataset.tasksDrawn = tasksDrawn;
 }
 
-function drawAxis(g, span, x, height) {
+function drawAxis(g, span, x, height, width) {
   const step = niceStep(span / 8);
   g.font = '10px system-ui, sans-serif';
   g.textBaseline = 'top';
   for (let t = 0; t <= span; t += step) {
     g.fillStyle = COLORS.grid;
     g.fillRect(Math.round(x(t)), AXIS - 2, 1, height - AXIS);
+    // A label that would run past the right edge is left out rather than cut off: the grid
+    // line and the labels before it still give the scale.
+    const label = t === 0 ? '0' : seconds(t / 1000);
+    if (x(t) + 2 + g.measureText(label).width > width) continue;
     g.fillStyle = COLORS.text;
-    g.fillText(t === 0 ? '0' : seconds(t / 1000), x(t) + 2, 2);
+    g.fillText(label, x(t) + 2, 2);
   }
 }
 
@@ -540,14 +552,12 @@ function drawDepth(g, panel, x, top, height, now) {
   g.textBaseline = 'middle';
   g.fillText('queue', 4, top + height / 2, GUTTER - 8);
   g.fillStyle = COLORS.depth;
-  g.globalAlpha = 0.8;
   const steps = panel.depth;
   for (let i = 0; i < steps.length; i++) {
     const [at, depth] = steps[i];
     const until = i + 1 < steps.length ? steps[i + 1][0] : now;
     if (depth > 0) g.fillRect(x(at), y(depth), Math.max(1, x(until) - x(at)), top + height - y(depth));
   }
-  g.globalAlpha = 1;
   if (capacity !== null) {
     g.strokeStyle = COLORS.wait;
     g.setLineDash([2, 2]);
