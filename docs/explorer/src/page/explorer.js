@@ -23,6 +23,8 @@ const LANES_HEIGHT = 300;
 const DEPTH_HEIGHT = 56;
 // In stages 04 and 05 every call to submit is a span; one this long or longer counts as a wait.
 const SUBMIT_WAITED_US = 1000;
+// "1 task", "2 tasks": counts read as the demos' own lines read them.
+const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 const form = document.getElementById('form');
 const runButton = document.getElementById('run');
@@ -246,9 +248,9 @@ class Panel {
     this.end = null;
     this.drawn = { lanes: 0, tasks: 0 };
     const policy = info.policy ? `, ${info.policy} when full` : '';
-    const pool = info.workers ? `${info.workers} workers` : 'a thread per task';
+    const pool = info.workers ? count(info.workers, 'worker') : 'a thread per task';
     const queue = !info.queued ? '' : info.queue === null ? ', an unbounded queue' : `, a queue of ${info.queue}`;
-    this.title = `Stage ${info.stage}: ${info.tasks} tasks of ${info.task} on ${pool}${queue}${policy}`;
+    this.title = `Stage ${info.stage}: ${count(info.tasks, 'task')} of ${info.task} on ${pool}${queue}${policy}`;
     element.querySelector('.title').textContent = this.title;
     // The canvas's name, for a screen reader: what it shows now, and the counts once it ends.
     this.canvas.setAttribute('aria-label', `${this.title}: a lane per thread, as the run goes`);
