@@ -204,6 +204,17 @@ def explorer_threads(process):
     return None
 
 
+def threads_back_to(process, before, seconds=10):
+    """The explorer's thread count once it is down to `before` again, or after `seconds`: ended
+    threads may take the system a moment to stop counting. None where /proc does not say."""
+    deadline = time.monotonic() + seconds
+    now = explorer_threads(process)
+    while now is not None and now > (before or 0) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = explorer_threads(process)
+    return now
+
+
 def check_compared(runs):
     problems = []
     if len(runs) != 2 or not all(run["ended"] for run in runs):
@@ -366,28 +377,19 @@ def main():
             webdriver.click("#cancel")
             wait_for(webdriver, lambda runs: runs and all(r["ended"] for r in runs), 10)
             timing = webdriver.script("return document.querySelector('.timing').textContent;")
-            # Its threads have been joined; the system may take a moment to stop counting them.
-            deadline = time.monotonic() + 10
-            while (explorer_threads(explorer) or 0) > (before or 0) and time.monotonic() < deadline:
-                time.sleep(0.1)
+            threads_back_to(explorer, before)
 
             # The same long run, and then the tab goes elsewhere.
             webdriver.click("#run")
             wait_for(webdriver, lambda runs: any(r["tasksDrawn"] > 0 for r in runs), 10)
             during = explorer_threads(explorer)
             webdriver.do("POST", "/url", {"url": "about:blank"})
-            deadline = time.monotonic() + 10
-            after = explorer_threads(explorer)
-            while after is not None and after > (before or 0) and time.monotonic() < deadline:
-                time.sleep(0.1)
-                after = explorer_threads(explorer)
+            after = threads_back_to(explorer, before)
 
             # The legend: its colours as stage 04 draws them, and its lines at a projector's width
             # and narrower, on a page long enough to scroll.
             webdriver.do("POST", "/url", {"url": url})
-            webdriver.script("const stage = document.querySelector(\"[data-run='0'] [name=stage]\");"
-                             "stage.value = '04';"
-                             "stage.dispatchEvent(new Event('change', { bubbles: true }));")
+            webdriver.script(SHOW_STAGE, "04")
             webdriver.type_into(".run-form[data-run='0'] [name=panic_task]", "3")
             webdriver.click("#run")
             wait_for(webdriver, lambda runs: runs and all(r["ended"] for r in runs), 30)
