@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use harness::record::trace::TraceEvent;
 use harness::record::{Recorder, Watcher};
+use harness::table::count;
 use harness::{Policy, TaskArgs, Workload};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -536,15 +537,13 @@ fn lost_results(lost: &[usize]) -> String {
     if lost.len() > SHOWN {
         ids.push(format!("and {} more", lost.len() - SHOWN));
     }
-    let (tasks, results) = match lost.len() {
-        1 => ("task", "its result"),
-        _ => ("tasks", "their results"),
+    let results = if lost.len() == 1 {
+        "its result"
+    } else {
+        "their results"
     };
-    format!(
-        "{} {tasks} lost {results} ({}): {TaskLost}",
-        lost.len(),
-        ids.join(", ")
-    )
+    let tasks = count(lost.len(), "task");
+    format!("{tasks} lost {results} ({}): {TaskLost}", ids.join(", "))
 }
 
 /// The wrapping sum of the values that came back, as stages 04 and 05 print it: `None` for a
